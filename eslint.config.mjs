@@ -1,0 +1,33 @@
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["node_modules/", "dist/", "cdktf.out/", "terraform/", "coverage/"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ["**/*.mjs", "**/*.js"],
+    languageOptions: { globals: { process: "readonly", console: "readonly", module: "writable" } },
+  },
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+      // The provider package root loads every resource class (seconds and ~0.5–1.4 GB); deep imports only.
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [
+            {
+              name: "@cdktf/provider-aws",
+              message: "Import by deep path: @cdktf/provider-aws/lib/<resource>.",
+            },
+            {
+              name: "@cdktf/provider-tls",
+              message: "Import by deep path: @cdktf/provider-tls/lib/<resource>.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+);

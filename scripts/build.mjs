@@ -1,0 +1,41 @@
+// Compiles the TypeScript sources to dist/ with swc: ~0.1 s instead of tsc's seconds, so `npm run synth`
+// and cdktf's app command start fast. Type-checking is `npm run typecheck` (tsc --noEmit), run by the tests.
+// Only files newer than their output are recompiled.
+import { transformFile } from "@swc/core";
+import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const outRoot = join(root, "dist");
+const sources = ["main.ts", "src", "stacks", "scripts"];
+
+function* typescriptFiles(path) {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (!stat) return;
+  if (stat.isDirectory()) {
+    for (const entry of readdirSync(path).sort()) yield* typescriptFiles(join(path, entry));
+  } else if (path.endsWith(".ts") && !path.endsWith(".d.ts")) {
+    yield { path, mtimeMs: stat.mtimeMs };
+  }
+}
+
+const options = {
+  jsc: { parser: { syntax: "typescript" }, target: "es2022" },
+  module: { type: "commonjs" },
+  sourceMaps: "inline",
+};
+
+let compiled = 0;
+for (const source of sources) {
+  for (const file of typescriptFiles(join(root, source))) {
+    const out = join(outRoot, relative(root, file.path)).replace(/\.ts$/, ".js");
+    const outStat = statSync(out, { throwIfNoEntry: false });
+    if (outStat && outStat.mtimeMs >= file.mtimeMs) continue;
+    const { code } = await transformFile(file.path, { ...options, filename: file.path });
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, code);
+    compiled++;
+  }
+}
+if (process.env.BUILD_VERBOSE) console.error(`build: compiled ${compiled} file(s) to dist/`);

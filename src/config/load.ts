@@ -1,0 +1,123 @@
+/**
+ * Reading `gitlab-oidc.yaml`: YAML → schema → cross-field rules, collecting every problem with the
+ * field path and the line it is on. Nothing is synthesized unless this returns a config.
+ */
+import { readFileSync } from "node:fs";
+import { relative } from "node:path";
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import type { z } from "zod";
+import { checkConfig, ConfigError, unknownKeyMessage, type Problem } from "./rules";
+import { configSchema, type Config } from "./schema";
+
+export const DEFAULT_CONFIG_FILE = "gitlab-oidc.yaml";
+export const CONFIG_FILE_ENV = "GITLAB_OIDC_CONFIG";
+
+/** The config file this run uses: `$GITLAB_OIDC_CONFIG`, else `gitlab-oidc.yaml` in the working directory. */
+export function configPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env[CONFIG_FILE_ENV] || DEFAULT_CONFIG_FILE;
+}
+
+/** Reads, parses and validates a config file; throws ConfigError listing every problem. */
+export function loadConfigFile(path: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const reason =
+      (error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (error as Error).message;
+    throw new ConfigError(
+      [{ path: [], message: `cannot read ${path}: ${reason} (set ${CONFIG_FILE_ENV} to use another file)` }],
+      path,
+    );
+  }
+  return parseConfig(text, relative(process.cwd(), path) || path);
+}
+
+/** Parses and validates config text; `source` names the file in messages. */
+export function parseConfig(text: string, source = DEFAULT_CONFIG_FILE): Config {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false });
+  const located = (problems: Problem[]) =>
+    new ConfigError(
+      problems.map((problem) => ({ ...problem, ...locate(document, lineCounter, problem.path) })),
+      source,
+    );
+
+  if (document.errors.length > 0) {
+    throw new ConfigError(
+      document.errors.map((error) => {
+        const position = error.linePos?.[0];
+        return { path: [], message: `invalid YAML: ${error.message.split("\n")[0]}`, ...position };
+      }),
+      source,
+    );
+  }
+  const data = document.toJS() ?? {};
+  const parsed = configSchema.safeParse(data, { reportInput: true });
+  if (!parsed.success) throw located(parsed.error.issues.flatMap(problemsFromIssue));
+  const problems = checkConfig(parsed.data);
+  if (problems.length > 0) throw located(problems);
+  return parsed.data;
+}
+
+function problemsFromIssue(issue: z.core.$ZodIssue): Problem[] {
+  const path = issue.path.map((segment) => (typeof segment === "symbol" ? String(segment) : segment));
+  if (issue.code === "unrecognized_keys") {
+    const known = knownKeysAt(path);
+    return issue.keys.map((key) => ({ path: [...path, key], message: unknownKeyMessage(key, known) }));
+  }
+  if (issue.code === "invalid_type" && issue.input === undefined) {
+    return [{ path, message: `missing: ${String(path[path.length - 1] ?? "value")} is required` }];
+  }
+  return [{ path, message: issue.message }];
+}
+
+/** The keys the schema allows at `path`, for "did you mean" suggestions. */
+function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  let schemas: unknown[] = [configSchema];
+  for (const segment of path) {
+    schemas = schemas.flatMap(unwrap).flatMap((schema) => {
+      const def = (schema as { _zod: { def: Record<string, unknown> } })._zod.def;
+      if (typeof segment === "number") return def.type === "array" ? [def.element] : [];
+      return def.type === "object"
+        ? [(def.shape as Record<string, unknown>)[segment as string]].filter(Boolean)
+        : [];
+    });
+  }
+  return schemas.flatMap(unwrap).flatMap((schema) => {
+    const def = (schema as { _zod: { def: Record<string, unknown> } })._zod.def;
+    return def.type === "object" ? Object.keys(def.shape as object) : [];
+  });
+}
+
+/** Looks through optional/default wrappers and into each member of a union. */
+function unwrap(schema: unknown): unknown[] {
+  const def = (schema as { _zod: { def: Record<string, unknown> } })._zod.def;
+  if (def.innerType) return unwrap(def.innerType);
+  if (def.type === "union") return (def.options as unknown[]).flatMap(unwrap);
+  return [schema];
+}
+
+/** Line and column of the deepest node on `path` that exists (the key, for a map entry). */
+function locate(
+  document: Document,
+  lineCounter: LineCounter,
+  path: readonly (string | number)[],
+): { line?: number; col?: number } {
+  let node: unknown = document.contents;
+  let position: number | undefined = (document.contents as Node | null)?.range?.[0];
+  for (const segment of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isScalar(item.key) && item.key.value === segment);
+      if (!pair) break;
+      position = (pair.key as Node).range?.[0] ?? position;
+      node = pair.value;
+    } else if (isSeq(node) && typeof segment === "number" && segment < node.items.length) {
+      node = node.items[segment];
+      position = (node as Node).range?.[0] ?? position;
+    } else {
+      break;
+    }
+  }
+  return position === undefined ? {} : lineCounter.linePos(position);
+}

@@ -1,0 +1,337 @@
+/**
+ * The shape of `gitlab-oidc.yaml`: every key, its type, default and per-field rule, in one place.
+ *
+ * This schema is the single source for three things: parsing (`load.ts`), the TypeScript types the
+ * rest of the code uses, and the published JSON schema (`schema/gitlab-oidc.schema.json`) that editors
+ * use to validate and autocomplete the file. Rules that span several fields (duplicates, quotas, the
+ * trust policy's size) live in `rules.ts`.
+ */
+import { z } from "zod";
+
+/** IAM's name character class `[\w+=,.@-]`, shared by role, inline policy and session names. */
+const IAM_NAME = /^[\w+=,.@-]+$/;
+const ACCOUNT_ID = /^\d{12}$/;
+/**
+ * Git ref names cannot contain `:`, space, `~`, `^`, `[`, `\` or control characters (git
+ * check-ref-format); `*` and `?` are our wildcards. Refusing `:` also keeps a pattern from reaching
+ * into another part of the `sub` claim; refusing `$`, `{` and `}` keeps IAM and Terraform from reading
+ * `${...}` as a policy variable or an interpolation.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what it refuses
+const REF_PATTERN = /^[^\s:~^[\\"${}\x00-\x1f\x7f]+$/;
+const PARTITIONS = ["aws", "aws-cn", "aws-us-gov"] as const;
+const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const HTTPS_URL = /^https:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._~%!$&'()*+,;=:@-]+)*$/;
+
+/** An `https://` URL with a host, an optional port and path, and no trailing slash or query. */
+function httpsUrl(what: string) {
+  return z.string().superRefine((value, ctx) => {
+    if (!value.startsWith("https://")) {
+      ctx.addIssue({ code: "custom", message: `${what} must start with https:// (got "${value}")` });
+    } else if (value.endsWith("/")) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${what} must not end with a slash: use "${value.replace(/\/+$/, "")}"`,
+      });
+    } else if (!HTTPS_URL.test(value)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${what} must be https://host[:port][/path] with no query, fragment or spaces (got "${value}")`,
+      });
+    }
+  });
+}
+
+/** Lower-case ID-token claims that AWS does not evaluate for a generic OIDC provider. */
+export const UNEVALUATED_CLAIMS = [
+  "environment",
+  "environment_protected",
+  "deployment_tier",
+  "deployment_action",
+  "ref_protected",
+  "protected",
+  "pipeline_source",
+  "namespace_id",
+  "namespace_path",
+  "project_id",
+  "project_path",
+  "user_id",
+  "user_login",
+  "user_email",
+  "user_access_level",
+  "runner_id",
+  "runner_environment",
+  "sha",
+  "ci_config_ref_uri",
+  "ci_config_sha",
+  "job_id",
+  "pipeline_id",
+  "ref_path",
+] as const;
+
+const refPatterns = (kind: "branch" | "tag") =>
+  z
+    .array(
+      z
+        .string()
+        .min(1, { error: `a ${kind} pattern cannot be empty` })
+        .max(255, { error: `a ${kind} pattern can be at most 255 characters` })
+        .regex(REF_PATTERN, {
+          error: `a ${kind} pattern cannot contain ':', spaces, '~', '^', '[', '\\', '"', '$', '{', '}' or control characters (git forbids most in ref names; IAM reads \${...} as a variable); use '*' and '?' as wildcards`,
+        }),
+    )
+    .min(1, { error: `list at least one ${kind} pattern, or remove the key` });
+
+export const allowEntrySchema = z
+  .strictObject({
+    project: z.string().optional().meta({
+      description:
+        "Exact project path, e.g. acme/web. No wildcards: use `group` to allow every project below a group.",
+    }),
+    group: z.string().optional().meta({
+      description:
+        "Group path, e.g. acme/platform: every project below it, at any depth. Never matches a sibling such as acme/platform-evil.",
+    }),
+    branches: refPatterns("branch").optional().meta({
+      description:
+        'Branch names or patterns (`*` any characters including `/`, `?` one character), e.g. [main, "release/*"].',
+    }),
+    tags: refPatterns("tag").optional().meta({ description: 'Tag names or patterns, e.g. ["v*"].' }),
+    anyRef: z
+      .literal(true, { error: "anyRef can only be true; remove it to restrict by branches/tags" })
+      .optional()
+      .meta({
+        description:
+          "Allow every branch and tag, including unprotected ones any developer can push. Never the default; flagged as risky.",
+      }),
+  })
+  .meta({
+    description:
+      "One grant: a project or a group, and the branches and/or tags whose pipelines may assume the role.",
+  });
+
+const tagsSchema = z
+  .record(
+    z
+      .string()
+      .min(1)
+      .max(128, { error: "a tag key can be at most 128 characters" })
+      .refine((key) => !key.toLowerCase().startsWith("aws:"), { error: "tag keys cannot start with aws:" }),
+    z.string().max(256, { error: "a tag value can be at most 256 characters" }),
+  )
+  .refine((tags) => Object.keys(tags).length <= 50, { error: "IAM allows at most 50 tags per resource" });
+
+/** An IAM policy document, kept as structured data so the HCL carries it through `jsonencode`. */
+const policyDocumentSchema = z
+  .object({
+    Version: z.enum(["2012-10-17", "2008-10-17"], { error: 'Version must be "2012-10-17"' }),
+    Statement: z.union(
+      [z.array(z.record(z.string(), z.unknown())).min(1), z.record(z.string(), z.unknown())],
+      {
+        error: "Statement must be a statement object or a non-empty list of them",
+      },
+    ),
+  })
+  .loose()
+  .meta({ description: "An IAM policy document (Version and Statement), written as YAML." });
+
+export const roleSchema = z.strictObject({
+  name: z
+    .string()
+    .min(1)
+    .max(64, { error: "an IAM role name can be at most 64 characters" })
+    .regex(IAM_NAME, { error: "an IAM role name may contain only letters, digits and + = , . @ _ -" })
+    .meta({ description: "IAM role name (1–64 characters of letters, digits and + = , . @ _ -)." }),
+  description: z
+    .string()
+    .max(1000, { error: "an IAM role description can be at most 1000 characters" })
+    .regex(/^[\t\n\r\x20-\x21\x23-\x7e\u00a1-\u00ff]*$/, {
+      error: "an IAM role description may contain printable Latin-1 characters except double quotes",
+    })
+    .optional()
+    .meta({ description: "Shown in the IAM console." }),
+  allow: z
+    .array(allowEntrySchema, { error: "allow must be a list of grants" })
+    .min(1, { error: "a role needs at least one allow entry" })
+    .meta({
+      description:
+        "Who may assume the role. Entries are ORed; each grants one project or group and its refs.",
+    }),
+  managedPolicyArns: z
+    .array(z.string())
+    .default([])
+    .meta({
+      description: "Managed policies to attach (10 per role by default; see limits.managedPoliciesPerRole).",
+    }),
+  inlinePolicies: z
+    .record(
+      z
+        .string()
+        .max(128, { error: "an inline policy name can be at most 128 characters" })
+        .regex(IAM_NAME, {
+          error: "an inline policy name may contain only letters, digits and + = , . @ _ -",
+        }),
+      policyDocumentSchema,
+    )
+    .default({})
+    .meta({
+      description:
+        "Inline policies by name. All of a role's inline policies together: at most 10,240 characters.",
+    }),
+  maxSessionDuration: z
+    .number()
+    .int()
+    .min(3600, { error: "maxSessionDuration must be at least 3600 seconds (IAM's minimum)" })
+    .max(43200, { error: "maxSessionDuration can be at most 43200 seconds (12 hours)" })
+    .default(3600)
+    .meta({ description: "Longest session, in seconds (3600–43200)." }),
+  permissionsBoundary: z
+    .string()
+    .optional()
+    .meta({ description: "ARN of a managed policy used as the boundary." }),
+  path: z
+    .string()
+    .max(512, { error: "an IAM path can be at most 512 characters" })
+    .regex(/^\/$|^\/[\x21-\x7e]+\/$/, {
+      error: 'an IAM path must be "/" or start and end with "/", e.g. /gitlab/',
+    })
+    .default("/")
+    .meta({ description: "IAM path, e.g. /gitlab/." }),
+  tags: tagsSchema.default({}).meta({ description: "Tags on the role." }),
+});
+
+export const accountSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, {
+      error:
+        "an account name becomes the stack and state name: start with a letter, then letters, digits, _ or - (≤ 63)",
+    })
+    .meta({ description: "Stack name (also the Terraform state name)." }),
+  accountId: z
+    .string({ error: 'accountId must be a quoted 12-digit string, e.g. "111111111111"' })
+    .regex(ACCOUNT_ID, { error: 'accountId must be exactly 12 digits, quoted, e.g. "111111111111"' })
+    .meta({ description: "The AWS account's 12-digit id (quoted, so leading zeros survive)." }),
+  region: z
+    .string()
+    .regex(AWS_REGION, { error: "region must be an AWS region name such as eu-west-1" })
+    .meta({ description: "Region for the AWS provider (IAM is global; STS calls go to this region)." }),
+  partition: z
+    .enum(PARTITIONS, { error: `partition must be one of ${PARTITIONS.join(", ")}` })
+    .default("aws")
+    .meta({ description: "AWS partition of the account." }),
+  deployRoleArn: z
+    .string()
+    .optional()
+    .meta({ description: "Role the AWS provider assumes to deploy this stack (provider assume_role)." }),
+  provider: z
+    .enum(["create", "existing"], { error: 'provider must be "create" or "existing"' })
+    .default("create")
+    .meta({
+      description:
+        "`create` makes the IAM OIDC provider; `existing` looks up the one the account already has for this GitLab URL.",
+    }),
+  tags: tagsSchema
+    .default({})
+    .meta({ description: "Default tags for every resource in this account's stack." }),
+  roles: z
+    .array(roleSchema)
+    .min(1, { error: "an account needs at least one role" })
+    .meta({ description: "Web-identity roles in this account." }),
+});
+
+export const stateSchema = z
+  .discriminatedUnion(
+    "type",
+    [
+      z.strictObject({ type: z.literal("local") }),
+      z.strictObject({
+        type: z.literal("gitlab"),
+        url: httpsUrl("state.url").meta({
+          description: "GitLab instance holding the state, e.g. https://gitlab.example.com.",
+        }),
+        projectId: z
+          .union([z.number().int().positive(), z.string().regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/)], {
+            error: "projectId must be the numeric project id or the full project path (acme/platform/oidc)",
+          })
+          .meta({ description: "Project whose GitLab-managed Terraform state stores the stacks." }),
+      }),
+    ],
+    { error: 'state.type must be "local" or "gitlab"' },
+  )
+  .default({ type: "local" })
+  .meta({
+    description:
+      "Where Terraform state lives: local files, or GitLab-managed state (credentials from TF_HTTP_USERNAME / TF_HTTP_PASSWORD).",
+  });
+
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional().meta({ description: "Path of this JSON schema, for editors." }),
+    gitlab: z.strictObject({
+      url: httpsUrl("gitlab.url").meta({
+        description:
+          "The GitLab instance (token issuer), e.g. https://gitlab.com. A path is allowed for relative-URL installs.",
+      }),
+      audience: z
+        .union([z.string(), z.array(z.string())], { error: "audience must be a string or a list of strings" })
+        .optional()
+        .meta({ description: "Audience(s) the ID token's aud must equal. Default: the GitLab URL." }),
+      thumbprints: z
+        .union(
+          [
+            z.literal("auto"),
+            z
+              .array(
+                z
+                  .string()
+                  .regex(/^[0-9A-Fa-f]{40}$/, { error: "a thumbprint is 40 hexadecimal characters (SHA-1)" }),
+              )
+              .max(5, { error: "IAM accepts at most 5 thumbprints" }),
+          ],
+          { error: 'thumbprints must be "auto" or a list of 40-hex SHA-1 thumbprints' },
+        )
+        .default([])
+        .meta({
+          description:
+            "Server certificate thumbprints: none for instances with publicly trusted certificates (gitlab.com), pinned SHA-1s, or `auto` to read them with the TLS provider.",
+        }),
+    }),
+    state: stateSchema,
+    limits: z
+      .strictObject({
+        trustPolicyLength: z
+          .number()
+          .int()
+          .min(2048, { error: "trustPolicyLength cannot be below IAM's default of 2048" })
+          .max(8192, { error: "trustPolicyLength can be at most 8192" })
+          .default(2048)
+          .meta({ description: "Your account's role trust policy quota (ACLSizePerRole), if raised." }),
+        managedPoliciesPerRole: z
+          .number()
+          .int()
+          .min(10, { error: "managedPoliciesPerRole cannot be below IAM's default of 10" })
+          .max(20, { error: "managedPoliciesPerRole can be at most 20 (IAM's hard limit)" })
+          .default(10)
+          .meta({
+            description:
+              "Your account's managed-policies-per-role quota, if raised (10 by default, 20 at most).",
+          }),
+      })
+      .default({ trustPolicyLength: 2048, managedPoliciesPerRole: 10 })
+      .meta({ description: "IAM quotas in force in your accounts." }),
+    accounts: z.array(accountSchema).min(1, { error: "list at least one account" }),
+  })
+  .meta({
+    title: "gitlab-oidc-aws configuration",
+    description:
+      "Which GitLab projects, groups, branches and tags may assume which AWS IAM roles in which accounts.",
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type AccountConfig = Config["accounts"][number];
+export type RoleConfig = AccountConfig["roles"][number];
+export type AllowEntry = RoleConfig["allow"][number];
+export type StateConfig = Config["state"];
+export type PolicyDocument = RoleConfig["inlinePolicies"][string];
+export { PARTITIONS };

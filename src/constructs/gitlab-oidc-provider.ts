@@ -1,0 +1,89 @@
+import { DataAwsIamOpenidConnectProvider } from "@cdktf/provider-aws/lib/data-aws-iam-openid-connect-provider";
+import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
+import { DataTlsCertificate } from "@cdktf/provider-tls/lib/data-tls-certificate";
+import { TlsProvider } from "@cdktf/provider-tls/lib/provider";
+import { Construct } from "constructs";
+import { ConfigError } from "../config/rules";
+import { issuerHost } from "../model/trust-policy";
+
+export interface GitLabOidcProviderProps {
+  /**
+   * The GitLab instance's URL, which is the ID token's issuer: `https://`, no trailing slash; a path is
+   * allowed for relative-URL installs (`https://example.com/gitlab`).
+   */
+  readonly url: string;
+  /**
+   * The client IDs (audiences) the provider accepts; the roles' trust policies check `aud` against them.
+   * @default [url]
+   */
+  readonly audiences?: readonly string[];
+  /**
+   * Server certificate thumbprints. Empty for instances whose certificate chains to a CA that AWS trusts
+   * (gitlab.com); pinned 40-hex SHA-1s; or `auto` to read the chain with the TLS provider at plan time.
+   * @default []
+   */
+  readonly thumbprints?: readonly string[] | "auto";
+  /**
+   * Look up the account's existing provider for this URL instead of creating one (IAM allows one
+   * provider per URL per account; creating a second fails with EntityAlreadyExists).
+   * @default false
+   */
+  readonly existing?: boolean;
+}
+
+/**
+ * The GitLab instance as an IAM OIDC identity provider, created or looked up.
+ *
+ * Terraform addresses: `aws_iam_openid_connect_provider.gitlab` or
+ * `data.aws_iam_openid_connect_provider.gitlab`, and `data.tls_certificate.gitlab` for `auto`.
+ */
+export class GitLabOidcProvider extends Construct {
+  /** The provider's ARN (a Terraform reference). */
+  public readonly arn: string;
+  /** The URL without `https://`: the prefix of the condition keys (`gitlab.com:sub`). */
+  public readonly issuerHost: string;
+  /** The audiences trust policies must require. */
+  public readonly audiences: readonly string[];
+
+  constructor(scope: Construct, id: string, props: GitLabOidcProviderProps) {
+    super(scope, id);
+    if (!/^https:\/\/[^/]+(\/.+)?$/.test(props.url) || props.url.endsWith("/")) {
+      throw new ConfigError([
+        { path: ["url"], message: `"${props.url}" must start with https:// and have no trailing slash` },
+      ]);
+    }
+    this.issuerHost = issuerHost(props.url);
+    this.audiences = props.audiences && props.audiences.length > 0 ? [...props.audiences] : [props.url];
+
+    if (props.existing) {
+      const existing = new DataAwsIamOpenidConnectProvider(this, "provider", { url: props.url });
+      existing.overrideLogicalId("gitlab");
+      this.arn = existing.arn;
+      return;
+    }
+    const created = new IamOpenidConnectProvider(this, "provider", {
+      url: props.url,
+      clientIdList: [...this.audiences],
+      ...this.thumbprintList(props),
+    });
+    created.overrideLogicalId("gitlab");
+    this.arn = created.arn;
+  }
+
+  private thumbprintList(props: GitLabOidcProviderProps): { thumbprintList?: string[] } {
+    const thumbprints = props.thumbprints ?? [];
+    if (thumbprints !== "auto") {
+      return thumbprints.length > 0 ? { thumbprintList: thumbprints.map((t) => t.toLowerCase()) } : {};
+    }
+    // tls:// reads the certificate the server presents; https:// would follow redirects and can
+    // return another site's certificate (hashicorp/terraform-provider-tls#249).
+    const { hostname, port } = new URL(props.url);
+    new TlsProvider(this, "tls");
+    const certificate = new DataTlsCertificate(this, "certificate", {
+      url: `tls://${hostname}:${port || 443}`,
+    });
+    certificate.overrideLogicalId("gitlab");
+    // The root of the chain comes first; AWS needs the top CA's thumbprint.
+    return { thumbprintList: [certificate.certificates.get(0).sha1Fingerprint] };
+  }
+}

@@ -1,0 +1,147 @@
+import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import { Fn, TerraformIterator } from "cdktf";
+import { Construct } from "constructs";
+import { checkRole, ConfigError, type RoleContext } from "../config/rules";
+import type { AllowEntry, PolicyDocument } from "../config/schema";
+import { terraformName } from "../model/names";
+import { trustPolicyFor, type IamPolicyDocument } from "../model/trust-policy";
+import type { GitLabOidcProvider } from "./gitlab-oidc-provider";
+
+export interface GitLabOidcRoleProps {
+  /** The GitLab OIDC provider whose tokens may assume this role. */
+  readonly provider: GitLabOidcProvider;
+  /** IAM role name (1–64 characters of letters, digits and `+=,.@_-`). Also names the Terraform addresses. */
+  readonly name: string;
+  /** Who may assume the role; entries are ORed. At least one. */
+  readonly allow: readonly AllowEntry[];
+  /**
+   * Shown in the IAM console.
+   * @default no description
+   */
+  readonly description?: string;
+  /**
+   * Managed policy ARNs to attach.
+   * @default []
+   */
+  readonly managedPolicyArns?: readonly string[];
+  /**
+   * Inline policies by name, as structured IAM policy documents.
+   * @default {}
+   */
+  readonly inlinePolicies?: Readonly<Record<string, PolicyDocument>>;
+  /**
+   * Longest session, in seconds (3600–43200).
+   * @default 3600
+   */
+  readonly maxSessionDuration?: number;
+  /**
+   * ARN of the managed policy that bounds the role's permissions.
+   * @default no boundary
+   */
+  readonly permissionsBoundary?: string;
+  /**
+   * IAM path.
+   * @default "/"
+   */
+  readonly path?: string;
+  /**
+   * Tags on the role.
+   * @default {}
+   */
+  readonly tags?: Readonly<Record<string, string>>;
+  /**
+   * Rules the role is checked against: the account's id and partition, and the IAM quotas in force.
+   * The trust policy's length is checked against `limits.trustPolicyLength`.
+   */
+  readonly context: RoleContext;
+}
+
+/**
+ * A web-identity role that GitLab CI/CD jobs assume with their ID token, with its trust policy
+ * (`data.aws_iam_policy_document.<name>_trust`), managed policy attachments and inline policies.
+ * Every address derives from the role name, so reordering the config changes nothing.
+ */
+export class GitLabOidcRole extends Construct {
+  /** The role's ARN (a Terraform reference). */
+  public readonly arn: string;
+  /** The trust policy as IAM will evaluate it, with the provider ARN as a Terraform reference. */
+  public readonly trustPolicy: IamPolicyDocument;
+
+  constructor(scope: Construct, id: string, props: GitLabOidcRoleProps) {
+    super(scope, id);
+    const managedPolicyArns = props.managedPolicyArns ?? [];
+    const inlinePolicies = props.inlinePolicies ?? {};
+    const problems = checkRole(
+      {
+        name: props.name,
+        allow: [...props.allow],
+        managedPolicyArns: [...managedPolicyArns],
+        inlinePolicies: { ...inlinePolicies },
+        maxSessionDuration: props.maxSessionDuration ?? 3600,
+        path: props.path ?? "/",
+        tags: { ...props.tags },
+        ...(props.permissionsBoundary ? { permissionsBoundary: props.permissionsBoundary } : {}),
+      },
+      props.context,
+      ["roles", props.name],
+    );
+    if (props.allow.length === 0)
+      problems.push({ path: ["roles", props.name, "allow"], message: "add at least one allow entry" });
+    if (problems.length > 0) throw new ConfigError(problems);
+
+    const name = terraformName(props.name);
+    this.trustPolicy = trustPolicyFor({
+      providerArn: props.provider.arn,
+      issuerHost: props.provider.issuerHost,
+      audiences: props.provider.audiences,
+      allow: props.allow,
+    });
+    const trust = new DataAwsIamPolicyDocument(this, "trust", {
+      statement: this.trustPolicy.Statement.map((statement) => ({
+        sid: statement.Sid,
+        effect: statement.Effect,
+        actions: statement.Action,
+        principals: [{ type: "Federated", identifiers: statement.Principal.Federated }],
+        condition: Object.entries(statement.Condition).flatMap(([test, keys]) =>
+          Object.entries(keys).map(([variable, values]) => ({ test, variable, values })),
+        ),
+      })),
+    });
+    trust.overrideLogicalId(`${name}_trust`);
+
+    const role = new IamRole(this, "role", {
+      name: props.name,
+      path: props.path ?? "/",
+      description: props.description,
+      assumeRolePolicy: trust.json,
+      maxSessionDuration: props.maxSessionDuration ?? 3600,
+      permissionsBoundary: props.permissionsBoundary,
+      tags: props.tags && Object.keys(props.tags).length > 0 ? { ...props.tags } : undefined,
+    });
+    role.overrideLogicalId(name);
+    this.arn = role.arn;
+
+    if (managedPolicyArns.length > 0) {
+      // One resource keyed by ARN: adding or removing a policy never renumbers the others.
+      const arns = TerraformIterator.fromList([...managedPolicyArns]);
+      const attachment = new IamRolePolicyAttachment(this, "managed", {
+        forEach: arns,
+        role: role.name,
+        policyArn: arns.value,
+      });
+      attachment.overrideLogicalId(name);
+    }
+    for (const [policyName, document] of Object.entries(inlinePolicies)) {
+      // jsonencode of the structure, never a JSON string: cdktf's HCL output does not escape the quotes.
+      const policy = new IamRolePolicy(this, `inline-${policyName}`, {
+        role: role.name,
+        name: policyName,
+        policy: Fn.jsonencode(document),
+      });
+      policy.overrideLogicalId(`${name}_${terraformName(policyName)}`);
+    }
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * Terraform addresses derived from IAM names. An address must stay the same while the name does
+ * (renaming an address destroys and recreates the role), so it depends on the name alone, never on
+ * the order of the config.
+ */
+
+/** `gitlab-deploy-web` stays as is; characters Terraform refuses in a name (`+=,.@`) become `_`. */
+export function terraformName(iamName: string): string {
+  const name = iamName.replace(/[^A-Za-z0-9_-]/g, "_");
+  return /^[A-Za-z_]/.test(name) ? name : `_${name}`;
+}

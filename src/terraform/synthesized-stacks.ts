@@ -1,0 +1,146 @@
+/**
+ * Reads the synthesized Terraform (HCL `cdk.tf` or JSON `cdk.tf.json`) back into the model: per stack,
+ * the OIDC provider and each role with the trust policy IAM will evaluate. Whatever explains or tests
+ * access reads what will really be deployed, not a second rendering of the config.
+ */
+import { readFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import type { IamConditions, IamPolicyDocument, IamStatement } from "../model/trust-policy";
+
+export interface SynthesizedRole {
+  /** The IAM role name. */
+  readonly name: string;
+  /** Terraform address, e.g. `aws_iam_role.gitlab-deploy-web`. */
+  readonly address: string;
+  readonly path: string;
+  readonly description?: string;
+  readonly maxSessionDuration: number;
+  readonly permissionsBoundary?: string;
+  readonly managedPolicyArns: readonly string[];
+  /** Names of the role's inline policies. */
+  readonly inlinePolicyNames: readonly string[];
+  /** Principal.Federated holds the provider's Terraform reference (see SynthesizedStack.providerReference). */
+  readonly trustPolicy: IamPolicyDocument;
+}
+
+export interface SynthesizedStack {
+  readonly name: string;
+  /** Account the AWS provider is pinned to (allowed_account_ids). */
+  readonly accountId?: string;
+  readonly region?: string;
+  /** The GitLab URL the OIDC provider is for. */
+  readonly providerUrl: string;
+  /** Whether the stack creates the provider or looks up an existing one. */
+  readonly providerMode: "create" | "existing";
+  /** How trust policies name the provider, e.g. `${aws_iam_openid_connect_provider.gitlab.arn}`. */
+  readonly providerReference: string;
+  /** Audiences the provider accepts (client_id_list); unknown for an existing provider. */
+  readonly providerAudiences?: readonly string[];
+  readonly roles: readonly SynthesizedRole[];
+}
+
+type Block = Record<string, unknown>;
+
+/** hcl2json wraps every block in a list; cdk.tf.json does not. */
+function one(value: unknown): Block {
+  return (Array.isArray(value) ? value[0] : value) as Block;
+}
+
+function blocks(parent: Block | undefined, type: string): [string, Block][] {
+  const byName = (parent?.[type] ?? {}) as Record<string, unknown>;
+  return Object.entries(byName).map(([name, value]) => [name, one(value)]);
+}
+
+function toStatement(block: Block): IamStatement {
+  const condition: IamConditions = {};
+  for (const c of (block.condition ?? []) as { test: string; variable: string; values: string[] }[]) {
+    // Repeated condition blocks for one test and variable are merged, their values ORed.
+    const keys = (condition[c.test] ??= {});
+    keys[c.variable] = [...(keys[c.variable] ?? []), ...c.values];
+  }
+  const federated = ((block.principals ?? []) as { type: string; identifiers: string[] }[])
+    .filter((p) => p.type === "Federated")
+    .flatMap((p) => p.identifiers);
+  return {
+    ...(block.sid ? { Sid: block.sid as string } : {}),
+    Effect: (block.effect as "Allow" | "Deny") ?? "Allow",
+    Action: (block.actions ?? []) as string[],
+    Principal: { Federated: federated },
+    Condition: condition,
+  };
+}
+
+const REFERENCE = /^\$\{([A-Za-z0-9_.-]+)\}$/;
+
+/** The parsed Terraform configuration of one stack → the model. */
+export function readStackConfiguration(name: string, tf: Block): SynthesizedStack {
+  const resource = tf.resource as Block | undefined;
+  const data = tf.data as Block | undefined;
+  const provider = one((tf.provider as Block | undefined)?.aws ?? {});
+  const created = blocks(resource, "aws_iam_openid_connect_provider")[0];
+  const existing = blocks(data, "aws_iam_openid_connect_provider")[0];
+  const [providerName, providerBlock] = created ?? existing ?? [];
+  if (!providerBlock) throw new Error(`stack ${name}: no aws_iam_openid_connect_provider resource or data source`);
+
+  const documents = new Map(blocks(data, "aws_iam_policy_document"));
+  const attachments = blocks(resource, "aws_iam_role_policy_attachment");
+  const inline = blocks(resource, "aws_iam_role_policy");
+  const roles = blocks(resource, "aws_iam_role").map(([address, role]): SynthesizedRole => {
+    const documentName = REFERENCE.exec(role.assume_role_policy as string)?.[1]?.match(
+      /^data\.aws_iam_policy_document\.(.+)\.json$/,
+    )?.[1];
+    const document = documentName ? documents.get(documentName) : undefined;
+    if (!document) throw new Error(`stack ${name}: role ${address} has no aws_iam_policy_document trust policy`);
+    const roleReference = `\${aws_iam_role.${address}.name}`;
+    return {
+      name: role.name as string,
+      address: `aws_iam_role.${address}`,
+      path: (role.path as string) ?? "/",
+      ...(role.description ? { description: role.description as string } : {}),
+      maxSessionDuration: Number(role.max_session_duration ?? 3600),
+      ...(role.permissions_boundary ? { permissionsBoundary: role.permissions_boundary as string } : {}),
+      managedPolicyArns: attachments
+        .filter(([, a]) => a.role === roleReference)
+        .flatMap(([, a]) => {
+          const set = /^\$\{toset\((\[.*\])\)\}$/.exec(String(a.for_each ?? ""));
+          return set ? (JSON.parse(set[1]) as string[]) : [a.policy_arn as string];
+        }),
+      inlinePolicyNames: inline.filter(([, p]) => p.role === roleReference).map(([, p]) => p.name as string),
+      trustPolicy: {
+        Version: "2012-10-17",
+        Statement: ((document.statement ?? []) as Block[]).map(toStatement),
+      },
+    };
+  });
+  const kind = created ? "aws_iam_openid_connect_provider" : "data.aws_iam_openid_connect_provider";
+  return {
+    name,
+    ...(provider.allowed_account_ids ? { accountId: (provider.allowed_account_ids as string[])[0] } : {}),
+    ...(provider.region ? { region: provider.region as string } : {}),
+    providerUrl: providerBlock.url as string,
+    providerMode: created ? "create" : "existing",
+    providerReference: `\${${kind}.${providerName}.arn}`,
+    ...(created ? { providerAudiences: providerBlock.client_id_list as string[] } : {}),
+    roles,
+  };
+}
+
+/** Parses one stack file (HCL via @cdktf/hcl2json, or cdk.tf.json). */
+export async function parseStackFile(name: string, file: string): Promise<SynthesizedStack> {
+  const text = readFileSync(file, "utf8");
+  if (file.endsWith(".json")) return readStackConfiguration(name, JSON.parse(text) as Block);
+  const { parse } = await import("@cdktf/hcl2json");
+  return readStackConfiguration(name, (await parse(file, text)) as Block);
+}
+
+/** Every stack in a synth output directory (`terraform/` or `cdktf.out/`), in manifest order. */
+export async function readSynthesizedStacks(outdir: string): Promise<SynthesizedStack[]> {
+  const manifestFile = join(outdir, "manifest.json");
+  if (!existsSync(manifestFile)) throw new Error(`no ${manifestFile}: run npm run synth first`);
+  const manifest = JSON.parse(readFileSync(manifestFile, "utf8")) as {
+    stacks: Record<string, { synthesizedStackPath: string }>;
+  };
+  return Promise.all(
+    Object.entries(manifest.stacks).map(([name, stack]) => parseStackFile(name, join(outdir, stack.synthesizedStackPath))),
+  );
+}

@@ -1,0 +1,83 @@
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { HttpBackend, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
+import type { Construct } from "constructs";
+import { audiencesOf } from "../src/config/rules";
+import type { AccountConfig, Config } from "../src/config/schema";
+import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
+import { GitLabOidcRole } from "../src/constructs/gitlab-oidc-role";
+
+export interface AccountStackProps {
+  /** The GitLab instance (issuer, audiences, thumbprints). */
+  readonly gitlab: Config["gitlab"];
+  /** Where the stack's state lives. */
+  readonly state: Config["state"];
+  /** IAM quotas in force. */
+  readonly limits: Config["limits"];
+  /** The account, its provider mode and its roles. */
+  readonly account: AccountConfig;
+}
+
+/** Tag on every resource, so the console shows where a role is managed. */
+export const MANAGED_BY_TAG = { "managed-by": "gitlab-oidc-aws" } as const;
+
+/** One AWS account: the GitLab OIDC provider, the roles, their policies, and its own state. */
+export class AccountStack extends TerraformStack {
+  constructor(scope: Construct, props: AccountStackProps) {
+    const { account, gitlab, state, limits } = props;
+    super(scope, account.name);
+
+    new AwsProvider(this, "aws", {
+      region: account.region,
+      // Refuses to run with credentials for any other account: a wrong profile fails at plan.
+      allowedAccountIds: [account.accountId],
+      assumeRole: account.deployRoleArn
+        ? [{ roleArn: account.deployRoleArn, sessionName: "gitlab-oidc-aws" }]
+        : undefined,
+      defaultTags: [{ tags: { ...MANAGED_BY_TAG, ...account.tags } }],
+    });
+
+    if (state.type === "gitlab") {
+      const project = encodeURIComponent(String(state.projectId));
+      const address = `${state.url}/api/v4/projects/${project}/terraform/state/${account.name}`;
+      // No credentials here: they come from TF_HTTP_USERNAME / TF_HTTP_PASSWORD at run time.
+      new HttpBackend(this, {
+        address,
+        lockAddress: `${address}/lock`,
+        unlockAddress: `${address}/lock`,
+        lockMethod: "POST",
+        unlockMethod: "DELETE",
+        retryWaitMin: 5,
+      });
+    } else {
+      // Relative to the stack's directory (<outdir>/stacks/<name>): the repository root, where cdktf
+      // keeps local state by default, whichever of terraform/ or cdktf.out/ runs it.
+      new LocalBackend(this, { path: `../../../terraform.${account.name}.tfstate` });
+    }
+
+    const provider = new GitLabOidcProvider(this, "gitlab", {
+      url: gitlab.url,
+      audiences: audiencesOf(gitlab),
+      thumbprints: gitlab.thumbprints,
+      existing: account.provider === "existing",
+    });
+    const roleArns: Record<string, string> = {};
+    for (const role of account.roles) {
+      const { name, ...rest } = role;
+      roleArns[name] = new GitLabOidcRole(this, name, {
+        provider,
+        name,
+        ...rest,
+        context: { gitlab, limits, accountId: account.accountId, partition: account.partition },
+      }).arn;
+    }
+
+    new TerraformOutput(this, "provider_arn", {
+      value: provider.arn,
+      description: "ARN of the GitLab OIDC identity provider",
+    });
+    new TerraformOutput(this, "role_arns", {
+      value: roleArns,
+      description: "Role ARN by role name: the role_arn input of the aws-credentials CI/CD component",
+    });
+  }
+}

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outRoot = join(root, "dist");
-const sources = ["main.ts", "src", "stacks", "scripts"];
+const sources = ["main.ts", "src", "stacks", "scripts", "bench"];
 
 function* typescriptFiles(path) {
   const stat = statSync(path, { throwIfNoEntry: false });

@@ -16,6 +16,8 @@ import {
 } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Config } from "./config/schema";
+import { generatedFiles } from "./generated-files";
+import { parseStackFile } from "./terraform/synthesized-stacks";
 import { AccountStack } from "../stacks/account-stack";
 
 export interface SynthOptions {
@@ -58,7 +60,13 @@ export async function synthesize(config: Config, options: SynthOptions): Promise
     const stacks = config.accounts.map((account) => account.name);
     const stackFile = options.hcl ? "cdk.tf" : "cdk.tf.json";
     if (options.hcl) await formatStacks(scratch, stacks, stackFile);
-    return { stacks, files: install(scratch, outdir, stacks, stackFile) };
+    // Reading the files back proves they parse, and gives the generated files what will be deployed.
+    const synthesized = await Promise.all(
+      stacks.map((stack) => parseStackFile(stack, join(scratch, "stacks", stack, stackFile))),
+    );
+    const extra = generatedFiles(config, synthesized);
+    for (const [file, content] of Object.entries(extra)) writeFileSync(join(scratch, file), content);
+    return { stacks, files: install(scratch, outdir, stacks, stackFile, Object.keys(extra)) };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -75,11 +83,17 @@ async function formatStacks(dir: string, stacks: string[], stackFile: string): P
 }
 
 /**
- * Moves the synthesized files into `outdir`. Only files this tool writes are replaced; the other
+ * Moves the synthesized and generated files into `outdir`. Only files this tool writes are replaced; the other
  * format's stack file is removed (Terraform would read both `cdk.tf` and `cdk.tf.json`), and so are
  * the directories of stacks no longer in the config.
  */
-function install(scratch: string, outdir: string, stacks: string[], stackFile: string): string[] {
+function install(
+  scratch: string,
+  outdir: string,
+  stacks: string[],
+  stackFile: string,
+  extraFiles: string[],
+): string[] {
   const files: string[] = [];
   const stacksDir = join(outdir, "stacks");
   mkdirSync(stacksDir, { recursive: true });
@@ -96,7 +110,9 @@ function install(scratch: string, outdir: string, stacks: string[], stackFile: s
     const otherFormat = join(target, stackFile === "cdk.tf" ? "cdk.tf.json" : "cdk.tf");
     if (existsSync(otherFormat)) rmSync(otherFormat);
   }
-  renameSync(join(scratch, "manifest.json"), join(outdir, "manifest.json"));
-  files.push("manifest.json");
+  for (const file of [...extraFiles, "manifest.json"]) {
+    renameSync(join(scratch, file), join(outdir, file));
+    files.push(file);
+  }
   return files;
 }

@@ -157,20 +157,14 @@ export const roleSchema = z.strictObject({
       description:
         "Who may assume the role. Entries are ORed; each grants one project or group and its refs.",
     }),
-  managedPolicyArns: z
-    .array(z.string())
-    .default([])
-    .meta({
-      description: "Managed policies to attach (10 per role by default; see limits.managedPoliciesPerRole).",
-    }),
+  managedPolicyArns: z.array(z.string()).default([]).meta({
+    description: "Managed policies to attach (10 per role by default; see limits.managedPoliciesPerRole).",
+  }),
   inlinePolicies: z
     .record(
-      z
-        .string()
-        .max(128, { error: "an inline policy name can be at most 128 characters" })
-        .regex(IAM_NAME, {
-          error: "an inline policy name may contain only letters, digits and + = , . @ _ -",
-        }),
+      z.string().max(128, { error: "an inline policy name can be at most 128 characters" }).regex(IAM_NAME, {
+        error: "an inline policy name may contain only letters, digits and + = , . @ _ -",
+      }),
       policyDocumentSchema,
     )
     .default({})

@@ -1,0 +1,14 @@
+/**
+ * Files generated with every synth and written next to the stacks (in the synth output directory),
+ * from what was synthesized. They are committed with the HCL, so a merge request shows them changing.
+ */
+import type { Config } from "./config/schema";
+import type { SynthesizedStack } from "./terraform/synthesized-stacks";
+
+/** Relative path in the output directory → content. */
+export function generatedFiles(
+  _config: Config,
+  _stacks: readonly SynthesizedStack[],
+): Record<string, string> {
+  return {};
+}

@@ -45,10 +45,11 @@ export function parseConfig(text: string, source = DEFAULT_CONFIG_FILE): Config 
 
   if (document.errors.length > 0) {
     throw new ConfigError(
-      document.errors.map((error) => {
-        const position = error.linePos?.[0];
-        return { path: [], message: `invalid YAML: ${error.message.split("\n")[0]}`, ...position };
-      }),
+      document.errors.map((error) => ({
+        path: [],
+        message: `invalid YAML: ${error.message.split("\n")[0]}`,
+        ...lineCounter.linePos(error.pos[0]),
+      })),
       source,
     );
   }

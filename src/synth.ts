@@ -18,6 +18,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import type { Config } from "./config/schema";
 import { generatedFiles } from "./generated-files";
 import { parseStackFile } from "./terraform/synthesized-stacks";
+import { unwrapInterpolationOnlyStrings } from "./terraform/unwrap-interpolations";
 import { AccountStack } from "../stacks/account-stack";
 
 export interface SynthOptions {
@@ -77,7 +78,7 @@ async function formatStacks(dir: string, stacks: string[], stackFile: string): P
   const { format } = await import("@cdktf/hcl-tools");
   for (const stack of stacks) {
     const file = join(dir, "stacks", stack, stackFile);
-    const formatted = await format(readFileSync(file, "utf8"));
+    const formatted = await format(unwrapInterpolationOnlyStrings(readFileSync(file, "utf8")));
     writeFileSync(file, formatted.replace(/\n{3,}/g, "\n\n").replace(/\n*$/, "\n"));
   }
 }
@@ -103,12 +104,17 @@ function install(
   for (const stack of stacks) {
     const target = join(stacksDir, stack);
     mkdirSync(target, { recursive: true });
+    // metadata.json comes with HCL output only.
     for (const file of [stackFile, "metadata.json"]) {
-      renameSync(join(scratch, "stacks", stack, file), join(target, file));
-      files.push(join("stacks", stack, file));
+      const source = join(scratch, "stacks", stack, file);
+      if (existsSync(source)) {
+        renameSync(source, join(target, file));
+        files.push(join("stacks", stack, file));
+      } else {
+        rmSync(join(target, file), { force: true });
+      }
     }
-    const otherFormat = join(target, stackFile === "cdk.tf" ? "cdk.tf.json" : "cdk.tf");
-    if (existsSync(otherFormat)) rmSync(otherFormat);
+    rmSync(join(target, stackFile === "cdk.tf" ? "cdk.tf.json" : "cdk.tf"), { force: true });
   }
   for (const file of [...extraFiles, "manifest.json"]) {
     renameSync(join(scratch, file), join(outdir, file));

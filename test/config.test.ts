@@ -274,7 +274,7 @@ describe("raised quotas", () => {
 });
 
 describe("problem reports", () => {
-  test("every problem is reported at once, each on its own line with its line number", () => {
+  test("every problem is reported at once (grants too, despite shape errors), one per line, with its line", () => {
     // GIVEN a YAML file with three mistakes on known lines
     const yaml = [
       "gitlab:",
@@ -295,6 +295,7 @@ describe("problem reports", () => {
     expect(problems).toEqual([
       expect.stringMatching(/^test\.yaml:2:3: gitlab\.url: /),
       expect.stringMatching(/^test\.yaml:5:5: accounts\[0\]\.accountId: /),
+      "test.yaml:10:13: accounts[0].roles[0].allow[0].project: wildcards are not allowed in a project path; use group: acme",
     ]);
   });
 

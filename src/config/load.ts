@@ -6,8 +6,8 @@ import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
 import type { z } from "zod";
-import { checkConfig, ConfigError, unknownKeyMessage, type Problem } from "./rules";
-import { configSchema, type Config } from "./schema";
+import { checkAllowEntry, checkConfig, ConfigError, unknownKeyMessage, type Problem } from "./rules";
+import { allowEntrySchema, configSchema, type Config } from "./schema";
 
 export const DEFAULT_CONFIG_FILE = "gitlab-oidc.yaml";
 export const CONFIG_FILE_ENV = "GITLAB_OIDC_CONFIG";
@@ -30,7 +30,8 @@ export function loadConfigFile(path: string): Config {
       path,
     );
   }
-  return parseConfig(text, relative(process.cwd(), path) || path);
+  const shown = relative(process.cwd(), path);
+  return parseConfig(text, shown && !shown.startsWith("..") ? shown : path);
 }
 
 /** Parses and validates config text; `source` names the file in messages. */
@@ -39,7 +40,9 @@ export function parseConfig(text: string, source = DEFAULT_CONFIG_FILE): Config 
   const document = parseDocument(text, { lineCounter, prettyErrors: false });
   const located = (problems: Problem[]) =>
     new ConfigError(
-      problems.map((problem) => ({ ...problem, ...locate(document, lineCounter, problem.path) })),
+      problems
+        .map((problem) => ({ ...problem, ...locate(document, lineCounter, problem.path) }))
+        .sort((a, b) => (a.line ?? 0) - (b.line ?? 0)),
       source,
     );
 
@@ -55,10 +58,26 @@ export function parseConfig(text: string, source = DEFAULT_CONFIG_FILE): Config 
   }
   const data = document.toJS() ?? {};
   const parsed = configSchema.safeParse(data, { reportInput: true });
-  if (!parsed.success) throw located(parsed.error.issues.flatMap(problemsFromIssue));
+  if (!parsed.success) {
+    // The cross-field rules need a well-formed config, but grants stand alone: check those that parse,
+    // so the most common mistakes are reported in the same run as the shape errors.
+    throw located([...parsed.error.issues.flatMap(problemsFromIssue), ...standaloneGrantProblems(data)]);
+  }
   const problems = checkConfig(parsed.data);
   if (problems.length > 0) throw located(problems);
   return parsed.data;
+}
+
+function standaloneGrantProblems(data: unknown): Problem[] {
+  const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+  return list((data as { accounts?: unknown }).accounts).flatMap((account, a) =>
+    list((account as { roles?: unknown })?.roles).flatMap((role, r) =>
+      list((role as { allow?: unknown })?.allow).flatMap((entry, e) => {
+        const grant = allowEntrySchema.safeParse(entry);
+        return grant.success ? checkAllowEntry(grant.data, ["accounts", a, "roles", r, "allow", e]) : [];
+      }),
+    ),
+  );
 }
 
 function problemsFromIssue(issue: z.core.$ZodIssue): Problem[] {

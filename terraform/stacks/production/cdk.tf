@@ -52,7 +52,7 @@ data "aws_iam_policy_document" "gitlab-deploy-web_trust" {
     }
     principals {
       identifiers = [
-        "${aws_iam_openid_connect_provider.gitlab.arn}"
+        aws_iam_openid_connect_provider.gitlab.arn
       ]
       type = "Federated"
     }
@@ -80,14 +80,14 @@ data "aws_iam_policy_document" "gitlab-deploy-web_trust" {
     }
     principals {
       identifiers = [
-        "${aws_iam_openid_connect_provider.gitlab.arn}"
+        aws_iam_openid_connect_provider.gitlab.arn
       ]
       type = "Federated"
     }
   }
 }
 resource "aws_iam_role" "gitlab-deploy-web" {
-  assume_role_policy   = "${data.aws_iam_policy_document.gitlab-deploy-web_trust.json}"
+  assume_role_policy   = data.aws_iam_policy_document.gitlab-deploy-web_trust.json
   description          = "Deploys the web app from main and release branches"
   max_session_duration = 3600
   name                 = "gitlab-deploy-web"
@@ -97,24 +97,24 @@ resource "aws_iam_role" "gitlab-deploy-web" {
   }
 }
 resource "aws_iam_role_policy_attachment" "gitlab-deploy-web" {
-  policy_arn = "${each.value}"
-  role       = "${aws_iam_role.gitlab-deploy-web.name}"
-  for_each   = "${toset(["arn:aws:iam::aws:policy/ReadOnlyAccess"])}"
+  policy_arn = each.value
+  role       = aws_iam_role.gitlab-deploy-web.name
+  for_each   = toset(["arn:aws:iam::aws:policy/ReadOnlyAccess"])
 }
 resource "aws_iam_role_policy" "gitlab-deploy-web_deploy-assets" {
   name   = "deploy-assets"
-  policy = "${jsonencode({ "Version" = "2012-10-17", "Statement" = [{ "Sid" = "WriteWebAssets", "Effect" = "Allow", "Action" = ["s3:PutObject", "s3:DeleteObject"], "Resource" = "arn:aws:s3:::acme-web-assets/*" }] })}"
-  role   = "${aws_iam_role.gitlab-deploy-web.name}"
+  policy = jsonencode({ "Version" = "2012-10-17", "Statement" = [{ "Sid" = "WriteWebAssets", "Effect" = "Allow", "Action" = ["s3:PutObject", "s3:DeleteObject"], "Resource" = "arn:aws:s3:::acme-web-assets/*" }] })
+  role   = aws_iam_role.gitlab-deploy-web.name
 }
 
 output "provider_arn" {
-  value       = "${aws_iam_openid_connect_provider.gitlab.arn}"
+  value       = aws_iam_openid_connect_provider.gitlab.arn
   description = "ARN of the GitLab OIDC identity provider"
 }
 
 output "role_arns" {
   value = {
-    gitlab-deploy-web = "${aws_iam_role.gitlab-deploy-web.arn}"
+    gitlab-deploy-web = aws_iam_role.gitlab-deploy-web.arn
   }
   description = "Role ARN by role name: the role_arn input of the aws-credentials CI/CD component"
 }

@@ -51,23 +51,23 @@ data "aws_iam_policy_document" "gitlab-deploy-web_trust" {
     }
     principals {
       identifiers = [
-        "${aws_iam_openid_connect_provider.gitlab.arn}"
+        aws_iam_openid_connect_provider.gitlab.arn
       ]
       type = "Federated"
     }
   }
 }
 resource "aws_iam_role" "gitlab-deploy-web" {
-  assume_role_policy   = "${data.aws_iam_policy_document.gitlab-deploy-web_trust.json}"
+  assume_role_policy   = data.aws_iam_policy_document.gitlab-deploy-web_trust.json
   description          = "Deploys the web app to staging from any branch of acme/web"
   max_session_duration = 3600
   name                 = "gitlab-deploy-web"
   path                 = "/gitlab/"
 }
 resource "aws_iam_role_policy_attachment" "gitlab-deploy-web" {
-  policy_arn = "${each.value}"
-  role       = "${aws_iam_role.gitlab-deploy-web.name}"
-  for_each   = "${toset(["arn:aws:iam::aws:policy/ReadOnlyAccess"])}"
+  policy_arn = each.value
+  role       = aws_iam_role.gitlab-deploy-web.name
+  for_each   = toset(["arn:aws:iam::aws:policy/ReadOnlyAccess"])
 }
 data "aws_iam_policy_document" "gitlab-terraform-plan_trust" {
   statement {
@@ -93,34 +93,34 @@ data "aws_iam_policy_document" "gitlab-terraform-plan_trust" {
     }
     principals {
       identifiers = [
-        "${aws_iam_openid_connect_provider.gitlab.arn}"
+        aws_iam_openid_connect_provider.gitlab.arn
       ]
       type = "Federated"
     }
   }
 }
 resource "aws_iam_role" "gitlab-terraform-plan" {
-  assume_role_policy   = "${data.aws_iam_policy_document.gitlab-terraform-plan_trust.json}"
+  assume_role_policy   = data.aws_iam_policy_document.gitlab-terraform-plan_trust.json
   description          = "Read-only plans for every project of the platform group, on protected refs"
   max_session_duration = 3600
   name                 = "gitlab-terraform-plan"
   path                 = "/gitlab/"
 }
 resource "aws_iam_role_policy_attachment" "gitlab-terraform-plan" {
-  policy_arn = "${each.value}"
-  role       = "${aws_iam_role.gitlab-terraform-plan.name}"
-  for_each   = "${toset(["arn:aws:iam::aws:policy/ReadOnlyAccess"])}"
+  policy_arn = each.value
+  role       = aws_iam_role.gitlab-terraform-plan.name
+  for_each   = toset(["arn:aws:iam::aws:policy/ReadOnlyAccess"])
 }
 
 output "provider_arn" {
-  value       = "${aws_iam_openid_connect_provider.gitlab.arn}"
+  value       = aws_iam_openid_connect_provider.gitlab.arn
   description = "ARN of the GitLab OIDC identity provider"
 }
 
 output "role_arns" {
   value = {
-    gitlab-deploy-web     = "${aws_iam_role.gitlab-deploy-web.arn}"
-    gitlab-terraform-plan = "${aws_iam_role.gitlab-terraform-plan.arn}"
+    gitlab-deploy-web     = aws_iam_role.gitlab-deploy-web.arn
+    gitlab-terraform-plan = aws_iam_role.gitlab-terraform-plan.arn
   }
   description = "Role ARN by role name: the role_arn input of the aws-credentials CI/CD component"
 }

@@ -1,0 +1,61 @@
+/**
+ * `"${aws_iam_role.x.arn}"` → `aws_iam_role.x.arn`: what `terraform fmt` (≥ 0.15) does to a string that
+ * is one interpolation and nothing else. cdktf writes every reference that way; unwrapped, the
+ * committed HCL reads like hand-written Terraform and stays stable under `terraform fmt`.
+ *
+ * A small scanner over HCL's string and template syntax: strings may nest inside interpolations
+ * (`"${jsonencode({ "a" = "b" })}"`), `$${` is a literal, and heredocs are not produced by cdktf.
+ */
+export function unwrapInterpolationOnlyStrings(hcl: string): string {
+  let out = "";
+  let i = 0;
+  while (i < hcl.length) {
+    if (hcl[i] === "#" || (hcl[i] === "/" && hcl[i + 1] === "/")) {
+      const end = hcl.indexOf("\n", i);
+      const stop = end === -1 ? hcl.length : end;
+      out += hcl.slice(i, stop);
+      i = stop;
+    } else if (hcl[i] === '"') {
+      const end = endOfString(hcl, i);
+      const literal = hcl.slice(i, end);
+      const inner = literal.slice(3, -2);
+      const onlyInterpolation =
+        literal.startsWith('"${') && literal.endsWith('}"') && endOfInterpolation(literal, 1) === literal.length - 1;
+      out += onlyInterpolation ? unwrapInterpolationOnlyStrings(inner) : literal;
+      i = end;
+    } else {
+      out += hcl[i++];
+    }
+  }
+  return out;
+}
+
+/** Index just past the string literal that opens at `start` (a `"`). */
+function endOfString(text: string, start: number): number {
+  let i = start + 1;
+  while (i < text.length) {
+    if (text[i] === "\\") i += 2;
+    else if (text[i] === '"') return i + 1;
+    else if (text.startsWith("$${", i) || text.startsWith("%%{", i)) i += 3;
+    else if (text.startsWith("${", i) || text.startsWith("%{", i)) i = endOfInterpolation(text, i);
+    else i++;
+  }
+  throw new Error(`unterminated string in synthesized HCL at offset ${start}`);
+}
+
+/** Index just past the `}` that closes the interpolation opening at `start` (`${` or `%{`). */
+function endOfInterpolation(text: string, start: number): number {
+  let depth = 0;
+  let i = start + 1;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === '"') {
+      i = endOfString(text, i);
+      continue;
+    }
+    if (c === "{") depth++;
+    else if (c === "}" && --depth === 0) return i + 1;
+    i++;
+  }
+  throw new Error(`unterminated interpolation in synthesized HCL at offset ${start}`);
+}

@@ -1,0 +1,367 @@
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { DataAwsIamOpenidConnectProvider } from "@cdktf/provider-aws/lib/data-aws-iam-openid-connect-provider";
+import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { DataTlsCertificate } from "@cdktf/provider-tls/lib/data-tls-certificate";
+import { Testing } from "cdktf";
+import { execFileSync, spawnSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { parseConfig } from "../src/config/load";
+import { ConfigError } from "../src/config/rules";
+import type { Config } from "../src/config/schema";
+import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
+import { GitLabOidcRole } from "../src/constructs/gitlab-oidc-role";
+import { synthesize } from "../src/synth";
+import { AccountStack } from "../stacks/account-stack";
+import { minimalConfig, parse, synthesizeToTemp } from "./support/configs";
+
+const ROOT = join(__dirname, "..");
+const exampleConfig = (): Config => parseConfig(readFileSync(join(ROOT, "gitlab-oidc.yaml"), "utf8"));
+
+function filesUnder(dir: string, base = dir): string[] {
+  return readdirSync(dir)
+    .flatMap((entry) => {
+      const path = join(dir, entry);
+      return statSync(path).isDirectory() ? filesUnder(path, base) : [relative(base, path)];
+    })
+    .sort();
+}
+
+/** One stack synthesized to Terraform JSON with cdktf's Testing helpers. */
+function synthStack(config: Config, index = 0): string {
+  const app = Testing.app();
+  const stack = new AccountStack(app, {
+    gitlab: config.gitlab,
+    state: config.state,
+    limits: config.limits,
+    account: config.accounts[index],
+  });
+  return Testing.synth(stack);
+}
+
+describe("the committed HCL", () => {
+  let fresh: { dir: string; cleanup: () => void };
+  beforeAll(async () => {
+    fresh = await synthesizeToTemp(exampleConfig());
+  });
+  afterAll(() => fresh.cleanup());
+
+  test("matches a fresh synth of gitlab-oidc.yaml, file for file (run `npm run synth` and commit if not)", () => {
+    // GIVEN the committed terraform/ and a fresh synth of the example config
+    const committed = join(ROOT, "terraform");
+    // THEN they hold the same files with the same bytes
+    expect(filesUnder(committed)).toEqual(filesUnder(fresh.dir));
+    for (const file of filesUnder(fresh.dir)) {
+      expect({ file, content: readFileSync(join(committed, file), "utf8") }).toEqual({
+        file,
+        content: readFileSync(join(fresh.dir, file), "utf8"),
+      });
+    }
+  });
+
+  test("has no machine-specific paths", () => {
+    for (const file of filesUnder(fresh.dir)) {
+      const content = readFileSync(join(fresh.dir, file), "utf8");
+      expect({
+        file,
+        paths: content.match(/(\/tmp\/|\/work\/|\/home\/|\/root\/|\/Users\/|[A-Z]:\\)/g),
+      }).toEqual({
+        file,
+        paths: null,
+      });
+    }
+  });
+
+  test("is deterministic", async () => {
+    const again = await synthesizeToTemp(exampleConfig());
+    try {
+      for (const file of filesUnder(fresh.dir)) {
+        expect(readFileSync(join(again.dir, file), "utf8")).toBe(readFileSync(join(fresh.dir, file), "utf8"));
+      }
+    } finally {
+      again.cleanup();
+    }
+  });
+
+  test("has the provider, every example role and their attachments", () => {
+    const production = readFileSync(join(fresh.dir, "stacks/production/cdk.tf"), "utf8");
+    expect(production).toContain('resource "aws_iam_openid_connect_provider" "gitlab"');
+    expect(production).toContain('resource "aws_iam_role" "gitlab-deploy-web"');
+    expect(production).toContain('resource "aws_iam_role_policy_attachment" "gitlab-deploy-web"');
+    expect(production).toContain('resource "aws_iam_role_policy" "gitlab-deploy-web_deploy-assets"');
+    expect(production).toContain('data "aws_iam_policy_document" "gitlab-deploy-web_trust"');
+    expect(production).toContain('output "role_arns"');
+    expect(production).toContain('output "provider_arn"');
+    const staging = readFileSync(join(fresh.dir, "stacks/staging/cdk.tf"), "utf8");
+    expect(staging).toContain('resource "aws_iam_role" "gitlab-terraform-plan"');
+  });
+
+  test("is formatted as terraform fmt formats it", () => {
+    // The HCL formatter is HCL's own (via @cdktf/hcl-tools); the terraform binary checks it where present.
+    const terraform = spawnSync("terraform", ["version"], { encoding: "utf8" });
+    if (terraform.error) {
+      console.warn("terraform is not on PATH: skipping the terraform fmt cross-check");
+      return;
+    }
+    const check = spawnSync("terraform", ["fmt", "-check", "-diff", "-recursive", fresh.dir], {
+      encoding: "utf8",
+    });
+    expect(check.stdout).toBe("");
+    expect(check.status).toBe(0);
+  });
+});
+
+describe("stack contents (cdktf Testing helpers)", () => {
+  test("the AWS provider is pinned to the account, assumes the deploy role and tags everything", () => {
+    const config = parse(
+      minimalConfig({}, { deployRoleArn: "arn:aws:iam::111111111111:role/deployer", tags: { team: "x" } }),
+    );
+    const synth = synthStack(config);
+    expect(synth).toHaveProviderWithProperties(AwsProvider, {
+      region: "eu-west-1",
+      allowed_account_ids: ["111111111111"],
+      assume_role: [{ role_arn: "arn:aws:iam::111111111111:role/deployer", session_name: "gitlab-oidc-aws" }],
+      default_tags: [{ tags: { "managed-by": "gitlab-oidc-aws", team: "x" } }],
+    });
+  });
+
+  test("provider: create makes the provider with the audiences and no thumbprints for gitlab.com", () => {
+    const synth = synthStack(parse(minimalConfig()));
+    expect(synth).toHaveResourceWithProperties(IamOpenidConnectProvider, {
+      url: "https://gitlab.com",
+      client_id_list: ["https://gitlab.com"],
+    });
+    expect(JSON.parse(synth).resource.aws_iam_openid_connect_provider.gitlab.thumbprint_list).toBeUndefined();
+  });
+
+  test("provider: existing looks the provider up instead of creating it", () => {
+    const synth = synthStack(parse(minimalConfig({}, { provider: "existing" })));
+    expect(synth).toHaveDataSourceWithProperties(DataAwsIamOpenidConnectProvider, {
+      url: "https://gitlab.com",
+    });
+    expect(synth).not.toHaveResource(IamOpenidConnectProvider);
+    expect(
+      JSON.parse(synth).data.aws_iam_policy_document.deploy_trust.statement[0].principals[0].identifiers,
+    ).toEqual(["${data.aws_iam_openid_connect_provider.gitlab.arn}"]);
+  });
+
+  test("pinned thumbprints are written lower-case", () => {
+    const config = parse({
+      ...minimalConfig(),
+      gitlab: { url: "https://gitlab.example.com", thumbprints: ["AB".repeat(20)] },
+    });
+    expect(synthStack(config)).toHaveResourceWithProperties(IamOpenidConnectProvider, {
+      thumbprint_list: ["ab".repeat(20)],
+    });
+  });
+
+  test("thumbprints: auto reads the certificate over tls://, not https://", () => {
+    const config = parse({
+      ...minimalConfig(),
+      gitlab: { url: "https://gitlab.example.com:8443/gitlab", thumbprints: "auto" },
+    });
+    const synth = synthStack(config);
+    expect(synth).toHaveDataSourceWithProperties(DataTlsCertificate, {
+      url: "tls://gitlab.example.com:8443",
+    });
+    expect(synth).toHaveResourceWithProperties(IamOpenidConnectProvider, {
+      thumbprint_list: ["${data.tls_certificate.gitlab.certificates[0].sha1_fingerprint}"],
+    });
+    expect(JSON.parse(synth).terraform.required_providers.tls).toBeDefined();
+  });
+
+  test("GitLab-managed state uses the http backend with lock/unlock and no credentials", () => {
+    const config = parse({
+      ...minimalConfig(),
+      state: { type: "gitlab", url: "https://gitlab.example.com", projectId: "acme/platform/oidc" },
+    });
+    const backend = JSON.parse(synthStack(config)).terraform.backend;
+    const address =
+      "https://gitlab.example.com/api/v4/projects/acme%2Fplatform%2Foidc/terraform/state/production";
+    expect(backend).toEqual({
+      http: {
+        address,
+        lock_address: `${address}/lock`,
+        unlock_address: `${address}/lock`,
+        lock_method: "POST",
+        unlock_method: "DELETE",
+        retry_wait_min: 5,
+      },
+    });
+  });
+
+  test("local state lives at the repository root, relative to the stack directory", () => {
+    expect(JSON.parse(synthStack(parse(minimalConfig()))).terraform.backend).toEqual({
+      local: { path: "../../../terraform.production.tfstate" },
+    });
+  });
+
+  test("role settings come through", () => {
+    const config = parse(
+      minimalConfig({
+        description: "Deploys",
+        maxSessionDuration: 7200,
+        path: "/gitlab/",
+        permissionsBoundary: "arn:aws:iam::111111111111:policy/boundary",
+        tags: { app: "web" },
+      }),
+    );
+    expect(synthStack(config)).toHaveResourceWithProperties(IamRole, {
+      name: "deploy",
+      description: "Deploys",
+      max_session_duration: 7200,
+      path: "/gitlab/",
+      permissions_boundary: "arn:aws:iam::111111111111:policy/boundary",
+      tags: { app: "web" },
+      assume_role_policy: "${data.aws_iam_policy_document.deploy_trust.json}",
+    });
+  });
+
+  test("inline policies are structured (jsonencode), and IAM policy variables are escaped for Terraform", () => {
+    const config = parse(
+      minimalConfig({
+        inlinePolicies: {
+          own: {
+            Version: "2012-10-17",
+            Statement: [
+              { Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/${aws:username}/*" },
+            ],
+          },
+        },
+      }),
+    );
+    const synth = synthStack(config);
+    expect(synth).toHaveResourceWithProperties(IamRolePolicy, { name: "own" });
+    const policy = JSON.parse(synth).resource.aws_iam_role_policy.deploy_own.policy as string;
+    expect(policy).toMatch(/^\$\{jsonencode\(/);
+    expect(policy).toContain("$${aws:username}");
+  });
+});
+
+describe("constructs fail fast with what to do", () => {
+  test("a role construct refuses an unsafe grant even when built from code", () => {
+    const app = Testing.app();
+    const stack = new AccountStack(app, {
+      ...(() => {
+        const c = parse(minimalConfig());
+        return { gitlab: c.gitlab, state: c.state, limits: c.limits, account: c.accounts[0] };
+      })(),
+    });
+    const provider = stack.node.findChild("gitlab") as GitLabOidcProvider;
+    expect(
+      () =>
+        new GitLabOidcRole(stack, "bad", {
+          provider,
+          name: "bad",
+          allow: [{ project: "acme/*", branches: ["main"] }],
+          context: {
+            gitlab: { url: "https://gitlab.com", thumbprints: [] },
+            limits: { trustPolicyLength: 2048, managedPoliciesPerRole: 10 },
+            accountId: "111111111111",
+            partition: "aws",
+          },
+        }),
+    ).toThrow(
+      new ConfigError([
+        {
+          path: ["roles", "bad", "allow", 0, "project"],
+          message: "wildcards are not allowed in a project path; use group: acme",
+        },
+      ]).message,
+    );
+  });
+
+  test("a provider construct refuses a URL with a trailing slash", () => {
+    const stack = Testing.app();
+    expect(() => new GitLabOidcProvider(stack, "gitlab", { url: "https://gitlab.com/" })).toThrow(
+      /no trailing slash/,
+    );
+  });
+});
+
+describe("writing the output", () => {
+  let root: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), "gitlab-oidc-out-"));
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  test("JSON output replaces the HCL file instead of leaving both for Terraform to read", async () => {
+    // GIVEN an HCL synth in the output directory
+    const outdir = join(root, "out");
+    await synthesize(exampleConfig(), { outdir, hcl: true });
+    // WHEN a JSON synth (what `cdktf deploy` asks for) writes to the same directory
+    await synthesize(exampleConfig(), { outdir, hcl: false });
+    // THEN only cdk.tf.json remains in each stack (metadata.json comes with HCL only)
+    expect(readdirSync(join(outdir, "stacks/production")).sort()).toEqual(["cdk.tf.json"]);
+  });
+
+  test("stacks removed from the config are removed from the output", async () => {
+    const outdir = join(root, "out");
+    await synthesize(exampleConfig(), { outdir, hcl: true });
+    const onlyProduction = exampleConfig();
+    await synthesize({ ...onlyProduction, accounts: [onlyProduction.accounts[0]] }, { outdir, hcl: true });
+    expect(readdirSync(join(outdir, "stacks"))).toEqual(["production"]);
+  });
+
+  test("the CLI refuses a bad config with one line per problem, exit 1, and writes nothing", () => {
+    // GIVEN an existing output directory and a config with two problems
+    execFileSync(process.execPath, [join(ROOT, "scripts/build.mjs")]);
+    const outdir = join(root, "out");
+    mkdirSync(join(outdir, "stacks", "production"), { recursive: true });
+    writeFileSync(join(outdir, "stacks", "production", "cdk.tf"), "# reviewed before\n");
+    const config = join(root, "bad.yaml");
+    writeFileSync(
+      config,
+      readFileSync(join(ROOT, "gitlab-oidc.yaml"), "utf8")
+        .replace("project: acme/web", "project: acme/*")
+        .replace('accountId: "222222222222"', "accountId: 222222222222"),
+    );
+    // WHEN the main job runs on it
+    const run = spawnSync(process.execPath, [join(ROOT, "dist/main.js")], {
+      env: { ...process.env, GITLAB_OIDC_CONFIG: config, CDKTF_OUTDIR: outdir },
+      encoding: "utf8",
+    });
+    // THEN it fails, names each problem with file, line and field, and leaves the output untouched
+    expect(run.status).toBe(1);
+    const lines = run.stderr.trim().split("\n");
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /bad\.yaml:\d+:\d+: accounts\[0\]\.roles\[0\]\.allow\[0\]\.project: wildcards are not allowed in a project path; use group: acme$/,
+      ),
+      expect.stringMatching(
+        /bad\.yaml:\d+:\d+: accounts\[1\]\.accountId: accountId must be a quoted 12-digit string/,
+      ),
+      expect.stringMatching(/^2 problems in .*bad\.yaml; nothing was written\.$/),
+    ]);
+    expect(readFileSync(join(outdir, "stacks", "production", "cdk.tf"), "utf8")).toBe("# reviewed before\n");
+    expect(filesUnder(outdir)).toEqual(["stacks/production/cdk.tf"]);
+    expect(readdirSync(root).filter((f) => f.includes("synth-"))).toEqual([]);
+  });
+
+  test("the CLI honours CDKTF_OUTDIR and SYNTH_HCL_OUTPUT", () => {
+    execFileSync(process.execPath, [join(ROOT, "scripts/build.mjs")]);
+    const outdir = join(root, "cdktf.out");
+    const run = spawnSync(process.execPath, [join(ROOT, "dist/main.js")], {
+      cwd: ROOT,
+      env: { ...process.env, CDKTF_OUTDIR: outdir, SYNTH_HCL_OUTPUT: "false" },
+      encoding: "utf8",
+    });
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    expect(existsSync(join(outdir, "stacks/production/cdk.tf.json"))).toBe(true);
+    expect(existsSync(join(outdir, "stacks/production/cdk.tf"))).toBe(false);
+  });
+});

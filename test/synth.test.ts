@@ -5,6 +5,7 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { DataTlsCertificate } from "@cdktf/provider-tls/lib/data-tls-certificate";
 import { Testing } from "cdktf";
+import "cdktf/lib/testing/adapters/jest"; // types of the matchers registered in test/setup.ts
 import { execFileSync, spawnSync } from "node:child_process";
 import {
   existsSync,

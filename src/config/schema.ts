@@ -124,13 +124,14 @@ const tagsSchema = z
 /** An IAM policy document, kept as structured data so the HCL carries it through `jsonencode`. */
 const policyDocumentSchema = z
   .object({
-    Version: z.enum(["2012-10-17", "2008-10-17"], { error: 'Version must be "2012-10-17"' }),
-    Statement: z.union(
-      [z.array(z.record(z.string(), z.unknown())).min(1), z.record(z.string(), z.unknown())],
-      {
+    Version: z
+      .enum(["2012-10-17", "2008-10-17"], { error: 'Version must be "2012-10-17"' })
+      .meta({ description: 'Policy language version: "2012-10-17".' }),
+    Statement: z
+      .union([z.array(z.record(z.string(), z.unknown())).min(1), z.record(z.string(), z.unknown())], {
         error: "Statement must be a statement object or a non-empty list of them",
-      },
-    ),
+      })
+      .meta({ description: "The policy's statements (Effect, Action, Resource, …)." }),
   })
   .loose()
   .meta({ description: "An IAM policy document (Version and Statement), written as YAML." });
@@ -262,35 +263,39 @@ export const stateSchema = z
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional().meta({ description: "Path of this JSON schema, for editors." }),
-    gitlab: z.strictObject({
-      url: httpsUrl("gitlab.url").meta({
-        description:
-          "The GitLab instance (token issuer), e.g. https://gitlab.com. A path is allowed for relative-URL installs.",
-      }),
-      audience: z
-        .union([z.string(), z.array(z.string())], { error: "audience must be a string or a list of strings" })
-        .optional()
-        .meta({ description: "Audience(s) the ID token's aud must equal. Default: the GitLab URL." }),
-      thumbprints: z
-        .union(
-          [
-            z.literal("auto"),
-            z
-              .array(
-                z
-                  .string()
-                  .regex(/^[0-9A-Fa-f]{40}$/, { error: "a thumbprint is 40 hexadecimal characters (SHA-1)" }),
-              )
-              .max(5, { error: "IAM accepts at most 5 thumbprints" }),
-          ],
-          { error: 'thumbprints must be "auto" or a list of 40-hex SHA-1 thumbprints' },
-        )
-        .default([])
-        .meta({
+    gitlab: z
+      .strictObject({
+        url: httpsUrl("gitlab.url").meta({
           description:
-            "Server certificate thumbprints: none for instances with publicly trusted certificates (gitlab.com), pinned SHA-1s, or `auto` to read them with the TLS provider.",
+            "The GitLab instance (token issuer), e.g. https://gitlab.com. A path is allowed for relative-URL installs.",
         }),
-    }),
+        audience: z
+          .union([z.string(), z.array(z.string())], {
+            error: "audience must be a string or a list of strings",
+          })
+          .optional()
+          .meta({ description: "Audience(s) the ID token's aud must equal. Default: the GitLab URL." }),
+        thumbprints: z
+          .union(
+            [
+              z.literal("auto"),
+              z
+                .array(
+                  z.string().regex(/^[0-9A-Fa-f]{40}$/, {
+                    error: "a thumbprint is 40 hexadecimal characters (SHA-1)",
+                  }),
+                )
+                .max(5, { error: "IAM accepts at most 5 thumbprints" }),
+            ],
+            { error: 'thumbprints must be "auto" or a list of 40-hex SHA-1 thumbprints' },
+          )
+          .default([])
+          .meta({
+            description:
+              "Server certificate thumbprints: none for instances with publicly trusted certificates (gitlab.com), pinned SHA-1s, or `auto` to read them with the TLS provider.",
+          }),
+      })
+      .meta({ description: "The GitLab instance whose ID tokens are trusted." }),
     state: stateSchema,
     limits: z
       .strictObject({
@@ -314,7 +319,10 @@ export const configSchema = z
       })
       .default({ trustPolicyLength: 2048, managedPoliciesPerRole: 10 })
       .meta({ description: "IAM quotas in force in your accounts." }),
-    accounts: z.array(accountSchema).min(1, { error: "list at least one account" }),
+    accounts: z
+      .array(accountSchema)
+      .min(1, { error: "list at least one account" })
+      .meta({ description: "AWS accounts; each becomes one Terraform stack with its own state." }),
   })
   .meta({
     title: "gitlab-oidc-aws configuration",

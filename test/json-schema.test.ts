@@ -1,0 +1,57 @@
+import Ajv from "ajv";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { configJsonSchema, JSON_SCHEMA_FILE } from "../src/config/json-schema";
+import { minimalConfig } from "./support/configs";
+
+const ROOT = join(__dirname, "..");
+
+describe("the published JSON schema", () => {
+  const schema = JSON.parse(readFileSync(join(ROOT, JSON_SCHEMA_FILE), "utf8"));
+  const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
+
+  test("is current (run `npm run schema` and commit if not)", () => {
+    expect(readFileSync(join(ROOT, JSON_SCHEMA_FILE), "utf8")).toBe(configJsonSchema());
+  });
+
+  test("accepts the example config, which points editors at it", () => {
+    const text = readFileSync(join(ROOT, "gitlab-oidc.yaml"), "utf8");
+    expect(text.split("\n")[0]).toBe("# yaml-language-server: $schema=./schema/gitlab-oidc.schema.json");
+    expect(validate(parseYaml(text))).toBe(true);
+  });
+
+  test("flags a typo and a wrong type the way the tool does", () => {
+    const config = minimalConfig({
+      allow: [{ project: "acme/web", braches: ["main"] }],
+      maxSessionDuration: "1h",
+    });
+    expect(validate(config)).toBe(false);
+    const messages = (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        "/accounts/0/roles/0/allow/0 must NOT have additional properties",
+        "/accounts/0/roles/0/maxSessionDuration must be integer",
+      ]),
+    );
+  });
+
+  test("documents every property for editor hover", () => {
+    const undocumented: string[] = [];
+    const walk = (node: unknown, path: string) => {
+      if (!node || typeof node !== "object") return;
+      const properties = (node as { properties?: Record<string, { description?: string }> }).properties;
+      for (const [key, value] of Object.entries(properties ?? {})) {
+        if (key !== "type" && !value.description) undocumented.push(`${path}.${key}`);
+        walk(value, `${path}.${key}`);
+      }
+      for (const child of ["items", "additionalProperties"])
+        walk((node as Record<string, unknown>)[child], path);
+      for (const list of ["anyOf", "oneOf", "allOf"]) {
+        for (const option of ((node as Record<string, unknown>)[list] as unknown[]) ?? []) walk(option, path);
+      }
+    };
+    walk(schema, "");
+    expect(undocumented).toEqual([]);
+  });
+});

@@ -232,6 +232,22 @@ describe("rejections name the field and the fix", () => {
       "accounts[0].roles[0].inlinePolicies.p: the value",
     ],
     [
+      "two inline policy names that map to one Terraform address",
+      minimalConfig({
+        inlinePolicies: {
+          "a.b": {
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }],
+          },
+          a_b: {
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }],
+          },
+        },
+      }),
+      'accounts[0].roles[0].inlinePolicies.a_b: inline policies "a.b" and "a_b" map to one Terraform address',
+    ],
+    [
       "an unknown state type",
       { ...minimalConfig(), state: { type: "s3" } },
       'state.type: state.type must be "local" or "gitlab"',

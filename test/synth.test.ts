@@ -251,6 +251,46 @@ describe("stack contents (cdktf Testing helpers)", () => {
   });
 });
 
+describe("IAM names Terraform does not allow in addresses", () => {
+  test("become valid, stable addresses, and the outputs keep the real names", async () => {
+    // GIVEN role and policy names with characters IAM allows and Terraform addresses do not
+    const config = parse(
+      minimalConfig(
+        {},
+        {
+          roles: [
+            { name: "ci@web.deploy+x=y,z", allow: [{ project: "acme/web", branches: ["main"] }] },
+            {
+              name: "9lives",
+              allow: [{ project: "acme/web", tags: ["v*"] }],
+              inlinePolicies: {
+                "a.b": {
+                  Version: "2012-10-17",
+                  Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }],
+                },
+              },
+            },
+          ],
+        },
+      ),
+    );
+    // WHEN synthesized to HCL (which the synth parses back)
+    const { dir, stacks, cleanup } = await synthesizeToTemp(config);
+    try {
+      // THEN the addresses are sanitized and the names are intact
+      const hcl = readFileSync(join(dir, "stacks/production/cdk.tf"), "utf8");
+      expect(hcl).toContain('resource "aws_iam_role" "ci_web_deploy_x_y_z"');
+      expect(hcl).toContain('resource "aws_iam_role" "_9lives"');
+      expect(hcl).toContain('resource "aws_iam_role_policy" "_9lives_a_b"');
+      expect(hcl).toContain('"ci@web.deploy+x=y,z" = aws_iam_role.ci_web_deploy_x_y_z.arn');
+      expect(stacks[0].roles.map((r) => r.name).sort()).toEqual(["9lives", "ci@web.deploy+x=y,z"]);
+      expect(stacks[0].roles.find((r) => r.name === "9lives")?.inlinePolicyNames).toEqual(["a.b"]);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
 describe("constructs fail fast with what to do", () => {
   test("a role construct refuses an unsafe grant even when built from code", () => {
     const app = Testing.app();

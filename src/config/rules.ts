@@ -195,6 +195,18 @@ export function checkRole(
     );
   }
 
+  const inlineAddresses = new Map<string, string>();
+  for (const name of Object.keys(role.inlinePolicies)) {
+    const address = terraformName(name);
+    const other = inlineAddresses.get(address);
+    if (other !== undefined) {
+      at(
+        ["inlinePolicies", name],
+        `inline policies "${other}" and "${name}" map to one Terraform address; rename one`,
+      );
+    }
+    inlineAddresses.set(address, name);
+  }
   for (const [name, document] of Object.entries(role.inlinePolicies)) {
     const unsafe = unsafeInlinePolicyString(document);
     if (unsafe !== undefined) {

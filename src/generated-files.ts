@@ -3,12 +3,12 @@
  * from what was synthesized. They are committed with the HCL, so a merge request shows them changing.
  */
 import type { Config } from "./config/schema";
+import { renderAccessReport } from "./report/access-report";
 import type { SynthesizedStack } from "./terraform/synthesized-stacks";
 
 /** Relative path in the output directory → content. */
-export function generatedFiles(
-  _config: Config,
-  _stacks: readonly SynthesizedStack[],
-): Record<string, string> {
-  return {};
+export function generatedFiles(config: Config, stacks: readonly SynthesizedStack[]): Record<string, string> {
+  return {
+    "ACCESS.md": renderAccessReport(config, stacks),
+  };
 }

@@ -1,0 +1,470 @@
+/**
+ * "Would this pipeline get that role, and if not, why?" — for every role of the synthesized stacks,
+ * the IAM decision (from the one evaluator, src/iam/evaluate.ts) and, for a denial, the closest `sub`
+ * value of the trust policy and exactly which part of the claim differs from it.
+ *
+ * Pure: stacks and a request in, a result out. The CLI (cli.ts) only reads arguments and prints.
+ */
+import {
+  evaluateTrustPolicy,
+  stringLike,
+  type ConditionResult,
+  type Evaluation,
+  type StatementResult,
+} from "../iam/evaluate";
+import { ASSUME_ROLE_WITH_WEB_IDENTITY, issuerHost } from "../model/trust-policy";
+import type { SynthesizedRole, SynthesizedStack } from "../terraform/synthesized-stacks";
+import {
+  describeGrant,
+  parseSubjectClaim,
+  parseSubjectGrant,
+  type SubjectClaims,
+  type SubjectGrant,
+} from "./subject";
+
+export interface ExplainRequest {
+  /** The job's `sub` claim, e.g. `project_path:acme/web:ref_type:branch:ref:main`. */
+  readonly sub: string;
+  /**
+   * The token's `aud` value(s). Default, per stack: the stack's provider URL (the CI component's
+   * default `aud` is `$CI_SERVER_URL`). With several, a role is allowed when any of them is.
+   */
+  readonly audiences?: readonly string[];
+  /** The token's `iss`, when known: a stack whose provider is for another URL cannot accept it. */
+  readonly issuer?: string;
+  /** Only roles with this name. */
+  readonly role?: string;
+  /** Only the stack with this name or account id. */
+  readonly account?: string;
+}
+
+/** The part of the request that differs from a grant. */
+export type DifferencePart =
+  | "issuer"
+  | "project"
+  | "refType"
+  | "ref"
+  | "subject"
+  | "audience"
+  | "operator"
+  | "principal"
+  | "action"
+  | "condition"
+  | "explicitDeny";
+
+export interface Difference {
+  readonly part: DifferencePart;
+  /** What the grant allows (a pattern, or a comma-separated list of values). */
+  readonly expected: string;
+  /** For a condition with several accepted values (e.g. audiences): each of them. */
+  readonly expectedValues?: readonly string[];
+  /** What the request has; undefined when the request lacks it. */
+  readonly actual?: string;
+  readonly message: string;
+}
+
+/** One `sub` value of one statement: the grant that allowed the request, or the closest one. */
+export interface GrantReference {
+  readonly statementIndex: number;
+  readonly sid?: string;
+  /** The trust policy's `sub` value (undefined for a statement without a `sub` condition). */
+  readonly subValue?: string;
+  /** The IAM operator the value is compared with. */
+  readonly operator?: string;
+  /** The value's parts, when it is in GitLab's default format. */
+  readonly grant?: SubjectGrant;
+  /** `project acme/web, branch main` */
+  readonly description: string;
+}
+
+export interface RoleVerdict {
+  readonly stack: string;
+  readonly accountId?: string;
+  readonly role: string;
+  readonly path: string;
+  /** The `aud` the verdict was decided with. */
+  readonly audience: string;
+  readonly allowed: boolean;
+  readonly decision: Evaluation["decision"] | "WrongIssuer";
+  /** For an allowed role: the grant that matched. */
+  readonly matched?: GrantReference;
+  /** For a denied role: the closest grant and every part that differed from it. */
+  readonly closest?: GrantReference & { readonly differences: readonly Difference[] };
+  /**
+   * When the closest grant is for another project: the closest grant that does cover the job's
+   * project (the one its author more likely meant), if any.
+   */
+  readonly closestForProject?: GrantReference & { readonly differences: readonly Difference[] };
+}
+
+export interface ExplainResult {
+  readonly sub: string;
+  /** The `sub` claim's parts, when it is in GitLab's default format. */
+  readonly claims?: SubjectClaims;
+  /** The audiences given, or undefined for "each stack's provider URL". */
+  readonly audiences?: readonly string[];
+  readonly issuer?: string;
+  /** One verdict per selected role, in stack and role order. */
+  readonly roles: readonly RoleVerdict[];
+  /** Whether any selected role is allowed. */
+  readonly allowed: boolean;
+}
+
+/** Raised when the filters select no role: a usage error, not a denial. */
+export class NoRoleSelectedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NoRoleSelectedError";
+  }
+}
+
+export function explainAccess(stacks: readonly SynthesizedStack[], request: ExplainRequest): ExplainResult {
+  const selectedStacks = stacks.filter(
+    (stack) => request.account === undefined || [stack.name, stack.accountId].includes(request.account),
+  );
+  if (selectedStacks.length === 0) {
+    const known = stacks.map((s) => (s.accountId ? `${s.name} (${s.accountId})` : s.name)).join(", ");
+    throw new NoRoleSelectedError(`no account "${request.account}"; the stacks are: ${known || "none"}`);
+  }
+  const verdicts: RoleVerdict[] = [];
+  for (const stack of selectedStacks) {
+    for (const role of stack.roles) {
+      if (request.role !== undefined && role.name !== request.role) continue;
+      verdicts.push(explainRole(stack, role, request));
+    }
+  }
+  if (verdicts.length === 0) {
+    const known = [...new Set(selectedStacks.flatMap((s) => s.roles.map((r) => r.name)))].join(", ");
+    const where = request.account !== undefined ? ` in account ${request.account}` : "";
+    throw new NoRoleSelectedError(`no role "${request.role}"${where}; the roles are: ${known || "none"}`);
+  }
+  const claims = parseSubjectClaim(request.sub);
+  return {
+    sub: request.sub,
+    ...(claims ? { claims } : {}),
+    ...(request.audiences ? { audiences: [...request.audiences] } : {}),
+    ...(request.issuer !== undefined ? { issuer: request.issuer } : {}),
+    roles: verdicts,
+    allowed: verdicts.some((v) => v.allowed),
+  };
+}
+
+/** One role: the first audience that is allowed, else the one whose closest grant differs least. */
+export function explainRole(
+  stack: SynthesizedStack,
+  role: SynthesizedRole,
+  request: ExplainRequest,
+): RoleVerdict {
+  const audiences =
+    request.audiences && request.audiences.length > 0 ? request.audiences : [stack.providerUrl];
+  const verdicts = audiences.map((audience) => explainRoleForAudience(stack, role, request, audience));
+  const allowed = verdicts.find((v) => v.allowed);
+  if (allowed) return allowed;
+  const differences = (v: RoleVerdict) => v.closest?.differences.length ?? Number.MAX_SAFE_INTEGER;
+  return verdicts.reduce((best, v) => (differences(v) < differences(best) ? v : best));
+}
+
+const stripSlash = (url: string) => url.replace(/\/+$/, "");
+
+function explainRoleForAudience(
+  stack: SynthesizedStack,
+  role: SynthesizedRole,
+  request: ExplainRequest,
+  audience: string,
+): RoleVerdict {
+  const base = {
+    stack: stack.name,
+    ...(stack.accountId ? { accountId: stack.accountId } : {}),
+    role: role.name,
+    path: role.path,
+    audience,
+  };
+  if (request.issuer !== undefined && stripSlash(request.issuer) !== stripSlash(stack.providerUrl)) {
+    return {
+      ...base,
+      allowed: false,
+      decision: "WrongIssuer",
+      closest: {
+        statementIndex: -1,
+        description: `the account's OIDC provider for ${stack.providerUrl}`,
+        differences: [
+          {
+            part: "issuer",
+            expected: stack.providerUrl,
+            actual: request.issuer,
+            message: `the token was issued by ${request.issuer}, but this account trusts ${stack.providerUrl}; STS refuses it (InvalidIdentityToken) before any trust policy is read`,
+          },
+        ],
+      },
+    };
+  }
+  const host = issuerHost(stack.providerUrl);
+  const subKey = `${host}:sub`;
+  const evaluation = evaluateTrustPolicy(role.trustPolicy, {
+    federatedPrincipal: stack.providerReference,
+    action: ASSUME_ROLE_WITH_WEB_IDENTITY,
+    context: { [subKey]: request.sub, [`${host}:aud`]: audience },
+  });
+  if (evaluation.allowed) {
+    const statement = evaluation.statements.find((s) => s.matched && s.effect === "Allow") as StatementResult;
+    const subCondition = statement.conditions.find((c) => c.key === subKey && c.matchedValue !== undefined);
+    return {
+      ...base,
+      allowed: true,
+      decision: evaluation.decision,
+      matched: reference(statement, subCondition),
+    };
+  }
+  if (evaluation.decision === "ExplicitDeny") {
+    const statement = evaluation.statements.find((s) => s.matched && s.effect === "Deny") as StatementResult;
+    return {
+      ...base,
+      allowed: false,
+      decision: evaluation.decision,
+      closest: {
+        ...reference(statement, undefined),
+        differences: [
+          {
+            part: "explicitDeny",
+            expected: "no Deny statement matching",
+            message: `Deny statement ${statement.sid ?? `#${statement.index + 1}`} matches the request; a Deny wins over any Allow`,
+          },
+        ],
+      },
+    };
+  }
+  const candidates = evaluation.statements
+    .filter((s) => s.effect === "Allow")
+    .flatMap((statement) => candidatesFor(statement, subKey, stack));
+  const closest = (among: Candidate[]) =>
+    among.reduce<Candidate | undefined>(
+      (current, candidate) => (current === undefined || closer(candidate, current) ? candidate : current),
+      undefined,
+    );
+  const best = closest(candidates);
+  const projectDiffers = (c: Candidate) => c.differences.some((d) => d.part === "project");
+  const forProject =
+    best && projectDiffers(best) ? closest(candidates.filter((c) => !projectDiffers(c))) : undefined;
+  return {
+    ...base,
+    allowed: false,
+    decision: evaluation.decision,
+    ...(forProject
+      ? { closestForProject: { ...forProject.reference, differences: forProject.differences } }
+      : {}),
+    closest: best
+      ? { ...best.reference, differences: best.differences }
+      : {
+          statementIndex: -1,
+          description: "no Allow statement",
+          differences: [
+            {
+              part: "condition",
+              expected: "an Allow statement",
+              message: "the trust policy has no Allow statement: nobody can assume this role",
+            },
+          ],
+        },
+  };
+}
+
+interface Candidate {
+  readonly reference: GrantReference;
+  readonly differences: Difference[];
+}
+
+/** Fewer differences first; on a tie, one whose project matches (the likelier intent), then policy order. */
+function closer(a: Candidate, b: Candidate): boolean {
+  if (a.differences.length !== b.differences.length) return a.differences.length < b.differences.length;
+  const projectDiffers = (c: Candidate) => c.differences.some((d) => d.part === "project");
+  return !projectDiffers(a) && projectDiffers(b);
+}
+
+function reference(
+  statement: StatementResult,
+  subCondition: ConditionResult | undefined,
+  value?: string,
+): GrantReference {
+  const subValue = value ?? subCondition?.matchedValue;
+  const grant = subValue !== undefined ? parseSubjectGrant(subValue) : undefined;
+  return {
+    statementIndex: statement.index,
+    ...(statement.sid ? { sid: statement.sid } : {}),
+    ...(subValue !== undefined ? { subValue } : {}),
+    ...(subCondition ? { operator: subCondition.operator } : {}),
+    ...(grant ? { grant } : {}),
+    description: grant
+      ? describeGrant(grant)
+      : subValue !== undefined
+        ? `sub ${subValue}`
+        : `statement ${statement.sid ?? `#${statement.index + 1}`} (no sub condition)`,
+  };
+}
+
+/** Every `sub` value of a statement, each with the parts of the request that differ from it. */
+function candidatesFor(statement: StatementResult, subKey: string, stack: SynthesizedStack): Candidate[] {
+  const statementDifferences: Difference[] = [];
+  if (!statement.actionMatched) {
+    statementDifferences.push({
+      part: "action",
+      expected: "sts:AssumeRoleWithWebIdentity",
+      actual: ASSUME_ROLE_WITH_WEB_IDENTITY,
+      message: "the statement does not allow sts:AssumeRoleWithWebIdentity",
+    });
+  }
+  if (!statement.principalMatched) {
+    statementDifferences.push({
+      part: "principal",
+      expected: stack.providerReference,
+      message: `the statement does not trust this account's GitLab OIDC provider (${stack.providerReference})`,
+    });
+  }
+  const subConditions = statement.conditions.filter((c) => c.key === subKey);
+  const others = statement.conditions.filter((c) => c.key !== subKey && !c.matched).map(conditionDifference);
+  if (subConditions.length === 0) {
+    return [
+      { reference: reference(statement, undefined), differences: [...statementDifferences, ...others] },
+    ];
+  }
+  return subConditions.flatMap((condition) => {
+    const otherSub = subConditions.filter((c) => c !== condition && !c.matched).map(conditionDifference);
+    return condition.values.map((value) => ({
+      reference: reference(statement, condition, value),
+      differences: [
+        ...statementDifferences,
+        ...subjectDifferences(condition.operator, value, condition.actual),
+        ...otherSub,
+        ...others,
+      ],
+    }));
+  });
+}
+
+function conditionDifference(condition: ConditionResult): Difference {
+  const expected = condition.values.join(", ");
+  if (condition.key.endsWith(":aud")) {
+    return {
+      part: "audience",
+      expected,
+      expectedValues: [...condition.values],
+      ...(condition.actual !== undefined ? { actual: condition.actual } : {}),
+      message:
+        condition.actual === undefined
+          ? `the token has no aud; the role requires ${quoteList(condition.values)}`
+          : `aud "${condition.actual}" is not ${condition.values.length === 1 ? "" : "one of "}${quoteList(condition.values)} (set the job's id_tokens aud, or the CI component's aud input, to it)`,
+    };
+  }
+  return {
+    part: "condition",
+    expected: `${condition.operator} ${condition.key} ${expected}`,
+    expectedValues: [...condition.values],
+    ...(condition.actual !== undefined ? { actual: condition.actual } : {}),
+    message:
+      condition.actual === undefined
+        ? `the request has no ${condition.key}, required by ${condition.operator} ${quoteList(condition.values)}`
+        : `${condition.key} "${condition.actual}" does not satisfy ${condition.operator} ${quoteList(condition.values)}`,
+  };
+}
+
+const quoteList = (values: readonly string[]) => values.map((v) => `"${v}"`).join(", ");
+
+/** The comparison an operator makes, for diagnosing the parts of a value. */
+function comparer(operator: string): ((pattern: string, value: string) => boolean) | undefined {
+  const base = operator.replace(/IfExists$/, "");
+  if (base === "StringEquals") return (p, v) => p === v;
+  if (base === "StringEqualsIgnoreCase") return (p, v) => p.toLowerCase() === v.toLowerCase();
+  if (base === "StringLike") return stringLike;
+  return undefined;
+}
+
+/** The parts of the `sub` claim that differ from one trust policy value (empty when it matches). */
+export function subjectDifferences(
+  operator: string,
+  value: string,
+  actual: string | undefined,
+): Difference[] {
+  if (actual === undefined) {
+    return [{ part: "subject", expected: value, message: "the request has no sub claim" }];
+  }
+  const compare = comparer(operator);
+  if (!compare) {
+    return [
+      {
+        part: "operator",
+        expected: `${operator} "${value}"`,
+        actual,
+        message: `sub is compared with ${operator}, which this explanation does not break into parts`,
+      },
+    ];
+  }
+  if (compare(value, actual)) return [];
+  if (!operator.startsWith("StringLike") && /[*?]/.test(value) && stringLike(value, actual)) {
+    return [
+      {
+        part: "operator",
+        expected: `StringLike "${value}"`,
+        actual,
+        message: `"${value}" has a wildcard, but ${operator} compares it literally: the value needs StringLike`,
+      },
+    ];
+  }
+  const grant = parseSubjectGrant(value);
+  const claims = parseSubjectClaim(actual);
+  const whole: Difference = {
+    part: "subject",
+    expected: value,
+    actual,
+    message: `sub "${actual}" does not match "${value}"`,
+  };
+  if (!grant || !claims) return [whole];
+
+  const differences: Difference[] = [];
+  if (!compare(grant.projectPattern, claims.projectPath)) {
+    differences.push(projectDifference(grant, claims.projectPath));
+  }
+  if (grant.refType !== "*") {
+    if (!compare(grant.refType, claims.refType)) {
+      differences.push({
+        part: "refType",
+        expected: grant.refType,
+        actual: claims.refType,
+        message: `ref type is ${claims.refType}, the grant is for a ${grant.refType}${claims.ref !== undefined ? ` (${claims.refType} "${claims.ref}")` : ""}`,
+      });
+    }
+    const pattern = grant.ref ?? "";
+    if (claims.ref === undefined || !compare(pattern, claims.ref)) {
+      const kind = claims.refType === "tag" || claims.refType === "branch" ? claims.refType : "ref";
+      differences.push({
+        part: "ref",
+        expected: pattern,
+        ...(claims.ref !== undefined ? { actual: claims.ref } : {}),
+        message:
+          claims.ref === undefined
+            ? `the sub claim has no ref; the grant needs ${grant.refType} "${pattern}"`
+            : /[*?]/.test(pattern) && compare === stringLike
+              ? `${kind} "${claims.ref}" does not match the pattern "${pattern}"`
+              : `${kind} "${claims.ref}" is not "${pattern}"`,
+      });
+    }
+  }
+  // The parts all match but the whole does not (e.g. a customised sub with extra parts): say so plainly.
+  return differences.length > 0 ? differences : [whole];
+}
+
+function projectDifference(grant: SubjectGrant, projectPath: string): Difference {
+  const base = { part: "project" as const, expected: grant.projectPattern, actual: projectPath };
+  if (grant.scope === "project") {
+    return { ...base, message: `project path "${projectPath}" is not "${grant.path}"` };
+  }
+  if (grant.scope === "group") {
+    const group = grant.path;
+    const message =
+      projectPath === group
+        ? `"${projectPath}" is the group itself; the grant covers projects below it ("${group}/…")`
+        : projectPath.startsWith(group)
+          ? `project path "${projectPath}" is not below group "${group}": it only starts with the same characters (a sibling namespace); the grant covers "${group}/…"`
+          : `project path "${projectPath}" is not below group "${group}"`;
+    return { ...base, message };
+  }
+  return { ...base, message: `project path "${projectPath}" does not match "${grant.projectPattern}"` };
+}

@@ -1,0 +1,102 @@
+/** The human-readable rendering of an explain result (the CLI's default output). */
+import type { Difference, ExplainResult, GrantReference, RoleVerdict } from "./explain";
+import type { TokenClaims } from "./token";
+
+const PART_LABELS: Record<Difference["part"], string> = {
+  issuer: "issuer",
+  project: "project path",
+  refType: "ref type",
+  ref: "ref",
+  subject: "sub",
+  audience: "audience",
+  operator: "operator",
+  principal: "principal",
+  action: "action",
+  condition: "condition",
+  explicitDeny: "explicit deny",
+};
+
+/** Claims worth showing from a token, in this order; the rest are left out for brevity. */
+const SHOWN_CLAIMS = [
+  "iss",
+  "sub",
+  "aud",
+  "project_path",
+  "ref_type",
+  "ref",
+  "ref_protected",
+  "pipeline_source",
+  "environment",
+  "environment_protected",
+  "user_login",
+];
+
+function statementName(reference: GrantReference): string {
+  if (reference.statementIndex < 0) return "";
+  return `${reference.sid ?? `statement #${reference.statementIndex + 1}`}: `;
+}
+
+function renderVerdict(verdict: RoleVerdict, audienceGiven: boolean): string[] {
+  const label = verdict.allowed ? "ALLOWED" : "DENIED ";
+  const lines = [`  ${label}  ${verdict.role}${verdict.path !== "/" ? `  (path ${verdict.path})` : ""}`];
+  const aud = audienceGiven ? "" : ` (aud ${verdict.audience})`;
+  if (verdict.allowed && verdict.matched) {
+    lines.push(`           matched ${statementName(verdict.matched)}${verdict.matched.description}${aud}`);
+    if (verdict.matched.subValue !== undefined) {
+      lines.push(`           sub ${verdict.matched.operator ?? ""} "${verdict.matched.subValue}"`);
+    }
+  } else if (verdict.closest) {
+    lines.push(`           closest ${statementName(verdict.closest)}${verdict.closest.description}${aud}`);
+    for (const difference of verdict.closest.differences) {
+      lines.push(`           - ${PART_LABELS[difference.part]}: ${difference.message}`);
+    }
+    const forProject = verdict.closestForProject;
+    if (forProject) {
+      lines.push(`           closest for this project ${statementName(forProject)}${forProject.description}`);
+      for (const difference of forProject.differences) {
+        lines.push(`           - ${PART_LABELS[difference.part]}: ${difference.message}`);
+      }
+    }
+  }
+  return lines;
+}
+
+export function renderExplanation(result: ExplainResult, token?: TokenClaims): string {
+  const lines: string[] = [];
+  if (token) {
+    lines.push("Token claims (not verified; signature not read):");
+    for (const claim of SHOWN_CLAIMS) {
+      if (token[claim] !== undefined) lines.push(`  ${claim}: ${JSON.stringify(token[claim])}`);
+    }
+    if (typeof token.exp === "number") {
+      const expiry = new Date(token.exp * 1000);
+      const expired =
+        expiry.getTime() < Date.now() ? " (expired: STS would refuse it with ExpiredTokenException)" : "";
+      lines.push(`  exp: ${expiry.toISOString()}${expired}`);
+    }
+    lines.push("");
+  }
+  lines.push(`sub: ${result.sub}`);
+  lines.push(
+    result.audiences
+      ? `aud: ${result.audiences.join(", ")}`
+      : "aud: not given; each account's GitLab URL (the CI component's default, $CI_SERVER_URL)",
+  );
+  if (!result.claims) {
+    lines.push("note: the sub is not in GitLab's default format (project_path:…:ref_type:…:ref:…)");
+  }
+  let stack: string | undefined;
+  for (const verdict of result.roles) {
+    if (verdict.stack !== stack) {
+      stack = verdict.stack;
+      lines.push("", `${verdict.stack}${verdict.accountId ? ` (account ${verdict.accountId})` : ""}`);
+    }
+    lines.push(...renderVerdict(verdict, result.audiences !== undefined));
+  }
+  const allowed = result.roles.filter((v) => v.allowed).length;
+  lines.push(
+    "",
+    `${result.allowed ? "ALLOWED" : "DENIED"}: ${allowed} of ${result.roles.length} role${result.roles.length === 1 ? "" : "s"} would accept this job.`,
+  );
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,261 @@
+/**
+ * `terraform/ACCESS.md`: who can assume which role, written with every synth and committed next to the
+ * HCL, so a merge request that widens access shows it in plain words. Everything about access is read
+ * from the synthesized trust policies (what will be deployed), not from the YAML; the config only adds
+ * what the HCL does not carry (the partition, for role ARNs). No timestamps: the same input renders the
+ * same bytes.
+ */
+import type { Config } from "../config/schema";
+import { parseSubjectGrant, type SubjectGrant } from "../explain/subject";
+import { issuerHost } from "../model/trust-policy";
+import type { SynthesizedRole, SynthesizedStack } from "../terraform/synthesized-stacks";
+
+/** AWS managed policies that give administrator-level power (or the power to grant it to oneself). */
+const ADMIN_POLICIES: Record<string, string> = {
+  AdministratorAccess: "full administrator",
+  PowerUserAccess: "every service except IAM and Organizations management",
+  IAMFullAccess: "can create and change IAM roles and policies, so can make itself an administrator",
+  AWSOrganizationsFullAccess: "controls the AWS organization",
+  "job-function/SystemAdministrator": "broad administrator job function",
+  "job-function/NetworkAdministrator": "broad network administrator job function",
+  "job-function/DatabaseAdministrator": "broad database administrator job function",
+  "AdministratorAccess-Amplify": "administrator-level access for Amplify, including IAM",
+  "AdministratorAccess-AWSElasticBeanstalk":
+    "administrator-level access for Elastic Beanstalk, including IAM",
+};
+
+export type RiskLevel = "high" | "medium";
+
+export interface Risk {
+  readonly level: RiskLevel;
+  readonly message: string;
+}
+
+/** One `sub` value of a role's trust policy, as the report lists it. */
+export interface GrantRow {
+  readonly statement: string;
+  readonly operator: string;
+  readonly value: string;
+  readonly grant?: SubjectGrant;
+  readonly risks: readonly Risk[];
+}
+
+/** The AWS managed policy name of an ARN (`arn:aws:iam::aws:policy/job-function/X` → `job-function/X`). */
+function awsManagedName(arn: string): string | undefined {
+  return /^arn:[\w-]+:iam::aws:policy\/(.+)$/.exec(arn)?.[1];
+}
+
+export function adminPolicyRisk(arn: string): Risk | undefined {
+  const name = awsManagedName(arn);
+  const reason = name !== undefined ? ADMIN_POLICIES[name] : undefined;
+  if (reason === undefined) return undefined;
+  return { level: "high", message: `administrator-level managed policy \`${name}\` (${reason})` };
+}
+
+/** Risks of one `sub` value. AWS cannot check `ref_protected`, so only the name limits the refs. */
+export function grantRisks(grant: SubjectGrant | undefined): Risk[] {
+  if (!grant) {
+    return [
+      {
+        level: "high",
+        message: "not in GitLab's default sub format: review by hand what it matches",
+      },
+    ];
+  }
+  const risks: Risk[] = [];
+  if (grant.scope === "pattern") {
+    risks.push({
+      level: "high",
+      message: `project pattern \`${grant.projectPattern}\` can match projects outside one group (e.g. other namespaces)`,
+    });
+  }
+  if (grant.refType === "*") {
+    risks.push({
+      level: "high",
+      message:
+        "any ref: every branch and tag, including unprotected branches any developer can push (AWS cannot check ref_protected)",
+    });
+  } else if (grant.refType === "branch" && grant.ref !== undefined && /[*?]/.test(grant.ref)) {
+    risks.push({
+      level: "medium",
+      message:
+        grant.ref === "*"
+          ? "any branch: every branch, including unprotected ones any developer can push (AWS cannot check ref_protected)"
+          : `wildcard branch pattern \`${grant.ref}\`: an unprotected branch matching it gets the role (AWS cannot check ref_protected); protect every branch it matches`,
+    });
+  } else if (grant.refType !== "branch" && grant.refType !== "tag") {
+    risks.push({ level: "high", message: `unexpected ref type \`${grant.refType}\`` });
+  }
+  return risks;
+}
+
+function subKeyOf(stack: SynthesizedStack): string {
+  return `${issuerHost(stack.providerUrl)}:sub`;
+}
+
+function audKeyOf(stack: SynthesizedStack): string {
+  return `${issuerHost(stack.providerUrl)}:aud`;
+}
+
+/** The role's grants, one row per `sub` value, in policy order; plus statement-level risks. */
+export function roleGrants(
+  stack: SynthesizedStack,
+  role: SynthesizedRole,
+): { rows: GrantRow[]; risks: Risk[] } {
+  const rows: GrantRow[] = [];
+  const risks: Risk[] = [];
+  const subKey = subKeyOf(stack);
+  role.trustPolicy.Statement.forEach((statement, i) => {
+    const name = statement.Sid ?? `#${i + 1}`;
+    if (statement.Effect !== "Allow") return;
+    const subConditions = Object.entries(statement.Condition).filter(
+      ([, keys]) => keys[subKey] !== undefined,
+    );
+    if (subConditions.length === 0) {
+      risks.push({
+        level: "high",
+        message: `statement ${name} has no ${subKey} condition: any project on the GitLab instance that picks the right aud can assume the role`,
+      });
+    }
+    for (const [operator, keys] of subConditions) {
+      for (const value of keys[subKey]) {
+        const grant = parseSubjectGrant(value);
+        const rowRisks = operator.startsWith("StringNot")
+          ? [
+              {
+                level: "high" as const,
+                message: `negated operator ${operator}: everything except this value`,
+              },
+            ]
+          : grantRisks(grant);
+        rows.push({ statement: name, operator, value, ...(grant ? { grant } : {}), risks: rowRisks });
+      }
+    }
+  });
+  return { rows, risks };
+}
+
+function audiencesOfRole(stack: SynthesizedStack, role: SynthesizedRole): string[] {
+  const audKey = audKeyOf(stack);
+  const values = role.trustPolicy.Statement.flatMap((s) =>
+    Object.entries(s.Condition).flatMap(([operator, keys]) =>
+      keys[audKey] !== undefined
+        ? keys[audKey].map((v) => (operator === "StringEquals" ? v : `${operator} ${v}`))
+        : [],
+    ),
+  );
+  return [...new Set(values)];
+}
+
+/** Inline code that survives any character, and `|` inside a table cell. */
+function code(value: string): string {
+  const escaped = value.replace(/\|/g, "\\|");
+  const fence = escaped.includes("`") ? "``" : "`";
+  const pad = fence === "``" ? " " : "";
+  return `${fence}${pad}${escaped}${pad}${fence}`;
+}
+
+function cell(value: string): string {
+  return value.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
+function whoOf(row: GrantRow): string {
+  if (!row.grant) return code(row.value);
+  if (row.grant.scope === "group") return `group ${code(row.grant.path)} (every project below it)`;
+  if (row.grant.scope === "project") return `project ${code(row.grant.path)}`;
+  return `projects matching ${code(row.grant.projectPattern)}`;
+}
+
+function refsOf(row: GrantRow): [string, string] {
+  if (!row.grant) return ["—", "—"];
+  if (row.grant.refType === "*") return ["any", "any ref"];
+  return [row.grant.refType, code(row.grant.ref ?? "")];
+}
+
+function riskText(risks: readonly Risk[]): string {
+  return risks.map((r) => `${r.level === "high" ? "⛔" : "⚠️"} ${cell(r.message)}`).join("<br>");
+}
+
+function roleArn(partition: string, stack: SynthesizedStack, role: SynthesizedRole): string {
+  return `arn:${partition}:iam::${stack.accountId ?? "<account>"}:role${role.path}${role.name}`;
+}
+
+function duration(seconds: number): string {
+  const hours = seconds / 3600;
+  return `${seconds} s (${Number.isInteger(hours) ? hours : hours.toFixed(2)} h)`;
+}
+
+function list(values: readonly string[]): string {
+  return values.length === 0 ? "none" : values.map(code).join(", ");
+}
+
+export function renderAccessReport(config: Config, stacks: readonly SynthesizedStack[]): string {
+  const partitionOf = new Map(config.accounts.map((a) => [a.name, a.partition]));
+  const lines: string[] = [
+    "# Access report",
+    "",
+    "<!-- Generated by `npm run synth` from the synthesized trust policies; do not edit. -->",
+    "",
+    "Who can assume which role, read from the trust policies in `stacks/*/cdk.tf` (what Terraform deploys).",
+    "A GitLab job gets a role when its ID token's `sub` matches a row below and its `aud` is one of the",
+    "role's audiences. AWS cannot check `ref_protected`: a branch name or pattern is the only limit, so",
+    "protect in GitLab every branch and tag a row allows. To check one job, run",
+    "`npm run explain -- --project <path> --branch <name>` (see docs/explain.md).",
+    "",
+    "Legend: ⛔ high risk, ⚠️ review.",
+  ];
+
+  const summary: string[] = [];
+  const sections: string[] = [];
+  for (const stack of stacks) {
+    const partition = partitionOf.get(stack.name) ?? "aws";
+    sections.push(
+      "",
+      `## ${stack.name}${stack.accountId ? ` (account ${stack.accountId})` : ""}`,
+      "",
+      `- OIDC provider: ${code(stack.providerUrl)}, ${stack.providerMode === "create" ? "created by this stack" : "existing (looked up)"}` +
+        (stack.providerAudiences ? `; client IDs ${list(stack.providerAudiences)}` : ""),
+      ...(stack.region ? [`- Region: ${code(stack.region)}`] : []),
+    );
+    for (const role of stack.roles) {
+      const { rows, risks } = roleGrants(stack, role);
+      const policyRisks = role.managedPolicyArns.flatMap((arn) => adminPolicyRisk(arn) ?? []);
+      const allRisks = [...risks, ...policyRisks, ...rows.flatMap((r) => r.risks)];
+      for (const risk of allRisks) {
+        summary.push(`| ${stack.name} | ${code(role.name)} | ${riskText([risk])} |`);
+      }
+      sections.push(
+        "",
+        `### ${role.name}`,
+        "",
+        ...(role.description ? [`${cell(role.description)}`, ""] : []),
+        `- ARN: ${code(roleArn(partition, stack, role))}`,
+        `- Path: ${code(role.path)}`,
+        `- Max session: ${duration(role.maxSessionDuration)}`,
+        `- Audience (\`aud\`): ${list(audiencesOfRole(stack, role))}`,
+        `- Managed policies: ${list(role.managedPolicyArns)}`,
+        `- Inline policies: ${list(role.inlinePolicyNames)}`,
+        `- Permissions boundary: ${role.permissionsBoundary ? code(role.permissionsBoundary) : "none"}`,
+        ...[...risks, ...policyRisks].map((r) => `- ${riskText([r])}`),
+        "",
+      );
+      if (rows.length === 0) {
+        sections.push("No `sub` grants.");
+        continue;
+      }
+      sections.push("| Who | Ref type | Ref | Trust policy value | Risk |", "|---|---|---|---|---|");
+      for (const row of rows) {
+        const [refType, ref] = refsOf(row);
+        sections.push(
+          `| ${whoOf(row)} | ${refType} | ${ref} | ${code(row.value)} (${row.operator}, ${row.statement}) | ${riskText(row.risks) || "—"} |`,
+        );
+      }
+    }
+  }
+
+  lines.push("", "## Risky grants", "");
+  if (summary.length === 0) lines.push("None found.");
+  else lines.push("| Account | Role | Risk |", "|---|---|---|", ...summary);
+  lines.push(...sections);
+  return `${lines.join("\n")}\n`;
+}

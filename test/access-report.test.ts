@@ -1,0 +1,161 @@
+/**
+ * terraform/ACCESS.md: rendered from the synthesized trust policies, deterministic, registered as a
+ * generated file, and flagging risky grants (any ref, branch wildcards, administrator policies).
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { generatedFiles } from "../src/generated-files";
+import { adminPolicyRisk, grantRisks, renderAccessReport } from "../src/report/access-report";
+import { parseSubjectGrant } from "../src/explain/subject";
+import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
+import { synthesizeFixture, type ExplainFixture } from "./support/explain-fixture";
+
+let fixture: ExplainFixture;
+let report: string;
+
+beforeAll(async () => {
+  fixture = await synthesizeFixture();
+  report = renderAccessReport(fixture.config, fixture.stacks);
+}, 60_000);
+afterAll(() => fixture?.cleanup());
+
+/** The lines of one role's section. */
+function section(role: string, stack: string): string {
+  const start = report.indexOf(`## ${stack} `);
+  const roleStart = report.indexOf(`### ${role}\n`, start);
+  expect(roleStart).toBeGreaterThan(start);
+  const end = report.indexOf("\n##", roleStart + 1);
+  return report.slice(roleStart, end === -1 ? undefined : end);
+}
+
+describe("renderAccessReport", () => {
+  test("lists each role's projects/groups × refs, audience, policies, boundary, session and path", () => {
+    // GIVEN the fixture's production/deploy role
+    const deploy = section("deploy", "production");
+    // THEN its grants are read from the trust policy, one row per sub value
+    expect(deploy).toContain("| project `acme/web` | branch | `main` |");
+    expect(deploy).toContain("| project `acme/web` | branch | `release/*` |");
+    expect(deploy).toContain("| group `acme/platform` (every project below it) | tag | `v*` |");
+    expect(deploy).toContain("- Audience (`aud`): `https://gitlab.com`");
+    expect(deploy).toContain("- Managed policies: `arn:aws:iam::aws:policy/ReadOnlyAccess`");
+    expect(deploy).toContain("- Inline policies: `deploy-assets`");
+    expect(deploy).toContain("- Permissions boundary: none");
+    expect(deploy).toContain("- Path: `/gitlab/`");
+    expect(deploy).toContain("- ARN: `arn:aws:iam::111111111111:role/gitlab/deploy`");
+    // … and the admin role shows its boundary and longer session
+    const admin = section("admin", "production");
+    expect(admin).toContain("- Permissions boundary: `arn:aws:iam::111111111111:policy/gitlab-boundary`");
+    expect(admin).toContain("- Max session: 7200 s (2 h)");
+  });
+
+  test("flags any-ref grants, branch wildcards and administrator-level policies, in the role and the summary", () => {
+    const preview = section("preview", "staging");
+    // THEN anyRef is high risk, a `*` branch and `release/*` are flagged, exact refs and tags are not
+    expect(preview).toMatch(
+      /group `acme\/platform` \(every project below it\) \| any \| any ref \|.*⛔ any ref/,
+    );
+    expect(preview).toMatch(/project `acme\/web` \| branch \| `\*` \|.*⚠️ any branch/);
+    expect(preview).toMatch(/⛔ administrator-level managed policy `PowerUserAccess`/);
+    expect(section("deploy", "production")).toMatch(
+      /`release\/\*` \|.*⚠️ wildcard branch pattern `release\/\*`/,
+    );
+    expect(section("deploy", "production")).toMatch(/\| `main` \| .* \| — \|/);
+    expect(section("deploy", "production")).toMatch(/\| tag \| `v\*` \| .* \| — \|/);
+    expect(section("admin", "production")).toMatch(
+      /⛔ administrator-level managed policy `AdministratorAccess`/,
+    );
+    // … and the summary table lists each flagged grant once with its account and role
+    const summary = report.slice(report.indexOf("## Risky grants"), report.indexOf("## production"));
+    expect(summary.match(/^\| (production|staging) \|/gm)).toHaveLength(5);
+    expect(summary).toContain(
+      "| production | `admin` | ⛔ administrator-level managed policy `AdministratorAccess`",
+    );
+  });
+
+  test("is deterministic and carries no timestamp", () => {
+    expect(renderAccessReport(fixture.config, fixture.stacks)).toBe(report);
+    expect(report).not.toMatch(/\d{4}-\d{2}-\d{2}T|\b20\d\d-\d\d-\d\d\b/);
+  });
+
+  test("reads what was synthesized, not the YAML: a changed trust policy changes the report", () => {
+    // GIVEN the stacks with a hand-widened trust policy (an extra sub value)
+    const [production, ...rest] = fixture.stacks;
+    const deploy = production.roles.find((r) => r.name === "deploy");
+    if (!deploy) throw new Error("no deploy role");
+    const widened: SynthesizedStack = {
+      ...production,
+      roles: production.roles.map((r) =>
+        r !== deploy
+          ? r
+          : {
+              ...r,
+              trustPolicy: {
+                ...r.trustPolicy,
+                Statement: r.trustPolicy.Statement.map((s, i) =>
+                  i === 0
+                    ? {
+                        ...s,
+                        Condition: {
+                          ...s.Condition,
+                          StringLike: { "gitlab.com:sub": ["project_path:*:ref_type:*"] },
+                        },
+                      }
+                    : s,
+                ),
+              },
+            },
+      ),
+    };
+    // WHEN rendered
+    const widenedReport = renderAccessReport(fixture.config, [widened, ...rest]);
+    // THEN the new grant shows, flagged as reaching beyond one group and any ref
+    expect(widenedReport).toContain("projects matching `*`");
+    expect(widenedReport).toMatch(/⛔ project pattern `\*` can match projects outside one group/);
+  });
+
+  test("a statement without a sub condition is flagged as open to the whole instance", () => {
+    const [production] = fixture.stacks;
+    const role = production.roles[0];
+    const audOnly: SynthesizedStack = {
+      ...production,
+      roles: [
+        {
+          ...role,
+          trustPolicy: {
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Effect: "Allow",
+                Action: ["sts:AssumeRoleWithWebIdentity"],
+                Principal: { Federated: [production.providerReference] },
+                Condition: { StringEquals: { "gitlab.com:aud": ["https://gitlab.com"] } },
+              },
+            ],
+          },
+        },
+      ],
+    };
+    expect(renderAccessReport(fixture.config, [audOnly])).toMatch(
+      /⛔ statement #1 has no gitlab.com:sub condition/,
+    );
+  });
+
+  test("risk helpers: tags and exact branches are not flagged; admin policies by AWS-managed name only", () => {
+    expect(grantRisks(parseSubjectGrant("project_path:a/b:ref_type:tag:ref:v*"))).toEqual([]);
+    expect(grantRisks(parseSubjectGrant("project_path:a/b:ref_type:branch:ref:main"))).toEqual([]);
+    expect(grantRisks(parseSubjectGrant("project_path:a/b:ref_type:branch:ref:rel-?"))).toHaveLength(1);
+    expect(adminPolicyRisk("arn:aws:iam::aws:policy/IAMFullAccess")?.level).toBe("high");
+    expect(adminPolicyRisk("arn:aws:iam::aws:policy/job-function/SystemAdministrator")).toBeDefined();
+    expect(adminPolicyRisk("arn:aws:iam::111111111111:policy/AdministratorAccess")).toBeUndefined();
+    expect(adminPolicyRisk("arn:aws:iam::aws:policy/ReadOnlyAccess")).toBeUndefined();
+  });
+});
+
+describe("generated with the synth", () => {
+  test("ACCESS.md is a generated file, written next to the stacks", () => {
+    // GIVEN the fixture synthesized into <tmp>/terraform
+    // THEN the synth wrote ACCESS.md there, equal to a fresh rendering
+    expect(generatedFiles(fixture.config, fixture.stacks)["ACCESS.md"]).toBe(report);
+    expect(readFileSync(join(fixture.outdir, "ACCESS.md"), "utf8")).toBe(report);
+  });
+});

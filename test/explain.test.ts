@@ -1,0 +1,482 @@
+/**
+ * `explain`: would this job get the role, and if not, which part of its claims differs. The function
+ * (explainAccess) is tested on stacks synthesized from a config and read back; the CLI is spawned as
+ * `npm run explain` runs it (node dist/src/explain/cli.js), for arguments, output and exit codes.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { formatSubject } from "../src/model/subjects";
+import {
+  explainAccess,
+  NoRoleSelectedError,
+  subjectDifferences,
+  type ExplainResult,
+} from "../src/explain/explain";
+import { parseArguments, UsageError } from "../src/explain/cli";
+import { decodeTokenClaims, TokenError } from "../src/explain/token";
+import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
+import { synthesizeFixture, type ExplainFixture } from "./support/explain-fixture";
+
+const REPO = join(__dirname, "..");
+const CLI = join(REPO, "dist", "src", "explain", "cli.js");
+
+let fixture: ExplainFixture;
+let stacks: SynthesizedStack[];
+/** A release-branch pipeline of acme/web; the same job with an audience no role accepts. */
+let releaseToken: string;
+let wrongAudienceToken: string;
+
+beforeAll(async () => {
+  execFileSync(process.execPath, [join(REPO, "scripts", "build.mjs")], { cwd: REPO });
+  fixture = await synthesizeFixture();
+  stacks = fixture.stacks;
+  [releaseToken, wrongAudienceToken] = makeTokens([
+    {
+      iss: "https://gitlab.com",
+      sub: formatSubject("acme/web", "branch", "release/2.0"),
+      aud: "https://gitlab.com",
+      project_path: "acme/web",
+      ref_protected: "false",
+    },
+    {
+      iss: "https://gitlab.com",
+      sub: formatSubject("acme/web", "branch", "main"),
+      aud: ["sts.amazonaws.com"],
+    },
+  ]);
+}, 60_000);
+afterAll(() => fixture?.cleanup());
+
+const branch = (project: string, name: string) => formatSubject(project, "branch", name);
+const tag = (project: string, name: string) => formatSubject(project, "tag", name);
+const verdict = (result: ExplainResult, stack: string, role: string) => {
+  const found = result.roles.find((v) => v.stack === stack && v.role === role);
+  if (!found) throw new Error(`no verdict for ${stack}/${role}`);
+  return found;
+};
+const parts = (result: ExplainResult, stack: string, role: string) =>
+  verdict(result, stack, role).closest?.differences.map((d) => d.part);
+
+/** JWTs signed with a throwaway RS256 key by jose (ESM-only, so in one child Node process). */
+function makeTokens(claimSets: Record<string, unknown>[]): string[] {
+  const script = `
+    import { SignJWT, generateKeyPair } from "jose";
+    const { privateKey } = await generateKeyPair("RS256");
+    const tokens = [];
+    for (const claims of JSON.parse(process.argv[1])) {
+      tokens.push(await new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid: "k" })
+        .setIssuedAt().setExpirationTime("5m").sign(privateKey));
+    }
+    process.stdout.write(JSON.stringify(tokens));`;
+  const out = execFileSync(
+    process.execPath,
+    ["--input-type=module", "-e", script, JSON.stringify(claimSets)],
+    {
+      cwd: REPO,
+      encoding: "utf8",
+    },
+  );
+  return JSON.parse(out) as string[];
+}
+
+function runCli(args: string[], options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: options.cwd ?? REPO,
+    input: options.input ?? "",
+    encoding: "utf8",
+    env: { ...process.env, ...options.env },
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe("explainAccess", () => {
+  test("allowed: names the statement and the grant that matched", () => {
+    // GIVEN a pipeline of acme/web on main
+    // WHEN it is explained against every role
+    const result = explainAccess(stacks, { sub: branch("acme/web", "main") });
+    // THEN production/deploy and staging/preview allow it, by the exact and the wildcard grant
+    const deploy = verdict(result, "production", "deploy");
+    expect(deploy).toMatchObject({ allowed: true, decision: "Allow", audience: "https://gitlab.com" });
+    expect(deploy.matched).toMatchObject({
+      sid: "GitLabExactSubjects",
+      operator: "StringEquals",
+      subValue: "project_path:acme/web:ref_type:branch:ref:main",
+      grant: { scope: "project", path: "acme/web", refType: "branch", ref: "main" },
+    });
+    expect(verdict(result, "staging", "preview").matched).toMatchObject({
+      sid: "GitLabWildcardSubjects",
+      subValue: "project_path:acme/web:ref_type:branch:ref:*",
+    });
+    // … and the admin role, granted to another project only, does not
+    expect(verdict(result, "production", "admin").allowed).toBe(false);
+    expect(result.allowed).toBe(true);
+    expect(result.claims).toEqual({ projectPath: "acme/web", refType: "branch", ref: "main" });
+  });
+
+  test("a group grant allows projects below the group at any depth", () => {
+    // GIVEN a tag pipeline of a project three levels below acme/platform
+    const result = explainAccess(stacks, { sub: tag("acme/platform/a/b/c", "v2.0.1"), role: "deploy" });
+    // THEN the group grant matched it
+    expect(verdict(result, "production", "deploy").matched?.grant).toMatchObject({
+      scope: "group",
+      path: "acme/platform",
+      refType: "tag",
+      ref: "v*",
+    });
+  });
+
+  test("denied, wrong project: the closest grant and only the project differs", () => {
+    // GIVEN acme/api, a project no role trusts, on main
+    const result = explainAccess(stacks, { sub: branch("acme/api", "main"), account: "production" });
+    // THEN deploy is denied; the closest grant is acme/web's main, and the project path is the difference
+    const deploy = verdict(result, "production", "deploy");
+    expect(deploy.allowed).toBe(false);
+    expect(deploy.decision).toBe("ImplicitDeny");
+    expect(deploy.closest?.subValue).toBe("project_path:acme/web:ref_type:branch:ref:main");
+    expect(deploy.closest?.differences).toEqual([
+      expect.objectContaining({ part: "project", expected: "acme/web", actual: "acme/api" }),
+    ]);
+    expect(result.allowed).toBe(false);
+  });
+
+  test("denied, sibling namespace acme/platform-evil: not below the group, and said so", () => {
+    // GIVEN a project in acme/platform-evil, which starts like the granted group acme/platform
+    const result = explainAccess(stacks, { sub: tag("acme/platform-evil/x", "v1.0.0") });
+    // THEN no role allows it; deploy's closest grant is the group's, differing only in the project
+    expect(result.allowed).toBe(false);
+    const deploy = verdict(result, "production", "deploy");
+    expect(deploy.closest?.grant).toMatchObject({ scope: "group", path: "acme/platform" });
+    expect(deploy.closest?.differences).toHaveLength(1);
+    expect(deploy.closest?.differences[0]).toMatchObject({ part: "project", actual: "acme/platform-evil/x" });
+    expect(deploy.closest?.differences[0].message).toMatch(/sibling namespace/);
+    // … staging's anyRef group grant does not let it in either
+    expect(parts(result, "staging", "preview")).toEqual(["project"]);
+  });
+
+  test("denied, the group itself is not a project below it", () => {
+    const result = explainAccess(stacks, { sub: tag("acme/platform", "v1"), role: "deploy" });
+    expect(verdict(result, "production", "deploy").closest?.differences[0].message).toMatch(
+      /the group itself/,
+    );
+  });
+
+  test("when the closest grant is another project's, the closest one for the job's project is shown too", () => {
+    // GIVEN a tag pipeline of acme/web: one difference from the group's tag grant, two from acme/web's branches
+    const result = explainAccess(stacks, { sub: tag("acme/web", "v1.2.0"), role: "deploy" });
+    const deploy = verdict(result, "production", "deploy");
+    // THEN the closest is the group's grant, and acme/web's own nearest grant comes with its differences
+    expect(deploy.closest?.grant).toMatchObject({ scope: "group", path: "acme/platform" });
+    expect(deploy.closestForProject?.grant).toMatchObject({ scope: "project", path: "acme/web" });
+    expect(deploy.closestForProject?.differences.map((d) => d.part)).toEqual(["refType", "ref"]);
+    // … and not when the closest grant already covers the project
+    const sameProject = explainAccess(stacks, { sub: branch("acme/web", "feature/x"), role: "deploy" });
+    expect(verdict(sameProject, "production", "deploy").closestForProject).toBeUndefined();
+  });
+
+  test("denied, wrong ref type: a tag named like an allowed branch", () => {
+    // GIVEN a tag called main (the grant is for the branch main)
+    const result = explainAccess(stacks, { sub: tag("acme/web", "main"), role: "deploy" });
+    // THEN only the ref type differs
+    const deploy = verdict(result, "production", "deploy");
+    expect(deploy.closest?.subValue).toBe("project_path:acme/web:ref_type:branch:ref:main");
+    expect(deploy.closest?.differences).toEqual([
+      expect.objectContaining({ part: "refType", expected: "branch", actual: "tag" }),
+    ]);
+  });
+
+  test("denied, ref pattern mismatch: a branch outside main and release/*", () => {
+    // GIVEN a feature branch, and a branch that only resembles release/*
+    for (const name of ["feature/login", "release", "releases/1.0"]) {
+      const result = explainAccess(stacks, { sub: branch("acme/web", name), role: "deploy" });
+      // THEN exactly the ref differs, reported with the branch's name
+      const deploy = verdict(result, "production", "deploy");
+      expect(deploy.allowed).toBe(false);
+      expect(deploy.closest?.differences).toEqual([expect.objectContaining({ part: "ref", actual: name })]);
+      expect(deploy.closest?.differences[0].message).toContain(`branch "${name}"`);
+    }
+    // … while a real release branch, with a slash in the part * matches, is allowed
+    expect(explainAccess(stacks, { sub: branch("acme/web", "release/1.2/rc"), role: "deploy" }).allowed).toBe(
+      true,
+    );
+  });
+
+  test("denied, wrong audience: only the audience differs", () => {
+    // GIVEN the right sub with an aud the roles do not accept
+    const result = explainAccess(stacks, {
+      sub: branch("acme/web", "main"),
+      audiences: ["sts.amazonaws.com"],
+    });
+    // THEN every role is denied; deploy's closest grant matches the sub and names the audience
+    expect(result.allowed).toBe(false);
+    const deploy = verdict(result, "production", "deploy");
+    expect(deploy.closest?.subValue).toBe("project_path:acme/web:ref_type:branch:ref:main");
+    expect(deploy.closest?.differences).toEqual([
+      expect.objectContaining({
+        part: "audience",
+        expected: "https://gitlab.com",
+        actual: "sts.amazonaws.com",
+      }),
+    ]);
+  });
+
+  test("several audiences: allowed when any is accepted", () => {
+    const result = explainAccess(stacks, {
+      sub: branch("acme/web", "main"),
+      audiences: ["sts.amazonaws.com", "https://gitlab.com"],
+      role: "deploy",
+    });
+    expect(verdict(result, "production", "deploy")).toMatchObject({
+      allowed: true,
+      audience: "https://gitlab.com",
+    });
+  });
+
+  test("denied, wrong operator: a wildcard under StringEquals is compared literally", () => {
+    // GIVEN a hand-written trust policy that puts a wildcard value under StringEquals
+    const stack = stacks[0];
+    const broken: SynthesizedStack = {
+      ...stack,
+      roles: [
+        {
+          ...stack.roles[0],
+          name: "broken",
+          trustPolicy: {
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Effect: "Allow",
+                Action: ["sts:AssumeRoleWithWebIdentity"],
+                Principal: { Federated: [stack.providerReference] },
+                Condition: {
+                  StringEquals: {
+                    "gitlab.com:aud": ["https://gitlab.com"],
+                    "gitlab.com:sub": ["project_path:acme/web:ref_type:branch:ref:release/*"],
+                  },
+                },
+              },
+            ],
+          },
+        },
+      ],
+    };
+    // WHEN a release branch is explained
+    const result = explainAccess([broken], { sub: branch("acme/web", "release/1.0") });
+    // THEN the operator is the difference
+    expect(result.roles[0].closest?.differences).toEqual([
+      expect.objectContaining({ part: "operator", expected: expect.stringContaining("StringLike") }),
+    ]);
+    expect(
+      subjectDifferences(
+        "StringEquals",
+        "project_path:a/b:ref_type:*",
+        "project_path:a/b:ref_type:tag:ref:x",
+      ),
+    ).toEqual([expect.objectContaining({ part: "operator" })]);
+  });
+
+  test("a statement trusting another provider is denied on the principal", () => {
+    const stack = stacks[0];
+    const other: SynthesizedStack = {
+      ...stack,
+      providerReference: "${aws_iam_openid_connect_provider.other.arn}",
+    };
+    const result = explainAccess([other], { sub: branch("acme/web", "main"), role: "deploy" });
+    expect(result.roles[0].closest?.differences.map((d) => d.part)).toEqual(["principal"]);
+  });
+
+  test("a token from another issuer is refused before any trust policy", () => {
+    const result = explainAccess(stacks, {
+      sub: branch("acme/web", "main"),
+      issuer: "https://gitlab.example.com",
+    });
+    expect(result.allowed).toBe(false);
+    expect(result.roles.every((v) => v.decision === "WrongIssuer")).toBe(true);
+    expect(parts(result, "production", "deploy")).toEqual(["issuer"]);
+    // … while the right issuer (with or without a trailing slash) changes nothing
+    expect(
+      explainAccess(stacks, { sub: branch("acme/web", "main"), issuer: "https://gitlab.com/" }).allowed,
+    ).toBe(true);
+  });
+
+  test("filters: --role and --account (name or id) select roles; unknown ones are usage errors", () => {
+    const sub = branch("acme/web", "main");
+    expect(explainAccess(stacks, { sub, role: "preview" }).roles.map((v) => `${v.stack}/${v.role}`)).toEqual([
+      "staging/preview",
+    ]);
+    expect(
+      explainAccess(stacks, { sub, account: "111111111111" })
+        .roles.map((v) => v.role)
+        .sort(),
+    ).toEqual(["admin", "deploy"]);
+    expect(explainAccess(stacks, { sub, account: "staging", role: "preview" }).roles).toHaveLength(1);
+    expect(() => explainAccess(stacks, { sub, role: "nope" })).toThrow(NoRoleSelectedError);
+    expect(() => explainAccess(stacks, { sub, role: "deploy", account: "staging" })).toThrow(
+      /roles are: preview/,
+    );
+    expect(() => explainAccess(stacks, { sub, account: "333333333333" })).toThrow(
+      /production \(111111111111\)/,
+    );
+  });
+
+  test("a sub in another format is still evaluated, and reported whole", () => {
+    const result = explainAccess(stacks, { sub: "repo:acme/web:ref:refs/heads/main", role: "deploy" });
+    expect(result.claims).toBeUndefined();
+    expect(parts(result, "production", "deploy")).toEqual(["subject"]);
+  });
+});
+
+describe("token decoding", () => {
+  test("reads the payload of a signed JWT and never needs the key", () => {
+    // GIVEN an RS256 token signed with a key nobody keeps
+    // THEN its claims decode
+    expect(decodeTokenClaims(`${releaseToken}\n`)).toMatchObject({
+      sub: branch("acme/web", "release/2.0"),
+      aud: "https://gitlab.com",
+    });
+    // … and anything else is refused clearly
+    expect(() => decodeTokenClaims("not-a-token")).toThrow(TokenError);
+    expect(() => decodeTokenClaims("a.%%%.c")).toThrow(/base64url/);
+    expect(() => decodeTokenClaims(`a.${Buffer.from("[1]").toString("base64url")}.c`)).toThrow(/JSON object/);
+  });
+});
+
+describe("argument parsing", () => {
+  test("a pipeline becomes GitLab's sub; conflicting or missing job flags and unknown flags are usage errors", () => {
+    expect(parseArguments(["--project", "acme/web", "--tag", "v1.2.0"]).sub).toBe(
+      "project_path:acme/web:ref_type:tag:ref:v1.2.0",
+    );
+    expect(parseArguments(["--sub", "x", "--aud", "a", "--aud", "b"]).audiences).toEqual(["a", "b"]);
+    expect(
+      parseArguments(["--sub", "x", "--role", "arn:aws:iam::111111111111:role/gitlab/deploy"]),
+    ).toMatchObject({
+      role: "deploy",
+      account: "111111111111",
+    });
+    for (const argv of [
+      [],
+      ["--project", "acme/web"],
+      ["--branch", "main"],
+      ["--project", "acme/web", "--branch", "main", "--tag", "v1"],
+      ["--project", "acme/web", "--branch", "main", "--sub", "x"],
+      ["--project", "web", "--branch", "main"],
+      ["--sub", "x", "--frobnicate"],
+      ["--sub", "x", "extra"],
+      ["--sub", "x", "--role", "arn:aws:iam::111111111111:role/deploy", "--account", "staging"],
+    ]) {
+      expect(() => parseArguments(argv)).toThrow(UsageError);
+    }
+    expect(() => parseArguments(["--sub", "x", "--frobnicate"])).toThrow(/--frobnicate/);
+  });
+});
+
+describe("the CLI (node dist/src/explain/cli.js)", () => {
+  // Reading HCL takes a WebAssembly parser, a second or more per process: one run reads the HCL, the
+  // others the same config synthesized as cdk.tf.json.
+  jest.setTimeout(60_000);
+  const dir = () => ["--dir", fixture.jsonOutdir];
+
+  test("exit 0 and a readable ALLOWED report when a role allows the pipeline (HCL stacks)", () => {
+    const { code, stdout } = runCli(["--project", "acme/web", "--branch", "main", "--dir", fixture.outdir]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/ALLOWED {2}deploy/);
+    expect(stdout).toMatch(/matched GitLabExactSubjects: project acme\/web, branch main/);
+    expect(stdout).toMatch(/DENIED {3}admin/);
+  });
+
+  test("exit 3 when denied, with the closest grant and what differed", () => {
+    const { code, stdout } = runCli(["--project", "acme/platform-evil/x", "--tag", "v1.0.0", ...dir()]);
+    expect(code).toBe(3);
+    expect(stdout).toMatch(/closest GitLabWildcardSubjects: group acme\/platform/);
+    expect(stdout).toMatch(/- project path: .*sibling namespace/);
+    expect(stdout).toMatch(/^DENIED: 0 of 3 roles/m);
+  });
+
+  test("--role / --account filter, and the exit code follows the selected roles only", () => {
+    const sub = ["--project", "acme/web", "--branch", "feature/x", ...dir()];
+    const preview = runCli([...sub, "--role", "preview", "--account", "222222222222"]);
+    expect(preview.code).toBe(0);
+    expect(preview.stdout).not.toMatch(/deploy|admin/);
+    const unknown = runCli([...sub, "--role", "nope"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/no role "nope"/);
+  });
+
+  test("--json prints the result for machines", () => {
+    const { code, stdout } = runCli([
+      "--sub",
+      tag("acme/web", "main"),
+      "--role",
+      "deploy",
+      "--json",
+      ...dir(),
+    ]);
+    expect(code).toBe(3);
+    const result = JSON.parse(stdout) as ExplainResult;
+    expect(result.allowed).toBe(false);
+    expect(result.roles).toHaveLength(1);
+    expect(result.roles[0].closest?.differences).toEqual([
+      expect.objectContaining({ part: "refType", expected: "branch", actual: "tag" }),
+    ]);
+  });
+
+  test("--token FILE and --token - read a JWT; the signature is never printed", () => {
+    // GIVEN a signed token for a release branch of acme/web, in a file and on stdin
+    const token = releaseToken;
+    const file = join(fixture.root, "token.jwt");
+    writeFileSync(file, token);
+    const signature = token.split(".")[2];
+    // WHEN explained from the file
+    const text = runCli(["--token", file, ...dir()]);
+    // THEN the claims are shown, deploy is allowed, and the signature appears nowhere
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/ref_protected: "false"/);
+    expect(text.stdout).toMatch(/ALLOWED {2}deploy/);
+    expect(text.stdout + text.stderr).not.toContain(signature);
+    // … and from stdin with --json: the token's claims come along, still without the signature
+    const json = runCli(["--token", "-", "--json", ...dir()], { input: token });
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout).token.claims.project_path).toBe("acme/web");
+    expect(json.stdout + json.stderr).not.toContain(signature);
+  });
+
+  test("a token's aud decides: a token for another audience is denied on the audience", () => {
+    const { code, stdout } = runCli(["--token", "-", "--role", "deploy", "--json", ...dir()], {
+      input: wrongAudienceToken,
+    });
+    expect(code).toBe(3);
+    expect(JSON.parse(stdout).roles[0].closest.differences[0].part).toBe("audience");
+  });
+
+  test("usage errors exit 2 with a clear message: unknown flag, bad token, missing job", () => {
+    const unknown = runCli(["--sub", "x", "--verbose", ...dir()]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/Unknown option '--verbose'/);
+    expect(unknown.stderr).toMatch(/Usage: npm run explain/);
+    expect(runCli(["--token", "-", ...dir()], { input: "garbage" }).code).toBe(2);
+    expect(runCli(["--token", join(fixture.root, "missing.jwt"), ...dir()]).code).toBe(2);
+    expect(runCli(dir()).code).toBe(2);
+    expect(runCli(["--help"]).stdout).toMatch(/Exit codes: 0/);
+  });
+
+  test("synthesizes first when the directory has no manifest.json", () => {
+    // GIVEN an empty directory and the config named by GITLAB_OIDC_CONFIG
+    const empty = mkdtempSync(join(tmpdir(), "explain-empty-"));
+    try {
+      const outdir = join(empty, "terraform");
+      // WHEN explain runs against it
+      const { code, stderr } = runCli(["--project", "acme/web", "--branch", "main", "--dir", outdir], {
+        cwd: empty,
+        env: { GITLAB_OIDC_CONFIG: fixture.configFile },
+      });
+      // THEN it synthesized there, then answered
+      expect(stderr).toMatch(/synthesizing/);
+      expect(code).toBe(0);
+      expect(existsSync(join(outdir, "manifest.json"))).toBe(true);
+      expect(existsSync(join(outdir, "stacks", "production", "cdk.tf"))).toBe(true);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

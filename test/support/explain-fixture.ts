@@ -1,0 +1,96 @@
+/** TEST SUPPORT for explain and the access report: one config, synthesized to HCL and read back. */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { parseConfig } from "../../src/config/load";
+import type { Config } from "../../src/config/schema";
+import { synthesize } from "../../src/synth";
+import { readSynthesizedStacks, type SynthesizedStack } from "../../src/terraform/synthesized-stacks";
+
+export const EXPLAIN_CONFIG = {
+  gitlab: { url: "https://gitlab.com" },
+  accounts: [
+    {
+      name: "production",
+      accountId: "111111111111",
+      region: "eu-west-1",
+      roles: [
+        {
+          name: "deploy",
+          allow: [
+            { project: "acme/web", branches: ["main", "release/*"] },
+            { group: "acme/platform", tags: ["v*"] },
+          ],
+          managedPolicyArns: ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+          inlinePolicies: {
+            "deploy-assets": {
+              Version: "2012-10-17",
+              Statement: [{ Effect: "Allow", Action: "s3:PutObject", Resource: "arn:aws:s3:::acme-web/*" }],
+            },
+          },
+          path: "/gitlab/",
+        },
+        {
+          name: "admin",
+          allow: [{ project: "acme/infra", branches: ["main"] }],
+          managedPolicyArns: ["arn:aws:iam::aws:policy/AdministratorAccess"],
+          permissionsBoundary: "arn:aws:iam::111111111111:policy/gitlab-boundary",
+          maxSessionDuration: 7200,
+        },
+      ],
+    },
+    {
+      name: "staging",
+      accountId: "222222222222",
+      region: "eu-west-1",
+      roles: [
+        {
+          name: "preview",
+          allow: [
+            { project: "acme/web", branches: ["*"] },
+            { group: "acme/platform", anyRef: true },
+          ],
+          managedPolicyArns: ["arn:aws:iam::aws:policy/PowerUserAccess"],
+        },
+      ],
+    },
+  ],
+};
+
+export interface ExplainFixture {
+  readonly root: string;
+  /** The HCL synth (`cdk.tf`), as committed. */
+  readonly outdir: string;
+  /**
+   * The same config synthesized as JSON (`cdk.tf.json`): read back without the WebAssembly HCL parser,
+   * which costs a second or more per process, so most CLI runs use it.
+   */
+  readonly jsonOutdir: string;
+  readonly configFile: string;
+  readonly config: Config;
+  readonly stacks: SynthesizedStack[];
+  readonly cleanup: () => void;
+}
+
+/** Writes the config as YAML, synthesizes it into `<tmp>/terraform` (HCL) and `<tmp>/terraform-json`, reads the HCL back. */
+export async function synthesizeFixture(raw: object = EXPLAIN_CONFIG): Promise<ExplainFixture> {
+  const root = mkdtempSync(join(tmpdir(), "explain-"));
+  const configFile = join(root, "gitlab-oidc.yaml");
+  writeFileSync(configFile, stringify(raw));
+  const config = parseConfig(stringify(raw), configFile);
+  const outdir = join(root, "terraform");
+  await synthesize(config, { outdir, hcl: true });
+  const stacks = await readSynthesizedStacks(outdir);
+  const jsonOutdir = join(root, "terraform-json");
+  await synthesize(config, { outdir: jsonOutdir, hcl: false });
+  return {
+    root,
+    outdir,
+    jsonOutdir,
+    configFile,
+    config,
+    stacks,
+    cleanup: () => rmSync(root, { recursive: true, force: true }),
+  };
+}

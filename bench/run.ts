@@ -1,0 +1,420 @@
+/**
+ * `npm run bench`: synth and test speed at real scale, against stock cdktf, in one run on one machine.
+ * Writes bench/results.md (or $BENCH_OUT). See bench/README.md for what is measured and how.
+ *
+ * Environment:
+ *   BENCH_RUNS=5          timed runs per synth row (medians are reported)
+ *   BENCH_STOCK_RUNS      timed runs of stock `cdktf synth` (default: BENCH_RUNS)
+ *   BENCH_TEST_RUNS=1     timed runs of `npx jest` and `npm test`
+ *   BENCH_WARMUP=1        untimed runs before each synth row
+ *   BENCH_SCALES=1,10,100 accounts per scale config
+ *   BENCH_ROLES=50        roles per account
+ *   BENCH_SKIP_TESTS=1    skip the test-suite rows      BENCH_SKIP_STOCK=1  skip the cdktf CLI rows
+ *   BENCH_SKIP_PHASES=1   skip the per-step breakdown   BENCH_OUT=<file>    where to write the table
+ *   BENCH_KEEP=1          keep the temporary directory
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { generateConfig } from "./generate";
+import { GNU_TIME, hasGnuTime, median, repeat, type Measurement } from "./measure";
+import type { Phases } from "./phases";
+import { cdktfEnv, createFastProject, createStockProject, RECOMMENDED_CDKTF_JSON } from "./stock";
+
+const root = resolve(__dirname, "../..");
+const env = process.env;
+const int = (name: string, fallback: number) => {
+  const value = Number(env[name]);
+  return Number.isInteger(value) && value > 0 ? value : fallback;
+};
+const flag = (name: string) => env[name] === "1" || env[name] === "true";
+
+const RUNS = int("BENCH_RUNS", 5);
+const STOCK_RUNS = int("BENCH_STOCK_RUNS", RUNS);
+const TEST_RUNS = int("BENCH_TEST_RUNS", 1);
+const WARMUP = env.BENCH_WARMUP === "0" ? 0 : int("BENCH_WARMUP", 1);
+const SCALES = (env.BENCH_SCALES ?? "1,10,100")
+  .split(",")
+  .map(Number)
+  .filter((n) => n > 0);
+const ROLES = int("BENCH_ROLES", 50);
+const OUT = resolve(root, env.BENCH_OUT ?? "bench/results.md");
+
+const TARGETS = {
+  mainWallMs: 1000,
+  stockRatio: 5,
+  scaleWallMs: 15000,
+  scaleRssKb: 1.5 * 1024 * 1024,
+  /** Marginal cost per role at the largest step may be at most this multiple of the first step's. */
+  linearity: 2,
+  unitMs: 10000,
+  testMs: 90000,
+};
+
+const seconds = (ms: number) => (ms >= 10000 ? (ms / 1000).toFixed(1) : (ms / 1000).toFixed(2)) + " s";
+const mib = (kb: number) => `${Math.round(kb / 1024)} MiB`;
+const verdict = (pass: boolean) => (pass ? "**PASS**" : "**MISS**");
+const cpu = (m: Measurement) => (Number.isNaN(m.cpuMs) ? "–" : seconds(m.cpuMs));
+const spread = (m: Measurement) => (m.runs > 1 ? `${seconds(m.minWallMs)}–${seconds(m.maxWallMs)}` : "–");
+
+function git(...args: string[]): string {
+  try {
+    return execFileSync("git", args, { cwd: root, encoding: "utf8" }).trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+function synthEnv(config: string, outdir: string): NodeJS.ProcessEnv {
+  const result: NodeJS.ProcessEnv = { ...env, GITLAB_OIDC_CONFIG: config, CDKTF_OUTDIR: outdir };
+  delete result.SYNTH_HCL_OUTPUT;
+  return result;
+}
+
+function hclBytes(outdir: string, stacks: string[]): number {
+  return stacks.reduce((sum, stack) => sum + statSync(join(outdir, "stacks", stack, "cdk.tf")).size, 0);
+}
+
+async function phasesOf(config: string, scratch: string, runs: number): Promise<Phases> {
+  const samples: Phases[] = [];
+  for (let i = 0; i < runs; i++) {
+    const m = await repeat("phases", ["node", join(root, "dist/bench/phases.js"), scratch], {
+      cwd: root,
+      env: { ...env, GITLAB_OIDC_CONFIG: config },
+      runs: 1,
+    });
+    samples.push(JSON.parse(m.last.stdout.trim().split("\n").pop()!) as Phases);
+  }
+  const keys = Object.keys(samples[0]) as (keyof Phases)[];
+  return Object.fromEntries(keys.map((k) => [k, median(samples.map((s) => s[k]))])) as unknown as Phases;
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), "gitlab-oidc-bench-"));
+  const started = new Date();
+  const load = loadavg()[0];
+  const lines: string[] = [];
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  const exampleConfig = join(root, "gitlab-oidc.yaml");
+  console.error(`bench: runs=${RUNS}, work dir ${work}`);
+
+  try {
+    // --- Main job vs stock cdktf ------------------------------------------------------------------
+    const mainOut = join(work, "main-out");
+    const before = () => rmSync(mainOut, { recursive: true, force: true });
+    const npmSynth = await repeat("npm run synth", ["npm", "run", "--silent", "synth"], {
+      cwd: root,
+      env: synthEnv(exampleConfig, mainOut),
+      runs: RUNS,
+      warmup: WARMUP,
+      before,
+    });
+    const mainHcl = readFileSync(join(mainOut, "stacks/production/cdk.tf"), "utf8");
+    const nodeMain = await repeat("node dist/main.js", ["node", "dist/main.js"], {
+      cwd: root,
+      env: synthEnv(exampleConfig, mainOut),
+      runs: RUNS,
+      warmup: WARMUP,
+      before,
+    });
+
+    // Candidate fix, informational: V8 without WebAssembly tier-up (TurboFan recompiling the two Go
+    // WebAssembly modules in the background costs CPU that a 2-core machine does not have to spare).
+    const liftoff = await repeat(
+      "node --liftoff-only dist/main.js",
+      ["node", "--liftoff-only", "dist/main.js"],
+      {
+        cwd: root,
+        env: synthEnv(exampleConfig, mainOut),
+        runs: RUNS,
+        warmup: WARMUP,
+        before,
+      },
+    );
+
+    let stock: Measurement | undefined;
+    let fast: Measurement | undefined;
+    if (!flag("BENCH_SKIP_STOCK")) {
+      try {
+        const stockDir = join(work, "stock");
+        const rewritten = createStockProject(root, stockDir);
+        const cli = join(root, "node_modules/.bin/cdktf");
+        stock = await repeat("stock cdktf synth --hcl", [cli, "synth", "--hcl"], {
+          cwd: stockDir,
+          env: { ...cdktfEnv(env), GITLAB_OIDC_CONFIG: exampleConfig },
+          runs: STOCK_RUNS,
+          warmup: Math.min(WARMUP, 1),
+          before: () => rmSync(join(stockDir, "cdktf.out"), { recursive: true, force: true }),
+        });
+        const stockHcl = readFileSync(join(stockDir, "cdktf.out/stacks/production/cdk.tf"), "utf8");
+        notes.push(
+          `Stock project: ${rewritten} source file(s) had deep provider imports rewritten to root imports; ` +
+            `its HCL is ${stockHcl === mainHcl ? "byte-identical to" : "**different from**"} the main job's.`,
+        );
+        const fastDir = join(work, "fast");
+        createFastProject(root, fastDir);
+        fast = await repeat("cdktf synth --hcl (fast app)", [cli, "synth", "--hcl"], {
+          cwd: fastDir,
+          env: { ...cdktfEnv(env), GITLAB_OIDC_CONFIG: exampleConfig },
+          runs: RUNS,
+          warmup: Math.min(WARMUP, 1),
+          before: () => rmSync(join(fastDir, "cdktf.out"), { recursive: true, force: true }),
+        });
+      } catch (error) {
+        // Reported in the table instead of losing the rest of the run.
+        const message = error instanceof Error ? error.message : String(error);
+        console.error(message);
+        notes.push(`**cdktf synth failed**, so the stock comparison is missing: ${message.split("\n")[0]}`);
+      }
+    }
+
+    // --- Scale ------------------------------------------------------------------------------------
+    const scale: { accounts: number; roles: number; bytes: number; hcl: number; m: Measurement }[] = [];
+    for (const accounts of SCALES) {
+      const config = join(work, `scale-${accounts}x${ROLES}.yaml`);
+      writeFileSync(config, generateConfig(accounts, ROLES));
+      const outdir = join(work, `scale-out-${accounts}`);
+      const m = await repeat(`scale ${accounts}×${ROLES}`, ["npm", "run", "--silent", "synth"], {
+        cwd: root,
+        env: synthEnv(config, outdir),
+        runs: RUNS,
+        warmup: accounts * ROLES >= 1000 ? 0 : WARMUP,
+        before: () => rmSync(outdir, { recursive: true, force: true }),
+      });
+      const stacks = Array.from({ length: accounts }, (_, a) => `acct-${String(a + 1).padStart(3, "0")}`);
+      scale.push({
+        accounts,
+        roles: accounts * ROLES,
+        bytes: statSync(config).size,
+        hcl: hclBytes(outdir, stacks),
+        m,
+      });
+      rmSync(outdir, { recursive: true, force: true });
+    }
+
+    // --- Per-step breakdown -------------------------------------------------------------------------
+    const phases: { label: string; p: Phases }[] = [];
+    if (!flag("BENCH_SKIP_PHASES")) {
+      const phaseRuns = Math.min(RUNS, 3);
+      phases.push({
+        label: "example (3 roles)",
+        p: await phasesOf(exampleConfig, join(work, "phases"), phaseRuns),
+      });
+      const largest = scale[scale.length - 1];
+      if (largest) {
+        phases.push({
+          label: `${largest.accounts}×${ROLES} (${largest.roles} roles)`,
+          p: await phasesOf(
+            join(work, `scale-${largest.accounts}x${ROLES}.yaml`),
+            join(work, "phases"),
+            phaseRuns,
+          ),
+        });
+      }
+    }
+
+    // --- Tests ------------------------------------------------------------------------------------
+    let jest: Measurement | undefined;
+    let npmTest: Measurement | undefined;
+    if (!flag("BENCH_SKIP_TESTS")) {
+      jest = await repeat("npx jest", ["npx", "jest"], {
+        cwd: root,
+        env,
+        runs: TEST_RUNS,
+        allowFailure: true,
+      });
+      npmTest = await repeat("npm test", ["npm", "test"], {
+        cwd: root,
+        env,
+        runs: TEST_RUNS,
+        allowFailure: true,
+      });
+    }
+
+    // --- Report -----------------------------------------------------------------------------------
+    const row = (what: string, m: Measurement, target: string, pass: boolean | undefined, extra = "") =>
+      rows.push([
+        what,
+        seconds(m.wallMs),
+        spread(m),
+        cpu(m),
+        mib(m.maxRssKb),
+        mib(m.treeRssKb),
+        String(m.runs),
+        target,
+        pass === undefined ? "–" : verdict(pass),
+        extra,
+      ]);
+    row(
+      "Main job: `npm run synth` (example, 2 stacks, 3 roles)",
+      npmSynth,
+      "≤ 1 s",
+      npmSynth.wallMs <= TARGETS.mainWallMs,
+    );
+    row("`node dist/main.js` (same, without npm and the build check)", nodeMain, "–", undefined);
+    row("`node --liftoff-only dist/main.js` (candidate: no WebAssembly tier-up)", liftoff, "–", undefined);
+    if (stock) {
+      const ratio = stock.wallMs / npmSynth.wallMs;
+      row(
+        "Stock cdktf: `cdktf synth --hcl`, app `npx ts-node main.ts`, root provider imports",
+        stock,
+        "main job ≥ 5× faster",
+        ratio >= TARGETS.stockRatio,
+        `main job is ${ratio.toFixed(1)}× faster` +
+          (Number.isNaN(stock.cpuMs) ? "" : ` (CPU: ${(stock.cpuMs / npmSynth.cpuMs).toFixed(1)}×)`),
+      );
+    }
+    if (fast) {
+      row(
+        "`cdktf synth --hcl` with the recommended app command (swc build + `node dist/main.js`)",
+        fast,
+        "–",
+        undefined,
+        `CLI overhead ${seconds(fast.wallMs - npmSynth.wallMs)}`,
+      );
+    }
+    if (jest) {
+      row(
+        "Unit tests: `npx jest`",
+        jest,
+        "≤ 10 s",
+        jest.wallMs <= TARGETS.unitMs,
+        jest.code ? `exit ${jest.code}` : "passed",
+      );
+    }
+    if (npmTest) {
+      row(
+        "Whole test command: `npm test`",
+        npmTest,
+        "≤ 90 s",
+        npmTest.wallMs <= TARGETS.testMs,
+        npmTest.code ? `exit ${npmTest.code}` : "passed",
+      );
+    }
+
+    lines.push("# Benchmark results", "");
+    lines.push(
+      `Generated by \`npm run bench\` (bench/run.ts) on ${started.toISOString()}. ` +
+        "Wall time and memory are medians over the timed runs (after warm-up runs); see bench/README.md for how they are measured.",
+      "",
+    );
+    lines.push("| Machine | |", "| --- | --- |");
+    lines.push(`| CPU | ${cpus()[0]?.model ?? "unknown"} |`);
+    lines.push(`| Cores | ${cpus().length} |`);
+    lines.push(`| Memory | ${Math.round(totalmem() / 2 ** 30)} GiB |`);
+    lines.push(`| OS | Linux ${release()} |`);
+    lines.push(`| Node.js | ${process.version} |`);
+    lines.push(
+      `| Commit | ${git("rev-parse", "--short", "HEAD")}${git("status", "--porcelain") ? " (uncommitted changes)" : ""} |`,
+    );
+    lines.push(`| Load average at start | ${load.toFixed(2)} |`);
+    lines.push(
+      `| Peak memory | ${hasGnuTime() ? `largest process: \`${GNU_TIME} -f %M\`` : "largest process: /proc sampling"}; tree: /proc sampling |`,
+    );
+    lines.push(`| Runs | synth ${RUNS} (+${WARMUP} warm-up), stock ${STOCK_RUNS}, tests ${TEST_RUNS} |`, "");
+
+    lines.push("## Main job, stock cdktf and tests", "");
+    lines.push(
+      "| Command | Wall (median) | Wall (min–max) | CPU user+sys | Peak RSS, largest process | Peak RSS, process tree | Runs | Target | Result | Note |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |",
+    );
+    for (const r of rows) lines.push(`| ${r.join(" | ")} |`);
+    lines.push("");
+
+    if (scale.length > 0) {
+      lines.push(`## Scale: generated configs, ${ROLES} roles per account, \`npm run synth\``, "");
+      lines.push(
+        "| Accounts | Roles | Config | HCL written | Wall (median) | Wall (min–max) | CPU user+sys | Per role | Marginal per role | Peak RSS, largest process | Peak RSS, tree |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+      );
+      const marginals: number[] = [];
+      scale.forEach((s, i) => {
+        const prev = scale[i - 1];
+        const marginal = prev ? (s.m.wallMs - prev.m.wallMs) / (s.roles - prev.roles) : undefined;
+        if (marginal !== undefined) marginals.push(marginal);
+        lines.push(
+          `| ${s.accounts} | ${s.roles} | ${(s.bytes / 1024).toFixed(0)} KiB | ${(s.hcl / 1024).toFixed(0)} KiB | ` +
+            `${seconds(s.m.wallMs)} | ${spread(s.m)} | ${cpu(s.m)} | ${(s.m.wallMs / s.roles).toFixed(2)} ms | ` +
+            `${marginal === undefined ? "–" : `${marginal.toFixed(2)} ms`} | ${mib(s.m.maxRssKb)} | ${mib(s.m.treeRssKb)} |`,
+        );
+      });
+      lines.push("");
+      const largest = scale[scale.length - 1];
+      const linear =
+        marginals.length >= 2 ? marginals[marginals.length - 1] / Math.max(marginals[0], 0.01) : undefined;
+      lines.push("| Scale target | Measured | Result |", "| --- | ---: | --- |");
+      lines.push(
+        `| ${largest.roles} roles in ≤ 15 s | ${seconds(largest.m.wallMs)} | ${verdict(largest.m.wallMs <= TARGETS.scaleWallMs)} |`,
+      );
+      lines.push(
+        `| ${largest.roles} roles in ≤ 1.5 GB peak RSS (largest process) | ${mib(largest.m.maxRssKb)} | ${verdict(largest.m.maxRssKb <= TARGETS.scaleRssKb)} |`,
+      );
+      if (linear !== undefined) {
+        lines.push(
+          `| Roughly linear: marginal cost per role of the last step ≤ ${TARGETS.linearity}× the first step's | ${linear.toFixed(2)}× | ${verdict(linear <= TARGETS.linearity)} |`,
+        );
+      }
+      lines.push("");
+    }
+
+    if (phases.length > 0) {
+      lines.push(
+        "## Where the main job's time goes",
+        "",
+        "The steps of `src/synth.ts` timed one by one in a fresh process (bench/phases.ts; median of up to 3 runs). " +
+          "Node's own start-up (~0.05 s) and the final move into place are not included.",
+        "",
+      );
+      lines.push(`| Step | ${phases.map((p) => p.label).join(" | ")} |`);
+      lines.push(`| --- | ${phases.map(() => "---:").join(" | ")} |`);
+      const step = (label: string, pick: (p: Phases) => number) => {
+        lines.push(
+          `| ${label} | ${phases.map(({ p }) => `${seconds(pick(p))} (${Math.round((pick(p) / p.total) * 100)}%)`).join(" | ")} |`,
+        );
+      };
+      step("Load modules (config loader, cdktf, constructs, provider classes)", (p) => p.modules);
+      step("Read and validate the config (YAML, schema, rules)", (p) => p.loadValidate);
+      step("Build the construct tree", (p) => p.construct);
+      step("cdktf `App.synth()` (HCL text)", (p) => p.synth);
+      step("Load @cdktf/hcl-tools (WebAssembly)", (p) => p.formatLoad);
+      step("Format HCL (hcl-tools)", (p) => p.format);
+      step("Load @cdktf/hcl2json (WebAssembly)", (p) => p.parseLoad);
+      step("Parse HCL back (hcl2json + model)", (p) => p.parse);
+      step("Generated files (src/generated-files.ts)", (p) => p.generated);
+      step("**hcl-tools + hcl2json together**", (p) => p.formatLoad + p.format + p.parseLoad + p.parse);
+      lines.push(`| Total | ${phases.map(({ p }) => seconds(p.total)).join(" | ")} |`, "");
+    }
+
+    lines.push("## Notes", "");
+    for (const note of notes) lines.push(`- ${note}`);
+    lines.push(
+      "- Recommended `cdktf.json` (so `cdktf synth|diff|deploy` run the same fast path): " +
+        "`" +
+        JSON.stringify(RECOMMENDED_CDKTF_JSON) +
+        "`.",
+    );
+    if (load > 0.5) {
+      lines.push(
+        `- The load average was ${load.toFixed(2)} when the run started: other work was running and the times are noisy.`,
+      );
+    }
+    lines.push("");
+
+    mkdirSync(resolve(OUT, ".."), { recursive: true });
+    // Formatted like the rest of the repository, so `npm test`'s prettier --check passes on the result.
+    const prettier = await import("prettier");
+    const options = (await prettier.resolveConfig(OUT)) ?? {};
+    writeFileSync(OUT, await prettier.format(lines.join("\n"), { ...options, filepath: OUT }));
+    console.error(`bench: wrote ${OUT}`);
+  } finally {
+    if (flag("BENCH_KEEP")) console.error(`bench: kept ${work}`);
+    else if (existsSync(work)) rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exit(1);
+});

@@ -1,0 +1,114 @@
+/**
+ * The aws-credentials component and the consumer fixture are valid GitLab CI YAML: the body (and the
+ * consumer pipeline) against GitLab's own CI schema, the spec header checked for the inputs contract.
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import Ajv from "ajv";
+import { parseAllDocuments, type Tags } from "yaml";
+import { componentFile, consumerFixture, repoRoot } from "../support/ci-local";
+
+const schemaFile = join(repoRoot, "..", "shared", "gitlab-ci.schema.json");
+
+/** GitLab's `!reference [job, key]` tag, kept as the plain sequence the schema describes. */
+const customTags: Tags = [{ tag: "!reference", collection: "seq", resolve: (seq) => seq }];
+
+function documents(file: string): unknown[] {
+  const docs = parseAllDocuments(readFileSync(file, "utf8"), { customTags });
+  if (!Array.isArray(docs)) throw new Error(`${file}: not YAML documents`);
+  for (const doc of docs) if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors.join("; ")}`);
+  return docs.map((doc) => doc.toJS());
+}
+
+function validator(): (data: unknown) => string[] {
+  const schema = JSON.parse(readFileSync(schemaFile, "utf8")) as object;
+  const ajv = new Ajv({ strict: false, allErrors: true, logger: false });
+  const validate = ajv.compile(schema);
+  return (data) =>
+    validate(data) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
+}
+
+describe("aws-credentials component YAML", () => {
+  const [header, body] = documents(componentFile) as [Record<string, unknown>, Record<string, unknown>];
+  const validate = validator();
+
+  it("has a spec header with exactly the agreed inputs and defaults", () => {
+    // GIVEN the component's first YAML document
+    const inputs = (header.spec as { inputs: Record<string, Record<string, unknown>> }).inputs;
+    // THEN it is only a spec, valid against the schema's spec definition
+    expect(Object.keys(header)).toEqual(["spec"]);
+    expect(validate(header)).toEqual([]);
+    // AND the inputs are the interface contract
+    expect(Object.keys(inputs).sort()).toEqual(
+      ["aud", "duration_seconds", "mode", "region", "role_arn", "session_name", "sts_endpoint"].sort(),
+    );
+    expect(inputs.role_arn).not.toHaveProperty("default"); // required
+    expect(inputs.role_arn!.type).toBe("string");
+    expect(inputs.aud!.default).toBe("$CI_SERVER_URL");
+    expect(inputs.region!.default).toBe("us-east-1");
+    expect(inputs.duration_seconds).toMatchObject({ type: "number", default: 3600 });
+    expect(inputs.session_name!.default).toBe("");
+    expect(inputs.mode).toMatchObject({ default: "exports", options: ["exports", "web-identity"] });
+    expect(inputs.sts_endpoint!.default).toBe("");
+  });
+
+  it("has a body valid against GitLab's CI schema, with the hidden jobs the contract names", () => {
+    // GIVEN the body document
+    // THEN the schema accepts it
+    expect(validate(body)).toEqual([]);
+    // AND .aws-credentials declares the ID token, the variables from the inputs and runs the script first
+    const job = body[".aws-credentials"] as Record<string, unknown>;
+    expect(job.id_tokens).toEqual({ AWS_ID_TOKEN: { aud: "$[[ inputs.aud ]]" } });
+    expect(job.variables).toEqual({
+      AWS_CREDENTIALS_ROLE_ARN: "$[[ inputs.role_arn ]]",
+      AWS_CREDENTIALS_REGION: "$[[ inputs.region ]]",
+      AWS_CREDENTIALS_DURATION_SECONDS: "$[[ inputs.duration_seconds ]]",
+      AWS_CREDENTIALS_SESSION_NAME: "$[[ inputs.session_name ]]",
+      AWS_CREDENTIALS_MODE: "$[[ inputs.mode ]]",
+      AWS_CREDENTIALS_STS_ENDPOINT: "$[[ inputs.sts_endpoint ]]",
+    });
+    expect(job.before_script).toEqual([[".aws-credentials-script", "script"]]);
+    // AND .aws-credentials-script holds the one POSIX sh script
+    const script = (body[".aws-credentials-script"] as { script: string[] }).script;
+    expect(script).toHaveLength(1);
+    expect(script[0]).toContain("_awscred_main");
+  });
+
+  it("keeps the script free of tracing and of bashisms the POSIX shells lack", () => {
+    // GIVEN the script
+    const script = (body[".aws-credentials-script"] as { script: string[] }).script[0]!;
+    // THEN it never turns on tracing, never hides failures in export $(...), and uses no bash-only syntax
+    expect(script).not.toMatch(/set -[a-z]*x/);
+    expect(script).not.toMatch(/export [A-Z_]+=?\$\(/);
+    expect(script).not.toMatch(/\[\[ |<<<|\$RANDOM|\bfunction\b|\blocal\b|\$\{[A-Za-z_]+\/\//);
+  });
+
+  it("is accepted by dash as POSIX sh (sh -n)", () => {
+    // GIVEN the script WHEN dash parses it without running it THEN there is no syntax error
+    const script = (body[".aws-credentials-script"] as { script: string[] }).script[0]!;
+    const shell = ["/bin/dash", "/usr/bin/dash", "/bin/sh"].find(
+      (s) => spawnSync(s, ["-c", "true"]).status === 0,
+    )!;
+    const result = spawnSync(shell, ["-n"], { input: script, encoding: "utf8" });
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+  });
+});
+
+describe("consumer fixture pipeline", () => {
+  const validate = validator();
+
+  it("is valid against GitLab's CI schema", () => {
+    // GIVEN the fixture WHEN validated THEN there are no errors
+    const [pipeline] = documents(consumerFixture);
+    expect(validate(pipeline)).toEqual([]);
+  });
+
+  it("would be rejected if it were not (the validator is not a no-op)", () => {
+    // GIVEN a pipeline with a job whose id_tokens lack aud and whose when is unknown
+    const broken = { job: { script: ["true"], when: "sometimes", id_tokens: { AWS_ID_TOKEN: {} } } };
+    // THEN the schema reports errors
+    expect(validate(broken).length).toBeGreaterThan(0);
+  });
+});

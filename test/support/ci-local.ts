@@ -1,0 +1,128 @@
+/**
+ * TEST SUPPORT ONLY: runs jobs of a consumer pipeline with gitlab-ci-local (GitLab's pipeline runner
+ * emulator) in a throw-away git repository, with the shell executor and the real AWS CLI.
+ */
+import { spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
+
+export const repoRoot = join(__dirname, "..", "..");
+export const componentFile = join(repoRoot, "templates", "aws-credentials.yml");
+export const consumerFixture = join(repoRoot, "test", "fixtures", "consumer", ".gitlab-ci.yml");
+const gitlabCiLocal = join(repoRoot, "node_modules", ".bin", "gitlab-ci-local");
+
+/** What the e2e tests need on the machine, with the Debian package that provides it. */
+export function missingPrerequisites(): string[] {
+  const missing: string[] = [];
+  if (!existsSync("/usr/bin/aws")) missing.push("/usr/bin/aws (apt-get install awscli)");
+  if (!["/usr/bin/rsync", "/bin/rsync", "/usr/local/bin/rsync"].some((p) => existsSync(p))) {
+    missing.push("rsync (apt-get install rsync)");
+  }
+  if (!existsSync(gitlabCiLocal))
+    missing.push(`${gitlabCiLocal} (npm ci installs the gitlab-ci-local devDependency)`);
+  return missing;
+}
+
+export interface ConsumerRepo {
+  readonly dir: string;
+}
+
+/**
+ * A git repo like a consumer project: origin git@gitlab.com:<projectPath>.git, on `branch`, holding the
+ * fixture pipeline and a copy of the component under templates/ (what `include: local` reads).
+ */
+export function createConsumerRepo(options: {
+  projectPath: string;
+  branch: string;
+  pipeline?: string;
+}): ConsumerRepo {
+  const base = mkdtempSync(join(tmpdir(), "aws-credentials-e2e-"));
+  const dir = join(base, "repo");
+  mkdirSync(join(dir, "templates"), { recursive: true });
+  cpSync(componentFile, join(dir, "templates", "aws-credentials.yml"));
+  writeFileSync(join(dir, ".gitlab-ci.yml"), options.pipeline ?? readFileSync(consumerFixture, "utf8"));
+  const git = (...args: string[]): void => {
+    execFileSync("git", ["-c", "user.email=e2e@example.com", "-c", "user.name=e2e", ...args], {
+      cwd: dir,
+      stdio: "ignore",
+    });
+  };
+  git("init", "-q", "-b", options.branch);
+  git("remote", "add", "origin", `git@gitlab.com:${options.projectPath}.git`);
+  git("add", "-A");
+  git("commit", "-q", "-m", "consumer");
+  return { dir };
+}
+
+export interface JobRun {
+  readonly exitCode: number;
+  /** gitlab-ci-local's stdout + stderr, which includes every job's log lines. */
+  readonly output: string;
+  /** The per-job log files gitlab-ci-local writes, concatenated. */
+  readonly jobLogs: string;
+  readonly durationMs: number;
+}
+
+/** Runs `jobs` with gitlab-ci-local; `variables` are passed as --variable (they override job variables). */
+export async function runJobs(
+  repo: ConsumerRepo,
+  jobs: string[],
+  variables: Record<string, string>,
+  { validateSchema = false }: { validateSchema?: boolean } = {},
+): Promise<JobRun> {
+  const args = ["--home", join(repo.dir, "..", "home"), "--no-color", "--concurrency", "1"];
+  // The schema test validates the YAML with ajv; gitlab-ci-local's own check (≈1 s) runs once, on request.
+  if (!validateSchema) args.push("--no-json-schema-validation");
+  for (const [name, value] of Object.entries(variables)) args.push("--variable", `${name}=${value}`);
+  args.push(...jobs);
+  const started = Date.now();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    // The real AWS CLI v2 (Debian awscli) first, ahead of e.g. a pyenv shim named aws.
+    PATH: `/usr/bin:/bin:${process.env.PATH ?? ""}`,
+    HOME: join(repo.dir, "..", "home"),
+    AWS_CONFIG_FILE: "/dev/null",
+    AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+    AWS_EC2_METADATA_DISABLED: "true",
+  };
+  for (const key of Object.keys(env)) {
+    if (
+      /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE|ROLE_ARN|WEB_IDENTITY_TOKEN_FILE)$/.test(
+        key,
+      )
+    )
+      delete env[key];
+  }
+  mkdirSync(env.HOME!, { recursive: true });
+  const child = spawn(gitlabCiLocal, args, { cwd: repo.dir, env, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+  const exitCode = await new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? -1)));
+  const logDir = join(repo.dir, ".gitlab-ci-local", "output");
+  const jobLogs = existsSync(logDir)
+    ? readdirSync(logDir)
+        .map((f) => readFileSync(join(logDir, f), "utf8"))
+        .join("\n")
+    : "";
+  return { exitCode, output, jobLogs, durationMs: Date.now() - started };
+}
+
+/** The component's credential script, taken from the template (the one copy of its source). */
+export function componentScript(): string {
+  const [, body] = parseAllDocuments(readFileSync(componentFile, "utf8"), {
+    customTags: [{ tag: "!reference", collection: "seq", resolve: (seq) => seq }],
+  }) as unknown as { toJS(): Record<string, { script: string[] }> }[];
+  return body!.toJS()[".aws-credentials-script"]!.script[0]!;
+}

@@ -1,0 +1,401 @@
+/**
+ * TEST SUPPORT ONLY: a local stand-in for AWS STS on 127.0.0.1, for the aws-credentials component's
+ * end-to-end tests. It
+ * - plays the GitLab side too: signs RS256 ID tokens with a key pair generated per run (kept in memory;
+ *   node:crypto, since jose 6 is ESM-only and this Jest setup loads CommonJS),
+ *   with issuer = the stacks' provider URL (https://gitlab.com) although it serves on 127.0.0.1;
+ * - answers AssumeRoleWithWebIdentity like STS: verifies signature, issuer, audience (a client ID of the
+ *   stack's OIDC provider) and expiry, then evaluates the trust policy THIS PROJECT SYNTHESIZED for the
+ *   role (terraform/ read back by readSynthesizedStacks) with the project's one IAM evaluator;
+ * - answers GetCallerIdentity for the credentials it issued (the SigV4 signature is not verified: the
+ *   access key id is read from the Authorization header);
+ * - can inject transient failures (IDPCommunicationError, Throttling, 5xx, dropped connections).
+ * Formats follow STS's query protocol (form-encoded POST in, XML out; errors as ErrorResponse).
+ */
+import { generateKeyPairSync, randomBytes, randomUUID, sign, verify, type KeyObject } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { evaluateTrustPolicy } from "../../src/iam/evaluate";
+import {
+  readSynthesizedStacks,
+  type SynthesizedRole,
+  type SynthesizedStack,
+} from "../../src/terraform/synthesized-stacks";
+
+export type InjectedFailure =
+  | "IDPCommunicationError"
+  | "Throttling"
+  | "ServiceUnavailable"
+  | "InternalFailure"
+  | "drop";
+
+export interface StsCall {
+  readonly action: string;
+  readonly roleArn?: string;
+  readonly roleSessionName?: string;
+  readonly durationSeconds?: string;
+  /** "Success" or the error code returned ("drop" for a dropped connection). */
+  readonly outcome: string;
+}
+
+export interface IssuedCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+  readonly accountId: string;
+  readonly roleName: string;
+  readonly sessionName: string;
+}
+
+export interface TokenClaims {
+  /** e.g. project_path:acme/web:ref_type:branch:ref:main */
+  readonly sub: string;
+  /** @default the provider URL */
+  readonly aud?: string | string[];
+  /** Seconds from now; negative for an expired token. @default 300 */
+  readonly expiresIn?: number;
+  readonly [claim: string]: unknown;
+}
+
+const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+const ROLE_ARN = /^arn:aws:iam::(\d{12}):role(\/(?:[^/]+\/)*)?([\w+=,.@-]{1,64})$/;
+
+function xmlEscape(value: string): string {
+  return value.replace(
+    /[<>&'"]/g,
+    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[c]!,
+  );
+}
+
+function randomId(prefix: string, length: number): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  return prefix + Array.from(randomBytes(length), (b) => alphabet[b % alphabet.length]).join("");
+}
+
+class StsError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly type: "Sender" | "Receiver" = status >= 500 ? "Receiver" : "Sender",
+  ) {
+    super(message);
+  }
+}
+
+interface JWTPayload {
+  iss?: string;
+  sub?: string;
+  aud?: string | string[];
+  exp?: number;
+  nbf?: number;
+  [claim: string]: unknown;
+}
+
+const b64url = (data: Buffer | string): string => Buffer.from(data).toString("base64url");
+
+/** RS256 (RSASSA-PKCS1-v1_5 with SHA-256) compact JWS. */
+function signJwt(payload: JWTPayload, privateKey: KeyObject): string {
+  const input = `${b64url(JSON.stringify({ alg: "RS256", kid: "stand-in", typ: "JWT" }))}.${b64url(JSON.stringify(payload))}`;
+  return `${input}.${b64url(sign("sha256", Buffer.from(input), privateKey))}`;
+}
+
+/** Verifies an RS256 JWT's signature; returns the payload or throws StsError(InvalidIdentityToken). */
+function verifyJwt(token: string, publicKey: KeyObject): JWTPayload {
+  const parts = token.split(".");
+  const invalid = new StsError(400, "InvalidIdentityToken", "Couldn't verify the token's signature");
+  if (parts.length !== 3) throw invalid;
+  const [header, payload, signature] = parts as [string, string, string];
+  let alg: unknown;
+  try {
+    alg = (JSON.parse(Buffer.from(header, "base64url").toString("utf8")) as { alg?: unknown }).alg;
+  } catch {
+    throw invalid;
+  }
+  if (alg !== "RS256") throw invalid;
+  if (!verify("sha256", Buffer.from(`${header}.${payload}`), publicKey, Buffer.from(signature, "base64url")))
+    throw invalid;
+  try {
+    return JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as JWTPayload;
+  } catch {
+    throw invalid;
+  }
+}
+
+const INJECTED: Record<Exclude<InjectedFailure, "drop">, StsError> = {
+  IDPCommunicationError: new StsError(
+    400,
+    "IDPCommunicationError",
+    "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements",
+  ),
+  Throttling: new StsError(400, "Throttling", "Rate exceeded"),
+  ServiceUnavailable: new StsError(503, "ServiceUnavailable", "Service is unavailable"),
+  InternalFailure: new StsError(500, "InternalFailure", "An internal error occurred"),
+};
+
+export class StsStandIn {
+  readonly calls: StsCall[] = [];
+  readonly issued: IssuedCredentials[] = [];
+  private readonly injected: InjectedFailure[] = [];
+
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+    readonly stacks: readonly SynthesizedStack[],
+    private readonly privateKey: KeyObject,
+    private readonly publicKey: KeyObject,
+  ) {}
+
+  /** Starts a stand-in for the stacks synthesized in `terraformDir` on 127.0.0.1 and an ephemeral port. */
+  static async start(terraformDir: string): Promise<StsStandIn> {
+    const stacks = await readSynthesizedStacks(terraformDir);
+    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const ready: { standIn?: StsStandIn } = {};
+    const server = createServer((req, res) => void ready.standIn!.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", resolve);
+    });
+    const { port } = server.address() as AddressInfo;
+    ready.standIn = new StsStandIn(server, `http://127.0.0.1:${port}`, stacks, privateKey, publicKey);
+    return ready.standIn;
+  }
+
+  /** The issuer every stack trusts (all example stacks use one GitLab URL). */
+  get issuer(): string {
+    return this.stacks[0]!.providerUrl;
+  }
+
+  /** A GitLab-like ID token signed with this run's key. */
+  mintToken({ sub, aud, expiresIn = 300, ...claims }: TokenClaims): string {
+    const now = Math.floor(Date.now() / 1000);
+    const [, projectPath = "", refType = "", ref = ""] =
+      /^project_path:(.*):ref_type:(\w+):ref:(.*)$/.exec(sub) ?? [];
+    return signJwt(
+      {
+        namespace_path: projectPath.split("/").slice(0, -1).join("/"),
+        project_path: projectPath,
+        ref_type: refType,
+        ref,
+        ref_path: `refs/${refType === "tag" ? "tags" : "heads"}/${ref}`,
+        ref_protected: "false",
+        pipeline_source: "push",
+        ...claims,
+        iss: this.issuer,
+        sub,
+        aud: aud ?? this.issuer,
+        iat: now,
+        nbf: now - 5,
+        exp: now + expiresIn,
+        jti: randomUUID(),
+      },
+      this.privateKey,
+    );
+  }
+
+  /** The next `count` AssumeRoleWithWebIdentity calls fail with `failure`. */
+  injectFailures(failure: InjectedFailure, count: number): void {
+    for (let i = 0; i < count; i++) this.injected.push(failure);
+  }
+
+  clearInjectedFailures(): void {
+    this.injected.length = 0;
+  }
+
+  assumeCalls(): StsCall[] {
+    return this.calls.filter((c) => c.action === "AssumeRoleWithWebIdentity");
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const url = new URL(req.url ?? "/", this.url);
+    const params = new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
+    for (const [k, v] of url.searchParams) if (!params.has(k)) params.set(k, v);
+    const action = params.get("Action") ?? "";
+    const requestId = randomUUID();
+    const record = (outcome: string): void => {
+      this.calls.push({
+        action,
+        ...(params.get("RoleArn") ? { roleArn: params.get("RoleArn")! } : {}),
+        ...(params.get("RoleSessionName") ? { roleSessionName: params.get("RoleSessionName")! } : {}),
+        ...(params.get("DurationSeconds") ? { durationSeconds: params.get("DurationSeconds")! } : {}),
+        outcome,
+      });
+    };
+    try {
+      let body: string;
+      if (action === "AssumeRoleWithWebIdentity") {
+        const failure = this.injected.shift();
+        if (failure === "drop") {
+          record("drop");
+          req.socket.destroy();
+          return;
+        }
+        if (failure) throw INJECTED[failure];
+        body = await this.assumeRoleWithWebIdentity(params, requestId);
+      } else if (action === "GetCallerIdentity") {
+        body = this.getCallerIdentity(req, requestId);
+      } else {
+        throw new StsError(400, "InvalidAction", `Could not find operation ${action} for version 2011-06-15`);
+      }
+      record("Success");
+      res.writeHead(200, { "content-type": "text/xml", "x-amzn-requestid": requestId }).end(body);
+    } catch (error) {
+      const e =
+        error instanceof StsError
+          ? error
+          : new StsError(500, "InternalFailure", `stand-in bug: ${String(error)}`);
+      record(e.code);
+      res
+        .writeHead(e.status, { "content-type": "text/xml", "x-amzn-requestid": requestId })
+        .end(
+          `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>${e.type}</Type>` +
+            `<Code>${xmlEscape(e.code)}</Code><Message>${xmlEscape(e.message)}</Message></Error>` +
+            `<RequestId>${requestId}</RequestId></ErrorResponse>`,
+        );
+    }
+  }
+
+  private findRole(roleArn: string): { stack: SynthesizedStack; role: SynthesizedRole } | undefined {
+    for (const stack of this.stacks) {
+      for (const role of stack.roles) {
+        if (`arn:aws:iam::${stack.accountId}:role${role.path}${role.name}` === roleArn)
+          return { stack, role };
+      }
+    }
+    return undefined;
+  }
+
+  private async assumeRoleWithWebIdentity(params: URLSearchParams, requestId: string): Promise<string> {
+    const roleArn = params.get("RoleArn") ?? "";
+    const sessionName = params.get("RoleSessionName") ?? "";
+    const token = params.get("WebIdentityToken") ?? "";
+    const duration = Number(params.get("DurationSeconds") ?? "3600");
+    if (!ROLE_ARN.test(roleArn)) {
+      throw new StsError(
+        400,
+        "ValidationError",
+        `1 validation error detected: Value at 'roleArn' failed to satisfy constraint`,
+      );
+    }
+    if (!SESSION_NAME.test(sessionName)) {
+      throw new StsError(
+        400,
+        "ValidationError",
+        "1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+      );
+    }
+    if (token.length < 4 || token.length > 20000) {
+      throw new StsError(
+        400,
+        "ValidationError",
+        "1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint",
+      );
+    }
+    if (!Number.isInteger(duration) || duration < 900 || duration > 43200) {
+      throw new StsError(
+        400,
+        "ValidationError",
+        "1 validation error detected: Value at 'durationSeconds' failed to satisfy constraint",
+      );
+    }
+    const found = this.findRole(roleArn);
+    if (!found)
+      throw new StsError(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
+    const { stack, role } = found;
+    if (duration > role.maxSessionDuration) {
+      throw new StsError(
+        400,
+        "ValidationError",
+        "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+      );
+    }
+
+    const payload = verifyJwt(token, this.publicKey);
+    const now = Date.now() / 1000;
+    if (payload.iss !== stack.providerUrl) {
+      throw new StsError(
+        400,
+        "InvalidIdentityToken",
+        `No OpenIDConnect provider found in your account for ${String(payload.iss)}`,
+      );
+    }
+    const tokenAudiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud ?? ""];
+    if (stack.providerAudiences && !tokenAudiences.some((a) => stack.providerAudiences!.includes(a))) {
+      throw new StsError(400, "InvalidIdentityToken", "Incorrect token audience");
+    }
+    if (typeof payload.exp !== "number" || payload.exp <= now) {
+      throw new StsError(
+        400,
+        "ExpiredTokenException",
+        "Token expired: current date/time must be before the expiration date/time",
+      );
+    }
+    if (typeof payload.nbf === "number" && payload.nbf > now + 60) {
+      throw new StsError(400, "InvalidIdentityToken", "Token is not valid yet");
+    }
+
+    const host = stack.providerUrl.replace(/^https:\/\//, "");
+    const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud ?? ""];
+    const aud =
+      audiences.find((a) => !stack.providerAudiences || stack.providerAudiences.includes(a)) ?? audiences[0]!;
+    const evaluation = evaluateTrustPolicy(role.trustPolicy, {
+      federatedPrincipal: stack.providerReference,
+      context: { [`${host}:sub`]: payload.sub, [`${host}:aud`]: aud },
+    });
+    if (!evaluation.allowed)
+      throw new StsError(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
+
+    const credentials: IssuedCredentials = {
+      accessKeyId: randomId("ASIA", 16),
+      secretAccessKey: randomBytes(30).toString("base64"),
+      sessionToken: randomBytes(300).toString("base64"),
+      accountId: stack.accountId!,
+      roleName: role.name,
+      sessionName,
+    };
+    this.issued.push(credentials);
+    const expiration = new Date(Date.now() + duration * 1000).toISOString().replace(/\.\d+Z$/, "Z");
+    return (
+      `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">` +
+      `<AssumeRoleWithWebIdentityResult>` +
+      `<SubjectFromWebIdentityToken>${xmlEscape(payload.sub ?? "")}</SubjectFromWebIdentityToken>` +
+      `<Audience>${xmlEscape(aud)}</Audience>` +
+      `<AssumedRoleUser><Arn>arn:aws:sts::${stack.accountId}:assumed-role/${role.name}/${sessionName}</Arn>` +
+      `<AssumedRoleId>AROA${credentials.accessKeyId.slice(4)}:${sessionName}</AssumedRoleId></AssumedRoleUser>` +
+      `<Credentials><SessionToken>${credentials.sessionToken}</SessionToken>` +
+      `<SecretAccessKey>${credentials.secretAccessKey}</SecretAccessKey>` +
+      `<Expiration>${expiration}</Expiration><AccessKeyId>${credentials.accessKeyId}</AccessKeyId></Credentials>` +
+      `<Provider>${xmlEscape(stack.providerUrl.replace(/^https:\/\//, ""))}</Provider>` +
+      `</AssumeRoleWithWebIdentityResult>` +
+      `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata>` +
+      `</AssumeRoleWithWebIdentityResponse>`
+    );
+  }
+
+  private getCallerIdentity(req: IncomingMessage, requestId: string): string {
+    const accessKeyId = /Credential=([A-Z0-9]+)\//.exec(String(req.headers.authorization ?? ""))?.[1];
+    const credentials = this.issued.find((c) => c.accessKeyId === accessKeyId);
+    if (!credentials) {
+      throw new StsError(
+        403,
+        "InvalidClientTokenId",
+        "The security token included in the request is invalid.",
+      );
+    }
+    const { accountId, roleName, sessionName } = credentials;
+    return (
+      `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>` +
+      `<Arn>arn:aws:sts::${accountId}:assumed-role/${roleName}/${sessionName}</Arn>` +
+      `<UserId>AROA${credentials.accessKeyId.slice(4)}:${sessionName}</UserId><Account>${accountId}</Account>` +
+      `</GetCallerIdentityResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata>` +
+      `</GetCallerIdentityResponse>`
+    );
+  }
+}

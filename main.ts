@@ -26,7 +26,7 @@ async function main(): Promise<number> {
   const hclSetting = process.env.SYNTH_HCL_OUTPUT;
   const hcl =
     hclSetting === undefined || hclSetting === "" ? true : hclSetting === "true" || hclSetting === "1";
-  const result = await synthesize(config, { outdir, hcl });
+  const result = synthesize(config, { outdir, hcl });
   const roles = config.accounts.reduce((sum, account) => sum + account.roles.length, 0);
   console.log(
     `Synthesized ${result.stacks.length} stack(s), ${roles} role(s) from ${file} into ${outdir}/stacks/` +

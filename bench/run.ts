@@ -20,7 +20,7 @@ import { join, resolve } from "node:path";
 import { generateConfig } from "./generate";
 import { GNU_TIME, hasGnuTime, median, repeat, type Measurement } from "./measure";
 import type { Phases } from "./phases";
-import { cdktfEnv, createFastProject, createStockProject, RECOMMENDED_CDKTF_JSON } from "./stock";
+import { CDKTF_JSON, cdktfEnv, createFastProject, createStockProject } from "./stock";
 
 const root = resolve(__dirname, "../..");
 const env = process.env;
@@ -119,20 +119,6 @@ async function main(): Promise<void> {
       warmup: WARMUP,
       before,
     });
-
-    // Candidate fix, informational: V8 without WebAssembly tier-up (TurboFan recompiling the two Go
-    // WebAssembly modules in the background costs CPU that a 2-core machine does not have to spare).
-    const liftoff = await repeat(
-      "node --liftoff-only dist/main.js",
-      ["node", "--liftoff-only", "dist/main.js"],
-      {
-        cwd: root,
-        env: synthEnv(exampleConfig, mainOut),
-        runs: RUNS,
-        warmup: WARMUP,
-        before,
-      },
-    );
 
     let stock: Measurement | undefined;
     let fast: Measurement | undefined;
@@ -254,7 +240,6 @@ async function main(): Promise<void> {
       npmSynth.wallMs <= TARGETS.mainWallMs,
     );
     row("`node dist/main.js` (same, without npm and the build check)", nodeMain, "–", undefined);
-    row("`node --liftoff-only dist/main.js` (candidate: no WebAssembly tier-up)", liftoff, "–", undefined);
     if (stock) {
       const ratio = stock.wallMs / npmSynth.wallMs;
       row(
@@ -363,8 +348,8 @@ async function main(): Promise<void> {
       lines.push(
         "## Where the main job's time goes",
         "",
-        "The steps of `src/synth.ts` timed one by one in a fresh process (bench/phases.ts; median of up to 3 runs). " +
-          "Node's own start-up (~0.05 s) and the final move into place are not included.",
+        "The steps of `src/synth.ts` as `synthesize()` reports them, in a fresh process (bench/phases.ts; median of up to 3 runs). " +
+          "Node's own start-up (~0.05 s) is not included.",
         "",
       );
       lines.push(`| Step | ${phases.map((p) => p.label).join(" | ")} |`);
@@ -378,22 +363,20 @@ async function main(): Promise<void> {
       step("Read and validate the config (YAML, schema, rules)", (p) => p.loadValidate);
       step("Build the construct tree", (p) => p.construct);
       step("cdktf `App.synth()` (HCL text)", (p) => p.synth);
-      step("Load @cdktf/hcl-tools (WebAssembly)", (p) => p.formatLoad);
-      step("Format HCL (hcl-tools)", (p) => p.format);
-      step("Load @cdktf/hcl2json (WebAssembly)", (p) => p.parseLoad);
-      step("Parse HCL back (hcl2json + model)", (p) => p.parse);
+      step("Read the model from the stacks' Terraform JSON", (p) => p.model);
+      step("Format HCL (src/terraform/format-hcl.ts)", (p) => p.format);
       step("Generated files (src/generated-files.ts)", (p) => p.generated);
-      step("**hcl-tools + hcl2json together**", (p) => p.formatLoad + p.format + p.parseLoad + p.parse);
+      step("Move into place", (p) => p.install);
       lines.push(`| Total | ${phases.map(({ p }) => seconds(p.total)).join(" | ")} |`, "");
     }
 
     lines.push("## Notes", "");
     for (const note of notes) lines.push(`- ${note}`);
     lines.push(
-      "- Recommended `cdktf.json` (so `cdktf synth|diff|deploy` run the same fast path): " +
+      "- `cdktf.json`'s app command is the same fast path, so `cdktf synth|diff|deploy` start as quickly: " +
         "`" +
-        JSON.stringify(RECOMMENDED_CDKTF_JSON) +
-        "`.",
+        CDKTF_JSON.app +
+        '` (the "fast app" row shows what the cdktf CLI itself adds).',
     );
     if (load > 0.5) {
       lines.push(

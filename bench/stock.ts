@@ -122,15 +122,9 @@ export function createStockProject(root: string, dir: string): number {
   return rewritten;
 }
 
-/** The cdktf.json recommended for the repository: the CLI runs the same fast path as `npm run synth`. */
-export const RECOMMENDED_CDKTF_JSON = {
-  language: "typescript",
-  app: "node scripts/build.mjs && node dist/main.js",
-  projectId: "gitlab-oidc-aws",
-  sendCrashReports: "false",
-  terraformProviders: [],
-  terraformModules: [],
-  context: {},
+/** The repository's cdktf.json: the CLI runs the same fast path as `npm run synth`. */
+export const CDKTF_JSON = JSON.parse(readFileSync(join(__dirname, "..", "..", "cdktf.json"), "utf8")) as {
+  app: string;
 };
 
 /**
@@ -143,7 +137,7 @@ export function createFastProject(root: string, dir: string): void {
   const app = `node ${JSON.stringify(join(root, "scripts/build.mjs"))} && node ${JSON.stringify(join(root, "dist/main.js"))}`;
   writeFileSync(
     join(dir, "cdktf.json"),
-    JSON.stringify({ ...RECOMMENDED_CDKTF_JSON, app, context: {} }, null, 2) + "\n",
+    JSON.stringify({ ...CDKTF_JSON, app, output: "cdktf.out", context: {} }, null, 2) + "\n",
   );
   writeFileSync(
     join(dir, "package.json"),

@@ -1,7 +1,6 @@
 // Compiles the TypeScript sources to dist/ with swc: ~0.1 s instead of tsc's seconds, so `npm run synth`
 // and cdktf's app command start fast. Type-checking is `npm run typecheck` (tsc --noEmit), run by the tests.
 // Only files newer than their output are recompiled.
-import { transformFile } from "@swc/core";
 import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,16 +25,21 @@ const options = {
   sourceMaps: "inline",
 };
 
-let compiled = 0;
+const stale = [];
 for (const source of sources) {
   for (const file of typescriptFiles(join(root, source))) {
     const out = join(outRoot, relative(root, file.path)).replace(/\.ts$/, ".js");
     const outStat = statSync(out, { throwIfNoEntry: false });
-    if (outStat && outStat.mtimeMs >= file.mtimeMs) continue;
-    const { code } = await transformFile(file.path, { ...options, filename: file.path });
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, code);
-    compiled++;
+    if (!outStat || outStat.mtimeMs < file.mtimeMs) stale.push({ source: file.path, out });
   }
 }
-if (process.env.BUILD_VERBOSE) console.error(`build: compiled ${compiled} file(s) to dist/`);
+if (stale.length > 0) {
+  // Loaded only when there is work: the native binding costs ~0.1 s of every up-to-date run otherwise.
+  const { transformFile } = await import("@swc/core");
+  for (const { source, out } of stale) {
+    const { code } = await transformFile(source, { ...options, filename: source });
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, code);
+  }
+}
+if (process.env.BUILD_VERBOSE) console.error(`build: compiled ${stale.length} file(s) to dist/`);

@@ -3,7 +3,7 @@
  * files into place only when every stack has synthesized (and, for HCL, been formatted), so a failure
  * leaves what was there before untouched.
  */
-import { App } from "cdktf";
+import { App, TerraformStack } from "cdktf";
 import {
   existsSync,
   mkdirSync,
@@ -17,7 +17,8 @@ import {
 import { basename, dirname, join, resolve } from "node:path";
 import type { Config } from "./config/schema";
 import { generatedFiles } from "./generated-files";
-import { parseStackFile } from "./terraform/synthesized-stacks";
+import { readStackConfiguration, type SynthesizedStack } from "./terraform/synthesized-stacks";
+import { formatHcl } from "./terraform/format-hcl";
 import { unwrapInterpolationOnlyStrings } from "./terraform/unwrap-interpolations";
 import { AccountStack } from "../stacks/account-stack";
 
@@ -26,7 +27,15 @@ export interface SynthOptions {
   readonly outdir: string;
   /** HCL (`cdk.tf`, formatted like `terraform fmt`) or JSON (`cdk.tf.json`). */
   readonly hcl: boolean;
+  /**
+   * Called as each step ends (`construct`, `synth`, `model`, `format`, `generated`, `install`): the
+   * benchmark's stopwatch.
+   * @default no callback
+   */
+  readonly onStepDone?: (step: SynthStep) => void;
 }
+
+export type SynthStep = "construct" | "synth" | "model" | "format" | "generated" | "install";
 
 export interface SynthResult {
   /** Stack names, in config order. */
@@ -37,14 +46,15 @@ export interface SynthResult {
 
 /** Builds the construct tree: one stack per account. */
 export function buildApp(config: Config, outdir: string, hcl: boolean): App {
-  const app = new App({ outdir, hclOutput: hcl });
+  const app = new App({ outdir, hclOutput: hcl, stackTraces: false });
   for (const account of config.accounts) {
     new AccountStack(app, { gitlab: config.gitlab, state: config.state, limits: config.limits, account });
   }
   return app;
 }
 
-export async function synthesize(config: Config, options: SynthOptions): Promise<SynthResult> {
+export function synthesize(config: Config, options: SynthOptions): SynthResult {
+  const stepDone = options.onStepDone ?? (() => undefined);
   const outdir = resolve(options.outdir);
   mkdirSync(dirname(outdir), { recursive: true });
   const scratch = mkdtempSync(join(dirname(outdir), `.${basename(outdir)}.synth-`));
@@ -52,34 +62,41 @@ export async function synthesize(config: Config, options: SynthOptions): Promise
     // cdktf 0.21 stacks read HCL-or-JSON from this variable only (App's hclOutput just names the file).
     const previous = process.env.SYNTH_HCL_OUTPUT;
     process.env.SYNTH_HCL_OUTPUT = String(options.hcl);
+    let synthesized: SynthesizedStack[];
     try {
-      buildApp(config, scratch, options.hcl).synth();
+      const app = buildApp(config, scratch, options.hcl);
+      stepDone("construct");
+      app.synth();
+      stepDone("synth");
+      // What will be deployed, for the generated files: the stacks' Terraform JSON, read in memory.
+      // (Parsing the HCL back gives the same model, as the tests check, at seconds of WebAssembly start-up.)
+      synthesized = app.node.children
+        .filter(TerraformStack.isStack)
+        .map((stack) => readStackConfiguration(stack.node.id, stack.toTerraform()));
+      stepDone("model");
     } finally {
       if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
       else process.env.SYNTH_HCL_OUTPUT = previous;
     }
     const stacks = config.accounts.map((account) => account.name);
     const stackFile = options.hcl ? "cdk.tf" : "cdk.tf.json";
-    if (options.hcl) await formatStacks(scratch, stacks, stackFile);
-    // Reading the files back proves they parse, and gives the generated files what will be deployed.
-    const synthesized = await Promise.all(
-      stacks.map((stack) => parseStackFile(stack, join(scratch, "stacks", stack, stackFile))),
-    );
+    if (options.hcl) formatStacks(scratch, stacks, stackFile);
+    stepDone("format");
     const extra = generatedFiles(config, synthesized);
     for (const [file, content] of Object.entries(extra)) writeFileSync(join(scratch, file), content);
-    return { stacks, files: install(scratch, outdir, stacks, stackFile, Object.keys(extra)) };
+    stepDone("generated");
+    const files = install(scratch, outdir, stacks, stackFile, Object.keys(extra));
+    stepDone("install");
+    return { stacks, files };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
 }
 
-async function formatStacks(dir: string, stacks: string[], stackFile: string): Promise<void> {
-  // Loaded only for HCL output: it is a WebAssembly build of HCL's own formatter (terraform fmt).
-  const { format } = await import("@cdktf/hcl-tools");
+function formatStacks(dir: string, stacks: string[], stackFile: string): void {
   for (const stack of stacks) {
     const file = join(dir, "stacks", stack, stackFile);
-    const formatted = await format(unwrapInterpolationOnlyStrings(readFileSync(file, "utf8")));
-    writeFileSync(file, formatted.replace(/\n{3,}/g, "\n\n").replace(/\n*$/, "\n"));
+    writeFileSync(file, formatHcl(unwrapInterpolationOnlyStrings(readFileSync(file, "utf8"))));
   }
 }
 

@@ -299,7 +299,7 @@ describe("cross-check: evaluator vs iam-simulate vs intended grants", () => {
     for (const [name, raw] of Object.entries(CONFIGS)) {
       const config = parseConfig(JSON.stringify(raw), `${name}.yaml`);
       const outdir = join(outRoot, name);
-      await synthesize(config, { outdir, hcl: true });
+      synthesize(config, { outdir, hcl: true });
       const stacks = await readSynthesizedStacks(outdir);
       const host = config.gitlab.url.replace(/^https:\/\//, "");
       const next = claimGenerator(config, random);

@@ -4,7 +4,7 @@ import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-con
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { DataTlsCertificate } from "@cdktf/provider-tls/lib/data-tls-certificate";
-import { Testing } from "cdktf";
+import { TerraformStack, Testing } from "cdktf";
 import "cdktf/lib/testing/adapters/jest"; // types of the matchers registered in test/setup.ts
 import { execFileSync, spawnSync } from "node:child_process";
 import {
@@ -24,7 +24,8 @@ import { ConfigError } from "../src/config/rules";
 import type { Config } from "../src/config/schema";
 import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
 import { GitLabOidcRole } from "../src/constructs/gitlab-oidc-role";
-import { synthesize } from "../src/synth";
+import { buildApp, synthesize } from "../src/synth";
+import { readStackConfiguration } from "../src/terraform/synthesized-stacks";
 import { AccountStack } from "../stacks/account-stack";
 import { minimalConfig, parse, synthesizeToTemp } from "./support/configs";
 
@@ -95,6 +96,32 @@ describe("the committed HCL", () => {
       again.cleanup();
     }
   });
+
+  test.each([
+    "gitlab-oidc.yaml",
+    "test/fixtures/configs/kitchen-sink.yaml",
+    "test/fixtures/configs/odd-names.yaml",
+  ])(
+    "%s parses back (HCL parser) into the model the synth read from memory for the generated files",
+    async (file) => {
+      // GIVEN the model of each stack read from cdktf's in-memory Terraform JSON, as the synth does
+      const config = parseConfig(readFileSync(join(ROOT, file), "utf8"));
+      process.env.SYNTH_HCL_OUTPUT = "true";
+      const app = buildApp(config, join(fresh.dir, "..", "memory"), true);
+      const inMemory = app.node.children
+        .filter(TerraformStack.isStack)
+        .map((stack) => readStackConfiguration(stack.node.id, stack.toTerraform()));
+      delete process.env.SYNTH_HCL_OUTPUT;
+      // WHEN the written, formatted HCL is parsed with HCL's own parser
+      const { stacks, cleanup } = await synthesizeToTemp(config);
+      try {
+        // THEN both say the same (the HCL is valid, and formatting and unwrapping changed no meaning)
+        expect(stacks).toEqual(inMemory);
+      } finally {
+        cleanup();
+      }
+    },
+  );
 
   test("has the provider, every example role and their attachments", () => {
     const production = readFileSync(join(fresh.dir, "stacks/production/cdk.tf"), "utf8");
@@ -342,18 +369,18 @@ describe("writing the output", () => {
   test("JSON output replaces the HCL file instead of leaving both for Terraform to read", async () => {
     // GIVEN an HCL synth in the output directory
     const outdir = join(root, "out");
-    await synthesize(exampleConfig(), { outdir, hcl: true });
+    synthesize(exampleConfig(), { outdir, hcl: true });
     // WHEN a JSON synth (what `cdktf deploy` asks for) writes to the same directory
-    await synthesize(exampleConfig(), { outdir, hcl: false });
+    synthesize(exampleConfig(), { outdir, hcl: false });
     // THEN only cdk.tf.json remains in each stack (metadata.json comes with HCL only)
     expect(readdirSync(join(outdir, "stacks/production")).sort()).toEqual(["cdk.tf.json"]);
   });
 
   test("stacks removed from the config are removed from the output", async () => {
     const outdir = join(root, "out");
-    await synthesize(exampleConfig(), { outdir, hcl: true });
+    synthesize(exampleConfig(), { outdir, hcl: true });
     const onlyProduction = exampleConfig();
-    await synthesize({ ...onlyProduction, accounts: [onlyProduction.accounts[0]] }, { outdir, hcl: true });
+    synthesize({ ...onlyProduction, accounts: [onlyProduction.accounts[0]] }, { outdir, hcl: true });
     expect(readdirSync(join(outdir, "stacks"))).toEqual(["production"]);
   });
 

@@ -160,7 +160,7 @@ async function loadStacks(dir: string, io: CliIo) {
     const { synthesize } = await import("../synth");
     const file = configPath();
     io.stderr(`explain: ${join(dir, "manifest.json")} is missing; synthesizing ${file} into ${dir}/ first\n`);
-    await synthesize(loadConfigFile(file), { outdir: dir, hcl: true });
+    synthesize(loadConfigFile(file), { outdir: dir, hcl: true });
   }
   return readSynthesizedStacks(dir);
 }

@@ -46,9 +46,12 @@ function one(value: unknown): Block {
   return (Array.isArray(value) ? value[0] : value) as Block;
 }
 
+/** The blocks of one type by name, sorted: hcl2json sorts them, cdktf's JSON keeps config order. */
 function blocks(parent: Block | undefined, type: string): [string, Block][] {
   const byName = (parent?.[type] ?? {}) as Record<string, unknown>;
-  return Object.entries(byName).map(([name, value]) => [name, one(value)]);
+  return Object.keys(byName)
+    .sort()
+    .map((name) => [name, one(byName[name])]);
 }
 
 function toStatement(block: Block): IamStatement {

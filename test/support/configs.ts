@@ -50,7 +50,7 @@ export async function synthesizeToTemp(
 ): Promise<{ dir: string; stacks: SynthesizedStack[]; cleanup: () => void }> {
   const root = mkdtempSync(join(tmpdir(), "gitlab-oidc-test-"));
   const dir = join(root, "out");
-  await synthesize(config, { outdir: dir, hcl });
+  synthesize(config, { outdir: dir, hcl });
   return {
     dir,
     stacks: await readSynthesizedStacks(dir),

@@ -80,10 +80,10 @@ export async function synthesizeFixture(raw: object = EXPLAIN_CONFIG): Promise<E
   writeFileSync(configFile, stringify(raw));
   const config = parseConfig(stringify(raw), configFile);
   const outdir = join(root, "terraform");
-  await synthesize(config, { outdir, hcl: true });
+  synthesize(config, { outdir, hcl: true });
   const stacks = await readSynthesizedStacks(outdir);
   const jsonOutdir = join(root, "terraform-json");
-  await synthesize(config, { outdir: jsonOutdir, hcl: false });
+  synthesize(config, { outdir: jsonOutdir, hcl: false });
   return {
     root,
     outdir,

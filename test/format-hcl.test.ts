@@ -1,0 +1,104 @@
+/**
+ * The HCL formatter is ours (fast); these tests hold it to HCL's own formatter (@cdktf/hcl-tools,
+ * hclwrite compiled to WebAssembly) and to `terraform fmt` on every shape of stack we synthesize.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseConfig } from "../src/config/load";
+import type { Config } from "../src/config/schema";
+import { buildApp } from "../src/synth";
+import { formatHcl } from "../src/terraform/format-hcl";
+import { unwrapInterpolationOnlyStrings } from "../src/terraform/unwrap-interpolations";
+import { generateConfig } from "../bench/generate";
+
+const ROOT = join(__dirname, "..");
+const fixture = (name: string) => parseConfig(readFileSync(join(ROOT, name), "utf8"), name);
+
+/** cdktf's HCL before formatting, references unwrapped, one entry per stack. */
+function rawHcl(config: Config): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), "gitlab-oidc-raw-"));
+  const previous = process.env.SYNTH_HCL_OUTPUT;
+  process.env.SYNTH_HCL_OUTPUT = "true";
+  try {
+    buildApp(config, dir, true).synth();
+    return Object.fromEntries(
+      readdirSync(join(dir, "stacks")).map((stack) => [
+        stack,
+        unwrapInterpolationOnlyStrings(readFileSync(join(dir, "stacks", stack, "cdk.tf"), "utf8")),
+      ]),
+    );
+  } finally {
+    if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
+    else process.env.SYNTH_HCL_OUTPUT = previous;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const configs: [string, () => Config][] = [
+  ["the example", () => fixture("gitlab-oidc.yaml")],
+  ["every feature at once", () => fixture("test/fixtures/configs/kitchen-sink.yaml")],
+  ["IAM names Terraform does not allow", () => fixture("test/fixtures/configs/odd-names.yaml")],
+  ["a generated 2 × 20-role config", () => parseConfig(generateConfig(2, 20), "generated.yaml")],
+];
+
+describe("formatHcl", () => {
+  test.each(configs)("formats %s exactly as HCL's own formatter does", async (_name, config) => {
+    // GIVEN cdktf's unformatted HCL for the config
+    const { format } = await import("@cdktf/hcl-tools");
+    for (const [stack, raw] of Object.entries(rawHcl(config()))) {
+      // WHEN both formatters format it (blank-line runs are collapsed either way)
+      const reference = (await format(raw)).replace(/\n{3,}/g, "\n\n").replace(/\n*$/, "\n");
+      // THEN the results are identical
+      expect({ stack, hcl: formatHcl(raw) }).toEqual({ stack, hcl: reference });
+    }
+  });
+
+  test("leaves nothing for terraform fmt to change", () => {
+    const terraform = spawnSync("terraform", ["version"], { encoding: "utf8" });
+    if (terraform.error) {
+      console.warn("terraform is not on PATH: skipping the terraform fmt cross-check");
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), "gitlab-oidc-fmt-"));
+    try {
+      for (const [name, config] of configs) {
+        for (const [stack, raw] of Object.entries(rawHcl(config()))) {
+          writeFileSync(join(dir, `${name.replace(/\W+/g, "-")}-${stack}.tf`), formatHcl(raw));
+        }
+      }
+      const check = spawnSync("terraform", ["fmt", "-check", "-diff", dir], { encoding: "utf8" });
+      expect(check.stdout).toBe("");
+      expect(check.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("indents, aligns runs of attributes, and spaces one-line braces", () => {
+    const raw = [
+      'resource "a" "b" {',
+      'name = "x"',
+      "max_session_duration = 3600",
+      "tags = {",
+      'k = "v"',
+      "}",
+      'policy = jsonencode({"a" = [{"b" = "$${c}"}], "d" = {}})',
+      "}",
+    ].join("\n");
+    expect(formatHcl(raw)).toBe(
+      [
+        'resource "a" "b" {',
+        '  name                 = "x"',
+        "  max_session_duration = 3600",
+        "  tags = {",
+        '    k = "v"',
+        "  }",
+        '  policy = jsonencode({ "a" = [{ "b" = "$${c}" }], "d" = {} })',
+        "}",
+        "",
+      ].join("\n"),
+    );
+  });
+});

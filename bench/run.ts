@@ -5,7 +5,7 @@
  * Environment:
  *   BENCH_RUNS=5          timed runs per synth row (medians are reported)
  *   BENCH_STOCK_RUNS      timed runs of stock `cdktf synth` (default: BENCH_RUNS)
- *   BENCH_TEST_RUNS=1     timed runs of `npx jest` and `npm test`
+ *   BENCH_TEST_RUNS=1     timed runs of `npm run test:unit` and `npm test`
  *   BENCH_WARMUP=1        untimed runs before each synth row
  *   BENCH_SCALES=1,10,100 accounts per scale config
  *   BENCH_ROLES=50        roles per account
@@ -205,7 +205,7 @@ async function main(): Promise<void> {
     let jest: Measurement | undefined;
     let npmTest: Measurement | undefined;
     if (!flag("BENCH_SKIP_TESTS")) {
-      jest = await repeat("npx jest", ["npx", "jest"], {
+      jest = await repeat("npm run test:unit", ["npm", "run", "-s", "test:unit"], {
         cwd: root,
         env,
         runs: TEST_RUNS,
@@ -262,7 +262,7 @@ async function main(): Promise<void> {
     }
     if (jest) {
       row(
-        "Unit tests: `npx jest`",
+        "Unit tests: `npm run test:unit` (all but test/e2e: gitlab-ci-local, the AWS CLI, pipeline jobs)",
         jest,
         "≤ 10 s",
         jest.wallMs <= TARGETS.unitMs,

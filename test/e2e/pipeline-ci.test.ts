@@ -16,7 +16,7 @@ import {
   removeRepository,
   repoRoot,
   runGitlabCiLocal,
-} from "./support/pipeline-repo";
+} from "../support/pipeline-repo";
 
 const VALIDATE_JOBS = ["typecheck", "lint", "format", "unit-tests", "committed-hcl-current"];
 const STACKS = ["production", "staging"];

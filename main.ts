@@ -8,7 +8,7 @@ import { configPath, loadConfigFile } from "./src/config/load";
 import { ConfigError } from "./src/config/rules";
 import { synthesize } from "./src/synth";
 
-export const DEFAULT_OUTDIR = "terraform";
+const DEFAULT_OUTDIR = "terraform";
 
 async function main(): Promise<number> {
   const file = configPath();
@@ -28,9 +28,9 @@ async function main(): Promise<number> {
     hclSetting === undefined || hclSetting === "" ? true : hclSetting === "true" || hclSetting === "1";
   const result = synthesize(config, { outdir, hcl });
   const roles = config.accounts.reduce((sum, account) => sum + account.roles.length, 0);
+  const names = result.stacks.slice(0, 10).join(", ") + (result.stacks.length > 10 ? ", …" : "");
   console.log(
-    `Synthesized ${result.stacks.length} stack(s), ${roles} role(s) from ${file} into ${outdir}/stacks/` +
-      ` (${result.stacks.join(", ")})`,
+    `Synthesized ${result.stacks.length} stack(s), ${roles} role(s) from ${file} into ${outdir}/stacks/ (${names})`,
   );
   return 0;
 }

@@ -3,7 +3,7 @@
  * files into place only when every stack has synthesized (and, for HCL, been formatted), so a failure
  * leaves what was there before untouched.
  */
-import { App, TerraformStack } from "cdktf";
+import { App } from "cdktf";
 import {
   existsSync,
   mkdirSync,
@@ -17,7 +17,7 @@ import {
 import { basename, dirname, join, resolve } from "node:path";
 import type { Config } from "./config/schema";
 import { generatedFiles } from "./generated-files";
-import { readStackConfiguration, type SynthesizedStack } from "./terraform/synthesized-stacks";
+import type { SynthesizedStack } from "./terraform/synthesized-stacks";
 import { formatHcl } from "./terraform/format-hcl";
 import { unwrapInterpolationOnlyStrings } from "./terraform/unwrap-interpolations";
 import { AccountStack } from "../stacks/account-stack";
@@ -68,11 +68,10 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
       stepDone("construct");
       app.synth();
       stepDone("synth");
-      // What will be deployed, for the generated files: the stacks' Terraform JSON, read in memory.
-      // (Parsing the HCL back gives the same model, as the tests check, at seconds of WebAssembly start-up.)
+      // What will be deployed, for the generated files (equal to the HCL parsed back, as the tests check).
       synthesized = app.node.children
-        .filter(TerraformStack.isStack)
-        .map((stack) => readStackConfiguration(stack.node.id, stack.toTerraform()));
+        .filter((child) => child instanceof AccountStack)
+        .map((stack) => stack.synthesized);
       stepDone("model");
     } finally {
       if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;

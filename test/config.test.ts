@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseConfig } from "../src/config/load";
+import { generateConfig } from "../bench/generate";
+import { parseConfig, parseConfigWithPositions } from "../src/config/load";
 import { minimalConfig, parse, problemsOf, type RawConfig } from "./support/configs";
 
 const ROOT = join(__dirname, "..");
@@ -385,5 +386,35 @@ describe("accepted shapes", () => {
     expect(config.gitlab.thumbprints).toEqual(["A".repeat(40)]);
     expect(config.state).toEqual({ type: "gitlab", url: "https://gitlab.example.com", projectId: 42 });
     expect(config.accounts[0].roles[0].allow[1].anyRef).toBe(true);
+  });
+});
+
+describe("the two YAML readers", () => {
+  // parseConfig reads valid configs with js-yaml (fast) and everything else with `yaml` (positions):
+  // they must read every config alike.
+  const texts: [string, string][] = [
+    ...[
+      "gitlab-oidc.yaml",
+      "test/fixtures/configs/kitchen-sink.yaml",
+      "test/fixtures/configs/odd-names.yaml",
+    ].map((file): [string, string] => [file, readFileSync(join(ROOT, file), "utf8")]),
+    ["a generated 3 × 20 config", generateConfig(3, 20)],
+    [
+      "YAML's tricky scalars",
+      [
+        "gitlab: { url: https://gitlab.com, audience: [yes, 'no', on] }",
+        "accounts:",
+        "  - { name: a, accountId: '011111111111', region: eu-west-1, tags: { k: &v anchored, k2: *v }, roles: [",
+        '      { name: r, allow: [{ project: a/b, branches: ["*", main] }], inlinePolicies: { p: { Version: 2012-10-17,',
+        "        Statement: [{ Effect: Allow, Action: 's3:*', Resource: '*',",
+        "          Condition: { StringEquals: { x: [yes, 'no', on, 1e3, .inf, 0x1F, 0o17, ~, 2012-10-17, 012345, -0, +1] } } }] } } }] }",
+      ].join("\n"),
+    ],
+  ];
+
+  test.each(texts)("%s: both give the same configuration", (_name, text) => {
+    // Compared as the JSON the synth writes (js-yaml reads `-0` as 0: the same in JSON).
+    const asJson = (config: unknown) => JSON.parse(JSON.stringify(config));
+    expect(asJson(parseConfig(text))).toEqual(asJson(parseConfigWithPositions(text)));
   });
 });

@@ -2,6 +2,7 @@
  * Reading `gitlab-oidc.yaml`: YAML → schema → cross-field rules, collecting every problem with the
  * field path and the line it is on. Nothing is synthesized unless this returns a config.
  */
+import { CORE_SCHEMA, load as loadYaml } from "js-yaml";
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
@@ -36,6 +37,27 @@ export function loadConfigFile(path: string): Config {
 
 /** Parses and validates config text; `source` names the file in messages. */
 export function parseConfig(text: string, source = DEFAULT_CONFIG_FILE): Config {
+  return parseValidConfigFast(text) ?? parseConfigWithPositions(text, source);
+}
+
+/**
+ * js-yaml reads a large config ~6× faster than `yaml` (0.3 s against 1.9 s for 5,000 roles); both read
+ * YAML 1.2's core schema alike (a test holds them to it). A config that reads and validates cleanly is
+ * done; anything else is read again by `yaml`, whose Document knows every line, and reported from there.
+ */
+function parseValidConfigFast(text: string): Config | undefined {
+  let data: unknown;
+  try {
+    data = loadYaml(text, { schema: CORE_SCHEMA }) ?? {};
+  } catch {
+    return undefined;
+  }
+  const parsed = configSchema.safeParse(data);
+  return parsed.success && checkConfig(parsed.data).length === 0 ? parsed.data : undefined;
+}
+
+/** The authoritative read: every problem, with its line and column. */
+export function parseConfigWithPositions(text: string, source = DEFAULT_CONFIG_FILE): Config {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false });
   const located = (problems: Problem[]) =>

@@ -44,6 +44,12 @@ export class GitLabOidcProvider extends Construct {
   public readonly issuerHost: string;
   /** The audiences trust policies must require. */
   public readonly audiences: readonly string[];
+  /** How the synthesized Terraform refers to the ARN, e.g. `${aws_iam_openid_connect_provider.gitlab.arn}`. */
+  public readonly reference: string;
+  /** The GitLab URL. */
+  public readonly url: string;
+  /** Whether the provider is looked up rather than created. */
+  public readonly existing: boolean;
 
   constructor(scope: Construct, id: string, props: GitLabOidcProviderProps) {
     super(scope, id);
@@ -53,12 +59,15 @@ export class GitLabOidcProvider extends Construct {
       ]);
     }
     this.issuerHost = issuerHost(props.url);
+    this.url = props.url;
+    this.existing = props.existing ?? false;
     this.audiences = props.audiences && props.audiences.length > 0 ? [...props.audiences] : [props.url];
 
     if (props.existing) {
       const existing = new DataAwsIamOpenidConnectProvider(this, "provider", { url: props.url });
       existing.overrideLogicalId("gitlab");
       this.arn = existing.arn;
+      this.reference = "${data.aws_iam_openid_connect_provider.gitlab.arn}";
       return;
     }
     const created = new IamOpenidConnectProvider(this, "provider", {
@@ -68,6 +77,7 @@ export class GitLabOidcProvider extends Construct {
     });
     created.overrideLogicalId("gitlab");
     this.arn = created.arn;
+    this.reference = "${aws_iam_openid_connect_provider.gitlab.arn}";
   }
 
   private thumbprintList(props: GitLabOidcProviderProps): { thumbprintList?: string[] } {

@@ -8,7 +8,10 @@ import { checkRole, ConfigError, type RoleContext } from "../config/rules";
 import type { AllowEntry, PolicyDocument } from "../config/schema";
 import { terraformName } from "../model/names";
 import { trustPolicyFor, type IamPolicyDocument } from "../model/trust-policy";
+import type { SynthesizedRole } from "../terraform/synthesized-stacks";
 import type { GitLabOidcProvider } from "./gitlab-oidc-provider";
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export interface GitLabOidcRoleProps {
   /** The GitLab OIDC provider whose tokens may assume this role. */
@@ -69,6 +72,8 @@ export class GitLabOidcRole extends Construct {
   public readonly arn: string;
   /** The trust policy as IAM will evaluate it, with the provider ARN as a Terraform reference. */
   public readonly trustPolicy: IamPolicyDocument;
+  /** What this construct synthesizes, in the terms of the model read back from Terraform. */
+  public readonly synthesized: SynthesizedRole;
 
   constructor(scope: Construct, id: string, props: GitLabOidcRoleProps) {
     super(scope, id);
@@ -123,6 +128,26 @@ export class GitLabOidcRole extends Construct {
     });
     role.overrideLogicalId(name);
     this.arn = role.arn;
+    this.synthesized = {
+      name: props.name,
+      address: `aws_iam_role.${name}`,
+      path: props.path ?? "/",
+      ...(props.description ? { description: props.description } : {}),
+      maxSessionDuration: props.maxSessionDuration ?? 3600,
+      ...(props.permissionsBoundary ? { permissionsBoundary: props.permissionsBoundary } : {}),
+      managedPolicyArns: [...managedPolicyArns],
+      // In address order, as Terraform lists the resources.
+      inlinePolicyNames: Object.keys(inlinePolicies).sort((a, b) =>
+        compare(terraformName(a), terraformName(b)),
+      ),
+      trustPolicy: {
+        ...this.trustPolicy,
+        Statement: this.trustPolicy.Statement.map((s) => ({
+          ...s,
+          Principal: { Federated: [props.provider.reference] },
+        })),
+      },
+    };
 
     if (managedPolicyArns.length > 0) {
       // One resource keyed by ARN: adding or removing a policy never renumbers the others.

@@ -99,6 +99,17 @@ describe("rejections name the field and the fix", () => {
       'accounts[1].name: stack name "Production" is already used by accounts[0]',
     ],
     [
+      "stack names that differ only in - and _ (they name the pipeline's CI/CD variables)",
+      {
+        ...minimalConfig(),
+        accounts: [
+          { ...(minimalConfig().accounts as object[])[0], name: "prod-eu" },
+          { ...(minimalConfig().accounts as object[])[0], accountId: "222222222222", name: "prod_eu" },
+        ],
+      },
+      'accounts[1].name: stack name "prod_eu" is already used by accounts[0]',
+    ],
+    [
       "a duplicate role name (IAM names are case-insensitive)",
       minimalConfig(
         {},

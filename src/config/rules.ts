@@ -13,6 +13,7 @@ import {
 } from "./schema";
 import { issuerHost, oidcProviderArn, policyLength, trustPolicyFor } from "../model/trust-policy";
 import { terraformName } from "../model/names";
+import { stackVariableSuffix } from "../pipeline/stack-jobs";
 
 /** One thing wrong with the config: where (`accounts[0].roles[1].name`, as path segments) and why. */
 export interface Problem {
@@ -333,11 +334,12 @@ export function checkConfig(config: Config): Problem[] {
   config.accounts.forEach((account, i) => {
     const path = ["accounts", i];
     problems.push(...checkAccount(account, config, path));
-    const key = account.name.toLowerCase();
+    // Case-insensitively, and with - and _ alike: the pipeline's CI/CD variables are named after it.
+    const key = stackVariableSuffix(account.name);
     if (stackNames.has(key)) {
       problems.push({
         path: [...path, "name"],
-        message: `stack name "${account.name}" is already used by accounts[${stackNames.get(key)}]; stack and state names must be unique`,
+        message: `stack name "${account.name}" is already used by accounts[${stackNames.get(key)}] (names are compared ignoring case and -/_, as they name the pipeline's CI/CD variables); stack and state names must be unique`,
       });
     } else {
       stackNames.set(key, i);

@@ -4,12 +4,10 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import Ajv from "ajv";
 import { parseAllDocuments, type Tags } from "yaml";
-import { componentFile, consumerFixture, repoRoot } from "../support/ci-local";
-
-const schemaFile = join(repoRoot, "..", "shared", "gitlab-ci.schema.json");
+import { componentFile, consumerFixture } from "../support/ci-local";
+import { gitlabCiSchemaFile as schemaFile } from "../support/pipeline-repo";
 
 /** GitLab's `!reference [job, key]` tag, kept as the plain sequence the schema describes. */
 const customTags: Tags = [{ tag: "!reference", collection: "seq", resolve: (seq) => seq }];

@@ -363,7 +363,7 @@ async function main(): Promise<void> {
       step("Read and validate the config (YAML, schema, rules)", (p) => p.loadValidate);
       step("Build the construct tree", (p) => p.construct);
       step("cdktf `App.synth()` (HCL text)", (p) => p.synth);
-      step("Read the model from the stacks' Terraform JSON", (p) => p.model);
+      step("Collect the stacks' model (for the generated files)", (p) => p.model);
       step("Format HCL (src/terraform/format-hcl.ts)", (p) => p.format);
       step("Generated files (src/generated-files.ts)", (p) => p.generated);
       step("Move into place", (p) => p.install);

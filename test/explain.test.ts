@@ -1,12 +1,8 @@
 /**
  * `explain`: would this job get the role, and if not, which part of its claims differs. The function
- * (explainAccess) is tested on stacks synthesized from a config and read back; the CLI is spawned as
- * `npm run explain` runs it (node dist/src/explain/cli.js), for arguments, output and exit codes.
+ * (explainAccess) is tested on stacks synthesized from a config and read back. The CLI, spawned as
+ * `npm run explain` runs it, is tested in test/e2e/explain-cli.test.ts.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { formatSubject } from "../src/model/subjects";
 import {
   explainAccess,
@@ -17,33 +13,23 @@ import {
 import { parseArguments, UsageError } from "../src/explain/cli";
 import { decodeTokenClaims, TokenError } from "../src/explain/token";
 import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
-import { synthesizeFixture, type ExplainFixture } from "./support/explain-fixture";
-
-const REPO = join(__dirname, "..");
-const CLI = join(REPO, "dist", "src", "explain", "cli.js");
+import { makeTokens, synthesizeFixture, type ExplainFixture } from "./support/explain-fixture";
 
 let fixture: ExplainFixture;
 let stacks: SynthesizedStack[];
-/** A release-branch pipeline of acme/web; the same job with an audience no role accepts. */
+/** A release-branch pipeline of acme/web. */
 let releaseToken: string;
-let wrongAudienceToken: string;
 
 beforeAll(async () => {
-  execFileSync(process.execPath, [join(REPO, "scripts", "build.mjs")], { cwd: REPO });
   fixture = await synthesizeFixture();
   stacks = fixture.stacks;
-  [releaseToken, wrongAudienceToken] = makeTokens([
+  [releaseToken] = makeTokens([
     {
       iss: "https://gitlab.com",
       sub: formatSubject("acme/web", "branch", "release/2.0"),
       aud: "https://gitlab.com",
       project_path: "acme/web",
       ref_protected: "false",
-    },
-    {
-      iss: "https://gitlab.com",
-      sub: formatSubject("acme/web", "branch", "main"),
-      aud: ["sts.amazonaws.com"],
     },
   ]);
 }, 60_000);
@@ -58,38 +44,6 @@ const verdict = (result: ExplainResult, stack: string, role: string) => {
 };
 const parts = (result: ExplainResult, stack: string, role: string) =>
   verdict(result, stack, role).closest?.differences.map((d) => d.part);
-
-/** JWTs signed with a throwaway RS256 key by jose (ESM-only, so in one child Node process). */
-function makeTokens(claimSets: Record<string, unknown>[]): string[] {
-  const script = `
-    import { SignJWT, generateKeyPair } from "jose";
-    const { privateKey } = await generateKeyPair("RS256");
-    const tokens = [];
-    for (const claims of JSON.parse(process.argv[1])) {
-      tokens.push(await new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid: "k" })
-        .setIssuedAt().setExpirationTime("5m").sign(privateKey));
-    }
-    process.stdout.write(JSON.stringify(tokens));`;
-  const out = execFileSync(
-    process.execPath,
-    ["--input-type=module", "-e", script, JSON.stringify(claimSets)],
-    {
-      cwd: REPO,
-      encoding: "utf8",
-    },
-  );
-  return JSON.parse(out) as string[];
-}
-
-function runCli(args: string[], options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const result = spawnSync(process.execPath, [CLI, ...args], {
-    cwd: options.cwd ?? REPO,
-    input: options.input ?? "",
-    encoding: "utf8",
-    env: { ...process.env, ...options.env },
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 describe("explainAccess", () => {
   test("allowed: names the statement and the grant that matched", () => {
@@ -369,114 +323,4 @@ describe("argument parsing", () => {
     }
     expect(() => parseArguments(["--sub", "x", "--frobnicate"])).toThrow(/--frobnicate/);
   });
-});
-
-describe("the CLI (node dist/src/explain/cli.js)", () => {
-  // Reading HCL takes a WebAssembly parser, a second or more per process: one run reads the HCL, the
-  // others the same config synthesized as cdk.tf.json.
-  jest.setTimeout(60_000);
-  const dir = () => ["--dir", fixture.jsonOutdir];
-
-  test("exit 0 and a readable ALLOWED report when a role allows the pipeline (HCL stacks)", () => {
-    const { code, stdout } = runCli(["--project", "acme/web", "--branch", "main", "--dir", fixture.outdir]);
-    expect(code).toBe(0);
-    expect(stdout).toMatch(/ALLOWED {2}deploy/);
-    expect(stdout).toMatch(/matched GitLabExactSubjects: project acme\/web, branch main/);
-    expect(stdout).toMatch(/DENIED {3}admin/);
-  });
-
-  test("exit 3 when denied, with the closest grant and what differed", () => {
-    const { code, stdout } = runCli(["--project", "acme/platform-evil/x", "--tag", "v1.0.0", ...dir()]);
-    expect(code).toBe(3);
-    expect(stdout).toMatch(/closest GitLabWildcardSubjects: group acme\/platform/);
-    expect(stdout).toMatch(/- project path: .*sibling namespace/);
-    expect(stdout).toMatch(/^DENIED: 0 of 3 roles/m);
-  });
-
-  test("--role / --account filter, and the exit code follows the selected roles only", () => {
-    const sub = ["--project", "acme/web", "--branch", "feature/x", ...dir()];
-    const preview = runCli([...sub, "--role", "preview", "--account", "222222222222"]);
-    expect(preview.code).toBe(0);
-    expect(preview.stdout).not.toMatch(/deploy|admin/);
-    const unknown = runCli([...sub, "--role", "nope"]);
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/no role "nope"/);
-  });
-
-  test("--json prints the result for machines", () => {
-    const { code, stdout } = runCli([
-      "--sub",
-      tag("acme/web", "main"),
-      "--role",
-      "deploy",
-      "--json",
-      ...dir(),
-    ]);
-    expect(code).toBe(3);
-    const result = JSON.parse(stdout) as ExplainResult;
-    expect(result.allowed).toBe(false);
-    expect(result.roles).toHaveLength(1);
-    expect(result.roles[0].closest?.differences).toEqual([
-      expect.objectContaining({ part: "refType", expected: "branch", actual: "tag" }),
-    ]);
-  });
-
-  test("--token FILE and --token - read a JWT; the signature is never printed", () => {
-    // GIVEN a signed token for a release branch of acme/web, in a file and on stdin
-    const token = releaseToken;
-    const file = join(fixture.root, "token.jwt");
-    writeFileSync(file, token);
-    const signature = token.split(".")[2];
-    // WHEN explained from the file
-    const text = runCli(["--token", file, ...dir()]);
-    // THEN the claims are shown, deploy is allowed, and the signature appears nowhere
-    expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/ref_protected: "false"/);
-    expect(text.stdout).toMatch(/ALLOWED {2}deploy/);
-    expect(text.stdout + text.stderr).not.toContain(signature);
-    // … and from stdin with --json: the token's claims come along, still without the signature
-    const json = runCli(["--token", "-", "--json", ...dir()], { input: token });
-    expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout).token.claims.project_path).toBe("acme/web");
-    expect(json.stdout + json.stderr).not.toContain(signature);
-  });
-
-  test("a token's aud decides: a token for another audience is denied on the audience", () => {
-    const { code, stdout } = runCli(["--token", "-", "--role", "deploy", "--json", ...dir()], {
-      input: wrongAudienceToken,
-    });
-    expect(code).toBe(3);
-    expect(JSON.parse(stdout).roles[0].closest.differences[0].part).toBe("audience");
-  });
-
-  test("usage errors exit 2 with a clear message: unknown flag, bad token, missing job", () => {
-    const unknown = runCli(["--sub", "x", "--verbose", ...dir()]);
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/Unknown option '--verbose'/);
-    expect(unknown.stderr).toMatch(/Usage: npm run explain/);
-    expect(runCli(["--token", "-", ...dir()], { input: "garbage" }).code).toBe(2);
-    expect(runCli(["--token", join(fixture.root, "missing.jwt"), ...dir()]).code).toBe(2);
-    expect(runCli(dir()).code).toBe(2);
-    expect(runCli(["--help"]).stdout).toMatch(/Exit codes: 0/);
-  });
-
-  test("synthesizes first when the directory has no manifest.json", () => {
-    // GIVEN an empty directory and the config named by GITLAB_OIDC_CONFIG
-    const empty = mkdtempSync(join(tmpdir(), "explain-empty-"));
-    try {
-      const outdir = join(empty, "terraform");
-      // WHEN explain runs against it
-      const { code, stderr } = runCli(["--project", "acme/web", "--branch", "main", "--dir", outdir], {
-        cwd: empty,
-        env: { GITLAB_OIDC_CONFIG: fixture.configFile },
-      });
-      // THEN it synthesized there, then answered
-      expect(stderr).toMatch(/synthesizing/);
-      expect(code).toBe(0);
-      expect(existsSync(join(outdir, "manifest.json"))).toBe(true);
-      expect(existsSync(join(outdir, "stacks", "production", "cdk.tf"))).toBe(true);
-    } finally {
-      rmSync(empty, { recursive: true, force: true });
-    }
-  }, 60_000);
 });

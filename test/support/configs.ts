@@ -1,7 +1,7 @@
 /** Configs for tests: a minimal valid one to vary, and helpers to parse, synthesize and read them back. */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { stringify } from "yaml";
 import { parseConfig } from "../../src/config/load";
 import type { Config } from "../../src/config/schema";
@@ -56,4 +56,14 @@ export async function synthesizeToTemp(
     stacks: await readSynthesizedStacks(dir),
     cleanup: () => rmSync(root, { recursive: true, force: true }),
   };
+}
+
+/** Every file below `dir`, as sorted paths relative to it. */
+export function filesUnder(dir: string, base = dir): string[] {
+  return readdirSync(dir)
+    .flatMap((entry) => {
+      const path = join(dir, entry);
+      return statSync(path).isDirectory() ? filesUnder(path, base) : [relative(base, path)];
+    })
+    .sort();
 }

@@ -1,4 +1,5 @@
 /** TEST SUPPORT for explain and the access report: one config, synthesized to HCL and read back. */
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -93,4 +94,43 @@ export async function synthesizeFixture(raw: object = EXPLAIN_CONFIG): Promise<E
     stacks,
     cleanup: () => rmSync(root, { recursive: true, force: true }),
   };
+}
+
+const REPO = join(__dirname, "..", "..");
+/** The compiled CLI, as `npm run explain` starts it. */
+export const EXPLAIN_CLI = join(REPO, "dist", "src", "explain", "cli.js");
+
+/** JWTs signed with a throwaway RS256 key by jose (ESM-only, so in one child Node process). */
+export function makeTokens(claimSets: Record<string, unknown>[]): string[] {
+  const script = `
+    import { SignJWT, generateKeyPair } from "jose";
+    const { privateKey } = await generateKeyPair("RS256");
+    const tokens = [];
+    for (const claims of JSON.parse(process.argv[1])) {
+      tokens.push(await new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid: "k" })
+        .setIssuedAt().setExpirationTime("5m").sign(privateKey));
+    }
+    process.stdout.write(JSON.stringify(tokens));`;
+  const out = execFileSync(
+    process.execPath,
+    ["--input-type=module", "-e", script, JSON.stringify(claimSets)],
+    {
+      cwd: REPO,
+      encoding: "utf8",
+    },
+  );
+  return JSON.parse(out) as string[];
+}
+
+export function runCli(
+  args: string[],
+  options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+) {
+  const result = spawnSync(process.execPath, [EXPLAIN_CLI, ...args], {
+    cwd: options.cwd ?? REPO,
+    input: options.input ?? "",
+    encoding: "utf8",
+    env: { ...process.env, ...options.env },
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }

@@ -1,0 +1,150 @@
+/**
+ * The `explain` CLI spawned as `npm run explain` runs it (node dist/src/explain/cli.js): arguments,
+ * output and exit codes, on stacks synthesized from a config and read back.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ExplainResult } from "../../src/explain/explain";
+import { formatSubject } from "../../src/model/subjects";
+import { makeTokens, runCli, synthesizeFixture, type ExplainFixture } from "../support/explain-fixture";
+
+const REPO = join(__dirname, "..", "..");
+
+let fixture: ExplainFixture;
+/** A release-branch pipeline of acme/web; the same job with an audience no role accepts. */
+let releaseToken: string;
+let wrongAudienceToken: string;
+
+beforeAll(async () => {
+  execFileSync(process.execPath, [join(REPO, "scripts", "build.mjs")], { cwd: REPO });
+  fixture = await synthesizeFixture();
+  [releaseToken, wrongAudienceToken] = makeTokens([
+    {
+      iss: "https://gitlab.com",
+      sub: formatSubject("acme/web", "branch", "release/2.0"),
+      aud: "https://gitlab.com",
+      project_path: "acme/web",
+      ref_protected: "false",
+    },
+    {
+      iss: "https://gitlab.com",
+      sub: formatSubject("acme/web", "branch", "main"),
+      aud: ["sts.amazonaws.com"],
+    },
+  ]);
+}, 60_000);
+afterAll(() => fixture?.cleanup());
+
+const tag = (project: string, name: string) => formatSubject(project, "tag", name);
+
+describe("the CLI (node dist/src/explain/cli.js)", () => {
+  // Reading HCL takes a WebAssembly parser, a second or more per process: one run reads the HCL, the
+  // others the same config synthesized as cdk.tf.json.
+  jest.setTimeout(60_000);
+  const dir = () => ["--dir", fixture.jsonOutdir];
+
+  test("exit 0 and a readable ALLOWED report when a role allows the pipeline (HCL stacks)", () => {
+    const { code, stdout } = runCli(["--project", "acme/web", "--branch", "main", "--dir", fixture.outdir]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/ALLOWED {2}deploy/);
+    expect(stdout).toMatch(/matched GitLabExactSubjects: project acme\/web, branch main/);
+    expect(stdout).toMatch(/DENIED {3}admin/);
+  });
+
+  test("exit 3 when denied, with the closest grant and what differed", () => {
+    const { code, stdout } = runCli(["--project", "acme/platform-evil/x", "--tag", "v1.0.0", ...dir()]);
+    expect(code).toBe(3);
+    expect(stdout).toMatch(/closest GitLabWildcardSubjects: group acme\/platform/);
+    expect(stdout).toMatch(/- project path: .*sibling namespace/);
+    expect(stdout).toMatch(/^DENIED: 0 of 3 roles/m);
+  });
+
+  test("--role / --account filter, and the exit code follows the selected roles only", () => {
+    const sub = ["--project", "acme/web", "--branch", "feature/x", ...dir()];
+    const preview = runCli([...sub, "--role", "preview", "--account", "222222222222"]);
+    expect(preview.code).toBe(0);
+    expect(preview.stdout).not.toMatch(/deploy|admin/);
+    const unknown = runCli([...sub, "--role", "nope"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/no role "nope"/);
+  });
+
+  test("--json prints the result for machines", () => {
+    const { code, stdout } = runCli([
+      "--sub",
+      tag("acme/web", "main"),
+      "--role",
+      "deploy",
+      "--json",
+      ...dir(),
+    ]);
+    expect(code).toBe(3);
+    const result = JSON.parse(stdout) as ExplainResult;
+    expect(result.allowed).toBe(false);
+    expect(result.roles).toHaveLength(1);
+    expect(result.roles[0].closest?.differences).toEqual([
+      expect.objectContaining({ part: "refType", expected: "branch", actual: "tag" }),
+    ]);
+  });
+
+  test("--token FILE and --token - read a JWT; the signature is never printed", () => {
+    // GIVEN a signed token for a release branch of acme/web, in a file and on stdin
+    const token = releaseToken;
+    const file = join(fixture.root, "token.jwt");
+    writeFileSync(file, token);
+    const signature = token.split(".")[2];
+    // WHEN explained from the file
+    const text = runCli(["--token", file, ...dir()]);
+    // THEN the claims are shown, deploy is allowed, and the signature appears nowhere
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/ref_protected: "false"/);
+    expect(text.stdout).toMatch(/ALLOWED {2}deploy/);
+    expect(text.stdout + text.stderr).not.toContain(signature);
+    // … and from stdin with --json: the token's claims come along, still without the signature
+    const json = runCli(["--token", "-", "--json", ...dir()], { input: token });
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout).token.claims.project_path).toBe("acme/web");
+    expect(json.stdout + json.stderr).not.toContain(signature);
+  });
+
+  test("a token's aud decides: a token for another audience is denied on the audience", () => {
+    const { code, stdout } = runCli(["--token", "-", "--role", "deploy", "--json", ...dir()], {
+      input: wrongAudienceToken,
+    });
+    expect(code).toBe(3);
+    expect(JSON.parse(stdout).roles[0].closest.differences[0].part).toBe("audience");
+  });
+
+  test("usage errors exit 2 with a clear message: unknown flag, bad token, missing job", () => {
+    const unknown = runCli(["--sub", "x", "--verbose", ...dir()]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/Unknown option '--verbose'/);
+    expect(unknown.stderr).toMatch(/Usage: npm run explain/);
+    expect(runCli(["--token", "-", ...dir()], { input: "garbage" }).code).toBe(2);
+    expect(runCli(["--token", join(fixture.root, "missing.jwt"), ...dir()]).code).toBe(2);
+    expect(runCli(dir()).code).toBe(2);
+    expect(runCli(["--help"]).stdout).toMatch(/Exit codes: 0/);
+  });
+
+  test("synthesizes first when the directory has no manifest.json", () => {
+    // GIVEN an empty directory and the config named by GITLAB_OIDC_CONFIG
+    const empty = mkdtempSync(join(tmpdir(), "explain-empty-"));
+    try {
+      const outdir = join(empty, "terraform");
+      // WHEN explain runs against it
+      const { code, stderr } = runCli(["--project", "acme/web", "--branch", "main", "--dir", outdir], {
+        cwd: empty,
+        env: { GITLAB_OIDC_CONFIG: fixture.configFile },
+      });
+      // THEN it synthesized there, then answered
+      expect(stderr).toMatch(/synthesizing/);
+      expect(code).toBe(0);
+      expect(existsSync(join(outdir, "manifest.json"))).toBe(true);
+      expect(existsSync(join(outdir, "stacks", "production", "cdk.tf"))).toBe(true);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

@@ -1,0 +1,75 @@
+/**
+ * The main job as users start it (`npm run synth` runs node dist/main.js): exit codes, messages, and
+ * cdktf's environment.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { filesUnder } from "../support/configs";
+
+const ROOT = join(__dirname, "..", "..");
+
+describe("npm run synth (node dist/main.js)", () => {
+  let root: string;
+  beforeAll(() => execFileSync(process.execPath, [join(ROOT, "scripts/build.mjs")]));
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), "gitlab-oidc-cli-"));
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  test("refuses a bad config with one line per problem, exit 1, and writes nothing", () => {
+    // GIVEN an existing output directory and a config with two problems
+    const outdir = join(root, "out");
+    mkdirSync(join(outdir, "stacks", "production"), { recursive: true });
+    writeFileSync(join(outdir, "stacks", "production", "cdk.tf"), "# reviewed before\n");
+    const config = join(root, "bad.yaml");
+    writeFileSync(
+      config,
+      readFileSync(join(ROOT, "gitlab-oidc.yaml"), "utf8")
+        .replace("project: acme/web", "project: acme/*")
+        .replace('accountId: "222222222222"', "accountId: 222222222222"),
+    );
+    // WHEN the main job runs on it
+    const run = spawnSync(process.execPath, [join(ROOT, "dist/main.js")], {
+      env: { ...process.env, GITLAB_OIDC_CONFIG: config, CDKTF_OUTDIR: outdir },
+      encoding: "utf8",
+    });
+    // THEN it fails, names each problem with file, line and field, and leaves the output untouched
+    expect(run.status).toBe(1);
+    const lines = run.stderr.trim().split("\n");
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /bad\.yaml:\d+:\d+: accounts\[0\]\.roles\[0\]\.allow\[0\]\.project: wildcards are not allowed in a project path; use group: acme$/,
+      ),
+      expect.stringMatching(
+        /bad\.yaml:\d+:\d+: accounts\[1\]\.accountId: accountId must be a quoted 12-digit string/,
+      ),
+      expect.stringMatching(/^2 problems in .*bad\.yaml; nothing was written\.$/),
+    ]);
+    expect(readFileSync(join(outdir, "stacks", "production", "cdk.tf"), "utf8")).toBe("# reviewed before\n");
+    expect(filesUnder(outdir)).toEqual(["stacks/production/cdk.tf"]);
+    expect(readdirSync(root).filter((f) => f.includes("synth-"))).toEqual([]);
+  });
+
+  test("honours CDKTF_OUTDIR and SYNTH_HCL_OUTPUT", () => {
+    const outdir = join(root, "cdktf.out");
+    const run = spawnSync(process.execPath, [join(ROOT, "dist/main.js")], {
+      cwd: ROOT,
+      env: { ...process.env, CDKTF_OUTDIR: outdir, SYNTH_HCL_OUTPUT: "false" },
+      encoding: "utf8",
+    });
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    expect(existsSync(join(outdir, "stacks/production/cdk.tf.json"))).toBe(true);
+    expect(existsSync(join(outdir, "stacks/production/cdk.tf"))).toBe(false);
+  });
+});

@@ -79,14 +79,16 @@ export class GitLabOidcRole extends Construct {
     super(scope, id);
     const managedPolicyArns = props.managedPolicyArns ?? [];
     const inlinePolicies = props.inlinePolicies ?? {};
+    const path = props.path ?? "/";
+    const maxSessionDuration = props.maxSessionDuration ?? 3600;
     const problems = checkRole(
       {
         name: props.name,
         allow: [...props.allow],
         managedPolicyArns: [...managedPolicyArns],
         inlinePolicies: { ...inlinePolicies },
-        maxSessionDuration: props.maxSessionDuration ?? 3600,
-        path: props.path ?? "/",
+        maxSessionDuration,
+        path,
         tags: { ...props.tags },
         ...(props.permissionsBoundary ? { permissionsBoundary: props.permissionsBoundary } : {}),
       },
@@ -119,10 +121,10 @@ export class GitLabOidcRole extends Construct {
 
     const role = new IamRole(this, "role", {
       name: props.name,
-      path: props.path ?? "/",
+      path,
       description: props.description,
       assumeRolePolicy: trust.json,
-      maxSessionDuration: props.maxSessionDuration ?? 3600,
+      maxSessionDuration,
       permissionsBoundary: props.permissionsBoundary,
       tags: props.tags && Object.keys(props.tags).length > 0 ? { ...props.tags } : undefined,
     });
@@ -131,9 +133,9 @@ export class GitLabOidcRole extends Construct {
     this.synthesized = {
       name: props.name,
       address: `aws_iam_role.${name}`,
-      path: props.path ?? "/",
+      path,
       ...(props.description ? { description: props.description } : {}),
-      maxSessionDuration: props.maxSessionDuration ?? 3600,
+      maxSessionDuration,
       ...(props.permissionsBoundary ? { permissionsBoundary: props.permissionsBoundary } : {}),
       managedPolicyArns: [...managedPolicyArns],
       // In address order, as Terraform lists the resources.

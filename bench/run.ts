@@ -124,16 +124,19 @@ async function main(): Promise<void> {
     let fast: Measurement | undefined;
     if (!flag("BENCH_SKIP_STOCK")) {
       try {
+        const cli = join(root, "node_modules/.bin/cdktf");
+        // `cdktf synth --hcl` in a project directory, its cdktf.out cleared before each run.
+        const cdktfSynth = (label: string, dir: string, runs: number) =>
+          repeat(label, [cli, "synth", "--hcl"], {
+            cwd: dir,
+            env: { ...cdktfEnv(env), GITLAB_OIDC_CONFIG: exampleConfig },
+            runs,
+            warmup: Math.min(WARMUP, 1),
+            before: () => rmSync(join(dir, "cdktf.out"), { recursive: true, force: true }),
+          });
         const stockDir = join(work, "stock");
         const rewritten = createStockProject(root, stockDir);
-        const cli = join(root, "node_modules/.bin/cdktf");
-        stock = await repeat("stock cdktf synth --hcl", [cli, "synth", "--hcl"], {
-          cwd: stockDir,
-          env: { ...cdktfEnv(env), GITLAB_OIDC_CONFIG: exampleConfig },
-          runs: STOCK_RUNS,
-          warmup: Math.min(WARMUP, 1),
-          before: () => rmSync(join(stockDir, "cdktf.out"), { recursive: true, force: true }),
-        });
+        stock = await cdktfSynth("stock cdktf synth --hcl", stockDir, STOCK_RUNS);
         const stockHcl = readFileSync(join(stockDir, "cdktf.out/stacks/production/cdk.tf"), "utf8");
         notes.push(
           `Stock project: ${rewritten} source file(s) had deep provider imports rewritten to root imports; ` +
@@ -141,13 +144,7 @@ async function main(): Promise<void> {
         );
         const fastDir = join(work, "fast");
         createFastProject(root, fastDir);
-        fast = await repeat("cdktf synth --hcl (fast app)", [cli, "synth", "--hcl"], {
-          cwd: fastDir,
-          env: { ...cdktfEnv(env), GITLAB_OIDC_CONFIG: exampleConfig },
-          runs: RUNS,
-          warmup: Math.min(WARMUP, 1),
-          before: () => rmSync(join(fastDir, "cdktf.out"), { recursive: true, force: true }),
-        });
+        fast = await cdktfSynth("cdktf synth --hcl (fast app)", fastDir, RUNS);
       } catch (error) {
         // Reported in the table instead of losing the rest of the run.
         const message = error instanceof Error ? error.message : String(error);

@@ -3,6 +3,7 @@
  * `project_path:{path}:ref_type:{branch|tag}:ref:{name}` (see formatSubject in src/model/subjects.ts).
  * Group grants are `project_path:<group>/*:…`; an any-ref grant is `project_path:<p>:ref_type:*`.
  */
+import { hasWildcard } from "../model/subjects";
 
 /** The parts of a job's `sub` claim. Project paths and ref names cannot contain `:`. */
 export interface SubjectClaims {
@@ -39,8 +40,6 @@ export function parseSubjectClaim(sub: string): SubjectClaims | undefined {
   if (!match) return undefined;
   return { projectPath: match[1], refType: match[2], ...(match[3] !== undefined ? { ref: match[3] } : {}) };
 }
-
-const hasWildcard = (value: string) => /[*?]/.test(value);
 
 /** A trust policy `sub` value → what it grants; undefined when it is not in GitLab's default format. */
 export function parseSubjectGrant(value: string): SubjectGrant | undefined {

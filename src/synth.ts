@@ -44,11 +44,20 @@ export interface SynthResult {
   readonly files: string[];
 }
 
-/** Builds the construct tree: one stack per account. */
+/** Builds the construct tree: one stack per account, writing HCL or JSON when synthesized. */
 export function buildApp(config: Config, outdir: string, hcl: boolean): App {
   const app = new App({ outdir, hclOutput: hcl, stackTraces: false });
-  for (const account of config.accounts) {
-    new AccountStack(app, { gitlab: config.gitlab, state: config.state, limits: config.limits, account });
+  // cdktf 0.21 stacks take HCL-or-JSON from this variable as they are constructed (App's hclOutput only
+  // names the file), so it is set for exactly that moment.
+  const previous = process.env.SYNTH_HCL_OUTPUT;
+  process.env.SYNTH_HCL_OUTPUT = String(hcl);
+  try {
+    for (const account of config.accounts) {
+      new AccountStack(app, { gitlab: config.gitlab, state: config.state, limits: config.limits, account });
+    }
+  } finally {
+    if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
+    else process.env.SYNTH_HCL_OUTPUT = previous;
   }
   return app;
 }
@@ -59,24 +68,15 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
   mkdirSync(dirname(outdir), { recursive: true });
   const scratch = mkdtempSync(join(dirname(outdir), `.${basename(outdir)}.synth-`));
   try {
-    // cdktf 0.21 stacks read HCL-or-JSON from this variable only (App's hclOutput just names the file).
-    const previous = process.env.SYNTH_HCL_OUTPUT;
-    process.env.SYNTH_HCL_OUTPUT = String(options.hcl);
-    let synthesized: SynthesizedStack[];
-    try {
-      const app = buildApp(config, scratch, options.hcl);
-      stepDone("construct");
-      app.synth();
-      stepDone("synth");
-      // What will be deployed, for the generated files (equal to the HCL parsed back, as the tests check).
-      synthesized = app.node.children
-        .filter((child) => child instanceof AccountStack)
-        .map((stack) => stack.synthesized);
-      stepDone("model");
-    } finally {
-      if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
-      else process.env.SYNTH_HCL_OUTPUT = previous;
-    }
+    const app = buildApp(config, scratch, options.hcl);
+    stepDone("construct");
+    app.synth();
+    stepDone("synth");
+    // What will be deployed, for the generated files (equal to the HCL parsed back, as the tests check).
+    const synthesized: SynthesizedStack[] = app.node.children
+      .filter((child) => child instanceof AccountStack)
+      .map((stack) => stack.synthesized);
+    stepDone("model");
     const stacks = config.accounts.map((account) => account.name);
     const stackFile = options.hcl ? "cdk.tf" : "cdk.tf.json";
     if (options.hcl) formatStacks(scratch, stacks, stackFile);

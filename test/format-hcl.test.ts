@@ -19,8 +19,6 @@ const fixture = (name: string) => parseConfig(readFileSync(join(ROOT, name), "ut
 /** cdktf's HCL before formatting, references unwrapped, one entry per stack. */
 function rawHcl(config: Config): Record<string, string> {
   const dir = mkdtempSync(join(tmpdir(), "gitlab-oidc-raw-"));
-  const previous = process.env.SYNTH_HCL_OUTPUT;
-  process.env.SYNTH_HCL_OUTPUT = "true";
   try {
     buildApp(config, dir, true).synth();
     return Object.fromEntries(
@@ -30,8 +28,6 @@ function rawHcl(config: Config): Record<string, string> {
       ]),
     );
   } finally {
-    if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
-    else process.env.SYNTH_HCL_OUTPUT = previous;
     rmSync(dir, { recursive: true, force: true });
   }
 }

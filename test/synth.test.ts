@@ -87,13 +87,11 @@ describe("the committed HCL", () => {
     // GIVEN the stacks' own account of what they synthesize (what the synth uses), and the model read
     // from cdktf's resolved Terraform JSON
     const config = parseConfig(readFileSync(join(ROOT, file), "utf8"));
-    process.env.SYNTH_HCL_OUTPUT = "true";
     const stacks = buildApp(config, join(fresh.dir, "..", "memory"), true).node.children.filter(
       (child) => child instanceof AccountStack,
     );
     const described = stacks.map((stack) => stack.synthesized);
     const fromJson = stacks.map((stack) => readStackConfiguration(stack.node.id, stack.toTerraform()));
-    delete process.env.SYNTH_HCL_OUTPUT;
     // WHEN the written, formatted HCL is parsed with HCL's own parser
     const written = await synthesizeToTemp(config);
     try {

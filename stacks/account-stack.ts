@@ -5,6 +5,7 @@ import { audiencesOf } from "../src/config/rules";
 import type { AccountConfig, Config } from "../src/config/schema";
 import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
 import { GitLabOidcRole } from "../src/constructs/gitlab-oidc-role";
+import { compareCodeUnits } from "../src/model/names";
 import type { SynthesizedRole, SynthesizedStack } from "../src/terraform/synthesized-stacks";
 
 export interface AccountStackProps {
@@ -89,7 +90,7 @@ export class AccountStack extends TerraformStack {
       providerReference: provider.reference,
       ...(provider.existing ? {} : { providerAudiences: [...provider.audiences] }),
       // In address order, as Terraform lists the resources.
-      roles: roles.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)),
+      roles: roles.sort((a, b) => compareCodeUnits(a.address, b.address)),
     };
 
     new TerraformOutput(this, "provider_arn", {

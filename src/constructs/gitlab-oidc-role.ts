@@ -6,12 +6,10 @@ import { Fn, TerraformIterator } from "cdktf";
 import { Construct } from "constructs";
 import { checkRole, ConfigError, type RoleContext } from "../config/rules";
 import type { AllowEntry, PolicyDocument } from "../config/schema";
-import { terraformName } from "../model/names";
+import { compareCodeUnits, terraformName } from "../model/names";
 import { trustPolicyFor, type IamPolicyDocument } from "../model/trust-policy";
 import type { SynthesizedRole } from "../terraform/synthesized-stacks";
 import type { GitLabOidcProvider } from "./gitlab-oidc-provider";
-
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export interface GitLabOidcRoleProps {
   /** The GitLab OIDC provider whose tokens may assume this role. */
@@ -140,7 +138,7 @@ export class GitLabOidcRole extends Construct {
       managedPolicyArns: [...managedPolicyArns],
       // In address order, as Terraform lists the resources.
       inlinePolicyNames: Object.keys(inlinePolicies).sort((a, b) =>
-        compare(terraformName(a), terraformName(b)),
+        compareCodeUnits(terraformName(a), terraformName(b)),
       ),
       trustPolicy: {
         ...this.trustPolicy,

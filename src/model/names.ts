@@ -4,6 +4,11 @@
  * the order of the config.
  */
 
+/** Orders strings by UTF-16 code units, as `Array.prototype.sort()` and hcl2json order block names. */
+export function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** `gitlab-deploy-web` stays as is; characters Terraform refuses in a name (`+=,.@`) become `_`. */
 export function terraformName(iamName: string): string {
   const name = iamName.replace(/[^A-Za-z0-9_-]/g, "_");

@@ -1,0 +1,77 @@
+/**
+ * Which GitLab ID-token claims AWS can see, and how GitLab builds the `sub` claim. The one table that
+ * the config rules, the trust policy model, `explain`, the access report and the audit all read.
+ *
+ * Sources (see ../shared/FACTS.md):
+ * - IAM User Guide, "Available keys for AWS web identity federation": for the gitlab.com provider AWS
+ *   supplies `gitlab.com:<claim>` for the claims in GITLAB_COM_CLAIM_KEYS; for any other issuer only
+ *   `<issuer>:aud`, `<issuer>:sub` (and `amr`).
+ * - A condition on a key that AWS does not supply is not ignored: the key is missing from the request,
+ *   so StringEquals/StringLike on it fail and every job is denied.
+ * - GitLab `lib/gitlab/ci/jwt_v2.rb`: `sub` is the project's `ci_id_token_sub_claim_components` as
+ *   `name:value` pairs joined with `:`, skipping components whose value is absent.
+ */
+
+/** The issuer host of gitlab.com, the one issuer AWS supplies extra claim keys for. */
+export const GITLAB_COM_ISSUER_HOST = "gitlab.com";
+
+/** Claims AWS supplies as condition keys for every OIDC issuer. */
+export const GENERIC_CLAIM_KEYS = ["aud", "sub", "amr"] as const;
+
+/** Claims AWS supplies as `gitlab.com:<claim>` for the gitlab.com provider, on top of the generic ones. */
+export const GITLAB_COM_CLAIM_KEYS = [
+  "project_id",
+  "namespace_id",
+  "ref_protected",
+  "pipeline_source",
+  "runner_environment",
+  "user_id",
+  "user_login",
+  "user_email",
+  "user_access_level",
+] as const;
+
+/** The claim names (without the issuer prefix) AWS supplies for tokens of this issuer host. */
+export function suppliedClaimKeys(issuerHost: string): readonly string[] {
+  return issuerHost === GITLAB_COM_ISSUER_HOST
+    ? [...GENERIC_CLAIM_KEYS, ...GITLAB_COM_CLAIM_KEYS]
+    : [...GENERIC_CLAIM_KEYS];
+}
+
+/** Does AWS supply `<issuerHost>:<claim>` in the request context? */
+export function isSuppliedClaim(issuerHost: string, claim: string): boolean {
+  return suppliedClaimKeys(issuerHost).includes(claim);
+}
+
+/** Components GitLab accepts in `ci_id_token_sub_claim_components` (GitLab 18.7+). */
+export const SUB_CLAIM_COMPONENTS = [
+  "project_path",
+  "project_id",
+  "ref_type",
+  "ref",
+  "ref_protected",
+  "environment_protected",
+  "deployment_tier",
+] as const;
+export type SubClaimComponent = (typeof SUB_CLAIM_COMPONENTS)[number];
+
+/** The components GitLab must start `sub` with: the project, by path or by ID. */
+export const SUB_CLAIM_FIRST_COMPONENTS = ["project_path", "project_id"] as const;
+
+/** GitLab's default `sub`: `project_path:{path}:ref_type:{branch|tag}:ref:{name}`. */
+export const DEFAULT_SUB_CLAIM: readonly SubClaimComponent[] = ["project_path", "ref_type", "ref"];
+
+/**
+ * `sub` as GitLab builds it: each component with a value as `name:value`, joined with `:`; components
+ * whose value is undefined are skipped (GitLab omits e.g. `environment_protected` for a job without an
+ * environment). Values may be patterns (`*`); the caller picks the operator from the result.
+ */
+export function formatSubClaim(
+  components: readonly SubClaimComponent[],
+  values: Readonly<Partial<Record<SubClaimComponent, string>>>,
+): string {
+  return components
+    .filter((component) => values[component] !== undefined)
+    .map((component) => `${component}:${values[component]}`)
+    .join(":");
+}

@@ -136,6 +136,15 @@ const policyDocumentSchema = z
   .loose()
   .meta({ description: "An IAM policy document (Version and Statement), written as YAML." });
 
+/** `adopt: true`: import what already exists instead of creating it (see docs/adopting.md). */
+const adoptSchema = (what: string) =>
+  z
+    .boolean({ error: "adopt must be true or false" })
+    .optional()
+    .meta({
+      description: `Adopt ${what} with Terraform import blocks instead of creating it (which fails with EntityAlreadyExists). Harmless to keep once applied. See docs/adopting.md.`,
+    });
+
 export const roleSchema = z.strictObject({
   name: z
     .string()
@@ -193,6 +202,7 @@ export const roleSchema = z.strictObject({
     .default("/")
     .meta({ description: "IAM path, e.g. /gitlab/." }),
   tags: tagsSchema.default({}).meta({ description: "Tags on the role." }),
+  adopt: adoptSchema("this role, its attachments and inline policies (imported by name)"),
 });
 
 export const accountSchema = z.strictObject({
@@ -229,6 +239,7 @@ export const accountSchema = z.strictObject({
   tags: tagsSchema
     .default({})
     .meta({ description: "Default tags for every resource in this account's stack." }),
+  adopt: adoptSchema("the account's OIDC provider (with provider: create) and every role listed here"),
   roles: z
     .array(roleSchema)
     .min(1, { error: "an account needs at least one role" })

@@ -9,6 +9,8 @@
  * - a key's values are ORed; a missing key never matches, except under a negated operator or IfExists;
  * - StringEquals is exact and case-sensitive; StringLike's `*` is any run (including `/` and `:`), `?` one
  *   character, case-sensitive.
+ * - `ForAllValues:`/`ForAnyValue:` on a single-valued key, and `Null`, as IAM documents them (the audit
+ *   meets them in hand-written policies).
  * Anything outside that subset (another operator, a policy variable) throws rather than guess.
  */
 import type { IamPolicyDocument, IamStatement } from "../model/trust-policy";
@@ -91,20 +93,35 @@ function valueMatches(baseOperator: string, policyValue: string, actual: string)
   }
 }
 
+/**
+ * `ForAllValues:` / `ForAnyValue:` on the single-valued keys a web-identity request carries: with the key
+ * present both act as the plain operator; with it missing (an empty set) ForAllValues passes and
+ * ForAnyValue fails. That is why `ForAllValues:` on an Allow is a hole.
+ */
+const SET_QUALIFIER = /^(ForAllValues|ForAnyValue):/;
+
 export function evaluateCondition(
   operator: string,
   key: string,
   values: readonly string[],
   context: AssumeRoleRequest["context"],
 ): ConditionResult {
-  const ifExists = operator.endsWith("IfExists");
-  const base = ifExists ? operator.slice(0, -"IfExists".length) : operator;
+  const qualifier = SET_QUALIFIER.exec(operator)?.[1];
+  const unqualified = qualifier ? operator.slice(qualifier.length + 1) : operator;
+  const actual = context[key];
+  if (unqualified === "Null") {
+    // Null: "true" means the key must be missing, "false" that it must be present.
+    const matched = values.some((value) => (value.toLowerCase() === "true") === (actual === undefined));
+    return { operator, key, values, actual, matched };
+  }
+  const ifExists = unqualified.endsWith("IfExists");
+  const base = ifExists ? unqualified.slice(0, -"IfExists".length) : unqualified;
   if (!SUPPORTED_OPERATORS.has(base)) throw new Error(`unsupported condition operator ${operator}`);
   const negated = base.includes("Not");
   const positive = base.replace("Not", "");
-  const actual = context[key];
   if (actual === undefined) {
-    return { operator, key, values, actual, matched: ifExists || negated };
+    const matched = qualifier === "ForAllValues" || (qualifier === undefined && (ifExists || negated));
+    return { operator, key, values, actual, matched };
   }
   const matchedValue = values.find((value) => valueMatches(positive, value, actual));
   const matched = negated ? matchedValue === undefined : matchedValue !== undefined;

@@ -6,6 +6,7 @@ import type { AccountConfig, Config } from "../src/config/schema";
 import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
 import { GitLabOidcRole } from "../src/constructs/gitlab-oidc-role";
 import { compareCodeUnits } from "../src/model/names";
+import { oidcProviderArn } from "../src/model/trust-policy";
 import type { SynthesizedRole, SynthesizedStack } from "../src/terraform/synthesized-stacks";
 
 export interface AccountStackProps {
@@ -67,15 +68,20 @@ export class AccountStack extends TerraformStack {
       audiences: audiencesOf(gitlab),
       thumbprints: gitlab.thumbprints,
       existing: account.provider === "existing",
+      // adopt: true on the account takes over the provider it already has for this URL.
+      ...(account.adopt
+        ? { adoptArn: oidcProviderArn(account.partition, account.accountId, gitlab.url) }
+        : {}),
     });
     const roleArns: Record<string, string> = {};
     const roles: SynthesizedRole[] = [];
     for (const role of account.roles) {
-      const { name, ...rest } = role;
+      const { name, adopt, ...rest } = role;
       const construct = new GitLabOidcRole(this, name, {
         provider,
         name,
         ...rest,
+        adopt: adopt ?? account.adopt ?? false,
         context: { gitlab, limits, accountId: account.accountId, partition: account.partition },
       });
       roleArns[name] = construct.arn;
@@ -89,6 +95,9 @@ export class AccountStack extends TerraformStack {
       providerMode: provider.existing ? "existing" : "create",
       providerReference: provider.reference,
       ...(provider.existing ? {} : { providerAudiences: [...provider.audiences] }),
+      ...(provider.importId !== undefined
+        ? { providerImport: { to: "aws_iam_openid_connect_provider.gitlab", id: provider.importId } }
+        : {}),
       // In address order, as Terraform lists the resources.
       roles: roles.sort((a, b) => compareCodeUnits(a.address, b.address)),
     };

@@ -29,6 +29,12 @@ export interface GitLabOidcProviderProps {
    * @default false
    */
   readonly existing?: boolean;
+  /**
+   * Adopt the account's existing provider: an import block takes over the one with this ARN instead of
+   * creating another (which fails with EntityAlreadyExists). Ignored with `existing`. See docs/adopting.md.
+   * @default create a new provider
+   */
+  readonly adoptArn?: string;
 }
 
 /**
@@ -50,6 +56,8 @@ export class GitLabOidcProvider extends Construct {
   public readonly url: string;
   /** Whether the provider is looked up rather than created. */
   public readonly existing: boolean;
+  /** The ARN the provider is imported from, when adopted. */
+  public readonly importId?: string;
 
   constructor(scope: Construct, id: string, props: GitLabOidcProviderProps) {
     super(scope, id);
@@ -76,6 +84,15 @@ export class GitLabOidcProvider extends Construct {
       ...this.thumbprintList(props),
     });
     created.overrideLogicalId("gitlab");
+    if (props.adoptArn !== undefined) {
+      if (!/^arn:[\w-]+:iam::\d{12}:oidc-provider\/.+$/.test(props.adoptArn)) {
+        throw new ConfigError([
+          { path: ["adoptArn"], message: `"${props.adoptArn}" is not an IAM OIDC provider ARN` },
+        ]);
+      }
+      created.importFrom(props.adoptArn);
+      this.importId = props.adoptArn;
+    }
     this.arn = created.arn;
     this.reference = "${aws_iam_openid_connect_provider.gitlab.arn}";
   }

@@ -1,15 +1,18 @@
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { IamRolePoliciesExclusive } from "@cdktf/provider-aws/lib/iam-role-policies-exclusive";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import { IamRolePolicyAttachmentsExclusive } from "@cdktf/provider-aws/lib/iam-role-policy-attachments-exclusive";
 import { Fn, TerraformIterator } from "cdktf";
 import { Construct } from "constructs";
 import { checkRole, ConfigError, type RoleContext } from "../config/rules";
 import type { AllowEntry, PolicyDocument } from "../config/schema";
 import { compareCodeUnits, terraformName } from "../model/names";
 import { trustPolicyFor, type IamPolicyDocument } from "../model/trust-policy";
-import type { SynthesizedRole } from "../terraform/synthesized-stacks";
+import type { SynthesizedImport, SynthesizedRole } from "../terraform/synthesized-stacks";
 import type { GitLabOidcProvider } from "./gitlab-oidc-provider";
+import { hclStringLiteral, ImportBlock } from "./import-block";
 
 export interface GitLabOidcRoleProps {
   /** The GitLab OIDC provider whose tokens may assume this role. */
@@ -54,15 +57,47 @@ export interface GitLabOidcRoleProps {
    */
   readonly tags?: Readonly<Record<string, string>>;
   /**
+   * Adopt an existing role: import blocks take over the role, its attachments, its inline policies and
+   * the exclusive resources by their import IDs, instead of creating them (which fails with
+   * EntityAlreadyExists). Needs Terraform ≥ 1.5. See docs/adopting.md.
+   * @default false
+   */
+  readonly adopt?: boolean;
+  /**
    * Rules the role is checked against: the account's id and partition, and the IAM quotas in force.
    * The trust policy's length is checked against `limits.trustPolicyLength`.
    */
   readonly context: RoleContext;
 }
 
+/** The import blocks adopting a role writes, in the model's terms (held equal to the HCL by the tests). */
+export function adoptionImports(
+  roleName: string,
+  address: string,
+  managedPolicyArns: readonly string[],
+  inlinePolicyNames: readonly string[],
+): SynthesizedImport[] {
+  const imports: SynthesizedImport[] = [
+    { to: `aws_iam_role.${address}`, id: roleName },
+    { to: `aws_iam_role_policy_attachments_exclusive.${address}`, id: roleName },
+    { to: `aws_iam_role_policies_exclusive.${address}`, id: roleName },
+    ...managedPolicyArns.map((arn) => ({
+      to: `aws_iam_role_policy_attachment.${address}[${hclStringLiteral(arn)}]`,
+      id: `${roleName}/${arn}`,
+    })),
+    ...inlinePolicyNames.map((policy) => ({
+      to: `aws_iam_role_policy.${address}_${terraformName(policy)}`,
+      id: `${roleName}:${policy}`,
+    })),
+  ];
+  // In address order, as the reader lists them.
+  return imports.sort((a, b) => compareCodeUnits(a.to, b.to));
+}
+
 /**
  * A web-identity role that GitLab CI/CD jobs assume with their ID token, with its trust policy
- * (`data.aws_iam_policy_document.<name>_trust`), managed policy attachments and inline policies.
+ * (`data.aws_iam_policy_document.<name>_trust`), managed policy attachments and inline policies, both
+ * managed exclusively (`aws_iam_role_policy_attachments_exclusive`, `aws_iam_role_policies_exclusive`).
  * Every address derives from the role name, so reordering the config changes nothing.
  */
 export class GitLabOidcRole extends Construct {
@@ -128,6 +163,8 @@ export class GitLabOidcRole extends Construct {
     });
     role.overrideLogicalId(name);
     this.arn = role.arn;
+    const exclusivePolicyArns = [...managedPolicyArns].sort(compareCodeUnits);
+    const exclusiveInlinePolicyNames = Object.keys(inlinePolicies).sort(compareCodeUnits);
     this.synthesized = {
       name: props.name,
       address: `aws_iam_role.${name}`,
@@ -140,6 +177,11 @@ export class GitLabOidcRole extends Construct {
       inlinePolicyNames: Object.keys(inlinePolicies).sort((a, b) =>
         compareCodeUnits(terraformName(a), terraformName(b)),
       ),
+      exclusivePolicyArns,
+      exclusiveInlinePolicyNames,
+      imports: props.adopt
+        ? adoptionImports(props.name, name, managedPolicyArns, Object.keys(inlinePolicies))
+        : [],
       trustPolicy: {
         ...this.trustPolicy,
         Statement: this.trustPolicy.Statement.map((s) => ({
@@ -149,6 +191,24 @@ export class GitLabOidcRole extends Construct {
       },
     };
 
+    // Exclusive ownership: an attachment or inline policy added outside Terraform shows up in the next
+    // plan and is removed by apply. Lists in code-unit order, so the HCL does not follow config order.
+    const attachmentsExclusive = new IamRolePolicyAttachmentsExclusive(this, "managed-exclusive", {
+      roleName: role.name,
+      policyArns: exclusivePolicyArns,
+    });
+    attachmentsExclusive.overrideLogicalId(name);
+    const policiesExclusive = new IamRolePoliciesExclusive(this, "inline-exclusive", {
+      roleName: role.name,
+      policyNames: exclusiveInlinePolicyNames,
+    });
+    policiesExclusive.overrideLogicalId(name);
+
+    if (props.adopt) {
+      role.importFrom(props.name);
+      attachmentsExclusive.importFrom(props.name);
+      policiesExclusive.importFrom(props.name);
+    }
     if (managedPolicyArns.length > 0) {
       // One resource keyed by ARN: adding or removing a policy never renumbers the others.
       const arns = TerraformIterator.fromList([...managedPolicyArns]);
@@ -158,6 +218,18 @@ export class GitLabOidcRole extends Construct {
         policyArn: arns.value,
       });
       attachment.overrideLogicalId(name);
+      if (props.adopt) {
+        // importFrom cannot name a for_each instance; one block per key does (Terraform's import ID
+        // for an attachment is role-name/policy-arn).
+        managedPolicyArns.forEach(
+          (arn) =>
+            new ImportBlock(this, `import-managed-${arn}`, {
+              resourceAddress: `aws_iam_role_policy_attachment.${name}`,
+              key: arn,
+              importId: `${props.name}/${arn}`,
+            }),
+        );
+      }
     }
     for (const [policyName, document] of Object.entries(inlinePolicies)) {
       // jsonencode of the structure, never a JSON string: cdktf's HCL output does not escape the quotes.
@@ -167,6 +239,7 @@ export class GitLabOidcRole extends Construct {
         policy: Fn.jsonencode(document),
       });
       policy.overrideLogicalId(`${name}_${terraformName(policyName)}`);
+      if (props.adopt) policy.importFrom(`${props.name}:${policyName}`);
     }
   }
 }

@@ -5,6 +5,7 @@
  */
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
+import { compareCodeUnits } from "../model/names";
 import type { IamConditions, IamPolicyDocument, IamStatement } from "../model/trust-policy";
 
 export interface SynthesizedRole {
@@ -19,8 +20,22 @@ export interface SynthesizedRole {
   readonly managedPolicyArns: readonly string[];
   /** Names of the role's inline policies. */
   readonly inlinePolicyNames: readonly string[];
+  /**
+   * What `aws_iam_role_policy_attachments_exclusive` / `aws_iam_role_policies_exclusive` keep (anything
+   * else attached or inlined is removed by apply). Set by the stacks and the reader for every role.
+   */
+  readonly exclusivePolicyArns?: readonly string[];
+  readonly exclusiveInlinePolicyNames?: readonly string[];
+  /** Import blocks adopting the role and its policies (`adopt: true`); [] when not adopted. */
+  readonly imports?: readonly SynthesizedImport[];
   /** Principal.Federated holds the provider's Terraform reference (see SynthesizedStack.providerReference). */
   readonly trustPolicy: IamPolicyDocument;
+}
+
+/** A Terraform `import` block: the target address (with its key, if any) and the import ID. */
+export interface SynthesizedImport {
+  readonly to: string;
+  readonly id: string;
 }
 
 export interface SynthesizedStack {
@@ -36,6 +51,8 @@ export interface SynthesizedStack {
   readonly providerReference: string;
   /** Audiences the provider accepts (client_id_list); unknown for an existing provider. */
   readonly providerAudiences?: readonly string[];
+  /** The import block adopting the provider (`adopt: true` on the account), if any. */
+  readonly providerImport?: SynthesizedImport;
   readonly roles: readonly SynthesizedRole[];
 }
 
@@ -75,6 +92,34 @@ function toStatement(block: Block): IamStatement {
 
 const REFERENCE = /^\$\{([A-Za-z0-9_.-]+)\}$/;
 
+/**
+ * The import blocks, in the order the model keeps them. hcl2json reads `to` as an expression
+ * (`${aws_iam_role.x}`); cdk.tf.json holds the bare address.
+ */
+function importsOf(tf: Block): SynthesizedImport[] {
+  return ((tf.import ?? []) as { to: string; id: string }[])
+    .map((block) => ({ to: block.to.replace(/^\$\{([\s\S]*)\}$/, "$1"), id: block.id }))
+    .sort((a, b) => compareCodeUnits(a.to, b.to));
+}
+
+/** Resource types whose import blocks belong to the role of the same address. */
+const ROLE_IMPORT_TYPES = [
+  "aws_iam_role",
+  "aws_iam_role_policy_attachment",
+  "aws_iam_role_policy_attachments_exclusive",
+  "aws_iam_role_policies_exclusive",
+];
+
+/** `aws_iam_role_policy_attachment.deploy["arn"]` → `deploy`. */
+function importedResourceName(to: string): string {
+  return /^[\w-]+\.([\w-]+)/.exec(to)?.[1] ?? "";
+}
+
+function providerImportOf(imports: SynthesizedImport[], providerName: string | undefined) {
+  const found = imports.find((i) => i.to === `aws_iam_openid_connect_provider.${providerName}`);
+  return found ? { providerImport: found } : {};
+}
+
 /** The parsed Terraform configuration of one stack → the model. */
 export function readStackConfiguration(name: string, tf: Block): SynthesizedStack {
   const resource = tf.resource as Block | undefined;
@@ -88,6 +133,9 @@ export function readStackConfiguration(name: string, tf: Block): SynthesizedStac
   const documents = new Map(blocks(data, "aws_iam_policy_document"));
   const attachments = blocks(resource, "aws_iam_role_policy_attachment");
   const inline = blocks(resource, "aws_iam_role_policy");
+  const attachmentsExclusive = blocks(resource, "aws_iam_role_policy_attachments_exclusive");
+  const policiesExclusive = blocks(resource, "aws_iam_role_policies_exclusive");
+  const imports = importsOf(tf);
   const roles = blocks(resource, "aws_iam_role").map(([address, role]): SynthesizedRole => {
     const documentName = REFERENCE.exec(role.assume_role_policy as string)?.[1]?.match(
       /^data\.aws_iam_policy_document\.(.+)\.json$/,
@@ -109,6 +157,19 @@ export function readStackConfiguration(name: string, tf: Block): SynthesizedStac
           return set ? (JSON.parse(set[1]) as string[]) : [a.policy_arn as string];
         }),
       inlinePolicyNames: inline.filter(([, p]) => p.role === roleReference).map(([, p]) => p.name as string),
+      exclusivePolicyArns: attachmentsExclusive
+        .filter(([, e]) => e.role_name === roleReference)
+        .flatMap(([, e]) => e.policy_arns as string[]),
+      exclusiveInlinePolicyNames: policiesExclusive
+        .filter(([, e]) => e.role_name === roleReference)
+        .flatMap(([, e]) => e.policy_names as string[]),
+      imports: imports.filter((i) => {
+        const [type] = i.to.split(".");
+        const target = importedResourceName(i.to);
+        return type === "aws_iam_role_policy"
+          ? inline.some(([n, p]) => n === target && p.role === roleReference)
+          : ROLE_IMPORT_TYPES.includes(type) && target === address;
+      }),
       trustPolicy: {
         Version: "2012-10-17",
         Statement: ((document.statement ?? []) as Block[]).map(toStatement),
@@ -124,6 +185,7 @@ export function readStackConfiguration(name: string, tf: Block): SynthesizedStac
     providerMode: created ? "create" : "existing",
     providerReference: `\${${kind}.${providerName}.arn}`,
     ...(created ? { providerAudiences: providerBlock.client_id_list as string[] } : {}),
+    ...providerImportOf(imports, providerName),
     roles,
   };
 }

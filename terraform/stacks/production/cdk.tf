@@ -96,6 +96,18 @@ resource "aws_iam_role" "gitlab-deploy-web" {
     app = "web"
   }
 }
+resource "aws_iam_role_policy_attachments_exclusive" "gitlab-deploy-web" {
+  policy_arns = [
+    "arn:aws:iam::aws:policy/ReadOnlyAccess"
+  ]
+  role_name = aws_iam_role.gitlab-deploy-web.name
+}
+resource "aws_iam_role_policies_exclusive" "gitlab-deploy-web" {
+  policy_names = [
+    "deploy-assets"
+  ]
+  role_name = aws_iam_role.gitlab-deploy-web.name
+}
 resource "aws_iam_role_policy_attachment" "gitlab-deploy-web" {
   policy_arn = each.value
   role       = aws_iam_role.gitlab-deploy-web.name

@@ -64,6 +64,18 @@ resource "aws_iam_role" "gitlab-deploy-web" {
   name                 = "gitlab-deploy-web"
   path                 = "/gitlab/"
 }
+resource "aws_iam_role_policy_attachments_exclusive" "gitlab-deploy-web" {
+  policy_arns = [
+    "arn:aws:iam::aws:policy/ReadOnlyAccess"
+  ]
+  role_name = aws_iam_role.gitlab-deploy-web.name
+}
+resource "aws_iam_role_policies_exclusive" "gitlab-deploy-web" {
+  policy_names = [
+
+  ]
+  role_name = aws_iam_role.gitlab-deploy-web.name
+}
 resource "aws_iam_role_policy_attachment" "gitlab-deploy-web" {
   policy_arn = each.value
   role       = aws_iam_role.gitlab-deploy-web.name
@@ -105,6 +117,18 @@ resource "aws_iam_role" "gitlab-terraform-plan" {
   max_session_duration = 3600
   name                 = "gitlab-terraform-plan"
   path                 = "/gitlab/"
+}
+resource "aws_iam_role_policy_attachments_exclusive" "gitlab-terraform-plan" {
+  policy_arns = [
+    "arn:aws:iam::aws:policy/ReadOnlyAccess"
+  ]
+  role_name = aws_iam_role.gitlab-terraform-plan.name
+}
+resource "aws_iam_role_policies_exclusive" "gitlab-terraform-plan" {
+  policy_names = [
+
+  ]
+  role_name = aws_iam_role.gitlab-terraform-plan.name
 }
 resource "aws_iam_role_policy_attachment" "gitlab-terraform-plan" {
   policy_arn = each.value

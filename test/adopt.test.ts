@@ -1,0 +1,138 @@
+/**
+ * Adoption and drift control in the synthesized HCL, parsed with HCL's own parser (@cdktf/hcl2json):
+ * `adopt: true` writes Terraform import blocks (provider by ARN, role by name, each attachment instance
+ * by role/arn, inline policies by role:policy, the exclusive resources by role name); every role's
+ * attachments and inline policies are managed exclusively, adopted or not.
+ */
+import { parse as parseHcl } from "@cdktf/hcl2json";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { buildApp } from "../src/synth";
+import { readStackConfiguration } from "../src/terraform/synthesized-stacks";
+import { AccountStack } from "../stacks/account-stack";
+import { minimalConfig, parse, synthesizeToTemp, type RawConfig } from "./support/configs";
+
+const READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+const TEAM = "arn:aws:iam::111111111111:policy/team/Deploy";
+const inline = {
+  assets: { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }] },
+};
+
+async function synthHcl(raw: RawConfig) {
+  const written = await synthesizeToTemp(parse(raw));
+  try {
+    const file = join(written.dir, "stacks", "production", "cdk.tf");
+    const text = readFileSync(file, "utf8");
+    return { text, tf: (await parseHcl(file, text)) as Record<string, unknown>, stacks: written.stacks };
+  } finally {
+    written.cleanup();
+  }
+}
+
+type ImportBlock = { to: string; id: string };
+
+describe("adopt: true", () => {
+  test("on the account: import blocks for the provider, the role, each attachment instance, inline policies and the exclusive resources", async () => {
+    // GIVEN an adopted account whose role has two managed policies and an inline one
+    const raw = minimalConfig(
+      { managedPolicyArns: [READ_ONLY, TEAM], inlinePolicies: inline },
+      { adopt: true },
+    );
+    // WHEN it is synthesized and the HCL parsed back
+    const { tf, stacks } = await synthHcl(raw);
+    // THEN the parsed HCL holds one import block per existing object, by its import ID
+    const imports = (tf.import as ImportBlock[]).map((block) => [block.to, block.id]);
+    expect(imports).toEqual(
+      expect.arrayContaining([
+        ["${aws_iam_openid_connect_provider.gitlab}", "arn:aws:iam::111111111111:oidc-provider/gitlab.com"],
+        ["${aws_iam_role.deploy}", "deploy"],
+        [`\${aws_iam_role_policy_attachment.deploy["${READ_ONLY}"]}`, `deploy/${READ_ONLY}`],
+        [`\${aws_iam_role_policy_attachment.deploy["${TEAM}"]}`, `deploy/${TEAM}`],
+        ["${aws_iam_role_policy.deploy_assets}", "deploy:assets"],
+        ["${aws_iam_role_policy_attachments_exclusive.deploy}", "deploy"],
+        ["${aws_iam_role_policies_exclusive.deploy}", "deploy"],
+      ]),
+    );
+    expect(imports).toHaveLength(7);
+    // AND the model read back from the HCL says the same
+    expect(stacks[0].providerImport).toEqual({
+      to: "aws_iam_openid_connect_provider.gitlab",
+      id: "arn:aws:iam::111111111111:oidc-provider/gitlab.com",
+    });
+    expect(stacks[0].roles[0].imports).toHaveLength(6);
+  });
+
+  test("on one role: only that role is imported, not the provider or the other roles", async () => {
+    const raw = minimalConfig({ adopt: true });
+    (raw.accounts as Record<string, unknown>[])[0].roles = [
+      ...((raw.accounts as Record<string, unknown>[])[0].roles as unknown[]),
+      { name: "fresh", allow: [{ project: "acme/api", branches: ["main"] }] },
+    ];
+    const { tf } = await synthHcl(raw);
+    const targets = (tf.import as ImportBlock[]).map((block) => block.to).sort();
+    expect(targets).toEqual([
+      "${aws_iam_role.deploy}",
+      "${aws_iam_role_policies_exclusive.deploy}",
+      "${aws_iam_role_policy_attachments_exclusive.deploy}",
+    ]);
+  });
+
+  test("with provider: existing, adopting the account imports the roles only (the provider is looked up)", async () => {
+    const { tf } = await synthHcl(minimalConfig({}, { adopt: true, provider: "existing" }));
+    expect((tf.import as ImportBlock[]).map((b) => b.to)).not.toContain(
+      "${aws_iam_openid_connect_provider.gitlab}",
+    );
+    expect((tf.import as ImportBlock[]).length).toBe(3);
+  });
+
+  test("without adopt there are no import blocks", async () => {
+    const { tf, text } = await synthHcl(minimalConfig({ managedPolicyArns: [READ_ONLY] }));
+    expect(tf.import).toBeUndefined();
+    expect(text).not.toMatch(/^import \{/m);
+  });
+
+  test("adopt must be a boolean", () => {
+    expect(() => parse(minimalConfig({ adopt: "yes" }))).toThrow(/adopt must be true or false/);
+  });
+});
+
+describe("drift control", () => {
+  test("every role's attachments and inline policies are managed exclusively, with exactly the configured ones", async () => {
+    // GIVEN a role with policies and a role with none
+    const raw = minimalConfig({ managedPolicyArns: [TEAM, READ_ONLY], inlinePolicies: inline });
+    (raw.accounts as Record<string, unknown>[])[0].roles = [
+      ...((raw.accounts as Record<string, unknown>[])[0].roles as unknown[]),
+      { name: "bare", allow: [{ project: "acme/api", branches: ["main"] }] },
+    ];
+    // WHEN synthesized and parsed back
+    const { tf } = await synthHcl(raw);
+    const resource = tf.resource as Record<string, Record<string, Record<string, unknown>[]>>;
+    // THEN both roles have both exclusive resources; a role without policies keeps none (empty lists)
+    expect(resource.aws_iam_role_policy_attachments_exclusive.deploy[0]).toEqual({
+      role_name: "${aws_iam_role.deploy.name}",
+      policy_arns: [TEAM, READ_ONLY].sort(),
+    });
+    expect(resource.aws_iam_role_policies_exclusive.deploy[0]).toEqual({
+      role_name: "${aws_iam_role.deploy.name}",
+      policy_names: ["assets"],
+    });
+    expect(resource.aws_iam_role_policy_attachments_exclusive.bare[0].policy_arns).toEqual([]);
+    expect(resource.aws_iam_role_policies_exclusive.bare[0].policy_names).toEqual([]);
+  });
+
+  test("the stacks' own description equals the HCL read back, imports and exclusive lists included", async () => {
+    const raw = minimalConfig(
+      { managedPolicyArns: [READ_ONLY, TEAM], inlinePolicies: inline },
+      { adopt: true },
+    );
+    const config = parse(raw);
+    const stacks = buildApp(config, "/tmp/unused-gitlab-oidc-adopt", true).node.children.filter(
+      (child) => child instanceof AccountStack,
+    );
+    const described = stacks.map((stack) => stack.synthesized);
+    const fromJson = stacks.map((stack) => readStackConfiguration(stack.node.id, stack.toTerraform()));
+    const { stacks: fromHcl } = await synthHcl(raw);
+    expect(fromHcl).toEqual(described);
+    expect(fromJson).toEqual(described);
+  });
+});

@@ -159,7 +159,7 @@ describe("reading what the AWS CLI prints", () => {
   });
 
   test.each([
-    ["malformed/not-json.json", /not JSON \(line 1, column \d+/],
+    ["malformed/not-json.txt", /not JSON \(line 1, column \d+/],
     ["malformed/no-trust-policy.json", /RoleDetailList\[0\] \(no-trust\) has no AssumeRolePolicyDocument/],
     ["malformed/unknown-shape.json", /found none of RoleDetailList.*top-level keys: Users/],
     ["malformed/bad-encoded.json", /Role \(bad\)\.AssumeRolePolicyDocument is not JSON/],

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { auditJson, auditText, type AuditResult } from "../src/audit/audit";
 import { runCli, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from "../src/audit/cli";
 import { FINDING_SEVERITIES, type FindingCode } from "../src/audit/findings";
+import { evaluateCondition } from "../src/iam/evaluate";
 
 const FIXTURES = join(__dirname, "fixtures", "audit");
 const fixture = (file: string) => join(FIXTURES, file);
@@ -118,6 +119,48 @@ describe("finding codes", () => {
 
   test("a StringNotLike-only sub lets in any project", () => {
     expect(codesOf("string-not-like.json", "string-not-like")).toContain("any-project");
+  });
+
+  test("ForAllValues: on a key AWS never supplies restricts nothing: the outsider gets in (aud-only)", () => {
+    // GIVEN a self-managed trust whose only restriction is ForAllValues: on a claim AWS does not supply
+    const policy = {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Principal: { Federated: "arn:aws:iam::111111111111:oidc-provider/gitlab.example.com" },
+          Action: "sts:AssumeRoleWithWebIdentity",
+          Condition: {
+            StringEquals: { "gitlab.example.com:aud": "https://gitlab.example.com" },
+            "ForAllValues:StringEquals": { "gitlab.example.com:project_path": "acme/web" },
+          },
+        },
+      ],
+    };
+    // WHEN audited with the issuer named
+    const result = auditText(JSON.stringify(policy), "forallvalues.json", {
+      issuers: ["https://gitlab.example.com"],
+    });
+    // THEN the missing key passes the condition, so any project gets in
+    const codes = result.roles[0].findings.map((f) => f.code);
+    expect(codes).toEqual(expect.arrayContaining(["aud-only", "for-all-values-single-valued"]));
+    expect(codes).not.toContain("unsupported-claim");
+  });
+
+  test("evaluator: ForAllValues passes and ForAnyValue fails on a missing key; both act as the operator on a present one; Null", () => {
+    const present = { "gitlab.com:sub": "project_path:acme/web:ref_type:branch:ref:main" };
+    expect(evaluateCondition("ForAllValues:StringEquals", "gitlab.com:x", ["a"], {}).matched).toBe(true);
+    expect(evaluateCondition("ForAnyValue:StringEquals", "gitlab.com:x", ["a"], {}).matched).toBe(false);
+    expect(
+      evaluateCondition("ForAllValues:StringLike", "gitlab.com:sub", ["project_path:acme/*"], present)
+        .matched,
+    ).toBe(true);
+    expect(
+      evaluateCondition("ForAnyValue:StringLike", "gitlab.com:sub", ["project_path:other/*"], present)
+        .matched,
+    ).toBe(false);
+    expect(evaluateCondition("Null", "gitlab.com:x", ["true"], {}).matched).toBe(true);
+    expect(evaluateCondition("Null", "gitlab.com:sub", ["true"], present).matched).toBe(false);
   });
 
   test("NotAction is reported as not evaluated instead of guessed", () => {

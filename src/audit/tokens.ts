@@ -9,6 +9,7 @@ import {
   formatSubClaim,
   isSuppliedClaim,
   SUB_CLAIM_COMPONENTS,
+  suppliedClaimKeys,
   type SubClaimComponent,
 } from "../model/claims";
 import { hasWildcard } from "../model/subjects";
@@ -181,6 +182,9 @@ function mentionedValues(values: readonly string[], other: string): string[] {
   return unique([...values.map((v) => instantiate(v, "x")), other]);
 }
 
+/** Claims sampleTokens varies on their own axes; every other supplied claim is varied one at a time. */
+const SAMPLED_CLAIMS = new Set(["aud", "sub", "amr", "project_id", "namespace_id", "ref_protected"]);
+
 export interface SampleOptions {
   /** Condition sets of every statement whose decisions are being sampled. */
   readonly conditions: readonly IamConditions[];
@@ -218,15 +222,8 @@ export function sampleTokens(options: SampleOptions): TokenSpec[] {
   );
   const auds = mentionedValues(claimValues(conditions, issuerHost, "aud"), "https://audit-probe.invalid");
   // Other claims AWS supplies (gitlab.com): each mentioned value, and one unmentioned, varied one at a time.
-  const otherClaims = [
-    "pipeline_source",
-    "runner_environment",
-    "user_id",
-    "user_login",
-    "user_email",
-    "user_access_level",
-  ]
-    .filter((claim) => isSuppliedClaim(issuerHost, claim))
+  const otherClaims = suppliedClaimKeys(issuerHost)
+    .filter((claim) => !SAMPLED_CLAIMS.has(claim))
     .map((claim) => ({ claim, values: claimValues(conditions, issuerHost, claim) }))
     .filter((c) => c.values.length > 0);
   const baseClaims = Object.fromEntries(otherClaims.map((c) => [c.claim, instantiate(c.values[0], "x")]));

@@ -7,7 +7,6 @@
 import {
   DEFAULT_SUB_CLAIM,
   formatSubClaim,
-  isSuppliedClaim,
   SUB_CLAIM_COMPONENTS,
   suppliedClaimKeys,
   type SubClaimComponent,
@@ -53,11 +52,24 @@ export function tokenContext(issuerHost: string, spec: TokenSpec): Record<string
     namespace_id: spec.namespaceId,
     ref_protected: spec.refProtected,
   };
-  return Object.fromEntries(
-    Object.entries(claims)
-      .filter(([claim]) => isSuppliedClaim(issuerHost, claim))
-      .map(([claim, value]) => [`${issuerHost}:${claim}`, value]),
-  );
+  const supplied = suppliedClaimSet(issuerHost);
+  const context: Record<string, string> = {};
+  for (const [claim, value] of Object.entries(claims)) {
+    if (supplied.has(claim)) context[`${issuerHost}:${claim}`] = value;
+  }
+  return context;
+}
+
+const suppliedSets = new Map<string, ReadonlySet<string>>();
+
+/** suppliedClaimKeys as a set, once per issuer: tokenContext runs for every sampled token. */
+function suppliedClaimSet(issuerHost: string): ReadonlySet<string> {
+  let set = suppliedSets.get(issuerHost);
+  if (!set) {
+    set = new Set(suppliedClaimKeys(issuerHost));
+    suppliedSets.set(issuerHost, set);
+  }
+  return set;
 }
 
 /** A `sub` value (or pattern) split into GitLab's components, as far as its text shows them. */

@@ -100,6 +100,13 @@ describe("finding codes", () => {
     });
   });
 
+  test("docs/adopting.md lists every code with its severity", () => {
+    const docs = readFileSync(join(__dirname, "..", "docs", "adopting.md"), "utf8");
+    for (const [code, severity] of Object.entries(FINDING_SEVERITIES)) {
+      expect(docs).toMatch(new RegExp(`\\| \`${code}\`\\s*\\| ${severity}\\s*\\|`));
+    }
+  });
+
   test("a careful gitlab.com role (aud, exact sub, ref_protected, project_id) has no findings", () => {
     expect(codesOf(ACCOUNT, "gitlab-pinned-deploy")).toEqual([]);
   });

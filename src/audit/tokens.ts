@@ -100,7 +100,10 @@ export function parseSubPattern(value: string): SubPattern {
 /** The `sub` components a pattern says the project uses; GitLab's default when it says nothing. */
 export function subComponentsOf(pattern: SubPattern): readonly SubClaimComponent[] {
   const first = pattern.components[0];
-  return pattern.lead === "" && (first === "project_path" || first === "project_id")
+  // `project_path:acme/web:ref_type:*` is the default format with a wildcard for the rest, not a
+  // project whose sub stops at ref_type: a prefix of the default is the default.
+  const prefixOfDefault = pattern.components.every((component, i) => DEFAULT_SUB_CLAIM[i] === component);
+  return pattern.lead === "" && (first === "project_path" || first === "project_id") && !prefixOfDefault
     ? pattern.components
     : DEFAULT_SUB_CLAIM;
 }

@@ -334,7 +334,7 @@ describe("constructs fail fast with what to do", () => {
   test("a provider construct refuses a URL with a trailing slash", () => {
     const stack = Testing.app();
     expect(() => new GitLabOidcProvider(stack, "gitlab", { url: "https://gitlab.com/" })).toThrow(
-      /no trailing slash/,
+      /must not end with a slash/,
     );
   });
 });

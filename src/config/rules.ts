@@ -20,6 +20,7 @@ import {
   iamArnProblem,
   iamPathProblem,
   nonAsciiPathProblem,
+  roleNameProblem,
   tagsProblems,
 } from "./validators";
 import { stackVariableSuffix } from "../pipeline/stack-jobs";
@@ -202,6 +203,8 @@ export function checkRole(
     if (problem !== undefined) at(["permissionsBoundary"], problem);
   }
   // The schema checks these for YAML; a role built from code gets the same rules here.
+  const nameProblem = roleNameProblem(role.name);
+  if (nameProblem !== undefined) at(["name"], nameProblem);
   const pathProblem = iamPathProblem(role.path);
   if (pathProblem !== undefined) at(["path"], pathProblem);
   if (role.description !== undefined) {

@@ -10,14 +10,13 @@ import { z } from "zod";
 import {
   descriptionProblem,
   httpsUrlProblem,
+  IAM_NAME,
   iamPathProblem,
   misleadingCharacterProblem,
   PARTITIONS,
   tagsProblems,
 } from "./validators";
 
-/** IAM's name character class `[\w+=,.@-]`, shared by role, inline policy and session names. */
-const IAM_NAME = /^[\w+=,.@-]+$/;
 const ACCOUNT_ID = /^\d{12}$/;
 /**
  * Git ref names cannot contain `:`, space, `~`, `^`, `[`, `\` or control characters (git

@@ -15,6 +15,8 @@ const IAM_PATH = /^\/$|^\/[\x21-\x7E]+\/$/;
 const TEMPLATE = /[$%]\{/;
 
 export const PARTITIONS = ["aws", "aws-cn", "aws-us-gov"] as const;
+/** IAM's name character class `[\w+=,.@-]`, shared by role, inline policy and session names. */
+export const IAM_NAME = /^[\w+=,.@-]+$/;
 
 /** Code points, not UTF-16 units: IAM counts characters. */
 function characters(value: string): number {
@@ -28,6 +30,12 @@ export function codePoint(char: string): string {
 
 function firstOutside(value: string, allowed: RegExp): string | undefined {
   return [...value].find((char) => !allowed.test(char));
+}
+
+export function roleNameProblem(name: string): string | undefined {
+  if (name.length < 1 || name.length > 64) return "an IAM role name is 1–64 characters";
+  if (!IAM_NAME.test(name)) return "an IAM role name may contain only letters, digits and + = , . @ _ -";
+  return undefined;
 }
 
 export function tagKeyProblem(key: string): string | undefined {

@@ -28,6 +28,7 @@ export function fromTemplate(value: string): string {
  * escaped, templates escaped, nothing that ends the string or starts an expression.
  */
 export function hclStringBody(value: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what it escapes
   const escaped = value.replace(/[\\"\u0000-\u001f\u007f\u2028\u2029]/g, (char) => {
     switch (char) {
       case "\\":

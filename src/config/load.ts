@@ -79,8 +79,11 @@ const JS_YAML_OPTIONS: LoadOptions & { maxDepth: number } = {
   maxDepth: YAML_LIMITS.maxDepth,
 };
 
-/** Anchors, aliases or merge keys: the fast reader cannot see them, so such a text takes the careful path. */
-const ALIAS_SYNTAX = /(?:^|[\s[{,])[&*][^\s[\]{},]|<<\s*:/m;
+/**
+ * Anchors, aliases, merge keys or a `__proto__` key: the fast reader cannot see them (and zod drops a
+ * `__proto__` record key), so such a text takes the careful path, which refuses them by name.
+ */
+const CAREFUL_SYNTAX = /(?:^|[\s[{,])[&*][^\s[\]{},]|<<\s*:|__proto__/m;
 
 /**
  * js-yaml reads a large config ~6× faster than `yaml` (0.3 s against 1.9 s for 5,000 roles); both read
@@ -88,7 +91,7 @@ const ALIAS_SYNTAX = /(?:^|[\s[{,])[&*][^\s[\]{},]|<<\s*:/m;
  * done; anything else is read again by `yaml`, whose Document knows every line, and reported from there.
  */
 function parseValidConfigFast(text: string, source: string): Config | undefined {
-  if (ALIAS_SYNTAX.test(text)) return undefined;
+  if (CAREFUL_SYNTAX.test(text)) return undefined;
   let data: unknown;
   try {
     data = loadYaml(text, JS_YAML_OPTIONS) ?? {};
@@ -142,7 +145,22 @@ export function parseConfigWithPositions(text: string, source = DEFAULT_CONFIG_F
       source,
     );
   }
-  const data = document.toJS({ maxAliasCount: YAML_LIMITS.maxAliases }) ?? {};
+  let data: unknown;
+  try {
+    data = document.toJS({ maxAliasCount: YAML_LIMITS.maxAliases }) ?? {};
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    // `yaml` counts the nodes aliases expand to: nested aliases multiply ("billion laughs").
+    throw new ConfigError(
+      [
+        {
+          path: [],
+          message: `the YAML aliases expand to more than ${YAML_LIMITS.maxAliases} copies; write the values out`,
+        },
+      ],
+      source,
+    );
+  }
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
     // The cross-field rules need a well-formed config, but grants stand alone: check those that parse,
@@ -196,6 +214,12 @@ function structureProblems(document: Document): { message: string; position: num
           });
         } else if (isScalar(key) && key.value === "<<" && key.type === "PLAIN") {
           problems.push({ message: "YAML merge keys (<<) are not supported; write the keys out", position });
+        } else if (isScalar(key) && key.value === "__proto__") {
+          problems.push({
+            message:
+              'a key named "__proto__" is not allowed (JavaScript reads it as the object\'s prototype); remove it',
+            position,
+          });
         } else if (key !== null && !isScalar(key)) {
           problems.push({ message: "a map key must be a plain string, not a list or map", position });
         }
@@ -224,10 +248,23 @@ function problemsFromIssue(issue: z.core.$ZodIssue): Problem[] {
     const known = knownKeysAt(path);
     return issue.keys.map((key) => ({ path: [...path, key], message: unknownKeyMessage(key, known) }));
   }
+  if (issue.code === "invalid_type" && issue.expected === "record" && hasOwnConstructorKey(issue.input)) {
+    // zod tells a map from a class instance by its `constructor`: a key of that name makes it neither.
+    return [
+      {
+        path,
+        message: 'a key named "constructor" cannot be read here (JavaScript gives it a meaning); rename it',
+      },
+    ];
+  }
   if (issue.code === "invalid_type" && issue.input === undefined) {
     return [{ path, message: `missing: ${String(path[path.length - 1] ?? "value")} is required` }];
   }
   return [{ path, message: issue.message }];
+}
+
+function hasOwnConstructorKey(value: unknown): boolean {
+  return typeof value === "object" && value !== null && Object.hasOwn(value, "constructor");
 }
 
 /** The keys the schema allows at `path`, for "did you mean" suggestions. */

@@ -89,6 +89,7 @@ export class GitLabOidcRole extends Construct {
         maxSessionDuration,
         path,
         tags: { ...props.tags },
+        ...(props.description === undefined ? {} : { description: props.description }),
         ...(props.permissionsBoundary ? { permissionsBoundary: props.permissionsBoundary } : {}),
       },
       props.context,

@@ -39,6 +39,17 @@ const HOSTILE = {
   audience: `${READ_ENV}"\\`,
   accountTagKey: '"} ]\nresource "x" "y" {',
   accountTagValue: "${jsonencode(data)}",
+  inlinePolicy: {
+    Version: "2012-10-17" as const,
+    Statement: [
+      {
+        Effect: "Allow",
+        Action: `s3:${DIRECTIVE}`,
+        Resource: `arn:aws:s3:::b/${READ_ENV}"\\\n$\${aws:username}`,
+      },
+      { [`${INJECTED_BLOCK}`]: "x", Sid: `" }) } resource "x" "y" { a = ({ "` },
+    ],
+  },
 };
 
 function hostileConfig(): Config {
@@ -60,6 +71,7 @@ function hostileConfig(): Config {
             permissionsBoundary: HOSTILE.permissionsBoundary,
             managedPolicyArns: [HOSTILE.managedPolicyArn],
             tags: { [HOSTILE.tagKey]: HOSTILE.tagValue, plain: DIRECTIVE },
+            inlinePolicies: { p: HOSTILE.inlinePolicy },
           },
         ],
       },
@@ -106,6 +118,7 @@ describe.each([
       "data.aws_iam_policy_document.deploy_trust",
       "resource.aws_iam_openid_connect_provider.gitlab",
       "resource.aws_iam_role.deploy",
+      "resource.aws_iam_role_policy.deploy_p",
       "resource.aws_iam_role_policy_attachment.deploy",
     ]);
     expect(Object.keys(tf).sort()).toEqual(
@@ -116,6 +129,19 @@ describe.each([
     expect(Object.keys(tf.provider as Block)).toEqual(["aws"]);
     // … and no heredoc, which a line "EOF" in the value would end
     if (hcl) expect(source).not.toMatch(/= <<-?EOF\n/);
+  });
+
+  // terraform is not installed on a fresh machine: this runs where it is, and says so.
+  const terraform = spawnSync("terraform", ["version"], { encoding: "utf8" }).status === 0;
+  (hcl && terraform ? test : test.skip)("terraform itself parses the file (terraform fmt -)", () => {
+    const result = spawnSync("terraform", ["fmt", "-"], {
+      input: source,
+      encoding: "utf8",
+      env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", CHECKPOINT_DISABLE: "1" },
+    });
+    console.log(`terraform fmt read the hostile cdk.tf (exit ${result.status})`);
+    expect(result.stderr).not.toMatch(/Error/);
+    expect(result.status).toBe(0);
   });
 
   test("role tags: a key that tries to close the map and a template value are literal keys and values", () => {
@@ -154,6 +180,7 @@ describe.each([
     expect(role.managedPolicyArns).toEqual([HOSTILE.managedPolicyArn]);
     expect(role.tags).toEqual({ [HOSTILE.tagKey]: HOSTILE.tagValue, plain: DIRECTIVE });
     expect(role.description).toBe(HOSTILE.description);
+    expect(role.inlinePolicies).toEqual({ p: HOSTILE.inlinePolicy });
     expect(stack.providerAudiences).toEqual([HOSTILE.audience, "https://gitlab.com"]);
   });
 });

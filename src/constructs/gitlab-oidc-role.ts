@@ -8,7 +8,7 @@ import { checkRole, ConfigError, type RoleContext } from "../config/rules";
 import type { AllowEntry, PolicyDocument } from "../config/schema";
 import { compareCodeUnits, terraformName } from "../model/names";
 import { trustPolicyFor, type IamPolicyDocument } from "../model/trust-policy";
-import { expressionLiteral, literalFor, literalMap } from "../terraform/literal";
+import { expressionLiteral, expressionLiterals, literalFor, literalMap } from "../terraform/literal";
 import type { SynthesizedRole } from "../terraform/synthesized-stacks";
 import type { GitLabOidcProvider } from "./gitlab-oidc-provider";
 
@@ -151,6 +151,7 @@ export class GitLabOidcRole extends Construct {
       inlinePolicyNames: Object.keys(inlinePolicies).sort((a, b) =>
         compareCodeUnits(terraformName(a), terraformName(b)),
       ),
+      inlinePolicies: { ...inlinePolicies },
       trustPolicy: {
         ...this.trustPolicy,
         Statement: this.trustPolicy.Statement.map((s) => ({
@@ -176,7 +177,7 @@ export class GitLabOidcRole extends Construct {
       const policy = new IamRolePolicy(this, `inline-${policyName}`, {
         role: role.name,
         name: literal(policyName),
-        policy: Fn.jsonencode(document),
+        policy: Fn.jsonencode(expressionLiterals(document)),
       });
       policy.overrideLogicalId(`${name}_${terraformName(policyName)}`);
     }

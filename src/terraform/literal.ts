@@ -56,6 +56,18 @@ export function expressionLiteral(value: string): string {
   return hclStringBody(value).replace(/\$\$\{/g, "${");
 }
 
+/** Every string (keys included) of a JSON-like structure through `expressionLiteral`, for `Fn.jsonencode`. */
+export function expressionLiterals(value: unknown): unknown {
+  if (typeof value === "string") return expressionLiteral(value);
+  if (Array.isArray(value)) return value.map(expressionLiterals);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, inner]) => [expressionLiteral(key), expressionLiterals(inner)]),
+    );
+  }
+  return value;
+}
+
 /** `value` as an HCL quoted string literal. */
 export function hclString(value: string): string {
   return `"${hclStringBody(value)}"`;

@@ -22,6 +22,8 @@ export interface SynthesizedRole {
   readonly managedPolicyArns: readonly string[];
   /** Names of the role's inline policies. */
   readonly inlinePolicyNames: readonly string[];
+  /** The inline policies' documents by name, as Terraform will send them to IAM. */
+  readonly inlinePolicies: Readonly<Record<string, unknown>>;
   /** Principal.Federated holds the provider's Terraform reference (see SynthesizedStack.providerReference). */
   readonly trustPolicy: IamPolicyDocument;
 }
@@ -87,6 +89,36 @@ function toStatement(block: Block): IamStatement {
 
 const REFERENCE = /^\$\{([A-Za-z0-9_.-]+)\}$/;
 
+/**
+ * `${jsonencode({ "Version" = "2012-10-17", … })}` → the document. cdktf writes the argument as an HCL
+ * object of quoted keys, strings, numbers, booleans and lists, whose strings use JSON's escapes: with
+ * `=` read as `:` outside strings it is JSON; then each string is read as Terraform reads a template.
+ */
+export function readJsonencode(expression: string): unknown {
+  const argument = /^\$\{jsonencode\(([\s\S]*)\)\}$/.exec(expression)?.[1];
+  if (argument === undefined) throw new Error(`not a jsonencode(...) expression: ${expression.slice(0, 80)}`);
+  let json = "";
+  for (let i = 0; i < argument.length; i++) {
+    const c = argument[i];
+    if (c === '"') {
+      const end = /^"(?:[^"\\]|\\.)*"/.exec(argument.slice(i))![0];
+      json += end;
+      i += end.length - 1;
+    } else {
+      json += c === "=" ? ":" : c;
+    }
+  }
+  const literal = (value: unknown): unknown =>
+    typeof value === "string"
+      ? fromTemplate(value)
+      : Array.isArray(value)
+        ? value.map(literal)
+        : value && typeof value === "object"
+          ? Object.fromEntries(Object.entries(value).map(([k, v]) => [fromTemplate(k), literal(v)]))
+          : value;
+  return literal(JSON.parse(json));
+}
+
 /** The parsed Terraform configuration of one stack → the model. */
 export function readStackConfiguration(name: string, tf: Block): SynthesizedStack {
   const resource = tf.resource as Block | undefined;
@@ -126,6 +158,11 @@ export function readStackConfiguration(name: string, tf: Block): SynthesizedStac
           return set ? (JSON.parse(set[1]) as string[]).map(text) : [text(a.policy_arn)];
         }),
       inlinePolicyNames: inline.filter(([, p]) => p.role === roleReference).map(([, p]) => text(p.name)),
+      inlinePolicies: Object.fromEntries(
+        inline
+          .filter(([, p]) => p.role === roleReference)
+          .map(([, p]) => [text(p.name), readJsonencode(p.policy as string)]),
+      ),
       trustPolicy: {
         Version: "2012-10-17",
         Statement: ((document.statement ?? []) as Block[]).map(toStatement),

@@ -234,8 +234,9 @@ export function renderAccessReport(config: Config, stacks: readonly SynthesizedS
         ...roleRisks(role),
       ];
       const allRisks = [...risks, ...policyRisks, ...rows.flatMap((r) => r.risks)];
-      for (const risk of allRisks) {
-        summary.push(`| ${stack.name} | ${code(role.name)} | ${riskText([risk])} |`);
+      // One summary line per distinct risk: a group grant on two refs is one thing to check.
+      for (const text of new Set(allRisks.map((risk) => riskText([risk])))) {
+        summary.push(`| ${stack.name} | ${code(role.name)} | ${text} |`);
       }
       sections.push(
         "",

@@ -113,11 +113,14 @@ export const allowEntrySchema = z
       "One grant: a project or a group, and the branches and/or tags whose pipelines may assume the role.",
   });
 
-const tagsSchema = z.record(z.string(), z.string()).superRefine((tags, ctx) => {
-  for (const [key, message] of tagsProblems(tags)) {
-    ctx.addIssue({ code: "custom", message, path: key === "" ? [] : [key] });
-  }
-});
+// The JSON schema (for editors) carries IAM's lengths and, where JSON Schema's regex dialect allows, patterns.
+const tagsSchema = z
+  .record(z.string().meta({ minLength: 1, maxLength: 128 }), z.string().meta({ maxLength: 256 }))
+  .superRefine((tags, ctx) => {
+    for (const [key, message] of tagsProblems(tags)) {
+      ctx.addIssue({ code: "custom", message, path: key === "" ? [] : [key] });
+    }
+  });
 
 /** An IAM policy document, kept as structured data so the HCL carries it through `jsonencode`. */
 const policyDocumentSchema = z
@@ -144,6 +147,7 @@ export const roleSchema = z.strictObject({
   description: z
     .string()
     .superRefine(checkedBy(descriptionProblem))
+    .meta({ maxLength: 1000, pattern: "^[\\t\\n\\r\\x20-\\x7e\\u00a1-\\u00ff]*$" })
     .optional()
     .meta({ description: "Shown in the IAM console." }),
   allow: z
@@ -182,6 +186,7 @@ export const roleSchema = z.strictObject({
   path: z
     .string()
     .superRefine(checkedBy(iamPathProblem))
+    .meta({ maxLength: 512, pattern: "^/$|^/[\\x21-\\x7e]+/$" })
     .default("/")
     .meta({ description: "IAM path, e.g. /gitlab/." }),
   tags: tagsSchema.default({}).meta({ description: "Tags on the role." }),

@@ -26,6 +26,7 @@ const INJECTED_BLOCK =
   'x"\n}\nresource "aws_iam_role_policy_attachment" "pwn" {\n  role = "deploy"\n  policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"\n}\nlocals {\n  y = {\n"z';
 const READ_ENV = '${file("/proc/self/environ")}';
 const DIRECTIVE = "%{ if true }x%{ endif }";
+const ONLY_INTERPOLATION = "${aws_iam_role.deploy.arn}";
 const HEREDOC_END = 'line one\nEOF\nresource "null_resource" "n" {}\n<<EOF';
 
 const HOSTILE = {
@@ -62,7 +63,9 @@ function hostileConfig(): Config {
       {
         ...account,
         deployRoleArn: HOSTILE.deployRoleArn,
-        tags: { [HOSTILE.accountTagKey]: HOSTILE.accountTagValue, team: READ_ENV },
+        // A value that is one interpolation and nothing else is what the unwrap step turns into an
+        // expression; escaped, it must stay a string.
+        tags: { [HOSTILE.accountTagKey]: HOSTILE.accountTagValue, team: READ_ENV, ref: ONLY_INTERPOLATION },
         roles: [
           {
             ...account.roles[0],
@@ -165,6 +168,7 @@ describe.each([
       "managed-by": "gitlab-oidc-aws",
       [HOSTILE.accountTagKey]: HOSTILE.accountTagValue,
       team: READ_ENV,
+      ref: ONLY_INTERPOLATION,
     });
     expect(fromTemplate(one(aws.assume_role).role_arn as string)).toBe(HOSTILE.deployRoleArn);
     const provider = one(one((tf.resource as Block).aws_iam_openid_connect_provider).gitlab);

@@ -175,6 +175,12 @@ describe("IAM's own rules, with the field and the rule named", () => {
   });
 });
 
+test("a tag problem is reported in the same run as a shape problem elsewhere (the schema checks it too)", () => {
+  const problems = problemsOf(minimalConfig({ tags: { "a;b": "x" }, maxSessionDuration: "long" }));
+  expect(problems.join("\n")).toContain(`${ROLE}.tags.a;b: tag key contains U+003B`);
+  expect(problems.join("\n")).toContain(`${ROLE}.maxSessionDuration`);
+});
+
 describe("invisible and look-alike characters in what selects who gets a role", () => {
   const cases: [string, RawConfig, string][] = [
     [

@@ -10,7 +10,7 @@ import { ConfigError } from "../src/config/rules";
 import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
 import { GitLabOidcRole } from "../src/constructs/gitlab-oidc-role";
 import { AccountStack } from "../stacks/account-stack";
-import { minimalConfig, parse, problemsOf, type RawConfig } from "./support/configs";
+import { accountStackProps, minimalConfig, parse, problemsOf, type RawConfig } from "./support/configs";
 
 const withAllow = (...allow: unknown[]) => minimalConfig({ allow });
 const ROLE = "accounts[0].roles[0]";
@@ -397,13 +397,7 @@ describe("the constructs run the same rules as the config loader", () => {
   });
 
   test("a role refuses tags, description, path, boundary and ARNs by IAM's rules", () => {
-    const stack = new AccountStack(
-      Testing.app(),
-      (() => {
-        const c = parse(minimalConfig());
-        return { gitlab: c.gitlab, state: c.state, limits: c.limits, account: c.accounts[0] };
-      })(),
-    );
+    const stack = new AccountStack(Testing.app(), accountStackProps());
     const provider = stack.node.findChild("gitlab") as GitLabOidcProvider;
     expect(
       () =>

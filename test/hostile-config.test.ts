@@ -7,6 +7,8 @@
 import { Testing } from "cdktf";
 import { parse as parseYaml, stringify } from "yaml";
 import { ConfigError } from "../src/config/rules";
+import { evaluateCondition } from "../src/iam/evaluate";
+import { adminPolicyRisk } from "../src/report/access-report";
 import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
 import { GitLabOidcRole } from "../src/constructs/gitlab-oidc-role";
 import { AccountStack } from "../stacks/account-stack";
@@ -332,6 +334,15 @@ describe("keys named like Object.prototype members get a normal problem line", (
     expect(refusal(minimalConfig({ tags: { constructor: "a" } }))).toContain(
       `${ROLE}.tags: a key named "constructor" cannot be read here`,
     );
+  });
+
+  test("lookup tables keyed by user input answer only for their own keys", () => {
+    // GIVEN a managed policy and a trust-policy condition key named like Object.prototype members
+    expect(adminPolicyRisk("arn:aws:iam::aws:policy/constructor")).toBeUndefined();
+    expect(adminPolicyRisk("arn:aws:iam::aws:policy/toString")).toBeUndefined();
+    const result = evaluateCondition("StringEquals", "constructor", ["x"], {});
+    // THEN the key is absent, as IAM sees it, not Object.prototype's member
+    expect(result).toMatchObject({ actual: undefined, matched: false });
   });
 
   test("the YAML reader's own result keeps such keys as plain data", () => {

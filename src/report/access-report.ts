@@ -43,7 +43,8 @@ function awsManagedName(arn: string): string | undefined {
 
 export function adminPolicyRisk(arn: string): Risk | undefined {
   const name = awsManagedName(arn);
-  const reason = name !== undefined ? ADMIN_POLICIES[name] : undefined;
+  // Own keys only: a policy named "constructor" is not an administrator policy.
+  const reason = name !== undefined && Object.hasOwn(ADMIN_POLICIES, name) ? ADMIN_POLICIES[name] : undefined;
   if (reason === undefined) return undefined;
   return { level: "high", message: `administrator-level managed policy \`${name}\` (${reason})` };
 }

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import type { Config } from "../src/config/schema";
 import { synthesize } from "../src/synth";
 import { fromTemplate, hclString } from "../src/terraform/literal";
-import { readStackConfiguration } from "../src/terraform/synthesized-stacks";
+import { readJsonencode, readStackConfiguration } from "../src/terraform/synthesized-stacks";
 import { minimalConfig, parse } from "./support/configs";
 
 // A value that got past validation: the constructs' rules accept everything in this file.
@@ -230,4 +230,19 @@ describe("hclString, the one escape for HCL literals", () => {
     }
   });
   if (!terraform) console.warn("terraform is not installed: the terraform console check is skipped");
+});
+
+describe("reading an inline policy back", () => {
+  test("from jsonencode({...}) with HCL's = and escapes, and from a policy written as a JSON string", () => {
+    const document = {
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "a=${b}" }],
+    };
+    expect(
+      readJsonencode(
+        '${jsonencode({ "Version" = "2012-10-17", "Statement" = [{ "Effect" = "Allow", "Action" = "s3:*", "Resource" = "a=$${b}" }] })}',
+      ),
+    ).toEqual(document);
+    expect(readJsonencode(JSON.stringify(document).replace("${", "$${"))).toEqual(document);
+  });
 });

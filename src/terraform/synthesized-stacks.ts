@@ -96,7 +96,8 @@ const REFERENCE = /^\$\{([A-Za-z0-9_.-]+)\}$/;
  */
 export function readJsonencode(expression: string): unknown {
   const argument = /^\$\{jsonencode\(([\s\S]*)\)\}$/.exec(expression)?.[1];
-  if (argument === undefined) throw new Error(`not a jsonencode(...) expression: ${expression.slice(0, 80)}`);
+  // A policy written as a JSON string (by hand, or by an older tool) is a literal template.
+  if (argument === undefined) return JSON.parse(fromTemplate(expression)) as unknown;
   let json = "";
   for (let i = 0; i < argument.length; i++) {
     const c = argument[i];

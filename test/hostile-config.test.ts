@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml, stringify } from "yaml";
+import { parseConfig } from "../src/config/load";
 import { ConfigError } from "../src/config/rules";
 import { evaluateCondition } from "../src/iam/evaluate";
 import { adminPolicyRisk } from "../src/report/access-report";
@@ -338,9 +339,32 @@ describe("YAML built to exhaust the reader or hide a key", () => {
     expect(refusal(text)).toMatch(/a YAML alias \(\*n\) cannot be a map key/);
   });
 
-  test("a YAML 1.1 merge key is refused, so it cannot set a key twice", () => {
-    const text = `base: &base\n  name: admin\n${valid().replace("- name: deploy", "- <<: *base\n        name: deploy")}`;
-    expect(refusal(text)).toMatch(/YAML merge keys \(<<\) are not supported; write the keys out/);
+  /** A config whose role has these grants, written as YAML. */
+  const withGrants = (grants: string) =>
+    valid().replace(/ {8}allow:\n(?: {10}.*\n)+/, `        allow:\n${grants.replace(/^/gm, "          ")}\n`);
+
+  test("a YAML 1.1 merge key that sets only new keys is read", () => {
+    const text = withGrants("- &web { project: acme/web, branches: [main] }\n- { <<: *web, tags: [v1] }");
+    expect(parseConfig(text, "test.yaml").accounts[0].roles[0].allow).toEqual([
+      { project: "acme/web", branches: ["main"] },
+      { project: "acme/web", branches: ["main"], tags: ["v1"] },
+    ]);
+  });
+
+  test("a key set both by a merge and directly is a duplicate, refused (YAML would let one win unseen)", () => {
+    const text = withGrants(
+      "- &web { project: acme/web, branches: [main] }\n- { <<: *web, branches: ['*'] }",
+    );
+    expect(refusal(text)).toMatch(
+      /^test\.yaml:\d+:\d+: key "branches" is set both here and by a merge \(<<\); say it once$/m,
+    );
+  });
+
+  test("a key that two merged maps both set is refused", () => {
+    const text = withGrants(
+      "- &a { project: acme/web, branches: [main] }\n- &b { project: acme/api, tags: [v1] }\n- { <<: [*a, *b] }",
+    );
+    expect(refusal(text)).toMatch(/key "project" comes from two merged maps \(<<\); say it once/);
   });
 
   test("a duplicate key stays a duplicate when one of them comes through an alias value", () => {

@@ -16,6 +16,7 @@ import {
   parseDocument,
   type Document,
   type Node,
+  type YAMLMap,
 } from "yaml";
 import type { z } from "zod";
 import { checkAllowEntry, checkConfig, ConfigError, unknownKeyMessage, type Problem } from "./rules";
@@ -115,7 +116,8 @@ export function parseConfigWithPositions(text: string, source = DEFAULT_CONFIG_F
   const lineCounter = new LineCounter();
   let document: Document;
   try {
-    document = parseDocument(text, { lineCounter, prettyErrors: false });
+    // Merge keys (`<<`, YAML 1.1) are read, and a key set both by a merge and directly is refused below.
+    document = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
   } catch (error) {
     if (error instanceof RangeError) throw new ConfigError([tooDeep({})], source);
     throw error;
@@ -182,9 +184,9 @@ function tooDeep(at: { line?: number; col?: number }): Problem {
 
 /**
  * What YAML allows but a config must not use: an alias as a map key (it hides which key is set, and
- * slips past the duplicate-key check), merge keys (`<<`, YAML 1.1: they set keys a reviewer does not
- * see, again past the duplicate-key check), keys that are not plain scalars, and more aliases than a
- * config needs (each can expand a whole subtree: "billion laughs"). Walked with an explicit stack.
+ * slips past the duplicate-key check), a key that a merge (`<<`, YAML 1.1) sets and something else sets
+ * again (YAML lets one win silently), `__proto__`, keys that are not plain scalars, and more aliases
+ * than a config needs (each can expand a whole subtree: "billion laughs"). Walked with an explicit stack.
  */
 function structureProblems(document: Document): { message: string; position: number }[] {
   const problems: { message: string; position: number }[] = [];
@@ -200,6 +202,7 @@ function structureProblems(document: Document): { message: string; position: num
         });
       }
     } else if (isCollection(node)) {
+      if (isMap(node)) problems.push(...mergeProblems(node, document));
       for (const item of node.items) {
         if (!isPair(item)) {
           stack.push(item);
@@ -207,13 +210,13 @@ function structureProblems(document: Document): { message: string; position: num
         }
         const key = item.key as Node | null;
         const position = key?.range?.[0] ?? 0;
-        if (isAlias(key)) {
+        if (isMergeKey(key)) {
+          // Its aliases are counted where they stand; the merged maps are checked where they are defined.
+        } else if (isAlias(key)) {
           problems.push({
             message: `a YAML alias (*${key.source}) cannot be a map key; write the key out`,
             position,
           });
-        } else if (isScalar(key) && key.value === "<<" && key.type === "PLAIN") {
-          problems.push({ message: "YAML merge keys (<<) are not supported; write the keys out", position });
         } else if (isScalar(key) && key.value === "__proto__") {
           problems.push({
             message:
@@ -228,6 +231,66 @@ function structureProblems(document: Document): { message: string; position: num
     }
   }
   return problems;
+}
+
+/** `<<` read as a merge key (a quoted "<<" is an ordinary key). */
+function isMergeKey(key: unknown): boolean {
+  return isScalar(key) && typeof key.value === "symbol";
+}
+
+/**
+ * A key a merge (`<<`) sets and the map sets again, or that two merged maps both set: YAML lets the
+ * later one win silently; a config says each key once, as the duplicate-key rule wants.
+ */
+function mergeProblems(map: YAMLMap, document: Document): { message: string; position: number }[] {
+  const merges = map.items.filter((pair) => isMergeKey(pair.key));
+  if (merges.length === 0) return [];
+  const problems: { message: string; position: number }[] = [];
+  const merged = new Set<string>();
+  const sources = (value: unknown): unknown[] => (isSeq(value) ? value.items : [value]);
+  for (const pair of merges) {
+    for (const source of sources(pair.value)) {
+      const target = isAlias(source) ? source.resolve(document) : source;
+      if (!isMap(target)) {
+        problems.push({
+          message: "a merge key (<<) takes a map or a list of maps (*anchor)",
+          position: (pair.key as Node).range?.[0] ?? 0,
+        });
+        continue;
+      }
+      for (const key of keysOf(target, document, new Set())) {
+        if (merged.has(key)) {
+          problems.push({
+            message: `key "${key}" comes from two merged maps (<<); say it once`,
+            position: (pair.key as Node).range?.[0] ?? 0,
+          });
+        }
+        merged.add(key);
+      }
+    }
+  }
+  for (const pair of map.items) {
+    if (isScalar(pair.key) && !isMergeKey(pair.key) && merged.has(String(pair.key.value))) {
+      problems.push({
+        message: `key "${String(pair.key.value)}" is set both here and by a merge (<<); say it once`,
+        position: pair.key.range?.[0] ?? 0,
+      });
+    }
+  }
+  return problems;
+}
+
+/** The keys a map sets, its own merges included. */
+function keysOf(map: YAMLMap, document: Document, seen: Set<unknown>): string[] {
+  if (seen.has(map)) return [];
+  seen.add(map);
+  return map.items.flatMap((pair) => {
+    if (!isMergeKey(pair.key)) return isScalar(pair.key) ? [String(pair.key.value)] : [];
+    return (isSeq(pair.value) ? pair.value.items : [pair.value]).flatMap((source) => {
+      const target = isAlias(source) ? source.resolve(document) : source;
+      return isMap(target) ? keysOf(target, document, seen) : [];
+    });
+  });
 }
 
 function standaloneGrantProblems(data: unknown): Problem[] {

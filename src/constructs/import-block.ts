@@ -4,15 +4,13 @@
  * cdktf 0.21's `TerraformResource.importFrom(id)` writes `to = <type>.<name>` without an instance key
  * (node_modules/cdktf/lib/terraform-resource.js, toHclTerraform), which Terraform refuses for a resource
  * with `for_each`: the target must name the instance, `<type>.<name>["key"]`. This element writes that
- * block, with both strings escaped here (cdktf leaves a string containing `${` unescaped).
+ * block. Both strings are escaped with the writer's own functions (src/terraform/literal.ts): the key
+ * is an HCL string inside the `to` expression in either format; the ID is a quoted HCL string, or a
+ * JSON template string.
  */
 import { TerraformElement } from "cdktf";
 import type { Construct } from "constructs";
-
-/** A quoted HCL string literal whose content is never read as an interpolation or a directive. */
-export function hclStringLiteral(value: string): string {
-  return JSON.stringify(value).replace(/\$\{/g, "$${").replace(/%\{/g, "%%{");
-}
+import { escapeTemplate, hclString } from "../terraform/literal";
 
 export interface ImportBlockProps {
   /** The resource's address without the key, e.g. `aws_iam_role_policy_attachment.deploy`. */
@@ -30,17 +28,17 @@ export class ImportBlock extends TerraformElement {
 
   constructor(scope: Construct, id: string, props: ImportBlockProps) {
     super(scope, id, "import");
-    this.to = `${props.resourceAddress}[${hclStringLiteral(props.key)}]`;
+    this.to = `${props.resourceAddress}[${hclString(props.key)}]`;
     this.importId = props.importId;
   }
 
   public toTerraform(): Record<string, unknown> {
-    return { import: [{ to: this.to, id: this.importId }] };
+    return { import: [{ to: this.to, id: escapeTemplate(this.importId) }] };
   }
 
   public toHclTerraform(): Record<string, unknown> {
     const expression = (value: string) => ({ value, type: "simple", storageClassType: "reference" });
-    return { import: [{ to: expression(this.to), id: expression(hclStringLiteral(this.importId)) }] };
+    return { import: [{ to: expression(this.to), id: expression(hclString(this.importId)) }] };
   }
 
   public toMetadata(): Record<string, unknown> {

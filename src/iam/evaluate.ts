@@ -108,7 +108,8 @@ export function evaluateCondition(
 ): ConditionResult {
   const qualifier = SET_QUALIFIER.exec(operator)?.[1];
   const unqualified = qualifier ? operator.slice(qualifier.length + 1) : operator;
-  const actual = context[key];
+  // Own keys only: a condition key such as "constructor" is absent, not Object.prototype's member.
+  const actual = Object.hasOwn(context, key) ? context[key] : undefined;
   if (unqualified === "Null") {
     // Null: "true" means the key must be missing, "false" that it must be present.
     const matched = values.some((value) => (value.toLowerCase() === "true") === (actual === undefined));

@@ -5,6 +5,7 @@
  * attachments and inline policies are managed exclusively, adopted or not.
  */
 import { parse as parseHcl } from "@cdktf/hcl2json";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildApp } from "../src/synth";
@@ -30,6 +31,7 @@ async function synthHcl(raw: RawConfig) {
 }
 
 type ImportBlock = { to: string; id: string };
+const terraformInstalled = spawnSync("terraform", ["version"], { encoding: "utf8" }).status === 0;
 
 describe("adopt: true", () => {
   test("on the account: import blocks for the provider, the role, each attachment instance, inline policies and the exclusive resources", async () => {
@@ -61,6 +63,22 @@ describe("adopt: true", () => {
     });
     expect(stacks[0].roles[0].imports).toHaveLength(6);
   });
+
+  (terraformInstalled ? test : test.skip)(
+    "the import blocks are formatted as terraform fmt formats them",
+    async () => {
+      const { text } = await synthHcl(
+        minimalConfig({ managedPolicyArns: [READ_ONLY, TEAM], inlinePolicies: inline }, { adopt: true }),
+      );
+      const result = spawnSync("terraform", ["fmt", "-"], {
+        input: text,
+        encoding: "utf8",
+        env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", CHECKPOINT_DISABLE: "1" },
+      });
+      expect(result.status).toBe(0);
+      expect(result.stdout).toBe(text);
+    },
+  );
 
   test("on one role: only that role is imported, not the provider or the other roles", async () => {
     const raw = minimalConfig({ adopt: true });

@@ -121,8 +121,10 @@ describe.each([
       "data.aws_iam_policy_document.deploy_trust",
       "resource.aws_iam_openid_connect_provider.gitlab",
       "resource.aws_iam_role.deploy",
+      "resource.aws_iam_role_policies_exclusive.deploy",
       "resource.aws_iam_role_policy.deploy_p",
       "resource.aws_iam_role_policy_attachment.deploy",
+      "resource.aws_iam_role_policy_attachments_exclusive.deploy",
     ]);
     expect(Object.keys(tf).sort()).toEqual(
       hcl

@@ -10,10 +10,10 @@ import { checkRole, ConfigError, type RoleContext } from "../config/rules";
 import type { AllowEntry, PolicyDocument } from "../config/schema";
 import { compareCodeUnits, terraformName } from "../model/names";
 import { trustPolicyFor, type IamPolicyDocument } from "../model/trust-policy";
-import { expressionLiteral, expressionLiterals, hclString, literalFor, literalMap } from "../terraform/literal";
+import { expressionLiteral, expressionLiterals, literalFor, literalMap } from "../terraform/literal";
 import type { SynthesizedImport, SynthesizedRole } from "../terraform/synthesized-stacks";
 import type { GitLabOidcProvider } from "./gitlab-oidc-provider";
-import { ImportBlock } from "./import-block";
+import { ImportBlock, staticHclString } from "./import-block";
 
 export interface GitLabOidcRoleProps {
   /** The GitLab OIDC provider whose tokens may assume this role. */
@@ -83,7 +83,7 @@ export function adoptionImports(
     { to: `aws_iam_role_policy_attachments_exclusive.${address}`, id: roleName },
     { to: `aws_iam_role_policies_exclusive.${address}`, id: roleName },
     ...managedPolicyArns.map((arn) => ({
-      to: `aws_iam_role_policy_attachment.${address}[${hclString(arn)}]`,
+      to: `aws_iam_role_policy_attachment.${address}[${staticHclString(arn)}]`,
       id: `${roleName}/${arn}`,
     })),
     ...inlinePolicyNames.map((policy) => ({

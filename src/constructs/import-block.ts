@@ -4,13 +4,19 @@
  * cdktf 0.21's `TerraformResource.importFrom(id)` writes `to = <type>.<name>` without an instance key
  * (node_modules/cdktf/lib/terraform-resource.js, toHclTerraform), which Terraform refuses for a resource
  * with `for_each`: the target must name the instance, `<type>.<name>["key"]`. This element writes that
- * block. Both strings are escaped with the writer's own functions (src/terraform/literal.ts): the key
- * is an HCL string inside the `to` expression in either format; the ID is a quoted HCL string, or a
- * JSON template string.
+ * block. The key is an HCL string inside the `to` expression in either format, and the HCL `id` a
+ * quoted HCL string, both written by `staticHclString`: cdktf quotes any attribute value containing
+ * `${` once more (cdktf/lib/hcl/render.js), so the template escape `$${` cannot be used here and `$`, `%`
+ * before `{` are written as `\u0024`, `\u0025`. The JSON `id` is a template string (`$${`).
  */
 import { TerraformElement } from "cdktf";
 import type { Construct } from "constructs";
-import { escapeTemplate, hclString } from "../terraform/literal";
+import { escapeTemplate, hclStringBody } from "../terraform/literal";
+
+/** `value` as a quoted HCL string with no `${` or `%{` in its text: every escape is a \u escape. */
+export function staticHclString(value: string): string {
+  return `"${hclStringBody(value).replace(/\$\$\{/g, "\\u0024{").replace(/%%\{/g, "\\u0025{")}"`;
+}
 
 export interface ImportBlockProps {
   /** The resource's address without the key, e.g. `aws_iam_role_policy_attachment.deploy`. */
@@ -28,7 +34,7 @@ export class ImportBlock extends TerraformElement {
 
   constructor(scope: Construct, id: string, props: ImportBlockProps) {
     super(scope, id, "import");
-    this.to = `${props.resourceAddress}[${hclString(props.key)}]`;
+    this.to = `${props.resourceAddress}[${staticHclString(props.key)}]`;
     this.importId = props.importId;
   }
 
@@ -38,7 +44,7 @@ export class ImportBlock extends TerraformElement {
 
   public toHclTerraform(): Record<string, unknown> {
     const expression = (value: string) => ({ value, type: "simple", storageClassType: "reference" });
-    return { import: [{ to: expression(this.to), id: expression(hclString(this.importId)) }] };
+    return { import: [{ to: expression(this.to), id: expression(staticHclString(this.importId)) }] };
   }
 
   public toMetadata(): Record<string, unknown> {

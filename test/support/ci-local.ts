@@ -39,18 +39,25 @@ export interface ConsumerRepo {
 }
 
 /**
- * A git repo like a consumer project: origin git@gitlab.com:<projectPath>.git, on `branch`, holding the
- * fixture pipeline and a copy of the component under templates/ (what `include: local` reads).
+ * A git repo like a consumer project: on `branch`, holding `pipeline` (default: the fixture pipeline) as
+ * .gitlab-ci.yml, with `origin` (default git@gitlab.com:<projectPath>.git; gitlab-ci-local derives the
+ * project path, and where `include: component:` clones from, from it). With `copyComponent` (the default)
+ * templates/aws-credentials.yml is copied in, for pipelines that use `include: local`.
  */
 export function createConsumerRepo(options: {
   projectPath: string;
   branch: string;
   pipeline?: string;
+  origin?: string;
+  copyComponent?: boolean;
 }): ConsumerRepo {
   const base = mkdtempSync(join(tmpdir(), "aws-credentials-e2e-"));
   const dir = join(base, "repo");
-  mkdirSync(join(dir, "templates"), { recursive: true });
-  cpSync(componentFile, join(dir, "templates", "aws-credentials.yml"));
+  mkdirSync(dir, { recursive: true });
+  if (options.copyComponent ?? true) {
+    mkdirSync(join(dir, "templates"));
+    cpSync(componentFile, join(dir, "templates", "aws-credentials.yml"));
+  }
   writeFileSync(join(dir, ".gitlab-ci.yml"), options.pipeline ?? readFileSync(consumerFixture, "utf8"));
   const git = (...args: string[]): void => {
     execFileSync("git", ["-c", "user.email=e2e@example.com", "-c", "user.name=e2e", ...args], {
@@ -59,7 +66,7 @@ export function createConsumerRepo(options: {
     });
   };
   git("init", "-q", "-b", options.branch);
-  git("remote", "add", "origin", `git@gitlab.com:${options.projectPath}.git`);
+  git("remote", "add", "origin", options.origin ?? `git@gitlab.com:${options.projectPath}.git`);
   git("add", "-A");
   git("commit", "-q", "-m", "consumer");
   return { dir };

@@ -128,15 +128,16 @@ describe("exports mode", () => {
     expect(sts.assumeCalls().map((c) => c.outcome)).toEqual(["AccessDenied"]);
     expect(result.log).not.toContain("caller=");
     // AND the diagnosis shows the token's claims next to the role ARN, the usual causes and the explain command
-    expect(result.log).toContain(`role:          ${PRODUCTION_ROLE}`);
-    expect(result.log).toContain("iss:           https://gitlab.com");
-    expect(result.log).toContain("sub:           project_path:acme/web:ref_type:branch:ref:feature/x");
-    expect(result.log).toContain("aud:           https://gitlab.com");
-    expect(result.log).toContain("ref_protected: false");
-    expect(result.log).toContain("environment:   production");
+    expect(result.log).toContain(`role:            ${PRODUCTION_ROLE}`);
+    expect(result.log).toContain("iss:             https://gitlab.com");
+    expect(result.log).toContain("sub:             project_path:acme/web:ref_type:branch:ref:feature/x");
+    expect(result.log).toContain("aud:             https://gitlab.com");
+    expect(result.log).toContain("ref_protected:   false");
+    expect(result.log).toContain("pipeline_source: push");
+    expect(result.log).toContain("environment:     production");
     expect(result.log).toMatch(/wildcard \(\*\) under StringEquals/);
     expect(result.log).toContain(
-      "npm run explain -- --sub 'project_path:acme/web:ref_type:branch:ref:feature/x' --aud 'https://gitlab.com'",
+      `npm run explain -- --sub 'project_path:acme/web:ref_type:branch:ref:feature/x' --aud 'https://gitlab.com' --role '${PRODUCTION_ROLE}'`,
     );
     expectNoSecrets(result.log, token);
   });
@@ -328,7 +329,7 @@ describe("the script under dash (POSIX sh), outside gitlab-ci-local", () => {
     // THEN the shell exited 1 at the script and the diagnosis names the tag sub
     expect(result.status).toBe(1);
     expect(result.stdout).not.toContain("AFTER");
-    expect(result.stderr).toContain("sub:           project_path:acme/web:ref_type:tag:ref:v1.0.0");
+    expect(result.stderr).toContain("sub:             project_path:acme/web:ref_type:tag:ref:v1.0.0");
     expect(sts.assumeCalls().map((c) => c.outcome)).toEqual(["AccessDenied"]);
   });
 });

@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { repoRoot } from "../support/ci-local";
+import { missingPrerequisites, repoRoot } from "../support/ci-local";
 import {
   AWS_CLI,
   ComponentShells,
@@ -32,8 +32,8 @@ let sts: StsStandIn;
 let shells: ComponentShells;
 
 beforeAll(async () => {
-  if (!existsSync("/usr/bin/busybox"))
-    throw new Error("these tests need BusyBox (apt-get install busybox; scripts/ensure-test-tools.sh)");
+  const missing = missingPrerequisites();
+  if (missing.length > 0) throw new Error(`the component shell tests need: ${missing.join(", ")}`);
   sts = await StsStandIn.start(join(repoRoot, "terraform"));
   shells = new ComponentShells();
 });

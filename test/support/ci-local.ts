@@ -29,6 +29,9 @@ export function missingPrerequisites(): string[] {
   if (!["/usr/bin/rsync", "/bin/rsync", "/usr/local/bin/rsync"].some((p) => existsSync(p))) {
     missing.push("rsync (apt-get install rsync)");
   }
+  if (!existsSync("/usr/bin/busybox")) missing.push("/usr/bin/busybox (apt-get install busybox)");
+  if (!existsSync("/usr/lib/git-core/git-http-backend"))
+    missing.push("git http-backend (apt-get install git)");
   if (!existsSync(gitlabCiLocal))
     missing.push(`${gitlabCiLocal} (npm ci installs the gitlab-ci-local devDependency)`);
   return missing;

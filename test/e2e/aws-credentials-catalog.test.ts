@@ -7,16 +7,20 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import {
   createConsumerRepo,
+  expectNoSecrets as expectNoSecretsIn,
   missingPrerequisites,
+  PRODUCTION_SESSION as PRODUCTION,
   repoRoot,
   runJobs,
+  STAGING_SESSION as STAGING,
   type JobRun,
 } from "../support/ci-local";
+import { stsRuleSetDataPath as ruleSetDataPath } from "../support/component-shell";
 import {
   git,
   publishComponentProject,
@@ -27,8 +31,6 @@ import { GitHttpServer } from "../support/git-http-server";
 import { StsStandIn } from "../support/sts-stand-in";
 
 const PROJECT = "acme/platform/gitlab-oidc-aws";
-const STAGING = "arn:aws:sts::222222222222:assumed-role/gitlab-deploy-web/";
-const PRODUCTION = "arn:aws:sts::111111111111:assumed-role/gitlab-deploy-web/";
 const fixture = readFileSync(join(repoRoot, "test", "fixtures", "consumer", "catalog.gitlab-ci.yml"), "utf8");
 
 jest.setTimeout(120_000);
@@ -75,16 +77,7 @@ beforeEach(() => {
 function stsRuleSetDataPath(): string {
   const dataPath = mkdtempSync(join(tmpdir(), "aws-data-"));
   tempDirs.push(dataPath);
-  const dir = join(dataPath, "sts", "2011-06-15");
-  mkdirSync(dir, { recursive: true });
-  const rules = [
-    { conditions: [], endpoint: { url: sts.url, properties: {}, headers: {} }, type: "endpoint" },
-  ];
-  writeFileSync(
-    join(dir, "endpoint-rule-set-1.json"),
-    JSON.stringify({ version: "1.0", parameters: {}, rules }),
-  );
-  return dataPath;
+  return ruleSetDataPath(dataPath, sts.url);
 }
 
 /** Runs `jobs` of the catalog consumer pipeline (acme/web, main) including the component at `version`. */
@@ -117,14 +110,7 @@ async function consume(
 const gitAsync = async (cwd: string, ...args: string[]): Promise<string> =>
   (await promisify(execFile)("git", args, { cwd, encoding: "utf8" })).stdout;
 
-function expectNoSecrets(log: string): void {
-  expect(log).not.toContain(token);
-  expect(log).not.toContain(token.split(".")[2]!);
-  for (const issued of sts.issued) {
-    expect(log).not.toContain(issued.secretAccessKey);
-    expect(log).not.toContain(issued.sessionToken);
-  }
-}
+const expectNoSecrets = (log: string): void => expectNoSecretsIn(log, token, sts.issued);
 
 describe("include: component: from another project, over git smart HTTP", () => {
   it("serves a copy of this repository whose release tags all pass the release job's check", async () => {

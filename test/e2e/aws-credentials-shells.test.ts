@@ -6,7 +6,15 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { missingPrerequisites, repoRoot } from "../support/ci-local";
+import {
+  expectNoSecrets as expectNoSecretsIn,
+  missingPrerequisites,
+  PRODUCTION_ROLE,
+  PRODUCTION_SESSION,
+  repoRoot,
+  STAGING_ROLE,
+  STAGING_SESSION,
+} from "../support/ci-local";
 import {
   AWS_CLI,
   ComponentShells,
@@ -16,10 +24,8 @@ import {
 } from "../support/component-shell";
 import { StsStandIn } from "../support/sts-stand-in";
 
-const STAGING_ROLE = "arn:aws:iam::222222222222:role/gitlab/gitlab-deploy-web";
-const PRODUCTION_ROLE = "arn:aws:iam::111111111111:role/gitlab/gitlab-deploy-web";
-const STAGING = "arn:aws:sts::222222222222:assumed-role/gitlab-deploy-web/gitlab-7-8-9";
-const PRODUCTION = "arn:aws:sts::111111111111:assumed-role/gitlab-deploy-web/gitlab-7-8-9";
+const STAGING = `${STAGING_SESSION}gitlab-7-8-9`;
+const PRODUCTION = `${PRODUCTION_SESSION}gitlab-7-8-9`;
 const MAIN = "project_path:acme/web:ref_type:branch:ref:main";
 const PROFILES = JSON.stringify([
   { name: "staging", role_arn: STAGING_ROLE },
@@ -49,14 +55,7 @@ beforeEach(() => {
 });
 
 /** Nothing secret that this run handed out appears in `log`. */
-function expectNoSecrets(log: string, token: string): void {
-  expect(log).not.toContain(token);
-  expect(log).not.toContain(token.split(".")[2]!);
-  for (const issued of sts.issued) {
-    expect(log).not.toContain(issued.secretAccessKey);
-    expect(log).not.toContain(issued.sessionToken);
-  }
-}
+const expectNoSecrets = (log: string, token: string): void => expectNoSecretsIn(log, token, sts.issued);
 
 const stsEnv = (): Record<string, string> => ({
   AWS_CREDENTIALS_STS_ENDPOINT: sts.url,

@@ -22,6 +22,27 @@ export const componentFile = join(repoRoot, "templates", "aws-credentials.yml");
 export const consumerFixture = join(repoRoot, "test", "fixtures", "consumer", ".gitlab-ci.yml");
 const gitlabCiLocal = join(repoRoot, "node_modules", ".bin", "gitlab-ci-local");
 
+/** The example config's roles (gitlab-oidc.yaml → terraform/), as the component's tests use them. */
+export const STAGING_ROLE = "arn:aws:iam::222222222222:role/gitlab/gitlab-deploy-web";
+export const PRODUCTION_ROLE = "arn:aws:iam::111111111111:role/gitlab/gitlab-deploy-web";
+/** The sessions of those roles, as GetCallerIdentity names them (without the session name). */
+export const STAGING_SESSION = "arn:aws:sts::222222222222:assumed-role/gitlab-deploy-web/";
+export const PRODUCTION_SESSION = "arn:aws:sts::111111111111:assumed-role/gitlab-deploy-web/";
+
+/** Nothing secret appears in `log`: the ID token, its signature, or any key or session token STS issued. */
+export function expectNoSecrets(
+  log: string,
+  token: string,
+  issued: readonly { secretAccessKey: string; sessionToken: string }[],
+): void {
+  expect(log).not.toContain(token);
+  expect(log).not.toContain(token.split(".")[2]!); // the signature alone
+  for (const credentials of issued) {
+    expect(log).not.toContain(credentials.secretAccessKey);
+    expect(log).not.toContain(credentials.sessionToken);
+  }
+}
+
 /** What the e2e tests need on the machine, with the Debian package that provides it. */
 export function missingPrerequisites(): string[] {
   const missing: string[] = [];

@@ -78,6 +78,7 @@ describe.each(SHELLS)("every mode under %s", (shell: ShellName) => {
   });
 
   it("web-identity: the AWS CLI assumes the role itself from the exported variables", async () => {
+    // GIVEN an allowed token, and the CLI's own STS calls routed to the stand-in
     const token = sts.mintToken({ sub: MAIN });
     const dataPath = stsRuleSetDataPath(shells.tempDir("aws-data-"), sts.url);
     const result = await shells.run(shell, {
@@ -90,6 +91,7 @@ describe.each(SHELLS)("every mode under %s", (shell: ShellName) => {
       },
       after: `echo "caller=$(${AWS_CLI} sts get-caller-identity --query Arn --output text) file_mode=$(stat -c %a "$AWS_WEB_IDENTITY_TOKEN_FILE")"`,
     });
+    // THEN the CLI assumed the role with the private token file, and nothing secret was printed
     expect(result.log).toContain(`caller=${STAGING} file_mode=600`);
     expect(result.status).toBe(0);
     expect(sts.assumeCalls().map((c) => c.outcome)).toEqual(["Success"]);
@@ -97,6 +99,7 @@ describe.each(SHELLS)("every mode under %s", (shell: ShellName) => {
   });
 
   it("profiles: one private config file, and the AWS CLI assumes each profile's role", async () => {
+    // GIVEN an allowed token and two profiles (staging, production in its own region), default production
     const token = sts.mintToken({ sub: MAIN });
     const dataPath = stsRuleSetDataPath(shells.tempDir("aws-data-"), sts.url);
     const result = await shells.run(shell, {
@@ -116,6 +119,7 @@ describe.each(SHELLS)("every mode under %s", (shell: ShellName) => {
       ].join("\n"),
     });
     expect(result.status).toBe(0);
+    // THEN each --profile is its role, the default is AWS_PROFILE, the config private and outside the checkout
     expect(result.log).toContain(`staging=${STAGING}`);
     expect(result.log).toContain(`production=${PRODUCTION}`);
     expect(result.log).toContain(`default=${PRODUCTION} profile=production`);
@@ -213,6 +217,7 @@ describe("profiles are validated before anything is written", () => {
   });
 
   it("refuses a default_profile that is not one of the profiles", async () => {
+    // GIVEN profiles staging and production WHEN default_profile is prod THEN the script refuses it
     const result = await shells.run("dash", {
       env: {
         AWS_ID_TOKEN: sts.mintToken({ sub: MAIN }),
@@ -258,6 +263,7 @@ describe.each(SHELLS)("hardening under %s", (shell: ShellName) => {
   });
 
   it("removes its private directory on every way out, and gives the job its own EXIT trap back", async () => {
+    // GIVEN a token directory to watch, and CLIs that fail in two ways
     const tokenDir = shells.tempDir("token-dir-");
     const env = {
       ...stsEnv(),
@@ -315,6 +321,7 @@ describe.each(SHELLS)("hardening under %s", (shell: ShellName) => {
   });
 
   it("keeps token directories absolute, normalised and outside the checkout", async () => {
+    // GIVEN a checkout, a symlink into it, and a symlink to it used as CI_PROJECT_DIR
     const base = shells.tempDir("token-dirs-");
     const project = join(base, "project");
     mkdirSync(join(project, "sub"), { recursive: true });
@@ -374,6 +381,7 @@ describe.each(SHELLS)("hardening under %s", (shell: ShellName) => {
   });
 
   it("sends the token only over https, or plain http to the loopback", async () => {
+    // GIVEN web-identity mode (no network call) and each sts_endpoint in turn
     const token = sts.mintToken({ sub: MAIN });
     const run = (env: Record<string, string>) =>
       shells.run(shell, {
@@ -392,6 +400,7 @@ describe.each(SHELLS)("hardening under %s", (shell: ShellName) => {
       "http://10.0.0.1:4566",
       "ftp://127.0.0.1/",
     ]) {
+      // THEN plain http off the loopback, and other schemes, are refused naming the input
       const result = await run({ AWS_CREDENTIALS_STS_ENDPOINT: endpoint });
       expect(result.stderr).toContain(`sts_endpoint '${endpoint}' is`);
       expect(result.status).toBe(1);
@@ -403,6 +412,7 @@ describe.each(SHELLS)("hardening under %s", (shell: ShellName) => {
       "http://localhost:4566",
       "http://[::1]:4566",
     ]) {
+      // AND https anywhere, and http to 127.0.0.0/8, localhost and [::1], are exported for the SDKs
       const result = await run({ AWS_CREDENTIALS_STS_ENDPOINT: endpoint });
       expect(result.stdout).toContain(`sts=${endpoint}\n`);
       expect(result.status).toBe(0);
@@ -496,6 +506,7 @@ describe("the explain advice printed on AccessDenied is safe to paste", () => {
   );
 
   it("shows project_id and namespace_id when the token has them", async () => {
+    // GIVEN a token with project_id and namespace_id, denied by the production role
     const token = sts.mintToken({
       sub: "project_path:acme/web:ref_type:branch:ref:x",
       project_id: "42",

@@ -161,8 +161,10 @@ test("--to-config on the CLI's output prints YAML the synth accepts", async () =
   const result = audit([file, "--to-config"]);
   expect(result.code).toBe(1); // some roles have no safe equivalent
   expect(result.stdout).toContain("- name: gitlab-group-deploy");
+  // One YAML document per issuer (and, with ID pinning, per pinIds setting): take the role's.
+  const document = result.stdout.split(/^---$/m).find((doc) => doc.includes("- name: gitlab-group-deploy"))!;
   const config = join(dir, "gitlab-oidc.yaml");
-  writeFileSync(config, result.stdout);
+  writeFileSync(config, document);
   const synth = spawnSync(process.execPath, [join(REPO, "dist", "main.js")], {
     cwd: REPO,
     encoding: "utf8",

@@ -15,7 +15,9 @@ import { escapeTemplate, hclStringBody } from "../terraform/literal";
 
 /** `value` as a quoted HCL string with no `${` or `%{` in its text: every escape is a \u escape. */
 export function staticHclString(value: string): string {
-  return `"${hclStringBody(value).replace(/\$\$\{/g, "\\u0024{").replace(/%%\{/g, "\\u0025{")}"`;
+  return `"${hclStringBody(value)
+    .replace(/\$\$\{/g, "\\u0024{")
+    .replace(/%%\{/g, "\\u0025{")}"`;
 }
 
 export interface ImportBlockProps {

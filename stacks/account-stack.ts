@@ -1,7 +1,7 @@
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { HttpBackend, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
-import { audiencesOf } from "../src/config/rules";
+import { providerAudiences, providerUrlOf } from "../src/config/rules";
 import type { AccountConfig, Config } from "../src/config/schema";
 import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
 import { GitLabOidcRole } from "../src/constructs/gitlab-oidc-role";
@@ -17,6 +17,11 @@ export interface AccountStackProps {
   readonly limits: Config["limits"];
   /** The account, its provider mode and its roles. */
   readonly account: AccountConfig;
+  /**
+   * The IDs behind the config's paths (gitlab-oidc.lock.yaml).
+   * @default no IDs (grants that need one are refused)
+   */
+  readonly lock?: Config["lock"];
 }
 
 /** Tag on every resource, so the console shows where a role is managed. */
@@ -31,7 +36,7 @@ export class AccountStack extends TerraformStack {
   public readonly synthesized: SynthesizedStack;
 
   constructor(scope: Construct, props: AccountStackProps) {
-    const { account, gitlab, state, limits } = props;
+    const { account, gitlab, state, limits, lock } = props;
     super(scope, account.name);
 
     new AwsProvider(this, "aws", {
@@ -63,8 +68,8 @@ export class AccountStack extends TerraformStack {
     }
 
     const provider = new GitLabOidcProvider(this, "gitlab", {
-      url: gitlab.url,
-      audiences: audiencesOf(gitlab),
+      url: providerUrlOf(gitlab),
+      audiences: providerAudiences(gitlab, account.roles),
       thumbprints: gitlab.thumbprints,
       existing: account.provider === "existing",
     });
@@ -76,7 +81,13 @@ export class AccountStack extends TerraformStack {
         provider,
         name,
         ...rest,
-        context: { gitlab, limits, accountId: account.accountId, partition: account.partition },
+        context: {
+          gitlab,
+          ...(lock ? { lock } : {}),
+          limits,
+          accountId: account.accountId,
+          partition: account.partition,
+        },
       });
       roleArns[name] = construct.arn;
       roles.push(construct.synthesized);

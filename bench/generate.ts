@@ -81,7 +81,10 @@ export function generateConfig(accounts: number, rolesPerAccount: number): strin
  * and group it names, with made-up but stable IDs (gitlab.com pins them), as lock file text.
  */
 export function generateLock(accounts: number, rolesPerAccount: number): string {
-  const lock: { projects: GitLabLock["projects"]; groups: GitLabLock["groups"] } = { projects: {}, groups: {} };
+  const lock: { projects: GitLabLock["projects"]; groups: GitLabLock["groups"] } = {
+    projects: {},
+    groups: {},
+  };
   let next = 10_000_000;
   const group = (path: string) => (lock.groups[path] ??= { id: next++, descendantIds: [next++, next++] });
   const project = (path: string) =>

@@ -415,7 +415,11 @@ describe("the two YAML readers", () => {
       readFileSync(join(ROOT, file), "utf8"),
       readLockFor(join(ROOT, file)),
     ]),
-    ["a generated 3 × 20 config", generateConfig(3, 20), parseLock(generateLock(3, 20), "generated.lock.yaml")],
+    [
+      "a generated 3 × 20 config",
+      generateConfig(3, 20),
+      parseLock(generateLock(3, 20), "generated.lock.yaml"),
+    ],
     [
       "YAML's tricky scalars (no lock: IDs not pinned)",
       [

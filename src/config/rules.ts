@@ -4,13 +4,7 @@
  * throwing, so one run reports every problem at once. The constructs call the same checks, so a stack
  * built from code gets the same protection as one built from the YAML.
  */
-import {
-  CLAIM_LIKE_KEYS,
-  type AccountConfig,
-  type AllowEntry,
-  type Config,
-  type RoleConfig,
-} from "./schema";
+import { CLAIM_LIKE_KEYS, type AccountConfig, type AllowEntry, type Config, type RoleConfig } from "./schema";
 import type { GitLabLock } from "../gitlab/lock";
 import { GITLAB_COM_CLAIM_KEYS, GITLAB_COM_ISSUER_HOST, isSuppliedClaim } from "../model/claims";
 import { grantIssues, type TrustSettings } from "../model/grants";
@@ -210,7 +204,9 @@ export function checkRole(
       at(["allow", i, ...(issue.key !== undefined ? [issue.key] : [])], issue.message);
     }
   });
-  problems.push(...checkAudienceList(roleAudiences(context.gitlab, role), role.audience, [...path, "audience"]));
+  problems.push(
+    ...checkAudienceList(roleAudiences(context.gitlab, role), role.audience, [...path, "audience"]),
+  );
 
   const maxManaged = context.limits.managedPoliciesPerRole;
   if (role.managedPolicyArns.length > maxManaged) {

@@ -138,16 +138,15 @@ export const allowEntrySchema = z
         description:
           "Allow every branch and tag the other conditions allow (with protected: true, every protected one). Flagged as risky.",
       }),
-    protected: z
-      .boolean({ error: "protected must be true or false" })
-      .optional()
-      .meta({
-        description:
-          "Only pipelines for protected branches and tags (default true). gitlab.com: a gitlab.com:ref_protected condition; other issuers: needs ref_protected in gitlab.subClaim. false is flagged in the access report.",
-        default: true,
-      }),
+    protected: z.boolean({ error: "protected must be true or false" }).optional().meta({
+      description:
+        "Only pipelines for protected branches and tags (default true). gitlab.com: a gitlab.com:ref_protected condition; other issuers: needs ref_protected in gitlab.subClaim. false is flagged in the access report.",
+      default: true,
+    }),
     pipelineSources: z
-      .array(z.enum(PIPELINE_SOURCES, { error: `a pipeline source is one of ${PIPELINE_SOURCES.join(", ")}` }))
+      .array(
+        z.enum(PIPELINE_SOURCES, { error: `a pipeline source is one of ${PIPELINE_SOURCES.join(", ")}` }),
+      )
       .min(1, { error: "list at least one pipeline source, or remove the key" })
       .optional()
       .meta({
@@ -369,13 +368,10 @@ export const configSchema = z
               "The projects' ci_id_token_sub_claim_components, in order: project_path or project_id first, then any of ref_type, ref, ref_protected, environment_protected, deployment_tier.",
             default: [...DEFAULT_SUB_CLAIM],
           }),
-        pinIds: z
-          .boolean({ error: "pinIds must be true or false" })
-          .optional()
-          .meta({
-            description:
-              "gitlab.com: pin the project and namespace IDs from gitlab-oidc.lock.yaml (default true there; false is flagged). Other issuers supply no ID keys.",
-          }),
+        pinIds: z.boolean({ error: "pinIds must be true or false" }).optional().meta({
+          description:
+            "gitlab.com: pin the project and namespace IDs from gitlab-oidc.lock.yaml (default true there; false is flagged). Other issuers supply no ID keys.",
+        }),
         thumbprints: z
           .union(
             [

@@ -85,7 +85,8 @@ export class GitLabOidcRole extends Construct {
     const inlinePolicies = props.inlinePolicies ?? {};
     const path = props.path ?? "/";
     const maxSessionDuration = props.maxSessionDuration ?? 3600;
-    const audience = typeof props.audience === "string" ? props.audience : props.audience && [...props.audience];
+    const audience =
+      typeof props.audience === "string" ? props.audience : props.audience && [...props.audience];
     const problems = checkRole(
       {
         name: props.name,
@@ -104,7 +105,9 @@ export class GitLabOidcRole extends Construct {
     if (props.allow.length === 0)
       problems.push({ path: ["roles", props.name, "allow"], message: "add at least one allow entry" });
     const audiences = roleAudiences(props.context.gitlab, { audience });
-    const notClientIds = audiences.filter((a) => !props.provider.existing && !props.provider.audiences.includes(a));
+    const notClientIds = audiences.filter(
+      (a) => !props.provider.existing && !props.provider.audiences.includes(a),
+    );
     if (notClientIds.length > 0) {
       problems.push({
         path: ["roles", props.name, "audience"],

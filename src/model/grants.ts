@@ -53,8 +53,6 @@ export interface GrantIssue {
   readonly message: string;
 }
 
-export const LOCK_FILE_HINT = "gitlab-oidc.lock.yaml";
-
 function componentsOf(settings: TrustSettings): readonly SubClaimComponent[] {
   return settings.subClaim ?? DEFAULT_SUB_CLAIM;
 }
@@ -63,7 +61,9 @@ const supplies = (settings: TrustSettings, claim: string) => isSuppliedClaim(set
 
 /** Is the project pinned by `<issuer>:project_id` (rather than by a `project_id`-first `sub`)? */
 function pinsProjectKey(settings: TrustSettings): boolean {
-  return componentsOf(settings)[0] !== "project_id" && settings.pinIds === true && supplies(settings, "project_id");
+  return (
+    componentsOf(settings)[0] !== "project_id" && settings.pinIds === true && supplies(settings, "project_id")
+  );
 }
 
 /** Is a group pinned by `<issuer>:namespace_id`? Always with a `project_id`-first sub (nothing else limits it). */
@@ -85,7 +85,11 @@ export function grantIssues(grant: AllowEntry, settings: TrustSettings): GrantIs
         `so a condition on ${host}:${claim} would find the key missing and deny every job: remove ${key}`,
     });
 
-  if (grant.protected !== false && !components.includes("ref_protected") && !supplies(settings, "ref_protected")) {
+  if (
+    grant.protected !== false &&
+    !components.includes("ref_protected") &&
+    !supplies(settings, "ref_protected")
+  ) {
     issues.push({
       key: "protected",
       message:
@@ -112,7 +116,7 @@ export function grantIssues(grant: AllowEntry, settings: TrustSettings): GrantIs
   const notLocked = (key: "project" | "group", path: string) =>
     issues.push({
       key,
-      message: `${key} ${path} is not in ${LOCK_FILE_HINT}, and its ID is needed to pin it: run npm run resolve and commit the lock`,
+      message: `${key} ${path} is not in the lock file beside the config (gitlab-oidc.lock.yaml), and its ID is needed to pin it: run npm run resolve and commit the lock`,
     });
   if (grant.project !== undefined) {
     const needsId = components[0] === "project_id" || pinsProjectKey(settings);
@@ -139,7 +143,8 @@ type ComponentValues = Partial<Record<SubClaimComponent, string>>;
 /** What a grant requires; throws when grantIssues finds a problem (the config rules refuse those first). */
 export function grantTrust(grant: AllowEntry, settings: TrustSettings): GrantTrust {
   const issues = grantIssues(grant, settings);
-  if (issues.length > 0) throw new Error(`cannot enforce the grant: ${issues.map((i) => i.message).join("; ")}`);
+  if (issues.length > 0)
+    throw new Error(`cannot enforce the grant: ${issues.map((i) => i.message).join("; ")}`);
   const components = componentsOf(settings);
   const host = settings.issuerHost;
   const lockedProject = grant.project !== undefined ? settings.lock?.projects[grant.project] : undefined;
@@ -173,11 +178,13 @@ export function grantTrust(grant: AllowEntry, settings: TrustSettings): GrantTru
   );
 
   const conditions: Record<string, string[]> = {};
-  if (lockedProject && pinsProjectKey(settings)) conditions[`${host}:project_id`] = [String(lockedProject.id)];
+  if (lockedProject && pinsProjectKey(settings))
+    conditions[`${host}:project_id`] = [String(lockedProject.id)];
   if (lockedGroup && pinsNamespaceKey(settings)) {
-    conditions[`${host}:namespace_id`] = [lockedGroup.id, ...[...lockedGroup.descendantIds].sort((a, b) => a - b)].map(
-      String,
-    );
+    conditions[`${host}:namespace_id`] = [
+      lockedGroup.id,
+      ...[...lockedGroup.descendantIds].sort((a, b) => a - b),
+    ].map(String);
   }
   if (isProtected && !components.includes("ref_protected")) conditions[`${host}:ref_protected`] = ["true"];
   if (grant.pipelineSources) conditions[`${host}:pipeline_source`] = [...new Set(grant.pipelineSources)];

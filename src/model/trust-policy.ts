@@ -56,7 +56,10 @@ export function oidcProviderArn(partition: string, accountId: string, gitlabUrl:
 }
 
 /** Statement IDs name what a statement pins: `Project1001Exact`, `Group2002Wildcard`, `GitLabExactSubjects`. */
-function statementSid(conditions: Readonly<Record<string, readonly string[]>>, operator: SubjectOperator): string {
+function statementSid(
+  conditions: Readonly<Record<string, readonly string[]>>,
+  operator: SubjectOperator,
+): string {
   const key = (claim: string) => Object.keys(conditions).find((k) => k.endsWith(`:${claim}`));
   const project = key("project_id");
   const group = key("namespace_id");
@@ -70,10 +73,15 @@ export function trustPolicyFor(props: TrustPolicyProps): IamPolicyDocument {
   const audKey = `${props.issuerHost}:aud`;
   const subKey = `${props.issuerHost}:sub`;
   // Statements keyed by their other conditions and the sub operator, in the order grants first need them.
-  const groups = new Map<string, { conditions: Record<string, readonly string[]>; operator: SubjectOperator; subjects: string[] }>();
+  const groups = new Map<
+    string,
+    { conditions: Record<string, readonly string[]>; operator: SubjectOperator; subjects: string[] }
+  >();
   for (const grant of props.allow) {
     const trust = grantTrust(grant, props);
-    const conditions = Object.fromEntries(Object.entries(trust.conditions).sort(([a], [b]) => (a < b ? -1 : 1)));
+    const conditions = Object.fromEntries(
+      Object.entries(trust.conditions).sort(([a], [b]) => (a < b ? -1 : 1)),
+    );
     for (const subject of trust.subjects) {
       const operator = operatorFor(subject);
       const key = JSON.stringify([conditions, operator]);
@@ -120,6 +128,9 @@ export function policyLength(document: unknown): number {
     }
     return value;
   };
-  const json = JSON.stringify(compact(document)).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  const json = JSON.stringify(compact(document)).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
   return [...json].length;
 }

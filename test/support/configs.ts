@@ -42,15 +42,23 @@ export function fakeId(path: string, salt = 0): number {
  * fake but stable IDs; a group's descendants are `descendants[group]` (default none).
  */
 export function lockFor(raw: RawConfig, descendants: Record<string, number[]> = {}): GitLabLock {
-  const lock: { projects: GitLabLock["projects"]; groups: GitLabLock["groups"] } = { projects: {}, groups: {} };
-  const accounts = (raw.accounts ?? []) as { roles?: { allow?: { project?: unknown; group?: unknown }[] }[] }[];
+  const lock: { projects: GitLabLock["projects"]; groups: GitLabLock["groups"] } = {
+    projects: {},
+    groups: {},
+  };
+  const accounts = (raw.accounts ?? []) as {
+    roles?: { allow?: { project?: unknown; group?: unknown }[] }[];
+  }[];
   for (const entry of accounts.flatMap((a) => (a.roles ?? []).flatMap((r) => r.allow ?? []))) {
     if (typeof entry.project === "string") {
       const namespace = entry.project.split("/").slice(0, -1).join("/");
       lock.projects[entry.project] = { id: fakeId(entry.project), namespaceId: fakeId(namespace, 1) };
     }
     if (typeof entry.group === "string") {
-      lock.groups[entry.group] = { id: fakeId(entry.group, 1), descendantIds: descendants[entry.group] ?? [] };
+      lock.groups[entry.group] = {
+        id: fakeId(entry.group, 1),
+        descendantIds: descendants[entry.group] ?? [],
+      };
     }
   }
   return lock;

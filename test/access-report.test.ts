@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { generatedFiles } from "../src/generated-files";
-import { adminPolicyRisk, grantRisks, renderAccessReport } from "../src/report/access-report";
+import { adminPolicyRisk, grantRisks, renderAccessReport, statementFacts } from "../src/report/access-report";
 import { parseSubjectGrant } from "../src/explain/subject";
 import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
 import { synthesizeFixture, type ExplainFixture } from "./support/explain-fixture";
@@ -140,10 +140,27 @@ describe("renderAccessReport", () => {
     );
   });
 
-  test("risk helpers: tags and exact branches are not flagged; admin policies by AWS-managed name only", () => {
-    expect(grantRisks(parseSubjectGrant("project_path:a/b:ref_type:tag:ref:v*"))).toEqual([]);
-    expect(grantRisks(parseSubjectGrant("project_path:a/b:ref_type:branch:ref:main"))).toEqual([]);
-    expect(grantRisks(parseSubjectGrant("project_path:a/b:ref_type:branch:ref:rel-?"))).toHaveLength(1);
+  test("risk helpers: pinned, protected tags and branches are not flagged; admin policies by AWS-managed name only", () => {
+    // GIVEN a statement that pins the project and requires a protected ref, and one that does neither
+    const pinned = statementFacts(
+      { StringEquals: { "gitlab.com:project_id": ["1"], "gitlab.com:ref_protected": ["true"] } },
+      "gitlab.com",
+    );
+    const bare = statementFacts({}, "gitlab.com");
+    // THEN only what the statement leaves open is flagged
+    expect(grantRisks(parseSubjectGrant("project_path:a/b:ref_type:tag:ref:v*"), pinned)).toEqual([]);
+    expect(grantRisks(parseSubjectGrant("project_path:a/b:ref_type:branch:ref:main"), pinned)).toEqual([]);
+    expect(grantRisks(parseSubjectGrant("project_path:a/b:ref_type:branch:ref:rel-?"), pinned)).toEqual([]);
+    expect(
+      grantRisks(parseSubjectGrant("project_path:a/b:ref_type:branch:ref:rel-?"), bare).map((r) => r.message),
+    ).toEqual([
+      expect.stringMatching(/^matched by path only, not pinned by ID/),
+      expect.stringMatching(/^unprotected refs allowed \(protected: false\) with the pattern `rel-\?`/),
+    ]);
+    // AND a sub that carries ref_protected:true and the project ID needs no other condition
+    expect(grantRisks(parseSubjectGrant("project_id:7:ref_type:branch:ref:main:ref_protected:true"), bare)).toEqual(
+      [],
+    );
     expect(adminPolicyRisk("arn:aws:iam::aws:policy/IAMFullAccess")?.level).toBe("high");
     expect(adminPolicyRisk("arn:aws:iam::aws:policy/job-function/SystemAdministrator")).toBeDefined();
     expect(adminPolicyRisk("arn:aws:iam::111111111111:policy/AdministratorAccess")).toBeUndefined();

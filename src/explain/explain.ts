@@ -12,6 +12,7 @@ import {
   type Evaluation,
   type StatementResult,
 } from "../iam/evaluate";
+import { requestContextFor } from "../model/claims";
 import { ASSUME_ROLE_WITH_WEB_IDENTITY, issuerHost } from "../model/trust-policy";
 import type { SynthesizedRole, SynthesizedStack } from "../terraform/synthesized-stacks";
 import {
@@ -25,6 +26,11 @@ import {
 export interface ExplainRequest {
   /** The job's `sub` claim, e.g. `project_path:acme/web:ref_type:branch:ref:main`. */
   readonly sub: string;
+  /**
+   * The token's other claims (`project_id`, `namespace_id`, `ref_protected`, `pipeline_source`, …).
+   * Only those AWS supplies for the stack's issuer reach the trust policy (requestContextFor).
+   */
+  readonly claims?: Readonly<Record<string, unknown>>;
   /**
    * The token's `aud` value(s). Default, per stack: the stack's provider URL (the CI component's
    * default `aud` is `$CI_SERVER_URL`). With several, a role is allowed when any of them is.
@@ -203,7 +209,7 @@ function explainRoleForAudience(
   const evaluation = evaluateTrustPolicy(role.trustPolicy, {
     federatedPrincipal: stack.providerReference,
     action: ASSUME_ROLE_WITH_WEB_IDENTITY,
-    context: { [subKey]: request.sub, [`${host}:aud`]: audience },
+    context: requestContextFor(host, { ...request.claims, sub: request.sub }, audience),
   });
   if (evaluation.allowed) {
     const statement = evaluation.statements.find((s) => s.matched && s.effect === "Allow") as StatementResult;
@@ -354,17 +360,32 @@ function conditionDifference(condition: ConditionResult): Difference {
           : `aud "${condition.actual}" is not ${condition.values.length === 1 ? "" : "one of "}${quoteList(condition.values)} (set the job's id_tokens aud, or the CI component's aud input, to it)`,
     };
   }
+  const claim = condition.key.slice(condition.key.lastIndexOf(":") + 1);
+  const why = CONDITION_MEANING[claim];
   return {
     part: "condition",
     expected: `${condition.operator} ${condition.key} ${expected}`,
     expectedValues: [...condition.values],
     ...(condition.actual !== undefined ? { actual: condition.actual } : {}),
     message:
-      condition.actual === undefined
+      (condition.actual === undefined
         ? `the request has no ${condition.key}, required by ${condition.operator} ${quoteList(condition.values)}`
-        : `${condition.key} "${condition.actual}" does not satisfy ${condition.operator} ${quoteList(condition.values)}`,
+        : `${condition.key} "${condition.actual}" does not satisfy ${condition.operator} ${quoteList(condition.values)}`) +
+      (why ? ` (${why})` : ""),
   };
 }
+
+/** What a failed condition on a gitlab.com key usually means, for the reader of a denial. */
+const CONDITION_MEANING: Record<string, string> = {
+  project_id:
+    "another project than the one the lock names for this path: a recycled, renamed or moved path, or an outdated lock (npm run resolve -- --check)",
+  namespace_id:
+    "the project is not in the granted group or its subgroups as the lock records them: moved, a recycled group path, or a subgroup newer than the lock (npm run resolve)",
+  ref_protected:
+    "the branch or tag is not protected: protect it in GitLab, or grant protected: false on purpose",
+  pipeline_source: "the pipeline was started by a source the grant's pipelineSources leaves out",
+  runner_environment: "the job ran on a runner the grant's runnerEnvironment leaves out",
+};
 
 const quoteList = (values: readonly string[]) => values.map((v) => `"${v}"`).join(", ");
 
@@ -419,7 +440,19 @@ export function subjectDifferences(
   if (!grant || !claims) return [whole];
 
   const differences: Difference[] = [];
-  if (!compare(grant.projectPattern, claims.projectPath)) {
+  if (grant.scope === "id") {
+    if (!compare(grant.path, claims.projectId ?? "")) {
+      differences.push({
+        part: "project",
+        expected: grant.path,
+        ...(claims.projectId !== undefined ? { actual: claims.projectId } : {}),
+        message:
+          claims.projectId === undefined
+            ? `the sub names the project by path, the grant by ID ${grant.path} (set the project's sub claim components to start with project_id)`
+            : `project ID ${claims.projectId} is not ${grant.path}`,
+      });
+    }
+  } else if (!compare(grant.projectPattern, claims.projectPath)) {
     differences.push(projectDifference(grant, claims.projectPath));
   }
   if (grant.refType !== "*") {
@@ -444,6 +477,22 @@ export function subjectDifferences(
             : /[*?]/.test(pattern) && compare === stringLike
               ? `${kind} "${claims.ref}" does not match the pattern "${pattern}"`
               : `${kind} "${claims.ref}" is not "${pattern}"`,
+      });
+    }
+  }
+  for (const [name, pattern] of Object.entries(grant.other ?? {})) {
+    const actualValue = claims.other?.[name];
+    if (actualValue === undefined || !compare(pattern, actualValue)) {
+      differences.push({
+        part: "subject",
+        expected: `${name}:${pattern}`,
+        ...(actualValue !== undefined ? { actual: `${name}:${actualValue}` } : {}),
+        message:
+          actualValue === undefined
+            ? `the sub claim has no ${name}; the grant needs ${name} ${pattern} (are the project's sub claim components the config's gitlab.subClaim?)`
+            : name === "ref_protected"
+              ? `the ref is not protected (ref_protected:${actualValue}); protect it in GitLab, or grant protected: false on purpose`
+              : `${name} is ${actualValue}, the grant needs ${pattern}`,
       });
     }
   }

@@ -4,7 +4,7 @@ import type { TokenClaims } from "./token";
 
 const PART_LABELS: Record<Difference["part"], string> = {
   issuer: "issuer",
-  project: "project path",
+  project: "project",
   refType: "ref type",
   ref: "ref",
   subject: "sub",
@@ -22,10 +22,14 @@ const SHOWN_CLAIMS = [
   "sub",
   "aud",
   "project_path",
+  "project_id",
+  "namespace_path",
+  "namespace_id",
   "ref_type",
   "ref",
   "ref_protected",
   "pipeline_source",
+  "runner_environment",
   "environment",
   "environment_protected",
   "user_login",

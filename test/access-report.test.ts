@@ -8,7 +8,7 @@ import { generatedFiles } from "../src/generated-files";
 import { adminPolicyRisk, grantRisks, renderAccessReport, statementFacts } from "../src/report/access-report";
 import { parseSubjectGrant } from "../src/explain/subject";
 import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
-import { synthesizeFixture, type ExplainFixture } from "./support/explain-fixture";
+import { EXPLAIN_CONFIG, synthesizeFixture, type ExplainFixture } from "./support/explain-fixture";
 
 let fixture: ExplainFixture;
 let report: string;
@@ -48,29 +48,49 @@ describe("renderAccessReport", () => {
     expect(admin).toContain("- Max session: 7200 s (2 h)");
   });
 
-  test("flags any-ref grants, branch wildcards and administrator-level policies, in the role and the summary", () => {
+  test("flags unprotected refs, any-ref grants and administrator-level policies, in the role and the summary", () => {
     const preview = section("preview", "staging");
-    // THEN anyRef is high risk, a `*` branch and `release/*` are flagged, exact refs and tags are not
+    // THEN protected: false on a `*` branch is flagged, anyRef is flagged even on protected refs, and each
+    // row says whether it is limited to protected refs and which IDs pin it
     expect(preview).toMatch(
-      /group `acme\/platform` \(every project below it\) \| any \| any ref \|.*⛔ any ref/,
+      /project `acme\/web` \| branch \| `\*` \| \*\*no\*\* \| project `\d+` \|.*⚠️ unprotected refs allowed \(protected: false\) with the pattern `\*`/,
     );
-    expect(preview).toMatch(/project `acme\/web` \| branch \| `\*` \|.*⚠️ any branch/);
+    expect(preview).toMatch(
+      /group `acme\/platform` \(every project below it\) \| any \| any ref \| yes \| namespaces `\d+`, `7001`, `7002` \|.*⚠️ any protected ref/,
+    );
     expect(preview).toMatch(/⛔ administrator-level managed policy `PowerUserAccess`/);
-    expect(section("deploy", "production")).toMatch(
-      /`release\/\*` \|.*⚠️ wildcard branch pattern `release\/\*`/,
-    );
-    expect(section("deploy", "production")).toMatch(/\| `main` \| .* \| — \|/);
-    expect(section("deploy", "production")).toMatch(/\| tag \| `v\*` \| .* \| — \|/);
+    // … pinned, protected grants are not flagged, wildcards included
+    expect(section("deploy", "production")).toMatch(/\| `release\/\*` \| yes \| project `\d+` \| .* \| — \|/);
+    expect(section("deploy", "production")).toMatch(/\| `main` \| yes \| .* \| — \|/);
+    expect(section("deploy", "production")).toMatch(/\| tag \| `v\*` \| yes \| namespaces .* \| — \|/);
     expect(section("admin", "production")).toMatch(
       /⛔ administrator-level managed policy `AdministratorAccess`/,
     );
     // … and the summary table lists each flagged grant once with its account and role
     const summary = report.slice(report.indexOf("## Risky grants"), report.indexOf("## production"));
-    expect(summary.match(/^\| (production|staging) \|/gm)).toHaveLength(5);
+    expect(summary.match(/^\| (production|staging) \|/gm)).toHaveLength(4);
     expect(summary).toContain(
       "| production | `admin` | ⛔ administrator-level managed policy `AdministratorAccess`",
     );
   });
+
+  test("flags grants matched by path only (pinIds: false)", async () => {
+    // GIVEN the fixture with ID pinning switched off
+    const unpinned = await synthesizeFixture({
+      ...EXPLAIN_CONFIG,
+      gitlab: { url: "https://gitlab.com", pinIds: false },
+    });
+    try {
+      const text = renderAccessReport(unpinned.config, unpinned.stacks);
+      // THEN every grant says it is matched by path only, and the summary says pinIds is off
+      expect(text).toMatch(
+        /project `acme\/web` \| branch \| `main` \| yes \| \*\*no\*\* \|.*⚠️ matched by path only/,
+      );
+      expect(text).toContain("gitlab.pinIds: false");
+    } finally {
+      unpinned.cleanup();
+    }
+  }, 60_000);
 
   test("is deterministic and carries no timestamp", () => {
     expect(renderAccessReport(fixture.config, fixture.stacks)).toBe(report);
@@ -158,9 +178,9 @@ describe("renderAccessReport", () => {
       expect.stringMatching(/^unprotected refs allowed \(protected: false\) with the pattern `rel-\?`/),
     ]);
     // AND a sub that carries ref_protected:true and the project ID needs no other condition
-    expect(grantRisks(parseSubjectGrant("project_id:7:ref_type:branch:ref:main:ref_protected:true"), bare)).toEqual(
-      [],
-    );
+    expect(
+      grantRisks(parseSubjectGrant("project_id:7:ref_type:branch:ref:main:ref_protected:true"), bare),
+    ).toEqual([]);
     expect(adminPolicyRisk("arn:aws:iam::aws:policy/IAMFullAccess")?.level).toBe("high");
     expect(adminPolicyRisk("arn:aws:iam::aws:policy/job-function/SystemAdministrator")).toBeDefined();
     expect(adminPolicyRisk("arn:aws:iam::111111111111:policy/AdministratorAccess")).toBeUndefined();

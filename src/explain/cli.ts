@@ -7,10 +7,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { lockPathFor, readLockFor, type GitLabLock } from "../gitlab/lock";
-import { DEFAULT_SUB_CLAIM, formatSubClaim, type SubClaimComponent } from "../model/claims";
+import type { Job } from "./explain";
+import { DEFAULT_SUB_CLAIM, type SubClaimComponent } from "../model/claims";
 import { formatSubject } from "../model/subjects";
 import { readSynthesizedStacks } from "../terraform/synthesized-stacks";
-import { explainAccess, NoRoleSelectedError, type ExplainRequest } from "./explain";
+import { explainAccess, jobClaims, NoRoleSelectedError, type ExplainRequest } from "./explain";
 import { renderExplanation } from "./format";
 import { audiencesOf, decodeTokenClaims, TokenError, type TokenClaims } from "./token";
 
@@ -78,7 +79,7 @@ export interface ParsedArguments {
   readonly role?: string;
   readonly account?: string;
   /** For --project: the job, so its sub can be formatted with the config's sub claim components. */
-  readonly job?: { readonly project: string; readonly refType: "branch" | "tag"; readonly ref: string };
+  readonly job?: Job;
   /** Claims stated by flags (ref_protected, project_id, …); for --token, the token's own are used. */
   readonly claims?: Readonly<Record<string, string>>;
 }
@@ -154,7 +155,8 @@ export function parseArguments(argv: readonly string[]): ParsedArguments {
     if (value === "") throw new UsageError(`--${flag} cannot be empty`);
   }
   if (values.aud?.some((a) => a === "")) throw new UsageError("--aud cannot be empty");
-  if (values.protected && values.unprotected) throw new UsageError("give --protected or --unprotected, not both");
+  if (values.protected && values.unprotected)
+    throw new UsageError("give --protected or --unprotected, not both");
   for (const flag of ["project-id", "namespace-id"] as const) {
     if (values[flag] !== undefined && !ID.test(values[flag])) {
       throw new UsageError(`--${flag} must be a numeric GitLab ID (got "${values[flag]}")`);
@@ -206,40 +208,12 @@ async function configContext(): Promise<{ subClaim: readonly SubClaimComponent[]
   try {
     config = loadConfigFile(file);
   } catch (error) {
-    if (error instanceof ConfigError) throw new UsageError(`cannot read the config for the job's claims:\n${error.message}`);
+    if (error instanceof ConfigError)
+      throw new UsageError(`cannot read the config for the job's claims:\n${error.message}`);
     throw error;
   }
   const lock = config.lock ?? readLockFor(lockPathFor(file));
   return { subClaim: config.gitlab.subClaim ?? DEFAULT_SUB_CLAIM, ...(lock ? { lock } : {}) };
-}
-
-/**
- * A job given by flags → its claims as GitLab would mint them: IDs from the lock unless stated (the
- * project's own entry, else the namespace when it is a locked group), `sub` in the config's format.
- */
-export function jobClaims(
-  job: NonNullable<ParsedArguments["job"]>,
-  stated: Readonly<Record<string, string>>,
-  subClaim: readonly SubClaimComponent[],
-  lock: GitLabLock | undefined,
-): { sub: string; claims: Record<string, string> } {
-  const namespacePath = job.project.slice(0, job.project.lastIndexOf("/"));
-  const locked = lock?.projects[job.project];
-  const namespaceId = locked?.namespaceId ?? lock?.groups[namespacePath]?.id;
-  const claims: Record<string, string> = {
-    namespace_path: namespacePath,
-    ...(locked ? { project_id: String(locked.id) } : {}),
-    ...(namespaceId !== undefined ? { namespace_id: String(namespaceId) } : {}),
-    ...stated,
-  };
-  const sub = formatSubClaim(subClaim, {
-    project_path: job.project,
-    ref_type: job.refType,
-    ref: job.ref,
-    ...(claims.project_id !== undefined ? { project_id: claims.project_id } : {}),
-    ref_protected: claims.ref_protected,
-  });
-  return { sub, claims };
 }
 
 /** Reads the stacks from `dir`, synthesizing from the config file first when it has no manifest. */

@@ -12,7 +12,8 @@ import {
   type Evaluation,
   type StatementResult,
 } from "../iam/evaluate";
-import { requestContextFor } from "../model/claims";
+import type { GitLabLock } from "../gitlab/lock";
+import { formatSubClaim, requestContextFor, type SubClaimComponent } from "../model/claims";
 import { ASSUME_ROLE_WITH_WEB_IDENTITY, issuerHost } from "../model/trust-policy";
 import type { SynthesizedRole, SynthesizedStack } from "../terraform/synthesized-stacks";
 import {
@@ -42,6 +43,42 @@ export interface ExplainRequest {
   readonly role?: string;
   /** Only the stack with this name or account id. */
   readonly account?: string;
+}
+
+/** A pipeline given by its project and ref, as `--project … --branch …` names it. */
+export interface Job {
+  readonly project: string;
+  readonly refType: "branch" | "tag";
+  readonly ref: string;
+}
+
+/**
+ * A job given by flags → its claims as GitLab would mint them: IDs from the lock unless stated (the
+ * project's own entry, else the namespace when it is a locked group), `sub` in the config's format.
+ */
+export function jobClaims(
+  job: Job,
+  stated: Readonly<Record<string, string>>,
+  subClaim: readonly SubClaimComponent[],
+  lock: GitLabLock | undefined,
+): { sub: string; claims: Record<string, string> } {
+  const namespacePath = job.project.slice(0, job.project.lastIndexOf("/"));
+  const locked = lock?.projects[job.project];
+  const namespaceId = locked?.namespaceId ?? lock?.groups[namespacePath]?.id;
+  const claims: Record<string, string> = {
+    namespace_path: namespacePath,
+    ...(locked ? { project_id: String(locked.id) } : {}),
+    ...(namespaceId !== undefined ? { namespace_id: String(namespaceId) } : {}),
+    ...stated,
+  };
+  const sub = formatSubClaim(subClaim, {
+    project_path: job.project,
+    ref_type: job.refType,
+    ref: job.ref,
+    ...(claims.project_id !== undefined ? { project_id: claims.project_id } : {}),
+    ref_protected: claims.ref_protected,
+  });
+  return { sub, claims };
 }
 
 /** The part of the request that differs from a grant. */

@@ -225,7 +225,9 @@ function whoOf(row: GrantRow): string {
   if (row.grant.scope === "group") return `group ${code(row.grant.path)} (every project below it)`;
   if (row.grant.scope === "project") return `project ${code(row.grant.path)}`;
   if (row.grant.scope === "id") {
-    return row.grant.path === "*" ? "projects in the pinned namespaces" : `project ID ${code(row.grant.path)}`;
+    return row.grant.path === "*"
+      ? "projects in the pinned namespaces"
+      : `project ID ${code(row.grant.path)}`;
   }
   return `projects matching ${code(row.grant.projectPattern)}`;
 }
@@ -334,6 +336,11 @@ export function renderAccessReport(config: Config, stacks: readonly SynthesizedS
     }
   }
 
+  if (config.gitlab.pinIds === false) {
+    summary.unshift(
+      `| all | all | ⚠️ gitlab.pinIds: false: grants match projects and groups by path only, so a recycled path gets their roles |`,
+    );
+  }
   lines.push("", "## Risky grants", "");
   if (summary.length === 0) lines.push("None found.");
   else lines.push("| Account | Role | Risk |", "|---|---|---|", ...summary);

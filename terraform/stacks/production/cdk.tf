@@ -138,6 +138,14 @@ data "aws_iam_policy_document" "gitlab-deploy-web_trust" {
     condition {
       test = "StringEquals"
       values = [
+        "push",
+        "web"
+      ]
+      variable = "gitlab.com:pipeline_source"
+    }
+    condition {
+      test = "StringEquals"
+      values = [
         "true"
       ]
       variable = "gitlab.com:ref_protected"

@@ -50,13 +50,6 @@ data "aws_iam_policy_document" "gitlab-deploy-web_trust" {
       variable = "gitlab.com:project_id"
     }
     condition {
-      test = "StringEquals"
-      values = [
-        "true"
-      ]
-      variable = "gitlab.com:ref_protected"
-    }
-    condition {
       test = "StringLike"
       values = [
         "project_path:acme/web:ref_type:branch:ref:*"
@@ -73,7 +66,7 @@ data "aws_iam_policy_document" "gitlab-deploy-web_trust" {
 }
 resource "aws_iam_role" "gitlab-deploy-web" {
   assume_role_policy   = data.aws_iam_policy_document.gitlab-deploy-web_trust.json
-  description          = "Deploys the web app to staging from any branch of acme/web"
+  description          = "Deploys the web app to staging from any branch of acme/web, protected or not"
   max_session_duration = 3600
   name                 = "gitlab-deploy-web"
   path                 = "/gitlab/"

@@ -4,14 +4,15 @@
  * explainAccess(): arguments in, text or JSON out, and an exit code scripts can test.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { lockPathFor, readLockFor, type GitLabLock } from "../gitlab/lock";
 import type { Job } from "./explain";
 import { DEFAULT_SUB_CLAIM, type SubClaimComponent } from "../model/claims";
 import { formatSubject } from "../model/subjects";
 import { readSynthesizedStacks } from "../terraform/synthesized-stacks";
-import { explainAccess, jobClaims, NoRoleSelectedError, type ExplainRequest } from "./explain";
+import { explainAccess, jobClaims, lockedClaims, NoRoleSelectedError, type ExplainRequest } from "./explain";
+import { parseSubjectClaim } from "./subject";
 import { renderExplanation } from "./format";
 import { audiencesOf, decodeTokenClaims, TokenError, type TokenClaims } from "./token";
 
@@ -196,12 +197,14 @@ export function parseArguments(argv: readonly string[]): ParsedArguments {
 }
 
 /**
- * The config's sub claim components and lock, when the config file is there (explain also works on a
- * bare terraform/ directory: then GitLab's default sub and no IDs).
+ * The config's sub claim components and lock: `$GITLAB_OIDC_CONFIG`, else the gitlab-oidc.yaml beside
+ * the synth output directory (explain also works on a bare directory: then GitLab's default sub, no IDs).
  */
-async function configContext(): Promise<{ subClaim: readonly SubClaimComponent[]; lock?: GitLabLock }> {
-  const { configPath, loadConfigFile } = await import("../config/load");
-  const file = configPath();
+async function configContext(
+  dir: string,
+): Promise<{ subClaim: readonly SubClaimComponent[]; lock?: GitLabLock }> {
+  const { CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE, loadConfigFile } = await import("../config/load");
+  const file = process.env[CONFIG_FILE_ENV] || join(dirname(resolve(dir)), DEFAULT_CONFIG_FILE);
   if (!existsSync(file)) return { subClaim: DEFAULT_SUB_CLAIM };
   const { ConfigError } = await import("../config/rules");
   let config;
@@ -243,8 +246,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     let audiences = args.audiences;
     let issuer: string | undefined;
     if (args.job && args.claims) {
-      const { subClaim, lock } = await configContext();
+      const { subClaim, lock } = await configContext(args.dir);
       ({ sub, claims } = jobClaims(args.job, args.claims, subClaim, lock));
+    } else if (args.sub !== undefined && args.claims) {
+      // A raw sub: the IDs of the project it names, from the lock, unless stated.
+      const projectPath = parseSubjectClaim(args.sub)?.projectPath;
+      if (projectPath)
+        claims = { ...lockedClaims(projectPath, (await configContext(args.dir)).lock), ...args.claims };
     }
     if (args.tokenSource !== undefined) {
       const text = args.tokenSource === "-" ? await io.readStdin() : readToken(args.tokenSource);

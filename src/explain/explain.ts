@@ -62,15 +62,7 @@ export function jobClaims(
   subClaim: readonly SubClaimComponent[],
   lock: GitLabLock | undefined,
 ): { sub: string; claims: Record<string, string> } {
-  const namespacePath = job.project.slice(0, job.project.lastIndexOf("/"));
-  const locked = lock?.projects[job.project];
-  const namespaceId = locked?.namespaceId ?? lock?.groups[namespacePath]?.id;
-  const claims: Record<string, string> = {
-    namespace_path: namespacePath,
-    ...(locked ? { project_id: String(locked.id) } : {}),
-    ...(namespaceId !== undefined ? { namespace_id: String(namespaceId) } : {}),
-    ...stated,
-  };
+  const claims: Record<string, string> = { ...lockedClaims(job.project, lock), ...stated };
   const sub = formatSubClaim(subClaim, {
     project_path: job.project,
     ref_type: job.refType,
@@ -79,6 +71,22 @@ export function jobClaims(
     ref_protected: claims.ref_protected,
   });
   return { sub, claims };
+}
+
+/**
+ * The claims GitLab would put in a token of `projectPath`, as far as the lock knows them: its namespace
+ * path, its project ID, and its namespace ID (its own entry's, else the namespace's when that is a
+ * locked group).
+ */
+export function lockedClaims(projectPath: string, lock: GitLabLock | undefined): Record<string, string> {
+  const namespacePath = projectPath.slice(0, projectPath.lastIndexOf("/"));
+  const locked = lock?.projects[projectPath];
+  const namespaceId = locked?.namespaceId ?? lock?.groups[namespacePath]?.id;
+  return {
+    namespace_path: namespacePath,
+    ...(locked ? { project_id: String(locked.id) } : {}),
+    ...(namespaceId !== undefined ? { namespace_id: String(namespaceId) } : {}),
+  };
 }
 
 /** The part of the request that differs from a grant. */

@@ -155,6 +155,8 @@ export interface ExplainResult {
   /** The audiences given, or undefined for "each stack's provider URL". */
   readonly audiences?: readonly string[];
   readonly issuer?: string;
+  /** The request's other claims (`project_id`, `ref_protected`, …), as given. */
+  readonly stated?: Readonly<Record<string, unknown>>;
   /** One verdict per selected role, in stack and role order. */
   readonly roles: readonly RoleVerdict[];
   /** Whether any selected role is allowed. */
@@ -195,6 +197,7 @@ export function explainAccess(stacks: readonly SynthesizedStack[], request: Expl
     ...(claims ? { claims } : {}),
     ...(request.audiences ? { audiences: [...request.audiences] } : {}),
     ...(request.issuer !== undefined ? { issuer: request.issuer } : {}),
+    ...(request.claims ? { stated: request.claims } : {}),
     roles: verdicts,
     allowed: verdicts.some((v) => v.allowed),
   };

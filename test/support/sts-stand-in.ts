@@ -179,7 +179,8 @@ export class StsStandIn {
 
   /**
    * A GitLab-like ID token signed with this run's key. Claims not given are GitLab's for the sub's
-   * project: IDs from the lock, an unprotected ref, a push pipeline on a self-hosted runner.
+   * project: IDs from the lock, `main` protected and other refs not, a push pipeline on a self-hosted
+   * runner.
    */
   mintToken({ sub, aud, expiresIn = 300, ...claims }: TokenClaims): string {
     const now = Math.floor(Date.now() / 1000);
@@ -192,7 +193,8 @@ export class StsStandIn {
         ref_type: refType,
         ref,
         ref_path: `refs/${refType === "tag" ? "tags" : "heads"}/${ref}`,
-        ref_protected: "false",
+        // GitLab protects a project's default branch unless told otherwise; other refs start unprotected.
+        ref_protected: refType === "branch" && ref === "main" ? "true" : "false",
         pipeline_source: "push",
         runner_environment: "self-hosted",
         ...(this.lock.projects[projectPath]

@@ -78,6 +78,12 @@ const CONFIGS: Record<string, { raw: unknown; lock: GitLabLock }> = {
             { project: "acme/web", branches: ["main", "release/*"] },
             { group: "acme/platform", tags: ["v*"], pipelineSources: ["push", "web"] },
           ]),
+          // Two projects with the same kind of conditions and different refs: cross-pairing territory.
+          role("pair", [
+            { project: "acme/web", branches: ["main"], tags: ["v*"] },
+            { project: "acme/api", branches: ["release/*", "main"] },
+            { project: "acme/web", branches: ["hotfix/*"], protected: false },
+          ]),
           role("plan", [
             { group: "acme/platform", branches: ["main"], tags: ["v?.*"] },
             { project: "acme/api", branches: ["main"], runnerEnvironment: "gitlab-hosted" },
@@ -406,7 +412,7 @@ function claimGenerator(config: Config, random: () => number) {
         break;
       case 4:
         // Cross-pairing: this entry's path with another entry's IDs.
-        ({ projectId, namespaceId } = idsOf(pick(allEntries)));
+        ({ projectId, namespaceId } = idsOf(random() < 0.6 ? pick(roleConfig.allow) : pick(allEntries)));
         break;
       case 5:
         refProtected = !refProtected;

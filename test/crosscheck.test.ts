@@ -23,6 +23,7 @@ import {
   DEFAULT_SUB_CLAIM,
   formatSubClaim,
   requestContextFor,
+  SUB_CLAIM_COMPONENTS,
   type SubClaimComponent,
 } from "../src/model/claims";
 import type { IamPolicyDocument } from "../src/model/trust-policy";
@@ -163,14 +164,7 @@ const CONFIGS: Record<string, { raw: unknown; lock: GitLabLock }> = {
         url: "https://git.acme.io",
         issuer: "https://oidc.acme.io/gitlab",
         audience: "aws",
-        subClaim: [
-          "project_path",
-          "ref_type",
-          "ref",
-          "ref_protected",
-          "environment_protected",
-          "deployment_tier",
-        ],
+        subClaim: SUB_CLAIM_COMPONENTS.filter((c) => c !== "project_id"), // all of them, the path first
       },
       accounts: [
         account("a", "444444444444", [

@@ -11,6 +11,7 @@ import {
   DEFAULT_SUB_CLAIM,
   formatSubClaim,
   requestContextFor,
+  SUB_CLAIM_COMPONENTS,
   type SubClaimComponent,
 } from "../src/model/claims";
 import { formatSubject, operatorFor } from "../src/model/subjects";
@@ -375,6 +376,11 @@ describe("no cross-pairing between grants (synthesized)", () => {
   });
 });
 
+/** Jobs of acme/web on the self-managed instance whose projects use `subClaim`. */
+const selfManagedJob =
+  (subClaim: readonly SubClaimComponent[]) =>
+  (job: Partial<Job>): Job => ({ project: "acme/web", subClaim, aud: "https://gitlab.example.com", ...job });
+
 describe("self-managed and custom sub claims (synthesized)", () => {
   const selfManaged = (gitlab: Record<string, unknown>, allow: unknown[]) => ({
     ...minimalConfig({ allow }),
@@ -405,12 +411,7 @@ describe("self-managed and custom sub claims (synthesized)", () => {
       ]),
     );
     try {
-      const job = (j: Partial<Job>): Job => ({
-        project: "acme/web",
-        subClaim,
-        aud: "https://gitlab.example.com",
-        ...j,
-      });
+      const job = selfManagedJob(subClaim);
       expect(allows(stacks[0], "deploy", job({}))).toBe(true);
       expect(allows(stacks[0], "deploy", job({ ref: "release/1" }))).toBe(true);
       expect(allows(stacks[0], "deploy", job({ protected: false }))).toBe(false);
@@ -493,24 +494,13 @@ describe("self-managed and custom sub claims (synthesized)", () => {
   });
 
   test("environment components: a grant allows jobs with and without an environment, as GitLab skips absent values", async () => {
-    const subClaim: SubClaimComponent[] = [
-      "project_path",
-      "ref_type",
-      "ref",
-      "ref_protected",
-      "environment_protected",
-      "deployment_tier",
-    ];
+    // Every component GitLab accepts, the path first.
+    const subClaim = SUB_CLAIM_COMPONENTS.filter((c) => c !== "project_id");
     const { stacks, cleanup } = await synthesized(
       selfManaged({ subClaim }, [{ project: "acme/web", branches: ["main"] }]),
     );
     try {
-      const job = (j: Partial<Job>): Job => ({
-        project: "acme/web",
-        subClaim,
-        aud: "https://gitlab.example.com",
-        ...j,
-      });
+      const job = selfManagedJob(subClaim);
       expect(allows(stacks[0], "deploy", job({}))).toBe(true);
       expect(allows(stacks[0], "deploy", job({ environment: { protected: true, tier: "production" } }))).toBe(
         true,

@@ -62,13 +62,19 @@ describe("renderAccessReport", () => {
     // … pinned, protected grants are not flagged, wildcards included
     expect(section("deploy", "production")).toMatch(/\| `release\/\*` \| yes \| project `\d+` \| .* \| — \|/);
     expect(section("deploy", "production")).toMatch(/\| `main` \| yes \| .* \| — \|/);
-    expect(section("deploy", "production")).toMatch(/\| tag \| `v\*` \| yes \| namespaces .* \| — \|/);
+    // … a group grant is flagged (anyone who can create a project in the group gets in), a protected
+    // tag pattern is not: an unprotected tag matching it is denied
+    expect(section("deploy", "production")).toMatch(
+      /\| group `acme\/platform` .*\| tag \| `v\*` \| yes \| namespaces .*⚠️ group grant: anyone allowed to create a project in `acme\/platform`/,
+    );
+    expect(section("deploy", "production")).not.toMatch(/wildcard tag pattern/);
     expect(section("admin", "production")).toMatch(
       /⛔ administrator-level managed policy `AdministratorAccess`/,
     );
     // … and the summary table lists each flagged grant once with its account and role
     const summary = report.slice(report.indexOf("## Risky grants"), report.indexOf("## production"));
-    expect(summary.match(/^\| (production|staging) \|/gm)).toHaveLength(4);
+    // (2 ref flags, 2 policy flags, 2 group grants)
+    expect(summary.match(/^\| (production|staging) \|/gm)).toHaveLength(6);
     expect(summary).toContain(
       "| production | `admin` | ⛔ administrator-level managed policy `AdministratorAccess`",
     );
@@ -177,6 +183,13 @@ describe("renderAccessReport", () => {
       expect.stringMatching(/^matched by path only, not pinned by ID/),
       expect.stringMatching(/^unprotected refs allowed \(protected: false\) with the pattern `rel-\?`/),
     ]);
+    // AND an unprotected tag pattern is flagged once, by the tag check
+    expect(
+      grantRisks(parseSubjectGrant("project_path:a/b:ref_type:tag:ref:v*"), {
+        ...pinned,
+        refProtected: false,
+      }).map((r) => r.message),
+    ).toEqual([expect.stringMatching(/^wildcard tag pattern `v\*` with unprotected refs allowed/)]);
     // AND a sub that carries ref_protected:true and the project ID needs no other condition
     expect(
       grantRisks(parseSubjectGrant("project_id:7:ref_type:branch:ref:main:ref_protected:true"), bare),

@@ -78,6 +78,18 @@ export function parse(raw: RawConfig, lock: GitLabLock = lockFor(raw)): Config {
   return parseConfig(stringify(raw), "test.yaml", lock);
 }
 
+/** The props of an AccountStack for the first account of `raw`, parsed. */
+export function accountStackProps(raw: RawConfig = minimalConfig()) {
+  const config = parse(raw);
+  return {
+    gitlab: config.gitlab,
+    state: config.state,
+    limits: config.limits,
+    account: config.accounts[0],
+    ...(config.lock ? { lock: config.lock } : {}),
+  };
+}
+
 /** The problems a config is refused for, one formatted line each; [] when it is accepted. */
 export function problemsOf(rawOrYaml: RawConfig | string, lock?: GitLabLock): string[] {
   try {

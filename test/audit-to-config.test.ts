@@ -11,7 +11,7 @@ import type { GitLabTrust } from "../src/audit/gitlab-trust";
 import { evaluablePolicy } from "../src/audit/policy";
 import { sampleTokens, tokenContext, type TokenSpec } from "../src/audit/tokens";
 import { parseConfig } from "../src/config/load";
-import { audiencesOf } from "../src/config/rules";
+import { roleAudiences, trustSettingsOf } from "../src/config/rules";
 import { evaluateTrustPolicy } from "../src/iam/evaluate";
 import { trustPolicyFor, type IamPolicyDocument } from "../src/model/trust-policy";
 
@@ -23,7 +23,7 @@ function convert(file: string, text = readFileSync(join(FIXTURES, file), "utf8")
   const configs = parseAllDocuments(output.yaml)
     .map((doc) => doc.toString())
     .filter((doc) => /accounts:/.test(doc))
-    .map((doc) => parseConfig(doc, file));
+    .map((doc) => parseConfig(doc, file, output.lock));
   return { result, output, configs };
 }
 
@@ -49,10 +49,11 @@ function holdsToOriginal(file: string, text?: string): string[] {
   for (const config of configs) {
     for (const role of config.accounts.flatMap((a) => a.roles)) {
       const audited = result.roles.find((r) => r.role.name === role.name)!;
+      // The converted side, as the synth builds it: the model's trust settings, the role's audiences, the lock.
       const converted = trustPolicyFor({
+        ...trustSettingsOf(config.gitlab, config.lock),
         providerArn: audited.trust.providerArn,
-        issuerHost: audited.trust.issuerHost,
-        audiences: audiencesOf(config.gitlab),
+        audiences: roleAudiences(config.gitlab, role),
         allow: role.allow,
       });
       const original = evaluablePolicy(audited.role.trustPolicy, audited.trust.providerArn);
@@ -63,7 +64,7 @@ function holdsToOriginal(file: string, text?: string): string[] {
         refType: "branch",
         ref: "main",
         refProtected: "false",
-        aud: config.gitlab.audience as string,
+        aud: roleAudiences(config.gitlab, role)[0],
         subComponents: ["project_path", "ref_type", "ref"],
       };
       const neighbours: TokenSpec[] = [
@@ -86,23 +87,27 @@ describe("--to-config round trips, held to the evaluator", () => {
     expect(holdsToOriginal("account-authorization-details.json").sort()).toEqual([
       "gitlab-any-branch",
       "gitlab-group-deploy",
+      "gitlab-pinned-deploy",
     ]);
   });
 
   test("the group statement becomes group: acme/platform (not a project), policies and path carried over", () => {
     const { configs } = convert("account-authorization-details.json");
-    const role = configs[0].accounts[0].roles.find((r) => r.name === "gitlab-group-deploy")!;
+    const config = configs.find((c) => c.accounts[0].roles.some((r) => r.name === "gitlab-group-deploy"))!;
+    const role = config.accounts[0].roles.find((r) => r.name === "gitlab-group-deploy")!;
+    // No ref_protected and no IDs in the policy: protected: false on each grant, gitlab.pinIds: false.
     expect(role.allow).toEqual([
-      { project: "acme/web", branches: ["main", "release/*"] },
-      { group: "acme/platform", tags: ["v*"] },
+      { project: "acme/web", branches: ["main", "release/*"], protected: false },
+      { group: "acme/platform", tags: ["v*"], protected: false },
     ]);
+    expect(config.gitlab.pinIds).toBe(false);
     expect(role).toMatchObject({
       path: "/gitlab/",
       managedPolicyArns: ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
       inlinePolicies: { "deploy-assets": expect.objectContaining({ Version: "2012-10-17" }) },
       tags: { team: "web" },
     });
-    expect(configs[0].accounts[0]).toMatchObject({ accountId: "111111111111", adopt: true });
+    expect(config.accounts[0]).toMatchObject({ accountId: "111111111111", adopt: true });
   });
 
   test.each([
@@ -111,8 +116,7 @@ describe("--to-config round trips, held to the evaluator", () => {
     "group-anyref-protected-pinned.json",
   ])("%s", (file) => {
     const converted = holdsToOriginal(file);
-    // The pinned/protected group trust has conditions today's config cannot write: refused, not guessed.
-    expect(converted.length).toBe(file.startsWith("group-anyref") ? 0 : 1);
+    expect(converted).toHaveLength(1);
   });
 
   test("shapes written by hand: anyRef, tags only, exact+pattern ANDed, a dead StringEquals wildcard", () => {
@@ -189,6 +193,53 @@ describe("--to-config round trips, held to the evaluator", () => {
     expect(output.yaml).toContain(
       "# anded: statement 1: StringEquals and StringLike on gitlab.com:sub are ANDed; kept project_path:acme/web:ref_type:branch:ref:main",
     );
+  });
+
+  test("trust v2: a pinned, protected trust converts to pinned grants, the IDs named for the lock", () => {
+    const { configs, output } = convert("account-authorization-details.json");
+    const pinned = configs.find((c) => c.accounts[0].roles.some((r) => r.name === "gitlab-pinned-deploy"))!;
+    expect(pinned.gitlab.pinIds).toBeUndefined(); // gitlab.com's default: pinned
+    expect(pinned.accounts[0].roles[0].allow).toEqual([{ project: "acme/web", branches: ["main"] }]);
+    expect(output.lock.projects["acme/web"]).toMatchObject({ id: 4242 });
+    expect(output.yaml).toContain("#   project acme/web: id 4242");
+    const group = convert("group-anyref-protected-pinned.json");
+    expect(group.configs[0].accounts[0].roles[0].allow).toEqual([{ group: "acme", anyRef: true }]);
+    expect(group.output.lock.groups.acme).toEqual({ id: 1234, descendantIds: [] });
+  });
+
+  test("trust v2: roles of one issuer with different audiences share a config, each naming its own", () => {
+    const role = (name: string, aud: string) => ({
+      RoleName: name,
+      Arn: `arn:aws:iam::333333333333:role/${name}`,
+      AssumeRolePolicyDocument: {
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Principal: { Federated: "arn:aws:iam::333333333333:oidc-provider/gitlab.com" },
+            Action: "sts:AssumeRoleWithWebIdentity",
+            Condition: {
+              StringEquals: {
+                "gitlab.com:aud": aud,
+                "gitlab.com:sub": "project_path:acme/web:ref_type:branch:ref:main",
+              },
+            },
+          },
+        ],
+      },
+    });
+    const text = JSON.stringify({
+      RoleDetailList: [
+        role("a", "https://gitlab.com"),
+        role("b", "https://gitlab.com"),
+        role("c", "sts.amazonaws.com"),
+      ],
+    });
+    expect(holdsToOriginal("audiences.json", text).sort()).toEqual(["a", "b", "c"]);
+    const { configs } = convert("audiences.json", text);
+    expect(configs).toHaveLength(1);
+    expect(configs[0].gitlab.audience).toBe("https://gitlab.com");
+    expect(configs[0].accounts[0].roles.find((r) => r.name === "c")?.audience).toBe("sts.amazonaws.com");
   });
 
   test("roles without a safe equivalent say why, and the exit code says some were refused", () => {

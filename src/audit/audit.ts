@@ -6,7 +6,8 @@ import { stringify } from "yaml";
 import { auditRole, type Finding } from "./findings";
 import { gitlabTrustOf, type GitLabTrust } from "./gitlab-trust";
 import { readAuditInput, type AuditedRole } from "./input";
-import { accountIdOf, convertRole, type Conversion } from "./to-config";
+import type { GitLabLock } from "../gitlab/lock";
+import { accountIdOf, convertRole, lockOf, type Conversion, type LockEntries } from "./to-config";
 
 export interface RoleAudit {
   readonly role: AuditedRole;
@@ -84,47 +85,43 @@ export interface ConfigOutput {
   readonly yaml: string;
   /** Roles that could not be expressed, with the reason. */
   readonly refused: readonly { name: string; reason: string }[];
+  /** The IDs the converted trusts pin: what gitlab-oidc.lock.yaml must hold (npm run resolve writes it). */
+  readonly lock: GitLabLock;
 }
 
-/** `--to-config`: the roles that convert, grouped by issuer and account, and why the others do not. */
-export function toConfig(result: AuditResult, file: string): ConfigOutput {
-  const refused: { name: string; reason: string }[] = [];
-  const byIssuer = new Map<string, { conversion: Extract<Conversion, { ok: true }>; trust: GitLabTrust }[]>();
-  for (const { role, trust } of result.roles) {
-    const conversion = convertRole(role, trust);
-    if (!conversion.ok) {
-      refused.push({ name: role.name, reason: conversion.reason });
-      continue;
-    }
-    byIssuer.set(trust.issuerHost, [...(byIssuer.get(trust.issuerHost) ?? []), { conversion, trust }]);
+type Converted = { conversion: Extract<Conversion, { ok: true }>; trust: GitLabTrust };
+
+/** The value most conversions share (the first such, on a tie). */
+function mostCommon<T>(items: readonly T[], key: (item: T) => string): string {
+  const counts = new Map<string, number>();
+  for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1])[0][0];
+}
+
+const audienceKey = (c: Converted) => JSON.stringify([...c.conversion.audiences].sort());
+
+/** One config for the roles of one issuer that pin IDs alike (gitlab.pinIds is one setting per config). */
+function configDocument(issuerHost: string, kept: Converted[]) {
+  // The most common audience list is gitlab.audience; other roles name theirs (roles[].audience).
+  const audienceChoice = mostCommon(kept, audienceKey);
+  const audiences = kept.find((c) => audienceKey(c) === audienceChoice)!.conversion.audiences;
+  const accounts = new Map<string, Record<string, unknown>[]>();
+  for (const c of kept) {
+    const account = accountIdOf(c.trust);
+    const own = c.conversion.audiences;
+    const role =
+      audienceKey(c) === audienceChoice
+        ? c.conversion.role
+        : { ...c.conversion.role, audience: own.length === 1 ? own[0] : [...own] };
+    accounts.set(account, [...(accounts.get(account) ?? []), role]);
   }
-  const documents = [...byIssuer].map(([issuerHost, converted]) => {
-    // One config has one audience list: the one most roles use; the others are refused with the reason.
-    const key = (c: (typeof converted)[number]) => JSON.stringify([...c.conversion.audiences].sort());
-    const counts = new Map<string, number>();
-    for (const c of converted) counts.set(key(c), (counts.get(key(c)) ?? 0) + 1);
-    const chosen = [...counts].sort((a, b) => b[1] - a[1])[0][0];
-    const kept = converted.filter((c) => {
-      if (key(c) === chosen) return true;
-      refused.push({
-        name: String(c.conversion.role.name),
-        reason: `it requires aud ${key(c)}, other roles of ${issuerHost} ${chosen}; one config has one audience list: put it in a config of its own`,
-      });
-      return false;
-    });
-    const audiences = kept[0].conversion.audiences;
-    const accounts = new Map<string, Record<string, unknown>[]>();
-    for (const c of kept) {
-      const account = accountIdOf(c.trust);
-      accounts.set(account, [...(accounts.get(account) ?? []), c.conversion.role]);
-    }
-    const notes = kept.flatMap((c) =>
-      c.conversion.notes.map((note) => `# ${String(c.conversion.role.name)}: ${note}`),
-    );
-    const config = {
+  const pinIds = kept[0].conversion.pinIds;
+  return {
+    config: {
       gitlab: {
         url: `https://${issuerHost}`,
         audience: audiences.length === 1 ? audiences[0] : [...audiences],
+        ...(pinIds === false ? { pinIds: false } : {}),
       },
       accounts: [...accounts].map(([accountId, roles]) => ({
         name: `account-${accountId}`,
@@ -133,19 +130,61 @@ export function toConfig(result: AuditResult, file: string): ConfigOutput {
         adopt: true,
         roles,
       })),
-    };
+    },
+  };
+}
+
+/** `--to-config`: the roles that convert, grouped by issuer and account, and why the others do not. */
+export function toConfig(result: AuditResult, file: string): ConfigOutput {
+  const refused: { name: string; reason: string }[] = [];
+  const refuse = (name: string, reason: string) => refused.push({ name, reason });
+  // One config per issuer and pinning (gitlab.pinIds is one setting per config).
+  const groups = new Map<string, Converted[]>();
+  for (const { role, trust } of result.roles) {
+    const conversion = convertRole(role, trust);
+    const key = `${trust.issuerHost} ${String(conversion.ok && conversion.pinIds)}`;
+    if (!conversion.ok) refuse(role.name, conversion.reason);
+    else groups.set(key, [...(groups.get(key) ?? []), { conversion, trust }]);
+  }
+  const allPins: LockEntries = { projects: {}, groups: {} };
+  const documents = [...groups.values()].map((kept) => {
+    const issuerHost = kept[0].trust.issuerHost;
+    const document = configDocument(issuerHost, kept);
+    const lockEntries: LockEntries = { projects: {}, groups: {} };
+    for (const c of kept) {
+      Object.assign(lockEntries.projects, c.conversion.lock.projects);
+      Object.assign(lockEntries.groups, c.conversion.lock.groups);
+    }
+    Object.assign(allPins.projects, lockEntries.projects);
+    Object.assign(allPins.groups, lockEntries.groups);
+    const notes = kept.flatMap((c) =>
+      c.conversion.notes.map((note) => `# ${String(c.conversion.role.name)}: ${note}`),
+    );
+    const pins = [
+      ...Object.entries(lockEntries.projects).map(([path, id]) => `#   project ${path}: id ${id}`),
+      ...Object.entries(lockEntries.groups).map(
+        ([path, ids]) =>
+          `#   group ${path}: id ${ids[0]}${ids.length > 1 ? `, descendants ${ids.slice(1).join(", ")}` : ""}`,
+      ),
+    ];
     return [
       `# gitlab-oidc.yaml for ${issuerHost}, from ${file} (npm run audit -- --to-config).`,
       "# Same access as the policies, checked token by token; review it, set each account's name and",
       "# region (IAM is global; the region is where the AWS provider and STS calls go), then plan: adopt",
       "# imports the provider and roles (docs/adopting.md).",
+      ...(pins.length > 0
+        ? [
+            "# The policies pin these IDs; run npm run resolve and check gitlab-oidc.lock.yaml has the same:",
+            ...pins,
+          ]
+        : []),
       ...notes,
-      stringify(config, { lineWidth: 0 }).trimEnd(),
+      stringify(document.config, { lineWidth: 0 }).trimEnd(),
     ].join("\n");
   });
   const refusedText = refused.map(({ name, reason }) => `# not converted: ${name}: ${reason}`);
   const yaml = [documents.join("\n---\n"), ...(refusedText.length > 0 ? ["", ...refusedText] : [])]
     .join("\n")
     .trim();
-  return { yaml: `${yaml || "# no role to convert"}\n`, refused };
+  return { yaml: `${yaml || "# no role to convert"}\n`, refused, lock: lockOf(allPins) };
 }

@@ -6,8 +6,10 @@
  */
 import { stringify } from "yaml";
 import { parseConfig } from "../config/load";
-import { audiencesOf } from "../config/rules";
-import type { RoleConfig } from "../config/schema";
+import { roleAudiences, trustSettingsOf } from "../config/rules";
+import type { Config, RoleConfig } from "../config/schema";
+import type { GitLabLock } from "../gitlab/lock";
+import { GITLAB_COM_ISSUER_HOST, isSuppliedClaim } from "../model/claims";
 import { evaluateTrustPolicy, stringLike } from "../iam/evaluate";
 import { hasWildcard } from "../model/subjects";
 import { trustPolicyFor, type IamPolicyDocument } from "../model/trust-policy";
@@ -23,6 +25,9 @@ export interface GrantOut {
   branches?: string[];
   tags?: string[];
   anyRef?: true;
+  protected?: boolean;
+  pipelineSources?: string[];
+  runnerEnvironment?: string;
 }
 
 export type Conversion =
@@ -34,6 +39,10 @@ export type Conversion =
       readonly audiences: readonly string[];
       /** Parts of the policy that matched nothing and were left out. */
       readonly notes: readonly string[];
+      /** The IDs the trust pins, which the lock must hold for the config to pin the same. */
+      readonly lock: LockEntries;
+      /** gitlab.com: whether the trust pins IDs (the config's gitlab.pinIds). */
+      readonly pinIds?: boolean;
     }
   | { readonly ok: false; readonly reason: string };
 
@@ -61,9 +70,14 @@ export function grantForSubject(value: string): GrantOut {
 
 interface StatementGrants {
   readonly audiences: string[];
-  readonly subjects: string[];
+  readonly grants: GrantOut[];
   readonly notes: string[];
+  /** IDs the statement pins (gitlab.com): the lock entries the config needs to pin the same. */
+  readonly pins: { projects: Record<string, string>; groups: Record<string, string[]> } | undefined;
 }
+
+/** Claims (besides aud and sub) whose StringEquals a grant option writes. */
+const GRANT_CLAIMS = ["ref_protected", "pipeline_source", "runner_environment", "project_id", "namespace_id"];
 
 function statementGrants(statement: AuditStatement, trust: GitLabTrust): StatementGrants {
   const label = statementLabel(statement);
@@ -76,14 +90,24 @@ function statementGrants(statement: AuditStatement, trust: GitLabTrust): Stateme
   let audiences: string[] | undefined;
   let exact: string[] | undefined;
   let like: string[] | undefined;
+  const claims: Record<string, string[]> = {};
   for (const { operator, key, values } of conditionEntries(statement.conditions)) {
     if (values.some((value) => value.includes("${"))) {
       throw new Inexpressible(`${label} uses a policy variable in ${key}, which the config cannot write`);
     }
+    const claim = key.startsWith(`${host}:`) ? key.slice(host.length + 1) : undefined;
     if (key === `${host}:aud` && operator === "StringEquals") audiences = values;
     else if (key === `${host}:sub` && operator === "StringEquals") exact = values;
     else if (key === `${host}:sub` && operator === "StringLike") like = values;
-    else throw new Inexpressible(`${label}: the config cannot write ${operator} on ${key}`);
+    else if (
+      claim !== undefined &&
+      GRANT_CLAIMS.includes(claim) &&
+      isSuppliedClaim(host, claim) &&
+      operator === "StringEquals" &&
+      !values.some(hasWildcard)
+    ) {
+      claims[claim] = values;
+    } else throw new Inexpressible(`${label}: the config cannot write ${operator} on ${key}`);
   }
   if (audiences === undefined) {
     throw new Inexpressible(
@@ -113,14 +137,76 @@ function statementGrants(statement: AuditStatement, trust: GitLabTrust): Stateme
       `${label}: StringEquals and StringLike on ${host}:sub are ANDed; kept ${subjects.length ? subjects.join(", ") : "nothing"}`,
     );
   }
-  return { audiences, subjects, notes };
+  // Trust v2 grant options: what the statement's other conditions say, per grant.
+  const protectedRefs = claims.ref_protected !== undefined;
+  if (protectedRefs && claims.ref_protected.join() !== "true") {
+    throw new Inexpressible(
+      `${label} requires ref_protected ${claims.ref_protected.join(" or ")}; the config writes "true" only`,
+    );
+  }
+  if (claims.runner_environment !== undefined && claims.runner_environment.length !== 1) {
+    throw new Inexpressible(
+      `${label} allows several runner environments, which is every job: remove the condition`,
+    );
+  }
+  const options: GrantOut = {
+    // protected defaults to true; a trust without ref_protected says false on each grant.
+    ...(protectedRefs ? {} : { protected: false }),
+    ...(claims.pipeline_source ? { pipelineSources: [...claims.pipeline_source] } : {}),
+    ...(claims.runner_environment ? { runnerEnvironment: claims.runner_environment[0] } : {}),
+  };
+  const grants = subjects.map((subject) => ({ ...grantForSubject(subject), ...options }));
+  return { audiences, grants, notes, pins: pinsOf(label, grants, claims) };
+}
+
+/**
+ * The lock entries that make the config pin what the statement pins: one project's ID (project grants of
+ * that one project) or one group's namespace IDs (group grants of that one group).
+ */
+function pinsOf(
+  label: string,
+  grants: readonly GrantOut[],
+  claims: Record<string, string[]>,
+): StatementGrants["pins"] {
+  const projectIds = claims.project_id;
+  const namespaceIds = claims.namespace_id;
+  if (projectIds === undefined && namespaceIds === undefined) return undefined;
+  const projects = [...new Set(grants.map((g) => g.project))];
+  const groups = [...new Set(grants.map((g) => g.group))];
+  if (
+    projectIds !== undefined &&
+    namespaceIds === undefined &&
+    projectIds.length === 1 &&
+    groups.join() === "" &&
+    projects.length === 1
+  ) {
+    return { projects: { [projects[0]!]: projectIds[0] }, groups: {} };
+  }
+  if (
+    namespaceIds !== undefined &&
+    projectIds === undefined &&
+    projects.join() === "" &&
+    groups.length === 1
+  ) {
+    return { projects: {}, groups: { [groups[0]!]: [...namespaceIds] } };
+  }
+  throw new Inexpressible(
+    `${label} pins IDs (${[...(projectIds ?? []), ...(namespaceIds ?? [])].join(", ")}) across grants the config pins one by one (a project's own ID, a group's namespace IDs); split the statement per project or group`,
+  );
 }
 
 /** Grants with the same project (or group) and ref kind merge into one entry. */
 function mergeGrants(grants: readonly GrantOut[]): GrantOut[] {
   const merged = new Map<string, GrantOut>();
   for (const grant of grants) {
-    const key = `${grant.project !== undefined ? "p" : "g"}:${grant.project ?? grant.group}:${grant.anyRef ? "any" : "refs"}`;
+    const key = JSON.stringify([
+      grant.project ?? null,
+      grant.group ?? null,
+      grant.anyRef ?? false,
+      grant.protected,
+      grant.pipelineSources ?? null,
+      grant.runnerEnvironment ?? null,
+    ]);
     const existing = merged.get(key);
     if (!existing) {
       merged.set(key, {
@@ -156,17 +242,44 @@ function roleSettings(role: AuditedRole): Record<string, unknown> {
   };
 }
 
+/** The lock entries a conversion needs, as in-memory lock data (only the IDs the policies pin). */
+export interface LockEntries {
+  readonly projects: Record<string, string>;
+  readonly groups: Record<string, string[]>;
+}
+
+/**
+ * The in-memory lock that makes the config pin exactly the policy's IDs. A project's namespaceId is not
+ * read for a project grant, so the placeholder never reaches a policy; the printed note asks for the real
+ * lock from `npm run resolve`.
+ */
+export function lockOf(entries: LockEntries): GitLabLock {
+  return {
+    projects: Object.fromEntries(
+      Object.entries(entries.projects).map(([path, id]) => [path, { id: Number(id), namespaceId: 1 }]),
+    ),
+    groups: Object.fromEntries(
+      Object.entries(entries.groups).map(([path, ids]) => [
+        path,
+        { id: Number(ids[0]), descendantIds: ids.slice(1).map(Number) },
+      ]),
+    ),
+  };
+}
+
 /** A one-role config around `role`, as the loader reads it: the same validation the synth applies. */
 export function wrapRole(
   issuerHost: string,
   audiences: readonly string[],
   accountId: string,
   role: Record<string, unknown>,
+  pinIds: boolean | undefined,
 ) {
   return {
     gitlab: {
       url: `https://${issuerHost}`,
       audience: audiences.length === 1 ? audiences[0] : [...audiences],
+      ...(pinIds !== undefined ? { pinIds } : {}),
     },
     accounts: [{ name: `account-${accountId}`, accountId, region: "us-east-1", adopt: true, roles: [role] }],
   };
@@ -177,15 +290,11 @@ export function accountIdOf(trust: GitLabTrust): string {
 }
 
 /** The trust policy the synth writes for a parsed role: the converted side of every comparison. */
-export function synthesizedTrust(
-  role: RoleConfig,
-  gitlab: Parameters<typeof audiencesOf>[0],
-  trust: GitLabTrust,
-): IamPolicyDocument {
+export function synthesizedTrust(role: RoleConfig, config: Config, trust: GitLabTrust): IamPolicyDocument {
   return trustPolicyFor({
+    ...trustSettingsOf(config.gitlab, config.lock),
     providerArn: trust.providerArn,
-    issuerHost: trust.issuerHost,
-    audiences: audiencesOf(gitlab),
+    audiences: roleAudiences(config.gitlab, role),
     allow: role.allow,
   });
 }
@@ -205,56 +314,77 @@ export function firstDisagreement(
   return undefined;
 }
 
+function checkStatementsExpressible(role: AuditedRole, trust: GitLabTrust): void {
+  for (const statement of role.trustPolicy.statements) {
+    const label = statementLabel(statement);
+    if (statement.effect === "Deny")
+      throw new Inexpressible(`${label} is a Deny; the config writes Allow statements only`);
+    if (statement.negatedElements.length > 0)
+      throw new Inexpressible(`${label} uses ${statement.negatedElements.join(" and ")}`);
+    if (statement.principal.any)
+      throw new Inexpressible(`${label} trusts Principal "*"; the config trusts the GitLab provider only`);
+    if (
+      !trust.statements.includes(statement) ||
+      statement.principal.other.length > 0 ||
+      statement.principal.federated.length > 1
+    ) {
+      const others = [
+        ...statement.principal.federated.filter((p) => p !== trust.providerArn),
+        ...statement.principal.other,
+      ];
+      throw new Inexpressible(
+        `${label} also trusts ${others.join(", ")}; the config writes trust in the GitLab provider only`,
+      );
+    }
+  }
+}
+
 export function convertRole(role: AuditedRole, trust: GitLabTrust): Conversion {
   try {
-    const statements = role.trustPolicy.statements;
-    for (const statement of statements) {
-      const label = statementLabel(statement);
-      if (statement.effect === "Deny")
-        throw new Inexpressible(`${label} is a Deny; the config writes Allow statements only`);
-      if (statement.negatedElements.length > 0)
-        throw new Inexpressible(`${label} uses ${statement.negatedElements.join(" and ")}`);
-      if (statement.principal.any)
-        throw new Inexpressible(`${label} trusts Principal "*"; the config trusts the GitLab provider only`);
-      if (
-        !trust.statements.includes(statement) ||
-        statement.principal.other.length > 0 ||
-        statement.principal.federated.length > 1
-      ) {
-        const others = [
-          ...statement.principal.federated.filter((p) => p !== trust.providerArn),
-          ...statement.principal.other,
-        ];
-        throw new Inexpressible(
-          `${label} also trusts ${others.join(", ")}; the config writes trust in the GitLab provider only`,
-        );
-      }
-    }
-    const perStatement = statements.map((statement) => statementGrants(statement, trust));
+    checkStatementsExpressible(role, trust);
+    const perStatement = role.trustPolicy.statements.map((statement) => statementGrants(statement, trust));
     const audiences = [...new Set(perStatement[0].audiences)];
     if (perStatement.some((s) => [...new Set(s.audiences)].sort().join() !== [...audiences].sort().join())) {
-      throw new Inexpressible("its statements require different audiences; the config has one audience list");
+      throw new Inexpressible(
+        "its statements require different audiences; the config has one audience list per role",
+      );
     }
-    const subjects = perStatement.flatMap((s) => s.subjects);
+    const grants = perStatement.flatMap((s) => s.grants);
     const notes = perStatement.flatMap((s) => s.notes);
-    if (subjects.length === 0) {
+    if (grants.length === 0) {
       throw new Inexpressible(
         `no GitLab job can assume it today${notes.length > 0 ? ` (${notes.join("; ")})` : ""}, so there is no grant to write; write the grants you mean by hand`,
       );
     }
-    const allow = mergeGrants(subjects.map(grantForSubject));
+    const pinned = perStatement.filter((s) => s.pins !== undefined);
+    if (pinned.length > 0 && pinned.length < perStatement.length) {
+      throw new Inexpressible(
+        "some statements pin project or namespace IDs and others do not; the config pins all grants or none",
+      );
+    }
+    const lock: LockEntries = {
+      projects: Object.assign({}, ...pinned.map((s) => s.pins!.projects)),
+      groups: Object.assign({}, ...pinned.map((s) => s.pins!.groups)),
+    };
+    // gitlab.com pins IDs by default; a trust without ID conditions says pinIds: false.
+    const pinIds = trust.issuerHost === GITLAB_COM_ISSUER_HOST ? pinned.length > 0 : undefined;
+    const allow = mergeGrants(grants);
     const converted = { name: role.name, ...roleSettings(role), allow };
 
     const accountId = accountIdOf(trust);
-    let parsed;
+    let parsed: Config;
     try {
-      parsed = parseConfig(stringify(wrapRole(trust.issuerHost, audiences, accountId, converted)), role.name);
+      parsed = parseConfig(
+        stringify(wrapRole(trust.issuerHost, audiences, accountId, converted, pinIds)),
+        role.name,
+        lockOf(lock),
+      );
     } catch (error) {
       throw new Inexpressible(`the config refuses it: ${(error as Error).message.split("\n").join("; ")}`);
     }
     const disagreement = firstDisagreement(
       evaluablePolicy(role.trustPolicy, trust.providerArn),
-      synthesizedTrust(parsed.accounts[0].roles[0], parsed.gitlab, trust),
+      synthesizedTrust(parsed.accounts[0].roles[0], parsed, trust),
       trust,
     );
     if (disagreement) {
@@ -262,7 +392,7 @@ export function convertRole(role: AuditedRole, trust: GitLabTrust): Conversion {
         `the closest config would change who gets in: a job with sub "${subOf(disagreement.token)}" and aud "${disagreement.token.aud}" is ${disagreement.original ? "allowed by the policy but not by the config" : "denied by the policy but allowed by the config"}`,
       );
     }
-    return { ok: true, role: converted, audiences, notes };
+    return { ok: true, role: converted, audiences, notes, lock, ...(pinIds !== undefined ? { pinIds } : {}) };
   } catch (error) {
     if (error instanceof Inexpressible) return { ok: false, reason: error.message };
     throw error;

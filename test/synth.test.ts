@@ -132,17 +132,24 @@ describe("the committed HCL", () => {
 });
 
 describe("stack contents (cdktf Testing helpers)", () => {
-  test("the AWS provider is pinned to the account, assumes the deploy role and tags everything", () => {
+  test("the AWS provider is pinned to the account and tags everything, but never names the deploy role", () => {
+    // GIVEN an account with a deployRoleArn
     const config = parse(
       minimalConfig({}, { deployRoleArn: "arn:aws:iam::111111111111:role/deployer", tags: { team: "x" } }),
     );
+    // WHEN its stack is synthesized
     const synth = synthStack(config);
+    // THEN the provider is pinned to the account and tags everything
     expect(synth).toHaveProviderWithProperties(AwsProvider, {
       region: "eu-west-1",
       allowed_account_ids: ["111111111111"],
-      assume_role: [{ role_arn: "arn:aws:iam::111111111111:role/deployer", session_name: "gitlab-oidc-aws" }],
       default_tags: [{ tags: { "managed-by": "gitlab-oidc-aws", team: "x" } }],
     });
+    // AND it has no assume_role: plan jobs run this same HCL, so the role comes from each job's profile
+    const providers = (JSON.parse(synth) as { provider: { aws: Record<string, unknown>[] } }).provider.aws;
+    expect(providers).toHaveLength(1);
+    expect(providers[0]).not.toHaveProperty("assume_role");
+    expect(synth).not.toContain("arn:aws:iam::111111111111:role/deployer");
   });
 
   test("provider: create makes the provider with the audiences and no thumbprints for gitlab.com", () => {

@@ -2,7 +2,7 @@
  * Helpers for the pipeline tests: a throw-away git repository holding a copy of the working tree (what
  * would be committed), and gitlab-ci-local run in it. The real checkout is never touched.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, symlinkSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -78,34 +78,61 @@ export interface GclResult {
   readonly stdout: string;
 }
 
-/** Runs gitlab-ci-local in `dir` with variables; predefined-variable overrides are intended here. */
-export function runGitlabCiLocal(
-  dir: string,
-  args: string[],
-  variables: Record<string, string> = {},
-): GclResult {
-  const result = spawnSync(
-    gitlabCiLocal,
-    [
+/** The command line and environment of a gitlab-ci-local run in `dir` with `variables`. */
+function gclInvocation(dir: string, args: string[], variables: Record<string, string>) {
+  return {
+    args: [
       ...args,
       "--state-dir",
       relative(dir, stateDir(dir)),
       ...Object.entries(variables).flatMap(([k, v]) => ["--variable", `${k}=${v}`]),
     ],
-    {
+    options: {
       cwd: dir,
-      encoding: "utf8",
       env: {
         ...process.env,
         GCL_IGNORE_PREDEFINED_VARS: "CI_PIPELINE_SOURCE,CI_COMMIT_BRANCH,CI_DEFAULT_BRANCH",
         FORCE_COLOR: "0",
         NO_COLOR: "1",
       },
-      maxBuffer: 64 * 1024 * 1024,
-      timeout: 600_000,
     },
-  );
+  };
+}
+
+/** Runs gitlab-ci-local in `dir` with variables; predefined-variable overrides are intended here. */
+export function runGitlabCiLocal(
+  dir: string,
+  args: string[],
+  variables: Record<string, string> = {},
+): GclResult {
+  const run = gclInvocation(dir, args, variables);
+  const result = spawnSync(gitlabCiLocal, run.args, {
+    ...run.options,
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 600_000,
+  });
   return { status: result.status, stdout: result.stdout, output: `${result.stdout}\n${result.stderr}` };
+}
+
+/**
+ * runGitlabCiLocal without blocking the event loop: for jobs that talk to a stand-in served by the
+ * test's own process.
+ */
+export function runGitlabCiLocalAsync(
+  dir: string,
+  args: string[],
+  variables: Record<string, string> = {},
+): Promise<GclResult> {
+  const run = gclInvocation(dir, args, variables);
+  const child = spawn(gitlabCiLocal, run.args, { ...run.options, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) =>
+    child.on("close", (status) => resolve({ status, stdout, output: `${stdout}\n${stderr}` })),
+  );
 }
 
 export interface ListedJob {

@@ -75,8 +75,11 @@ type PreviewJob = {
   cache?: { key: { files: string[] }; paths: string[] }[];
 };
 
-/** A copy whose config keeps state in GitLab (and production has a deployRoleArn), synthesized. */
-function copyWithGitLabState(): string {
+/**
+ * A copy whose config keeps state in GitLab (and production has a deployRoleArn), synthesized;
+ * `prepare` may add files before the commit.
+ */
+function copyWithGitLabState(prepare?: (dir: string) => void): string {
   return copyRepository((d) => {
     const file = join(d, "gitlab-oidc.yaml");
     writeFileSync(
@@ -89,6 +92,7 @@ function copyWithGitLabState(): string {
         .replace("    provider: create\n", `    provider: create\n    deployRoleArn: ${DEPLOY_ROLE}\n`),
     );
     execFileSync("sh", ["-c", "node scripts/build.mjs && node dist/main.js"], { cwd: d, stdio: "pipe" });
+    prepare?.(d);
   });
 }
 
@@ -344,18 +348,7 @@ describe("with GitLab-managed state: jobs run in the shell up to Terraform (a st
     // GIVEN a checkout with GitLab-managed state, committed provider lock files, the project's
     // repository served on 127.0.0.1 with the job token, and a terraform stand-in that records its
     // arguments, environment and AWS config file
-    dir = copyRepository((d) => {
-      const file = join(d, "gitlab-oidc.yaml");
-      writeFileSync(
-        file,
-        readFileSync(file, "utf8")
-          .replace(
-            /^ {2}type: local.*$/m,
-            `  type: gitlab\n  url: https://gitlab.example.com\n  projectId: ${PROJECT_ID}`,
-          )
-          .replace("    provider: create\n", `    provider: create\n    deployRoleArn: ${DEPLOY_ROLE}\n`),
-      );
-      execFileSync("sh", ["-c", "node scripts/build.mjs && node dist/main.js"], { cwd: d, stdio: "pipe" });
+    dir = copyWithGitLabState((d) => {
       for (const stack of STACKS)
         writeFileSync(join(d, "terraform/stacks", stack, ".terraform.lock.hcl"), "# test lock file\n");
     });

@@ -168,7 +168,6 @@ function jobVariables(
     GITLAB_OIDC_ROLE_VARIABLE: roleVariable,
     GITLAB_OIDC_ROLE_ARN: `$${roleVariable}`,
     AWS_CREDENTIALS_REGION: region,
-    AWS_CREDENTIALS_ROLE_ARN: `$${roleVariable}`,
     AWS_CREDENTIALS_MODE: "profiles",
     AWS_CREDENTIALS_PROFILES: JSON.stringify(profiles),
     // Terraform's AWS provider reads AWS_PROFILE: the last profile is the end of the chain.

@@ -2,11 +2,13 @@
  * The generated per-stack jobs (terraform/stacks.gitlab-ci.yml): one plan and one deploy job per
  * account, written by every synth, committed, and current with the config.
  */
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { loadConfigFile, parseConfig } from "../src/config/load";
 import { generatedFiles } from "../src/generated-files";
+import { synthesize } from "../src/synth";
 import { DEPLOY_AUDIENCE, PROFILES, renderStackJobs } from "../src/pipeline/stack-jobs";
 import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
 import { readSynthesizedStacks } from "../src/terraform/synthesized-stacks";
@@ -154,6 +156,23 @@ describe("renderStackJobs", () => {
     expect(JSON.parse(jobs["plan:production"]!.variables.AWS_CREDENTIALS_PROFILES!)).toEqual([
       { name: PROFILES.plan, role_arn: "$GITLAB_OIDC_PLAN_ROLE_ARN_PRODUCTION", region: "eu-west-1" },
     ]);
+  });
+
+  test("a synth keeps each stack's committed provider lock file", () => {
+    // GIVEN an output directory where a stack has a committed .terraform.lock.hcl
+    const outdir = mkdtempSync(join(tmpdir(), "lock-file-"));
+    try {
+      const config = parseConfig(configText);
+      synthesize(config, { outdir, hcl: true });
+      const lock = join(outdir, "stacks", "production", ".terraform.lock.hcl");
+      writeFileSync(lock, "# provider hashes\n");
+      // WHEN the config is synthesized again
+      synthesize(config, { outdir, hcl: true });
+      // THEN the lock file is still there, unchanged (the plan and deploy jobs init with -lockfile=readonly)
+      expect(readFileSync(lock, "utf8")).toBe("# provider hashes\n");
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
   });
 
   test("refuses two stacks whose CI/CD variable names would collide", () => {

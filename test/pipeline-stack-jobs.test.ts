@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { loadConfigFile, parseConfig } from "../src/config/load";
+import { loadConfigFile, parseConfig as parseConfigText } from "../src/config/load";
+import { readLockFor } from "../src/gitlab/lock";
 import { generatedFiles } from "../src/generated-files";
 import { synthesize } from "../src/synth";
 import { DEPLOY_AUDIENCE, PROFILES, renderStackJobs } from "../src/pipeline/stack-jobs";
@@ -34,6 +35,8 @@ const stack = (name: string, region = "eu-west-1"): SynthesizedStack => ({
 });
 
 const configText = readFileSync(join(repoRoot, "gitlab-oidc.yaml"), "utf8");
+const lock = readLockFor(join(repoRoot, "gitlab-oidc.yaml"));
+const parseConfig = (text: string) => parseConfigText(text, "gitlab-oidc.yaml", lock);
 
 describe("renderStackJobs", () => {
   test("the committed terraform/stacks.gitlab-ci.yml is what the synth writes from the config", async () => {
@@ -156,6 +159,30 @@ describe("renderStackJobs", () => {
     expect(JSON.parse(jobs["plan:production"]!.variables.AWS_CREDENTIALS_PROFILES!)).toEqual([
       { name: PROFILES.plan, role_arn: "$GITLAB_OIDC_PLAN_ROLE_ARN_PRODUCTION", region: "eu-west-1" },
     ]);
+  });
+
+  test("a deployRoleArn with $, quotes or backslashes arrives in the deploy job's profiles unchanged", () => {
+    // GIVEN a deployRoleArn whose IAM path holds characters JSON, YAML and GitLab's expansion treat specially
+    const arn = String.raw`arn:aws:iam::111111111111:role/odd$HOME"\'/deployer`;
+    const config = parseConfig(
+      configText
+        .replace("type: local #", "{ type: gitlab, url: https://gitlab.com, projectId: 42 } #")
+        .replace(
+          "    provider: create\n",
+          `    provider: create\n    deployRoleArn: '${arn.replace(/'/g, "''")}'\n`,
+        ),
+    );
+    // WHEN the jobs are rendered and GitLab expands the variable ($$ is a literal $)
+    const jobs = parse(renderStackJobs(config, [stack("production"), stack("staging")])) as Record<
+      string,
+      Job
+    >;
+    const value = jobs["deploy:production"]!.variables.AWS_CREDENTIALS_PROFILES!;
+    const expanded = value.replace(/\$\$|\$(\w+)/g, (...match: string[]) =>
+      match[1] ? `<${match[1]}>` : "$",
+    );
+    // THEN the component reads exactly the ARN
+    expect((JSON.parse(expanded) as { role_arn: string }[])[1]!.role_arn).toBe(arn);
   });
 
   test("a synth keeps each stack's committed provider lock file", () => {

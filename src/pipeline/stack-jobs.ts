@@ -65,13 +65,26 @@ export function planProfiles(stack: string, region: string): CredentialsProfile[
   return [{ name: PROFILES.plan, role_arn: `$${planRoleVariable(stack)}`, region }];
 }
 
+/**
+ * `text` as it must be written in a GitLab CI/CD variable to arrive unchanged: GitLab expands `$NAME`
+ * in variable values, and `$$` is a literal `$` (an IAM path may hold a `$`).
+ */
+export function gitlabVariableLiteral(text: string): string {
+  return text.replace(/\$/g, "$$$$");
+}
+
 /** The profiles of a deploy job: the deployer from the ID token, then deployRoleArn from it if set. */
 export function deployProfiles(stack: string, region: string, deployRoleArn?: string): CredentialsProfile[] {
   const deployer = { name: PROFILES.deployer, role_arn: `$${deployRoleVariable(stack)}`, region };
   if (deployRoleArn === undefined) return [deployer];
   return [
     deployer,
-    { name: PROFILES.deploy, role_arn: deployRoleArn, source_profile: PROFILES.deployer, region },
+    {
+      name: PROFILES.deploy,
+      role_arn: gitlabVariableLiteral(deployRoleArn),
+      source_profile: PROFILES.deployer,
+      region,
+    },
   ];
 }
 

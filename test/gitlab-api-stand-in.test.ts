@@ -37,7 +37,9 @@ describe("GitLab API stand-in, held to GitLab's documentation", () => {
   });
 
   test("GIVEN a path that does not exist THEN 404 with GitLab's message body", async () => {
-    expect(await (await get("/projects/diaspora%2Fnope")).json()).toEqual({ message: "404 Project Not Found" });
+    expect(await (await get("/projects/diaspora%2Fnope")).json()).toEqual({
+      message: "404 Project Not Found",
+    });
     expect(await (await get("/groups/nope")).json()).toEqual({ message: "404 Group Not Found" });
   });
 

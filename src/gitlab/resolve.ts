@@ -51,15 +51,11 @@ export interface Resolution {
 const PER_PATH_FAILURES = new Set(["not-found", "moved"]);
 
 /**
- * Asks GitLab for every path, `concurrency` requests at a time. A failure that would repeat for every
+ * Asks GitLab for every path, one after the other. A failure that would repeat for every
  * path (401, 403, 429, network…) is thrown at once; 404s and moved paths are collected so one run
  * names all of them.
  */
-export async function resolvePaths(
-  api: GitLabReader,
-  paths: NamedPaths,
-  options: { readonly concurrency?: number } = {},
-): Promise<Resolution> {
+export async function resolvePaths(api: GitLabReader, paths: NamedPaths): Promise<Resolution> {
   const lock: GitLabLock = { projects: {}, groups: {} };
   const descendants: Record<string, GitLabGroup[]> = {};
   const failures: PathFailure[] = [];
@@ -94,26 +90,15 @@ export async function resolvePaths(
     ...paths.groups.map(() => "group" as const),
   ];
   const names = [...paths.projects, ...paths.groups];
-
-  let next = 0;
-  let fatal: unknown;
-  const worker = async () => {
-    while (fatal === undefined && next < tasks.length) {
-      const index = next++;
-      try {
-        await tasks[index]();
-      } catch (error) {
-        if (error instanceof GitLabApiError && PER_PATH_FAILURES.has(error.failure)) {
-          failures.push({ kind: kinds[index], path: names[index], error });
-        } else if (fatal === undefined) {
-          fatal = error;
-        }
-      }
+  // One request at a time: gentle on GitLab's rate limits, and a 429's Retry-After pauses everything.
+  for (const [index, task] of tasks.entries()) {
+    try {
+      await task();
+    } catch (error) {
+      if (!(error instanceof GitLabApiError && PER_PATH_FAILURES.has(error.failure))) throw error;
+      failures.push({ kind: kinds[index], path: names[index], error });
     }
-  };
-  const width = Math.max(1, Math.min(options.concurrency ?? 4, tasks.length));
-  await Promise.all(Array.from({ length: width }, worker));
-  if (fatal !== undefined) throw fatal;
+  }
 
   failures.sort((a, b) => a.kind.localeCompare(b.kind) || a.path.localeCompare(b.path));
   warnings.sort();

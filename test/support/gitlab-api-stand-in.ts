@@ -73,6 +73,7 @@ export class GitLabApiStandIn {
   private throttled: { count: number; retryAfter: string } = { count: 0, retryAfter: "1" };
   private failing: { count: number; status: number } = { count: 0, status: 500 };
   options: StandInOptions;
+  private listeningOrigin?: string;
 
   private constructor(
     private readonly server: Server,
@@ -82,17 +83,19 @@ export class GitLabApiStandIn {
   }
 
   static async start(options: StandInOptions = {}): Promise<GitLabApiStandIn> {
-    let standIn: GitLabApiStandIn | undefined;
     const server = createServer((request, response) => {
-      void standIn!.handle(request, response);
+      void standIn.handle(request, response);
     });
-    standIn = new GitLabApiStandIn(server, options);
+    const standIn = new GitLabApiStandIn(server, options);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    void standIn.origin;
     return standIn;
   }
 
+  /** `http://127.0.0.1:<port>`, fixed once listening (requests still in flight at close need it). */
   get origin(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.listeningOrigin ??= `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.listeningOrigin;
   }
 
   /** The API root, for GITLAB_API_URL. */
@@ -110,7 +113,10 @@ export class GitLabApiStandIn {
   }
 
   /** A group at `fullPath`; its parent must exist unless it is top-level. Returns its ID. */
-  addGroup(fullPath: string, options: { visibility?: Visibility; members?: string[]; id?: number } = {}): number {
+  addGroup(
+    fullPath: string,
+    options: { visibility?: Visibility; members?: string[]; id?: number } = {},
+  ): number {
     const id = options.id ?? this.nextId++;
     this.groups.set(id, {
       id,
@@ -126,7 +132,12 @@ export class GitLabApiStandIn {
     const namespace = this.groupByPath(path.slice(0, path.lastIndexOf("/")));
     if (!namespace) throw new Error(`stand-in: add the group of ${path} first`);
     const id = options.id ?? this.nextId++;
-    this.projects.set(id, { id, path, namespaceId: namespace.id, visibility: options.visibility ?? "public" });
+    this.projects.set(id, {
+      id,
+      path,
+      namespaceId: namespace.id,
+      visibility: options.visibility ?? "public",
+    });
     return id;
   }
 
@@ -137,7 +148,8 @@ export class GitLabApiStandIn {
 
   deleteGroup(fullPath: string): void {
     for (const group of [...this.groups.values()]) {
-      if (group.fullPath === fullPath || group.fullPath.startsWith(`${fullPath}/`)) this.groups.delete(group.id);
+      if (group.fullPath === fullPath || group.fullPath.startsWith(`${fullPath}/`))
+        this.groups.delete(group.id);
     }
   }
 
@@ -252,7 +264,11 @@ export class GitLabApiStandIn {
                 : this.isMember(user, other),
           )
           .sort((a, b) => a.fullPath.localeCompare(b.fullPath));
-        return this.paginate(url, below.map((other) => this.groupJson(other)), response);
+        return this.paginate(
+          url,
+          below.map((other) => this.groupJson(other)),
+          response,
+        );
       }
     }
     return json(404, { error: "404 Not Found" });

@@ -99,7 +99,8 @@ export function retryAfterMs(value: string | null, now: number = Date.now()): nu
   if (value === null || value.trim() === "") return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
+  // HTTP dates (IMF-fixdate and the two obsolete forms) all start with a day name.
+  const date = /^[A-Za-z]{3}/.test(trimmed) ? Date.parse(trimmed) : NaN;
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 

@@ -5,10 +5,12 @@
 import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { stringify } from "yaml";
+import { serializeLock } from "../../src/gitlab/lock";
 import { GitLabApiStandIn } from "../support/gitlab-api-stand-in";
 import { minimalConfig } from "../support/configs";
+import { copyRepository, gitlabCiLocal, listJobs, removeRepository } from "../support/pipeline-repo";
 
 const REPO = join(__dirname, "..", "..");
 const CLI = join(REPO, "dist", "src", "gitlab", "cli.js");
@@ -81,3 +83,73 @@ test("resolve writes gitlab-oidc.lock.yaml beside the config; --check exits 0, t
   expect(await run(["--nope"])).toMatchObject({ code: 2 });
   expect((await run(["--help"])).stdout).toMatch(/Exit codes: 0 the lock is current/);
 }, 60_000);
+
+describe("the pipeline's gitlab-ids-current job (gitlab-ci-local, shell executor, node_modules reused)", () => {
+  let repo: string;
+  beforeAll(() => {
+    // The example config's paths, locked with the stand-in's IDs (acme/platform/b, ID 14, comes from
+    // the test above).
+    repo = copyRepository((copy) => {
+      writeFileSync(
+        join(copy, "gitlab-oidc.yaml"),
+        stringify(
+          minimalConfig({
+            allow: [
+              { project: "acme/web", branches: ["main"] },
+              { group: "acme/platform", tags: ["v*"] },
+            ],
+          }),
+        ),
+      );
+      writeFileSync(
+        join(copy, "gitlab-oidc.lock.yaml"),
+        serializeLock({
+          projects: { "acme/web": { id: 11, namespaceId: 10 } },
+          groups: { "acme/platform": { id: 12, descendantIds: [13, 14] } },
+        }),
+      );
+    });
+  }, 120_000);
+  afterAll(() => repo && removeRepository(repo));
+
+  /** gitlab-ci-local asynchronously: the stand-in answers from this process's event loop. */
+  function runJob(variables: Record<string, string>) {
+    const args = [
+      "gitlab-ids-current",
+      "--force-shell-executor",
+      "--state-dir",
+      relative(repo, `${repo}-gitlab-ci-local`),
+    ];
+    for (const [name, value] of Object.entries(variables)) args.push("--variable", `${name}=${value}`);
+    return new Promise<{ code: number; output: string }>((resolve) => {
+      execFile(
+        gitlabCiLocal,
+        args,
+        { cwd: repo, env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" }, maxBuffer: 64 * 1024 * 1024 },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? Number(error.code) : 0, output: `${stdout}\n${stderr}` }),
+      );
+    });
+  }
+
+  test("GIVEN GITLAB_TOKEN WHEN the lock is current THEN the job passes; WHEN a group gained a subgroup THEN it fails naming it; the token is never printed", async () => {
+    const variables = { GITLAB_TOKEN: TOKEN, GITLAB_API_URL: standIn.apiUrl, REUSE_NODE_MODULES: "true" };
+    const current = await runJob(variables);
+    expect(current.code === 0 ? "" : current.output).toBe("");
+    expect(current.output).toMatch(
+      /gitlab-oidc\.lock\.yaml is current: 1 project\(s\), 1 group\(s\) with 2 descendant group\(s\)/,
+    );
+
+    standIn.addGroup("acme/platform/c", { id: 15 });
+    const drift = await runJob(variables);
+    expect(drift.code).not.toBe(0);
+    expect(drift.output).toMatch(/group acme\/platform: new descendant groups acme\/platform\/c \(ID 15\)/);
+    expect(current.output + drift.output).not.toContain(TOKEN);
+  }, 300_000);
+
+  test("GIVEN no GITLAB_TOKEN THEN the job is not in the pipeline", () => {
+    const names = (variables: Record<string, string>) => listJobs(repo, variables).map((job) => job.name);
+    expect(names({})).not.toContain("gitlab-ids-current");
+    expect(names({ GITLAB_TOKEN: "x" })).toContain("gitlab-ids-current");
+  }, 120_000);
+});

@@ -167,6 +167,21 @@ describe("npm run resolve", () => {
     expect(run.stdout).toMatch(/warning: project Acme\/Web: GitLab spells it acme\/web/);
   });
 
+  test("GIVEN a config with a schema error WHEN resolved THEN exit 2 with the file, line and field, before any request", async () => {
+    writeFileSync(
+      configFile,
+      readFileSync(configFile, "utf8").replace("project: acme/web", "projekt: acme/web"),
+    );
+    const run = await resolve();
+    expect(run.code).toBe(EXIT_ERROR);
+    expect(run.stderr).toMatch(
+      /gitlab-oidc\.yaml:\d+:\d+: accounts\[0\]\.roles\[0\]\.allow\[0\]\.projekt: .*did you mean "project"/,
+    );
+    expect(run.stderr).toMatch(/Nothing was written/);
+    expect(standIn.requests).toHaveLength(0);
+    expect(existsSync(lockFile)).toBe(false);
+  });
+
   test("GIVEN public projects and no GITLAB_TOKEN WHEN resolved THEN no token is sent and the lock is written", async () => {
     const run = await resolve([], { GITLAB_TOKEN: undefined });
     expect(run.code).toBe(EXIT_CURRENT);

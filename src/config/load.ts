@@ -163,3 +163,19 @@ function locate(
   }
   return position === undefined ? {} : lineCounter.linePos(position);
 }
+
+/**
+ * The config as `npm run resolve` needs it: the schema and each grant's own rules, but no rule that
+ * needs the lock (or spans fields), because running resolve is how a missing or stale lock gets fixed.
+ * Anything else wrong is reported as loadConfigFile reports it, with lines.
+ */
+export function loadConfigWithoutLock(path: string): Config {
+  try {
+    const data: unknown = loadYaml(readFileSync(path, "utf8"), { schema: CORE_SCHEMA }) ?? {};
+    const parsed = configSchema.safeParse(data);
+    if (parsed.success && standaloneGrantProblems(data).length === 0) return parsed.data;
+  } catch {
+    // unreadable or not YAML: the full read below says so, with the position
+  }
+  return loadConfigFile(path);
+}

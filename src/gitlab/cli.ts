@@ -6,7 +6,7 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { CONFIG_FILE_ENV, configPath, loadConfigFile } from "../config/load";
+import { CONFIG_FILE_ENV, configPath, loadConfigWithoutLock } from "../config/load";
 import { ConfigError } from "../config/rules";
 import type { Config } from "../config/schema";
 import { GitLabApi, GitLabApiError, redact, type GitLabApiProps } from "./api";
@@ -90,7 +90,7 @@ export async function runResolve(argv: readonly string[], options: ResolveCliOpt
   const lockFile = lockPathFor(configFile);
   let config: Config;
   try {
-    config = readConfigForResolve(configFile);
+    config = loadConfigWithoutLock(configFile);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     err(error.message);
@@ -173,14 +173,6 @@ function parseArguments(argv: readonly string[]): { check: boolean } {
   }
   if (values.help) throw HELP;
   return { check: values.check === true };
-}
-
-/**
- * The config as resolve needs it: schema and rules, but never the lock, because running resolve is
- * how a missing or stale lock gets fixed.
- */
-function readConfigForResolve(file: string): Config {
-  return loadConfigFile(file);
 }
 
 function readPreviousLock(file: string): { text?: string; lock?: GitLabLock; problem?: string } {

@@ -88,6 +88,30 @@ describe("GitLabApi", () => {
     expect(calls[0].init.signal).toBeInstanceOf(AbortSignal);
   });
 
+  test("GIVEN an error body or a network error that carries the token THEN the error message has it redacted", async () => {
+    const { fetch } = fakeFetch([
+      () =>
+        new Response(JSON.stringify({ message: `401 Unauthorized: ${TOKEN} is revoked` }), { status: 401 }),
+    ]);
+    const api = new GitLabApi({ baseUrl: "https://gitlab.example.com/api/v4", token: TOKEN, fetch });
+    const error = await api.getProject("a/b").catch((e: Error) => e);
+    expect(error.message).toMatch(/401 Unauthorized.*\[REDACTED\] is revoked/);
+    expect(error.message).not.toContain(TOKEN);
+
+    const failing = (async () => {
+      throw Object.assign(new TypeError("fetch failed"), { cause: { message: `bad header ${TOKEN}` } });
+    }) as typeof globalThis.fetch;
+    const offline = new GitLabApi({
+      baseUrl: "https://gitlab.example.com/api/v4",
+      token: TOKEN,
+      fetch: failing,
+    });
+    const networkError = await offline.getProject("a/b").catch((e: Error) => e);
+    expect(networkError.message).toMatch(
+      /cannot reach https:\/\/gitlab\.example\.com \(bad header \[REDACTED\]\)/,
+    );
+  });
+
   test("GIVEN a pagination that never ends (the same next page again) THEN it stops with an error", async () => {
     const again = page([{ id: 2, full_path: "a/b" }], { "x-next-page": "1" });
     const { fetch } = fakeFetch([again, again]);

@@ -260,6 +260,14 @@ describe("npm run resolve -- --check", () => {
     expect(readFileSync(lockFile)).toEqual(before);
   });
 
+  test("GIVEN only a deleted descendant group WHEN checked THEN exit 1 naming its ID", async () => {
+    await lockedBaseline();
+    standIn.deleteGroup("acme/platform/team-2");
+    const run = await check();
+    expect(run.code).toBe(EXIT_DRIFT);
+    expect(run.stderr).toMatch(/group acme\/platform: descendant group IDs gone: 3200, 3201, .*3214\. Check/);
+  });
+
   test("GIVEN a config naming a path the lock does not have WHEN checked THEN exit 1 naming it and saying to run resolve", async () => {
     await lockedBaseline();
     writeConfig([...GRANTS, { project: "acme/platform/team-0/infra", branches: ["main"] }]);

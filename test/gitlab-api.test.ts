@@ -17,6 +17,16 @@ function fakeFetch(answers: (() => Response)[]) {
   return { fetch, calls };
 }
 
+/** The error a promise rejects with; a test failure if it resolves. */
+async function failureOf(promise: Promise<unknown>): Promise<Error> {
+  const outcome = await promise.then(
+    () => undefined,
+    (error: Error) => error,
+  );
+  if (!outcome) throw new Error("expected a rejection");
+  return outcome;
+}
+
 const page =
   (body: unknown, headers: Record<string, string> = {}) =>
   () =>
@@ -94,7 +104,7 @@ describe("GitLabApi", () => {
         new Response(JSON.stringify({ message: `401 Unauthorized: ${TOKEN} is revoked` }), { status: 401 }),
     ]);
     const api = new GitLabApi({ baseUrl: "https://gitlab.example.com/api/v4", token: TOKEN, fetch });
-    const error = await api.getProject("a/b").catch((e: Error) => e);
+    const error = await failureOf(api.getProject("a/b"));
     expect(error.message).toMatch(/401 Unauthorized.*\[REDACTED\] is revoked/);
     expect(error.message).not.toContain(TOKEN);
 
@@ -106,7 +116,7 @@ describe("GitLabApi", () => {
       token: TOKEN,
       fetch: failing,
     });
-    const networkError = await offline.getProject("a/b").catch((e: Error) => e);
+    const networkError = await failureOf(offline.getProject("a/b"));
     expect(networkError.message).toMatch(
       /cannot reach https:\/\/gitlab\.example\.com \(bad header \[REDACTED\]\)/,
     );

@@ -137,17 +137,22 @@ export type Drift =
 export function compareLock(locked: GitLabLock, paths: NamedPaths, now: Resolution): Drift[] {
   const drift: Drift[] = [];
   const gone = new Map(now.failures.map((failure) => [`${failure.kind} ${failure.path}`, failure]));
+  /** A path GitLab no longer resolves, or one the lock lacks; undefined when both sides have it. */
+  const unresolved = (what: "project" | "group", path: string, locked: unknown): Drift | undefined => {
+    const failure = gone.get(`${what} ${path}`);
+    if (failure) return { kind: "gone", what, path, reason: failure.error.message };
+    return locked ? undefined : { kind: "missing", what, path };
+  };
 
   for (const path of paths.projects) {
     const before = locked.projects[path];
-    const failure = gone.get(`project ${path}`);
-    if (failure) drift.push({ kind: "gone", what: "project", path, reason: failure.error.message });
-    else if (!before) drift.push({ kind: "missing", what: "project", path });
-    else {
-      const after = now.lock.projects[path];
+    const after = now.lock.projects[path];
+    const missing = unresolved("project", path, before);
+    if (missing) drift.push(missing);
+    else if (before && after) {
       // A new ID is another project: its namespace is news only for the same project.
-      const field = after?.id !== before.id ? "id" : "namespaceId";
-      if (after && after[field] !== before[field]) {
+      const field = after.id !== before.id ? "id" : "namespaceId";
+      if (after[field] !== before[field]) {
         drift.push({
           kind: "changed",
           what: "project",
@@ -161,12 +166,10 @@ export function compareLock(locked: GitLabLock, paths: NamedPaths, now: Resoluti
   }
   for (const path of paths.groups) {
     const before = locked.groups[path];
-    const failure = gone.get(`group ${path}`);
-    if (failure) drift.push({ kind: "gone", what: "group", path, reason: failure.error.message });
-    else if (!before) drift.push({ kind: "missing", what: "group", path });
-    else {
-      const after = now.lock.groups[path];
-      if (!after) continue;
+    const after = now.lock.groups[path];
+    const missing = unresolved("group", path, before);
+    if (missing) drift.push(missing);
+    else if (before && after) {
       if (after.id !== before.id) {
         drift.push({
           kind: "changed",

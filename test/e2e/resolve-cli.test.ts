@@ -15,6 +15,14 @@ import { copyRepository, gitlabCiLocal, listJobs, removeRepository } from "../su
 const REPO = join(__dirname, "..", "..");
 const CLI = join(REPO, "dist", "src", "gitlab", "cli.js");
 const TOKEN = "glpat-e2e-secret-value";
+const CONFIG = stringify(
+  minimalConfig({
+    allow: [
+      { project: "acme/web", branches: ["main"] },
+      { group: "acme/platform", tags: ["v*"] },
+    ],
+  }),
+);
 
 let standIn: GitLabApiStandIn;
 let dir: string;
@@ -28,17 +36,7 @@ beforeAll(async () => {
   standIn.addGroup("acme/platform", { id: 12 });
   standIn.addGroup("acme/platform/a", { id: 13 });
   dir = mkdtempSync(join(tmpdir(), "resolve-e2e-"));
-  writeFileSync(
-    join(dir, "gitlab-oidc.yaml"),
-    stringify(
-      minimalConfig({
-        allow: [
-          { project: "acme/web", branches: ["main"] },
-          { group: "acme/platform", tags: ["v*"] },
-        ],
-      }),
-    ),
-  );
+  writeFileSync(join(dir, "gitlab-oidc.yaml"), CONFIG);
 }, 60_000);
 afterAll(async () => {
   await standIn?.close();
@@ -90,17 +88,7 @@ describe("the pipeline's gitlab-ids-current job (gitlab-ci-local, shell executor
     // The example config's paths, locked with the stand-in's IDs (acme/platform/b, ID 14, comes from
     // the test above).
     repo = copyRepository((copy) => {
-      writeFileSync(
-        join(copy, "gitlab-oidc.yaml"),
-        stringify(
-          minimalConfig({
-            allow: [
-              { project: "acme/web", branches: ["main"] },
-              { group: "acme/platform", tags: ["v*"] },
-            ],
-          }),
-        ),
-      );
+      writeFileSync(join(copy, "gitlab-oidc.yaml"), CONFIG);
       writeFileSync(
         join(copy, "gitlab-oidc.lock.yaml"),
         serializeLock({

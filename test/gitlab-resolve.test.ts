@@ -285,11 +285,12 @@ describe("npm run resolve -- --check", () => {
     expect(existsSync(lockFile)).toBe(false);
   });
 
-  test("GIVEN a lock that is not valid WHEN checked THEN exit 1 naming the file and the fix", async () => {
+  test("GIVEN a lock that is not valid WHEN checked THEN exit 1 naming the file and the fix, without asking GitLab", async () => {
     writeFileSync(lockFile, "projects: [");
     const run = await check();
     expect(run.code).toBe(EXIT_DRIFT);
     expect(run.stderr).toMatch(/gitlab-oidc\.lock\.yaml: not valid YAML .*run npm run resolve/);
+    expect(standIn.requests).toHaveLength(0);
   });
 });
 

@@ -4,9 +4,6 @@
  * token is sent only to the API's own origin and never appears in an error.
  */
 
-/** The token's scope `npm run resolve` needs: read-only API access. */
-export const TOKEN_SCOPE = "read_api";
-
 export interface GitLabApiProps {
   /** The API root, e.g. `https://gitlab.example.com/api/v4` (no trailing slash needed). */
   readonly baseUrl: string;

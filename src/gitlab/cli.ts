@@ -108,6 +108,11 @@ export async function runResolve(argv: readonly string[], options: ResolveCliOpt
   }
   const context: FailureContext = { configFile, apiUrl: api.baseUrl, hasToken: token !== undefined };
   const paths = pathsNamedIn(config);
+  const previous = readPreviousLock(lockFile);
+  if (check && previous.problem) {
+    err(`${previous.problem}`);
+    return EXIT_DRIFT;
+  }
 
   let resolution;
   try {
@@ -120,12 +125,7 @@ export async function runResolve(argv: readonly string[], options: ResolveCliOpt
   }
   for (const warning of resolution.warnings) out(`warning: ${warning}`);
 
-  const previous = readPreviousLock(lockFile);
   if (check) {
-    if (previous.problem) {
-      err(`${previous.problem}`);
-      return EXIT_DRIFT;
-    }
     const drift = compareLock(previous.lock ?? EMPTY_LOCK, paths, resolution);
     if (drift.length > 0) {
       for (const entry of drift) err(describeDrift(entry));

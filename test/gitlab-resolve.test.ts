@@ -151,6 +151,14 @@ describe("npm run resolve", () => {
     expect(readFileSync(lockFile)).toEqual(before);
   });
 
+  test("GIVEN a lock that is not valid WHEN resolved THEN it is replaced, and the run says so", async () => {
+    writeFileSync(lockFile, "projects: [");
+    const run = await resolve();
+    expect(run.code).toBe(EXIT_CURRENT);
+    expect(run.stdout).toMatch(/replaced an unreadable lock \(.*not valid YAML/);
+    expect(Object.keys(parseLock(readFileSync(lockFile, "utf8"), lockFile).projects)).toHaveLength(2);
+  });
+
   test("GIVEN a recycled project path WHEN resolved THEN the new ID is written and the change is shouted, not hidden", async () => {
     await lockedBaseline();
     standIn.deleteProject("acme/web");

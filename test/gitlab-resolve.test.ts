@@ -190,6 +190,47 @@ describe("npm run resolve", () => {
     expect(existsSync(lockFile)).toBe(false);
   });
 
+  test("GIVEN a config that shares grants with YAML anchors and a merge key WHEN resolved THEN it reads them as synth does", async () => {
+    writeFileSync(
+      configFile,
+      [
+        "gitlab: { url: https://gitlab.com }",
+        "accounts:",
+        "  - name: production",
+        '    accountId: "111111111111"',
+        "    region: eu-west-1",
+        "    roles:",
+        "      - name: deploy",
+        "        allow:",
+        "          - &web { project: acme/web, branches: [main] }",
+        "          - <<: { group: acme/platform }",
+        "            tags: [v*]",
+        "      - name: read",
+        "        allow: [*web]",
+      ].join("\n"),
+    );
+    const run = await resolve();
+    expect(run.stderr).toBe("");
+    const lock = parseLock(readFileSync(lockFile, "utf8"), lockFile);
+    expect(Object.keys(lock.projects)).toEqual(["acme/web"]);
+    expect(Object.keys(lock.groups)).toEqual(["acme/platform"]);
+  });
+
+  test("GIVEN a config whose aliases multiply (billion laughs) WHEN resolved THEN refused with the loader's message, before any request", async () => {
+    const laughs = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (let i = 1; i < 8; i++)
+      laughs.push(
+        `${"abcdefgh"[i]}: &${"abcdefgh"[i]} [${Array(10)
+          .fill(`*${"abcdefgh"[i - 1]}`)
+          .join(", ")}]`,
+      );
+    writeFileSync(configFile, laughs.join("\n"));
+    const run = await resolve();
+    expect(run.code).toBe(EXIT_ERROR);
+    expect(run.stderr).toMatch(/YAML aliases (expand to )?more than 100/);
+    expect(standIn.requests).toHaveLength(0);
+  });
+
   test("GIVEN public projects and no GITLAB_TOKEN WHEN resolved THEN no token is sent and the lock is written", async () => {
     const run = await resolve([], { GITLAB_TOKEN: undefined });
     expect(run.code).toBe(EXIT_CURRENT);

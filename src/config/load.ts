@@ -383,15 +383,28 @@ function locate(
 /**
  * The config as `npm run resolve` needs it: the schema and each grant's own rules, but no rule that
  * needs the lock (or spans fields), because running resolve is how a missing or stale lock gets fixed.
- * Anything else wrong is reported as loadConfigFile reports it, with lines.
+ * It reads with the same limits as loadConfigFile; anything wrong is reported by loadConfigFile, with
+ * lines.
  */
 export function loadConfigWithoutLock(path: string): Config {
-  try {
-    const data: unknown = loadYaml(readFileSync(path, "utf8"), { schema: CORE_SCHEMA }) ?? {};
+  const data = readDataWithinLimits(path);
+  if (data !== undefined) {
     const parsed = configSchema.safeParse(data);
     if (parsed.success && standaloneGrantProblems(data).length === 0) return parsed.data;
-  } catch {
-    // unreadable or not YAML: the full read below says so, with the position
   }
   return loadConfigFile(path);
+}
+
+/** The file's data by the fast or the careful reader, under YAML_LIMITS; undefined on any problem. */
+function readDataWithinLimits(path: string): unknown {
+  try {
+    const text = readFileSync(path, "utf8");
+    if (Buffer.byteLength(text, "utf8") > YAML_LIMITS.maxBytes) return undefined;
+    if (!CAREFUL_SYNTAX.test(text)) return loadYaml(text, JS_YAML_OPTIONS) ?? {};
+    const document = parseDocument(text, { prettyErrors: false, merge: true });
+    if (document.errors.length > 0 || structureProblems(document).length > 0) return undefined;
+    return document.toJS({ maxAliasCount: YAML_LIMITS.maxAliases }) ?? {};
+  } catch {
+    return undefined; // unreadable, too deep, too many aliases: the full read says which, and where
+  }
 }

@@ -7,6 +7,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import { loadConfigFile } from "../src/config/load";
 import { EXIT_CURRENT, EXIT_DRIFT, EXIT_ERROR, runResolve } from "../src/gitlab/cli";
 import { parseLock } from "../src/gitlab/lock";
 import { GitLabApiStandIn, type StandInOptions } from "./support/gitlab-api-stand-in";
@@ -116,6 +117,14 @@ describe("npm run resolve", () => {
     expect(run.stdout).toMatch(
       /Wrote .*gitlab-oidc\.lock\.yaml: 2 project\(s\), 1 group\(s\) with 150 descendant group\(s\)/,
     );
+  });
+
+  test("GIVEN no lock, so the full loader (synth) refuses the config WHEN resolved THEN resolve still reads it and writes the lock, which the loader then accepts", async () => {
+    writeConfig(GRANTS.slice(0, 2));
+    expect(() => loadConfigFile(configFile)).toThrow(/npm run resolve/);
+    const run = await resolve();
+    expect(run.code).toBe(EXIT_CURRENT);
+    expect(loadConfigFile(configFile).lock?.projects["acme/web"]).toEqual({ id: 1001, namespaceId: 2001 });
   });
 
   test("GIVEN a GitLab that sends no Link header and no totals (over 10,000 records) WHEN resolved THEN x-next-page is followed to the end", async () => {

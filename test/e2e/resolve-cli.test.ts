@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { stringify } from "yaml";
-import { serializeLock } from "../../src/gitlab/lock";
+import { parseLock } from "../../src/gitlab/lock";
 import { GitLabApiStandIn } from "../support/gitlab-api-stand-in";
 import { minimalConfig } from "../support/configs";
 import { copyRepository, gitlabCiLocal, listJobs, removeRepository } from "../support/pipeline-repo";
@@ -84,21 +84,29 @@ test("resolve writes gitlab-oidc.lock.yaml beside the config; --check exits 0, t
 
 describe("the pipeline's gitlab-ids-current job (gitlab-ci-local, shell executor, node_modules reused)", () => {
   let repo: string;
-  beforeAll(() => {
-    // The example config's paths, locked with the stand-in's IDs (acme/platform/b, ID 14, comes from
-    // the test above).
-    repo = copyRepository((copy) => {
-      writeFileSync(join(copy, "gitlab-oidc.yaml"), CONFIG);
-      writeFileSync(
-        join(copy, "gitlab-oidc.lock.yaml"),
-        serializeLock({
-          projects: { "acme/web": { id: 11, namespaceId: 10 } },
-          groups: { "acme/platform": { id: 12, descendantIds: [13, 14] } },
-        }),
-      );
-    });
+  let gitlab: GitLabApiStandIn;
+  beforeAll(async () => {
+    // The repository as committed: the example config and its lock, served by a GitLab with those IDs.
+    const lock = parseLock(
+      readFileSync(join(REPO, "gitlab-oidc.lock.yaml"), "utf8"),
+      "gitlab-oidc.lock.yaml",
+    );
+    gitlab = await GitLabApiStandIn.start();
+    gitlab.addToken(TOKEN, { user: "ci" });
+    for (const [path, project] of Object.entries(lock.projects)) {
+      gitlab.addGroup(path.slice(0, path.lastIndexOf("/")), { id: project.namespaceId });
+      gitlab.addProject(path, { id: project.id });
+    }
+    for (const [path, group] of Object.entries(lock.groups)) {
+      gitlab.addGroup(path, { id: group.id });
+      group.descendantIds.forEach((id, i) => gitlab.addGroup(`${path}/sub-${i}`, { id }));
+    }
+    repo = copyRepository();
   }, 120_000);
-  afterAll(() => repo && removeRepository(repo));
+  afterAll(async () => {
+    await gitlab?.close();
+    if (repo) removeRepository(repo);
+  });
 
   /** gitlab-ci-local asynchronously: the stand-in answers from this process's event loop. */
   function runJob(variables: Record<string, string>) {
@@ -120,18 +128,20 @@ describe("the pipeline's gitlab-ids-current job (gitlab-ci-local, shell executor
     });
   }
 
-  test("GIVEN GITLAB_TOKEN WHEN the lock is current THEN the job passes; WHEN a group gained a subgroup THEN it fails naming it; the token is never printed", async () => {
-    const variables = { GITLAB_TOKEN: TOKEN, GITLAB_API_URL: standIn.apiUrl, REUSE_NODE_MODULES: "true" };
+  test("GIVEN GITLAB_TOKEN WHEN the committed example lock is current THEN the job passes; WHEN a group gained a subgroup THEN it fails naming it; the token is never printed", async () => {
+    const variables = { GITLAB_TOKEN: TOKEN, GITLAB_API_URL: gitlab.apiUrl, REUSE_NODE_MODULES: "true" };
     const current = await runJob(variables);
     expect(current.code === 0 ? "" : current.output).toBe("");
     expect(current.output).toMatch(
-      /gitlab-oidc\.lock\.yaml is current: 1 project\(s\), 1 group\(s\) with 2 descendant group\(s\)/,
+      /gitlab-oidc\.lock\.yaml is current: 1 project\(s\), 1 group\(s\) with 3 descendant group\(s\)/,
     );
 
-    standIn.addGroup("acme/platform/c", { id: 15 });
+    gitlab.addGroup("acme/platform/new-team", { id: 99_000_001 });
     const drift = await runJob(variables);
     expect(drift.code).not.toBe(0);
-    expect(drift.output).toMatch(/group acme\/platform: new descendant groups acme\/platform\/c \(ID 15\)/);
+    expect(drift.output).toMatch(
+      /group acme\/platform: new descendant groups acme\/platform\/new-team \(ID 99000001\)/,
+    );
     expect(current.output + drift.output).not.toContain(TOKEN);
   }, 300_000);
 

@@ -13,7 +13,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { DEPLOY_AUDIENCE } from "../../src/pipeline/stack-jobs";
-import { GitHttpRemote } from "../support/git-http-remote";
+import { GitHttpServer } from "../support/git-http-server";
 import {
   copyRepository,
   gitlabCiSchemaFile,
@@ -337,8 +337,7 @@ describe("with GitLab-managed state: what no pipeline variable can change", () =
 
 describe("with GitLab-managed state: jobs run in the shell up to Terraform (a stand-in records it)", () => {
   let dir: string;
-  let remote: GitHttpRemote;
-  let base: string;
+  let remote: GitHttpServer;
   let head: string;
   const TOKEN = "job-token-for-tests";
   const stub = () => join(dir, "..", `${dir.split("/").pop()}-bin`);
@@ -356,8 +355,7 @@ describe("with GitLab-managed state: jobs run in the shell up to Terraform (a st
     const srv = join(dir, "..", `${dir.split("/").pop()}-srv`);
     mkdirSync(join(srv, "acme", "platform"), { recursive: true });
     execFileSync("git", ["clone", "-q", "--bare", dir, join(srv, "acme/platform/gitlab-oidc-aws.git")]);
-    remote = new GitHttpRemote(srv, TOKEN);
-    base = await remote.start();
+    remote = await GitHttpServer.start(srv, { jobToken: TOKEN });
     mkdirSync(stub(), { recursive: true });
     writeFileSync(
       join(stub(), "terraform"),
@@ -374,7 +372,7 @@ describe("with GitLab-managed state: jobs run in the shell up to Terraform (a st
     chmodSync(join(stub(), "terraform"), 0o755);
   }, 180_000);
   afterAll(async () => {
-    await remote.stop();
+    await remote.close();
     removeRepository(dir);
     rmSync(stub(), { recursive: true, force: true });
     rmSync(join(dir, "..", `${dir.split("/").pop()}-srv`), { recursive: true, force: true });
@@ -384,7 +382,7 @@ describe("with GitLab-managed state: jobs run in the shell up to Terraform (a st
     PATH: `${stub()}:${process.env.PATH ?? ""}`,
     AWS_ID_TOKEN: FAKE_ID_TOKEN,
     CI_JOB_TOKEN: TOKEN,
-    CI_REPOSITORY_URL: remote.repositoryUrl(base, "acme/platform/gitlab-oidc-aws"),
+    CI_REPOSITORY_URL: remote.repositoryUrl("acme/platform/gitlab-oidc-aws", TOKEN),
     CI_COMMIT_SHA: head,
     GITLAB_OIDC_PLAN_ROLE_ARN_PRODUCTION: PLAN_ROLE,
     GITLAB_OIDC_DEPLOY_ROLE_ARN_PRODUCTION: DEPLOYER_ROLE,

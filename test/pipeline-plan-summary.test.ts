@@ -2,23 +2,24 @@
  * The merge-request widget report: src/pipeline/plan-summary.sh turns `terraform show -json <plan>`
  * into {"create": n, "update": n, "delete": n}, counting a replace as one create and one delete.
  */
-import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "./support/pipeline-repo";
+import { run, runOk } from "./support/run";
+import { requireOnPath, TERRAFORM, testWithTool } from "./support/tools";
 
 const script = join(repoRoot, "src", "pipeline", "plan-summary.sh");
 const fixture = (name: string) => join(repoRoot, "test", "fixtures", "plan", name);
 
+/** Runs the script as the plan job does (jq is required: scripts/ensure-test-tools.sh installs it). */
 function summarise(args: string[], input?: string) {
-  const result = spawnSync("sh", [script, ...args], { input, encoding: "utf8" });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  return run("sh", [script, ...args], { input, timeoutMs: 10_000 });
 }
 
-const hasTerraform = spawnSync("terraform", ["version"], { encoding: "utf8" }).status === 0;
-
 describe("plan-summary.sh", () => {
+  beforeAll(() => requireOnPath("jq", "jq", "src/pipeline/plan-summary.sh runs jq"));
+
   test("counts creates, updates, deletes and both orders of replace; ignores no-op and read", () => {
     // GIVEN a plan with 2 creates, 1 update, 1 delete, a delete-then-create and a create-then-delete
     // replace, a no-op and a data source read
@@ -64,7 +65,8 @@ describe("plan-summary.sh", () => {
     }
   });
 
-  (hasTerraform ? test : test.skip)(
+  testWithTool(
+    TERRAFORM,
     "agrees with a real terraform plan (terraform_data, no provider download)",
     () => {
       // GIVEN state with four terraform_data resources, then a configuration that keeps one, updates one,
@@ -76,7 +78,7 @@ describe("plan-summary.sh", () => {
         TF_IN_AUTOMATION: "1",
         CHECKPOINT_DISABLE: "1",
       };
-      const tf = (...args: string[]) => execFileSync("terraform", args, { cwd: dir, env, encoding: "utf8" });
+      const tf = (...args: string[]) => runOk("terraform", args, { cwd: dir, env, timeoutMs: 50_000 }).stdout;
       try {
         writeFileSync(
           join(dir, "main.tf"),

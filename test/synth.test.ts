@@ -6,7 +6,6 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { DataTlsCertificate } from "@cdktf/provider-tls/lib/data-tls-certificate";
 import { Testing } from "cdktf";
 import "cdktf/lib/testing/adapters/jest"; // types of the matchers registered in test/setup.ts
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +18,8 @@ import { buildApp, synthesize } from "../src/synth";
 import { readStackConfiguration } from "../src/terraform/synthesized-stacks";
 import { AccountStack } from "../stacks/account-stack";
 import { filesUnder, minimalConfig, parse, synthesizeToTemp } from "./support/configs";
+import { runOk } from "./support/run";
+import { TERRAFORM, testWithTool } from "./support/tools";
 
 const ROOT = join(__dirname, "..");
 const exampleConfig = (): Config => parseConfig(readFileSync(join(ROOT, "gitlab-oidc.yaml"), "utf8"));
@@ -116,18 +117,24 @@ describe("the committed HCL", () => {
     expect(staging).toContain('resource "aws_iam_role" "gitlab-terraform-plan"');
   });
 
-  test("is formatted as terraform fmt formats it", () => {
-    // The HCL formatter is HCL's own (via @cdktf/hcl-tools); the terraform binary checks it where present.
-    const terraform = spawnSync("terraform", ["version"], { encoding: "utf8" });
-    if (terraform.error) {
-      console.warn("terraform is not on PATH: skipping the terraform fmt cross-check");
-      return;
+  test("is formatted as terraform fmt formats it (HCL's own formatter, hclwrite via @cdktf/hcl-tools)", async () => {
+    // GIVEN every HCL file of a fresh synth
+    const { format } = await import("@cdktf/hcl-tools");
+    const files = filesUnder(fresh.dir).filter((file) => file.endsWith(".tf"));
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      const hcl = readFileSync(join(fresh.dir, file), "utf8");
+      // WHEN terraform fmt's formatter formats it THEN nothing changes
+      expect({ file, hcl: await format(hcl) }).toEqual({ file, hcl });
     }
-    const check = spawnSync("terraform", ["fmt", "-check", "-diff", "-recursive", fresh.dir], {
-      encoding: "utf8",
+  });
+
+  testWithTool(TERRAFORM, "is formatted as terraform fmt formats it (the terraform binary)", () => {
+    // runOk: terraform fmt -check exits 3 and prints the diff when a file would change
+    const check = runOk("terraform", ["fmt", "-check", "-diff", "-recursive", fresh.dir], {
+      timeoutMs: 30_000,
     });
     expect(check.stdout).toBe("");
-    expect(check.status).toBe(0);
   });
 });
 

@@ -4,7 +4,6 @@
  * pipelines, and validate jobs that really pass on a clean checkout of the working tree.
  */
 import Ajv from "ajv";
-import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -17,6 +16,7 @@ import {
   repoRoot,
   runGitlabCiLocal,
 } from "../support/pipeline-repo";
+import { runOk } from "../support/run";
 
 const VALIDATE_JOBS = ["typecheck", "lint", "format", "unit-tests", "committed-hcl-current"];
 const STACKS = ["production", "staging"];
@@ -202,7 +202,7 @@ describe("a plan job with GitLab-managed state but no role variable", () => {
           "  type: gitlab\n  url: https://gitlab.example.com\n  projectId: 42",
         ),
       );
-      execFileSync("sh", ["-c", "node scripts/build.mjs && node dist/main.js"], { cwd: d, stdio: "pipe" });
+      runOk("sh", ["-c", "node scripts/build.mjs && node dist/main.js"], { cwd: d });
     });
   }, 120_000);
   afterAll(() => removeRepository(dir));
@@ -231,6 +231,7 @@ describe("validate jobs, run for real in the shell (node_modules reused instead 
         dir,
         ["typecheck", "lint", "format", "committed-hcl-current", "--force-shell-executor"],
         { ...MR, REUSE_NODE_MODULES: "true" },
+        580_000,
       );
       // THEN they all pass, without npm ci, and terraform/ is current
       expect(result.status === 0 ? "" : result.output).toBe("");
@@ -252,10 +253,12 @@ describe("validate jobs, run for real in the shell (node_modules reused instead 
     });
     try {
       // WHEN committed-hcl-current runs
-      const result = runGitlabCiLocal(dir, ["committed-hcl-current", "--force-shell-executor"], {
-        ...MR,
-        REUSE_NODE_MODULES: "true",
-      });
+      const result = runGitlabCiLocal(
+        dir,
+        ["committed-hcl-current", "--force-shell-executor"],
+        { ...MR, REUSE_NODE_MODULES: "true" },
+        280_000,
+      );
       // THEN it fails, shows the difference and says what to do
       expect(result.status).not.toBe(0);
       expect(result.output).toMatch(/Deploys from main/);
@@ -269,18 +272,17 @@ describe("validate jobs, run for real in the shell (node_modules reused instead 
     // GIVEN a checkout where the staging stack's HCL is in the working tree but was never committed
     const dir = copyRepository();
     const git = (...args: string[]) =>
-      execFileSync("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", ...args], {
-        cwd: dir,
-        stdio: "pipe",
-      });
+      runOk("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", ...args], { cwd: dir });
     git("rm", "-q", "--cached", "terraform/stacks/staging/cdk.tf");
     git("commit", "-q", "-m", "forget the staging HCL");
     try {
       // WHEN committed-hcl-current runs
-      const result = runGitlabCiLocal(dir, ["committed-hcl-current", "--force-shell-executor"], {
-        ...MR,
-        REUSE_NODE_MODULES: "true",
-      });
+      const result = runGitlabCiLocal(
+        dir,
+        ["committed-hcl-current", "--force-shell-executor"],
+        { ...MR, REUSE_NODE_MODULES: "true" },
+        280_000,
+      );
       // THEN it fails and names the file
       expect(result.status).not.toBe(0);
       expect(result.output).toMatch(/terraform\/stacks\/staging\/cdk\.tf/);

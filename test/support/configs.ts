@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { stringify } from "yaml";
 import { parseConfig } from "../../src/config/load";
+import { ConfigError } from "../../src/config/rules";
 import type { Config } from "../../src/config/schema";
 import { synthesize } from "../../src/synth";
 import { readSynthesizedStacks, type SynthesizedStack } from "../../src/terraform/synthesized-stacks";
@@ -33,13 +34,17 @@ export function parse(raw: RawConfig): Config {
   return parseConfig(stringify(raw), "test.yaml");
 }
 
-/** The problems a config is refused for, one formatted line each; [] when it is accepted. */
+/**
+ * The problems a config is refused for, one formatted line each; [] when it is accepted. Only a
+ * ConfigError means "refused": any other exception (a TypeError in a rule) is a bug and fails the test.
+ */
 export function problemsOf(rawOrYaml: RawConfig | string): string[] {
   try {
     parseConfig(typeof rawOrYaml === "string" ? rawOrYaml : stringify(rawOrYaml), "test.yaml");
     return [];
   } catch (error) {
-    return (error as Error).message.split("\n");
+    if (error instanceof ConfigError) return error.message.split("\n");
+    throw error;
   }
 }
 

@@ -2,11 +2,11 @@
  * Helpers for the pipeline tests: a throw-away git repository holding a copy of the working tree (what
  * would be committed), and gitlab-ci-local run in it. The real checkout is never touched.
  */
-import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, symlinkSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parse } from "yaml";
+import { run, runOk } from "./run";
 
 export const repoRoot = join(__dirname, "..", "..");
 export const gitlabCiLocal = join(repoRoot, "node_modules", ".bin", "gitlab-ci-local");
@@ -39,7 +39,7 @@ const GIT = ["-c", "user.email=pipeline-test@example.com", "-c", "user.name=pipe
  */
 export function copyRepository(prepare?: (dir: string) => void): string {
   const dir = mkdtempSync(join(tmpdir(), "pipeline-repo-"));
-  execFileSync("rsync", [
+  runOk("rsync", [
     "-a",
     "--exclude=/.git",
     "--exclude=/node_modules",
@@ -53,7 +53,7 @@ export function copyRepository(prepare?: (dir: string) => void): string {
     `${repoRoot}/`,
     `${dir}/`,
   ]);
-  const git = (...args: string[]) => execFileSync("git", [...GIT, ...args], { cwd: dir, stdio: "pipe" });
+  const git = (...args: string[]) => runOk("git", [...GIT, ...args], { cwd: dir });
   git("init", "-q", "-b", "main");
   appendFileSync(join(dir, ".git", "info", "exclude"), "/node_modules\n/.gitlab-ci-local/\n");
   symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"));
@@ -83,8 +83,10 @@ export function runGitlabCiLocal(
   dir: string,
   args: string[],
   variables: Record<string, string> = {},
+  /** Kill gitlab-ci-local and fail after this long: less than the test's own timeout, so this fires first. */
+  timeoutMs = 110_000,
 ): GclResult {
-  const result = spawnSync(
+  const result = run(
     gitlabCiLocal,
     [
       ...args,
@@ -94,15 +96,13 @@ export function runGitlabCiLocal(
     ],
     {
       cwd: dir,
-      encoding: "utf8",
       env: {
         ...process.env,
         GCL_IGNORE_PREDEFINED_VARS: "CI_PIPELINE_SOURCE,CI_COMMIT_BRANCH,CI_DEFAULT_BRANCH",
         FORCE_COLOR: "0",
         NO_COLOR: "1",
       },
-      maxBuffer: 64 * 1024 * 1024,
-      timeout: 600_000,
+      timeoutMs,
     },
   );
   return { status: result.status, stdout: result.stdout, output: `${result.stdout}\n${result.stderr}` };
@@ -118,7 +118,7 @@ export interface ListedJob {
 
 /** The jobs of a pipeline as gitlab-ci-local decides them (`--list-json`), without when: never jobs. */
 export function listJobs(dir: string, variables: Record<string, string>): ListedJob[] {
-  const result = runGitlabCiLocal(dir, ["--list-json"], variables);
+  const result = runGitlabCiLocal(dir, ["--list-json"], variables, 55_000);
   if (result.status !== 0) throw new Error(`gitlab-ci-local --list-json failed:\n${result.output}`);
   const json = result.stdout.slice(result.stdout.search(/^\[/m));
   return (JSON.parse(json) as ListedJob[]).filter((job) => job.when !== "never");
@@ -129,7 +129,7 @@ export function previewPipeline(
   dir: string,
   variables: Record<string, string> = {},
 ): Record<string, unknown> {
-  const result = runGitlabCiLocal(dir, ["--preview"], variables);
+  const result = runGitlabCiLocal(dir, ["--preview"], variables, 55_000);
   if (result.status !== 0) throw new Error(`gitlab-ci-local --preview failed:\n${result.output}`);
   return parseCiYaml(result.stdout.slice(result.stdout.search(/^---$/m))) as Record<string, unknown>;
 }

@@ -6,7 +6,7 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { DataTlsCertificate } from "@cdktf/provider-tls/lib/data-tls-certificate";
 import { Testing } from "cdktf";
 import "cdktf/lib/testing/adapters/jest"; // types of the matchers registered in test/setup.ts
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../src/config/load";
@@ -17,7 +17,14 @@ import { GitLabOidcRole } from "../src/constructs/gitlab-oidc-role";
 import { buildApp, synthesize } from "../src/synth";
 import { readStackConfiguration } from "../src/terraform/synthesized-stacks";
 import { AccountStack } from "../stacks/account-stack";
-import { filesUnder, minimalConfig, parse, synthesizeToTemp } from "./support/configs";
+import {
+  filesUnder,
+  isTerraformWorkingFile,
+  minimalConfig,
+  parse,
+  synthesizeToTemp,
+  synthFilesUnder,
+} from "./support/configs";
 import { runOk } from "./support/run";
 import { TERRAFORM, testWithTool } from "./support/tools";
 
@@ -46,13 +53,42 @@ describe("the committed HCL", () => {
   test("matches a fresh synth of gitlab-oidc.yaml, file for file (run `npm run synth` and commit if not)", () => {
     // GIVEN the committed terraform/ and a fresh synth of the example config
     const committed = join(ROOT, "terraform");
-    // THEN they hold the same files with the same bytes
-    expect(filesUnder(committed)).toEqual(filesUnder(fresh.dir));
+    // THEN they hold the same files with the same bytes (Terraform's own working files aside)
+    expect(synthFilesUnder(committed)).toEqual(filesUnder(fresh.dir));
     for (const file of filesUnder(fresh.dir)) {
       expect({ file, content: readFileSync(join(committed, file), "utf8") }).toEqual({
         file,
         content: readFileSync(join(fresh.dir, file), "utf8"),
       });
+    }
+  });
+
+  test("the check ignores what terraform init/plan write in a stack directory, and nothing else", () => {
+    // GIVEN a copy of a fresh synth after `terraform init` and a plan job in the production stack
+    const copy = join(fresh.dir, "..", "after-terraform");
+    cpSync(fresh.dir, copy, { recursive: true });
+    const stack = join(copy, "stacks", "production");
+    mkdirSync(join(stack, ".terraform", "providers", "registry.terraform.io", "hashicorp", "aws"), {
+      recursive: true,
+    });
+    const terraformFiles = [
+      ".terraform/providers/registry.terraform.io/hashicorp/aws/terraform-provider-aws",
+      ".terraform/terraform.tfstate",
+      ".terraform.lock.hcl",
+      ".terraform.tfstate.lock.info",
+      "plan.tfplan",
+      "plan.txt",
+      "plan.json",
+      "terraform.tfstate",
+      "terraform.tfstate.backup",
+    ];
+    for (const file of terraformFiles) writeFileSync(join(stack, file), "x");
+    // WHEN the committed-HCL check lists the synth's files
+    // THEN Terraform's files are not among them, so the check passes
+    expect(synthFilesUnder(copy)).toEqual(filesUnder(fresh.dir));
+    // AND a file the synth did not write is still caught, in a stack or beside them
+    for (const stray of ["stacks/production/extra.tf", "stacks/retired/cdk.tf", "plan.json", "notes.txt"]) {
+      expect({ stray, ignored: isTerraformWorkingFile(stray) }).toEqual({ stray, ignored: false });
     }
   });
 

@@ -1,7 +1,7 @@
 /** Configs for tests: a minimal valid one to vary, and helpers to parse, synthesize and read them back. */
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { basename, join, relative, sep } from "node:path";
 import { stringify } from "yaml";
 import { parseConfig } from "../../src/config/load";
 import { ConfigError } from "../../src/config/rules";
@@ -71,4 +71,28 @@ export function filesUnder(dir: string, base = dir): string[] {
       return statSync(path).isDirectory() ? filesUnder(path, base) : [relative(base, path)];
     })
     .sort();
+}
+
+/**
+ * Whether a path under the synth's output directory is one of Terraform's own working files, which
+ * `terraform init/plan/apply` in a stack directory writes (docs/deploying.md, the pipeline's plan jobs):
+ * `.terraform/`, the provider lock file, plans, state, and the plan jobs' plan.txt/plan.json. The synth
+ * never writes them, so whether they exist is not its business. The lock file may be committed (it pins
+ * provider checksums); it is still not the synth's.
+ */
+export function isTerraformWorkingFile(path: string): boolean {
+  const parts = path.split(sep);
+  const name = basename(path);
+  return (
+    parts.slice(0, -1).includes(".terraform") ||
+    name === ".terraform.lock.hcl" ||
+    name === ".terraform.tfstate.lock.info" ||
+    /\.(tfplan|tfstate|tfstate\.backup)$/.test(name) ||
+    (parts.length === 3 && parts[0] === "stacks" && (name === "plan.txt" || name === "plan.json"))
+  );
+}
+
+/** The files below a synth output directory that the synth is answerable for: all but Terraform's own. */
+export function synthFilesUnder(dir: string): string[] {
+  return filesUnder(dir).filter((file) => !isTerraformWorkingFile(file));
 }

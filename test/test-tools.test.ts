@@ -24,10 +24,16 @@ function installerTools(): Map<string, string> {
 }
 
 /**
- * Shells every Debian system has (Essential: yes), terraform (optional, skipped loudly), and the name
+ * Shells every Debian system has (Essential: yes), npm (comes with Node), terraform (optional, skipped loudly), and the name
  * test/support-run.test.ts uses for a command that does not exist.
  */
-const NOT_INSTALLED_BY_THE_INSTALLER = new Set(["sh", "bash", "terraform", "no-such-tool-for-the-tests"]);
+const NOT_INSTALLED_BY_THE_INSTALLER = new Set([
+  "sh",
+  "bash",
+  "npm",
+  "terraform",
+  "no-such-tool-for-the-tests",
+]);
 
 describe("scripts/ensure-test-tools.sh, the one installer", () => {
   test("is what the test command and the pipeline's unit-tests job run before the tests", () => {

@@ -106,3 +106,19 @@ describe("scripts/ensure-test-tools.sh, the one installer", () => {
     }
   });
 });
+
+describe("skips", () => {
+  test("no test is skipped bare: only testWithTool skips, with the reason in the name", () => {
+    // GIVEN every test file
+    const bare = filesUnder(join(repoRoot, "test"))
+      .filter((file) => file.endsWith(".ts") && file !== join("support", "tools.ts"))
+      .flatMap((file) =>
+        readFileSync(join(repoRoot, "test", file), "utf8")
+          .split("\n")
+          .map((line, i) => ({ where: `test/${file}:${i + 1}`, line }))
+          .filter(({ line }) => /\b(test|it|describe)\.(skip|todo)\b|\bx(it|test|describe)\(/.test(line)),
+      );
+    // THEN none skips a test without saying why (this file names the pattern only in the regex above)
+    expect(bare.filter(({ where }) => !where.startsWith("test/test-tools.test.ts"))).toEqual([]);
+  });
+});

@@ -126,7 +126,7 @@ export function runCli(
     cwd: options.cwd ?? REPO,
     input: options.input ?? "",
     env: { ...process.env, ...options.env },
-    timeoutMs: 30_000,
+    timeoutMs: 25_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }

@@ -48,22 +48,41 @@ packages_of() {
   done | sort -u | tr '\n' ' '
 }
 
+# Whether the Debian package is installed (then the tool is only missing from PATH).
+package_installed() {
+  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+}
+
 explain_and_fail() {
-  local entry command rest
+  local entry command rest package to_install=()
   echo "ensure-test-tools: the tests need tools that are not installed (or not on PATH=$PATH):" >&2
   for entry in "${missing[@]}"; do
     command=${entry%%|*}
     rest=${entry#*|}
-    echo "  - $command (Debian package ${rest%%|*}): ${rest#*|}" >&2
+    package=${rest%%|*}
+    echo "  - $command (Debian package $package): ${rest#*|}" >&2
+    if package_installed "$package"; then
+      echo "    $package is installed, but not on PATH: add the directory of $(dpkg -L "$package" | grep -m1 "/bin/${command##*/}$") to PATH." >&2
+    else
+      to_install+=("$entry")
+    fi
   done
-  echo "  Install them: apt-get install $(packages_of "${missing[@]}")(as root, this script does it)." >&2
+  if [ ${#to_install[@]} -gt 0 ]; then
+    echo "  Install: apt-get install $(packages_of "${to_install[@]}")(as root, this script does it)." >&2
+  fi
   exit 1
 }
 
 find_missing
 if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$check_only" = false ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    packages=$(packages_of "${missing[@]}")
+  not_installed=()
+  for entry in "${missing[@]}"; do
+    rest=${entry#*|}
+    package_installed "${rest%%|*}" || not_installed+=("$entry")
+  done
+  if [ ${#not_installed[@]} -gt 0 ] && [ "$check_only" = false ] && [ "$(id -u)" = 0 ] &&
+    command -v apt-get >/dev/null 2>&1; then
+    packages=$(packages_of "${not_installed[@]}")
     echo "ensure-test-tools: installing ${packages}with apt-get" >&2
     export DEBIAN_FRONTEND=noninteractive
     # shellcheck disable=SC2086 # one word per package

@@ -100,7 +100,9 @@ describe("scripts/ensure-test-tools.sh, the one installer", () => {
       expect(result.stderr).toContain(
         "- jq (Debian package jq): src/pipeline/plan-summary.sh (the plan jobs' merge-request report) runs jq",
       );
-      expect(result.stderr).toMatch(/Install them: apt-get install jq /);
+      expect(result.stderr).toMatch(
+        /(Install: apt-get install jq |jq is installed, but not on PATH: add the directory of \/usr\/bin\/jq to PATH)/,
+      );
     } finally {
       rmSync(bin, { recursive: true, force: true });
     }

@@ -3,9 +3,10 @@
  * writes: Terraform's working files in the stack directories (terraform init/plan, the plan jobs) are
  * ignored by .gitignore, and provider lock files, committed or not, are not the synth's business.
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { addTerraformWorkingFiles } from "./support/configs";
 import { parseCiYaml, repoRoot } from "./support/pipeline-repo";
 import { run, runOk } from "./support/run";
 
@@ -22,28 +23,11 @@ function jobComparison(): string {
   return rest.join("\n");
 }
 
-/** Terraform's files after `terraform init` and a plan job in a stack directory. */
-const TERRAFORM_FILES = [
-  ".terraform/providers/registry.terraform.io/hashicorp/aws/5.0.0/linux_amd64/terraform-provider-aws",
-  ".terraform/terraform.tfstate",
-  ".terraform.lock.hcl",
-  ".terraform.tfstate.lock.info",
-  "plan.tfplan",
-  "plan.txt",
-  "plan.json",
-];
-
 describe("the committed-hcl-current job's comparison, on a checkout with terraform/ committed", () => {
   let dir: string;
   const git = (...args: string[]) => runOk("git", [...GIT, ...args], { cwd: dir }).stdout;
   const compare = () => run("bash", ["-e", "-o", "pipefail", "-c", jobComparison()], { cwd: dir });
-  const addTerraformFiles = () => {
-    for (const file of TERRAFORM_FILES) {
-      const path = join(dir, "terraform", "stacks", "production", file);
-      mkdirSync(join(path, ".."), { recursive: true });
-      writeFileSync(path, "from terraform\n");
-    }
-  };
+  const addTerraformFiles = () => addTerraformWorkingFiles(join(dir, "terraform", "stacks", "production"));
 
   beforeEach(() => {
     // GIVEN a repository with the committed terraform/, .gitignore, and node_modules as a symlink

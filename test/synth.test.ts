@@ -6,7 +6,7 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { DataTlsCertificate } from "@cdktf/provider-tls/lib/data-tls-certificate";
 import { Testing } from "cdktf";
 import "cdktf/lib/testing/adapters/jest"; // types of the matchers registered in test/setup.ts
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../src/config/load";
@@ -18,6 +18,7 @@ import { buildApp, synthesize } from "../src/synth";
 import { readStackConfiguration } from "../src/terraform/synthesized-stacks";
 import { AccountStack } from "../stacks/account-stack";
 import {
+  addTerraformWorkingFiles,
   filesUnder,
   isTerraformWorkingFile,
   minimalConfig,
@@ -67,22 +68,7 @@ describe("the committed HCL", () => {
     // GIVEN a copy of a fresh synth after `terraform init` and a plan job in the production stack
     const copy = join(fresh.dir, "..", "after-terraform");
     cpSync(fresh.dir, copy, { recursive: true });
-    const stack = join(copy, "stacks", "production");
-    mkdirSync(join(stack, ".terraform", "providers", "registry.terraform.io", "hashicorp", "aws"), {
-      recursive: true,
-    });
-    const terraformFiles = [
-      ".terraform/providers/registry.terraform.io/hashicorp/aws/terraform-provider-aws",
-      ".terraform/terraform.tfstate",
-      ".terraform.lock.hcl",
-      ".terraform.tfstate.lock.info",
-      "plan.tfplan",
-      "plan.txt",
-      "plan.json",
-      "terraform.tfstate",
-      "terraform.tfstate.backup",
-    ];
-    for (const file of terraformFiles) writeFileSync(join(stack, file), "x");
+    addTerraformWorkingFiles(join(copy, "stacks", "production"));
     // WHEN the committed-HCL check lists the synth's files
     // THEN Terraform's files are not among them, so the check passes
     expect(synthFilesUnder(copy)).toEqual(filesUnder(fresh.dir));

@@ -1,7 +1,7 @@
 /** Configs for tests: a minimal valid one to vary, and helpers to parse, synthesize and read them back. */
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join, relative, sep } from "node:path";
+import { basename, dirname, join, relative, sep } from "node:path";
 import { stringify } from "yaml";
 import { parseConfig } from "../../src/config/load";
 import { ConfigError } from "../../src/config/rules";
@@ -95,4 +95,25 @@ export function isTerraformWorkingFile(path: string): boolean {
 /** The files below a synth output directory that the synth is answerable for: all but Terraform's own. */
 export function synthFilesUnder(dir: string): string[] {
   return filesUnder(dir).filter((file) => !isTerraformWorkingFile(file));
+}
+
+/** What `terraform init`, `plan` and `apply` and the plan jobs leave in a stack directory. */
+export const TERRAFORM_WORKING_FILES = [
+  ".terraform/providers/registry.terraform.io/hashicorp/aws/5.0.0/linux_amd64/terraform-provider-aws",
+  ".terraform/terraform.tfstate",
+  ".terraform.lock.hcl",
+  ".terraform.tfstate.lock.info",
+  "plan.tfplan",
+  "plan.txt",
+  "plan.json",
+  "terraform.tfstate",
+  "terraform.tfstate.backup",
+];
+
+/** Writes TERRAFORM_WORKING_FILES into a stack directory, as if Terraform had run there. */
+export function addTerraformWorkingFiles(stackDir: string): void {
+  for (const file of TERRAFORM_WORKING_FILES) {
+    mkdirSync(dirname(join(stackDir, file)), { recursive: true });
+    writeFileSync(join(stackDir, file), "from terraform\n");
+  }
 }

@@ -1,6 +1,5 @@
 /**
- * TEST SUPPORT: the one way tests start a child process (ESLint refuses `node:child_process` elsewhere
- * in test/).
+ * TEST SUPPORT: the way tests start a child process.
  *
  * Why: jest cannot interrupt a synchronous test, so its per-test timeout never fires while a test is
  * blocked in `spawnSync`; and a child with no timeout of its own hangs the whole run without a word.
@@ -13,7 +12,9 @@
  *   await runAsync("/bin/dash", ["-c", s])     asynchronous: for children that talk to a server in
  *                                              this process (a synchronous spawn would deadlock)
  *
- * Pass `timeoutMs` when a command may legitimately take longer than the default (60 s).
+ * Pass `timeoutMs` when a command may legitimately take longer than the default (60 s), and keep it
+ * below the test's own timeout. (Direct `node:child_process` calls without a timeout still get the
+ * test's timeout as their deadline: test/support/child-deadline.ts.)
  */
 import { spawn, spawnSync } from "node:child_process";
 
@@ -142,7 +143,9 @@ export function tail(text: string, lines = TAIL_LINES): string {
 function requireSuccess(command: string, args: readonly string[], result: RunResult): RunResult {
   if (result.status === 0) return result;
   const how = result.status === null ? `was killed by ${result.signal}` : `exited ${result.status}`;
-  throw new CommandError(`${describe(command, args)} ${how}; its output ends:\n${tail(result.output)}`);
+  throw new CommandError(
+    `${describeCommand(command, args)} ${how}; its output ends:\n${tail(result.output)}`,
+  );
 }
 
 function toResult(
@@ -162,7 +165,7 @@ function timedOut(
   result: RunResult,
 ): CommandError {
   return new CommandError(
-    `${describe(command, args)} did not finish within ${timeoutMs / 1000} s and was killed; ` +
+    `${describeCommand(command, args)} did not finish within ${timeoutMs / 1000} s and was killed; ` +
       `its output ends:\n${tail(result.output) || "(no output)"}`,
   );
 }
@@ -173,11 +176,11 @@ function notStarted(command: string, args: readonly string[], error: NodeJS.Errn
       ? `${command} is not installed or not on PATH. Run \`bash scripts/ensure-test-tools.sh\`: it installs ` +
         "the tools the tests use, or says which are missing and why."
       : error.message;
-  return new CommandError(`${describe(command, args)} could not start: ${hint}`);
+  return new CommandError(`${describeCommand(command, args)} could not start: ${hint}`);
 }
 
 /** The command line, with long arguments (inline scripts) shortened. */
-function describe(command: string, args: readonly string[]): string {
+export function describeCommand(command: string, args: readonly string[]): string {
   const shown = [command, ...args].map((arg) => {
     const short = arg.length > 120 ? `${arg.slice(0, 100)}…(${arg.length} chars)` : arg;
     return /^[\w@%+=:,./-]+$/.test(short) ? short : `'${short.replace(/'/g, `'\\''`)}'`;

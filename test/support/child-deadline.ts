@@ -72,12 +72,13 @@ function timedOut(command: string, args: string[], ms: number, output: string): 
   );
 }
 
-/** Installs the deadlines into node:child_process (once per worker; test/setup.ts calls it). */
+/** Installs the deadlines into node:child_process, for the test file being run (test/setup.ts calls it). */
 export function installChildDeadlines(): void {
+  // The module is shared by the test files a worker runs one after another, each in its own context
+  // (its own globalThis and jest state): every file installs wrappers of its own around the originals,
+  // which the first installation keeps on the module.
   const cp = childProcess as unknown as Record<string | symbol, unknown>;
-  if (cp[MARK]) return;
-  cp[MARK] = true;
-  const original = {
+  cp[MARK] ??= {
     spawnSync: childProcess.spawnSync,
     execFileSync: childProcess.execFileSync,
     execSync: childProcess.execSync,
@@ -85,6 +86,10 @@ export function installChildDeadlines(): void {
     execFile: childProcess.execFile,
     exec: childProcess.exec,
   };
+  const original = cp[MARK] as Pick<
+    typeof ChildProcessModule,
+    "spawnSync" | "execFileSync" | "execSync" | "spawn" | "execFile" | "exec"
+  >;
 
   const withDeadline = (options: Options | undefined, ms: number): Options => ({
     ...options,

@@ -18,6 +18,10 @@ describe("run (synchronous)", () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
+  test("without timeoutMs, the deadline is the running test's timeout", () => {
+    expect(() => run("sh", HANG)).toThrow(/did not finish within 1 s and was killed/);
+  }, 1_000);
+
   test("returns status and output of a child that finishes", () => {
     const result = run("sh", ["-c", "echo out; echo err >&2; exit 3"]);
     expect(result).toMatchObject({ status: 3, stdout: "out\n", stderr: "err\n", output: "out\nerr\n" });

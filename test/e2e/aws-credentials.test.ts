@@ -3,6 +3,7 @@
  * with the real AWS CLI v2 against a local STS stand-in that evaluates the trust policies this project
  * synthesized into terraform/.
  */
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -15,7 +16,6 @@ import {
   runJobs,
   type JobRun,
 } from "../support/ci-local";
-import { run as runCommand, runAsync } from "../support/run";
 
 const STAGING_ROLE = "arn:aws:iam::222222222222:role/gitlab/gitlab-deploy-web";
 const PRODUCTION_ROLE = "arn:aws:iam::111111111111:role/gitlab/gitlab-deploy-web";
@@ -275,18 +275,24 @@ describe("exports mode", () => {
 describe("the script under dash (POSIX sh), outside gitlab-ci-local", () => {
   /** Async: the stand-in answers from this process, so a synchronous spawn would deadlock. */
   const dash = (script: string, env: Record<string, string>) =>
-    runAsync("/bin/dash", ["-c", script], {
-      timeoutMs: 50_000,
-      env: {
-        PATH: "/usr/bin:/bin",
-        HOME: tempDir("aws-credentials-home-"),
-        AWS_CONFIG_FILE: "/dev/null",
-        AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-        AWS_EC2_METADATA_DISABLED: "true",
-        AWS_CREDENTIALS_STS_ENDPOINT: sts.url,
-        AWS_CREDENTIALS_REGION: "eu-west-1",
-        ...env,
-      },
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn("/bin/dash", ["-c", script], {
+        env: {
+          PATH: "/usr/bin:/bin",
+          HOME: tempDir("aws-credentials-home-"),
+          AWS_CONFIG_FILE: "/dev/null",
+          AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+          AWS_EC2_METADATA_DISABLED: "true",
+          AWS_CREDENTIALS_STS_ENDPOINT: sts.url,
+          AWS_CREDENTIALS_REGION: "eu-west-1",
+          ...env,
+        },
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("close", (status) => resolve({ status, stdout, stderr }));
     });
 
   it("exports working credentials and keeps the shell going on success", async () => {
@@ -401,14 +407,14 @@ describe("web-identity mode", () => {
     const home = tempDir("aws-credentials-home-");
 
     // WHEN dash runs it in web-identity mode, then prints what it exported
-    const result = runCommand(
+    const result = spawnSync(
       "/bin/dash",
       [
         "-c",
         `${componentScript()}\ncommand -v aws || echo "no aws"; echo "role=$AWS_ROLE_ARN session=$AWS_ROLE_SESSION_NAME"; cat "$AWS_WEB_IDENTITY_TOKEN_FILE" | cut -c1-10; stat -c %a "$AWS_WEB_IDENTITY_TOKEN_FILE"`,
       ],
       {
-        timeoutMs: 30_000,
+        encoding: "utf8",
         env: {
           PATH: bin,
           AWS_ID_TOKEN: token,

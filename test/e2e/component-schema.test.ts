@@ -2,12 +2,12 @@
  * The aws-credentials component and the consumer fixture are valid GitLab CI YAML: the body (and the
  * consumer pipeline) against GitLab's own CI schema, the spec header checked for the inputs contract.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import Ajv from "ajv";
 import { parseAllDocuments, type Tags } from "yaml";
 import { componentFile, consumerFixture } from "../support/ci-local";
 import { gitlabCiSchemaFile as schemaFile } from "../support/pipeline-repo";
-import { run } from "../support/run";
 
 /** GitLab's `!reference [job, key]` tag, kept as the plain sequence the schema describes. */
 const customTags: Tags = [{ tag: "!reference", collection: "seq", resolve: (seq) => seq }];
@@ -85,8 +85,10 @@ describe("aws-credentials component YAML", () => {
   it("is accepted by dash as POSIX sh (sh -n)", () => {
     // GIVEN the script WHEN dash parses it without running it THEN there is no syntax error
     const script = (body[".aws-credentials-script"] as { script: string[] }).script[0]!;
-    const shell = ["/bin/dash", "/usr/bin/dash", "/bin/sh"].find((s) => existsSync(s))!;
-    const result = run(shell, ["-n"], { input: script, timeoutMs: 10_000 });
+    const shell = ["/bin/dash", "/usr/bin/dash", "/bin/sh"].find(
+      (s) => spawnSync(s, ["-c", "true"]).status === 0,
+    )!;
+    const result = spawnSync(shell, ["-n"], { input: script, encoding: "utf8" });
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
   });

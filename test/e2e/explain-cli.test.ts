@@ -2,13 +2,13 @@
  * The `explain` CLI spawned as `npm run explain` runs it (node dist/src/explain/cli.js): arguments,
  * output and exit codes, on stacks synthesized from a config and read back.
  */
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ExplainResult } from "../../src/explain/explain";
 import { formatSubject } from "../../src/model/subjects";
 import { makeTokens, runCli, synthesizeFixture, type ExplainFixture } from "../support/explain-fixture";
-import { runOk } from "../support/run";
 
 const REPO = join(__dirname, "..", "..");
 
@@ -18,7 +18,7 @@ let releaseToken: string;
 let wrongAudienceToken: string;
 
 beforeAll(async () => {
-  runOk(process.execPath, [join(REPO, "scripts", "build.mjs")], { cwd: REPO, timeoutMs: 30_000 });
+  execFileSync(process.execPath, [join(REPO, "scripts", "build.mjs")], { cwd: REPO });
   fixture = await synthesizeFixture();
   [releaseToken, wrongAudienceToken] = makeTokens([
     {

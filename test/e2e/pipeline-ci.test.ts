@@ -4,6 +4,7 @@
  * pipelines, and validate jobs that really pass on a clean checkout of the working tree.
  */
 import Ajv from "ajv";
+import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -16,7 +17,6 @@ import {
   repoRoot,
   runGitlabCiLocal,
 } from "../support/pipeline-repo";
-import { runOk } from "../support/run";
 
 const VALIDATE_JOBS = ["typecheck", "lint", "format", "unit-tests", "committed-hcl-current"];
 const STACKS = ["production", "staging"];
@@ -202,7 +202,7 @@ describe("a plan job with GitLab-managed state but no role variable", () => {
           "  type: gitlab\n  url: https://gitlab.example.com\n  projectId: 42",
         ),
       );
-      runOk("sh", ["-c", "node scripts/build.mjs && node dist/main.js"], { cwd: d });
+      execFileSync("sh", ["-c", "node scripts/build.mjs && node dist/main.js"], { cwd: d, stdio: "pipe" });
     });
   }, 120_000);
   afterAll(() => removeRepository(dir));
@@ -231,7 +231,6 @@ describe("validate jobs, run for real in the shell (node_modules reused instead 
         dir,
         ["typecheck", "lint", "format", "committed-hcl-current", "--force-shell-executor"],
         { ...MR, REUSE_NODE_MODULES: "true" },
-        580_000,
       );
       // THEN they all pass, without npm ci, and terraform/ is current
       expect(result.status === 0 ? "" : result.output).toBe("");
@@ -253,12 +252,10 @@ describe("validate jobs, run for real in the shell (node_modules reused instead 
     });
     try {
       // WHEN committed-hcl-current runs
-      const result = runGitlabCiLocal(
-        dir,
-        ["committed-hcl-current", "--force-shell-executor"],
-        { ...MR, REUSE_NODE_MODULES: "true" },
-        280_000,
-      );
+      const result = runGitlabCiLocal(dir, ["committed-hcl-current", "--force-shell-executor"], {
+        ...MR,
+        REUSE_NODE_MODULES: "true",
+      });
       // THEN it fails, shows the difference and says what to do
       expect(result.status).not.toBe(0);
       expect(result.output).toMatch(/Deploys from main/);
@@ -272,17 +269,18 @@ describe("validate jobs, run for real in the shell (node_modules reused instead 
     // GIVEN a checkout where the staging stack's HCL is in the working tree but was never committed
     const dir = copyRepository();
     const git = (...args: string[]) =>
-      runOk("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", ...args], { cwd: dir });
+      execFileSync("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", ...args], {
+        cwd: dir,
+        stdio: "pipe",
+      });
     git("rm", "-q", "--cached", "terraform/stacks/staging/cdk.tf");
     git("commit", "-q", "-m", "forget the staging HCL");
     try {
       // WHEN committed-hcl-current runs
-      const result = runGitlabCiLocal(
-        dir,
-        ["committed-hcl-current", "--force-shell-executor"],
-        { ...MR, REUSE_NODE_MODULES: "true" },
-        280_000,
-      );
+      const result = runGitlabCiLocal(dir, ["committed-hcl-current", "--force-shell-executor"], {
+        ...MR,
+        REUSE_NODE_MODULES: "true",
+      });
       // THEN it fails and names the file
       expect(result.status).not.toBe(0);
       expect(result.output).toMatch(/terraform\/stacks\/staging\/cdk\.tf/);

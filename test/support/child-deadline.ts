@@ -3,10 +3,10 @@
  * can outlive its test. jest cannot interrupt a synchronous test (a test with a 1 s timeout that blocks
  * 6 s in `spawnSync` passes), and a child without a timeout hangs the run without a word.
  *
- * Every `node:child_process` call made without a `timeout` of its own gets one: the running test's
- * timeout (10% less for asynchronous children, so the kill comes before jest's timeout), or
- * HOOK_DEADLINE_MS outside a test (beforeAll, module scope). At the deadline the child is killed
- * (SIGKILL) and
+ * Every `node:child_process` call made without a `timeout` of its own gets run.ts's default deadline:
+ * the running test's timeout (10% less for asynchronous children, so the kill comes before jest's
+ * timeout), or HOOK_DEADLINE_MS outside a test (beforeAll, module scope). At the deadline the child is
+ * killed (SIGKILL) and
  * - a synchronous call throws CommandError with the command and the tail of its output;
  * - an asynchronous child fails its test (afterEach, see test/setup.ts) with the same.
  * Calls that pass their own `timeout` are left alone. New code should still use test/support/run.ts,
@@ -16,13 +16,11 @@ import type * as ChildProcessModule from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
 import { promisify } from "node:util";
-import { CommandError, describeCommand, tail } from "./run";
+import { CommandError, defaultDeadline, describeCommand, tail } from "./run";
 
 // The module object itself (an `import * as` would be a copy): test files read its properties at call time.
 const childProcess = createRequire(__filename)("node:child_process") as typeof ChildProcessModule;
 
-/** Outside a running test (hooks, module scope), where jest does not say which timeout applies. */
-export const HOOK_DEADLINE_MS = 600_000;
 const MARK = Symbol.for("gitlab-oidc-aws.child-deadline");
 
 type Options = { timeout?: number; killSignal?: NodeJS.Signals | number } & Record<string, unknown>;
@@ -31,23 +29,6 @@ const kills: string[] = [];
 /** The messages of asynchronous children killed at their deadline since the last call, then forgets them. */
 export function takeDeadlineKills(): string[] {
   return kills.splice(0, kills.length);
-}
-
-/** The running test's timeout, from jest-circus's state; undefined outside a test. */
-function runningTestTimeout(): number | undefined {
-  const g = globalThis as unknown as Record<symbol, unknown>;
-  const symbol = Object.getOwnPropertySymbols(g).find((s) => s.description === "JEST_STATE_SYMBOL");
-  const state = symbol
-    ? (g[symbol] as { currentlyRunningTest?: { timeout?: number } | null; testTimeout?: number })
-    : undefined;
-  const test = state?.currentlyRunningTest;
-  return test ? (test.timeout ?? state?.testTimeout) : undefined;
-}
-
-function deadline(asynchronous: boolean): number {
-  const testTimeout = runningTestTimeout();
-  if (testTimeout === undefined) return HOOK_DEADLINE_MS;
-  return asynchronous ? Math.max(100, Math.floor(testTimeout * 0.9)) : testTimeout;
 }
 
 /** Splits `(file, args?, options?)` as child_process does; args may be left out. */
@@ -104,7 +85,7 @@ export function installChildDeadlines(): void {
       const { args, options } = split(rest);
       const call = original[name] as (...a: unknown[]) => unknown;
       if (hasOwnTimeout(options)) return call(file, args, options);
-      const ms = deadline(false);
+      const ms = defaultDeadline(false);
       if (name === "spawnSync") {
         const result = call(
           file,
@@ -127,7 +108,7 @@ export function installChildDeadlines(): void {
 
   const execSync = (command: string, options?: Options) => {
     if (hasOwnTimeout(options)) return original.execSync(command, options);
-    const ms = deadline(false);
+    const ms = defaultDeadline(false);
     try {
       return original.execSync(command, withDeadline(options, ms));
     } catch (error) {
@@ -154,7 +135,7 @@ export function installChildDeadlines(): void {
   const spawn = (file: string, ...rest: unknown[]) => {
     const { args, options } = split(rest);
     if (hasOwnTimeout(options)) return original.spawn(file, args, options ?? {});
-    const ms = deadline(true);
+    const ms = defaultDeadline(true);
     return watch(original.spawn(file, args, withDeadline(options, ms)), file, args, ms);
   };
 
@@ -162,7 +143,7 @@ export function installChildDeadlines(): void {
     const { args, options, callback } = split(rest);
     const call = original.execFile as (...a: unknown[]) => ChildProcess;
     if (hasOwnTimeout(options)) return call(file, args, options ?? {}, callback);
-    const ms = deadline(true);
+    const ms = defaultDeadline(true);
     return watch(call(file, args, withDeadline(options, ms), callback), file, args, ms);
   };
 
@@ -170,7 +151,7 @@ export function installChildDeadlines(): void {
     const options = rest[0] !== null && typeof rest[0] === "object" ? (rest.shift() as Options) : undefined;
     const call = original.exec as (...a: unknown[]) => ChildProcess;
     if (hasOwnTimeout(options)) return call(command, options ?? {}, rest[0]);
-    const ms = deadline(true);
+    const ms = defaultDeadline(true);
     return watch(call(command, withDeadline(options, ms), rest[0]), "sh", ["-c", command], ms);
   };
 

@@ -2,6 +2,8 @@
  * TEST SUPPORT ONLY: runs jobs of a consumer pipeline with gitlab-ci-local (GitLab's pipeline runner
  * emulator) in a throw-away git repository, with the shell executor and the real AWS CLI.
  */
+import { spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import {
   cpSync,
   existsSync,
@@ -14,7 +16,6 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { runAsync, runOk } from "./run";
 
 export const repoRoot = join(__dirname, "..", "..");
 export const componentFile = join(repoRoot, "templates", "aws-credentials.yml");
@@ -52,7 +53,10 @@ export function createConsumerRepo(options: {
   cpSync(componentFile, join(dir, "templates", "aws-credentials.yml"));
   writeFileSync(join(dir, ".gitlab-ci.yml"), options.pipeline ?? readFileSync(consumerFixture, "utf8"));
   const git = (...args: string[]): void => {
-    runOk("git", ["-c", "user.email=e2e@example.com", "-c", "user.name=e2e", ...args], { cwd: dir });
+    execFileSync("git", ["-c", "user.email=e2e@example.com", "-c", "user.name=e2e", ...args], {
+      cwd: dir,
+      stdio: "ignore",
+    });
   };
   git("init", "-q", "-b", options.branch);
   git("remote", "add", "origin", `git@gitlab.com:${options.projectPath}.git`);
@@ -70,15 +74,12 @@ export interface JobRun {
   readonly durationMs: number;
 }
 
-/**
- * Runs `jobs` with gitlab-ci-local; `variables` are passed as --variable (they override job variables).
- * gitlab-ci-local and its jobs are killed after `timeoutMs`, failing the test with the output's tail.
- */
+/** Runs `jobs` with gitlab-ci-local; `variables` are passed as --variable (they override job variables). */
 export async function runJobs(
   repo: ConsumerRepo,
   jobs: string[],
   variables: Record<string, string>,
-  { validateSchema = false, timeoutMs = 55_000 }: { validateSchema?: boolean; timeoutMs?: number } = {},
+  { validateSchema = false }: { validateSchema?: boolean } = {},
 ): Promise<JobRun> {
   const args = ["--home", join(repo.dir, "..", "home"), "--no-color", "--concurrency", "1"];
   // The schema test validates the YAML with ajv; gitlab-ci-local's own check (≈1 s) runs once, on request.
@@ -104,8 +105,11 @@ export async function runJobs(
       delete env[key];
   }
   mkdirSync(env.HOME!, { recursive: true });
-  const { status, output } = await runAsync(gitlabCiLocal, args, { cwd: repo.dir, env, timeoutMs });
-  const exitCode = status ?? -1;
+  const child = spawn(gitlabCiLocal, args, { cwd: repo.dir, env, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+  const exitCode = await new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? -1)));
   const logDir = join(repo.dir, ".gitlab-ci-local", "output");
   const jobLogs = existsSync(logDir)
     ? readdirSync(logDir)

@@ -83,8 +83,8 @@ export function runGitlabCiLocal(
   dir: string,
   args: string[],
   variables: Record<string, string> = {},
-  /** Kill gitlab-ci-local and fail after this long: less than the test's own timeout, so this fires first. */
-  timeoutMs = 110_000,
+  /** Kill gitlab-ci-local and fail after this long. @default the running test's timeout */
+  timeoutMs?: number,
 ): GclResult {
   const result = run(
     gitlabCiLocal,
@@ -118,7 +118,7 @@ export interface ListedJob {
 
 /** The jobs of a pipeline as gitlab-ci-local decides them (`--list-json`), without when: never jobs. */
 export function listJobs(dir: string, variables: Record<string, string>): ListedJob[] {
-  const result = runGitlabCiLocal(dir, ["--list-json"], variables, 55_000);
+  const result = runGitlabCiLocal(dir, ["--list-json"], variables);
   if (result.status !== 0) throw new Error(`gitlab-ci-local --list-json failed:\n${result.output}`);
   const json = result.stdout.slice(result.stdout.search(/^\[/m));
   return (JSON.parse(json) as ListedJob[]).filter((job) => job.when !== "never");
@@ -129,7 +129,7 @@ export function previewPipeline(
   dir: string,
   variables: Record<string, string> = {},
 ): Record<string, unknown> {
-  const result = runGitlabCiLocal(dir, ["--preview"], variables, 55_000);
+  const result = runGitlabCiLocal(dir, ["--preview"], variables);
   if (result.status !== 0) throw new Error(`gitlab-ci-local --preview failed:\n${result.output}`);
   return parseCiYaml(result.stdout.slice(result.stdout.search(/^---$/m))) as Record<string, unknown>;
 }

@@ -12,9 +12,8 @@
  *   await runAsync("/bin/dash", ["-c", s])     asynchronous: for children that talk to a server in
  *                                              this process (a synchronous spawn would deadlock)
  *
- * Pass `timeoutMs` when a command may legitimately take longer than the default (60 s), and keep it
- * below the test's own timeout. (Direct `node:child_process` calls without a timeout still get the
- * test's timeout as their deadline: test/support/child-deadline.ts.)
+ * The deadline is the running test's timeout unless `timeoutMs` says otherwise. (Direct
+ * `node:child_process` calls without a timeout get the same deadline: test/support/child-deadline.ts.)
  */
 import { spawn, spawnSync } from "node:child_process";
 
@@ -24,7 +23,11 @@ export interface RunOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Written to the child's stdin. @default empty stdin */
   readonly input?: string;
-  /** Kill the child (SIGKILL) and fail after this long. @default 60_000 */
+  /**
+   * Kill the child (SIGKILL) and fail after this long.
+   * @default the running test's timeout (90% of it for runAsync, so the kill comes before jest's
+   * timeout), or HOOK_DEADLINE_MS outside a test (beforeAll, module scope)
+   */
   readonly timeoutMs?: number;
   /** @default 64 MiB */
   readonly maxBuffer?: number;
@@ -41,8 +44,31 @@ export interface RunResult {
   readonly durationMs: number;
 }
 
-export const DEFAULT_TIMEOUT_MS = 60_000;
+/** The deadline outside a running test (hooks, module scope), where jest does not say which timeout applies. */
+export const HOOK_DEADLINE_MS = 600_000;
 const TAIL_LINES = 40;
+
+/** The running test's timeout, from jest-circus's state; undefined outside a test. */
+function runningTestTimeout(): number | undefined {
+  const g = globalThis as unknown as Record<symbol, unknown>;
+  const symbol = Object.getOwnPropertySymbols(g).find((s) => s.description === "JEST_STATE_SYMBOL");
+  const state = symbol
+    ? (g[symbol] as { currentlyRunningTest?: { timeout?: number } | null; testTimeout?: number })
+    : undefined;
+  const test = state?.currentlyRunningTest;
+  return test ? (test.timeout ?? state?.testTimeout) : undefined;
+}
+
+/**
+ * The default deadline of a child: the running test's timeout (a synchronous spawn blocks jest's own
+ * timer, so the child's deadline is the only one), 90% of it for an asynchronous child (killed, with its
+ * output reported, before jest's timeout fires), HOOK_DEADLINE_MS outside a test.
+ */
+export function defaultDeadline(asynchronous: boolean): number {
+  const testTimeout = runningTestTimeout();
+  if (testTimeout === undefined) return HOOK_DEADLINE_MS;
+  return asynchronous ? Math.max(100, Math.floor(testTimeout * 0.9)) : testTimeout;
+}
 
 /** A child that did not finish in time (it has been killed), or did not start. */
 export class CommandError extends Error {
@@ -54,7 +80,7 @@ export class CommandError extends Error {
 
 /** Runs `command` synchronously; throws CommandError if it times out (it is killed) or cannot start. */
 export function run(command: string, args: readonly string[] = [], options: RunOptions = {}): RunResult {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = options.timeoutMs ?? defaultDeadline(false);
   const started = Date.now();
   const child = spawnSync(command, args, {
     cwd: options.cwd,
@@ -86,7 +112,7 @@ export function runAsync(
   args: readonly string[] = [],
   options: RunOptions = {},
 ): Promise<RunResult> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = options.timeoutMs ?? defaultDeadline(true);
   const started = Date.now();
   return new Promise((resolve, reject) => {
     // detached: the child leads its own process group, so the kill reaches its children too.

@@ -13,11 +13,12 @@ set -euo pipefail
 
 # command (or absolute path) | Debian package | why the tests need it
 TOOLS=(
-  "git|git|the tests build throw-away repositories, gitlab-ci-local reads the project from git, and the component tests serve it with git http-backend"
+  "git|git|the tests build throw-away repositories, and gitlab-ci-local reads the project from git"
+  "/usr/lib/git-core/git-http-backend|git|the component's catalog tests serve this repository over smart HTTP on 127.0.0.1"
   "rsync|rsync|gitlab-ci-local copies the project into its build directory; the pipeline tests copy the working tree"
   "/usr/bin/aws|awscli|the component's end-to-end tests run Debian's AWS CLI v2 (/usr/bin/aws) against the STS stand-in"
   "jq|jq|src/pipeline/plan-summary.sh (the plan jobs' merge-request report) runs jq"
-  "busybox|busybox|the component script is tested under BusyBox sh, the shell of Alpine-based job images"
+  "/usr/bin/busybox|busybox|the component script is tested under BusyBox sh (/usr/bin/busybox), the shell of Alpine-based job images"
   "dash|dash|the component script is tested under dash (POSIX sh)"
 )
 

@@ -24,12 +24,13 @@ function installerTools(): Map<string, string> {
 }
 
 /**
- * Shells every Debian system has (Essential: yes), npm (comes with Node), terraform (optional, skipped loudly), and the name
- * test/support-run.test.ts uses for a command that does not exist.
+ * What every Debian system has (Essential: yes: sh, bash, coreutils), npm (comes with Node), terraform
+ * (optional, skipped loudly), and the name test/support-run.test.ts uses for a command that does not exist.
  */
 const NOT_INSTALLED_BY_THE_INSTALLER = new Set([
   "sh",
   "bash",
+  "ls",
   "npm",
   "terraform",
   "no-such-tool-for-the-tests",
@@ -58,11 +59,13 @@ describe("scripts/ensure-test-tools.sh, the one installer", () => {
   });
 
   test("lists every tool the tests and the scripts they run start", () => {
-    // GIVEN the commands named literally in the tests' run/runOk/runAsync calls, and in src/**/*.sh
+    // GIVEN the commands named literally in the tests' run/runOk/runAsync and child_process calls, and
+    // in src/**/*.sh
     const started = new Set<string>();
     for (const file of filesUnder(join(repoRoot, "test")).filter((f) => f.endsWith(".ts"))) {
       const text = readFileSync(join(repoRoot, "test", file), "utf8");
-      for (const [, command] of text.matchAll(/\brun\w*\(\s*"([^"]+)"/g)) started.add(basename(command!));
+      const calls = /\b(?:run\w*|spawn|spawnSync|execFile|execFileSync)\(\s*"([^"]+)"/g;
+      for (const [, command] of text.matchAll(calls)) started.add(basename(command!));
     }
     for (const file of filesUnder(join(repoRoot, "src")).filter((f) => f.endsWith(".sh"))) {
       const text = readFileSync(join(repoRoot, "src", file), "utf8");

@@ -27,7 +27,9 @@ export type InjectedFailure =
   | "Throttling"
   | "ServiceUnavailable"
   | "InternalFailure"
-  | "drop";
+  | "drop"
+  /** An error whose message quotes the WebIdentityToken it was sent (for the component's redaction test). */
+  | "EchoToken";
 
 export interface StsCall {
   readonly action: string;
@@ -36,6 +38,8 @@ export interface StsCall {
   readonly durationSeconds?: string;
   /** "Success" or the error code returned ("drop" for a dropped connection). */
   readonly outcome: string;
+  /** AssumeRole: the assumed-role ARN of the credentials that signed the call. */
+  readonly callerArn?: string;
 }
 
 export interface IssuedCredentials {
@@ -122,7 +126,7 @@ function verifyJwt(token: string, publicKey: KeyObject): JWTPayload {
   }
 }
 
-const INJECTED: Record<Exclude<InjectedFailure, "drop">, StsError> = {
+const INJECTED: Record<Exclude<InjectedFailure, "drop" | "EchoToken">, StsError> = {
   IDPCommunicationError: new StsError(
     400,
     "IDPCommunicationError",
@@ -219,6 +223,7 @@ export class StsStandIn {
     for (const [k, v] of url.searchParams) if (!params.has(k)) params.set(k, v);
     const action = params.get("Action") ?? "";
     const requestId = randomUUID();
+    let callerArn: string | undefined;
     const record = (outcome: string): void => {
       this.calls.push({
         action,
@@ -226,6 +231,7 @@ export class StsStandIn {
         ...(params.get("RoleSessionName") ? { roleSessionName: params.get("RoleSessionName")! } : {}),
         ...(params.get("DurationSeconds") ? { durationSeconds: params.get("DurationSeconds")! } : {}),
         outcome,
+        ...(callerArn ? { callerArn } : {}),
       });
     };
     try {
@@ -237,10 +243,26 @@ export class StsStandIn {
           req.socket.destroy();
           return;
         }
+        if (failure === "EchoToken") {
+          throw new StsError(
+            400,
+            "InvalidIdentityToken",
+            `Could not parse the token ${params.get("WebIdentityToken") ?? ""}`,
+          );
+        }
         if (failure) throw INJECTED[failure];
         body = await this.assumeRoleWithWebIdentity(params, requestId);
       } else if (action === "GetCallerIdentity") {
         body = this.getCallerIdentity(req, requestId);
+      } else if (action === "AssumeRole") {
+        callerArn = this.callerArn(req);
+        // Every synthesized trust policy trusts only the GitLab OIDC provider, never another role, so
+        // AWS denies role chaining into these roles; the call shows which role's credentials signed it.
+        throw new StsError(
+          403,
+          "AccessDenied",
+          `User: ${callerArn} is not authorized to perform: sts:AssumeRole on resource: ${params.get("RoleArn") ?? ""}`,
+        );
       } else {
         throw new StsError(400, "InvalidAction", `Could not find operation ${action} for version 2011-06-15`);
       }
@@ -381,7 +403,8 @@ export class StsStandIn {
     );
   }
 
-  private getCallerIdentity(req: IncomingMessage, requestId: string): string {
+  /** The credentials this stand-in issued that signed the request (SigV4: the access key id is read, not verified). */
+  private caller(req: IncomingMessage): IssuedCredentials {
     const accessKeyId = /Credential=([A-Z0-9]+)\//.exec(String(req.headers.authorization ?? ""))?.[1];
     const credentials = this.issued.find((c) => c.accessKeyId === accessKeyId);
     if (!credentials) {
@@ -391,6 +414,17 @@ export class StsStandIn {
         "The security token included in the request is invalid.",
       );
     }
+    return credentials;
+  }
+
+  /** AssumeRole (role chaining, e.g. a profile with source_profile): the ARN of the signing session. */
+  private callerArn(req: IncomingMessage): string {
+    const { accountId, roleName, sessionName } = this.caller(req);
+    return `arn:aws:sts::${accountId}:assumed-role/${roleName}/${sessionName}`;
+  }
+
+  private getCallerIdentity(req: IncomingMessage, requestId: string): string {
+    const credentials = this.caller(req);
     const { accountId, roleName, sessionName } = credentials;
     return (
       `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>` +

@@ -9,7 +9,7 @@ import "cdktf/lib/testing/adapters/jest"; // types of the matchers registered in
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseConfig } from "../src/config/load";
+import { loadConfigFile } from "../src/config/load";
 import { ConfigError } from "../src/config/rules";
 import type { Config } from "../src/config/schema";
 import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
@@ -31,7 +31,10 @@ import { runOk } from "./support/run";
 import { TERRAFORM, testWithTool } from "./support/tools";
 
 const ROOT = join(__dirname, "..");
-const exampleConfig = (): Config => parseConfig(readFileSync(join(ROOT, "gitlab-oidc.yaml"), "utf8"));
+/** A self-managed instance can enforce protected refs only through the sub claim. */
+const SUB_WITH_PROTECTION = ["project_path", "ref_type", "ref", "ref_protected"];
+
+const exampleConfig = (): Config => loadConfigFile(join(ROOT, "gitlab-oidc.yaml"));
 
 /** One stack synthesized to Terraform JSON with cdktf's Testing helpers. */
 function synthStack(config: Config, index = 0): string {
@@ -41,6 +44,7 @@ function synthStack(config: Config, index = 0): string {
     state: config.state,
     limits: config.limits,
     account: config.accounts[index],
+    ...(config.lock ? { lock: config.lock } : {}),
   });
   return Testing.synth(stack);
 }
@@ -110,7 +114,7 @@ describe("the committed HCL", () => {
   ])("%s: the model the synth hands to the generated files is the HCL parsed back", async (file) => {
     // GIVEN the stacks' own account of what they synthesize (what the synth uses), and the model read
     // from cdktf's resolved Terraform JSON
-    const config = parseConfig(readFileSync(join(ROOT, file), "utf8"));
+    const config = loadConfigFile(join(ROOT, file));
     const stacks = buildApp(config, join(fresh.dir, "..", "memory"), true).node.children.filter(
       (child) => child instanceof AccountStack,
     );
@@ -198,7 +202,11 @@ describe("stack contents (cdktf Testing helpers)", () => {
   test("pinned thumbprints are written lower-case", () => {
     const config = parse({
       ...minimalConfig(),
-      gitlab: { url: "https://gitlab.example.com", thumbprints: ["AB".repeat(20)] },
+      gitlab: {
+        url: "https://gitlab.example.com",
+        subClaim: SUB_WITH_PROTECTION,
+        thumbprints: ["AB".repeat(20)],
+      },
     });
     expect(synthStack(config)).toHaveResourceWithProperties(IamOpenidConnectProvider, {
       thumbprint_list: ["ab".repeat(20)],
@@ -208,7 +216,11 @@ describe("stack contents (cdktf Testing helpers)", () => {
   test("thumbprints: auto reads the certificate over tls://, not https://", () => {
     const config = parse({
       ...minimalConfig(),
-      gitlab: { url: "https://gitlab.example.com:8443/gitlab", thumbprints: "auto" },
+      gitlab: {
+        url: "https://gitlab.example.com:8443/gitlab",
+        subClaim: SUB_WITH_PROTECTION,
+        thumbprints: "auto",
+      },
     });
     const synth = synthStack(config);
     expect(synth).toHaveDataSourceWithProperties(DataTlsCertificate, {

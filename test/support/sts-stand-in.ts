@@ -15,7 +15,10 @@
 import { generateKeyPairSync, randomBytes, randomUUID, sign, verify, type KeyObject } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { evaluateTrustPolicy } from "../../src/iam/evaluate";
+import { requestContextFor } from "../../src/model/claims";
+import { EMPTY_LOCK, readLockFor, type GitLabLock } from "../../src/gitlab/lock";
 import {
   readSynthesizedStacks,
   type SynthesizedRole,
@@ -148,10 +151,18 @@ export class StsStandIn {
     readonly stacks: readonly SynthesizedStack[],
     private readonly privateKey: KeyObject,
     private readonly publicKey: KeyObject,
+    private readonly lock: GitLabLock,
   ) {}
 
-  /** Starts a stand-in for the stacks synthesized in `terraformDir` on 127.0.0.1 and an ephemeral port. */
-  static async start(terraformDir: string): Promise<StsStandIn> {
+  /**
+   * Starts a stand-in for the stacks synthesized in `terraformDir` on 127.0.0.1 and an ephemeral port.
+   * `lock` gives minted tokens their project and namespace IDs (GitLab's, for the paths it names);
+   * default: the lock beside the config next to `terraformDir` (gitlab-oidc.lock.yaml).
+   */
+  static async start(
+    terraformDir: string,
+    lock: GitLabLock = readLockFor(join(terraformDir, "..", "gitlab-oidc.yaml")) ?? EMPTY_LOCK,
+  ): Promise<StsStandIn> {
     const stacks = await readSynthesizedStacks(terraformDir);
     const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
     const ready: { standIn?: StsStandIn } = {};
@@ -161,7 +172,7 @@ export class StsStandIn {
       server.listen(0, "127.0.0.1", resolve);
     });
     const { port } = server.address() as AddressInfo;
-    ready.standIn = new StsStandIn(server, `http://127.0.0.1:${port}`, stacks, privateKey, publicKey);
+    ready.standIn = new StsStandIn(server, `http://127.0.0.1:${port}`, stacks, privateKey, publicKey, lock);
     return ready.standIn;
   }
 
@@ -170,7 +181,11 @@ export class StsStandIn {
     return this.stacks[0]!.providerUrl;
   }
 
-  /** A GitLab-like ID token signed with this run's key. */
+  /**
+   * A GitLab-like ID token signed with this run's key. Claims not given are GitLab's for the sub's
+   * project: IDs from the lock, `main` protected and other refs not, a push pipeline on a self-hosted
+   * runner.
+   */
   mintToken({ sub, aud, expiresIn = 300, ...claims }: TokenClaims): string {
     const now = Math.floor(Date.now() / 1000);
     const [, projectPath = "", refType = "", ref = ""] =
@@ -182,8 +197,16 @@ export class StsStandIn {
         ref_type: refType,
         ref,
         ref_path: `refs/${refType === "tag" ? "tags" : "heads"}/${ref}`,
-        ref_protected: "false",
+        // GitLab protects a project's default branch unless told otherwise; other refs start unprotected.
+        ref_protected: refType === "branch" && ref === "main" ? "true" : "false",
         pipeline_source: "push",
+        runner_environment: "self-hosted",
+        ...(this.lock.projects[projectPath]
+          ? {
+              project_id: String(this.lock.projects[projectPath].id),
+              namespace_id: String(this.lock.projects[projectPath].namespaceId),
+            }
+          : {}),
         ...claims,
         iss: this.issuer,
         sub,
@@ -371,7 +394,8 @@ export class StsStandIn {
       audiences.find((a) => !stack.providerAudiences || stack.providerAudiences.includes(a)) ?? audiences[0]!;
     const evaluation = evaluateTrustPolicy(role.trustPolicy, {
       federatedPrincipal: stack.providerReference,
-      context: { [`${host}:sub`]: payload.sub, [`${host}:aud`]: aud },
+      // The keys STS supplies for this issuer, from the token's claims (src/model/claims.ts).
+      context: requestContextFor(host, payload, aud),
     });
     if (!evaluation.allowed)
       throw new StsError(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");

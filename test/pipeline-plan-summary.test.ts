@@ -2,25 +2,24 @@
  * The merge-request widget report: src/pipeline/plan-summary.sh turns `terraform show -json <plan>`
  * into {"create": n, "update": n, "delete": n}, counting a replace as one create and one delete.
  */
-import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "./support/pipeline-repo";
+import { run, runOk } from "./support/run";
+import { onPath, requireOnPath, TERRAFORM, testWithTool } from "./support/tools";
 
 const script = join(repoRoot, "src", "pipeline", "plan-summary.sh");
 const fixture = (name: string) => join(repoRoot, "test", "fixtures", "plan", name);
 
 function summarise(args: string[], input?: string, env: NodeJS.ProcessEnv = process.env) {
-  const result = spawnSync("sh", [script, ...args], { input, encoding: "utf8", env });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  return run("sh", [script, ...args], { input, env, timeoutMs: 10_000 });
 }
 
 /** GitLab's documented jq program (doc/user/infrastructure/iac/mr_integration.md): the reference. */
 const GITLAB_JQ =
   '([.resource_changes[]?.change.actions?]|flatten)|{"create":(map(select(.=="create"))|length),' +
   '"update":(map(select(.=="update"))|length),"delete":(map(select(.=="delete"))|length)}';
-const hasJq = spawnSync("jq", ["--version"]).status === 0;
 
 /**
  * A PATH holding only sh, sed and the given awk (no jq, no node): what the summary may use. `awk` is
@@ -28,8 +27,7 @@ const hasJq = spawnSync("jq", ["--version"]).status === 0;
  */
 function toolbox(awk: string): string {
   const dir = mkdtempSync(join(tmpdir(), "plan-summary-path-"));
-  const which = (tool: string) =>
-    execFileSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim();
+  const which = (tool: string) => runOk("sh", ["-c", `command -v ${tool}`]).stdout.trim();
   symlinkSync(which("sh"), join(dir, "sh"));
   symlinkSync(which("sed"), join(dir, "sed"));
   writeFileSync(join(dir, "awk"), `#!${which("sh")}\nexec ${awk.replace(/^\S+/, which)} "$@"\n`, {
@@ -84,8 +82,6 @@ function randomPlan(next: () => number): unknown {
   };
 }
 
-const hasTerraform = spawnSync("terraform", ["version"], { encoding: "utf8" }).status === 0;
-
 describe("plan-summary.sh", () => {
   test("counts creates, updates, deletes and both orders of replace; ignores no-op and read", () => {
     // GIVEN a plan with 2 creates, 1 update, 1 delete, a delete-then-create and a create-then-delete
@@ -132,44 +128,42 @@ describe("plan-summary.sh", () => {
     }
   });
 
-  (hasJq ? test : test.skip)(
-    "agrees with GitLab's jq program on 80 random plans with decoys, compact and indented",
-    () => {
-      for (let seed = 1; seed <= 80; seed++) {
-        // GIVEN a random plan-shaped document (seeded), with "actions" outside the counted path and
-        // escaped quotes and backslashes inside strings
-        const plan = randomPlan(random(seed));
-        const text = JSON.stringify(plan, null, seed % 2 ? 0 : 2);
-        // WHEN it is summarised, and GitLab's jq program reads it
-        const ours = summarise([], text);
-        const theirs = execFileSync("jq", ["-c", GITLAB_JQ], { input: text, encoding: "utf8" });
-        // THEN the counts are the same
-        expect({ seed, out: ours.stdout }).toEqual({ seed, out: theirs });
+  test("agrees with GitLab's jq program on 80 random plans with decoys, compact and indented", () => {
+    // jq is the reference here (the script itself needs no jq); the installer provides it.
+    requireOnPath("jq", "jq", "GitLab's documented jq program is this test's oracle");
+    for (let seed = 1; seed <= 80; seed++) {
+      // GIVEN a random plan-shaped document (seeded), with "actions" outside the counted path and
+      // escaped quotes and backslashes inside strings
+      const plan = randomPlan(random(seed));
+      const text = JSON.stringify(plan, null, seed % 2 ? 0 : 2);
+      // WHEN it is summarised, and GitLab's jq program reads it
+      const ours = summarise([], text);
+      const theirs = runOk("jq", ["-c", GITLAB_JQ], { input: text }).stdout;
+      // THEN the counts are the same
+      expect({ seed, out: ours.stdout }).toEqual({ seed, out: theirs });
+    }
+  }, 60_000);
+
+  test.each(["mawk", "busybox awk", "gawk"].filter((awk) => onPath(awk.split(" ")[0])))(
+    "needs only sh, sed and awk (%s): no jq, no node",
+    (awk) => {
+      // GIVEN a PATH with sh, sed and this awk only
+      const path = toolbox(awk);
+      try {
+        // WHEN the mixed plan is summarised
+        const { status, stdout, stderr } = summarise([fixture("mixed.json")], undefined, { PATH: path });
+        // THEN the counts are right
+        expect(stderr).toBe("");
+        expect(status).toBe(0);
+        expect(JSON.parse(stdout)).toEqual({ create: 4, update: 1, delete: 3 });
+      } finally {
+        rmSync(path, { recursive: true, force: true });
       }
     },
-    60_000,
   );
 
-  test.each(
-    ["mawk", "busybox awk", "gawk"].filter(
-      (awk) => spawnSync("sh", ["-c", `command -v ${awk.split(" ")[0]}`]).status === 0,
-    ),
-  )("needs only sh, sed and awk (%s): no jq, no node", (awk) => {
-    // GIVEN a PATH with sh, sed and this awk only
-    const path = toolbox(awk);
-    try {
-      // WHEN the mixed plan is summarised
-      const { status, stdout, stderr } = summarise([fixture("mixed.json")], undefined, { PATH: path });
-      // THEN the counts are right
-      expect(stderr).toBe("");
-      expect(status).toBe(0);
-      expect(JSON.parse(stdout)).toEqual({ create: 4, update: 1, delete: 3 });
-    } finally {
-      rmSync(path, { recursive: true, force: true });
-    }
-  });
-
-  (hasTerraform ? test : test.skip)(
+  testWithTool(
+    TERRAFORM,
     "agrees with a real terraform plan (terraform_data, no provider download)",
     () => {
       // GIVEN state with four terraform_data resources, then a configuration that keeps one, updates one,
@@ -181,7 +175,7 @@ describe("plan-summary.sh", () => {
         TF_IN_AUTOMATION: "1",
         CHECKPOINT_DISABLE: "1",
       };
-      const tf = (...args: string[]) => execFileSync("terraform", args, { cwd: dir, env, encoding: "utf8" });
+      const tf = (...args: string[]) => runOk("terraform", args, { cwd: dir, env }).stdout;
       try {
         writeFileSync(
           join(dir, "main.tf"),

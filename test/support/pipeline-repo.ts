@@ -2,11 +2,11 @@
  * Helpers for the pipeline tests: a throw-away git repository holding a copy of the working tree (what
  * would be committed), and gitlab-ci-local run in it. The real checkout is never touched.
  */
-import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, symlinkSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parse } from "yaml";
+import { run, runAsync, runOk } from "./run";
 
 export const repoRoot = join(__dirname, "..", "..");
 export const gitlabCiLocal = join(repoRoot, "node_modules", ".bin", "gitlab-ci-local");
@@ -39,7 +39,7 @@ const GIT = ["-c", "user.email=pipeline-test@example.com", "-c", "user.name=pipe
  */
 export function copyRepository(prepare?: (dir: string) => void): string {
   const dir = mkdtempSync(join(tmpdir(), "pipeline-repo-"));
-  execFileSync("rsync", [
+  runOk("rsync", [
     "-a",
     "--exclude=/.git",
     "--exclude=/node_modules",
@@ -53,7 +53,7 @@ export function copyRepository(prepare?: (dir: string) => void): string {
     `${repoRoot}/`,
     `${dir}/`,
   ]);
-  const git = (...args: string[]) => execFileSync("git", [...GIT, ...args], { cwd: dir, stdio: "pipe" });
+  const git = (...args: string[]) => runOk("git", [...GIT, ...args], { cwd: dir });
   git("init", "-q", "-b", "main");
   appendFileSync(join(dir, ".git", "info", "exclude"), "/node_modules\n/.gitlab-ci-local/\n");
   symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"));
@@ -104,14 +104,11 @@ export function runGitlabCiLocal(
   dir: string,
   args: string[],
   variables: Record<string, string> = {},
+  /** Kill gitlab-ci-local and fail after this long. @default the running test's timeout */
+  timeoutMs?: number,
 ): GclResult {
-  const run = gclInvocation(dir, args, variables);
-  const result = spawnSync(gitlabCiLocal, run.args, {
-    ...run.options,
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-    timeout: 600_000,
-  });
+  const gcl = gclInvocation(dir, args, variables);
+  const result = run(gitlabCiLocal, gcl.args, { ...gcl.options, timeoutMs });
   return { status: result.status, stdout: result.stdout, output: `${result.stdout}\n${result.stderr}` };
 }
 
@@ -119,20 +116,16 @@ export function runGitlabCiLocal(
  * runGitlabCiLocal without blocking the event loop: for jobs that talk to a stand-in served by the
  * test's own process.
  */
-export function runGitlabCiLocalAsync(
+export async function runGitlabCiLocalAsync(
   dir: string,
   args: string[],
   variables: Record<string, string> = {},
+  /** Kill gitlab-ci-local (and its children) and fail after this long. @default 90% of the test's timeout */
+  timeoutMs?: number,
 ): Promise<GclResult> {
-  const run = gclInvocation(dir, args, variables);
-  const child = spawn(gitlabCiLocal, run.args, { ...run.options, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) =>
-    child.on("close", (status) => resolve({ status, stdout, output: `${stdout}\n${stderr}` })),
-  );
+  const gcl = gclInvocation(dir, args, variables);
+  const result = await runAsync(gitlabCiLocal, gcl.args, { ...gcl.options, timeoutMs });
+  return { status: result.status, stdout: result.stdout, output: `${result.stdout}\n${result.stderr}` };
 }
 
 export interface ListedJob {

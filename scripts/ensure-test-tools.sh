@@ -17,7 +17,7 @@ TOOLS=(
   "/usr/lib/git-core/git-http-backend|git|the component's catalog tests serve this repository over smart HTTP on 127.0.0.1"
   "rsync|rsync|gitlab-ci-local copies the project into its build directory; the pipeline tests copy the working tree"
   "/usr/bin/aws|awscli|the component's end-to-end tests run Debian's AWS CLI v2 (/usr/bin/aws) against the STS stand-in"
-  "jq|jq|src/pipeline/plan-summary.sh (the plan jobs' merge-request report) runs jq"
+  "jq|jq|GitLab's documented jq program is the oracle the plan summary (sed and awk) is tested against"
   "/usr/bin/busybox|busybox|the component script is tested under BusyBox sh (/usr/bin/busybox), the shell of Alpine-based job images"
   "dash|dash|the component script is tested under dash (POSIX sh)"
 )

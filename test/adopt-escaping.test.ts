@@ -15,6 +15,7 @@ import { buildApp, synthesize } from "../src/synth";
 import { fromTemplate } from "../src/terraform/literal";
 import { readStackConfiguration } from "../src/terraform/synthesized-stacks";
 import { AccountStack } from "../stacks/account-stack";
+import { TERRAFORM, testWithTool } from "./support/tools";
 import { minimalConfig, parse } from "./support/configs";
 
 jest.mock("../src/config/rules", () => {
@@ -46,7 +47,6 @@ function hostileAdoption(): Config {
 }
 
 type Block = Record<string, unknown>;
-const terraformInstalled = spawnSync("terraform", ["version"], { encoding: "utf8" }).status === 0;
 
 describe.each([
   ["HCL (cdk.tf)", true],
@@ -64,8 +64,8 @@ describe.each([
   let source: string;
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  if (hcl && terraformInstalled)
-    test("terraform itself parses the file (terraform fmt -)", () => {
+  if (hcl)
+    testWithTool(TERRAFORM, "terraform itself parses the file (terraform fmt -)", () => {
       const result = spawnSync("terraform", ["fmt", "-"], {
         input: source,
         encoding: "utf8",

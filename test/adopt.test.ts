@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { buildApp } from "../src/synth";
 import { readStackConfiguration } from "../src/terraform/synthesized-stacks";
 import { AccountStack } from "../stacks/account-stack";
+import { TERRAFORM, testWithTool } from "./support/tools";
 import { minimalConfig, parse, synthesizeToTemp, type RawConfig } from "./support/configs";
 
 const READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess";
@@ -31,7 +32,6 @@ async function synthHcl(raw: RawConfig) {
 }
 
 type ImportBlock = { to: string; id: string };
-const terraformInstalled = spawnSync("terraform", ["version"], { encoding: "utf8" }).status === 0;
 
 describe("adopt: true", () => {
   test("on the account: import blocks for the provider, the role, each attachment instance, inline policies and the exclusive resources", async () => {
@@ -64,21 +64,18 @@ describe("adopt: true", () => {
     expect(stacks[0].roles[0].imports).toHaveLength(6);
   });
 
-  (terraformInstalled ? test : test.skip)(
-    "the import blocks are formatted as terraform fmt formats them",
-    async () => {
-      const { text } = await synthHcl(
-        minimalConfig({ managedPolicyArns: [READ_ONLY, TEAM], inlinePolicies: inline }, { adopt: true }),
-      );
-      const result = spawnSync("terraform", ["fmt", "-"], {
-        input: text,
-        encoding: "utf8",
-        env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", CHECKPOINT_DISABLE: "1" },
-      });
-      expect(result.status).toBe(0);
-      expect(result.stdout).toBe(text);
-    },
-  );
+  testWithTool(TERRAFORM, "the import blocks are formatted as terraform fmt formats them", async () => {
+    const { text } = await synthHcl(
+      minimalConfig({ managedPolicyArns: [READ_ONLY, TEAM], inlinePolicies: inline }, { adopt: true }),
+    );
+    const result = spawnSync("terraform", ["fmt", "-"], {
+      input: text,
+      encoding: "utf8",
+      env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", CHECKPOINT_DISABLE: "1" },
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(text);
+  });
 
   test("on one role: only that role is imported, not the provider or the other roles", async () => {
     const raw = minimalConfig({ adopt: true });

@@ -98,10 +98,10 @@ describe("scripts/ensure-test-tools.sh, the one installer", () => {
       }
       // WHEN the installer checks (--check never installs)
       const result = run("bash", [INSTALLER, "--check"], { env: { ...process.env, PATH: bin } });
-      // THEN it fails, naming jq, its package and which script needs it
+      // THEN it fails, naming jq, its package and which test needs it
       expect(result.status).toBe(1);
       expect(result.stderr).toContain(
-        "- jq (Debian package jq): src/pipeline/plan-summary.sh (the plan jobs' merge-request report) runs jq",
+        "- jq (Debian package jq): GitLab's documented jq program is the oracle the plan summary (sed and awk) is tested against",
       );
       expect(result.stderr).toMatch(
         /(Install: apt-get install jq |jq is installed, but not on PATH: add the directory of \/usr\/bin\/jq to PATH)/,

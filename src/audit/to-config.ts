@@ -59,7 +59,9 @@ export function grantForSubject(value: string): GrantOut {
     throw new Inexpressible(
       /^project_path:[^:]*[*?]/.test(value) || !/^project_(path|id):/.test(value)
         ? `"${value}" matches projects the config cannot name (a wildcard in the project path, or no project at all); write the projects or groups you mean`
-        : `"${value}" is not GitLab's default sub (project_path:…:ref_type:branch|tag:ref:…), which is what the config writes`,
+        : value.startsWith("project_id:")
+          ? `"${value}" names the project by ID only; write project: <its path> with gitlab.subClaim starting with project_id, and npm run resolve puts the ID in the lock`
+          : `"${value}" is not GitLab's default sub (project_path:…:ref_type:branch|tag:ref:…), which is what the config writes`,
     );
   }
   const [, path, group, refType, ref] = match;
@@ -221,7 +223,16 @@ function mergeGrants(grants: readonly GrantOut[]): GrantOut[] {
       if (refs) existing[kind] = [...new Set([...(existing[kind] ?? []), ...refs])];
     }
   }
-  return [...merged.values()];
+  // Keys in the order the config reference lists them.
+  return [...merged.values()].map((grant) => ({
+    ...(grant.project !== undefined ? { project: grant.project } : { group: grant.group }),
+    ...(grant.branches ? { branches: grant.branches } : {}),
+    ...(grant.tags ? { tags: grant.tags } : {}),
+    ...(grant.anyRef ? { anyRef: true as const } : {}),
+    ...(grant.protected !== undefined ? { protected: grant.protected } : {}),
+    ...(grant.pipelineSources ? { pipelineSources: grant.pipelineSources } : {}),
+    ...(grant.runnerEnvironment ? { runnerEnvironment: grant.runnerEnvironment } : {}),
+  }));
 }
 
 /** The role's other settings, as far as the input shows them. */

@@ -420,6 +420,19 @@ describe("keys named like Object.prototype members get a normal problem line", (
     expect(result).toMatchObject({ actual: undefined, matched: false });
   });
 
+  test.each(["constructor", "toString", "hasOwnProperty", "valueOf"])(
+    "a group named %s that the lock lacks is refused naming npm run resolve, not a crash",
+    (group) => {
+      // GIVEN a gitlab.com group grant (pinned by ID) whose path is an Object.prototype member, and a lock without it
+      const raw = withAllow({ group, branches: ["main"] });
+      // WHEN the config is read (problemsOf rethrows anything but a ConfigError, e.g. a TypeError)
+      const problems = problemsOf(raw, { projects: {}, groups: {} }).join("\n");
+      // THEN it is one problem line on the grant, saying how to get the ID
+      expect(problems).toContain(`${ROLE}.allow[0].group: group ${group} is not in the lock file`);
+      expect(problems).toContain("npm run resolve");
+    },
+  );
+
   test("the YAML reader's own result keeps such keys as plain data", () => {
     expect(Object.getPrototypeOf(parseYaml("constructor: 1"))).toBe(Object.prototype);
   });

@@ -12,7 +12,7 @@ import {
   type Evaluation,
   type StatementResult,
 } from "../iam/evaluate";
-import type { GitLabLock } from "../gitlab/lock";
+import { lockedGroup, lockedProject, type GitLabLock } from "../gitlab/lock";
 import { formatSubClaim, requestContextFor, type SubClaimComponent } from "../model/claims";
 import { ASSUME_ROLE_WITH_WEB_IDENTITY, issuerHost } from "../model/trust-policy";
 import type { SynthesizedRole, SynthesizedStack } from "../terraform/synthesized-stacks";
@@ -80,8 +80,8 @@ export function jobClaims(
  */
 export function lockedClaims(projectPath: string, lock: GitLabLock | undefined): Record<string, string> {
   const namespacePath = projectPath.slice(0, projectPath.lastIndexOf("/"));
-  const locked = lock?.projects[projectPath];
-  const namespaceId = locked?.namespaceId ?? lock?.groups[namespacePath]?.id;
+  const locked = lockedProject(lock, projectPath);
+  const namespaceId = locked?.namespaceId ?? lockedGroup(lock, namespacePath)?.id;
   return {
     namespace_path: namespacePath,
     ...(locked ? { project_id: String(locked.id) } : {}),

@@ -98,6 +98,26 @@ describe("renderAccessReport", () => {
     }
   }, 60_000);
 
+  test("flags group grants with a project_id-first sub, where the sub names no group", async () => {
+    // GIVEN the fixture (group grants on acme/platform) with the projects' sub starting with project_id
+    const byId = await synthesizeFixture({
+      ...EXPLAIN_CONFIG,
+      gitlab: { url: "https://gitlab.com", subClaim: ["project_id", "ref_type", "ref"] },
+    });
+    try {
+      // WHEN the report is rendered
+      const text = renderAccessReport(byId.config, byId.stacks);
+      // THEN the group's row (project_id:* pinned to the group's namespaces) carries the group-grant flag,
+      // in the row and in the summary, as the same grant does with a project_path sub
+      expect(text).toMatch(
+        /\| projects in the pinned namespaces \| tag \| `v\*` \|.*\| ⚠️ group grant \(`project_id:\*` in the pinned namespaces\)/,
+      );
+      expect(text).toMatch(/^\| production \| `[^`]+` \| ⚠️ group grant \(`project_id:\*`/m);
+    } finally {
+      byId.cleanup();
+    }
+  }, 60_000);
+
   test("is deterministic and carries no timestamp", () => {
     expect(renderAccessReport(fixture.config, fixture.stacks)).toBe(report);
     expect(report).not.toMatch(/\d{4}-\d{2}-\d{2}T|\b20\d\d-\d\d-\d\d\b/);

@@ -103,6 +103,31 @@ describe("explainAccess", () => {
     });
   });
 
+  test("a project in a subgroup given by path only: the missing namespace ID is named as unknown, and stating it allows", () => {
+    // GIVEN a tag pipeline of a project in a subgroup of acme/platform, as --project gives it: the lock has
+    // acme/platform's subgroups by ID only, so explain cannot know the job's namespace_id
+    const byPath = jobClaims(
+      { project: "acme/platform/team/svc", refType: "tag", ref: "v2.0.1" },
+      { ref_protected: "true", pipeline_source: "push" },
+      DEFAULT_SUB_CLAIM,
+      fixture.config.lock,
+    );
+    // WHEN explained
+    const denied = verdict(explainAccess(stacks, { ...byPath, role: "deploy" }), "production", "deploy");
+    // THEN the one difference says the ID is unknown and how to state it, not that the project is outside
+    // the group (a subgroup newer than the lock, a recycled path), which would send the reader astray
+    expect(denied.allowed).toBe(false);
+    expect(denied.closest?.differences).toEqual([
+      expect.objectContaining({ part: "condition", message: expect.stringMatching(/--namespace-id/) }),
+    ]);
+    expect(denied.closest?.differences[0].message).not.toMatch(/not in the granted group/);
+    // … and with the subgroup's ID stated, as the real token carries it, the job is allowed
+    const stated = { ...byPath, claims: { ...byPath.claims, namespace_id: String(FIXTURE_SUBGROUP_IDS[1]) } };
+    expect(
+      verdict(explainAccess(stacks, { ...stated, role: "deploy" }), "production", "deploy").allowed,
+    ).toBe(true);
+  });
+
   test("denied, wrong project: the closest grant and only the project differs", () => {
     // GIVEN acme/api, a project no role trusts, on main
     const result = explainAccess(stacks, { ...branch("acme/api", "main"), account: "production" });
@@ -125,16 +150,14 @@ describe("explainAccess", () => {
     // GIVEN a project in acme/platform-evil, which starts like the granted group acme/platform
     const result = explainAccess(stacks, { ...tag("acme/platform-evil/x", "v1.0.0") });
     // THEN no role allows it; deploy's closest grant is the group's, differing in the project path and
-    // in the namespace ID (acme/platform-evil is not the locked group or a subgroup)
+    // in the namespace ID (which the lock cannot name for acme/platform-evil: it says so)
     expect(result.allowed).toBe(false);
     const deploy = verdict(result, "production", "deploy");
     expect(deploy.closest?.grant).toMatchObject({ scope: "group", path: "acme/platform" });
     expect(deploy.closest?.differences.map((d) => d.part)).toEqual(["project", "condition"]);
     expect(deploy.closest?.differences[0]).toMatchObject({ part: "project", actual: "acme/platform-evil/x" });
     expect(deploy.closest?.differences[0].message).toMatch(/sibling namespace/);
-    expect(deploy.closest?.differences[1].message).toMatch(
-      /gitlab\.com:namespace_id.*not in the granted group/,
-    );
+    expect(deploy.closest?.differences[1].message).toMatch(/no gitlab\.com:namespace_id.*unknown here/);
     // … staging's anyRef group grant does not let it in either
     expect(parts(result, "staging", "preview")).toEqual(["project", "condition"]);
   });

@@ -38,6 +38,22 @@ describe("rejections name the field and the fix", () => {
       'gitlab.url: gitlab.url must not end with a slash: use "https://gitlab.com"',
     ],
     [
+      // Otherwise `GitLab.com` is not gitlab.com: no ID pinning by default, no gitlab.com:ref_protected
+      "an upper-case host",
+      withGitlab({ url: "https://GitLab.com" }),
+      'gitlab.url: gitlab.url must name the host in lowercase without a trailing dot, as tokens\' iss does: use "https://gitlab.com"',
+    ],
+    [
+      "a host with a trailing dot",
+      withGitlab({ url: "https://gitlab.com.", issuer: "https://Example.com/GitLab" }),
+      'gitlab.url: gitlab.url must name the host in lowercase without a trailing dot, as tokens\' iss does: use "https://gitlab.com"',
+    ],
+    [
+      "an upper-case issuer host (the path keeps its case)",
+      withGitlab({ url: "https://gitlab.com", issuer: "https://Example.com/GitLab" }),
+      'gitlab.issuer: gitlab.issuer must name the host in lowercase without a trailing dot, as tokens\' iss does: use "https://example.com/GitLab"',
+    ],
+    [
       "a typo in a key",
       withAllow({ project: "acme/web", braches: ["main"] }),
       'accounts[0].roles[0].allow[0].braches: unknown key "braches"; did you mean "branches"?',

@@ -118,6 +118,23 @@ describe("renderAccessReport", () => {
     }
   }, 60_000);
 
+  test("does not claim path-only matching for pinIds: false when the sub starts with project_id", async () => {
+    // GIVEN pinIds: false with a project_id-first sub: projects are still pinned through sub, groups by namespace
+    const byId = await synthesizeFixture({
+      ...EXPLAIN_CONFIG,
+      gitlab: { url: "https://gitlab.com", pinIds: false, subClaim: ["project_id", "ref_type", "ref"] },
+    });
+    try {
+      // WHEN the report is rendered
+      const text = renderAccessReport(byId.config, byId.stacks);
+      // THEN no row and no summary line says the grants match by path only, and every row shows its pin
+      expect(text).not.toContain("by path only");
+      expect(text).toMatch(/\| project ID `\d+` \|.*\| project `\d+` \(in sub\) \|/);
+    } finally {
+      byId.cleanup();
+    }
+  }, 60_000);
+
   test("is deterministic and carries no timestamp", () => {
     expect(renderAccessReport(fixture.config, fixture.stacks)).toBe(report);
     expect(report).not.toMatch(/\d{4}-\d{2}-\d{2}T|\b20\d\d-\d\d-\d\d\b/);

@@ -3,6 +3,12 @@
  * (explainAccess) is tested on stacks synthesized from a config and read back. The CLI, spawned as
  * `npm run explain` runs it, is tested in test/e2e/explain-cli.test.ts.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { loadConfigFile } from "../src/config/load";
+import { synthesize } from "../src/synth";
 import { formatSubject } from "../src/model/subjects";
 import { DEFAULT_SUB_CLAIM } from "../src/model/claims";
 import {
@@ -12,7 +18,7 @@ import {
   subjectDifferences,
   type ExplainResult,
 } from "../src/explain/explain";
-import { parseArguments, UsageError } from "../src/explain/cli";
+import { EXIT_ALLOWED, EXIT_USAGE, parseArguments, runCli, UsageError } from "../src/explain/cli";
 import { decodeTokenClaims, TokenError } from "../src/explain/token";
 import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
 import {
@@ -383,5 +389,54 @@ describe("argument parsing", () => {
       expect(() => parseArguments(argv)).toThrow(UsageError);
     }
     expect(() => parseArguments(["--sub", "x", "--frobnicate"])).toThrow(/--frobnicate/);
+  });
+});
+
+describe("explain --project with a project_id-first sub", () => {
+  test("a project below a granted group, which the lock does not name, needs --project-id; with it, the job is allowed", async () => {
+    // GIVEN a config whose projects' sub starts with project_id, a group grant, and its lock
+    const root = mkdtempSync(join(tmpdir(), "explain-by-id-"));
+    try {
+      writeFileSync(
+        join(root, "gitlab-oidc.yaml"),
+        stringify({
+          gitlab: { url: "https://gitlab.com", subClaim: ["project_id", "ref_type", "ref"] },
+          accounts: [
+            {
+              name: "p",
+              accountId: "111111111111",
+              region: "eu-west-1",
+              roles: [{ name: "r", allow: [{ group: "acme/platform", tags: ["v*"] }] }],
+            },
+          ],
+        }),
+      );
+      writeFileSync(
+        join(root, "gitlab-oidc.lock.yaml"),
+        'groups:\n  "acme/platform": { id: 33, descendantIds: [44] }\n',
+      );
+      const dir = join(root, "terraform");
+      synthesize(loadConfigFile(join(root, "gitlab-oidc.yaml")), { outdir: dir, hcl: true });
+      const out: string[] = [];
+      const io = {
+        stdout: (t: string) => out.push(t),
+        stderr: (t: string) => out.push(t),
+        readStdin: async () => "",
+      };
+      const job = ["--project", "acme/platform/svc", "--tag", "v1", "--dir", dir];
+      // WHEN a tag pipeline of a project in the group is explained by path, without its ID
+      const withoutId = await runCli(job, io);
+      // THEN explain says it needs the ID (the sub GitLab mints carries it), instead of judging a sub
+      // without one, which no real token has
+      expect(withoutId).toBe(EXIT_USAGE);
+      expect(out.join("")).toContain("the lock names no ID for acme/platform/svc");
+      expect(out.join("")).toContain("--project-id");
+      // … and with the ID stated, the job (namespace 33, from the lock) is allowed, as AWS would allow it
+      out.length = 0;
+      expect(await runCli([...job, "--project-id", "5001"], io)).toBe(EXIT_ALLOWED);
+      expect(out.join("")).toContain("sub: project_id:5001:ref_type:tag:ref:v1");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -422,6 +422,44 @@ describe("accepted shapes", () => {
   });
 });
 
+describe("a provider shared by two accounts of the config", () => {
+  const accounts = (audience: unknown) => [
+    {
+      name: "a",
+      accountId: "111111111111",
+      region: "eu-west-1",
+      roles: [{ name: "r", allow: [{ project: "acme/web", branches: ["main"] }] }],
+    },
+    {
+      name: "b",
+      accountId: "111111111111",
+      region: "us-east-1",
+      provider: "existing",
+      roles: [{ name: "s", audience, allow: [{ project: "acme/web", branches: ["main"] }] }],
+    },
+  ];
+
+  test("a role of the account that looks it up needs its audience among the client IDs the other creates", () => {
+    // GIVEN account a creating the account's provider, and account b (same account ID) looking it up with
+    // a role whose own audience no role of a names
+    const raw = { gitlab: { url: "https://gitlab.com" }, accounts: accounts("deploy-b") };
+    // WHEN the config is read
+    // THEN it is refused: the provider a creates would not list deploy-b, and STS would refuse every token
+    expect(problemsOf(raw)).toEqual([
+      expect.stringContaining(
+        'accounts[1].roles[0].audience: "deploy-b" is not a client ID of the provider that accounts[0] creates in account 111111111111',
+      ),
+    ]);
+    // … and accepted once gitlab.audience, which every provider lists, names it
+    expect(
+      problemsOf({
+        gitlab: { url: "https://gitlab.com", audience: ["https://gitlab.com", "deploy-b"] },
+        accounts: accounts("deploy-b"),
+      }),
+    ).toEqual([]);
+  });
+});
+
 describe("the two YAML readers", () => {
   // parseConfig reads valid configs with js-yaml (fast) and everything else with `yaml` (positions):
   // they must read every config alike.

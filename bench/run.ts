@@ -13,6 +13,7 @@
  *   BENCH_SKIP_PHASES=1   skip the per-step breakdown   BENCH_OUT=<file>    where to write the table
  *   BENCH_KEEP=1          keep the temporary directory
  */
+import "../src/runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";

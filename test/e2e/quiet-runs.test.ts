@@ -1,0 +1,80 @@
+/**
+ * Normal runs print no warnings: each command's entry point, spawned as its npm script runs it, on this
+ * machine's Node. (`scripts/test-node-versions.mjs` does the same on Node 22 and 24, where cdktf's
+ * `util.isArray` call would print DEP0044 without src/runtime/entry.ts.) A command added later (resolve,
+ * audit) adds its row here.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = join(__dirname, "..", "..");
+/** A line Node prints for a process warning: `(node:1234) [DEP0044] DeprecationWarning: …`. */
+const WARNING_LINE = /^\(node:\d+\) (\[\w+\] )?\w*Warning: /m;
+
+let scratch: string;
+beforeAll(() => {
+  execFileSync(process.execPath, [join(ROOT, "scripts", "build.mjs")], { cwd: ROOT });
+  scratch = mkdtempSync(join(tmpdir(), "gitlab-oidc-quiet-"));
+  mkdirSync(join(scratch, "schema"));
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+interface EntryPoint {
+  readonly script: string;
+  readonly args: () => string[];
+  readonly cwd?: () => string;
+  readonly env?: () => NodeJS.ProcessEnv;
+  /** Exit codes of a normal run. */
+  readonly codes: number[];
+  /** What the run must have done, so a row cannot pass by exiting early. */
+  readonly did: (stdout: string) => void;
+}
+
+const ENTRY_POINTS: Record<string, EntryPoint> = {
+  "npm run synth": {
+    script: "dist/main.js",
+    args: () => [],
+    env: () => ({ GITLAB_OIDC_CONFIG: join(ROOT, "gitlab-oidc.yaml"), CDKTF_OUTDIR: join(scratch, "out") }),
+    codes: [0],
+    did: () =>
+      expect(readFileSync(join(scratch, "out", "stacks", "production", "cdk.tf"), "utf8")).toBe(
+        readFileSync(join(ROOT, "terraform", "stacks", "production", "cdk.tf"), "utf8"),
+      ),
+  },
+  "npm run explain": {
+    script: "dist/src/explain/cli.js",
+    args: () => ["--project", "acme/web", "--branch", "main", "--dir", join(ROOT, "terraform")],
+    codes: [0, 3],
+    did: (stdout) => expect(stdout).toMatch(/ALLOWED|DENIED/),
+  },
+  "npm run schema": {
+    script: "dist/src/config/json-schema.js",
+    args: () => [],
+    cwd: () => scratch,
+    codes: [0],
+    did: () =>
+      expect(readFileSync(join(scratch, "schema", "gitlab-oidc.schema.json"), "utf8")).toBe(
+        readFileSync(join(ROOT, "schema", "gitlab-oidc.schema.json"), "utf8"),
+      ),
+  },
+};
+
+test.each(Object.keys(ENTRY_POINTS))(`%s prints no warning on Node ${process.version}`, (name) => {
+  // GIVEN the command's entry point and a normal run's arguments
+  const entry = ENTRY_POINTS[name];
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: "", ...entry.env?.() };
+  delete env.SYNTH_HCL_OUTPUT;
+  // WHEN it runs
+  const run = spawnSync(process.execPath, [join(ROOT, entry.script), ...entry.args()], {
+    cwd: entry.cwd?.() ?? ROOT,
+    env,
+    encoding: "utf8",
+  });
+  // THEN it succeeds and nothing on stderr is a warning
+  expect(entry.codes).toContain(run.status);
+  expect(run.stderr).not.toMatch(WARNING_LINE);
+  expect(run.stdout).not.toMatch(WARNING_LINE);
+  entry.did(run.stdout);
+});

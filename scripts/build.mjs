@@ -43,3 +43,15 @@ if (stale.length > 0) {
   }
 }
 if (process.env.BUILD_VERBOSE) console.error(`build: compiled ${stale.length} file(s) to dist/`);
+
+// `node scripts/build.mjs --run dist/main.js [args…]`: then run that entry point as this process's main
+// module (argv, require.main and exit code as with `node dist/main.js [args…]`). One Node start-up
+// instead of two saves ~0.05 s CPU on every `npm run synth` (measured: docs/performance.md).
+const runAt = process.argv.indexOf("--run");
+if (runAt !== -1) {
+  const entry = process.argv[runAt + 1];
+  if (!entry) throw new Error("build.mjs: --run needs the compiled entry point, e.g. --run dist/main.js");
+  process.argv.splice(1, runAt + 1, join(root, entry));
+  const { runMain } = (await import("node:module")).default;
+  runMain();
+}

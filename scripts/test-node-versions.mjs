@@ -7,7 +7,8 @@
 // Per version, with its bin/ first on PATH:
 //   1. `node --version` must be the pinned version;
 //   2. `node dist/main.js` on the example config writes exactly the committed terraform/ and prints
-//      nothing on stderr (no warnings); the explain and schema entry points print no warnings either;
+//      nothing on stderr (no warnings); `npm run explain` and `npm run schema` (`node scripts/build.mjs
+//      --run …`) print no warnings either, and the schema is the committed one;
 //   3. jest without test/e2e (type-check and lint are Node-independent and already ran): every test
 //      passes and no warning is printed.
 // A failure names the Node version. TEST_NODE_VERSIONS=22 (or 24, or "none") picks which lines run.
@@ -185,7 +186,9 @@ function checkVersion(target) {
       binary,
       "explain",
       [
-        join(root, "dist/src/explain/cli.js"),
+        join(root, "scripts/build.mjs"),
+        "--run",
+        "dist/src/explain/cli.js",
         "--project",
         "acme/web",
         "--branch",
@@ -196,9 +199,15 @@ function checkVersion(target) {
       { codes: [0, 3] },
     );
     mkdirSync(join(scratch, "schema"));
-    entryPoint(plainEnv, binary, "npm run schema", [join(root, "dist/src/config/json-schema.js")], {
-      cwd: scratch,
-    });
+    entryPoint(
+      plainEnv,
+      binary,
+      "npm run schema",
+      [join(root, "scripts/build.mjs"), "--run", "dist/src/config/json-schema.js"],
+      {
+        cwd: scratch,
+      },
+    );
     if (treeDifferences(join(root, "schema"), join(scratch, "schema")).length > 0) {
       throw new VersionFailure("npm run schema wrote a different schema/gitlab-oidc.schema.json");
     }

@@ -1,6 +1,6 @@
 /**
- * Normal runs print no warnings: each command's entry point, spawned as its npm script runs it, on this
- * machine's Node. (`scripts/test-node-versions.mjs` does the same on Node 22 and 24, where cdktf's
+ * Normal runs print no warnings: each command spawned as its npm script runs it (`node scripts/build.mjs
+ * --run <entry point>`), on this machine's Node. (`scripts/test-node-versions.mjs` does the same on Node 22 and 24, where cdktf's
  * `util.isArray` call would print DEP0044 without src/runtime/entry.ts.) A command added later (resolve,
  * audit) adds its row here.
  */
@@ -34,8 +34,8 @@ interface EntryPoint {
 
 const ENTRY_POINTS: Record<string, EntryPoint> = {
   "npm run synth": {
-    script: "dist/main.js",
-    args: () => [],
+    script: "scripts/build.mjs",
+    args: () => ["--run", "dist/main.js"],
     env: () => ({ GITLAB_OIDC_CONFIG: join(ROOT, "gitlab-oidc.yaml"), CDKTF_OUTDIR: join(scratch, "out") }),
     codes: [0],
     did: () =>
@@ -44,14 +44,23 @@ const ENTRY_POINTS: Record<string, EntryPoint> = {
       ),
   },
   "npm run explain": {
-    script: "dist/src/explain/cli.js",
-    args: () => ["--project", "acme/web", "--branch", "main", "--dir", join(ROOT, "terraform")],
+    script: "scripts/build.mjs",
+    args: () => [
+      "--run",
+      "dist/src/explain/cli.js",
+      "--project",
+      "acme/web",
+      "--branch",
+      "main",
+      "--dir",
+      join(ROOT, "terraform"),
+    ],
     codes: [0, 3],
     did: (stdout) => expect(stdout).toMatch(/ALLOWED|DENIED/),
   },
   "npm run schema": {
-    script: "dist/src/config/json-schema.js",
-    args: () => [],
+    script: "scripts/build.mjs",
+    args: () => ["--run", "dist/src/config/json-schema.js"],
     cwd: () => scratch,
     codes: [0],
     did: () =>

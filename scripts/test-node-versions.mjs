@@ -3,31 +3,22 @@
 //
 // Each version is the npm package node-<platform>-<arch>@<exact version> (the official binary), fetched
 // with `npm pack` once into a cache outside the repository and reused:
-//   $NODE_VERSIONS_CACHE, else ${XDG_CACHE_HOME:-~/.cache}/gitlab-oidc-aws/node-versions/<version>/bin/node
+//   ${XDG_CACHE_HOME:-~/.cache}/gitlab-oidc-aws/node-versions/<version>/bin/node (scripts/test-helpers.mjs)
 // Per version, with its bin/ first on PATH:
 //   1. `node --version` must be the pinned version;
 //   2. `node dist/main.js` on the example config writes exactly the committed terraform/ and prints
 //      nothing on stderr (no warnings); `npm run explain` and `npm run schema` (`node scripts/build.mjs
 //      --run …`) print no warnings either, and the schema is the committed one;
 //   3. jest without test/e2e (type-check and lint are Node-independent and already ran): every test
-//      passes and no warning is printed.
+//      passes and no warning is printed;
+//   4. scripts/compare-cdktn.mjs: the main job on CDK Terrain writes the same HCL (docs/cdktn.md).
 // A failure names the Node version. TEST_NODE_VERSIONS=22 (or 24, or "none") picks which lines run.
 // `--binaries` only fetches them and prints [{ line, version, binary }] as JSON (for `npm run bench`).
-import { spawnSync } from "node:child_process";
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-} from "node:fs";
-import { homedir, tmpdir } from "node:os";
-import { dirname, join, relative } from "node:path";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { cacheDir, run, treeDifferences } from "./test-helpers.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -55,17 +46,11 @@ const NODE_VERSIONS = [
 const WARNING_LINE = /^\(node:\d+\) (\[\w+\] )?\w*Warning: .*$/gm;
 
 const env = process.env;
-const cacheRoot =
-  env.NODE_VERSIONS_CACHE ||
-  join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "gitlab-oidc-aws", "node-versions");
+const cacheRoot = cacheDir("node-versions");
 const packageName = `node-${process.platform}-${process.arch}`;
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
 class VersionFailure extends Error {}
-
-function run(command, args, options = {}) {
-  return spawnSync(command, args, { encoding: "utf8", maxBuffer: 256 * 1024 * 1024, ...options });
-}
 
 /** The version's `node`, from the cache or fetched into it (atomically: a half-fetched one is never used). */
 function nodeBinary({ version, integrity }) {
@@ -109,30 +94,6 @@ function nodeBinary({ version, integrity }) {
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
-}
-
-function filesUnder(dir, base = dir) {
-  return readdirSync(dir)
-    .sort()
-    .flatMap((name) => {
-      const path = join(dir, name);
-      return statSync(path).isDirectory() ? filesUnder(path, base) : [relative(base, path)];
-    });
-}
-
-/** What differs between two directory trees: missing, extra and changed files. */
-function treeDifferences(expected, actual) {
-  const want = filesUnder(expected);
-  const got = filesUnder(actual);
-  return [
-    ...want.filter((f) => !got.includes(f)).map((f) => `missing ${f}`),
-    ...got.filter((f) => !want.includes(f)).map((f) => `extra ${f}`),
-    ...want
-      .filter(
-        (f) => got.includes(f) && !readFileSync(join(expected, f)).equals(readFileSync(join(actual, f))),
-      )
-      .map((f) => `different ${f}`),
-  ];
 }
 
 function warningsIn(text) {
@@ -246,11 +207,17 @@ function checkVersion(target) {
         { counts },
       );
     }
+    // CDK Terrain (cdktn) needs Node >= 22.11: the same HCL on it (docs/cdktn.md).
+    const cdktn = run(binary, [join(root, "scripts/compare-cdktn.mjs")], { cwd: root, env: plainEnv });
+    if (cdktn.status !== 0) {
+      throw Object.assign(new VersionFailure(`compare-cdktn:\n${cdktn.stdout}${cdktn.stderr}`), { counts });
+    }
     return {
       counts,
       note:
         `main job ${seconds(mainMs)} (same terraform/, no warnings), explain and schema quiet, ` +
-        `unit tests ${counts.passed} passed, ${counts.failed} failed in ${seconds(unitMs)}; ` +
+        `unit tests ${counts.passed} passed, ${counts.failed} failed in ${seconds(unitMs)}, ` +
+        `same HCL on cdktn; ` +
         `${fetched ? "fetched" : "cached"}, total ${seconds(Date.now() - started)}`,
     };
   } finally {

@@ -7,10 +7,10 @@
 // Per version, with its bin/ first on PATH:
 //   1. `node --version` must be the pinned version;
 //   2. `node dist/main.js` on the example config writes exactly the committed terraform/ and prints
-//      nothing on stderr (no warnings); `npm run explain` and `npm run schema` (`node scripts/build.mjs
-//      --run …`) print no warnings either, and the schema is the committed one;
-//   3. jest without test/e2e (type-check and lint are Node-independent and already ran): every test
-//      passes and no warning is printed;
+//      nothing on stderr (no warnings);
+//   3. jest without test/e2e, plus test/e2e/quiet-runs.test.ts (every command's normal run prints no
+//      warning); type-check and lint are Node-independent and already ran: every test passes and no
+//      warning is printed;
 //   4. scripts/compare-cdktn.mjs: the main job on CDK Terrain writes the same HCL (docs/cdktn.md).
 // A failure names the Node version. TEST_NODE_VERSIONS=22 (or 24, or "none") picks which lines run.
 // `--binaries` only fetches them and prints [{ line, version, binary }] as JSON (for `npm run bench`).
@@ -41,6 +41,12 @@ const NODE_VERSIONS = [
       "sha512-3nULszZ5X0fciYpG0t6TrdApJzAn8+FlINP6OiMX7V8HrvpATPN936U1LlReOJriLRa4e8yEqQBYCnLyPNAs7Q==",
   },
 ];
+
+/**
+ * jest's ignore pattern: all of test/e2e but quiet-runs, the table of every command's normal run with
+ * its check that nothing prints a warning (the other end-to-end tests drive tools, not Node).
+ */
+const UNIT_TESTS_AND_QUIET_RUNS = "/test/e2e/(?!quiet-runs\\.test\\.ts$)";
 
 /** A line Node prints for a process warning: `(node:1234) [DEP0044] DeprecationWarning: …`. */
 const WARNING_LINE = /^\(node:\d+\) (\[\w+\] )?\w*Warning: .*$/gm;
@@ -100,15 +106,25 @@ function warningsIn(text) {
   return text.match(WARNING_LINE) ?? [];
 }
 
-/** Runs one entry point with this Node; it must exit with one of `codes` and print no warning. */
-function entryPoint(nodeEnv, binary, label, args, { codes = [0], cwd = root, extraEnv = {} } = {}) {
-  const result = run(binary, args, { cwd, env: { ...nodeEnv, ...extraEnv } });
-  if (!codes.includes(result.status)) {
-    throw new VersionFailure(`${label} exited ${result.status}:\n${result.stdout}${result.stderr}`);
+/** The main job on the example config with this Node: it must succeed, print no warning, and write terraform/. */
+function checkMainJob(nodeEnv, binary, outdir) {
+  const result = run(binary, [join(root, "dist/main.js")], {
+    cwd: root,
+    env: { ...nodeEnv, GITLAB_OIDC_CONFIG: join(root, "gitlab-oidc.yaml"), CDKTF_OUTDIR: outdir },
+  });
+  if (result.status !== 0) {
+    throw new VersionFailure(`node dist/main.js exited ${result.status}:\n${result.stdout}${result.stderr}`);
   }
   const warnings = warningsIn(result.stderr);
-  if (warnings.length > 0) throw new VersionFailure(`${label} printed warnings:\n${warnings.join("\n")}`);
-  return result;
+  if (warnings.length > 0) {
+    throw new VersionFailure(`node dist/main.js printed warnings:\n${warnings.join("\n")}`);
+  }
+  const differences = treeDifferences(join(root, "terraform"), outdir);
+  if (differences.length > 0) {
+    throw new VersionFailure(
+      `node dist/main.js wrote a different terraform/:\n  ${differences.join("\n  ")}`,
+    );
+  }
 }
 
 function checkVersion(target) {
@@ -131,48 +147,8 @@ function checkVersion(target) {
   try {
     const mainStarted = Date.now();
     const plainEnv = { ...nodeEnv, NODE_OPTIONS: env.NODE_OPTIONS ?? "" };
-    const outdir = join(scratch, "terraform");
-    entryPoint(plainEnv, binary, "node dist/main.js", [join(root, "dist/main.js")], {
-      extraEnv: { GITLAB_OIDC_CONFIG: join(root, "gitlab-oidc.yaml"), CDKTF_OUTDIR: outdir },
-    });
-    const differences = treeDifferences(join(root, "terraform"), outdir);
-    if (differences.length > 0) {
-      throw new VersionFailure(
-        `node dist/main.js wrote a different terraform/:\n  ${differences.join("\n  ")}`,
-      );
-    }
+    checkMainJob(plainEnv, binary, join(scratch, "terraform"));
     const mainMs = Date.now() - mainStarted;
-    entryPoint(
-      plainEnv,
-      binary,
-      "explain",
-      [
-        join(root, "scripts/build.mjs"),
-        "--run",
-        "dist/src/explain/cli.js",
-        "--project",
-        "acme/web",
-        "--branch",
-        "main",
-        "--dir",
-        join(root, "terraform"),
-      ],
-      { codes: [0, 3] },
-    );
-    mkdirSync(join(scratch, "schema"));
-    entryPoint(
-      plainEnv,
-      binary,
-      "npm run schema",
-      [join(root, "scripts/build.mjs"), "--run", "dist/src/config/json-schema.js"],
-      {
-        cwd: scratch,
-      },
-    );
-    if (treeDifferences(join(root, "schema"), join(scratch, "schema")).length > 0) {
-      throw new VersionFailure("npm run schema wrote a different schema/gitlab-oidc.schema.json");
-    }
-
     const unitStarted = Date.now();
     const report = join(scratch, "jest.json");
     const jest = run(
@@ -181,7 +157,7 @@ function checkVersion(target) {
         join(root, "node_modules/jest/bin/jest.js"),
         "--ci",
         "--testPathIgnorePatterns",
-        "/test/e2e/",
+        UNIT_TESTS_AND_QUIET_RUNS,
         "--json",
         "--outputFile",
         report,
@@ -215,7 +191,7 @@ function checkVersion(target) {
     return {
       counts,
       note:
-        `main job ${seconds(mainMs)} (same terraform/, no warnings), explain and schema quiet, ` +
+        `main job ${seconds(mainMs)} (same terraform/, no warnings), ` +
         `unit tests ${counts.passed} passed, ${counts.failed} failed in ${seconds(unitMs)}, ` +
         `same HCL on cdktn; ` +
         `${fetched ? "fetched" : "cached"}, total ${seconds(Date.now() - started)}`,

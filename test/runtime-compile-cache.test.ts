@@ -42,7 +42,7 @@ describe(`enableCompileCache on Node ${process.version}`, () => {
     const script = `process.stdout.write(JSON.stringify(require(${JSON.stringify(
       join(ROOT, "dist", "src", "runtime", "compile-cache.js"),
     )}).enableCompileCache() ?? null))`;
-    const clean = { ...process.env, NODE_OPTIONS: "" };
+    const clean: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: "" };
     delete clean.NODE_COMPILE_CACHE;
     delete clean.NODE_DISABLE_COMPILE_CACHE;
     return JSON.parse(

@@ -1,20 +1,25 @@
 /**
- * Config → Terraform files. Synthesizes into a scratch directory beside the output and moves the
- * files into place only when every stack has synthesized (and, for HCL, been formatted), so a failure
- * leaves what was there before untouched.
+ * Config → Terraform files. Synthesizes into a scratch directory beside the output's real location
+ * (through symlinks, so each move is a rename on one filesystem: atomic) and moves the files into place
+ * only when every stack has synthesized (and, for HCL, been formatted), so a failure leaves what was
+ * there before untouched. `synthesized-files.json` records what a synth wrote; the next one deletes
+ * only what that record lists and it no longer writes, so anything else under the output survives.
  */
 import { App } from "cdktf";
 import {
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   renameSync,
+  rmdirSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { Config } from "./config/schema";
 import { generatedFiles } from "./generated-files";
 import type { SynthesizedStack } from "./terraform/synthesized-stacks";
@@ -64,7 +69,7 @@ export function buildApp(config: Config, outdir: string, hcl: boolean): App {
 
 export function synthesize(config: Config, options: SynthOptions): SynthResult {
   const stepDone = options.onStepDone ?? (() => undefined);
-  const outdir = resolve(options.outdir);
+  const outdir = realLocation(resolve(options.outdir));
   mkdirSync(dirname(outdir), { recursive: true });
   const scratch = mkdtempSync(join(dirname(outdir), `.${basename(outdir)}.synth-`));
   try {
@@ -84,7 +89,11 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
     const extra = generatedFiles(config, synthesized);
     for (const [file, content] of Object.entries(extra)) writeFileSync(join(scratch, file), content);
     stepDone("generated");
-    const files = install(scratch, outdir, stacks, stackFile, Object.keys(extra));
+    // metadata.json comes with HCL output only.
+    const stackFiles = stacks.flatMap((stack) =>
+      [stackFile, "metadata.json"].map((f) => join("stacks", stack, f)),
+    );
+    const files = install(scratch, outdir, stackFiles, [...Object.keys(extra), "manifest.json"]);
     stepDone("install");
     return { stacks, files };
   } finally {
@@ -99,42 +108,78 @@ function formatStacks(dir: string, stacks: string[], stackFile: string): void {
   }
 }
 
+/** `path` with every symlink resolved, also for the part that does not exist yet. */
+function realLocation(path: string): string {
+  const missing: string[] = [];
+  let existing = path;
+  while (!existsSync(existing) && dirname(existing) !== existing) {
+    missing.unshift(basename(existing));
+    existing = dirname(existing);
+  }
+  return join(realpathSync(existing), ...missing);
+}
+
+/** The record of what a synth wrote, relative to the output directory. */
+export const WRITTEN_FILES_RECORD = "synthesized-files.json";
+
 /**
- * Moves the synthesized and generated files into `outdir`. Only files this tool writes are replaced; the other
- * format's stack file is removed (Terraform would read both `cdk.tf` and `cdk.tf.json`), and so are
- * the directories of stacks no longer in the config.
+ * What the previous synth wrote: its record, or for an output written before records existed, the
+ * files its cdktf manifest names (both stack file formats) and the generated files.
  */
-function install(
-  scratch: string,
-  outdir: string,
-  stacks: string[],
-  stackFile: string,
-  extraFiles: string[],
-): string[] {
-  const files: string[] = [];
-  const stacksDir = join(outdir, "stacks");
-  mkdirSync(stacksDir, { recursive: true });
-  for (const existing of readdirSync(stacksDir)) {
-    if (!stacks.includes(existing)) rmSync(join(stacksDir, existing), { recursive: true, force: true });
-  }
-  for (const stack of stacks) {
-    const target = join(stacksDir, stack);
-    mkdirSync(target, { recursive: true });
-    // metadata.json comes with HCL output only.
-    for (const file of [stackFile, "metadata.json"]) {
-      const source = join(scratch, "stacks", stack, file);
-      if (existsSync(source)) {
-        renameSync(source, join(target, file));
-        files.push(join("stacks", stack, file));
-      } else {
-        rmSync(join(target, file), { force: true });
-      }
-    }
-    rmSync(join(target, stackFile === "cdk.tf" ? "cdk.tf.json" : "cdk.tf"), { force: true });
-  }
-  for (const file of [...extraFiles, "manifest.json"]) {
+function previouslyWritten(outdir: string, generated: readonly string[]): string[] {
+  const record = join(outdir, WRITTEN_FILES_RECORD);
+  if (existsSync(record)) return (JSON.parse(readFileSync(record, "utf8")) as { files: string[] }).files;
+  const manifest = join(outdir, "manifest.json");
+  if (!existsSync(manifest)) return [];
+  const stacks = Object.values(
+    (JSON.parse(readFileSync(manifest, "utf8")) as { stacks?: Record<string, { workingDirectory: string }> })
+      .stacks ?? {},
+  );
+  return [
+    ...stacks.flatMap(({ workingDirectory }) =>
+      ["cdk.tf", "cdk.tf.json", "metadata.json"].map((file) => join(workingDirectory, file)),
+    ),
+    ...generated,
+  ];
+}
+
+/** Whether a recorded path names a file inside the output directory (a record is a file anyone can edit). */
+function inside(outdir: string, file: string): boolean {
+  const path = relative(outdir, resolve(outdir, file));
+  return path !== "" && !isAbsolute(path) && path.split(sep)[0] !== "..";
+}
+
+/**
+ * Moves the written files from `scratch` into `outdir` (each a rename, atomic), records them, then
+ * deletes what the previous synth wrote and this one did not, and the directories that leaves empty.
+ * Nothing else under `outdir` is touched.
+ */
+function install(scratch: string, outdir: string, stackFiles: string[], generated: string[]): string[] {
+  const files = [...stackFiles, ...generated].filter((file) => existsSync(join(scratch, file)));
+  const previous = previouslyWritten(outdir, generated);
+  writeFileSync(join(scratch, WRITTEN_FILES_RECORD), `${JSON.stringify({ files }, null, 2)}\n`);
+  for (const file of [...files, WRITTEN_FILES_RECORD]) {
+    mkdirSync(dirname(join(outdir, file)), { recursive: true });
     renameSync(join(scratch, file), join(outdir, file));
-    files.push(file);
+  }
+  const kept = new Set(files);
+  for (const stale of previous.filter((file) => !kept.has(file) && inside(outdir, file))) {
+    const path = join(outdir, stale);
+    if (existsSync(path) && lstatSync(path).isDirectory()) continue; // a record lists files only
+    rmSync(path, { force: true });
+    removeEmptyParents(dirname(path), outdir);
   }
   return files;
+}
+
+/** Removes `dir` and its parents up to (not including) `outdir` while they are empty. */
+function removeEmptyParents(dir: string, outdir: string): void {
+  for (
+    let current = dir;
+    current !== outdir && current.startsWith(outdir + sep);
+    current = dirname(current)
+  ) {
+    if (!existsSync(current) || readdirSync(current).length > 0) return;
+    rmdirSync(current);
+  }
 }

@@ -1,11 +1,12 @@
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { HttpBackend, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
-import { audiencesOf } from "../src/config/rules";
+import { audiencesOf, checkAccountFields, ConfigError } from "../src/config/rules";
 import type { AccountConfig, Config } from "../src/config/schema";
 import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
 import { GitLabOidcRole } from "../src/constructs/gitlab-oidc-role";
 import { compareCodeUnits } from "../src/model/names";
+import { literalFor, literalMap } from "../src/terraform/literal";
 import type { SynthesizedRole, SynthesizedStack } from "../src/terraform/synthesized-stacks";
 
 export interface AccountStackProps {
@@ -33,15 +34,19 @@ export class AccountStack extends TerraformStack {
   constructor(scope: Construct, props: AccountStackProps) {
     const { account, gitlab, state, limits } = props;
     super(scope, account.name);
+    // The rules the config loader runs on these fields, for a stack built from code.
+    const problems = checkAccountFields(account, ["accounts", account.name]);
+    if (problems.length > 0) throw new ConfigError(problems);
+    const literal = literalFor(this);
 
     new AwsProvider(this, "aws", {
-      region: account.region,
+      region: literal(account.region),
       // Refuses to run with credentials for any other account: a wrong profile fails at plan.
-      allowedAccountIds: [account.accountId],
+      allowedAccountIds: [literal(account.accountId)],
       assumeRole: account.deployRoleArn
-        ? [{ roleArn: account.deployRoleArn, sessionName: "gitlab-oidc-aws" }]
+        ? [{ roleArn: literal(account.deployRoleArn), sessionName: "gitlab-oidc-aws" }]
         : undefined,
-      defaultTags: [{ tags: { ...MANAGED_BY_TAG, ...account.tags } }],
+      defaultTags: [{ tags: literalMap({ ...MANAGED_BY_TAG, ...account.tags }, literal) }],
     });
 
     if (state.type === "gitlab") {

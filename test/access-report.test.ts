@@ -60,13 +60,18 @@ describe("renderAccessReport", () => {
       /`release\/\*` \|.*⚠️ wildcard branch pattern `release\/\*`/,
     );
     expect(section("deploy", "production")).toMatch(/\| `main` \| .* \| — \|/);
-    expect(section("deploy", "production")).toMatch(/\| tag \| `v\*` \| .* \| — \|/);
+    // … a tag pattern and a group grant are flagged too: Developers can push tags, and anyone who can
+    // create a project in the group gets in
+    expect(section("deploy", "production")).toMatch(
+      /\| group `acme\/platform` .*\| tag \| `v\*` \| .*⚠️ group grant: anyone allowed to create a project in `acme\/platform`.*⚠️ wildcard tag pattern `v\*`/,
+    );
     expect(section("admin", "production")).toMatch(
       /⛔ administrator-level managed policy `AdministratorAccess`/,
     );
     // … and the summary table lists each flagged grant once with its account and role
     const summary = report.slice(report.indexOf("## Risky grants"), report.indexOf("## production"));
-    expect(summary.match(/^\| (production|staging) \|/gm)).toHaveLength(5);
+    // (5 ref and policy flags, 2 group grants and 1 tag pattern)
+    expect(summary.match(/^\| (production|staging) \|/gm)).toHaveLength(8);
     expect(summary).toContain(
       "| production | `admin` | ⛔ administrator-level managed policy `AdministratorAccess`",
     );
@@ -140,8 +145,9 @@ describe("renderAccessReport", () => {
     );
   });
 
-  test("risk helpers: tags and exact branches are not flagged; admin policies by AWS-managed name only", () => {
-    expect(grantRisks(parseSubjectGrant("project_path:a/b:ref_type:tag:ref:v*"))).toEqual([]);
+  test("risk helpers: exact tags and branches are not flagged; admin policies by AWS-managed name only", () => {
+    expect(grantRisks(parseSubjectGrant("project_path:a/b:ref_type:tag:ref:v1.0.0"))).toEqual([]);
+    expect(grantRisks(parseSubjectGrant("project_path:a/b:ref_type:tag:ref:v*"))).toHaveLength(1);
     expect(grantRisks(parseSubjectGrant("project_path:a/b:ref_type:branch:ref:main"))).toEqual([]);
     expect(grantRisks(parseSubjectGrant("project_path:a/b:ref_type:branch:ref:rel-?"))).toHaveLength(1);
     expect(adminPolicyRisk("arn:aws:iam::aws:policy/IAMFullAccess")?.level).toBe("high");

@@ -18,7 +18,7 @@ import { GitLabOidcRole } from "../src/constructs/gitlab-oidc-role";
 import { buildApp, synthesize } from "../src/synth";
 import { readStackConfiguration } from "../src/terraform/synthesized-stacks";
 import { AccountStack } from "../stacks/account-stack";
-import { filesUnder, minimalConfig, parse, synthesizeToTemp } from "./support/configs";
+import { accountStackProps, filesUnder, minimalConfig, parse, synthesizeToTemp } from "./support/configs";
 
 const ROOT = join(__dirname, "..");
 const exampleConfig = (): Config => parseConfig(readFileSync(join(ROOT, "gitlab-oidc.yaml"), "utf8"));
@@ -301,12 +301,7 @@ describe("IAM names Terraform does not allow in addresses", () => {
 describe("constructs fail fast with what to do", () => {
   test("a role construct refuses an unsafe grant even when built from code", () => {
     const app = Testing.app();
-    const stack = new AccountStack(app, {
-      ...(() => {
-        const c = parse(minimalConfig());
-        return { gitlab: c.gitlab, state: c.state, limits: c.limits, account: c.accounts[0] };
-      })(),
-    });
+    const stack = new AccountStack(app, accountStackProps());
     const provider = stack.node.findChild("gitlab") as GitLabOidcProvider;
     expect(
       () =>
@@ -334,7 +329,7 @@ describe("constructs fail fast with what to do", () => {
   test("a provider construct refuses a URL with a trailing slash", () => {
     const stack = Testing.app();
     expect(() => new GitLabOidcProvider(stack, "gitlab", { url: "https://gitlab.com/" })).toThrow(
-      /no trailing slash/,
+      /must not end with a slash/,
     );
   });
 });

@@ -9,10 +9,20 @@ import {
   type AccountConfig,
   type AllowEntry,
   type Config,
+  type PolicyDocument,
   type RoleConfig,
 } from "./schema";
 import { issuerHost, oidcProviderArn, policyLength, trustPolicyFor } from "../model/trust-policy";
 import { terraformName } from "../model/names";
+import {
+  audienceProblem,
+  descriptionProblem,
+  iamArnProblem,
+  iamPathProblem,
+  nonAsciiPathProblem,
+  roleNameProblem,
+  tagsProblems,
+} from "./validators";
 import { stackVariableSuffix } from "../pipeline/stack-jobs";
 
 /** One thing wrong with the config: where (`accounts[0].roles[1].name`, as path segments) and why. */
@@ -52,9 +62,6 @@ export class ConfigError extends Error {
 }
 
 const GROUP_PATH = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
-const IAM_POLICY_ARN =
-  /^arn:(aws|aws-cn|aws-us-gov):iam::(aws|\d{12}):policy\/([\x21-\x7e]+\/)*[\w+=,.@-]{1,128}$/;
-const IAM_ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/([\x21-\x7e]+\/)*[\w+=,.@-]{1,64}$/;
 const INLINE_POLICIES_MAX_LENGTH = 10240;
 const AUDIENCES_MAX = 100;
 
@@ -84,7 +91,10 @@ export function checkAllowEntry(entry: AllowEntry, path: readonly (string | numb
   }
   if (entry.project !== undefined) {
     const project = entry.project;
-    if (/[*?]/.test(project)) {
+    const nonAscii = nonAsciiPathProblem(project);
+    if (nonAscii !== undefined) {
+      at("project", `the project path ${nonAscii}`);
+    } else if (/[*?]/.test(project)) {
       at("project", `wildcards are not allowed in a project path; use group: ${groupBefore(project)}`);
     } else if (project.startsWith("/") || project.endsWith("/")) {
       at(
@@ -102,7 +112,10 @@ export function checkAllowEntry(entry: AllowEntry, path: readonly (string | numb
   }
   if (entry.group !== undefined) {
     const group = entry.group;
-    if (/[*?]/.test(group)) {
+    const nonAscii = nonAsciiPathProblem(group);
+    if (nonAscii !== undefined) {
+      at("group", `the group path ${nonAscii}`);
+    } else if (/[*?]/.test(group)) {
       at(
         "group",
         `wildcards are not allowed in a group path; a group already covers every project below it at any depth: use group: ${groupBefore(group)}`,
@@ -173,28 +186,32 @@ export function checkRole(
           : " (IAM's hard limit); merge policies"),
     );
   }
+  const policyArn = { resourceType: "policy", allowAwsManaged: true, ...context } as const;
+  const managed = { ...policyArn, what: "the managed policy" };
   const seenArns = new Set<string>();
   role.managedPolicyArns.forEach((arn, i) => {
-    if (!IAM_POLICY_ARN.test(arn)) {
-      at(
-        ["managedPolicyArns", i],
-        `"${arn}" is not an IAM managed policy ARN (arn:aws:iam::aws:policy/Name)`,
-      );
-    } else if (arn.split(":")[1] !== context.partition) {
-      at(
-        ["managedPolicyArns", i],
-        `"${arn}" is in another partition than the account (${context.partition})`,
-      );
-    }
+    const problem = iamArnProblem(arn, managed);
+    if (problem !== undefined) at(["managedPolicyArns", i], problem);
     if (seenArns.has(arn)) at(["managedPolicyArns", i], `"${arn}" is listed twice`);
     seenArns.add(arn);
   });
-  if (role.permissionsBoundary !== undefined && !IAM_POLICY_ARN.test(role.permissionsBoundary)) {
-    at(
-      ["permissionsBoundary"],
-      `"${role.permissionsBoundary}" is not an IAM managed policy ARN (arn:aws:iam::<account>:policy/Name)`,
-    );
+  if (role.permissionsBoundary !== undefined) {
+    const problem = iamArnProblem(role.permissionsBoundary, {
+      ...policyArn,
+      what: "the permissions boundary",
+    });
+    if (problem !== undefined) at(["permissionsBoundary"], problem);
   }
+  // The schema checks these for YAML; a role built from code gets the same rules here.
+  const nameProblem = roleNameProblem(role.name);
+  if (nameProblem !== undefined) at(["name"], nameProblem);
+  const pathProblem = iamPathProblem(role.path);
+  if (pathProblem !== undefined) at(["path"], pathProblem);
+  if (role.description !== undefined) {
+    const problem = descriptionProblem(role.description);
+    if (problem !== undefined) at(["description"], problem);
+  }
+  for (const [key, problem] of tagsProblems(role.tags)) at(key === "" ? ["tags"] : ["tags", key], problem);
 
   const inlineAddresses = new Map<string, string>();
   for (const name of Object.keys(role.inlinePolicies)) {
@@ -209,6 +226,7 @@ export function checkRole(
     inlineAddresses.set(address, name);
   }
   for (const [name, document] of Object.entries(role.inlinePolicies)) {
+    identityPolicyProblems(document).forEach((problem) => at(["inlinePolicies", name], problem));
     const unsafe = unsafeInlinePolicyString(document);
     if (unsafe !== undefined) {
       at(
@@ -246,22 +264,46 @@ export function checkRole(
   return problems;
 }
 
-function checkAccount(account: AccountConfig, config: Config, path: (string | number)[]): Problem[] {
+/** An identity policy names no principal: IAM refuses `Principal`/`NotPrincipal` there at apply. */
+function identityPolicyProblems(document: PolicyDocument): string[] {
+  const statements = Array.isArray(document.Statement) ? document.Statement : [document.Statement];
+  return statements.flatMap((statement, i) =>
+    ["Principal", "NotPrincipal"]
+      .filter((key) => Object.hasOwn(statement, key))
+      .map(
+        (key) =>
+          `Statement[${i}] has ${key}, which only resource policies (such as the trust policy) take; IAM refuses it in an inline policy: remove it`,
+      ),
+  );
+}
+
+/**
+ * The account's own fields the AWS provider block carries: the deploy role and the default tags. The
+ * stack runs this too, so a stack built from code gets the same rules.
+ */
+export function checkAccountFields(
+  account: Pick<AccountConfig, "accountId" | "partition" | "deployRoleArn" | "tags">,
+  path: readonly (string | number)[],
+): Problem[] {
   const problems: Problem[] = [];
   if (account.deployRoleArn !== undefined) {
-    const match = IAM_ROLE_ARN.exec(account.deployRoleArn);
-    if (!match) {
-      problems.push({
-        path: [...path, "deployRoleArn"],
-        message: `"${account.deployRoleArn}" is not an IAM role ARN (arn:aws:iam::<account>:role/name)`,
-      });
-    } else if (match[2] !== account.accountId) {
-      problems.push({
-        path: [...path, "deployRoleArn"],
-        message: `the deploy role is in account ${match[2]}, but this stack manages ${account.accountId}; use a role in ${account.accountId} (the provider refuses other accounts)`,
-      });
-    }
+    const problem = iamArnProblem(account.deployRoleArn, {
+      what: "the deploy role",
+      resourceType: "role",
+      partition: account.partition,
+      accountId: account.accountId,
+      allowAwsManaged: false,
+    });
+    if (problem !== undefined) problems.push({ path: [...path, "deployRoleArn"], message: problem });
   }
+  for (const [key, message] of tagsProblems(account.tags)) {
+    problems.push({ path: key === "" ? [...path, "tags"] : [...path, "tags", key], message });
+  }
+  return problems;
+}
+
+function checkAccount(account: AccountConfig, config: Config, path: (string | number)[]): Problem[] {
+  const problems: Problem[] = checkAccountFields(account, path);
   const roleNames = new Map<string, number>();
   const addresses = new Map<string, number>();
   account.roles.forEach((role, i) => {
@@ -298,9 +340,17 @@ function checkAccount(account: AccountConfig, config: Config, path: (string | nu
 }
 
 function checkAudiences(config: Config): Problem[] {
+  const listed = Array.isArray(config.gitlab.audience);
+  return checkAudienceList(audiencesOf(config.gitlab), ["gitlab", "audience"], listed);
+}
+
+/** The provider's client IDs; the provider construct runs this too. */
+export function checkAudienceList(
+  audiences: readonly string[],
+  path: readonly (string | number)[],
+  listed = true,
+): Problem[] {
   const problems: Problem[] = [];
-  const audiences = audiencesOf(config.gitlab);
-  const path = ["gitlab", "audience"];
   if (audiences.length === 0)
     problems.push({ path, message: "list at least one audience, or remove the key" });
   if (audiences.length > AUDIENCES_MAX) {
@@ -311,15 +361,9 @@ function checkAudiences(config: Config): Problem[] {
   }
   const seen = new Set<string>();
   audiences.forEach((audience, i) => {
-    const at = Array.isArray(config.gitlab.audience) ? [...path, i] : path;
-    if (audience.length < 1 || audience.length > 255) {
-      problems.push({ path: at, message: "an audience is 1–255 characters" });
-    } else if (/["\\${}\s]/.test(audience)) {
-      problems.push({
-        path: at,
-        message: `audience "${audience}" cannot contain quotes, backslashes, $, {, } or spaces`,
-      });
-    }
+    const at = listed ? [...path, i] : path;
+    const problem = audienceProblem(audience);
+    if (problem !== undefined) problems.push({ path: at, message: problem });
     if (seen.has(audience)) problems.push({ path: at, message: `audience "${audience}" is listed twice` });
     seen.add(audience);
   });
@@ -331,6 +375,22 @@ export function checkConfig(config: Config): Problem[] {
   const problems: Problem[] = [...checkAudiences(config)];
   const stackNames = new Map<string, number>();
   const providerCreatedBy = new Map<string, number>();
+  // IAM role names are unique per AWS account, ignoring case; two stacks must not both manage one.
+  const roleOwners = new Map<string, string>();
+  config.accounts.forEach((account, i) => {
+    account.roles.forEach((role, r) => {
+      const key = `${account.accountId}/${role.name.toLowerCase()}`;
+      const first = roleOwners.get(key);
+      if (first === undefined) {
+        roleOwners.set(key, `accounts[${i}].roles[${r}]`);
+      } else if (!first.startsWith(`accounts[${i}].`)) {
+        problems.push({
+          path: ["accounts", i, "roles", r, "name"],
+          message: `role "${role.name}" is already defined at ${first}, in the same AWS account ${account.accountId} (IAM role names are unique per account, ignoring case): two stacks would manage one role; rename one or merge them`,
+        });
+      }
+    });
+  });
   config.accounts.forEach((account, i) => {
     const path = ["accounts", i];
     problems.push(...checkAccount(account, config, path));
@@ -359,20 +419,20 @@ export function checkConfig(config: Config): Problem[] {
   return problems;
 }
 
-/** Keys people reach for that mean one of ours. */
-const KEY_ALIASES: Record<string, string> = {
-  branch: "branches",
-  tag: "tags",
-  ref: "branches or tags",
-  refs: "branches or tags",
-  ref_type: "branches or tags",
-  project_path: "project",
-  namespace: "group",
-};
+/** Keys people reach for that mean one of ours (a Map: a key such as `constructor` is just a key). */
+const KEY_ALIASES = new Map<string, string>([
+  ["branch", "branches"],
+  ["tag", "tags"],
+  ["ref", "branches or tags"],
+  ["refs", "branches or tags"],
+  ["ref_type", "branches or tags"],
+  ["project_path", "project"],
+  ["namespace", "group"],
+]);
 
 /** Keys that are ID-token claims AWS ignores get their own explanation instead of "unknown key". */
 export function unknownKeyMessage(key: string, knownKeys: readonly string[]): string {
-  const alias = KEY_ALIASES[key];
+  const alias = KEY_ALIASES.get(key);
   if (alias && alias.split(" or ").every((k) => knownKeys.includes(k))) {
     return `unknown key "${key}"; use ${alias}`;
   }

@@ -7,9 +7,16 @@
  * trust policy's size) live in `rules.ts`.
  */
 import { z } from "zod";
+import {
+  descriptionProblem,
+  httpsUrlProblem,
+  IAM_NAME,
+  iamPathProblem,
+  misleadingCharacterProblem,
+  PARTITIONS,
+  tagsProblems,
+} from "./validators";
 
-/** IAM's name character class `[\w+=,.@-]`, shared by role, inline policy and session names. */
-const IAM_NAME = /^[\w+=,.@-]+$/;
 const ACCOUNT_ID = /^\d{12}$/;
 /**
  * Git ref names cannot contain `:`, space, `~`, `^`, `[`, `\` or control characters (git
@@ -19,27 +26,22 @@ const ACCOUNT_ID = /^\d{12}$/;
  */
 // eslint-disable-next-line no-control-regex -- control characters are what it refuses
 const REF_PATTERN = /^[^\s:~^[\\"${}\x00-\x1f\x7f]+$/;
-const PARTITIONS = ["aws", "aws-cn", "aws-us-gov"] as const;
 const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
-const HTTPS_URL = /^https:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._~%!$&'()*+,;=:@-]+)*$/;
+function prefixed(what: string, problem: string | undefined): string | undefined {
+  return problem === undefined ? undefined : `${what} ${problem}`;
+}
+
+/** A field checked by one of `validators.ts`' rules (the constructs run the same one). */
+function checkedBy(problem: (value: string) => string | undefined) {
+  return (value: string, ctx: z.RefinementCtx) => {
+    const message = problem(value);
+    if (message !== undefined) ctx.addIssue({ code: "custom", message });
+  };
+}
 
 /** An `https://` URL with a host, an optional port and path, and no trailing slash or query. */
 function httpsUrl(what: string) {
-  return z.string().superRefine((value, ctx) => {
-    if (!value.startsWith("https://")) {
-      ctx.addIssue({ code: "custom", message: `${what} must start with https:// (got "${value}")` });
-    } else if (value.endsWith("/")) {
-      ctx.addIssue({
-        code: "custom",
-        message: `${what} must not end with a slash: use "${value.replace(/\/+$/, "")}"`,
-      });
-    } else if (!HTTPS_URL.test(value)) {
-      ctx.addIssue({
-        code: "custom",
-        message: `${what} must be https://host[:port][/path] with no query, fragment or spaces (got "${value}")`,
-      });
-    }
-  });
+  return z.string().superRefine(checkedBy((value) => httpsUrlProblem(what, value)));
 }
 
 /** Lower-case ID-token claims that AWS does not evaluate for a generic OIDC provider. */
@@ -78,7 +80,8 @@ const refPatterns = (kind: "branch" | "tag") =>
         .max(255, { error: `a ${kind} pattern can be at most 255 characters` })
         .regex(REF_PATTERN, {
           error: `a ${kind} pattern cannot contain ':', spaces, '~', '^', '[', '\\', '"', '$', '{', '}' or control characters (git forbids most in ref names; IAM reads \${...} as a variable); use '*' and '?' as wildcards`,
-        }),
+        })
+        .superRefine(checkedBy((value) => prefixed(`a ${kind} pattern`, misleadingCharacterProblem(value)))),
     )
     .min(1, { error: `list at least one ${kind} pattern, or remove the key` });
 
@@ -110,16 +113,14 @@ export const allowEntrySchema = z
       "One grant: a project or a group, and the branches and/or tags whose pipelines may assume the role.",
   });
 
+// The JSON schema (for editors) carries IAM's lengths and, where JSON Schema's regex dialect allows, patterns.
 const tagsSchema = z
-  .record(
-    z
-      .string()
-      .min(1)
-      .max(128, { error: "a tag key can be at most 128 characters" })
-      .refine((key) => !key.toLowerCase().startsWith("aws:"), { error: "tag keys cannot start with aws:" }),
-    z.string().max(256, { error: "a tag value can be at most 256 characters" }),
-  )
-  .refine((tags) => Object.keys(tags).length <= 50, { error: "IAM allows at most 50 tags per resource" });
+  .record(z.string().meta({ minLength: 1, maxLength: 128 }), z.string().meta({ maxLength: 256 }))
+  .superRefine((tags, ctx) => {
+    for (const [key, message] of tagsProblems(tags)) {
+      ctx.addIssue({ code: "custom", message, path: key === "" ? [] : [key] });
+    }
+  });
 
 /** An IAM policy document, kept as structured data so the HCL carries it through `jsonencode`. */
 const policyDocumentSchema = z
@@ -145,10 +146,8 @@ export const roleSchema = z.strictObject({
     .meta({ description: "IAM role name (1–64 characters of letters, digits and + = , . @ _ -)." }),
   description: z
     .string()
-    .max(1000, { error: "an IAM role description can be at most 1000 characters" })
-    .regex(/^[\t\n\r\x20-\x21\x23-\x7e\u00a1-\u00ff]*$/, {
-      error: "an IAM role description may contain printable Latin-1 characters except double quotes",
-    })
+    .superRefine(checkedBy(descriptionProblem))
+    .meta({ maxLength: 1000, pattern: "^[\\t\\n\\r\\x20-\\x7e\\u00a1-\\u00ff]*$" })
     .optional()
     .meta({ description: "Shown in the IAM console." }),
   allow: z
@@ -186,10 +185,8 @@ export const roleSchema = z.strictObject({
     .meta({ description: "ARN of a managed policy used as the boundary." }),
   path: z
     .string()
-    .max(512, { error: "an IAM path can be at most 512 characters" })
-    .regex(/^\/$|^\/[\x21-\x7e]+\/$/, {
-      error: 'an IAM path must be "/" or start and end with "/", e.g. /gitlab/',
-    })
+    .superRefine(checkedBy(iamPathProblem))
+    .meta({ maxLength: 512, pattern: "^/$|^/[\\x21-\\x7e]+/$" })
     .default("/")
     .meta({ description: "IAM path, e.g. /gitlab/." }),
   tags: tagsSchema.default({}).meta({ description: "Tags on the role." }),

@@ -3,8 +3,10 @@ import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-con
 import { DataTlsCertificate } from "@cdktf/provider-tls/lib/data-tls-certificate";
 import { TlsProvider } from "@cdktf/provider-tls/lib/provider";
 import { Construct } from "constructs";
-import { ConfigError } from "../config/rules";
+import { checkAudienceList, ConfigError, type Problem } from "../config/rules";
+import { httpsUrlProblem } from "../config/validators";
 import { issuerHost } from "../model/trust-policy";
+import { literalFor } from "../terraform/literal";
 
 export interface GitLabOidcProviderProps {
   /**
@@ -53,26 +55,35 @@ export class GitLabOidcProvider extends Construct {
 
   constructor(scope: Construct, id: string, props: GitLabOidcProviderProps) {
     super(scope, id);
-    if (!/^https:\/\/[^/]+(\/.+)?$/.test(props.url) || props.url.endsWith("/")) {
-      throw new ConfigError([
-        { path: ["url"], message: `"${props.url}" must start with https:// and have no trailing slash` },
-      ]);
-    }
+    // The same rules as the config's gitlab.url and gitlab.audience.
+    const audiences = props.audiences && props.audiences.length > 0 ? [...props.audiences] : [props.url];
+    const urlProblem = httpsUrlProblem("url", props.url);
+    const problems: Problem[] = [
+      ...(urlProblem === undefined ? [] : [{ path: ["url"], message: urlProblem }]),
+      ...checkAudienceList(audiences, ["audiences"]),
+      ...(props.thumbprints === "auto" ? [] : (props.thumbprints ?? [])).flatMap((thumbprint, i) =>
+        /^[0-9A-Fa-f]{40}$/.test(thumbprint)
+          ? []
+          : [{ path: ["thumbprints", i], message: "a thumbprint is 40 hexadecimal characters (SHA-1)" }],
+      ),
+    ];
+    if (problems.length > 0) throw new ConfigError(problems);
     this.issuerHost = issuerHost(props.url);
     this.url = props.url;
     this.existing = props.existing ?? false;
-    this.audiences = props.audiences && props.audiences.length > 0 ? [...props.audiences] : [props.url];
+    this.audiences = audiences;
+    const literal = literalFor(this);
 
     if (props.existing) {
-      const existing = new DataAwsIamOpenidConnectProvider(this, "provider", { url: props.url });
+      const existing = new DataAwsIamOpenidConnectProvider(this, "provider", { url: literal(props.url) });
       existing.overrideLogicalId("gitlab");
       this.arn = existing.arn;
       this.reference = "${data.aws_iam_openid_connect_provider.gitlab.arn}";
       return;
     }
     const created = new IamOpenidConnectProvider(this, "provider", {
-      url: props.url,
-      clientIdList: [...this.audiences],
+      url: literal(props.url),
+      clientIdList: this.audiences.map(literal),
       ...this.thumbprintList(props),
     });
     created.overrideLogicalId("gitlab");

@@ -8,6 +8,7 @@ import { checkRole, ConfigError, type RoleContext } from "../config/rules";
 import type { AllowEntry, PolicyDocument } from "../config/schema";
 import { compareCodeUnits, terraformName } from "../model/names";
 import { trustPolicyFor, type IamPolicyDocument } from "../model/trust-policy";
+import { expressionLiteral, expressionLiterals, literalFor, literalMap } from "../terraform/literal";
 import type { SynthesizedRole } from "../terraform/synthesized-stacks";
 import type { GitLabOidcProvider } from "./gitlab-oidc-provider";
 
@@ -88,6 +89,7 @@ export class GitLabOidcRole extends Construct {
         maxSessionDuration,
         path,
         tags: { ...props.tags },
+        ...(props.description === undefined ? {} : { description: props.description }),
         ...(props.permissionsBoundary ? { permissionsBoundary: props.permissionsBoundary } : {}),
       },
       props.context,
@@ -98,6 +100,8 @@ export class GitLabOidcRole extends Construct {
     if (problems.length > 0) throw new ConfigError(problems);
 
     const name = terraformName(props.name);
+    // Every value from the config reaches cdktf through this escape, so it stays a literal in Terraform.
+    const literal = literalFor(this);
     this.trustPolicy = trustPolicyFor({
       providerArn: props.provider.arn,
       issuerHost: props.provider.issuerHost,
@@ -106,25 +110,31 @@ export class GitLabOidcRole extends Construct {
     });
     const trust = new DataAwsIamPolicyDocument(this, "trust", {
       statement: this.trustPolicy.Statement.map((statement) => ({
-        sid: statement.Sid,
+        sid: statement.Sid && literal(statement.Sid),
         effect: statement.Effect,
-        actions: statement.Action,
+        actions: statement.Action.map(literal),
+        // The provider's ARN is a Terraform reference, not a literal.
         principals: [{ type: "Federated", identifiers: statement.Principal.Federated }],
         condition: Object.entries(statement.Condition).flatMap(([test, keys]) =>
-          Object.entries(keys).map(([variable, values]) => ({ test, variable, values })),
+          Object.entries(keys).map(([variable, values]) => ({
+            test: literal(test),
+            variable: literal(variable),
+            values: values.map(literal),
+          })),
         ),
       })),
     });
     trust.overrideLogicalId(`${name}_trust`);
 
     const role = new IamRole(this, "role", {
-      name: props.name,
-      path,
-      description: props.description,
+      name: literal(props.name),
+      path: literal(path),
+      description: props.description === undefined ? undefined : literal(props.description),
       assumeRolePolicy: trust.json,
       maxSessionDuration,
-      permissionsBoundary: props.permissionsBoundary,
-      tags: props.tags && Object.keys(props.tags).length > 0 ? { ...props.tags } : undefined,
+      permissionsBoundary:
+        props.permissionsBoundary === undefined ? undefined : literal(props.permissionsBoundary),
+      tags: props.tags && Object.keys(props.tags).length > 0 ? literalMap(props.tags, literal) : undefined,
     });
     role.overrideLogicalId(name);
     this.arn = role.arn;
@@ -135,11 +145,13 @@ export class GitLabOidcRole extends Construct {
       ...(props.description ? { description: props.description } : {}),
       maxSessionDuration,
       ...(props.permissionsBoundary ? { permissionsBoundary: props.permissionsBoundary } : {}),
+      ...(props.tags && Object.keys(props.tags).length > 0 ? { tags: { ...props.tags } } : {}),
       managedPolicyArns: [...managedPolicyArns],
       // In address order, as Terraform lists the resources.
       inlinePolicyNames: Object.keys(inlinePolicies).sort((a, b) =>
         compareCodeUnits(terraformName(a), terraformName(b)),
       ),
+      inlinePolicies: { ...inlinePolicies },
       trustPolicy: {
         ...this.trustPolicy,
         Statement: this.trustPolicy.Statement.map((s) => ({
@@ -151,7 +163,8 @@ export class GitLabOidcRole extends Construct {
 
     if (managedPolicyArns.length > 0) {
       // One resource keyed by ARN: adding or removing a policy never renumbers the others.
-      const arns = TerraformIterator.fromList([...managedPolicyArns]);
+      // cdktf writes these inside an expression (toset([...])): HCL string syntax in both formats.
+      const arns = TerraformIterator.fromList(managedPolicyArns.map(expressionLiteral));
       const attachment = new IamRolePolicyAttachment(this, "managed", {
         forEach: arns,
         role: role.name,
@@ -163,8 +176,8 @@ export class GitLabOidcRole extends Construct {
       // jsonencode of the structure, never a JSON string: cdktf's HCL output does not escape the quotes.
       const policy = new IamRolePolicy(this, `inline-${policyName}`, {
         role: role.name,
-        name: policyName,
-        policy: Fn.jsonencode(document),
+        name: literal(policyName),
+        policy: Fn.jsonencode(expressionLiterals(document)),
       });
       policy.overrideLogicalId(`${name}_${terraformName(policyName)}`);
     }

@@ -102,7 +102,8 @@ export function evaluateCondition(
   if (!SUPPORTED_OPERATORS.has(base)) throw new Error(`unsupported condition operator ${operator}`);
   const negated = base.includes("Not");
   const positive = base.replace("Not", "");
-  const actual = context[key];
+  // Own keys only: a condition key such as "constructor" is absent, not Object.prototype's member.
+  const actual = Object.hasOwn(context, key) ? context[key] : undefined;
   if (actual === undefined) {
     return { operator, key, values, actual, matched: ifExists || negated };
   }

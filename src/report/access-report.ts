@@ -9,6 +9,9 @@ import type { Config } from "../config/schema";
 import { parseSubjectGrant, type SubjectGrant } from "../explain/subject";
 import { issuerHost } from "../model/trust-policy";
 import type { SynthesizedRole, SynthesizedStack } from "../terraform/synthesized-stacks";
+import { grantScopeRisks, roleRisks, type Risk } from "./risks";
+
+export type { Risk, RiskLevel } from "./risks";
 
 /** AWS managed policies that give administrator-level power (or the power to grant it to oneself). */
 const ADMIN_POLICIES: Record<string, string> = {
@@ -23,13 +26,6 @@ const ADMIN_POLICIES: Record<string, string> = {
   "AdministratorAccess-AWSElasticBeanstalk":
     "administrator-level access for Elastic Beanstalk, including IAM",
 };
-
-export type RiskLevel = "high" | "medium";
-
-export interface Risk {
-  readonly level: RiskLevel;
-  readonly message: string;
-}
 
 /** One `sub` value of a role's trust policy, as the report lists it. */
 export interface GrantRow {
@@ -47,7 +43,8 @@ function awsManagedName(arn: string): string | undefined {
 
 export function adminPolicyRisk(arn: string): Risk | undefined {
   const name = awsManagedName(arn);
-  const reason = name !== undefined ? ADMIN_POLICIES[name] : undefined;
+  // Own keys only: a policy named "constructor" is not an administrator policy.
+  const reason = name !== undefined && Object.hasOwn(ADMIN_POLICIES, name) ? ADMIN_POLICIES[name] : undefined;
   if (reason === undefined) return undefined;
   return { level: "high", message: `administrator-level managed policy \`${name}\` (${reason})` };
 }
@@ -86,6 +83,7 @@ export function grantRisks(grant: SubjectGrant | undefined): Risk[] {
   } else if (grant.refType !== "branch" && grant.refType !== "tag") {
     risks.push({ level: "high", message: `unexpected ref type \`${grant.refType}\`` });
   }
+  risks.push(...grantScopeRisks(grant));
   return risks;
 }
 
@@ -149,10 +147,23 @@ function audiencesOfRole(stack: SynthesizedStack, role: SynthesizedRole): string
 
 /** Inline code that survives any character, and `|` inside a table cell. */
 function code(value: string): string {
-  const escaped = value.replace(/\|/g, "\\|");
-  const fence = escaped.includes("`") ? "``" : "`";
-  const pad = fence === "``" ? " " : "";
+  const escaped = visible(value).replace(/\|/g, "\\|");
+  // A fence longer than any run of backticks inside, so the value cannot close it.
+  const longest = Math.max(0, ...(escaped.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = "`".repeat(longest + 1);
+  const pad = longest > 0 ? " " : "";
   return `${fence}${pad}${escaped}${pad}${fence}`;
+}
+
+/**
+ * Text a reviewer cannot misread: printable ASCII as is, every other character as its code point
+ * (`Z\u{FC}rich`, `main\u{200B}`), so an invisible or look-alike character shows. Backslashes are
+ * doubled so an escape in the value cannot pass for one of ours.
+ */
+export function visible(value: string): string {
+  return value
+    .replace(/\\/g, "\\\\")
+    .replace(/[^\x20-\x7e]/gu, (char) => `\\u{${char.codePointAt(0)!.toString(16).toUpperCase()}}`);
 }
 
 function cell(value: string): string {
@@ -219,16 +230,20 @@ export function renderAccessReport(config: Config, stacks: readonly SynthesizedS
     );
     for (const role of stack.roles) {
       const { rows, risks } = roleGrants(stack, role);
-      const policyRisks = role.managedPolicyArns.flatMap((arn) => adminPolicyRisk(arn) ?? []);
+      const policyRisks = [
+        ...role.managedPolicyArns.flatMap((arn) => adminPolicyRisk(arn) ?? []),
+        ...roleRisks(role),
+      ];
       const allRisks = [...risks, ...policyRisks, ...rows.flatMap((r) => r.risks)];
-      for (const risk of allRisks) {
-        summary.push(`| ${stack.name} | ${code(role.name)} | ${riskText([risk])} |`);
+      // One summary line per distinct risk: a group grant on two refs is one thing to check.
+      for (const text of new Set(allRisks.map((risk) => riskText([risk])))) {
+        summary.push(`| ${stack.name} | ${code(role.name)} | ${text} |`);
       }
       sections.push(
         "",
         `### ${role.name}`,
         "",
-        ...(role.description ? [`${cell(role.description)}`, ""] : []),
+        ...(role.description ? [`Description: ${code(role.description)}`, ""] : []),
         `- ARN: ${code(roleArn(partition, stack, role))}`,
         `- Path: ${code(role.path)}`,
         `- Max session: ${duration(role.maxSessionDuration)}`,
@@ -236,6 +251,13 @@ export function renderAccessReport(config: Config, stacks: readonly SynthesizedS
         `- Managed policies: ${list(role.managedPolicyArns)}`,
         `- Inline policies: ${list(role.inlinePolicyNames)}`,
         `- Permissions boundary: ${role.permissionsBoundary ? code(role.permissionsBoundary) : "none"}`,
+        `- Tags: ${
+          Object.keys(role.tags ?? {}).length === 0
+            ? "none"
+            : Object.entries(role.tags ?? {})
+                .map(([key, value]) => `${code(key)} = ${code(value)}`)
+                .join(", ")
+        }`,
         ...[...risks, ...policyRisks].map((r) => `- ${riskText([r])}`),
         "",
       );

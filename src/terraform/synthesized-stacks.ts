@@ -6,6 +6,7 @@
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import type { IamConditions, IamPolicyDocument, IamStatement } from "../model/trust-policy";
+import { fromTemplate } from "./literal";
 
 export interface SynthesizedRole {
   /** The IAM role name. */
@@ -16,9 +17,13 @@ export interface SynthesizedRole {
   readonly description?: string;
   readonly maxSessionDuration: number;
   readonly permissionsBoundary?: string;
+  /** The role's own tags (the stack's default tags come on top). */
+  readonly tags?: Readonly<Record<string, string>>;
   readonly managedPolicyArns: readonly string[];
   /** Names of the role's inline policies. */
   readonly inlinePolicyNames: readonly string[];
+  /** The inline policies' documents by name, as Terraform will send them to IAM. */
+  readonly inlinePolicies: Readonly<Record<string, unknown>>;
   /** Principal.Federated holds the provider's Terraform reference (see SynthesizedStack.providerReference). */
   readonly trustPolicy: IamPolicyDocument;
 }
@@ -54,26 +59,66 @@ function blocks(parent: Block | undefined, type: string): [string, Block][] {
     .map((name) => [name, one(byName[name])]);
 }
 
+/** A literal string attribute as Terraform reads it (the writer escapes `${` and `%{`). */
+function text(value: unknown): string {
+  return fromTemplate(value as string);
+}
+
+function texts(value: unknown): string[] {
+  return ((value ?? []) as string[]).map(text);
+}
+
 function toStatement(block: Block): IamStatement {
-  const condition: IamConditions = {};
+  const condition: IamConditions = Object.create(null) as IamConditions;
   for (const c of (block.condition ?? []) as { test: string; variable: string; values: string[] }[]) {
     // Repeated condition blocks for one test and variable are merged, their values ORed.
-    const keys = (condition[c.test] ??= {});
-    keys[c.variable] = [...(keys[c.variable] ?? []), ...c.values];
+    const keys = (condition[text(c.test)] ??= Object.create(null) as IamConditions[string]);
+    keys[text(c.variable)] = [...(keys[text(c.variable)] ?? []), ...texts(c.values)];
   }
   const federated = ((block.principals ?? []) as { type: string; identifiers: string[] }[])
     .filter((p) => p.type === "Federated")
     .flatMap((p) => p.identifiers);
   return {
-    ...(block.sid ? { Sid: block.sid as string } : {}),
+    ...(block.sid ? { Sid: text(block.sid) } : {}),
     Effect: (block.effect as "Allow" | "Deny") ?? "Allow",
-    Action: (block.actions ?? []) as string[],
+    Action: texts(block.actions),
     Principal: { Federated: federated },
     Condition: condition,
   };
 }
 
 const REFERENCE = /^\$\{([A-Za-z0-9_.-]+)\}$/;
+
+/**
+ * `${jsonencode({ "Version" = "2012-10-17", … })}` → the document. cdktf writes the argument as an HCL
+ * object of quoted keys, strings, numbers, booleans and lists, whose strings use JSON's escapes: with
+ * `=` read as `:` outside strings it is JSON; then each string is read as Terraform reads a template.
+ */
+export function readJsonencode(expression: string): unknown {
+  const argument = /^\$\{jsonencode\(([\s\S]*)\)\}$/.exec(expression)?.[1];
+  // A policy written as a JSON string (by hand, or by an older tool) is a literal template.
+  if (argument === undefined) return JSON.parse(fromTemplate(expression)) as unknown;
+  let json = "";
+  for (let i = 0; i < argument.length; i++) {
+    const c = argument[i];
+    if (c === '"') {
+      const end = /^"(?:[^"\\]|\\.)*"/.exec(argument.slice(i))![0];
+      json += end;
+      i += end.length - 1;
+    } else {
+      json += c === "=" ? ":" : c;
+    }
+  }
+  const literal = (value: unknown): unknown =>
+    typeof value === "string"
+      ? fromTemplate(value)
+      : Array.isArray(value)
+        ? value.map(literal)
+        : value && typeof value === "object"
+          ? Object.fromEntries(Object.entries(value).map(([k, v]) => [fromTemplate(k), literal(v)]))
+          : value;
+  return literal(JSON.parse(json));
+}
 
 /** The parsed Terraform configuration of one stack → the model. */
 export function readStackConfiguration(name: string, tf: Block): SynthesizedStack {
@@ -95,20 +140,30 @@ export function readStackConfiguration(name: string, tf: Block): SynthesizedStac
     const document = documentName ? documents.get(documentName) : undefined;
     if (!document) throw new Error(`stack ${name}: role ${address} has no aws_iam_policy_document trust policy`);
     const roleReference = `\${aws_iam_role.${address}.name}`;
+    const tags = role.tags as Record<string, string> | undefined;
     return {
-      name: role.name as string,
+      name: text(role.name),
       address: `aws_iam_role.${address}`,
-      path: (role.path as string) ?? "/",
-      ...(role.description ? { description: role.description as string } : {}),
+      path: role.path === undefined ? "/" : text(role.path),
+      ...(role.description ? { description: text(role.description) } : {}),
       maxSessionDuration: Number(role.max_session_duration ?? 3600),
-      ...(role.permissions_boundary ? { permissionsBoundary: role.permissions_boundary as string } : {}),
+      ...(role.permissions_boundary ? { permissionsBoundary: text(role.permissions_boundary) } : {}),
+      ...(tags && Object.keys(tags).length > 0
+        ? { tags: Object.fromEntries(Object.entries(tags).map(([k, v]) => [text(k), text(v)])) }
+        : {}),
       managedPolicyArns: attachments
         .filter(([, a]) => a.role === roleReference)
         .flatMap(([, a]) => {
-          const set = /^\$\{toset\((\[.*\])\)\}$/.exec(String(a.for_each ?? ""));
-          return set ? (JSON.parse(set[1]) as string[]) : [a.policy_arn as string];
+          // HCL's string escapes inside the list are JSON's; the template escapes are Terraform's.
+          const set = /^\$\{toset\((\[.*\])\)\}$/s.exec(String(a.for_each ?? ""));
+          return set ? (JSON.parse(set[1]) as string[]).map(text) : [text(a.policy_arn)];
         }),
-      inlinePolicyNames: inline.filter(([, p]) => p.role === roleReference).map(([, p]) => p.name as string),
+      inlinePolicyNames: inline.filter(([, p]) => p.role === roleReference).map(([, p]) => text(p.name)),
+      inlinePolicies: Object.fromEntries(
+        inline
+          .filter(([, p]) => p.role === roleReference)
+          .map(([, p]) => [text(p.name), readJsonencode(p.policy as string)]),
+      ),
       trustPolicy: {
         Version: "2012-10-17",
         Statement: ((document.statement ?? []) as Block[]).map(toStatement),
@@ -118,12 +173,12 @@ export function readStackConfiguration(name: string, tf: Block): SynthesizedStac
   const kind = created ? "aws_iam_openid_connect_provider" : "data.aws_iam_openid_connect_provider";
   return {
     name,
-    ...(provider.allowed_account_ids ? { accountId: (provider.allowed_account_ids as string[])[0] } : {}),
-    ...(provider.region ? { region: provider.region as string } : {}),
-    providerUrl: providerBlock.url as string,
+    ...(provider.allowed_account_ids ? { accountId: texts(provider.allowed_account_ids)[0] } : {}),
+    ...(provider.region ? { region: text(provider.region) } : {}),
+    providerUrl: text(providerBlock.url),
     providerMode: created ? "create" : "existing",
     providerReference: `\${${kind}.${providerName}.arn}`,
-    ...(created ? { providerAudiences: providerBlock.client_id_list as string[] } : {}),
+    ...(created ? { providerAudiences: texts(providerBlock.client_id_list) } : {}),
     roles,
   };
 }

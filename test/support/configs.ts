@@ -33,6 +33,12 @@ export function parse(raw: RawConfig): Config {
   return parseConfig(stringify(raw), "test.yaml");
 }
 
+/** The props of an AccountStack for the first account of `raw`, parsed. */
+export function accountStackProps(raw: RawConfig = minimalConfig()) {
+  const config = parse(raw);
+  return { gitlab: config.gitlab, state: config.state, limits: config.limits, account: config.accounts[0] };
+}
+
 /** The problems a config is refused for, one formatted line each; [] when it is accepted. */
 export function problemsOf(rawOrYaml: RawConfig | string): string[] {
   try {

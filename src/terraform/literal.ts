@@ -1,0 +1,93 @@
+/**
+ * Literal strings in the synthesized Terraform. Terraform reads every string in `cdk.tf` and in
+ * `cdk.tf.json` as a template: `${…}` is an expression and `%{…}` a directive, so a value from the
+ * config (a tag, a description, an ARN) must have them escaped (`$${`, `%%{`) or it runs as code.
+ * cdktf 0.21's HCL renderer (`cdktf/lib/hcl/render.js`) escapes neither, leaves `"` unescaped in any
+ * string that contains `${`, never escapes `\`, writes a string with a newline as a heredoc
+ * (`<<EOF`, which a line `EOF` ends), and writes map keys between quotes without escaping them. So the
+ * constructs hand cdktf every literal through `literalFor(scope)`, already escaped for the format the
+ * stack is written in; the reader (`synthesized-stacks.ts`) undoes it with `fromTemplate`. Map keys too:
+ * Terraform reads an object key in `cdk.tf.json` as a template as well (`{"$${x}": 1}` is `{"${x}": 1}`
+ * in `terraform console`).
+ */
+import { TerraformStack } from "cdktf";
+import type { IConstruct } from "constructs";
+
+/** `${` → `$${`, `%{` → `%%{`: the template escapes, the same in HCL and in Terraform's JSON syntax. */
+export function escapeTemplate(value: string): string {
+  return value.replace(/\$\{/g, "$$$${").replace(/%\{/g, "%%{");
+}
+
+/** What Terraform makes of a literal template string: `$${` → `${`, `%%{` → `%{`. */
+export function fromTemplate(value: string): string {
+  return value.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
+}
+
+/**
+ * The inside of an HCL quoted string that holds exactly `value`: backslash, quote and control characters
+ * escaped, templates escaped, nothing that ends the string or starts an expression.
+ */
+export function hclStringBody(value: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what it escapes
+  const escaped = value.replace(/[\\"\u0000-\u001f\u007f\u2028\u2029]/g, (char) => {
+    switch (char) {
+      case "\\":
+        return "\\\\";
+      case '"':
+        return '\\"';
+      case "\n":
+        return "\\n";
+      case "\r":
+        return "\\r";
+      case "\t":
+        return "\\t";
+      default:
+        return `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`;
+    }
+  });
+  return escapeTemplate(escaped);
+}
+
+/**
+ * A literal for a string cdktf writes inside an expression (`toset(["…"])`, in either format): cdktf
+ * quotes it and escapes `${` (and newlines) itself, but nothing else.
+ */
+export function expressionLiteral(value: string): string {
+  return hclStringBody(value).replace(/\$\$\{/g, "${");
+}
+
+/** Every string (keys included) of a JSON-like structure through `expressionLiteral`, for `Fn.jsonencode`. */
+export function expressionLiterals(value: unknown): unknown {
+  if (typeof value === "string") return expressionLiteral(value);
+  if (Array.isArray(value)) return value.map(expressionLiterals);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, inner]) => [expressionLiteral(key), expressionLiterals(inner)]),
+    );
+  }
+  return value;
+}
+
+/** `value` as an HCL quoted string literal. */
+export function hclString(value: string): string {
+  return `"${hclStringBody(value)}"`;
+}
+
+/**
+ * The escape for literals in `scope`'s stack: for HCL the body of a quoted string (cdktf adds the quotes
+ * and, every `"` being escaped already, adds nothing else); for JSON the template escape (JSON.stringify
+ * does the rest). Map keys go through it too: cdktf quotes a key that is not an identifier, and an
+ * identifier key is a literal.
+ */
+export function literalFor(scope: IConstruct): (value: string) => string {
+  const synthesizer = TerraformStack.of(scope).synthesizer as { hclOutput?: boolean };
+  return synthesizer.hclOutput === true ? hclStringBody : escapeTemplate;
+}
+
+/** Every key and value of a string map through `literal`. */
+export function literalMap(
+  map: Readonly<Record<string, string>>,
+  literal: (value: string) => string,
+): Record<string, string> {
+  return Object.fromEntries(Object.entries(map).map(([key, value]) => [literal(key), literal(value)]));
+}

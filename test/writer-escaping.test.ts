@@ -1,0 +1,249 @@
+/**
+ * The writer's own defence: hostile values that got past validation still reach Terraform as literals.
+ * Validation is switched off here (the constructs' rules are mocked to accept everything), the stacks
+ * are built from code, bypassing the config loader, and the written HCL and JSON are parsed back with
+ * @cdktf/hcl2json: no block appears that the constructs did not make, and every value, read as
+ * Terraform reads a template (`$${` → `${`, `%%{` → `%{`), is the literal input.
+ */
+import { parse as parseHcl } from "@cdktf/hcl2json";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Config } from "../src/config/schema";
+import { synthesize } from "../src/synth";
+import { fromTemplate, hclString } from "../src/terraform/literal";
+import { readJsonencode, readStackConfiguration } from "../src/terraform/synthesized-stacks";
+import { minimalConfig, parse } from "./support/configs";
+
+// A value that got past validation: the constructs' rules accept everything in this file.
+jest.mock("../src/config/rules", () => {
+  const actual = jest.requireActual<typeof import("../src/config/rules")>("../src/config/rules");
+  return { ...actual, checkRole: () => [], checkAccountFields: () => [], checkAudienceList: () => [] };
+});
+
+const INJECTED_BLOCK =
+  'x"\n}\nresource "aws_iam_role_policy_attachment" "pwn" {\n  role = "deploy"\n  policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"\n}\nlocals {\n  y = {\n"z';
+const READ_ENV = '${file("/proc/self/environ")}';
+const DIRECTIVE = "%{ if true }x%{ endif }";
+const ONLY_INTERPOLATION = "${aws_iam_role.deploy.arn}";
+const HEREDOC_END = 'line one\nEOF\nresource "null_resource" "n" {}\n<<EOF';
+
+const HOSTILE = {
+  tagKey: INJECTED_BLOCK,
+  tagValue: `${READ_ENV} ${DIRECTIVE}`,
+  description: `${READ_ENV}\n${HEREDOC_END} \\" \\ $\${already} $$\${x} %%{y} \${aws_iam_role.deploy.arn}`,
+  path: `/${READ_ENV}/${DIRECTIVE}/`,
+  permissionsBoundary: `arn:aws:iam::111111111111:policy/${READ_ENV}/b`,
+  managedPolicyArn: `arn:aws:iam::aws:policy/"\\${READ_ENV}${DIRECTIVE}/P`,
+  deployRoleArn: `arn:aws:iam::111111111111:role/${DIRECTIVE}"\\/r`,
+  audience: `${READ_ENV}"\\`,
+  accountTagKey: '"} ]\nresource "x" "y" {',
+  accountTagValue: "${jsonencode(data)}",
+  inlinePolicy: {
+    Version: "2012-10-17" as const,
+    Statement: [
+      {
+        Effect: "Allow",
+        Action: `s3:${DIRECTIVE}`,
+        Resource: `arn:aws:s3:::b/${READ_ENV}"\\\n$\${aws:username}`,
+      },
+      { [`${INJECTED_BLOCK}`]: "x", Sid: `" }) } resource "x" "y" { a = ({ "` },
+    ],
+  },
+};
+
+function hostileConfig(): Config {
+  const config = parse(minimalConfig());
+  const account = config.accounts[0];
+  return {
+    ...config,
+    gitlab: { ...config.gitlab, audience: [HOSTILE.audience, "https://gitlab.com"] },
+    accounts: [
+      {
+        ...account,
+        deployRoleArn: HOSTILE.deployRoleArn,
+        // A value that is one interpolation and nothing else is what the unwrap step turns into an
+        // expression; escaped, it must stay a string.
+        tags: { [HOSTILE.accountTagKey]: HOSTILE.accountTagValue, team: READ_ENV, ref: ONLY_INTERPOLATION },
+        roles: [
+          {
+            ...account.roles[0],
+            description: HOSTILE.description,
+            path: HOSTILE.path,
+            permissionsBoundary: HOSTILE.permissionsBoundary,
+            managedPolicyArns: [HOSTILE.managedPolicyArn],
+            tags: { [HOSTILE.tagKey]: HOSTILE.tagValue, plain: DIRECTIVE },
+            inlinePolicies: { p: HOSTILE.inlinePolicy },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+type Block = Record<string, unknown>;
+const one = (value: unknown): Block => (Array.isArray(value) ? value[0] : value) as Block;
+/** Every key and value through Terraform's reading of a literal template. */
+const literalMap = (map: unknown) =>
+  Object.fromEntries(
+    Object.entries(map as Record<string, string>).map(([k, v]) => [fromTemplate(k), fromTemplate(v)]),
+  );
+
+/** `resource.type.name` and `data.type.name` of every block in a parsed stack. */
+function addresses(tf: Block): string[] {
+  return ["resource", "data"].flatMap((kind) =>
+    Object.entries((tf[kind] ?? {}) as Block).flatMap(([type, byName]) =>
+      Object.keys(byName as Block).map((name) => `${kind}.${type}.${name}`),
+    ),
+  );
+}
+
+describe.each([
+  ["HCL (cdk.tf)", true],
+  ["JSON (cdk.tf.json)", false],
+])("the writer, %s, given hostile values that got past validation", (_format, hcl) => {
+  let root: string;
+  let tf: Block;
+  let source: string;
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), "gitlab-oidc-hostile-"));
+    // WHEN the stacks are built from code and written
+    synthesize(hostileConfig(), { outdir: join(root, "out"), hcl });
+    const file = join(root, "out", "stacks", "production", hcl ? "cdk.tf" : "cdk.tf.json");
+    source = readFileSync(file, "utf8");
+    tf = hcl ? ((await parseHcl(file, source)) as Block) : (JSON.parse(source) as Block);
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  test("adds no resource, data source or provider the constructs did not make", () => {
+    expect(addresses(tf).sort()).toEqual([
+      "data.aws_iam_policy_document.deploy_trust",
+      "resource.aws_iam_openid_connect_provider.gitlab",
+      "resource.aws_iam_role.deploy",
+      "resource.aws_iam_role_policy.deploy_p",
+      "resource.aws_iam_role_policy_attachment.deploy",
+    ]);
+    expect(Object.keys(tf).sort()).toEqual(
+      hcl
+        ? ["data", "output", "provider", "resource", "terraform"]
+        : ["//", "data", "output", "provider", "resource", "terraform"],
+    );
+    expect(Object.keys(tf.provider as Block)).toEqual(["aws"]);
+    // … and no heredoc, which a line "EOF" in the value would end
+    if (hcl) expect(source).not.toMatch(/= <<-?EOF\n/);
+  });
+
+  // terraform is not installed on a fresh machine: this runs where it is, and says so.
+  const terraform = spawnSync("terraform", ["version"], { encoding: "utf8" }).status === 0;
+  if (hcl)
+    (terraform ? test : test.skip)("terraform itself parses the file (terraform fmt -)", () => {
+      const result = spawnSync("terraform", ["fmt", "-"], {
+        input: source,
+        encoding: "utf8",
+        env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", CHECKPOINT_DISABLE: "1" },
+      });
+      console.log(`terraform fmt read the hostile cdk.tf (exit ${result.status})`);
+      expect(result.stderr).not.toMatch(/Error/);
+      expect(result.status).toBe(0);
+    });
+
+  test("role tags: a key that tries to close the map and a template value are literal keys and values", () => {
+    const role = one((tf.resource as Block).aws_iam_role as Block);
+    expect(literalMap(one(role.deploy).tags)).toEqual({
+      [HOSTILE.tagKey]: HOSTILE.tagValue,
+      plain: DIRECTIVE,
+    });
+  });
+
+  test("description, path and permissions boundary hold the literal text, templates included", () => {
+    const role = one(one((tf.resource as Block).aws_iam_role).deploy);
+    expect(fromTemplate(role.description as string)).toBe(HOSTILE.description);
+    expect(fromTemplate(role.path as string)).toBe(HOSTILE.path);
+    expect(fromTemplate(role.permissions_boundary as string)).toBe(HOSTILE.permissionsBoundary);
+  });
+
+  test("the provider's default tags, the deploy role ARN and the audiences are literal", () => {
+    const aws = one((tf.provider as Block).aws);
+    expect(literalMap(one(one(aws.default_tags).tags))).toEqual({
+      "managed-by": "gitlab-oidc-aws",
+      [HOSTILE.accountTagKey]: HOSTILE.accountTagValue,
+      team: READ_ENV,
+      ref: ONLY_INTERPOLATION,
+    });
+    expect(fromTemplate(one(aws.assume_role).role_arn as string)).toBe(HOSTILE.deployRoleArn);
+    const provider = one(one((tf.resource as Block).aws_iam_openid_connect_provider).gitlab);
+    expect((provider.client_id_list as string[]).map(fromTemplate)).toEqual([
+      HOSTILE.audience,
+      "https://gitlab.com",
+    ]);
+  });
+
+  test("the model read back from the file equals what the constructs were given (managed ARNs inside toset too)", () => {
+    const stack = readStackConfiguration("production", tf);
+    const [role] = stack.roles;
+    expect(role.managedPolicyArns).toEqual([HOSTILE.managedPolicyArn]);
+    expect(role.tags).toEqual({ [HOSTILE.tagKey]: HOSTILE.tagValue, plain: DIRECTIVE });
+    expect(role.description).toBe(HOSTILE.description);
+    expect(role.inlinePolicies).toEqual({ p: HOSTILE.inlinePolicy });
+    expect(stack.providerAudiences).toEqual([HOSTILE.audience, "https://gitlab.com"]);
+  });
+});
+
+describe("hclString, the one escape for HCL literals", () => {
+  const values = [
+    READ_ENV,
+    DIRECTIVE,
+    "$${x}",
+    "$$${x}",
+    "%%{x}",
+    "$",
+    "%",
+    '"\\',
+    "a\nb\r\tc\u0001\u2028",
+    INJECTED_BLOCK,
+    "Grüße 👋",
+  ];
+
+  test("is parsed by HCL back to the value", async () => {
+    const text = values.map((value, i) => `v${i} = ${hclString(value)}`).join("\n");
+    const parsed = (await parseHcl("values.tf", text)) as Record<string, string>;
+    expect(values.map((_, i) => fromTemplate(parsed[`v${i}`]))).toEqual(values);
+  });
+
+  // terraform is not installed on a fresh machine, so this runs only where it is, and says so.
+  const terraform = spawnSync("terraform", ["version"], { encoding: "utf8" }).status === 0;
+  (terraform ? test : test.skip)("is read by terraform itself (terraform console) as the value", () => {
+    const dir = mkdtempSync(join(tmpdir(), "gitlab-oidc-console-"));
+    try {
+      writeFileSync(join(dir, "main.tf"), `locals {\n  values = [${values.map(hclString).join(", ")}]\n}\n`);
+      const result = spawnSync("terraform", ["console"], {
+        cwd: dir,
+        input: "jsonencode(local.values)\n",
+        encoding: "utf8",
+        env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", CHECKPOINT_DISABLE: "1" },
+      });
+      console.log(`terraform console checked ${values.length} escaped literals (exit ${result.status})`);
+      expect(result.status).toBe(0);
+      expect(JSON.parse(JSON.parse(result.stdout.trim()) as string)).toEqual(values);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  if (!terraform) console.warn("terraform is not installed: the terraform console check is skipped");
+});
+
+describe("reading an inline policy back", () => {
+  test("from jsonencode({...}) with HCL's = and escapes, and from a policy written as a JSON string", () => {
+    const document = {
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "a=${b}" }],
+    };
+    expect(
+      readJsonencode(
+        '${jsonencode({ "Version" = "2012-10-17", "Statement" = [{ "Effect" = "Allow", "Action" = "s3:*", "Resource" = "a=$${b}" }] })}',
+      ),
+    ).toEqual(document);
+    expect(readJsonencode(JSON.stringify(document).replace("${", "$${"))).toEqual(document);
+  });
+});

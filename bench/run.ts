@@ -18,7 +18,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
-import { generateConfig } from "./generate";
+import { lockPathFor } from "../src/gitlab/lock";
+import { generateConfig, generateLock } from "./generate";
 import { GNU_TIME, hasGnuTime, median, repeat, type Measurement } from "./measure";
 import { nodeVersionBinaries } from "./node-versions";
 import type { Phases } from "./phases";
@@ -186,6 +187,7 @@ async function main(): Promise<void> {
     for (const accounts of SCALES) {
       const config = join(work, `scale-${accounts}x${ROLES}.yaml`);
       writeFileSync(config, generateConfig(accounts, ROLES));
+      writeFileSync(lockPathFor(config), generateLock(accounts, ROLES));
       const outdir = join(work, `scale-out-${accounts}`);
       const m = await repeat(`scale ${accounts}×${ROLES}`, ["npm", "run", "--silent", "synth"], {
         cwd: root,

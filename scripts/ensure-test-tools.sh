@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Makes sure the end-to-end tests' real tools are here: the AWS CLI (Debian's awscli, /usr/bin/aws) and
-# rsync (gitlab-ci-local needs it). Installs them with apt-get when running as root; otherwise says
-# what to install.
+# Makes sure the end-to-end tests' real tools are here: the AWS CLI (Debian's awscli, /usr/bin/aws),
+# rsync (gitlab-ci-local needs it) and BusyBox (the component's script is tested under its sh). Installs
+# them with apt-get when running as root; otherwise says what to install.
 set -euo pipefail
 
 missing=()
 [ -x /usr/bin/aws ] || missing+=(awscli)
 command -v rsync >/dev/null 2>&1 || missing+=(rsync)
+[ -x /usr/bin/busybox ] || missing+=(busybox)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -58,7 +58,13 @@ export function buildApp(config: Config, outdir: string, hcl: boolean): App {
   process.env.SYNTH_HCL_OUTPUT = String(hcl);
   try {
     for (const account of config.accounts) {
-      new AccountStack(app, { gitlab: config.gitlab, state: config.state, limits: config.limits, account });
+      new AccountStack(app, {
+        gitlab: config.gitlab,
+        state: config.state,
+        limits: config.limits,
+        account,
+        ...(config.lock ? { lock: config.lock } : {}),
+      });
     }
   } finally {
     if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;

@@ -1,7 +1,7 @@
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { HttpBackend, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
-import { audiencesOf, checkAccountFields, ConfigError } from "../src/config/rules";
+import { checkAccountFields, ConfigError, providerAudiences, providerUrlOf } from "../src/config/rules";
 import type { AccountConfig, Config } from "../src/config/schema";
 import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
 import { GitLabOidcRole } from "../src/constructs/gitlab-oidc-role";
@@ -18,6 +18,11 @@ export interface AccountStackProps {
   readonly limits: Config["limits"];
   /** The account, its provider mode and its roles. */
   readonly account: AccountConfig;
+  /**
+   * The IDs behind the config's paths (gitlab-oidc.lock.yaml).
+   * @default no IDs (grants that need one are refused)
+   */
+  readonly lock?: Config["lock"];
 }
 
 /** Tag on every resource, so the console shows where a role is managed. */
@@ -32,7 +37,7 @@ export class AccountStack extends TerraformStack {
   public readonly synthesized: SynthesizedStack;
 
   constructor(scope: Construct, props: AccountStackProps) {
-    const { account, gitlab, state, limits } = props;
+    const { account, gitlab, state, limits, lock } = props;
     super(scope, account.name);
     // The rules the config loader runs on these fields, for a stack built from code.
     const problems = checkAccountFields(account, ["accounts", account.name]);
@@ -68,8 +73,8 @@ export class AccountStack extends TerraformStack {
     }
 
     const provider = new GitLabOidcProvider(this, "gitlab", {
-      url: gitlab.url,
-      audiences: audiencesOf(gitlab),
+      url: providerUrlOf(gitlab),
+      audiences: providerAudiences(gitlab, account.roles),
       thumbprints: gitlab.thumbprints,
       existing: account.provider === "existing",
     });
@@ -81,7 +86,13 @@ export class AccountStack extends TerraformStack {
         provider,
         name,
         ...rest,
-        context: { gitlab, limits, accountId: account.accountId, partition: account.partition },
+        context: {
+          gitlab,
+          ...(lock ? { lock } : {}),
+          limits,
+          accountId: account.accountId,
+          partition: account.partition,
+        },
       });
       roleArns[name] = construct.arn;
       roles.push(construct.synthesized);

@@ -5,10 +5,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { generatedFiles } from "../src/generated-files";
-import { adminPolicyRisk, grantRisks, renderAccessReport } from "../src/report/access-report";
+import { adminPolicyRisk, grantRisks, renderAccessReport, statementFacts } from "../src/report/access-report";
 import { parseSubjectGrant } from "../src/explain/subject";
 import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
-import { synthesizeFixture, type ExplainFixture } from "./support/explain-fixture";
+import { EXPLAIN_CONFIG, synthesizeFixture, type ExplainFixture } from "./support/explain-fixture";
 
 let fixture: ExplainFixture;
 let report: string;
@@ -48,34 +48,55 @@ describe("renderAccessReport", () => {
     expect(admin).toContain("- Max session: 7200 s (2 h)");
   });
 
-  test("flags any-ref grants, branch wildcards and administrator-level policies, in the role and the summary", () => {
+  test("flags unprotected refs, any-ref grants and administrator-level policies, in the role and the summary", () => {
     const preview = section("preview", "staging");
-    // THEN anyRef is high risk, a `*` branch and `release/*` are flagged, exact refs and tags are not
+    // THEN protected: false on a `*` branch is flagged, anyRef is flagged even on protected refs, and each
+    // row says whether it is limited to protected refs and which IDs pin it
     expect(preview).toMatch(
-      /group `acme\/platform` \(every project below it\) \| any \| any ref \|.*⛔ any ref/,
+      /project `acme\/web` \| branch \| `\*` \| \*\*no\*\* \| project `\d+` \|.*⚠️ unprotected refs allowed \(protected: false\) with the pattern `\*`/,
     );
-    expect(preview).toMatch(/project `acme\/web` \| branch \| `\*` \|.*⚠️ any branch/);
+    expect(preview).toMatch(
+      /group `acme\/platform` \(every project below it\) \| any \| any ref \| yes \| namespaces `\d+`, `7001`, `7002` \|.*⚠️ any protected ref/,
+    );
     expect(preview).toMatch(/⛔ administrator-level managed policy `PowerUserAccess`/);
+    // … pinned, protected grants are not flagged, wildcards included
+    expect(section("deploy", "production")).toMatch(/\| `release\/\*` \| yes \| project `\d+` \| .* \| — \|/);
+    expect(section("deploy", "production")).toMatch(/\| `main` \| yes \| .* \| — \|/);
+    // … a group grant is flagged (anyone who can create a project in the group gets in), a protected
+    // tag pattern is not: an unprotected tag matching it is denied
     expect(section("deploy", "production")).toMatch(
-      /`release\/\*` \|.*⚠️ wildcard branch pattern `release\/\*`/,
+      /\| group `acme\/platform` .*\| tag \| `v\*` \| yes \| namespaces .*⚠️ group grant: anyone allowed to create a project in `acme\/platform`/,
     );
-    expect(section("deploy", "production")).toMatch(/\| `main` \| .* \| — \|/);
-    // … a tag pattern and a group grant are flagged too: Developers can push tags, and anyone who can
-    // create a project in the group gets in
-    expect(section("deploy", "production")).toMatch(
-      /\| group `acme\/platform` .*\| tag \| `v\*` \| .*⚠️ group grant: anyone allowed to create a project in `acme\/platform`.*⚠️ wildcard tag pattern `v\*`/,
-    );
+    expect(section("deploy", "production")).not.toMatch(/wildcard tag pattern/);
     expect(section("admin", "production")).toMatch(
       /⛔ administrator-level managed policy `AdministratorAccess`/,
     );
     // … and the summary table lists each flagged grant once with its account and role
     const summary = report.slice(report.indexOf("## Risky grants"), report.indexOf("## production"));
-    // (5 ref and policy flags, 2 group grants and 1 tag pattern)
-    expect(summary.match(/^\| (production|staging) \|/gm)).toHaveLength(8);
+    // (2 ref flags, 2 policy flags, 2 group grants)
+    expect(summary.match(/^\| (production|staging) \|/gm)).toHaveLength(6);
     expect(summary).toContain(
       "| production | `admin` | ⛔ administrator-level managed policy `AdministratorAccess`",
     );
   });
+
+  test("flags grants matched by path only (pinIds: false)", async () => {
+    // GIVEN the fixture with ID pinning switched off
+    const unpinned = await synthesizeFixture({
+      ...EXPLAIN_CONFIG,
+      gitlab: { url: "https://gitlab.com", pinIds: false },
+    });
+    try {
+      const text = renderAccessReport(unpinned.config, unpinned.stacks);
+      // THEN every grant says it is matched by path only, and the summary says pinIds is off
+      expect(text).toMatch(
+        /project `acme\/web` \| branch \| `main` \| yes \| \*\*no\*\* \|.*⚠️ matched by path only/,
+      );
+      expect(text).toContain("gitlab.pinIds: false");
+    } finally {
+      unpinned.cleanup();
+    }
+  }, 60_000);
 
   test("is deterministic and carries no timestamp", () => {
     expect(renderAccessReport(fixture.config, fixture.stacks)).toBe(report);
@@ -145,11 +166,34 @@ describe("renderAccessReport", () => {
     );
   });
 
-  test("risk helpers: exact tags and branches are not flagged; admin policies by AWS-managed name only", () => {
-    expect(grantRisks(parseSubjectGrant("project_path:a/b:ref_type:tag:ref:v1.0.0"))).toEqual([]);
-    expect(grantRisks(parseSubjectGrant("project_path:a/b:ref_type:tag:ref:v*"))).toHaveLength(1);
-    expect(grantRisks(parseSubjectGrant("project_path:a/b:ref_type:branch:ref:main"))).toEqual([]);
-    expect(grantRisks(parseSubjectGrant("project_path:a/b:ref_type:branch:ref:rel-?"))).toHaveLength(1);
+  test("risk helpers: pinned, protected tags and branches are not flagged; admin policies by AWS-managed name only", () => {
+    // GIVEN a statement that pins the project and requires a protected ref, and one that does neither
+    const pinned = statementFacts(
+      { StringEquals: { "gitlab.com:project_id": ["1"], "gitlab.com:ref_protected": ["true"] } },
+      "gitlab.com",
+    );
+    const bare = statementFacts({}, "gitlab.com");
+    // THEN only what the statement leaves open is flagged
+    expect(grantRisks(parseSubjectGrant("project_path:a/b:ref_type:tag:ref:v*"), pinned)).toEqual([]);
+    expect(grantRisks(parseSubjectGrant("project_path:a/b:ref_type:branch:ref:main"), pinned)).toEqual([]);
+    expect(grantRisks(parseSubjectGrant("project_path:a/b:ref_type:branch:ref:rel-?"), pinned)).toEqual([]);
+    expect(
+      grantRisks(parseSubjectGrant("project_path:a/b:ref_type:branch:ref:rel-?"), bare).map((r) => r.message),
+    ).toEqual([
+      expect.stringMatching(/^matched by path only, not pinned by ID/),
+      expect.stringMatching(/^unprotected refs allowed \(protected: false\) with the pattern `rel-\?`/),
+    ]);
+    // AND an unprotected tag pattern is flagged once, by the tag check
+    expect(
+      grantRisks(parseSubjectGrant("project_path:a/b:ref_type:tag:ref:v*"), {
+        ...pinned,
+        refProtected: false,
+      }).map((r) => r.message),
+    ).toEqual([expect.stringMatching(/^wildcard tag pattern `v\*` with unprotected refs allowed/)]);
+    // AND a sub that carries ref_protected:true and the project ID needs no other condition
+    expect(
+      grantRisks(parseSubjectGrant("project_id:7:ref_type:branch:ref:main:ref_protected:true"), bare),
+    ).toEqual([]);
     expect(adminPolicyRisk("arn:aws:iam::aws:policy/IAMFullAccess")?.level).toBe("high");
     expect(adminPolicyRisk("arn:aws:iam::aws:policy/job-function/SystemAdministrator")).toBeDefined();
     expect(adminPolicyRisk("arn:aws:iam::111111111111:policy/AdministratorAccess")).toBeUndefined();

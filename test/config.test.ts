@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { generateConfig } from "../bench/generate";
-import { parseConfig, parseConfigWithPositions } from "../src/config/load";
+import { generateConfig, generateLock } from "../bench/generate";
+import { loadConfigFile, parseConfig, parseConfigWithPositions } from "../src/config/load";
+import { parseLock, readLockFor, type GitLabLock } from "../src/gitlab/lock";
 import { minimalConfig, parse, problemsOf, type RawConfig } from "./support/configs";
 
 const ROOT = join(__dirname, "..");
@@ -12,10 +13,9 @@ const withGitlab = (gitlab: Record<string, unknown>) => ({ ...minimalConfig(), g
 
 describe("the example config", () => {
   test("is accepted, with defaults filled in", () => {
-    // GIVEN the checked-in gitlab-oidc.yaml
-    const text = readFileSync(join(ROOT, "gitlab-oidc.yaml"), "utf8");
-    // WHEN it is parsed
-    const config = parseConfig(text);
+    // GIVEN the checked-in gitlab-oidc.yaml (and the lock beside it)
+    // WHEN it is loaded
+    const config = loadConfigFile(join(ROOT, "gitlab-oidc.yaml"));
     // THEN it has both accounts, and defaults the team did not write
     expect(config.accounts.map((a) => a.name)).toEqual(["production", "staging"]);
     expect(config.state).toEqual({ type: "local" });
@@ -70,12 +70,12 @@ describe("rejections name the field and the fix", () => {
     [
       "an environment condition",
       withAllow({ project: "acme/web", branches: ["main"], environment: "production" }),
-      'accounts[0].roles[0].allow[0].environment: "environment" is a GitLab ID-token claim, but AWS evaluates only the token\'s sub and aud',
+      'accounts[0].roles[0].allow[0].environment: "environment" is a GitLab ID-token claim that this tool has no grant option for: AWS does not supply it as a condition key',
     ],
     [
       "a ref_protected condition",
       withAllow({ project: "acme/web", branches: ["main"], ref_protected: "true" }),
-      "AWS evaluates only the token's sub and aud",
+      '"ref_protected" is a GitLab ID-token claim; write protected: true (the default)',
     ],
     [
       "an unquoted account id",
@@ -282,8 +282,9 @@ describe("rejections name the field and the fix", () => {
 
 describe("raised quotas", () => {
   test("limits.trustPolicyLength admits a longer trust policy", () => {
-    // GIVEN a role whose trust policy is over 2048 characters
-    const allow = Array.from({ length: 40 }, (_, i) => ({
+    // GIVEN a role whose trust policy is over 2048 characters: ten projects, each pinned by its ID in
+    // its own statement
+    const allow = Array.from({ length: 10 }, (_, i) => ({
       project: `acme/service-number-${i}`,
       branches: ["main"],
     }));
@@ -366,6 +367,7 @@ describe("accepted shapes", () => {
       gitlab: {
         url: "https://gitlab.example.com/gitlab",
         audience: ["aws", "sts.amazonaws.com"],
+        subClaim: ["project_path", "ref_type", "ref", "ref_protected"],
         thumbprints: ["A".repeat(40)],
       },
       state: { type: "gitlab", url: "https://gitlab.example.com", projectId: 42 },
@@ -403,29 +405,40 @@ describe("accepted shapes", () => {
 describe("the two YAML readers", () => {
   // parseConfig reads valid configs with js-yaml (fast) and everything else with `yaml` (positions):
   // they must read every config alike.
-  const texts: [string, string][] = [
+  const texts: [string, string, GitLabLock?][] = [
     ...[
       "gitlab-oidc.yaml",
       "test/fixtures/configs/kitchen-sink.yaml",
       "test/fixtures/configs/odd-names.yaml",
-    ].map((file): [string, string] => [file, readFileSync(join(ROOT, file), "utf8")]),
-    ["a generated 3 × 20 config", generateConfig(3, 20)],
+    ].map((file): [string, string, GitLabLock?] => [
+      file,
+      readFileSync(join(ROOT, file), "utf8"),
+      readLockFor(join(ROOT, file)),
+    ]),
     [
-      "YAML's tricky scalars",
+      "a generated 3 × 20 config",
+      generateConfig(3, 20),
+      parseLock(generateLock(3, 20), "generated.lock.yaml"),
+    ],
+    [
+      "YAML's tricky scalars (no lock: IDs not pinned)",
       [
-        "gitlab: { url: https://gitlab.com, audience: [yes, 'no', on] }",
+        "gitlab: { url: https://gitlab.com, audience: [yes, 'no', on], pinIds: false }",
         "accounts:",
         "  - { name: a, accountId: '011111111111', region: eu-west-1, tags: { k: &v anchored, k2: *v }, roles: [",
         '      { name: r, allow: [{ project: a/b, branches: ["*", main] }], inlinePolicies: { p: { Version: 2012-10-17,',
         "        Statement: [{ Effect: Allow, Action: 's3:*', Resource: '*',",
         "          Condition: { StringEquals: { x: [yes, 'no', on, 1e3, .inf, 0x1F, 0o17, ~, 2012-10-17, 012345, -0, +1] } } }] } } }] }",
       ].join("\n"),
+      undefined,
     ],
   ];
 
-  test.each(texts)("%s: both give the same configuration", (_name, text) => {
+  test.each(texts)("%s: both give the same configuration", (_name, text, lock) => {
     // Compared as the JSON the synth writes (js-yaml reads `-0` as 0: the same in JSON).
     const asJson = (config: unknown) => JSON.parse(JSON.stringify(config));
-    expect(asJson(parseConfig(text))).toEqual(asJson(parseConfigWithPositions(text)));
+    expect(asJson(parseConfig(text, "test.yaml", lock))).toEqual(
+      asJson(parseConfigWithPositions(text, "test.yaml", lock)),
+    );
   });
 });

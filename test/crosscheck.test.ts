@@ -1,7 +1,11 @@
 /**
  * Cross-check: the project's IAM evaluator (src/iam/evaluate.ts) against an independent one
  * (@cloud-copilot/iam-simulate, AGPL: test-only), and both against an "intended" oracle written
- * directly from the config's allow entries, over randomized (seeded, so reproducible) GitLab claims.
+ * directly from the config's allow entries and the lock, over randomized (seeded, so reproducible)
+ * GitLab tokens: project and namespace IDs (recycled paths: the same path with another ID; cross-paired
+ * tokens: one grant's path with another grant's IDs), protected and unprotected refs, pipeline sources,
+ * jobs with and without an environment. Tokens are formatted as GitLab formats `sub` and turned into the
+ * request context AWS builds for the issuer (src/model/claims.ts).
  * The same cases also check `explain`: same verdict, a denial names a differing part, and setting a
  * single differing part to what the closest grant names turns the denial into an allow.
  */
@@ -11,15 +15,23 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../src/config/load";
-import type { AllowEntry, Config } from "../src/config/schema";
+import type { AllowEntry, Config, RoleConfig } from "../src/config/schema";
 import { explainAccess } from "../src/explain/explain";
+import type { GitLabLock } from "../src/gitlab/lock";
 import { evaluateTrustPolicy } from "../src/iam/evaluate";
+import {
+  DEFAULT_SUB_CLAIM,
+  formatSubClaim,
+  requestContextFor,
+  SUB_CLAIM_COMPONENTS,
+  type SubClaimComponent,
+} from "../src/model/claims";
 import type { IamPolicyDocument } from "../src/model/trust-policy";
 import { synthesize } from "../src/synth";
 import { readSynthesizedStacks, type SynthesizedStack } from "../src/terraform/synthesized-stacks";
 
 const SEED = 20251125;
-const CASES_PER_CONFIG = 3400;
+const CASES_PER_CONFIG = 2200;
 
 /** mulberry32: a small deterministic PRNG, so a failure can be replayed from SEED. */
 function prng(seed: number): () => number {
@@ -33,62 +45,139 @@ function prng(seed: number): () => number {
   };
 }
 
-// Configs built in code (JSON is YAML), each parsed and synthesized like gitlab-oidc.yaml.
+// Configs built in code (JSON is YAML), each parsed with its lock and synthesized like gitlab-oidc.yaml.
 const account = (name: string, accountId: string, roles: unknown[]) => ({
   name,
   accountId,
   region: "eu-west-1",
   roles,
 });
-const role = (name: string, allow: unknown[]) => ({ name, allow });
+const role = (name: string, allow: unknown[], extra: Record<string, unknown> = {}) => ({
+  name,
+  allow,
+  ...extra,
+});
 
-const CONFIGS: Record<string, unknown> = {
+const GITLAB_COM_LOCK: GitLabLock = {
+  projects: {
+    "acme/web": { id: 1001, namespaceId: 2001 },
+    "acme/api": { id: 1002, namespaceId: 2001 },
+  },
+  groups: {
+    "acme/platform": { id: 2002, descendantIds: [2003, 2004, 2005] },
+    "acme/platform/team-a": { id: 2003, descendantIds: [2005] },
+  },
+};
+
+const CONFIGS: Record<string, { raw: unknown; lock: GitLabLock }> = {
   gitlabCom: {
-    gitlab: { url: "https://gitlab.com" },
-    accounts: [
-      account("prod", "111111111111", [
-        role("deploy", [
-          { project: "acme/web", branches: ["main", "release/*"] },
-          { group: "acme/platform", tags: ["v*"] },
+    raw: {
+      gitlab: { url: "https://gitlab.com" },
+      accounts: [
+        account("prod", "111111111111", [
+          role("deploy", [
+            { project: "acme/web", branches: ["main", "release/*"] },
+            { group: "acme/platform", tags: ["v*"], pipelineSources: ["push", "web"] },
+          ]),
+          // Two projects with the same kind of conditions and different refs: cross-pairing territory.
+          role("pair", [
+            { project: "acme/web", branches: ["main"], tags: ["v*"] },
+            { project: "acme/api", branches: ["release/*", "main"] },
+            { project: "acme/web", branches: ["hotfix/*"], protected: false },
+          ]),
+          role("plan", [
+            { group: "acme/platform", branches: ["main"], tags: ["v?.*"] },
+            { project: "acme/api", branches: ["main"], runnerEnvironment: "gitlab-hosted" },
+          ]),
         ]),
-        role("plan", [{ group: "acme/platform", branches: ["main"], tags: ["v?.*"] }]),
-      ]),
-      account("dev", "222222222222", [
-        role("any", [{ project: "acme/web", anyRef: true }]),
-        role("features", [
-          { project: "acme/web", branches: ["*"] },
-          { group: "acme/platform/team-a", anyRef: true },
+        account("dev", "222222222222", [
+          role("any", [{ project: "acme/web", anyRef: true, protected: false }], {
+            audience: "sts.amazonaws.com",
+          }),
+          role("features", [
+            { project: "acme/web", branches: ["*"], protected: false },
+            { project: "acme/api", branches: ["main"] },
+            { group: "acme/platform/team-a", anyRef: true },
+          ]),
         ]),
-      ]),
-    ],
+      ],
+    },
+    lock: GITLAB_COM_LOCK,
+  },
+  gitlabComProjectIdSub: {
+    raw: {
+      gitlab: { url: "https://gitlab.com", subClaim: ["project_id", "ref_type", "ref"] },
+      accounts: [
+        account("ids", "666666666666", [
+          role("deploy", [
+            { project: "acme/web", branches: ["main"], tags: ["v*"] },
+            { group: "acme/platform", branches: ["main"], protected: false },
+            { project: "acme/api", branches: ["release/*"] },
+          ]),
+        ]),
+      ],
+    },
+    lock: GITLAB_COM_LOCK,
   },
   selfManaged: {
-    gitlab: {
-      url: "https://gitlab.example.com/gitlab",
-      audience: ["https://gitlab.example.com/gitlab", "sts.amazonaws.com"],
+    raw: {
+      gitlab: {
+        url: "https://gitlab.example.com/gitlab",
+        audience: ["https://gitlab.example.com/gitlab", "sts.amazonaws.com"],
+        subClaim: ["project_path", "ref_type", "ref", "ref_protected"],
+      },
+      accounts: [
+        account("ops", "333333333333", [
+          role("release", [
+            { project: "ops/infra.tools", tags: ["release-?.?", "v1.*"] },
+            { group: "ops", branches: ["main", "hotfix-*"] },
+          ]),
+          role("exact", [
+            { project: "team.x/svc-a", branches: ["main", "develop"], tags: ["1.0.0"] },
+            { project: "team.x/svc-b", branches: ["develop"], protected: false },
+          ]),
+        ]),
+      ],
     },
-    accounts: [
-      account("ops", "333333333333", [
-        role("release", [
-          { project: "ops/infra.tools", tags: ["release-?.?", "v1.*"] },
-          { group: "ops", branches: ["main", "hotfix-*"] },
-        ]),
-        role("exact", [{ project: "team.x/svc-a", branches: ["main", "develop"], tags: ["1.0.0"] }]),
-      ]),
-    ],
+    lock: { projects: {}, groups: {} },
   },
-  deepGroups: {
-    gitlab: { url: "https://git.acme.io", audience: "aws" },
-    accounts: [
-      account("a", "444444444444", [
-        role("deep", [
-          { group: "acme/platform/team-a/sub", branches: ["feature/*/done", "main"] },
-          { project: "acme/platform-evil/x", tags: ["v*"] },
-          { group: "acme/platformx", branches: ["ma?n"] },
+  selfManagedProjectIdSub: {
+    raw: {
+      gitlab: {
+        url: "https://gitlab.example.com",
+        subClaim: ["project_id", "ref_type", "ref", "ref_protected"],
+      },
+      accounts: [
+        account("pid", "777777777777", [
+          role("deploy", [
+            { project: "acme/web", branches: ["main", "release/*"] },
+            { project: "acme/api", tags: ["v*"], protected: false },
+          ]),
         ]),
-      ]),
-      account("b", "555555555555", [role("dots", [{ group: "a.b", branches: ["r.1", "*-stable"] }])]),
-    ],
+      ],
+    },
+    lock: GITLAB_COM_LOCK,
+  },
+  customIssuerWithEnvironments: {
+    raw: {
+      gitlab: {
+        url: "https://git.acme.io",
+        issuer: "https://oidc.acme.io/gitlab",
+        audience: "aws",
+        subClaim: SUB_CLAIM_COMPONENTS.filter((c) => c !== "project_id"), // all of them, the path first
+      },
+      accounts: [
+        account("a", "444444444444", [
+          role("deep", [
+            { group: "acme/platform/team-a/sub", branches: ["feature/*/done", "main"] },
+            { project: "acme/platform-evil/x", tags: ["v*"] },
+            { group: "acme/platformx", branches: ["ma?n"], protected: false },
+          ]),
+        ]),
+        account("b", "555555555555", [role("dots", [{ group: "a.b", branches: ["r.1", "*-stable"] }])]),
+      ],
+    },
+    lock: { projects: {}, groups: {} },
   },
 };
 
@@ -108,31 +197,75 @@ function glob(pattern: string, value: string): boolean {
   return row[value.length];
 }
 
+/** A GitLab job's token, as structured claims (the oracle reads these; `sub` is formatted from them). */
 interface Claims {
   readonly project: string;
+  readonly projectId: string;
+  readonly namespaceId: string;
   readonly refType: "branch" | "tag";
   readonly ref: string;
+  readonly refProtected: boolean;
+  readonly pipelineSource: string;
+  readonly runnerEnvironment: string;
+  readonly environment?: { readonly protected: boolean; readonly tier: string };
   readonly aud: string;
   /** The provider ARN the request comes through. */
   readonly principal: string;
 }
 
-/** What the config means, straight from the allow entries: no trust policy, no IAM semantics. */
-function intended(
-  config: Config,
-  allow: readonly AllowEntry[],
-  providerArn: string,
-  claims: Claims,
-): boolean {
-  const audiences = config.gitlab.audience ?? config.gitlab.url;
-  if (!(Array.isArray(audiences) ? audiences : [audiences]).includes(claims.aud)) return false;
+/** The token's claims as GitLab mints them, `sub` formatted with the projects' sub claim components. */
+function tokenClaims(claims: Claims, subClaim: readonly SubClaimComponent[]): Record<string, string> {
+  const values = {
+    project_path: claims.project,
+    project_id: claims.projectId,
+    ref_type: claims.refType,
+    ref: claims.ref,
+    ref_protected: String(claims.refProtected),
+    ...(claims.environment
+      ? {
+          environment_protected: String(claims.environment.protected),
+          deployment_tier: claims.environment.tier,
+        }
+      : {}),
+  };
+  return {
+    ...values,
+    namespace_id: claims.namespaceId,
+    pipeline_source: claims.pipelineSource,
+    runner_environment: claims.runnerEnvironment,
+    sub: formatSubClaim(subClaim, values),
+  };
+}
+
+/** What the config means, straight from the allow entries and the lock: no trust policy, no IAM semantics. */
+function intended(config: Config, role: RoleConfig, providerArn: string, claims: Claims): boolean {
+  const audience = role.audience ?? config.gitlab.audience ?? config.gitlab.url;
+  if (!(Array.isArray(audience) ? audience : [audience]).includes(claims.aud)) return false;
   if (claims.principal !== providerArn) return false;
-  return allow.some((entry) => {
-    const projectOk =
-      entry.project !== undefined
-        ? claims.project === entry.project
-        : claims.project.startsWith(`${entry.group}/`) && claims.project.length > `${entry.group}/`.length;
+  const lock = config.lock ?? { projects: {}, groups: {} };
+  const issuer = config.gitlab.issuer ?? config.gitlab.url;
+  const pinned = issuer === "https://gitlab.com" && config.gitlab.pinIds !== false;
+  const byId = (config.gitlab.subClaim ?? DEFAULT_SUB_CLAIM)[0] === "project_id";
+  return role.allow.some((entry) => {
+    let projectOk: boolean;
+    if (entry.project !== undefined) {
+      const id = String(lock.projects[entry.project]?.id);
+      projectOk = byId
+        ? claims.projectId === id
+        : claims.project === entry.project && (!pinned || claims.projectId === id);
+    } else {
+      const group = lock.groups[entry.group as string];
+      const inGroup =
+        group !== undefined && [group.id, ...group.descendantIds].map(String).includes(claims.namespaceId);
+      const below =
+        claims.project.startsWith(`${entry.group}/`) && claims.project.length > `${entry.group}/`.length;
+      projectOk = byId ? inGroup : below && (!pinned || inGroup);
+    }
     if (!projectOk) return false;
+    if (entry.protected !== false && !claims.refProtected) return false;
+    if (entry.pipelineSources && !entry.pipelineSources.includes(claims.pipelineSource as never))
+      return false;
+    if (entry.runnerEnvironment && entry.runnerEnvironment !== claims.runnerEnvironment) return false;
     if (entry.anyRef) return true;
     const patterns = claims.refType === "branch" ? entry.branches : entry.tags;
     return (patterns ?? []).some((pattern) => glob(pattern, claims.ref));
@@ -140,19 +273,37 @@ function intended(
 }
 
 /**
- * Claims near and far from a role's grants: most start from one of its entries (a hit) and then change
- * one part (a near miss: sibling namespace, prefix, deeper path, swapped ref type, changed ref, wrong
- * audience or provider); the rest are drawn from every entry of the config.
+ * Tokens near and far from a role's grants: most start from one of its entries as GitLab would mint
+ * them (the lock's IDs for the path) and then change one part: the path (sibling namespace, prefix,
+ * deeper path), the IDs (a recycled path: same path, another ID; cross-pairing: another entry's IDs),
+ * protection, pipeline source, runner, ref type, ref, audience or provider; the rest come from every
+ * entry of the config.
  */
 function claimGenerator(config: Config, random: () => number) {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
+  const lock = config.lock ?? { projects: {}, groups: {} };
   const allEntries = config.accounts.flatMap((a) => a.roles.flatMap((r) => r.allow));
   const segment = () => pick(["x", "web", "a", "sub", "team-a", "api.v2", "z_z", "evil", "platform"]);
+  const freshId = () => String(50_000 + Math.floor(random() * 900_000));
   const under = (entry: AllowEntry): string =>
     entry.project ??
     (random() < 0.7
       ? `${entry.group}/${segment()}`
       : `${entry.group}/${segment()}/${segment()}/${segment()}`);
+  /** The IDs GitLab would put in a token of a project that the entry names or covers. */
+  const idsOf = (entry: AllowEntry): { projectId: string; namespaceId: string } => {
+    if (entry.project !== undefined) {
+      const locked = lock.projects[entry.project];
+      return locked
+        ? { projectId: String(locked.id), namespaceId: String(locked.namespaceId) }
+        : { projectId: freshId(), namespaceId: freshId() };
+    }
+    const group = lock.groups[entry.group as string];
+    return {
+      projectId: freshId(),
+      namespaceId: group ? String(pick([group.id, ...group.descendantIds])) : freshId(),
+    };
+  };
   const mutateProject = (base: string): string => {
     switch (Math.floor(random() * 9)) {
       case 0:
@@ -216,7 +367,6 @@ function claimGenerator(config: Config, random: () => number) {
     const chosen = pick(refs);
     return { refType: chosen.refType, ref: literal(chosen.pattern) };
   };
-  const audiences = [config.gitlab.audience ?? config.gitlab.url].flat();
   const wrongAudience = () =>
     pick([
       `${config.gitlab.url}/`,
@@ -227,13 +377,22 @@ function claimGenerator(config: Config, random: () => number) {
       "",
     ]);
 
-  return (allow: readonly AllowEntry[], providerArns: readonly string[]): Claims => {
-    const entry = random() < 0.8 ? pick(allow) : pick(allEntries);
+  return (roleConfig: RoleConfig, providerArns: readonly string[]): Claims => {
+    const entry = random() < 0.8 ? pick(roleConfig.allow) : pick(allEntries);
+    const audiences = [roleConfig.audience ?? config.gitlab.audience ?? config.gitlab.url].flat();
     let project = under(entry);
+    let { projectId, namespaceId } = idsOf(entry);
     let { refType, ref } = refOf(entry);
+    let refProtected = random() < 0.85;
+    let pipelineSource = entry.pipelineSources ? pick(entry.pipelineSources) : "push";
+    let runnerEnvironment = entry.runnerEnvironment ?? pick(["gitlab-hosted", "self-hosted"]);
+    const environment =
+      random() < 0.3
+        ? { protected: random() < 0.5, tier: pick(["production", "staging", "other"]) }
+        : undefined;
     let aud = pick(audiences);
     let principal = providerArns[0];
-    switch (Math.floor(random() * 8)) {
+    switch (Math.floor(random() * 13)) {
       case 0:
       case 1:
         break; // unchanged: a hit when the entry is the role's
@@ -241,13 +400,29 @@ function claimGenerator(config: Config, random: () => number) {
         project = mutateProject(entry.project ?? entry.group ?? "");
         break;
       case 3:
-        refType = refType === "branch" ? "tag" : "branch";
+        // A recycled path: the same path, now another project (or another group's namespace).
+        if (random() < 0.5) projectId = freshId();
+        else namespaceId = freshId();
         break;
       case 4:
+        // Cross-pairing: this entry's path with another entry's IDs.
+        ({ projectId, namespaceId } = idsOf(random() < 0.6 ? pick(roleConfig.allow) : pick(allEntries)));
+        break;
       case 5:
-        ref = mutateRef(ref);
+        refProtected = !refProtected;
         break;
       case 6:
+        pipelineSource = pick(["merge_request_event", "api", "schedule", "web", "push"]);
+        runnerEnvironment = pick(["gitlab-hosted", "self-hosted"]);
+        break;
+      case 7:
+        refType = refType === "branch" ? "tag" : "branch";
+        break;
+      case 8:
+      case 9:
+        ref = mutateRef(ref);
+        break;
+      case 10:
         aud = wrongAudience();
         break;
       default:
@@ -258,8 +433,54 @@ function claimGenerator(config: Config, random: () => number) {
           refType = random() < 0.5 ? "branch" : "tag";
         }
     }
-    return { project, refType, ref, aud, principal };
+    return {
+      project,
+      projectId,
+      namespaceId,
+      refType,
+      ref,
+      refProtected,
+      pipelineSource,
+      runnerEnvironment,
+      ...(environment ? { environment } : {}),
+      aud,
+      principal,
+    };
   };
+}
+
+/** The claims with one differing part set to what explain's closest grant names; undefined if it cannot say. */
+function repair(
+  claims: Claims,
+  difference: { part: string; expected: string; expectedValues?: readonly string[] },
+  grant?: { scope: string; path: string },
+): Claims | undefined {
+  const claim = /:([a-z_]+) /.exec(difference.expected)?.[1];
+  switch (difference.part) {
+    case "refType":
+      return { ...claims, refType: difference.expected as "branch" | "tag" };
+    case "ref":
+      return /[*?]/.test(difference.expected) ? undefined : { ...claims, ref: difference.expected };
+    case "project":
+      if (grant?.scope === "project") return { ...claims, project: grant.path };
+      if (grant?.scope === "group") return { ...claims, project: `${grant.path}/fixed` };
+      if (grant?.scope === "id" && grant.path !== "*") return { ...claims, projectId: grant.path };
+      return undefined;
+    case "subject":
+      return difference.expected === "ref_protected:true" ? { ...claims, refProtected: true } : undefined;
+    case "condition": {
+      const value = difference.expectedValues?.[0];
+      if (value === undefined) return undefined;
+      if (claim === "project_id") return { ...claims, projectId: value };
+      if (claim === "namespace_id") return { ...claims, namespaceId: value };
+      if (claim === "ref_protected") return { ...claims, refProtected: value === "true" };
+      if (claim === "pipeline_source") return { ...claims, pipelineSource: value };
+      if (claim === "runner_environment") return { ...claims, runnerEnvironment: value };
+      return undefined;
+    }
+    default:
+      return undefined;
+  }
 }
 
 /** The trust policy with the provider's Terraform reference replaced by a concrete ARN. */
@@ -283,8 +504,8 @@ describe("cross-check: evaluator vs iam-simulate vs intended grants", () => {
   const outRoot = mkdtempSync(join(tmpdir(), "explain-crosscheck-"));
   afterAll(() => rmSync(outRoot, { recursive: true, force: true }));
 
-  test("≥ 10,000 seeded random claim sets: zero disagreements, zero grants outside the config", async () => {
-    // GIVEN several configs, synthesized to HCL and read back as Terraform will deploy them
+  test("≥ 10,000 seeded random tokens: zero disagreements, zero grants outside the config", async () => {
+    // GIVEN several configs with their locks, synthesized to HCL and read back as Terraform will deploy them
     const random = prng(SEED);
     let cases = 0;
     let allowedCases = 0;
@@ -295,13 +516,15 @@ describe("cross-check: evaluator vs iam-simulate vs intended grants", () => {
     let explained = 0;
     let repairs = 0;
     const explainProblems: string[] = [];
+    const kinds = { recycledOrCrossPairedDenied: 0, unprotectedDenied: 0 };
 
-    for (const [name, raw] of Object.entries(CONFIGS)) {
-      const config = parseConfig(JSON.stringify(raw), `${name}.yaml`);
+    for (const [name, { raw, lock }] of Object.entries(CONFIGS)) {
+      const config = parseConfig(JSON.stringify(raw), `${name}.yaml`, lock);
+      const subClaim = config.gitlab.subClaim ?? DEFAULT_SUB_CLAIM;
       const outdir = join(outRoot, name);
       synthesize(config, { outdir, hcl: true });
       const stacks = await readSynthesizedStacks(outdir);
-      const host = config.gitlab.url.replace(/^https:\/\//, "");
+      const host = (config.gitlab.issuer ?? config.gitlab.url).replace(/^https:\/\//, "");
       const next = claimGenerator(config, random);
       const roles = stacks.flatMap((stack) =>
         stack.roles.map((synthesized) => {
@@ -332,13 +555,27 @@ describe("cross-check: evaluator vs iam-simulate vs intended grants", () => {
       // The independent validator accepts every synthesized trust policy.
       for (const r of roles) expect(r.validated.errors).toEqual([]);
 
-      // WHEN each random claim set is evaluated three ways for a random role
+      const evaluate = (r: (typeof roles)[number], claims: Claims) => {
+        const token = tokenClaims(claims, subClaim);
+        const context = requestContextFor(host, token, claims.aud);
+        const ours = evaluateTrustPolicy(r.policy, { federatedPrincipal: claims.principal, context }).allowed;
+        return { token, context, ours };
+      };
+      const explainFor = (r: (typeof roles)[number], claims: Claims) => {
+        const token = tokenClaims(claims, subClaim);
+        return explainAccess([r.stack], {
+          sub: token.sub,
+          claims: token,
+          audiences: [claims.aud],
+          role: r.roleConfig.name,
+        });
+      };
+
+      // WHEN each random token is evaluated three ways for a random role
       for (let i = 0; i < CASES_PER_CONFIG; i++) {
         const r = roles[Math.floor(random() * roles.length)];
-        const claims = next(r.roleConfig.allow, [r.providerArn, ...r.otherProviders]);
-        const sub = `project_path:${claims.project}:ref_type:${claims.refType}:ref:${claims.ref}`;
-        const context = { [`${host}:sub`]: sub, [`${host}:aud`]: claims.aud };
-        const ours = evaluateTrustPolicy(r.policy, { federatedPrincipal: claims.principal, context }).allowed;
+        const claims = next(r.roleConfig, [r.providerArn, ...r.otherProviders]);
+        const { token, context, ours } = evaluate(r, claims);
         const started = performance.now();
         const theirs =
           runUnsafeSimulation(
@@ -357,23 +594,36 @@ describe("cross-check: evaluator vs iam-simulate vs intended grants", () => {
             {},
           ) === "Allowed";
         simulateMs += performance.now() - started;
-        const intent = intended(config, r.roleConfig.allow, r.providerArn, claims);
+        const intent = intended(config, r.roleConfig, r.providerArn, claims);
         cases++;
         if (ours) allowedCases++;
-        const label = `${name} ${r.stack.name}/${r.roleConfig.name} sub=${sub} aud=${claims.aud} principal=${claims.principal}`;
+        const label = `${name} ${r.stack.name}/${r.roleConfig.name} ${JSON.stringify(context)} principal=${claims.principal}`;
         if (ours !== theirs) disagreements.push(`${label}: ours=${ours} iam-simulate=${theirs}`);
         if (ours && !intent) overGrants.push(label);
         if (!ours && intent) underGrants.push(label);
+        // Count the denials the new model exists for: the same token protected, or with the lock's IDs, passes.
+        if (!ours && !claims.refProtected && evaluate(r, { ...claims, refProtected: true }).ours) {
+          kinds.unprotectedDenied++;
+        }
+        if (!ours) {
+          for (const entry of r.roleConfig.allow) {
+            const locked = entry.project !== undefined ? lock.projects[entry.project] : undefined;
+            if (locked && claims.project === entry.project && String(locked.id) !== claims.projectId) {
+              const fixed = evaluate(r, {
+                ...claims,
+                projectId: String(locked.id),
+                namespaceId: String(locked.namespaceId),
+              });
+              if (fixed.ours) kinds.recycledOrCrossPairedDenied++;
+            }
+          }
+        }
 
         // explain, on the same stacks (its principal is always the stack's provider), agrees too; a denial
-        // names at least one differing part, and when only the audience differs, that audience is accepted.
+        // names at least one differing part, and a single differing part set as the closest grant says allows.
         if (claims.principal === r.providerArn) {
           explained++;
-          const [verdict] = explainAccess([r.stack], {
-            sub,
-            audiences: [claims.aud],
-            role: r.roleConfig.name,
-          }).roles;
+          const [verdict] = explainFor(r, claims).roles;
           const differences = verdict.closest?.differences ?? [];
           if (verdict.allowed !== ours || (!ours && differences.length === 0)) {
             explainProblems.push(
@@ -382,34 +632,21 @@ describe("cross-check: evaluator vs iam-simulate vs intended grants", () => {
           }
           if (!ours && differences.length === 1 && differences[0].part === "audience") {
             const fixed = explainAccess([r.stack], {
-              sub,
+              sub: token.sub,
+              claims: token,
               audiences: [differences[0].expectedValues?.[0] ?? ""],
               role: r.roleConfig.name,
             });
             if (!fixed.allowed) explainProblems.push(`${label}: fixing the audience did not allow it`);
           }
-          // A single differing part of the sub, set to what the closest grant names, must be enough.
           const only = differences.length === 1 ? differences[0] : undefined;
-          const grant = verdict.closest?.grant;
-          let repaired: string | undefined;
-          if (only?.part === "refType") {
-            repaired = `project_path:${claims.project}:ref_type:${only.expected}:ref:${claims.ref}`;
-          } else if (only?.part === "ref" && !/[*?]/.test(only.expected)) {
-            repaired = `project_path:${claims.project}:ref_type:${claims.refType}:ref:${only.expected}`;
-          } else if (only?.part === "project" && grant?.scope === "project") {
-            repaired = `project_path:${grant.path}:ref_type:${claims.refType}:ref:${claims.ref}`;
-          } else if (only?.part === "project" && grant?.scope === "group") {
-            repaired = `project_path:${grant.path}/fixed:ref_type:${claims.refType}:ref:${claims.ref}`;
-          }
+          const repaired = only ? repair(claims, only, verdict.closest?.grant) : undefined;
           if (repaired !== undefined) {
             repairs++;
-            const fixed = explainAccess([r.stack], {
-              sub: repaired,
-              audiences: [claims.aud],
-              role: r.roleConfig.name,
-            });
-            if (!fixed.allowed)
-              explainProblems.push(`${label}: repairing the ${only?.part} did not allow it`);
+            if (!explainFor(r, repaired).allowed)
+              explainProblems.push(
+                `${label}: repairing the ${only?.part} (${only?.message}) did not allow it`,
+              );
           }
         }
       }
@@ -419,7 +656,9 @@ describe("cross-check: evaluator vs iam-simulate vs intended grants", () => {
     console.log(
       `cross-check: ${cases} cases, ${allowedCases} allowed, ${disagreements.length} disagreements, ` +
         `${overGrants.length} over-grants, ${underGrants.length} under-grants, ${explained} explained ` +
-        `(${repairs} one-part repairs, ${explainProblems.length} problems); iam-simulate ${(simulateMs / cases).toFixed(3)} ms/case`,
+        `(${repairs} one-part repairs, ${explainProblems.length} problems); ` +
+        `${kinds.recycledOrCrossPairedDenied} recycled/cross-paired path denials, ${kinds.unprotectedDenied} unprotected-ref denials; ` +
+        `iam-simulate ${(simulateMs / cases).toFixed(3)} ms/case`,
     );
     expect(cases).toBeGreaterThanOrEqual(10_000);
     expect(disagreements.slice(0, 10)).toEqual([]);
@@ -428,10 +667,12 @@ describe("cross-check: evaluator vs iam-simulate vs intended grants", () => {
     expect(explained).toBeGreaterThan(cases * 0.8);
     expect(explainProblems.slice(0, 10)).toEqual([]);
     expect(repairs).toBeGreaterThan(1000);
-    // … and the sample is not vacuous: a fair share of the cases are allowed, and many are near misses.
+    // … and the sample is not vacuous: allowed cases, near misses, and the denials the IDs and protection make
     expect(allowedCases).toBeGreaterThan(cases * 0.05);
     expect(allowedCases).toBeLessThan(cases * 0.8);
-  }, 60_000);
+    expect(kinds.recycledOrCrossPairedDenied).toBeGreaterThan(100);
+    expect(kinds.unprotectedDenied).toBeGreaterThan(100);
+  }, 120_000);
 
   test("the oracle's glob is what the config means: * spans /, ? is one character", () => {
     // GIVEN / WHEN / THEN a few fixed points, so the oracle cannot be trivially wrong

@@ -4,8 +4,10 @@
  * `npm run explain` runs it, is tested in test/e2e/explain-cli.test.ts.
  */
 import { formatSubject } from "../src/model/subjects";
+import { DEFAULT_SUB_CLAIM } from "../src/model/claims";
 import {
   explainAccess,
+  jobClaims,
   NoRoleSelectedError,
   subjectDifferences,
   type ExplainResult,
@@ -13,7 +15,12 @@ import {
 import { parseArguments, UsageError } from "../src/explain/cli";
 import { decodeTokenClaims, TokenError } from "../src/explain/token";
 import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
-import { makeTokens, synthesizeFixture, type ExplainFixture } from "./support/explain-fixture";
+import {
+  FIXTURE_SUBGROUP_IDS,
+  makeTokens,
+  synthesizeFixture,
+  type ExplainFixture,
+} from "./support/explain-fixture";
 
 let fixture: ExplainFixture;
 let stacks: SynthesizedStack[];
@@ -35,8 +42,23 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => fixture?.cleanup());
 
-const branch = (project: string, name: string) => formatSubject(project, "branch", name);
-const tag = (project: string, name: string) => formatSubject(project, "tag", name);
+/**
+ * A protected push pipeline of `project` on a ref, its claims as GitLab mints them: IDs from the
+ * fixture's lock; a project deeper below acme/platform sits in one of its locked subgroups.
+ */
+function job(project: string, refType: "branch" | "tag", ref: string, stated: Record<string, string> = {}) {
+  const inSubgroup: Record<string, string> = /^acme\/platform\/[^/]+\/.+/.test(project)
+    ? { namespace_id: String(FIXTURE_SUBGROUP_IDS[0]) }
+    : {};
+  return jobClaims(
+    { project, refType, ref },
+    { ref_protected: "true", pipeline_source: "push", ...inSubgroup, ...stated },
+    DEFAULT_SUB_CLAIM,
+    fixture.config.lock,
+  );
+}
+const branch = (project: string, name: string) => job(project, "branch", name);
+const tag = (project: string, name: string) => job(project, "tag", name);
 const verdict = (result: ExplainResult, stack: string, role: string) => {
   const found = result.roles.find((v) => v.stack === stack && v.role === role);
   if (!found) throw new Error(`no verdict for ${stack}/${role}`);
@@ -49,18 +71,18 @@ describe("explainAccess", () => {
   test("allowed: names the statement and the grant that matched", () => {
     // GIVEN a pipeline of acme/web on main
     // WHEN it is explained against every role
-    const result = explainAccess(stacks, { sub: branch("acme/web", "main") });
+    const result = explainAccess(stacks, { ...branch("acme/web", "main") });
     // THEN production/deploy and staging/preview allow it, by the exact and the wildcard grant
     const deploy = verdict(result, "production", "deploy");
     expect(deploy).toMatchObject({ allowed: true, decision: "Allow", audience: "https://gitlab.com" });
     expect(deploy.matched).toMatchObject({
-      sid: "GitLabExactSubjects",
+      sid: expect.stringMatching(/^Project\d+Exact$/),
       operator: "StringEquals",
       subValue: "project_path:acme/web:ref_type:branch:ref:main",
       grant: { scope: "project", path: "acme/web", refType: "branch", ref: "main" },
     });
     expect(verdict(result, "staging", "preview").matched).toMatchObject({
-      sid: "GitLabWildcardSubjects",
+      sid: expect.stringMatching(/^Project\d+Wildcard$/),
       subValue: "project_path:acme/web:ref_type:branch:ref:*",
     });
     // … and the admin role, granted to another project only, does not
@@ -71,7 +93,7 @@ describe("explainAccess", () => {
 
   test("a group grant allows projects below the group at any depth", () => {
     // GIVEN a tag pipeline of a project three levels below acme/platform
-    const result = explainAccess(stacks, { sub: tag("acme/platform/a/b/c", "v2.0.1"), role: "deploy" });
+    const result = explainAccess(stacks, { ...tag("acme/platform/a/b/c", "v2.0.1"), role: "deploy" });
     // THEN the group grant matched it
     expect(verdict(result, "production", "deploy").matched?.grant).toMatchObject({
       scope: "group",
@@ -83,55 +105,70 @@ describe("explainAccess", () => {
 
   test("denied, wrong project: the closest grant and only the project differs", () => {
     // GIVEN acme/api, a project no role trusts, on main
-    const result = explainAccess(stacks, { sub: branch("acme/api", "main"), account: "production" });
-    // THEN deploy is denied; the closest grant is acme/web's main, and the project path is the difference
+    const result = explainAccess(stacks, { ...branch("acme/api", "main"), account: "production" });
+    // THEN deploy is denied; the closest grant is acme/web's main, and the project path and ID differ
     const deploy = verdict(result, "production", "deploy");
     expect(deploy.allowed).toBe(false);
     expect(deploy.decision).toBe("ImplicitDeny");
     expect(deploy.closest?.subValue).toBe("project_path:acme/web:ref_type:branch:ref:main");
     expect(deploy.closest?.differences).toEqual([
       expect.objectContaining({ part: "project", expected: "acme/web", actual: "acme/api" }),
+      expect.objectContaining({
+        part: "condition",
+        message: expect.stringMatching(/no gitlab\.com:project_id/),
+      }),
     ]);
     expect(result.allowed).toBe(false);
   });
 
   test("denied, sibling namespace acme/platform-evil: not below the group, and said so", () => {
     // GIVEN a project in acme/platform-evil, which starts like the granted group acme/platform
-    const result = explainAccess(stacks, { sub: tag("acme/platform-evil/x", "v1.0.0") });
-    // THEN no role allows it; deploy's closest grant is the group's, differing only in the project
+    const result = explainAccess(stacks, { ...tag("acme/platform-evil/x", "v1.0.0") });
+    // THEN no role allows it; deploy's closest grant is the group's, differing in the project path and
+    // in the namespace ID (acme/platform-evil is not the locked group or a subgroup)
     expect(result.allowed).toBe(false);
     const deploy = verdict(result, "production", "deploy");
     expect(deploy.closest?.grant).toMatchObject({ scope: "group", path: "acme/platform" });
-    expect(deploy.closest?.differences).toHaveLength(1);
+    expect(deploy.closest?.differences.map((d) => d.part)).toEqual(["project", "condition"]);
     expect(deploy.closest?.differences[0]).toMatchObject({ part: "project", actual: "acme/platform-evil/x" });
     expect(deploy.closest?.differences[0].message).toMatch(/sibling namespace/);
+    expect(deploy.closest?.differences[1].message).toMatch(
+      /gitlab\.com:namespace_id.*not in the granted group/,
+    );
     // … staging's anyRef group grant does not let it in either
-    expect(parts(result, "staging", "preview")).toEqual(["project"]);
+    expect(parts(result, "staging", "preview")).toEqual(["project", "condition"]);
   });
 
   test("denied, the group itself is not a project below it", () => {
-    const result = explainAccess(stacks, { sub: tag("acme/platform", "v1"), role: "deploy" });
+    const result = explainAccess(stacks, { ...tag("acme/platform", "v1"), role: "deploy" });
     expect(verdict(result, "production", "deploy").closest?.differences[0].message).toMatch(
       /the group itself/,
     );
   });
 
   test("when the closest grant is another project's, the closest one for the job's project is shown too", () => {
-    // GIVEN a tag pipeline of acme/web: one difference from the group's tag grant, two from acme/web's branches
-    const result = explainAccess(stacks, { sub: tag("acme/web", "v1.2.0"), role: "deploy" });
+    // GIVEN a tag pipeline of acme/web whose namespace is the platform group's (as after a transfer): one
+    // difference from the group's tag grant (the path), two from acme/web's branches (ref type and ref)
+    const job = tag("acme/web", "v1.2.0");
+    const groupId = String(fixture.config.lock?.groups["acme/platform"].id);
+    const result = explainAccess(stacks, {
+      ...job,
+      claims: { ...job.claims, namespace_id: groupId },
+      role: "deploy",
+    });
     const deploy = verdict(result, "production", "deploy");
     // THEN the closest is the group's grant, and acme/web's own nearest grant comes with its differences
     expect(deploy.closest?.grant).toMatchObject({ scope: "group", path: "acme/platform" });
     expect(deploy.closestForProject?.grant).toMatchObject({ scope: "project", path: "acme/web" });
     expect(deploy.closestForProject?.differences.map((d) => d.part)).toEqual(["refType", "ref"]);
     // … and not when the closest grant already covers the project
-    const sameProject = explainAccess(stacks, { sub: branch("acme/web", "feature/x"), role: "deploy" });
+    const sameProject = explainAccess(stacks, { ...branch("acme/web", "feature/x"), role: "deploy" });
     expect(verdict(sameProject, "production", "deploy").closestForProject).toBeUndefined();
   });
 
   test("denied, wrong ref type: a tag named like an allowed branch", () => {
     // GIVEN a tag called main (the grant is for the branch main)
-    const result = explainAccess(stacks, { sub: tag("acme/web", "main"), role: "deploy" });
+    const result = explainAccess(stacks, { ...tag("acme/web", "main"), role: "deploy" });
     // THEN only the ref type differs
     const deploy = verdict(result, "production", "deploy");
     expect(deploy.closest?.subValue).toBe("project_path:acme/web:ref_type:branch:ref:main");
@@ -143,7 +180,7 @@ describe("explainAccess", () => {
   test("denied, ref pattern mismatch: a branch outside main and release/*", () => {
     // GIVEN a feature branch, and a branch that only resembles release/*
     for (const name of ["feature/login", "release", "releases/1.0"]) {
-      const result = explainAccess(stacks, { sub: branch("acme/web", name), role: "deploy" });
+      const result = explainAccess(stacks, { ...branch("acme/web", name), role: "deploy" });
       // THEN exactly the ref differs, reported with the branch's name
       const deploy = verdict(result, "production", "deploy");
       expect(deploy.allowed).toBe(false);
@@ -151,7 +188,7 @@ describe("explainAccess", () => {
       expect(deploy.closest?.differences[0].message).toContain(`branch "${name}"`);
     }
     // … while a real release branch, with a slash in the part * matches, is allowed
-    expect(explainAccess(stacks, { sub: branch("acme/web", "release/1.2/rc"), role: "deploy" }).allowed).toBe(
+    expect(explainAccess(stacks, { ...branch("acme/web", "release/1.2/rc"), role: "deploy" }).allowed).toBe(
       true,
     );
   });
@@ -159,7 +196,7 @@ describe("explainAccess", () => {
   test("denied, wrong audience: only the audience differs", () => {
     // GIVEN the right sub with an aud the roles do not accept
     const result = explainAccess(stacks, {
-      sub: branch("acme/web", "main"),
+      ...branch("acme/web", "main"),
       audiences: ["sts.amazonaws.com"],
     });
     // THEN every role is denied; deploy's closest grant matches the sub and names the audience
@@ -177,7 +214,7 @@ describe("explainAccess", () => {
 
   test("several audiences: allowed when any is accepted", () => {
     const result = explainAccess(stacks, {
-      sub: branch("acme/web", "main"),
+      ...branch("acme/web", "main"),
       audiences: ["sts.amazonaws.com", "https://gitlab.com"],
       role: "deploy",
     });
@@ -216,7 +253,7 @@ describe("explainAccess", () => {
       ],
     };
     // WHEN a release branch is explained
-    const result = explainAccess([broken], { sub: branch("acme/web", "release/1.0") });
+    const result = explainAccess([broken], { ...branch("acme/web", "release/1.0") });
     // THEN the operator is the difference
     expect(result.roles[0].closest?.differences).toEqual([
       expect.objectContaining({ part: "operator", expected: expect.stringContaining("StringLike") }),
@@ -236,13 +273,13 @@ describe("explainAccess", () => {
       ...stack,
       providerReference: "${aws_iam_openid_connect_provider.other.arn}",
     };
-    const result = explainAccess([other], { sub: branch("acme/web", "main"), role: "deploy" });
+    const result = explainAccess([other], { ...branch("acme/web", "main"), role: "deploy" });
     expect(result.roles[0].closest?.differences.map((d) => d.part)).toEqual(["principal"]);
   });
 
   test("a token from another issuer is refused before any trust policy", () => {
     const result = explainAccess(stacks, {
-      sub: branch("acme/web", "main"),
+      ...branch("acme/web", "main"),
       issuer: "https://gitlab.example.com",
     });
     expect(result.allowed).toBe(false);
@@ -250,26 +287,26 @@ describe("explainAccess", () => {
     expect(parts(result, "production", "deploy")).toEqual(["issuer"]);
     // … while the right issuer (with or without a trailing slash) changes nothing
     expect(
-      explainAccess(stacks, { sub: branch("acme/web", "main"), issuer: "https://gitlab.com/" }).allowed,
+      explainAccess(stacks, { ...branch("acme/web", "main"), issuer: "https://gitlab.com/" }).allowed,
     ).toBe(true);
   });
 
   test("filters: --role and --account (name or id) select roles; unknown ones are usage errors", () => {
-    const sub = branch("acme/web", "main");
-    expect(explainAccess(stacks, { sub, role: "preview" }).roles.map((v) => `${v.stack}/${v.role}`)).toEqual([
-      "staging/preview",
-    ]);
+    const main = branch("acme/web", "main");
     expect(
-      explainAccess(stacks, { sub, account: "111111111111" })
+      explainAccess(stacks, { ...main, role: "preview" }).roles.map((v) => `${v.stack}/${v.role}`),
+    ).toEqual(["staging/preview"]);
+    expect(
+      explainAccess(stacks, { ...main, account: "111111111111" })
         .roles.map((v) => v.role)
         .sort(),
     ).toEqual(["admin", "deploy"]);
-    expect(explainAccess(stacks, { sub, account: "staging", role: "preview" }).roles).toHaveLength(1);
-    expect(() => explainAccess(stacks, { sub, role: "nope" })).toThrow(NoRoleSelectedError);
-    expect(() => explainAccess(stacks, { sub, role: "deploy", account: "staging" })).toThrow(
+    expect(explainAccess(stacks, { ...main, account: "staging", role: "preview" }).roles).toHaveLength(1);
+    expect(() => explainAccess(stacks, { ...main, role: "nope" })).toThrow(NoRoleSelectedError);
+    expect(() => explainAccess(stacks, { ...main, role: "deploy", account: "staging" })).toThrow(
       /roles are: preview/,
     );
-    expect(() => explainAccess(stacks, { sub, account: "333333333333" })).toThrow(
+    expect(() => explainAccess(stacks, { ...main, account: "333333333333" })).toThrow(
       /production \(111111111111\)/,
     );
   });
@@ -277,7 +314,8 @@ describe("explainAccess", () => {
   test("a sub in another format is still evaluated, and reported whole", () => {
     const result = explainAccess(stacks, { sub: "repo:acme/web:ref:refs/heads/main", role: "deploy" });
     expect(result.claims).toBeUndefined();
-    expect(parts(result, "production", "deploy")).toEqual(["subject"]);
+    // (and the claims AWS checks on gitlab.com are missing: no project_id, no ref_protected)
+    expect(parts(result, "production", "deploy")).toEqual(["subject", "condition", "condition"]);
   });
 });
 
@@ -286,7 +324,7 @@ describe("token decoding", () => {
     // GIVEN an RS256 token signed with a key nobody keeps
     // THEN its claims decode
     expect(decodeTokenClaims(`${releaseToken}\n`)).toMatchObject({
-      sub: branch("acme/web", "release/2.0"),
+      sub: branch("acme/web", "release/2.0").sub,
       aud: "https://gitlab.com",
     });
     // … and anything else is refused clearly

@@ -11,10 +11,12 @@ import type { Config } from "../src/config/schema";
 import { buildApp } from "../src/synth";
 import { formatHcl } from "../src/terraform/format-hcl";
 import { unwrapInterpolationOnlyStrings } from "../src/terraform/unwrap-interpolations";
-import { generateConfig } from "../bench/generate";
+import { generateConfig, generateLock } from "../bench/generate";
+import { parseLock, readLockFor } from "../src/gitlab/lock";
 
 const ROOT = join(__dirname, "..");
-const fixture = (name: string) => parseConfig(readFileSync(join(ROOT, name), "utf8"), name);
+const fixture = (name: string) =>
+  parseConfig(readFileSync(join(ROOT, name), "utf8"), name, readLockFor(join(ROOT, name)));
 
 /** cdktf's HCL before formatting, references unwrapped, one entry per stack. */
 function rawHcl(config: Config): Record<string, string> {
@@ -36,7 +38,15 @@ const configs: [string, () => Config][] = [
   ["the example", () => fixture("gitlab-oidc.yaml")],
   ["every feature at once", () => fixture("test/fixtures/configs/kitchen-sink.yaml")],
   ["IAM names Terraform does not allow", () => fixture("test/fixtures/configs/odd-names.yaml")],
-  ["a generated 2 × 20-role config", () => parseConfig(generateConfig(2, 20), "generated.yaml")],
+  [
+    "a generated 2 × 20-role config",
+    () =>
+      parseConfig(
+        generateConfig(2, 20),
+        "generated.yaml",
+        parseLock(generateLock(2, 20), "generated.lock.yaml"),
+      ),
+  ],
 ];
 
 describe("formatHcl", () => {

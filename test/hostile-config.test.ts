@@ -17,7 +17,14 @@ import { adminPolicyRisk } from "../src/report/access-report";
 import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
 import { GitLabOidcRole } from "../src/constructs/gitlab-oidc-role";
 import { AccountStack } from "../stacks/account-stack";
-import { accountStackProps, minimalConfig, parse, problemsOf, type RawConfig } from "./support/configs";
+import {
+  accountStackProps,
+  lockFor,
+  minimalConfig,
+  parse,
+  problemsOf,
+  type RawConfig,
+} from "./support/configs";
 
 const withAllow = (...allow: unknown[]) => minimalConfig({ allow });
 const ROLE = "accounts[0].roles[0]";
@@ -345,7 +352,7 @@ describe("YAML built to exhaust the reader or hide a key", () => {
 
   test("a YAML 1.1 merge key that sets only new keys is read", () => {
     const text = withGrants("- &web { project: acme/web, branches: [main] }\n- { <<: *web, tags: [v1] }");
-    expect(parseConfig(text, "test.yaml").accounts[0].roles[0].allow).toEqual([
+    expect(parseConfig(text, "test.yaml", lockFor(minimalConfig())).accounts[0].roles[0].allow).toEqual([
       { project: "acme/web", branches: ["main"] },
       { project: "acme/web", branches: ["main"], tags: ["v1"] },
     ]);

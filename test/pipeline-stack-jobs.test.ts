@@ -5,7 +5,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { loadConfigFile, parseConfig } from "../src/config/load";
+import { loadConfigFile, parseConfig as parseConfigText } from "../src/config/load";
+import { readLockFor } from "../src/gitlab/lock";
 import { generatedFiles } from "../src/generated-files";
 import { renderStackJobs } from "../src/pipeline/stack-jobs";
 import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
@@ -30,6 +31,8 @@ const stack = (name: string, region = "eu-west-1"): SynthesizedStack => ({
 });
 
 const configText = readFileSync(join(repoRoot, "gitlab-oidc.yaml"), "utf8");
+const lock = readLockFor(join(repoRoot, "gitlab-oidc.yaml"));
+const parseConfig = (text: string) => parseConfigText(text, "gitlab-oidc.yaml", lock);
 
 describe("renderStackJobs", () => {
   test("the committed terraform/stacks.gitlab-ci.yml is what the synth writes from the config", async () => {

@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseConfig } from "../src/config/load";
+import { loadConfigFile } from "../src/config/load";
 import { ConfigError } from "../src/config/rules";
 import type { Config } from "../src/config/schema";
 import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
@@ -21,7 +21,10 @@ import { AccountStack } from "../stacks/account-stack";
 import { accountStackProps, filesUnder, minimalConfig, parse, synthesizeToTemp } from "./support/configs";
 
 const ROOT = join(__dirname, "..");
-const exampleConfig = (): Config => parseConfig(readFileSync(join(ROOT, "gitlab-oidc.yaml"), "utf8"));
+/** A self-managed instance can enforce protected refs only through the sub claim. */
+const SUB_WITH_PROTECTION = ["project_path", "ref_type", "ref", "ref_protected"];
+
+const exampleConfig = (): Config => loadConfigFile(join(ROOT, "gitlab-oidc.yaml"));
 
 /** One stack synthesized to Terraform JSON with cdktf's Testing helpers. */
 function synthStack(config: Config, index = 0): string {
@@ -31,6 +34,7 @@ function synthStack(config: Config, index = 0): string {
     state: config.state,
     limits: config.limits,
     account: config.accounts[index],
+    ...(config.lock ? { lock: config.lock } : {}),
   });
   return Testing.synth(stack);
 }
@@ -86,7 +90,7 @@ describe("the committed HCL", () => {
   ])("%s: the model the synth hands to the generated files is the HCL parsed back", async (file) => {
     // GIVEN the stacks' own account of what they synthesize (what the synth uses), and the model read
     // from cdktf's resolved Terraform JSON
-    const config = parseConfig(readFileSync(join(ROOT, file), "utf8"));
+    const config = loadConfigFile(join(ROOT, file));
     const stacks = buildApp(config, join(fresh.dir, "..", "memory"), true).node.children.filter(
       (child) => child instanceof AccountStack,
     );
@@ -168,7 +172,11 @@ describe("stack contents (cdktf Testing helpers)", () => {
   test("pinned thumbprints are written lower-case", () => {
     const config = parse({
       ...minimalConfig(),
-      gitlab: { url: "https://gitlab.example.com", thumbprints: ["AB".repeat(20)] },
+      gitlab: {
+        url: "https://gitlab.example.com",
+        subClaim: SUB_WITH_PROTECTION,
+        thumbprints: ["AB".repeat(20)],
+      },
     });
     expect(synthStack(config)).toHaveResourceWithProperties(IamOpenidConnectProvider, {
       thumbprint_list: ["ab".repeat(20)],
@@ -178,7 +186,11 @@ describe("stack contents (cdktf Testing helpers)", () => {
   test("thumbprints: auto reads the certificate over tls://, not https://", () => {
     const config = parse({
       ...minimalConfig(),
-      gitlab: { url: "https://gitlab.example.com:8443/gitlab", thumbprints: "auto" },
+      gitlab: {
+        url: "https://gitlab.example.com:8443/gitlab",
+        subClaim: SUB_WITH_PROTECTION,
+        thumbprints: "auto",
+      },
     });
     const synth = synthStack(config);
     expect(synth).toHaveDataSourceWithProperties(DataTlsCertificate, {

@@ -19,6 +19,7 @@ import {
   type YAMLMap,
 } from "yaml";
 import type { z } from "zod";
+import { LockFileError, lockPathFor, readLockFor, type GitLabLock } from "../gitlab/lock";
 import { checkAllowEntry, checkConfig, ConfigError, unknownKeyMessage, type Problem } from "./rules";
 import { allowEntrySchema, configSchema, type Config } from "./schema";
 
@@ -36,7 +37,10 @@ export function configPath(env: NodeJS.ProcessEnv = process.env): string {
   return env[CONFIG_FILE_ENV] || DEFAULT_CONFIG_FILE;
 }
 
-/** Reads, parses and validates a config file; throws ConfigError listing every problem. */
+/**
+ * Reads, parses and validates a config file and the lock beside it (`gitlab-oidc.lock.yaml`, see
+ * src/gitlab/lock.ts); throws ConfigError listing every problem, the lock's among them.
+ */
 export function loadConfigFile(path: string): Config {
   let text: string;
   try {
@@ -50,14 +54,31 @@ export function loadConfigFile(path: string): Config {
     );
   }
   const shown = relative(process.cwd(), path);
-  return parseConfig(text, shown && !shown.startsWith("..") ? shown : path);
+  const source = shown && !shown.startsWith("..") ? shown : path;
+  let lock: GitLabLock | undefined;
+  try {
+    lock = readLockFor(path);
+  } catch (error) {
+    if (!(error instanceof LockFileError)) throw error;
+    throw new ConfigError(
+      error.problems.map((message) => ({ path: [], message })),
+      relative(process.cwd(), lockPathFor(path)) || lockPathFor(path),
+    );
+  }
+  return parseConfig(text, source, lock);
 }
 
-/** Parses and validates config text; `source` names the file in messages. */
-export function parseConfig(text: string, source = DEFAULT_CONFIG_FILE): Config {
+/**
+ * Parses and validates config text; `source` names the file in messages. `lock` holds the IDs behind
+ * its paths (none: every grant that needs an ID is refused, naming `npm run resolve`).
+ */
+export function parseConfig(text: string, source = DEFAULT_CONFIG_FILE, lock?: GitLabLock): Config {
   refuseHugeDocument(text, source);
-  return parseValidConfigFast(text, source) ?? parseConfigWithPositions(text, source);
+  return parseValidConfigFast(text, source, lock) ?? parseConfigWithPositions(text, source, lock);
 }
+
+const withLock = (config: z.output<typeof configSchema>, lock: GitLabLock | undefined): Config =>
+  lock ? { ...config, lock } : config;
 
 function refuseHugeDocument(text: string, source: string): void {
   const bytes = Buffer.byteLength(text, "utf8");
@@ -91,7 +112,11 @@ const CAREFUL_SYNTAX = /(?:^|[\s[{,])[&*][^\s[\]{},]|<<\s*:|__proto__/m;
  * YAML 1.2's core schema alike (a test holds them to it). A config that reads and validates cleanly is
  * done; anything else is read again by `yaml`, whose Document knows every line, and reported from there.
  */
-function parseValidConfigFast(text: string, source: string): Config | undefined {
+function parseValidConfigFast(
+  text: string,
+  source: string,
+  lock: GitLabLock | undefined,
+): Config | undefined {
   if (CAREFUL_SYNTAX.test(text)) return undefined;
   let data: unknown;
   try {
@@ -107,11 +132,17 @@ function parseValidConfigFast(text: string, source: string): Config | undefined 
     return undefined;
   }
   const parsed = configSchema.safeParse(data);
-  return parsed.success && checkConfig(parsed.data).length === 0 ? parsed.data : undefined;
+  if (!parsed.success) return undefined;
+  const config = withLock(parsed.data, lock);
+  return checkConfig(config).length === 0 ? config : undefined;
 }
 
 /** The authoritative read: every problem, with its line and column. */
-export function parseConfigWithPositions(text: string, source = DEFAULT_CONFIG_FILE): Config {
+export function parseConfigWithPositions(
+  text: string,
+  source = DEFAULT_CONFIG_FILE,
+  lock?: GitLabLock,
+): Config {
   refuseHugeDocument(text, source);
   const lineCounter = new LineCounter();
   let document: Document;
@@ -169,9 +200,10 @@ export function parseConfigWithPositions(text: string, source = DEFAULT_CONFIG_F
     // so the most common mistakes are reported in the same run as the shape errors.
     throw located([...parsed.error.issues.flatMap(problemsFromIssue), ...standaloneGrantProblems(data)]);
   }
-  const problems = checkConfig(parsed.data);
+  const config = withLock(parsed.data, lock);
+  const problems = checkConfig(config);
   if (problems.length > 0) throw located(problems);
-  return parsed.data;
+  return config;
 }
 
 function tooDeep(at: { line?: number; col?: number }): Problem {

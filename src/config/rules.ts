@@ -5,13 +5,16 @@
  * built from code gets the same protection as one built from the YAML.
  */
 import {
-  UNEVALUATED_CLAIMS,
+  CLAIM_LIKE_KEYS,
   type AccountConfig,
   type AllowEntry,
   type Config,
   type PolicyDocument,
   type RoleConfig,
 } from "./schema";
+import type { GitLabLock } from "../gitlab/lock";
+import { GITLAB_COM_CLAIM_KEYS, GITLAB_COM_ISSUER_HOST, isSuppliedClaim } from "../model/claims";
+import { grantIssues, type TrustSettings } from "../model/grants";
 import { issuerHost, oidcProviderArn, policyLength, trustPolicyFor } from "../model/trust-policy";
 import { terraformName } from "../model/names";
 import {
@@ -65,9 +68,44 @@ const GROUP_PATH = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 const INLINE_POLICIES_MAX_LENGTH = 10240;
 const AUDIENCES_MAX = 100;
 
+/** The audiences of `gitlab.audience`; default: the GitLab URL, as GitLab's AWS guide says. */
 export function audiencesOf(gitlab: Config["gitlab"]): string[] {
   const audience = gitlab.audience ?? gitlab.url;
   return Array.isArray(audience) ? audience : [audience];
+}
+
+/** The audiences a role's trust policy requires: its own, else gitlab.audience. */
+export function roleAudiences(gitlab: Config["gitlab"], role: Pick<RoleConfig, "audience">): string[] {
+  if (role.audience === undefined) return audiencesOf(gitlab);
+  return Array.isArray(role.audience) ? [...role.audience] : [role.audience];
+}
+
+/** The provider's client IDs: gitlab.audience and every audience of the account's roles, in order. */
+export function providerAudiences(
+  gitlab: Config["gitlab"],
+  roles: readonly Pick<RoleConfig, "audience">[],
+): string[] {
+  return [...new Set([...audiencesOf(gitlab), ...roles.flatMap((role) => roleAudiences(gitlab, role))])];
+}
+
+/** The tokens' issuer, which is the IAM provider URL: gitlab.issuer, else gitlab.url. */
+export function providerUrlOf(gitlab: Config["gitlab"]): string {
+  return gitlab.issuer ?? gitlab.url;
+}
+
+/** gitlab.pinIds; default: true where AWS supplies the ID keys (gitlab.com). */
+export function pinIdsOf(gitlab: Config["gitlab"]): boolean {
+  return gitlab.pinIds ?? issuerHost(providerUrlOf(gitlab)) === GITLAB_COM_ISSUER_HOST;
+}
+
+/** How this config's tokens can be checked, for the trust policy model. */
+export function trustSettingsOf(gitlab: Config["gitlab"], lock: GitLabLock | undefined): TrustSettings {
+  return {
+    issuerHost: issuerHost(providerUrlOf(gitlab)),
+    ...(gitlab.subClaim ? { subClaim: gitlab.subClaim } : {}),
+    pinIds: pinIdsOf(gitlab),
+    ...(lock ? { lock } : {}),
+  };
 }
 
 /** The part of a wildcarded path before its first wildcard, cut back to a whole group: `acme/we*` → `acme`. */
@@ -160,6 +198,8 @@ function unsafeInlinePolicyString(value: unknown): string | undefined {
 
 export interface RoleContext {
   readonly gitlab: Config["gitlab"];
+  /** The IDs behind the config's paths; grants that need an ID missing from it are refused. */
+  readonly lock?: GitLabLock;
   readonly limits: Config["limits"];
   readonly accountId: string;
   readonly partition: string;
@@ -174,7 +214,24 @@ export function checkRole(
   const at = (suffix: (string | number)[], message: string) =>
     problems.push({ path: [...path, ...suffix], message });
 
-  role.allow.forEach((entry, i) => problems.push(...checkAllowEntry(entry, [...path, "allow", i])));
+  const settings = trustSettingsOf(context.gitlab, context.lock);
+  role.allow.forEach((entry, i) => {
+    const entryProblems = checkAllowEntry(entry, [...path, "allow", i]);
+    problems.push(...entryProblems);
+    if (entryProblems.length > 0) return;
+    for (const issue of grantIssues(entry, settings)) {
+      at(["allow", i, ...(issue.key !== undefined ? [issue.key] : [])], issue.message);
+    }
+  });
+  problems.push(
+    ...(role.audience !== undefined
+      ? checkAudienceList(
+          roleAudiences(context.gitlab, role),
+          [...path, "audience"],
+          Array.isArray(role.audience),
+        )
+      : []),
+  );
 
   const maxManaged = context.limits.managedPoliciesPerRole;
   if (role.managedPolicyArns.length > maxManaged) {
@@ -245,9 +302,9 @@ export function checkRole(
 
   if (problems.length === 0) {
     const trustPolicy = trustPolicyFor({
-      providerArn: oidcProviderArn(context.partition, context.accountId, context.gitlab.url),
-      issuerHost: issuerHost(context.gitlab.url),
-      audiences: audiencesOf(context.gitlab),
+      ...settings,
+      providerArn: oidcProviderArn(context.partition, context.accountId, providerUrlOf(context.gitlab)),
+      audiences: roleAudiences(context.gitlab, role),
       allow: role.allow,
     });
     const length = policyLength(trustPolicy);
@@ -313,6 +370,7 @@ function checkAccount(account: AccountConfig, config: Config, path: (string | nu
         role,
         {
           gitlab: config.gitlab,
+          ...(config.lock ? { lock: config.lock } : {}),
           limits: config.limits,
           accountId: account.accountId,
           partition: account.partition,
@@ -337,11 +395,6 @@ function checkAccount(account: AccountConfig, config: Config, path: (string | nu
     addresses.set(address, addresses.get(address) ?? i);
   });
   return problems;
-}
-
-function checkAudiences(config: Config): Problem[] {
-  const listed = Array.isArray(config.gitlab.audience);
-  return checkAudienceList(audiencesOf(config.gitlab), ["gitlab", "audience"], listed);
 }
 
 /** The provider's client IDs; the provider construct runs this too. */
@@ -370,9 +423,38 @@ export function checkAudienceList(
   return problems;
 }
 
+function checkAudiences(config: Config): Problem[] {
+  const listed = Array.isArray(config.gitlab.audience);
+  const problems = checkAudienceList(audiencesOf(config.gitlab), ["gitlab", "audience"], listed);
+  config.accounts.forEach((account, i) => {
+    const all = providerAudiences(config.gitlab, account.roles);
+    if (all.length > AUDIENCES_MAX) {
+      problems.push({
+        path: ["accounts", i, "roles"],
+        message: `the roles' audiences add up to ${all.length} client IDs for the account's OIDC provider, over IAM's ${AUDIENCES_MAX}`,
+      });
+    }
+  });
+  return problems;
+}
+
+/** gitlab.pinIds: true needs ID keys, which AWS supplies for gitlab.com only. */
+function checkPinIds(config: Config): Problem[] {
+  const host = issuerHost(providerUrlOf(config.gitlab));
+  if (config.gitlab.pinIds !== true || isSuppliedClaim(host, "project_id")) return [];
+  return [
+    {
+      path: ["gitlab", "pinIds"],
+      message:
+        `AWS supplies project_id and namespace_id only for the gitlab.com provider; for ${host} a condition on them would find the keys missing and deny every job. ` +
+        "Start gitlab.subClaim with project_id to pin projects through sub, or remove pinIds",
+    },
+  ];
+}
+
 /** Every cross-field problem in a config that already matches the schema. */
 export function checkConfig(config: Config): Problem[] {
-  const problems: Problem[] = [...checkAudiences(config)];
+  const problems: Problem[] = [...checkAudiences(config), ...checkPinIds(config)];
   const stackNames = new Map<string, number>();
   const providerCreatedBy = new Map<string, number>();
   // IAM role names are unique per AWS account, ignoring case; two stacks must not both manage one.
@@ -430,16 +512,32 @@ const KEY_ALIASES = new Map<string, string>([
   ["namespace", "group"],
 ]);
 
-/** Keys that are ID-token claims AWS ignores get their own explanation instead of "unknown key". */
+/** Claim-like grant keys that have a typed grant option, and what to write instead. */
+const CLAIM_OPTIONS = new Map<string, string>([
+  ["ref_protected", "protected: true (the default) keeps unprotected branches and tags out"],
+  ["project_id", "project: <path>; its ID is pinned from gitlab-oidc.lock.yaml (npm run resolve)"],
+  ["namespace_id", "group: <path>; its IDs are pinned from gitlab-oidc.lock.yaml (npm run resolve)"],
+  ["namespace_path", "group: <path>"],
+  ["pipeline_source", "pipelineSources: [push, web] (gitlab.com only)"],
+  ["runner_environment", "runnerEnvironment: gitlab-hosted (gitlab.com only)"],
+]);
+
+/** Grant keys named after ID-token claims get their own explanation instead of "unknown key". */
 export function unknownKeyMessage(key: string, knownKeys: readonly string[]): string {
   const alias = KEY_ALIASES.get(key);
   if (alias && alias.split(" or ").every((k) => knownKeys.includes(k))) {
     return `unknown key "${key}"; use ${alias}`;
   }
-  if ((UNEVALUATED_CLAIMS as readonly string[]).includes(key)) {
+  if ((CLAIM_LIKE_KEYS as readonly string[]).includes(key) && knownKeys.includes("branches")) {
+    const option = CLAIM_OPTIONS.get(key);
+    if (option !== undefined) return `"${key}" is a GitLab ID-token claim; write ${option}`;
+    const gitlabCom = isSuppliedClaim(GITLAB_COM_ISSUER_HOST, key);
     return (
-      `"${key}" is a GitLab ID-token claim, but AWS evaluates only the token's sub and aud for an OIDC provider, ` +
-      `so a condition on it would be silently ignored; restrict by project and branches/tags, and protect those refs in GitLab`
+      `"${key}" is a GitLab ID-token claim that this tool has no grant option for: ` +
+      (gitlabCom
+        ? `AWS supplies gitlab.com:${key} on gitlab.com only, and for other issuers a condition on it would find the key missing and deny every job`
+        : `AWS does not supply it as a condition key (only aud and sub, and on gitlab.com also ${GITLAB_COM_CLAIM_KEYS.join(", ")}), so a condition on it would find the key missing and deny every job`) +
+      "; restrict by project or group, branches/tags and protected"
     );
   }
   const suggestion = closest(key, knownKeys);

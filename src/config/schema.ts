@@ -7,6 +7,8 @@
  * trust policy's size) live in `rules.ts`.
  */
 import { z } from "zod";
+import type { GitLabLock } from "../gitlab/lock";
+import { SUB_CLAIM_COMPONENTS, SUB_CLAIM_FIRST_COMPONENTS, DEFAULT_SUB_CLAIM } from "../model/claims";
 import {
   descriptionProblem,
   httpsUrlProblem,
@@ -44,14 +46,17 @@ function httpsUrl(what: string) {
   return z.string().superRefine(checkedBy((value) => httpsUrlProblem(what, value)));
 }
 
-/** Lower-case ID-token claims that AWS does not evaluate for a generic OIDC provider. */
-export const UNEVALUATED_CLAIMS = [
+/**
+ * ID-token claims people write as grant keys. Some have a typed option here (see CLAIM_OPTIONS in
+ * rules.ts); for the others AWS supplies no condition key for the issuer (see src/model/claims.ts),
+ * so a condition on them would find the key missing and deny every job.
+ */
+export const CLAIM_LIKE_KEYS = [
   "environment",
   "environment_protected",
   "deployment_tier",
   "deployment_action",
   "ref_protected",
-  "protected",
   "pipeline_source",
   "namespace_id",
   "namespace_path",
@@ -70,6 +75,35 @@ export const UNEVALUATED_CLAIMS = [
   "pipeline_id",
   "ref_path",
 ] as const;
+/** @deprecated the old name of CLAIM_LIKE_KEYS (AWS does evaluate some of them on gitlab.com). */
+export const UNEVALUATED_CLAIMS = CLAIM_LIKE_KEYS;
+
+/** GitLab's pipeline sources (`CI_PIPELINE_SOURCE`, the ID token's `pipeline_source` claim). */
+export const PIPELINE_SOURCES = [
+  "api",
+  "chat",
+  "external",
+  "external_pull_request_event",
+  "merge_request_event",
+  "ondemand_dast_scan",
+  "ondemand_dast_validation",
+  "parent_pipeline",
+  "pipeline",
+  "push",
+  "schedule",
+  "security_orchestration_policy",
+  "trigger",
+  "web",
+  "webide",
+] as const;
+
+/** The ID token's `runner_environment` claim: GitLab-hosted (gitlab.com's runners) or self-hosted. */
+export const RUNNER_ENVIRONMENTS = ["gitlab-hosted", "self-hosted"] as const;
+
+/** A string or a list of strings, as the config allows for audiences. */
+const audienceSchema = z.union([z.string(), z.array(z.string())], {
+  error: "audience must be a string or a list of strings",
+});
 
 const refPatterns = (kind: "branch" | "tag") =>
   z
@@ -105,7 +139,29 @@ export const allowEntrySchema = z
       .optional()
       .meta({
         description:
-          "Allow every branch and tag, including unprotected ones any developer can push. Never the default; flagged as risky.",
+          "Allow every branch and tag the other conditions allow (with protected: true, every protected one). Flagged as risky.",
+      }),
+    protected: z.boolean({ error: "protected must be true or false" }).optional().meta({
+      description:
+        "Only pipelines for protected branches and tags (default true). gitlab.com: a gitlab.com:ref_protected condition; other issuers: needs ref_protected in gitlab.subClaim. false is flagged in the access report.",
+      default: true,
+    }),
+    pipelineSources: z
+      .array(
+        z.enum(PIPELINE_SOURCES, { error: `a pipeline source is one of ${PIPELINE_SOURCES.join(", ")}` }),
+      )
+      .min(1, { error: "list at least one pipeline source, or remove the key" })
+      .optional()
+      .meta({
+        description:
+          "gitlab.com only: the pipeline sources allowed (the token's pipeline_source), e.g. [push, web] to keep merge-request pipelines out.",
+      }),
+    runnerEnvironment: z
+      .enum(RUNNER_ENVIRONMENTS, { error: `runnerEnvironment is one of ${RUNNER_ENVIRONMENTS.join(", ")}` })
+      .optional()
+      .meta({
+        description:
+          "gitlab.com only: gitlab-hosted allows only jobs on GitLab-hosted runners (the token's runner_environment).",
       }),
   })
   .meta({
@@ -150,6 +206,10 @@ export const roleSchema = z.strictObject({
     .meta({ maxLength: 1000, pattern: "^[\\t\\n\\r\\x20-\\x7e\\u00a1-\\u00ff]*$" })
     .optional()
     .meta({ description: "Shown in the IAM console." }),
+  audience: audienceSchema.optional().meta({
+    description:
+      "Audience(s) this role requires instead of gitlab.audience; the provider accepts the union of all audiences.",
+  }),
   allow: z
     .array(allowEntrySchema, { error: "allow must be a list of grants" })
     .min(1, { error: "a role needs at least one allow entry" })
@@ -266,12 +326,49 @@ export const configSchema = z
           description:
             "The GitLab instance (token issuer), e.g. https://gitlab.com. A path is allowed for relative-URL installs.",
         }),
-        audience: z
-          .union([z.string(), z.array(z.string())], {
-            error: "audience must be a string or a list of strings",
+        issuer: httpsUrl("gitlab.issuer").optional().meta({
+          description:
+            "The ID tokens' iss, when the instance publishes its discovery document elsewhere (ci_id_tokens_issuer_url, GitLab 18.1+). The IAM provider URL and condition keys follow it; API calls use url. Default: url.",
+        }),
+        audience: audienceSchema.optional().meta({
+          description:
+            "Audience(s) the ID token's aud must equal. Default: the GitLab URL (GitLab's AWS guide, doc/ci/cloud_services/aws).",
+        }),
+        subClaim: z
+          .array(
+            z.enum(SUB_CLAIM_COMPONENTS, {
+              error: `a sub claim component is one of ${SUB_CLAIM_COMPONENTS.join(", ")}`,
+            }),
+          )
+          .superRefine((components, ctx) => {
+            if (!(SUB_CLAIM_FIRST_COMPONENTS as readonly string[]).includes(components[0] ?? "")) {
+              ctx.addIssue({
+                code: "custom",
+                message: "the first sub claim component must be project_path or project_id (GitLab's rule)",
+              });
+            }
+            components.forEach((component, i) => {
+              if (i > 0 && (SUB_CLAIM_FIRST_COMPONENTS as readonly string[]).includes(component)) {
+                ctx.addIssue({
+                  code: "custom",
+                  path: [i],
+                  message: `${component} can only be the first component`,
+                });
+              } else if (components.indexOf(component) !== i) {
+                ctx.addIssue({ code: "custom", path: [i], message: `${component} is listed twice` });
+              }
+            });
           })
           .optional()
-          .meta({ description: "Audience(s) the ID token's aud must equal. Default: the GitLab URL." }),
+          .meta({
+            description:
+              "The projects' ci_id_token_sub_claim_components, in order: project_path or project_id first, then any of ref_type, ref, ref_protected, environment_protected, deployment_tier.",
+            default: [...DEFAULT_SUB_CLAIM],
+          }),
+        pinIds: z.boolean({ error: "pinIds must be true or false" }).optional().meta({
+          description:
+            "gitlab.com: pin the project and namespace IDs from gitlab-oidc.lock.yaml (default true there; false is flagged). Other issuers supply no ID keys.",
+        }),
         thumbprints: z
           .union(
             [
@@ -327,7 +424,10 @@ export const configSchema = z
       "Which GitLab projects, groups, branches and tags may assume which AWS IAM roles in which accounts.",
   });
 
-export type Config = z.output<typeof configSchema>;
+/** The config file as parsed. */
+export type ConfigFile = z.output<typeof configSchema>;
+/** The config with the lock read beside it (`gitlab-oidc.lock.yaml`); no lock means an empty one. */
+export type Config = ConfigFile & { readonly lock?: GitLabLock };
 export type AccountConfig = Config["accounts"][number];
 export type RoleConfig = AccountConfig["roles"][number];
 export type AllowEntry = RoleConfig["allow"][number];

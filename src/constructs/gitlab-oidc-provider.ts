@@ -10,8 +10,9 @@ import { literalFor } from "../terraform/literal";
 
 export interface GitLabOidcProviderProps {
   /**
-   * The GitLab instance's URL, which is the ID token's issuer: `https://`, no trailing slash; a path is
-   * allowed for relative-URL installs (`https://example.com/gitlab`).
+   * The ID tokens' issuer (`iss`): the GitLab instance's URL, or its `ci_id_tokens_issuer_url` when it
+   * publishes its discovery document elsewhere. `https://`, no trailing slash; a path is allowed
+   * (`https://example.com/gitlab`).
    */
   readonly url: string;
   /**

@@ -4,7 +4,7 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { Fn, TerraformIterator } from "cdktf";
 import { Construct } from "constructs";
-import { checkRole, ConfigError, type RoleContext } from "../config/rules";
+import { checkRole, ConfigError, roleAudiences, trustSettingsOf, type RoleContext } from "../config/rules";
 import type { AllowEntry, PolicyDocument } from "../config/schema";
 import { compareCodeUnits, terraformName } from "../model/names";
 import { trustPolicyFor, type IamPolicyDocument } from "../model/trust-policy";
@@ -19,6 +19,11 @@ export interface GitLabOidcRoleProps {
   readonly name: string;
   /** Who may assume the role; entries are ORed. At least one. */
   readonly allow: readonly AllowEntry[];
+  /**
+   * Audience(s) the token's `aud` must equal for this role; each must be a client ID of the provider.
+   * @default the context's gitlab.audience (else the GitLab URL)
+   */
+  readonly audience?: string | readonly string[];
   /**
    * Shown in the IAM console.
    * @default no description
@@ -55,8 +60,9 @@ export interface GitLabOidcRoleProps {
    */
   readonly tags?: Readonly<Record<string, string>>;
   /**
-   * Rules the role is checked against: the account's id and partition, and the IAM quotas in force.
-   * The trust policy's length is checked against `limits.trustPolicyLength`.
+   * Rules the role is checked against: the GitLab settings (sub claim, ID pinning) and lock, the
+   * account's id and partition, and the IAM quotas in force. The trust policy's length is checked
+   * against `limits.trustPolicyLength`.
    */
   readonly context: RoleContext;
 }
@@ -80,9 +86,12 @@ export class GitLabOidcRole extends Construct {
     const inlinePolicies = props.inlinePolicies ?? {};
     const path = props.path ?? "/";
     const maxSessionDuration = props.maxSessionDuration ?? 3600;
+    const audience =
+      typeof props.audience === "string" ? props.audience : props.audience && [...props.audience];
     const problems = checkRole(
       {
         name: props.name,
+        ...(audience !== undefined ? { audience } : {}),
         allow: [...props.allow],
         managedPolicyArns: [...managedPolicyArns],
         inlinePolicies: { ...inlinePolicies },
@@ -97,15 +106,26 @@ export class GitLabOidcRole extends Construct {
     );
     if (props.allow.length === 0)
       problems.push({ path: ["roles", props.name, "allow"], message: "add at least one allow entry" });
+    const audiences = roleAudiences(props.context.gitlab, { audience });
+    const notClientIds = audiences.filter(
+      (a) => !props.provider.existing && !props.provider.audiences.includes(a),
+    );
+    if (notClientIds.length > 0) {
+      problems.push({
+        path: ["roles", props.name, "audience"],
+        message: `${notClientIds.map((a) => `"${a}"`).join(", ")} is not a client ID of the provider, so STS would refuse the token: add it to the provider's audiences`,
+      });
+    }
     if (problems.length > 0) throw new ConfigError(problems);
 
     const name = terraformName(props.name);
     // Every value from the config reaches cdktf through this escape, so it stays a literal in Terraform.
     const literal = literalFor(this);
     this.trustPolicy = trustPolicyFor({
-      providerArn: props.provider.arn,
+      ...trustSettingsOf(props.context.gitlab, props.context.lock),
       issuerHost: props.provider.issuerHost,
-      audiences: props.provider.audiences,
+      providerArn: props.provider.arn,
+      audiences,
       allow: props.allow,
     });
     const trust = new DataAwsIamPolicyDocument(this, "trust", {

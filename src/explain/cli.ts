@@ -5,11 +5,15 @@
  */
 import "../runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { lockPathFor, readLockFor, type GitLabLock } from "../gitlab/lock";
+import type { Job } from "./explain";
+import { DEFAULT_SUB_CLAIM, type SubClaimComponent } from "../model/claims";
 import { formatSubject } from "../model/subjects";
 import { readSynthesizedStacks } from "../terraform/synthesized-stacks";
-import { explainAccess, NoRoleSelectedError, type ExplainRequest } from "./explain";
+import { explainAccess, jobClaims, lockedClaims, NoRoleSelectedError, type ExplainRequest } from "./explain";
+import { parseSubjectClaim } from "./subject";
 import { renderExplanation } from "./format";
 import { audiencesOf, decodeTokenClaims, TokenError, type TokenClaims } from "./token";
 
@@ -25,10 +29,18 @@ export const USAGE = `Usage: npm run explain -- <job> [options]
 Would this GitLab job get the role, and if not, why? Reads the synthesized stacks (--dir).
 
 The job, one of:
-  --project PATH (--branch NAME | --tag NAME)   a pipeline of project PATH on a branch or tag
+  --project PATH (--branch NAME | --tag NAME)   a pipeline of project PATH on a branch or tag; its sub
+                                                is formatted with the config's gitlab.subClaim
   --sub SUB                                     a raw sub claim, e.g. project_path:acme/web:ref_type:branch:ref:main
   --token FILE|-                                a GitLab ID token (JWT) from a file or stdin; its
                                                 claims are decoded, never verified
+
+The job's other claims (AWS checks them on gitlab.com; ignored with --token, which has its own):
+  --protected | --unprotected   whether the branch or tag is protected (default: protected)
+  --project-id ID               the project's ID (default: from gitlab-oidc.lock.yaml)
+  --namespace-id ID             its namespace's ID (default: from the lock)
+  --pipeline-source SOURCE      e.g. push, web, merge_request_event (default: push)
+  --runner-environment ENV      gitlab-hosted or self-hosted (default: self-hosted)
 
 Options:
   --aud AUD        the token's audience (repeatable); default: each account's GitLab URL
@@ -68,7 +80,13 @@ export interface ParsedArguments {
   readonly audiences?: string[];
   readonly role?: string;
   readonly account?: string;
+  /** For --project: the job, so its sub can be formatted with the config's sub claim components. */
+  readonly job?: Job;
+  /** Claims stated by flags (ref_protected, project_id, …); for --token, the token's own are used. */
+  readonly claims?: Readonly<Record<string, string>>;
 }
+
+const ID = /^[1-9]\d{0,18}$/;
 
 export function parseArguments(argv: readonly string[]): ParsedArguments {
   let values;
@@ -86,6 +104,12 @@ export function parseArguments(argv: readonly string[]): ParsedArguments {
         aud: { type: "string", multiple: true },
         role: { type: "string" },
         account: { type: "string" },
+        protected: { type: "boolean" },
+        unprotected: { type: "boolean" },
+        "project-id": { type: "string" },
+        "namespace-id": { type: "string" },
+        "pipeline-source": { type: "string" },
+        "runner-environment": { type: "string" },
         dir: { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -133,9 +157,23 @@ export function parseArguments(argv: readonly string[]): ParsedArguments {
     if (value === "") throw new UsageError(`--${flag} cannot be empty`);
   }
   if (values.aud?.some((a) => a === "")) throw new UsageError("--aud cannot be empty");
+  if (values.protected && values.unprotected)
+    throw new UsageError("give --protected or --unprotected, not both");
+  for (const flag of ["project-id", "namespace-id"] as const) {
+    if (values[flag] !== undefined && !ID.test(values[flag])) {
+      throw new UsageError(`--${flag} must be a numeric GitLab ID (got "${values[flag]}")`);
+    }
+  }
+  const claims: Record<string, string> = {
+    ref_protected: values.unprotected ? "false" : "true",
+    pipeline_source: values["pipeline-source"] ?? "push",
+    runner_environment: values["runner-environment"] ?? "self-hosted",
+    ...(values["project-id"] !== undefined ? { project_id: values["project-id"] } : {}),
+    ...(values["namespace-id"] !== undefined ? { namespace_id: values["namespace-id"] } : {}),
+  };
 
   if (values.token !== undefined) return { ...common, tokenSource: values.token };
-  if (values.sub !== undefined) return { ...common, sub: values.sub };
+  if (values.sub !== undefined) return { ...common, sub: values.sub, claims };
 
   if (values.project === undefined) throw new UsageError("--branch and --tag need --project PATH");
   if (!/^[^\s:/][^\s:]*\/[^\s:]*[^\s:/]$/.test(values.project)) {
@@ -151,7 +189,35 @@ export function parseArguments(argv: readonly string[]): ParsedArguments {
   const ref = (values.branch ?? values.tag) as string;
   if (ref === "" || ref.includes(":"))
     throw new UsageError(`--${refType} must be a ${refType} name without ':'`);
-  return { ...common, sub: formatSubject(values.project, refType, ref) };
+  return {
+    ...common,
+    sub: formatSubject(values.project, refType, ref),
+    job: { project: values.project, refType, ref },
+    claims: { project_path: values.project, ref_type: refType, ref, ...claims },
+  };
+}
+
+/**
+ * The config's sub claim components and lock: `$GITLAB_OIDC_CONFIG`, else the gitlab-oidc.yaml beside
+ * the synth output directory (explain also works on a bare directory: then GitLab's default sub, no IDs).
+ */
+async function configContext(
+  dir: string,
+): Promise<{ subClaim: readonly SubClaimComponent[]; lock?: GitLabLock }> {
+  const { CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE, loadConfigFile } = await import("../config/load");
+  const file = process.env[CONFIG_FILE_ENV] || join(dirname(resolve(dir)), DEFAULT_CONFIG_FILE);
+  if (!existsSync(file)) return { subClaim: DEFAULT_SUB_CLAIM };
+  const { ConfigError } = await import("../config/rules");
+  let config;
+  try {
+    config = loadConfigFile(file);
+  } catch (error) {
+    if (error instanceof ConfigError)
+      throw new UsageError(`cannot read the config for the job's claims:\n${error.message}`);
+    throw error;
+  }
+  const lock = config.lock ?? readLockFor(lockPathFor(file));
+  return { subClaim: config.gitlab.subClaim ?? DEFAULT_SUB_CLAIM, ...(lock ? { lock } : {}) };
 }
 
 /** Reads the stacks from `dir`, synthesizing from the config file first when it has no manifest. */
@@ -177,20 +243,32 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return EXIT_ALLOWED;
     }
     let sub = args.sub;
+    let claims: Readonly<Record<string, unknown>> | undefined = args.claims;
     let audiences = args.audiences;
     let issuer: string | undefined;
+    if (args.job && args.claims) {
+      const { subClaim, lock } = await configContext(args.dir);
+      ({ sub, claims } = jobClaims(args.job, args.claims, subClaim, lock));
+    } else if (args.sub !== undefined && args.claims) {
+      // A raw sub: the IDs of the project it names, from the lock, unless stated.
+      const projectPath = parseSubjectClaim(args.sub)?.projectPath;
+      if (projectPath)
+        claims = { ...lockedClaims(projectPath, (await configContext(args.dir)).lock), ...args.claims };
+    }
     if (args.tokenSource !== undefined) {
       const text = args.tokenSource === "-" ? await io.readStdin() : readToken(args.tokenSource);
       token = decodeTokenClaims(text);
       if (typeof token.sub !== "string" || token.sub === "")
         throw new UsageError("the token has no sub claim");
       sub = token.sub;
+      claims = token;
       audiences ??= audiencesOf(token);
       if (audiences === undefined) throw new UsageError("the token has no aud claim (AWS requires one)");
       if (typeof token.iss === "string") issuer = token.iss;
     }
     request = {
       sub: sub as string,
+      ...(claims ? { claims } : {}),
       ...(audiences ? { audiences } : {}),
       ...(issuer !== undefined ? { issuer } : {}),
       ...(args.role !== undefined ? { role: args.role } : {}),

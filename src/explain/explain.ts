@@ -12,6 +12,8 @@ import {
   type Evaluation,
   type StatementResult,
 } from "../iam/evaluate";
+import type { GitLabLock } from "../gitlab/lock";
+import { formatSubClaim, requestContextFor, type SubClaimComponent } from "../model/claims";
 import { ASSUME_ROLE_WITH_WEB_IDENTITY, issuerHost } from "../model/trust-policy";
 import type { SynthesizedRole, SynthesizedStack } from "../terraform/synthesized-stacks";
 import {
@@ -26,6 +28,11 @@ export interface ExplainRequest {
   /** The job's `sub` claim, e.g. `project_path:acme/web:ref_type:branch:ref:main`. */
   readonly sub: string;
   /**
+   * The token's other claims (`project_id`, `namespace_id`, `ref_protected`, `pipeline_source`, …).
+   * Only those AWS supplies for the stack's issuer reach the trust policy (requestContextFor).
+   */
+  readonly claims?: Readonly<Record<string, unknown>>;
+  /**
    * The token's `aud` value(s). Default, per stack: the stack's provider URL (the CI component's
    * default `aud` is `$CI_SERVER_URL`). With several, a role is allowed when any of them is.
    */
@@ -36,6 +43,50 @@ export interface ExplainRequest {
   readonly role?: string;
   /** Only the stack with this name or account id. */
   readonly account?: string;
+}
+
+/** A pipeline given by its project and ref, as `--project … --branch …` names it. */
+export interface Job {
+  readonly project: string;
+  readonly refType: "branch" | "tag";
+  readonly ref: string;
+}
+
+/**
+ * A job given by flags → its claims as GitLab would mint them: IDs from the lock unless stated (the
+ * project's own entry, else the namespace when it is a locked group), `sub` in the config's format.
+ */
+export function jobClaims(
+  job: Job,
+  stated: Readonly<Record<string, string>>,
+  subClaim: readonly SubClaimComponent[],
+  lock: GitLabLock | undefined,
+): { sub: string; claims: Record<string, string> } {
+  const claims: Record<string, string> = { ...lockedClaims(job.project, lock), ...stated };
+  const sub = formatSubClaim(subClaim, {
+    project_path: job.project,
+    ref_type: job.refType,
+    ref: job.ref,
+    ...(claims.project_id !== undefined ? { project_id: claims.project_id } : {}),
+    ref_protected: claims.ref_protected,
+  });
+  return { sub, claims };
+}
+
+/**
+ * The claims GitLab would put in a token of `projectPath`, as far as the lock knows them: its namespace
+ * path, its project ID, and its namespace ID (its own entry's, else the namespace's when that is a
+ * locked group).
+ */
+export function lockedClaims(projectPath: string, lock: GitLabLock | undefined): Record<string, string> {
+  const namespacePath = projectPath.slice(0, projectPath.lastIndexOf("/"));
+  const locked = lock?.projects[projectPath];
+  const namespaceId = locked?.namespaceId ?? lock?.groups[namespacePath]?.id;
+  return {
+    namespace_path: namespacePath,
+    ...(locked ? { project_id: String(locked.id) } : {}),
+    ...(namespaceId !== undefined ? { namespace_id: String(namespaceId) } : {}),
+  };
 }
 
 /** The part of the request that differs from a grant. */
@@ -104,6 +155,8 @@ export interface ExplainResult {
   /** The audiences given, or undefined for "each stack's provider URL". */
   readonly audiences?: readonly string[];
   readonly issuer?: string;
+  /** The request's other claims (`project_id`, `ref_protected`, …), as given. */
+  readonly stated?: Readonly<Record<string, unknown>>;
   /** One verdict per selected role, in stack and role order. */
   readonly roles: readonly RoleVerdict[];
   /** Whether any selected role is allowed. */
@@ -144,6 +197,7 @@ export function explainAccess(stacks: readonly SynthesizedStack[], request: Expl
     ...(claims ? { claims } : {}),
     ...(request.audiences ? { audiences: [...request.audiences] } : {}),
     ...(request.issuer !== undefined ? { issuer: request.issuer } : {}),
+    ...(request.claims ? { stated: request.claims } : {}),
     roles: verdicts,
     allowed: verdicts.some((v) => v.allowed),
   };
@@ -203,7 +257,7 @@ function explainRoleForAudience(
   const evaluation = evaluateTrustPolicy(role.trustPolicy, {
     federatedPrincipal: stack.providerReference,
     action: ASSUME_ROLE_WITH_WEB_IDENTITY,
-    context: { [subKey]: request.sub, [`${host}:aud`]: audience },
+    context: requestContextFor(host, { ...request.claims, sub: request.sub }, audience),
   });
   if (evaluation.allowed) {
     const statement = evaluation.statements.find((s) => s.matched && s.effect === "Allow") as StatementResult;
@@ -354,17 +408,32 @@ function conditionDifference(condition: ConditionResult): Difference {
           : `aud "${condition.actual}" is not ${condition.values.length === 1 ? "" : "one of "}${quoteList(condition.values)} (set the job's id_tokens aud, or the CI component's aud input, to it)`,
     };
   }
+  const claim = condition.key.slice(condition.key.lastIndexOf(":") + 1);
+  const why = CONDITION_MEANING[claim];
   return {
     part: "condition",
     expected: `${condition.operator} ${condition.key} ${expected}`,
     expectedValues: [...condition.values],
     ...(condition.actual !== undefined ? { actual: condition.actual } : {}),
     message:
-      condition.actual === undefined
+      (condition.actual === undefined
         ? `the request has no ${condition.key}, required by ${condition.operator} ${quoteList(condition.values)}`
-        : `${condition.key} "${condition.actual}" does not satisfy ${condition.operator} ${quoteList(condition.values)}`,
+        : `${condition.key} "${condition.actual}" does not satisfy ${condition.operator} ${quoteList(condition.values)}`) +
+      (why ? ` (${why})` : ""),
   };
 }
+
+/** What a failed condition on a gitlab.com key usually means, for the reader of a denial. */
+const CONDITION_MEANING: Record<string, string> = {
+  project_id:
+    "another project than the one the lock names for this path: a recycled, renamed or moved path, or an outdated lock (npm run resolve -- --check)",
+  namespace_id:
+    "the project is not in the granted group or its subgroups as the lock records them: moved, a recycled group path, or a subgroup newer than the lock (npm run resolve)",
+  ref_protected:
+    "the branch or tag is not protected: protect it in GitLab, or grant protected: false on purpose",
+  pipeline_source: "the pipeline was started by a source the grant's pipelineSources leaves out",
+  runner_environment: "the job ran on a runner the grant's runnerEnvironment leaves out",
+};
 
 const quoteList = (values: readonly string[]) => values.map((v) => `"${v}"`).join(", ");
 
@@ -419,7 +488,19 @@ export function subjectDifferences(
   if (!grant || !claims) return [whole];
 
   const differences: Difference[] = [];
-  if (!compare(grant.projectPattern, claims.projectPath)) {
+  if (grant.scope === "id") {
+    if (!compare(grant.path, claims.projectId ?? "")) {
+      differences.push({
+        part: "project",
+        expected: grant.path,
+        ...(claims.projectId !== undefined ? { actual: claims.projectId } : {}),
+        message:
+          claims.projectId === undefined
+            ? `the sub names the project by path, the grant by ID ${grant.path} (set the project's sub claim components to start with project_id)`
+            : `project ID ${claims.projectId} is not ${grant.path}`,
+      });
+    }
+  } else if (!compare(grant.projectPattern, claims.projectPath)) {
     differences.push(projectDifference(grant, claims.projectPath));
   }
   if (grant.refType !== "*") {
@@ -444,6 +525,22 @@ export function subjectDifferences(
             : /[*?]/.test(pattern) && compare === stringLike
               ? `${kind} "${claims.ref}" does not match the pattern "${pattern}"`
               : `${kind} "${claims.ref}" is not "${pattern}"`,
+      });
+    }
+  }
+  for (const [name, pattern] of Object.entries(grant.other ?? {})) {
+    const actualValue = claims.other?.[name];
+    if (actualValue === undefined || !compare(pattern, actualValue)) {
+      differences.push({
+        part: "subject",
+        expected: `${name}:${pattern}`,
+        ...(actualValue !== undefined ? { actual: `${name}:${actualValue}` } : {}),
+        message:
+          actualValue === undefined
+            ? `the sub claim has no ${name}; the grant needs ${name} ${pattern} (are the project's sub claim components the config's gitlab.subClaim?)`
+            : name === "ref_protected"
+              ? `the ref is not protected (ref_protected:${actualValue}); protect it in GitLab, or grant protected: false on purpose`
+              : `${name} is ${actualValue}, the grant needs ${pattern}`,
       });
     }
   }

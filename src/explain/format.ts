@@ -4,7 +4,7 @@ import type { TokenClaims } from "./token";
 
 const PART_LABELS: Record<Difference["part"], string> = {
   issuer: "issuer",
-  project: "project path",
+  project: "project",
   refType: "ref type",
   ref: "ref",
   subject: "sub",
@@ -22,13 +22,26 @@ const SHOWN_CLAIMS = [
   "sub",
   "aud",
   "project_path",
+  "project_id",
+  "namespace_path",
+  "namespace_id",
   "ref_type",
   "ref",
   "ref_protected",
   "pipeline_source",
+  "runner_environment",
   "environment",
   "environment_protected",
   "user_login",
+];
+
+/** Claims given by flags or the lock (not a token) worth showing next to the sub. */
+const STATED_CLAIMS = [
+  "project_id",
+  "namespace_id",
+  "ref_protected",
+  "pipeline_source",
+  "runner_environment",
 ];
 
 function statementName(reference: GrantReference): string {
@@ -82,8 +95,17 @@ export function renderExplanation(result: ExplainResult, token?: TokenClaims): s
       ? `aud: ${result.audiences.join(", ")}`
       : "aud: not given; each account's GitLab URL (the CI component's default, $CI_SERVER_URL)",
   );
+  if (!token && result.stated) {
+    // The claims AWS also checks on gitlab.com, as the flags and the lock gave them.
+    const stated = STATED_CLAIMS.filter((claim) => result.stated?.[claim] !== undefined)
+      .map((claim) => `${claim} ${String(result.stated?.[claim])}`)
+      .join(", ");
+    if (stated) lines.push(`claims: ${stated}`);
+  }
   if (!result.claims) {
-    lines.push("note: the sub is not in GitLab's default format (project_path:…:ref_type:…:ref:…)");
+    lines.push(
+      "note: the sub is not in GitLab's format (name:value pairs starting with project_path or project_id)",
+    );
   }
   let stack: string | undefined;
   for (const verdict of result.roles) {

@@ -18,7 +18,11 @@ export interface AssumeRoleRequest {
   readonly federatedPrincipal: string;
   /** @default sts:AssumeRoleWithWebIdentity */
   readonly action?: string;
-  /** Condition keys present in the request, e.g. `{ "gitlab.com:sub": "...", "gitlab.com:aud": "..." }`. */
+  /**
+   * Condition keys present in the request, e.g. `{ "gitlab.com:sub": "...", "gitlab.com:project_id": "..." }`:
+   * build it from a token with requestContextFor (src/model/claims.ts), which supplies only the keys AWS
+   * supplies for the issuer. A key absent here fails every condition on it, as in IAM.
+   */
   readonly context: Readonly<Record<string, string | undefined>>;
 }
 

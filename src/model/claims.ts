@@ -75,3 +75,35 @@ export function formatSubClaim(
     .map((component) => `${component}:${values[component]}`)
     .join(":");
 }
+
+/** A claim AWS supplies for `<issuerHost>:<claim>`; a condition on any other key finds it missing. */
+export type SuppliedClaim = (typeof GENERIC_CLAIM_KEYS)[number] | (typeof GITLAB_COM_CLAIM_KEYS)[number];
+
+/** Claims whose value GitLab leaves out of `sub` for a job without an environment. */
+export const ENVIRONMENT_SUB_CLAIM_COMPONENTS: readonly SubClaimComponent[] = [
+  "environment_protected",
+  "deployment_tier",
+];
+
+/**
+ * The request context AWS STS builds from a GitLab ID token for `sts:AssumeRoleWithWebIdentity`: one
+ * `<issuerHost>:<claim>` key per claim AWS supplies for that issuer and the token carries, with the
+ * claim's value as a string (GitLab sends IDs as strings already). `aud` is the one audience the call is
+ * decided with (a token may carry several). Keys AWS does not supply are absent, as they are in IAM.
+ * The evaluator, `explain`, the STS stand-in and the cross-check all build their context here.
+ */
+export function requestContextFor(
+  issuerHost: string,
+  claims: Readonly<Record<string, unknown>>,
+  audience?: string,
+): Record<string, string> {
+  const context: Record<string, string> = {};
+  for (const claim of suppliedClaimKeys(issuerHost)) {
+    const value = claim === "aud" && audience !== undefined ? audience : claims[claim];
+    if (typeof value === "string") context[`${issuerHost}:${claim}`] = value;
+    else if (typeof value === "number" || typeof value === "boolean") {
+      context[`${issuerHost}:${claim}`] = String(value);
+    }
+  }
+  return context;
+}

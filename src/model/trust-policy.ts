@@ -7,11 +7,15 @@
  *
  * Shape, by construction:
  * - every statement requires `aud` (StringEquals) and `sub`, so an `aud`-only trust cannot be written;
+ * - a grant's `sub` values and its other conditions (pinned IDs, ref_protected, pipeline_source, …) are in
+ *   the same statement (ANDed), so no token can pair one grant's `sub` with another grant's project ID;
+ *   grants with identical other conditions share statements (the policy stays small);
  * - exact subjects and wildcard subjects are in separate statements (statements are ORed), so the two
  *   operators are never ANDed, and a wildcard never lands under StringEquals.
  */
 import type { AllowEntry } from "../config/schema";
-import { operatorFor, subjectsForGrant, type SubjectOperator } from "./subjects";
+import { grantTrust, type TrustSettings } from "./grants";
+import { operatorFor, type SubjectOperator } from "./subjects";
 
 export const ASSUME_ROLE_WITH_WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity";
 export const EXACT_SUBJECTS_SID = "GitLabExactSubjects";
@@ -33,11 +37,9 @@ export interface IamPolicyDocument {
   readonly Statement: IamStatement[];
 }
 
-export interface TrustPolicyProps {
+export interface TrustPolicyProps extends TrustSettings {
   /** ARN of the IAM OIDC provider for the GitLab instance (a Terraform reference inside a stack). */
   readonly providerArn: string;
-  /** The provider URL without `https://`: the prefix of IAM's condition keys (`gitlab.com:sub`). */
-  readonly issuerHost: string;
   /** Values the token's `aud` must equal (any of them). */
   readonly audiences: readonly string[];
   /** The role's grants (ORed). */
@@ -53,39 +55,70 @@ export function oidcProviderArn(partition: string, accountId: string, gitlabUrl:
   return `arn:${partition}:iam::${accountId}:oidc-provider/${issuerHost(gitlabUrl)}`;
 }
 
-function unique(values: string[]): string[] {
-  return [...new Set(values)];
+/** Statement IDs name what a statement pins: `Project1001Exact`, `Group2002Wildcard`, `GitLabExactSubjects`. */
+function statementSid(
+  conditions: Readonly<Record<string, readonly string[]>>,
+  operator: SubjectOperator,
+): string {
+  const key = (claim: string) => Object.keys(conditions).find((k) => k.endsWith(`:${claim}`));
+  const project = key("project_id");
+  const group = key("namespace_id");
+  const kind = operator === "StringEquals" ? "Exact" : "Wildcard";
+  if (project) return `Project${conditions[project][0]}${kind}`;
+  if (group) return `Group${conditions[group][0]}${kind}`;
+  return operator === "StringEquals" ? EXACT_SUBJECTS_SID : WILDCARD_SUBJECTS_SID;
 }
 
 export function trustPolicyFor(props: TrustPolicyProps): IamPolicyDocument {
-  const subjects = unique(props.allow.flatMap(subjectsForGrant));
   const audKey = `${props.issuerHost}:aud`;
   const subKey = `${props.issuerHost}:sub`;
-  const statement = (sid: string, subjectOperator: SubjectOperator, values: string[]): IamStatement => {
-    const condition: IamConditions = { StringEquals: { [audKey]: [...props.audiences] } };
-    condition[subjectOperator] = { ...condition[subjectOperator], [subKey]: values };
+  // Statements keyed by their other conditions and the sub operator, in the order grants first need them.
+  const groups = new Map<
+    string,
+    { conditions: Record<string, readonly string[]>; operator: SubjectOperator; subjects: string[] }
+  >();
+  for (const grant of props.allow) {
+    const trust = grantTrust(grant, props);
+    const conditions = Object.fromEntries(
+      Object.entries(trust.conditions).sort(([a], [b]) => (a < b ? -1 : 1)),
+    );
+    for (const subject of trust.subjects) {
+      const operator = operatorFor(subject);
+      const key = JSON.stringify([conditions, operator]);
+      const group = groups.get(key) ?? { conditions, operator, subjects: [] };
+      groups.set(key, group);
+      if (!group.subjects.includes(subject)) group.subjects.push(subject);
+    }
+  }
+  const sids = new Map<string, number>();
+  const statements = [...groups.values()].map(({ conditions, operator, subjects }): IamStatement => {
+    const base = statementSid(conditions, operator);
+    const seen = (sids.get(base) ?? 0) + 1;
+    sids.set(base, seen);
+    const condition: IamConditions = {
+      StringEquals: {
+        [audKey]: [...props.audiences],
+        ...Object.fromEntries(Object.entries(conditions).map(([k, v]) => [k, [...v]])),
+      },
+    };
+    condition[operator] = { ...condition[operator], [subKey]: subjects };
     return {
-      Sid: sid,
+      Sid: seen === 1 ? base : `${base}${seen}`,
       Effect: "Allow",
       Action: [ASSUME_ROLE_WITH_WEB_IDENTITY],
       Principal: { Federated: [props.providerArn] },
       Condition: condition,
     };
-  };
-  const exact = subjects.filter((s) => operatorFor(s) === "StringEquals");
-  const wildcard = subjects.filter((s) => operatorFor(s) === "StringLike");
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      ...(exact.length > 0 ? [statement(EXACT_SUBJECTS_SID, "StringEquals", exact)] : []),
-      ...(wildcard.length > 0 ? [statement(WILDCARD_SUBJECTS_SID, "StringLike", wildcard)] : []),
-    ],
-  };
+  });
+  return { Version: "2012-10-17", Statement: statements };
 }
 
 /**
  * The document's length as IAM counts it against the trust policy quota: the JSON without white space,
- * with one-element lists written as plain strings, as `aws_iam_policy_document` renders them.
+ * with one-element lists written as plain strings, as `aws_iam_policy_document` renders them. The
+ * provider encodes with Go's encoding/json, which writes `<`, `>`, `&`, U+2028 and U+2029 as `\u00XX`
+ * escapes (6 characters each; terraform-provider-aws internal/service/iam policy_model.go, json.Marshal);
+ * characters are counted as code points.
  */
 export function policyLength(document: unknown): number {
   const compact = (value: unknown): unknown => {
@@ -95,5 +128,9 @@ export function policyLength(document: unknown): number {
     }
     return value;
   };
-  return JSON.stringify(compact(document)).length;
+  const json = JSON.stringify(compact(document)).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  return [...json].length;
 }

@@ -7,7 +7,7 @@
  */
 import type { Config } from "../config/schema";
 import { parseSubjectGrant, type SubjectGrant } from "../explain/subject";
-import { issuerHost } from "../model/trust-policy";
+import { issuerHost, type IamConditions } from "../model/trust-policy";
 import type { SynthesizedRole, SynthesizedStack } from "../terraform/synthesized-stacks";
 import { grantScopeRisks, roleRisks, type Risk } from "./risks";
 
@@ -33,7 +33,40 @@ export interface GrantRow {
   readonly operator: string;
   readonly value: string;
   readonly grant?: SubjectGrant;
+  /** The statement's other conditions the row is ANDed with (pinned IDs, ref_protected, …). */
+  readonly facts: StatementFacts;
   readonly risks: readonly Risk[];
+}
+
+/** What a statement checks besides `aud` and `sub`, read from its StringEquals conditions. */
+export interface StatementFacts {
+  /** Pinned project IDs (`<issuer>:project_id`). */
+  readonly projectIds: readonly string[];
+  /** Pinned namespace IDs (`<issuer>:namespace_id`): a group and its subgroups. */
+  readonly namespaceIds: readonly string[];
+  /** Whether `<issuer>:ref_protected` must be "true". */
+  readonly refProtected: boolean;
+  /** Other `<issuer>:<claim>` conditions (pipeline_source, runner_environment, …) → values. */
+  readonly other: Readonly<Record<string, readonly string[]>>;
+}
+
+/** The facts of one statement's conditions for the issuer `host`. */
+export function statementFacts(conditions: IamConditions, host: string): StatementFacts {
+  const equals = conditions.StringEquals ?? {};
+  const values = (claim: string) => equals[`${host}:${claim}`] ?? [];
+  const other = Object.fromEntries(
+    Object.entries(equals)
+      .filter(([key]) => key.startsWith(`${host}:`))
+      .map(([key, v]) => [key.slice(host.length + 1), v] as const)
+      .filter(([claim]) => !["aud", "sub", "project_id", "namespace_id", "ref_protected"].includes(claim)),
+  );
+  const refProtected = values("ref_protected");
+  return {
+    projectIds: values("project_id"),
+    namespaceIds: values("namespace_id"),
+    refProtected: refProtected.length > 0 && refProtected.every((v) => v === "true"),
+    other,
+  };
 }
 
 /** The AWS managed policy name of an ARN (`arn:aws:iam::aws:policy/job-function/X` → `job-function/X`). */
@@ -49,41 +82,68 @@ export function adminPolicyRisk(arn: string): Risk | undefined {
   return { level: "high", message: `administrator-level managed policy \`${name}\` (${reason})` };
 }
 
-/** Risks of one `sub` value. AWS cannot check `ref_protected`, so only the name limits the refs. */
-export function grantRisks(grant: SubjectGrant | undefined): Risk[] {
+/** Does the row only match protected refs (by the ref_protected key, or `ref_protected:true` in sub)? */
+export function rowIsProtected(grant: SubjectGrant | undefined, facts: StatementFacts): boolean {
+  return facts.refProtected || grant?.other?.ref_protected === "true";
+}
+
+/** Is the row's project pinned by an immutable ID (a condition key, or `project_id:<id>` in sub)? */
+export function rowIsPinned(grant: SubjectGrant | undefined, facts: StatementFacts): boolean {
+  return (
+    facts.projectIds.length > 0 ||
+    facts.namespaceIds.length > 0 ||
+    (grant?.scope === "id" && grant.path !== "*")
+  );
+}
+
+/** Risks of one `sub` value, given the statement's other conditions. */
+export function grantRisks(grant: SubjectGrant | undefined, facts: StatementFacts): Risk[] {
   if (!grant) {
     return [
       {
         level: "high",
-        message: "not in GitLab's default sub format: review by hand what it matches",
+        message: "not in GitLab's sub format: review by hand what it matches",
       },
     ];
   }
   const risks: Risk[] = [];
+  const isProtected = rowIsProtected(grant, facts);
   if (grant.scope === "pattern") {
     risks.push({
       level: "high",
       message: `project pattern \`${grant.projectPattern}\` can match projects outside one group (e.g. other namespaces)`,
     });
   }
-  if (grant.refType === "*") {
-    risks.push({
-      level: "high",
-      message:
-        "any ref: every branch and tag, including unprotected branches any developer can push (AWS cannot check ref_protected)",
-    });
-  } else if (grant.refType === "branch" && grant.ref !== undefined && /[*?]/.test(grant.ref)) {
+  if (!rowIsPinned(grant, facts)) {
     risks.push({
       level: "medium",
       message:
-        grant.ref === "*"
-          ? "any branch: every branch, including unprotected ones any developer can push (AWS cannot check ref_protected)"
-          : `wildcard branch pattern \`${grant.ref}\`: an unprotected branch matching it gets the role (AWS cannot check ref_protected); protect every branch it matches`,
+        "matched by path only, not pinned by ID: when the project or group is deleted, renamed or moved, whoever takes the path next gets the role (gitlab.pinIds, or a sub claim starting with project_id)",
     });
+  }
+  if (grant.refType === "*") {
+    risks.push(
+      isProtected
+        ? { level: "medium", message: "any protected ref: every protected branch and tag" }
+        : {
+            level: "high",
+            message:
+              "any ref, protected or not: every branch and tag, including unprotected branches any developer can push",
+          },
+    );
   } else if (grant.refType !== "branch" && grant.refType !== "tag") {
     risks.push({ level: "high", message: `unexpected ref type \`${grant.refType}\`` });
+  } else if (!isProtected && !(grant.refType === "tag" && /[*?]/.test(grant.ref ?? ""))) {
+    // (An unprotected tag pattern is flagged by the tag check of risks.ts.)
+    risks.push({
+      level: "medium",
+      message:
+        grant.ref !== undefined && /[*?]/.test(grant.ref)
+          ? `unprotected refs allowed (protected: false) with the pattern \`${grant.ref}\`: any developer who pushes a matching ${grant.refType} gets the role`
+          : `unprotected refs allowed (protected: false): a developer who can push ${grant.refType} \`${grant.ref ?? ""}\` while it is unprotected gets the role`,
+    });
   }
-  risks.push(...grantScopeRisks(grant));
+  risks.push(...grantScopeRisks(grant, isProtected));
   return risks;
 }
 
@@ -103,6 +163,7 @@ export function roleGrants(
   const rows: GrantRow[] = [];
   const risks: Risk[] = [];
   const subKey = subKeyOf(stack);
+  const host = issuerHost(stack.providerUrl);
   role.trustPolicy.Statement.forEach((statement, i) => {
     const name = statement.Sid ?? `#${i + 1}`;
     if (statement.Effect !== "Allow") return;
@@ -115,6 +176,7 @@ export function roleGrants(
         message: `statement ${name} has no ${subKey} condition: any project on the GitLab instance that picks the right aud can assume the role`,
       });
     }
+    const facts = statementFacts(statement.Condition, host);
     for (const [operator, keys] of subConditions) {
       for (const value of keys[subKey]) {
         const grant = parseSubjectGrant(value);
@@ -125,8 +187,8 @@ export function roleGrants(
                 message: `negated operator ${operator}: everything except this value`,
               },
             ]
-          : grantRisks(grant);
-        rows.push({ statement: name, operator, value, ...(grant ? { grant } : {}), risks: rowRisks });
+          : grantRisks(grant, facts);
+        rows.push({ statement: name, operator, value, ...(grant ? { grant } : {}), facts, risks: rowRisks });
       }
     }
   });
@@ -174,7 +236,24 @@ function whoOf(row: GrantRow): string {
   if (!row.grant) return code(row.value);
   if (row.grant.scope === "group") return `group ${code(row.grant.path)} (every project below it)`;
   if (row.grant.scope === "project") return `project ${code(row.grant.path)}`;
+  if (row.grant.scope === "id") {
+    return row.grant.path === "*"
+      ? "projects in the pinned namespaces"
+      : `project ID ${code(row.grant.path)}`;
+  }
   return `projects matching ${code(row.grant.projectPattern)}`;
+}
+
+function pinnedText(row: GrantRow): string {
+  if (row.facts.projectIds.length > 0) return `project ${list(row.facts.projectIds)}`;
+  if (row.facts.namespaceIds.length > 0) return `namespaces ${list(row.facts.namespaceIds)}`;
+  if (row.grant?.scope === "id" && row.grant.path !== "*") return `project ${code(row.grant.path)} (in sub)`;
+  return "**no**";
+}
+
+function alsoRequired(facts: StatementFacts): string {
+  const entries = Object.entries(facts.other);
+  return entries.length === 0 ? "—" : entries.map(([claim, v]) => `${claim} ${list(v)}`).join("; ");
 }
 
 function refsOf(row: GrantRow): [string, string] {
@@ -208,9 +287,11 @@ export function renderAccessReport(config: Config, stacks: readonly SynthesizedS
     "<!-- Generated by `npm run synth` from the synthesized trust policies; do not edit. -->",
     "",
     "Who can assume which role, read from the trust policies in `stacks/*/cdk.tf` (what Terraform deploys).",
-    "A GitLab job gets a role when its ID token's `sub` matches a row below and its `aud` is one of the",
-    "role's audiences. AWS cannot check `ref_protected`: a branch name or pattern is the only limit, so",
-    "protect in GitLab every branch and tag a row allows. To check one job, run",
+    "A GitLab job gets a role when its ID token's `sub` matches a row below, every other condition of the",
+    "row holds (pinned project or namespace IDs, protected ref, pipeline source), and its `aud` is one of",
+    "the role's audiences. Paths are not identities (a freed path can be taken by anyone) and branch",
+    "names are not protection (any developer can push an unprotected branch): rows without pinned IDs or",
+    "without protection are flagged. To check one job, run",
     "`npm run explain -- --project <path> --branch <name>` (see docs/explain.md).",
     "",
     "Legend: ⛔ high risk, ⚠️ review.",
@@ -265,16 +346,24 @@ export function renderAccessReport(config: Config, stacks: readonly SynthesizedS
         sections.push("No `sub` grants.");
         continue;
       }
-      sections.push("| Who | Ref type | Ref | Trust policy value | Risk |", "|---|---|---|---|---|");
+      sections.push(
+        "| Who | Ref type | Ref | Protected only | Pinned IDs | Also required | Trust policy value | Risk |",
+        "|---|---|---|---|---|---|---|---|",
+      );
       for (const row of rows) {
         const [refType, ref] = refsOf(row);
         sections.push(
-          `| ${whoOf(row)} | ${refType} | ${ref} | ${code(row.value)} (${row.operator}, ${row.statement}) | ${riskText(row.risks) || "—"} |`,
+          `| ${whoOf(row)} | ${refType} | ${ref} | ${rowIsProtected(row.grant, row.facts) ? "yes" : "**no**"} | ${pinnedText(row)} | ${alsoRequired(row.facts)} | ${code(row.value)} (${row.operator}, ${row.statement}) | ${riskText(row.risks) || "—"} |`,
         );
       }
     }
   }
 
+  if (config.gitlab.pinIds === false) {
+    summary.unshift(
+      `| all | all | ⚠️ gitlab.pinIds: false: grants match projects and groups by path only, so a recycled path gets their roles |`,
+    );
+  }
   lines.push("", "## Risky grants", "");
   if (summary.length === 0) lines.push("None found.");
   else lines.push("| Account | Role | Risk |", "|---|---|---|", ...summary);

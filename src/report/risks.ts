@@ -25,31 +25,41 @@ function groupGrantRisks(grant: SubjectGrant): Risk[] {
   ];
 }
 
-/** GitLab lets Developers create tags unless a protected-tag rule covers the name; AWS cannot tell. */
-function tagGrantRisks(grant: SubjectGrant): Risk[] {
+/**
+ * GitLab lets Developers create tags unless a protected-tag rule covers the name. A protected-only grant
+ * (the trust policy requires ref_protected) does not let such a tag in; one with `protected: false` does.
+ */
+function tagGrantRisks(grant: SubjectGrant, protectedOnly: boolean): Risk[] {
+  if (protectedOnly) return [];
   if (grant.refType !== "tag" || grant.ref === undefined || !/[*?]/.test(grant.ref)) return [];
   if (grant.ref === "*") {
     return [
       {
         level: "high",
         message:
-          "any tag: anyone who can push a tag gets the role (Developers can, unless protected tags restrict it; AWS cannot check ref_protected)",
+          "any tag, protected or not (protected: false): anyone who can push a tag gets the role (Developers can, unless protected tags restrict it)",
       },
     ];
   }
   return [
     {
       level: "medium",
-      message: `wildcard tag pattern \`${grant.ref}\`: anyone who can push a matching tag gets the role (Developers can, unless protected tags restrict it); protect every tag it matches`,
+      message: `wildcard tag pattern \`${grant.ref}\` with unprotected refs allowed (protected: false): anyone who can push a matching tag gets the role (Developers can, unless protected tags restrict it); protect every tag it matches, or drop protected: false`,
     },
   ];
 }
 
-/** Checks of one `sub` grant, in addition to the ref and project checks of the report. */
-export const GRANT_CHECKS: readonly ((grant: SubjectGrant) => Risk[])[] = [groupGrantRisks, tagGrantRisks];
+/**
+ * Checks of one `sub` grant, in addition to the ref and project checks of the report; `protectedOnly`
+ * says whether the statement only lets protected refs in.
+ */
+export const GRANT_CHECKS: readonly ((grant: SubjectGrant, protectedOnly: boolean) => Risk[])[] = [
+  groupGrantRisks,
+  tagGrantRisks,
+];
 
-export function grantScopeRisks(grant: SubjectGrant): Risk[] {
-  return GRANT_CHECKS.flatMap((check) => check(grant));
+export function grantScopeRisks(grant: SubjectGrant, protectedOnly = false): Risk[] {
+  return GRANT_CHECKS.flatMap((check) => check(grant, protectedOnly));
 }
 
 type Statement = Readonly<Record<string, unknown>>;

@@ -4,21 +4,23 @@
  * synthesized into terraform/.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { StsStandIn } from "../support/sts-stand-in";
 import {
   componentScript,
   createConsumerRepo,
+  expectNoSecrets as expectNoSecretsIn,
   missingPrerequisites,
+  PRODUCTION_ROLE,
   repoRoot,
   runJobs,
+  STAGING_ROLE,
   type JobRun,
 } from "../support/ci-local";
+import { stsRuleSetDataPath as ruleSetDataPath } from "../support/component-shell";
 
-const STAGING_ROLE = "arn:aws:iam::222222222222:role/gitlab/gitlab-deploy-web";
-const PRODUCTION_ROLE = "arn:aws:iam::111111111111:role/gitlab/gitlab-deploy-web";
 const sub = (project: string, ref: string, refType = "branch"): string =>
   `project_path:${project}:ref_type:${refType}:ref:${ref}`;
 /** Small retry delays so retry tests stay fast. */
@@ -77,14 +79,7 @@ async function run(
 }
 
 /** Everything secret this run handed out must be absent from the job log. */
-function expectNoSecrets(log: string, token: string): void {
-  expect(log).not.toContain(token);
-  expect(log).not.toContain(token.split(".")[2]!); // the signature alone
-  for (const credentials of sts.issued) {
-    expect(log).not.toContain(credentials.secretAccessKey);
-    expect(log).not.toContain(credentials.sessionToken);
-  }
-}
+const expectNoSecrets = (log: string, token: string): void => expectNoSecretsIn(log, token, sts.issued);
 
 describe("exports mode", () => {
   it("gives a job on an allowed branch working credentials for the role", async () => {
@@ -128,15 +123,16 @@ describe("exports mode", () => {
     expect(sts.assumeCalls().map((c) => c.outcome)).toEqual(["AccessDenied"]);
     expect(result.log).not.toContain("caller=");
     // AND the diagnosis shows the token's claims next to the role ARN, the usual causes and the explain command
-    expect(result.log).toContain(`role:          ${PRODUCTION_ROLE}`);
-    expect(result.log).toContain("iss:           https://gitlab.com");
-    expect(result.log).toContain("sub:           project_path:acme/web:ref_type:branch:ref:feature/x");
-    expect(result.log).toContain("aud:           https://gitlab.com");
-    expect(result.log).toContain("ref_protected: false");
-    expect(result.log).toContain("environment:   production");
+    expect(result.log).toContain(`role:            ${PRODUCTION_ROLE}`);
+    expect(result.log).toContain("iss:             https://gitlab.com");
+    expect(result.log).toContain("sub:             project_path:acme/web:ref_type:branch:ref:feature/x");
+    expect(result.log).toContain("aud:             https://gitlab.com");
+    expect(result.log).toContain("ref_protected:   false");
+    expect(result.log).toContain("pipeline_source: push");
+    expect(result.log).toContain("environment:     production");
     expect(result.log).toMatch(/wildcard \(\*\) under StringEquals/);
     expect(result.log).toContain(
-      "npm run explain -- --sub 'project_path:acme/web:ref_type:branch:ref:feature/x' --aud 'https://gitlab.com'",
+      `npm run explain -- --sub 'project_path:acme/web:ref_type:branch:ref:feature/x' --aud 'https://gitlab.com' --role '${PRODUCTION_ROLE}'`,
     );
     expectNoSecrets(result.log, token);
   });
@@ -328,7 +324,7 @@ describe("the script under dash (POSIX sh), outside gitlab-ci-local", () => {
     // THEN the shell exited 1 at the script and the diagnosis names the tag sub
     expect(result.status).toBe(1);
     expect(result.stdout).not.toContain("AFTER");
-    expect(result.stderr).toContain("sub:           project_path:acme/web:ref_type:tag:ref:v1.0.0");
+    expect(result.stderr).toContain("sub:             project_path:acme/web:ref_type:tag:ref:v1.0.0");
     expect(sts.assumeCalls().map((c) => c.outcome)).toEqual(["AccessDenied"]);
   });
 });
@@ -340,20 +336,7 @@ describe("web-identity mode", () => {
    * AWS_DATA_PATH first, so a one-rule set sending every STS call to the stand-in makes the CLI's own
    * AssumeRoleWithWebIdentity reach it.
    */
-  function stsRuleSetDataPath(): string {
-    const dataPath = tempDir("aws-credentials-data-");
-    const dir = join(dataPath, "sts", "2011-06-15");
-    mkdirSync(dir, { recursive: true });
-    const ruleSet = {
-      version: "1.0",
-      parameters: {
-        Region: { builtIn: "AWS::Region", required: false, documentation: "region", type: "String" },
-      },
-      rules: [{ conditions: [], endpoint: { url: sts.url, properties: {}, headers: {} }, type: "endpoint" }],
-    };
-    writeFileSync(join(dir, "endpoint-rule-set-1.json"), JSON.stringify(ruleSet));
-    return dataPath;
-  }
+  const stsRuleSetDataPath = (): string => ruleSetDataPath(tempDir("aws-credentials-data-"), sts.url);
 
   it("exports the role and a private token file, and the AWS CLI assumes the role by itself", async () => {
     // GIVEN an allowed token, and the CLI's STS endpoint rule set pointing at the stand-in

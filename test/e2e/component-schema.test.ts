@@ -39,16 +39,73 @@ describe("aws-credentials component YAML", () => {
     expect(validate(header)).toEqual([]);
     // AND the inputs are the interface contract
     expect(Object.keys(inputs).sort()).toEqual(
-      ["aud", "duration_seconds", "mode", "region", "role_arn", "session_name", "sts_endpoint"].sort(),
+      [
+        "aud",
+        "default_profile",
+        "duration_seconds",
+        "mode",
+        "profiles",
+        "region",
+        "role_arn",
+        "session_name",
+        "sts_endpoint",
+      ].sort(),
     );
-    expect(inputs.role_arn).not.toHaveProperty("default"); // required
-    expect(inputs.role_arn!.type).toBe("string");
+    // (role_arn is empty by default because mode profiles needs none; the other modes refuse it empty)
+    expect(inputs.role_arn).toMatchObject({ type: "string", default: "" });
     expect(inputs.aud!.default).toBe("$CI_SERVER_URL");
     expect(inputs.region!.default).toBe("us-east-1");
     expect(inputs.duration_seconds).toMatchObject({ type: "number", default: 3600 });
     expect(inputs.session_name!.default).toBe("");
-    expect(inputs.mode).toMatchObject({ default: "exports", options: ["exports", "web-identity"] });
+    expect(inputs.mode).toMatchObject({
+      default: "exports",
+      options: ["exports", "web-identity", "profiles"],
+    });
+    expect(inputs.profiles).toMatchObject({ type: "array", default: [] });
+    expect(inputs.default_profile!.default).toBe("");
     expect(inputs.sts_endpoint!.default).toBe("");
+    // AND the catalog shows a description for every input
+    for (const [name, input] of Object.entries(inputs)) {
+      expect([name, typeof input.description]).toEqual([name, "string"]);
+    }
+  });
+
+  it("checks string inputs with regexes that accept the documented values and refuse typos", () => {
+    // GIVEN the inputs' regexes as GitLab applies them (to the raw value, before variables expand)
+    const inputs = (header.spec as { inputs: Record<string, { regex?: string }> }).inputs;
+    const accepts = (name: string, value: string) => new RegExp(inputs[name]!.regex!).test(value);
+    const table: [string, string, boolean][] = [
+      ["role_arn", "arn:aws:iam::111111111111:role/gitlab/gitlab-deploy-web", true],
+      ["role_arn", "arn:aws-us-gov:iam::111111111111:role/deploy", true],
+      ["role_arn", "$PROD_ROLE_ARN", true],
+      ["role_arn", "${PROD_ROLE_ARN}", true],
+      ["role_arn", "", true],
+      ["role_arn", "arn:aws:iam::11111111111:role/deploy", false],
+      ["role_arn", "arn:aws:iam::111111111111:user/deploy", false],
+      ["role_arn", "arn:aws:iam::111111111111:role/", false],
+      ["role_arn", `arn:aws:iam::111111111111:role/${"a".repeat(65)}`, false],
+      ["role_arn", "arn:aws:iam::111111111111:role/x y", false],
+      ["region", "eu-west-1", true],
+      ["region", "us-gov-west-1", true],
+      ["region", "eu-west1", false],
+      ["region", "EU-WEST-1", false],
+      ["session_name", "deploy-$CI_PIPELINE_ID", true],
+      ["session_name", "my session", false],
+      ["sts_endpoint", "", true],
+      ["sts_endpoint", "https://sts.eu-west-1.amazonaws.com", true],
+      ["sts_endpoint", "http://127.0.0.1:4566", true],
+      ["sts_endpoint", "http://localhost:4566/", true],
+      ["sts_endpoint", "http://[::1]:4566", true],
+      ["sts_endpoint", "$STS_ENDPOINT", true],
+      ["sts_endpoint", "http://sts.example.com", false],
+      ["sts_endpoint", "http://127.0.0.1.evil.example", false],
+      ["sts_endpoint", "ftp://sts.example.com", false],
+      ["default_profile", "prod", true],
+      ["default_profile", "", true],
+      ["default_profile", "prod db", false],
+    ];
+    // THEN each value is accepted or refused as the table says
+    expect(table.map(([name, value]) => [name, value, accepts(name, value)])).toEqual(table);
   });
 
   it("has a body valid against GitLab's CI schema, with the hidden jobs the contract names", () => {
@@ -64,6 +121,8 @@ describe("aws-credentials component YAML", () => {
       AWS_CREDENTIALS_DURATION_SECONDS: "$[[ inputs.duration_seconds ]]",
       AWS_CREDENTIALS_SESSION_NAME: "$[[ inputs.session_name ]]",
       AWS_CREDENTIALS_MODE: "$[[ inputs.mode ]]",
+      AWS_CREDENTIALS_PROFILES: "$[[ inputs.profiles ]] ",
+      AWS_CREDENTIALS_DEFAULT_PROFILE: "$[[ inputs.default_profile ]]",
       AWS_CREDENTIALS_STS_ENDPOINT: "$[[ inputs.sts_endpoint ]]",
     });
     expect(job.before_script).toEqual([[".aws-credentials-script", "script"]]);
@@ -76,10 +135,16 @@ describe("aws-credentials component YAML", () => {
   it("keeps the script free of tracing and of bashisms the POSIX shells lack", () => {
     // GIVEN the script
     const script = (body[".aws-credentials-script"] as { script: string[] }).script[0]!;
-    // THEN it never turns on tracing, never hides failures in export $(...), and uses no bash-only syntax
-    expect(script).not.toMatch(/set -[a-z]*x/);
+    // THEN its first command switches tracing off, and it turns it on only to restore the job's set -x
+    const commands = script.split("\n").filter((l) => l.trim() !== "" && !l.trim().startsWith("#"));
+    expect(commands[0]).toMatch(/^case \$- in \*x\*\) set \+x; _awscred_xtrace=on ;;/);
+    expect(script.match(/set -[a-z]*x/g)).toEqual(["set -x"]);
+    expect(script).toMatch(/if \[ -n "\$_awscred_xtrace" \]; then unset _awscred_xtrace; set -x;/);
+    // AND it never hides failures in export $(...), and uses no bash-only syntax
     expect(script).not.toMatch(/export [A-Z_]+=?\$\(/);
-    expect(script).not.toMatch(/\[\[ |<<<|\$RANDOM|\bfunction\b|\blocal\b|\$\{[A-Za-z_]+\/\//);
+    expect(script).not.toMatch(
+      /\[\[ |<<<|\$RANDOM|\bfunction \w+ *\{|\bfunction _awscred|\blocal\b|\$\{[A-Za-z_]+\/\//,
+    );
   });
 
   it("is accepted by dash as POSIX sh (sh -n)", () => {

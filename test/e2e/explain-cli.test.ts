@@ -26,7 +26,9 @@ beforeAll(async () => {
       sub: formatSubject("acme/web", "branch", "release/2.0"),
       aud: "https://gitlab.com",
       project_path: "acme/web",
-      ref_protected: "false",
+      project_id: String(fixture.config.lock?.projects["acme/web"].id),
+      namespace_id: String(fixture.config.lock?.projects["acme/web"].namespaceId),
+      ref_protected: "true",
     },
     {
       iss: "https://gitlab.com",
@@ -49,15 +51,15 @@ describe("the CLI (node dist/src/explain/cli.js)", () => {
     const { code, stdout } = runCli(["--project", "acme/web", "--branch", "main", "--dir", fixture.outdir]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/ALLOWED {2}deploy/);
-    expect(stdout).toMatch(/matched GitLabExactSubjects: project acme\/web, branch main/);
+    expect(stdout).toMatch(/matched Project\d+Exact: project acme\/web, branch main/);
     expect(stdout).toMatch(/DENIED {3}admin/);
   });
 
   test("exit 3 when denied, with the closest grant and what differed", () => {
     const { code, stdout } = runCli(["--project", "acme/platform-evil/x", "--tag", "v1.0.0", ...dir()]);
     expect(code).toBe(3);
-    expect(stdout).toMatch(/closest GitLabWildcardSubjects: group acme\/platform/);
-    expect(stdout).toMatch(/- project path: .*sibling namespace/);
+    expect(stdout).toMatch(/closest Group\d+Wildcard: group acme\/platform/);
+    expect(stdout).toMatch(/- project: .*sibling namespace/);
     expect(stdout).toMatch(/^DENIED: 0 of 3 roles/m);
   });
 
@@ -99,7 +101,8 @@ describe("the CLI (node dist/src/explain/cli.js)", () => {
     const text = runCli(["--token", file, ...dir()]);
     // THEN the claims are shown, deploy is allowed, and the signature appears nowhere
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/ref_protected: "false"/);
+    expect(text.stdout).toMatch(/ref_protected: "true"/);
+    expect(text.stdout).toMatch(/project_id: "\d+"/);
     expect(text.stdout).toMatch(/ALLOWED {2}deploy/);
     expect(text.stdout + text.stderr).not.toContain(signature);
     // … and from stdin with --json: the token's claims come along, still without the signature
@@ -115,6 +118,21 @@ describe("the CLI (node dist/src/explain/cli.js)", () => {
     });
     expect(code).toBe(3);
     expect(JSON.parse(stdout).roles[0].closest.differences[0].part).toBe("audience");
+  });
+
+  test("--unprotected, --project-id and --pipeline-source state the claims AWS checks on gitlab.com", () => {
+    const job = ["--project", "acme/web", "--branch", "main", "--role", "deploy", ...dir()];
+    // GIVEN the job on main, as the lock knows acme/web: allowed
+    expect(runCli(job).code).toBe(0);
+    // WHEN the branch is not protected THEN it is denied, and the report says to protect it
+    const unprotected = runCli([...job, "--unprotected"]);
+    expect(unprotected.code).toBe(3);
+    expect(unprotected.stdout).toMatch(/gitlab\.com:ref_protected "false".*not protected/);
+    // WHEN the path now belongs to another project (a recycled path) THEN it is denied on the project ID
+    const recycled = runCli([...job, "--project-id", "424242"]);
+    expect(recycled.code).toBe(3);
+    expect(recycled.stdout).toMatch(/gitlab\.com:project_id "424242".*recycled/);
+    expect(runCli([...job, "--project-id", "x"]).code).toBe(2);
   });
 
   test("usage errors exit 2 with a clear message: unknown flag, bad token, missing job", () => {

@@ -22,6 +22,27 @@ export const componentFile = join(repoRoot, "templates", "aws-credentials.yml");
 export const consumerFixture = join(repoRoot, "test", "fixtures", "consumer", ".gitlab-ci.yml");
 const gitlabCiLocal = join(repoRoot, "node_modules", ".bin", "gitlab-ci-local");
 
+/** The example config's roles (gitlab-oidc.yaml → terraform/), as the component's tests use them. */
+export const STAGING_ROLE = "arn:aws:iam::222222222222:role/gitlab/gitlab-deploy-web";
+export const PRODUCTION_ROLE = "arn:aws:iam::111111111111:role/gitlab/gitlab-deploy-web";
+/** The sessions of those roles, as GetCallerIdentity names them (without the session name). */
+export const STAGING_SESSION = "arn:aws:sts::222222222222:assumed-role/gitlab-deploy-web/";
+export const PRODUCTION_SESSION = "arn:aws:sts::111111111111:assumed-role/gitlab-deploy-web/";
+
+/** Nothing secret appears in `log`: the ID token, its signature, or any key or session token STS issued. */
+export function expectNoSecrets(
+  log: string,
+  token: string,
+  issued: readonly { secretAccessKey: string; sessionToken: string }[],
+): void {
+  expect(log).not.toContain(token);
+  expect(log).not.toContain(token.split(".")[2]!); // the signature alone
+  for (const credentials of issued) {
+    expect(log).not.toContain(credentials.secretAccessKey);
+    expect(log).not.toContain(credentials.sessionToken);
+  }
+}
+
 /** What the e2e tests need on the machine, with the Debian package that provides it. */
 export function missingPrerequisites(): string[] {
   const missing: string[] = [];
@@ -29,6 +50,9 @@ export function missingPrerequisites(): string[] {
   if (!["/usr/bin/rsync", "/bin/rsync", "/usr/local/bin/rsync"].some((p) => existsSync(p))) {
     missing.push("rsync (apt-get install rsync)");
   }
+  if (!existsSync("/usr/bin/busybox")) missing.push("/usr/bin/busybox (apt-get install busybox)");
+  if (!existsSync("/usr/lib/git-core/git-http-backend"))
+    missing.push("git http-backend (apt-get install git)");
   if (!existsSync(gitlabCiLocal))
     missing.push(`${gitlabCiLocal} (npm ci installs the gitlab-ci-local devDependency)`);
   return missing;
@@ -39,18 +63,25 @@ export interface ConsumerRepo {
 }
 
 /**
- * A git repo like a consumer project: origin git@gitlab.com:<projectPath>.git, on `branch`, holding the
- * fixture pipeline and a copy of the component under templates/ (what `include: local` reads).
+ * A git repo like a consumer project: on `branch`, holding `pipeline` (default: the fixture pipeline) as
+ * .gitlab-ci.yml, with `origin` (default git@gitlab.com:<projectPath>.git; gitlab-ci-local derives the
+ * project path, and where `include: component:` clones from, from it). With `copyComponent` (the default)
+ * templates/aws-credentials.yml is copied in, for pipelines that use `include: local`.
  */
 export function createConsumerRepo(options: {
   projectPath: string;
   branch: string;
   pipeline?: string;
+  origin?: string;
+  copyComponent?: boolean;
 }): ConsumerRepo {
   const base = mkdtempSync(join(tmpdir(), "aws-credentials-e2e-"));
   const dir = join(base, "repo");
-  mkdirSync(join(dir, "templates"), { recursive: true });
-  cpSync(componentFile, join(dir, "templates", "aws-credentials.yml"));
+  mkdirSync(dir, { recursive: true });
+  if (options.copyComponent ?? true) {
+    mkdirSync(join(dir, "templates"));
+    cpSync(componentFile, join(dir, "templates", "aws-credentials.yml"));
+  }
   writeFileSync(join(dir, ".gitlab-ci.yml"), options.pipeline ?? readFileSync(consumerFixture, "utf8"));
   const git = (...args: string[]): void => {
     execFileSync("git", ["-c", "user.email=e2e@example.com", "-c", "user.name=e2e", ...args], {
@@ -59,7 +90,7 @@ export function createConsumerRepo(options: {
     });
   };
   git("init", "-q", "-b", options.branch);
-  git("remote", "add", "origin", `git@gitlab.com:${options.projectPath}.git`);
+  git("remote", "add", "origin", options.origin ?? `git@gitlab.com:${options.projectPath}.git`);
   git("add", "-A");
   git("commit", "-q", "-m", "consumer");
   return { dir };

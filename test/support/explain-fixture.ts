@@ -4,7 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { parseConfig } from "../../src/config/load";
+import { loadConfigFile } from "../../src/config/load";
+import { lockPathFor, serializeLock } from "../../src/gitlab/lock";
+import { lockFor } from "./configs";
 import type { Config } from "../../src/config/schema";
 import { synthesize } from "../../src/synth";
 import { readSynthesizedStacks, type SynthesizedStack } from "../../src/terraform/synthesized-stacks";
@@ -49,7 +51,7 @@ export const EXPLAIN_CONFIG = {
         {
           name: "preview",
           allow: [
-            { project: "acme/web", branches: ["*"] },
+            { project: "acme/web", branches: ["*"], protected: false },
             { group: "acme/platform", anyRef: true },
           ],
           managedPolicyArns: ["arn:aws:iam::aws:policy/PowerUserAccess"],
@@ -58,6 +60,9 @@ export const EXPLAIN_CONFIG = {
     },
   ],
 };
+
+/** The IDs of acme/platform's subgroups in the fixture's lock. */
+export const FIXTURE_SUBGROUP_IDS = [7001, 7002];
 
 export interface ExplainFixture {
   readonly root: string;
@@ -79,7 +84,12 @@ export async function synthesizeFixture(raw: object = EXPLAIN_CONFIG): Promise<E
   const root = mkdtempSync(join(tmpdir(), "explain-"));
   const configFile = join(root, "gitlab-oidc.yaml");
   writeFileSync(configFile, stringify(raw));
-  const config = parseConfig(stringify(raw), configFile);
+  // The lock `npm run resolve` would write: fake IDs; acme/platform has two subgroups.
+  writeFileSync(
+    lockPathFor(configFile),
+    serializeLock(lockFor(raw as Record<string, unknown>, { "acme/platform": FIXTURE_SUBGROUP_IDS })),
+  );
+  const config = loadConfigFile(configFile);
   const outdir = join(root, "terraform");
   synthesize(config, { outdir, hcl: true });
   const stacks = await readSynthesizedStacks(outdir);

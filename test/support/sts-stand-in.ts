@@ -15,7 +15,10 @@
 import { generateKeyPairSync, randomBytes, randomUUID, sign, verify, type KeyObject } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { evaluateTrustPolicy } from "../../src/iam/evaluate";
+import { requestContextFor } from "../../src/model/claims";
+import { EMPTY_LOCK, readLockFor, type GitLabLock } from "../../src/gitlab/lock";
 import {
   readSynthesizedStacks,
   type SynthesizedRole,
@@ -27,7 +30,9 @@ export type InjectedFailure =
   | "Throttling"
   | "ServiceUnavailable"
   | "InternalFailure"
-  | "drop";
+  | "drop"
+  /** An error whose message quotes the WebIdentityToken it was sent (for the component's redaction test). */
+  | "EchoToken";
 
 export interface StsCall {
   readonly action: string;
@@ -36,6 +41,8 @@ export interface StsCall {
   readonly durationSeconds?: string;
   /** "Success" or the error code returned ("drop" for a dropped connection). */
   readonly outcome: string;
+  /** AssumeRole: the assumed-role ARN of the credentials that signed the call. */
+  readonly callerArn?: string;
 }
 
 export interface IssuedCredentials {
@@ -122,7 +129,7 @@ function verifyJwt(token: string, publicKey: KeyObject): JWTPayload {
   }
 }
 
-const INJECTED: Record<Exclude<InjectedFailure, "drop">, StsError> = {
+const INJECTED: Record<Exclude<InjectedFailure, "drop" | "EchoToken">, StsError> = {
   IDPCommunicationError: new StsError(
     400,
     "IDPCommunicationError",
@@ -144,10 +151,18 @@ export class StsStandIn {
     readonly stacks: readonly SynthesizedStack[],
     private readonly privateKey: KeyObject,
     private readonly publicKey: KeyObject,
+    private readonly lock: GitLabLock,
   ) {}
 
-  /** Starts a stand-in for the stacks synthesized in `terraformDir` on 127.0.0.1 and an ephemeral port. */
-  static async start(terraformDir: string): Promise<StsStandIn> {
+  /**
+   * Starts a stand-in for the stacks synthesized in `terraformDir` on 127.0.0.1 and an ephemeral port.
+   * `lock` gives minted tokens their project and namespace IDs (GitLab's, for the paths it names);
+   * default: the lock beside the config next to `terraformDir` (gitlab-oidc.lock.yaml).
+   */
+  static async start(
+    terraformDir: string,
+    lock: GitLabLock = readLockFor(join(terraformDir, "..", "gitlab-oidc.yaml")) ?? EMPTY_LOCK,
+  ): Promise<StsStandIn> {
     const stacks = await readSynthesizedStacks(terraformDir);
     const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
     const ready: { standIn?: StsStandIn } = {};
@@ -157,7 +172,7 @@ export class StsStandIn {
       server.listen(0, "127.0.0.1", resolve);
     });
     const { port } = server.address() as AddressInfo;
-    ready.standIn = new StsStandIn(server, `http://127.0.0.1:${port}`, stacks, privateKey, publicKey);
+    ready.standIn = new StsStandIn(server, `http://127.0.0.1:${port}`, stacks, privateKey, publicKey, lock);
     return ready.standIn;
   }
 
@@ -166,7 +181,11 @@ export class StsStandIn {
     return this.stacks[0]!.providerUrl;
   }
 
-  /** A GitLab-like ID token signed with this run's key. */
+  /**
+   * A GitLab-like ID token signed with this run's key. Claims not given are GitLab's for the sub's
+   * project: IDs from the lock, `main` protected and other refs not, a push pipeline on a self-hosted
+   * runner.
+   */
   mintToken({ sub, aud, expiresIn = 300, ...claims }: TokenClaims): string {
     const now = Math.floor(Date.now() / 1000);
     const [, projectPath = "", refType = "", ref = ""] =
@@ -178,8 +197,16 @@ export class StsStandIn {
         ref_type: refType,
         ref,
         ref_path: `refs/${refType === "tag" ? "tags" : "heads"}/${ref}`,
-        ref_protected: "false",
+        // GitLab protects a project's default branch unless told otherwise; other refs start unprotected.
+        ref_protected: refType === "branch" && ref === "main" ? "true" : "false",
         pipeline_source: "push",
+        runner_environment: "self-hosted",
+        ...(this.lock.projects[projectPath]
+          ? {
+              project_id: String(this.lock.projects[projectPath].id),
+              namespace_id: String(this.lock.projects[projectPath].namespaceId),
+            }
+          : {}),
         ...claims,
         iss: this.issuer,
         sub,
@@ -219,6 +246,7 @@ export class StsStandIn {
     for (const [k, v] of url.searchParams) if (!params.has(k)) params.set(k, v);
     const action = params.get("Action") ?? "";
     const requestId = randomUUID();
+    let callerArn: string | undefined;
     const record = (outcome: string): void => {
       this.calls.push({
         action,
@@ -226,6 +254,7 @@ export class StsStandIn {
         ...(params.get("RoleSessionName") ? { roleSessionName: params.get("RoleSessionName")! } : {}),
         ...(params.get("DurationSeconds") ? { durationSeconds: params.get("DurationSeconds")! } : {}),
         outcome,
+        ...(callerArn ? { callerArn } : {}),
       });
     };
     try {
@@ -237,10 +266,26 @@ export class StsStandIn {
           req.socket.destroy();
           return;
         }
+        if (failure === "EchoToken") {
+          throw new StsError(
+            400,
+            "InvalidIdentityToken",
+            `Could not parse the token ${params.get("WebIdentityToken") ?? ""}`,
+          );
+        }
         if (failure) throw INJECTED[failure];
         body = await this.assumeRoleWithWebIdentity(params, requestId);
       } else if (action === "GetCallerIdentity") {
         body = this.getCallerIdentity(req, requestId);
+      } else if (action === "AssumeRole") {
+        callerArn = this.callerArn(req);
+        // Every synthesized trust policy trusts only the GitLab OIDC provider, never another role, so
+        // AWS denies role chaining into these roles; the call shows which role's credentials signed it.
+        throw new StsError(
+          403,
+          "AccessDenied",
+          `User: ${callerArn} is not authorized to perform: sts:AssumeRole on resource: ${params.get("RoleArn") ?? ""}`,
+        );
       } else {
         throw new StsError(400, "InvalidAction", `Could not find operation ${action} for version 2011-06-15`);
       }
@@ -347,7 +392,8 @@ export class StsStandIn {
       audiences.find((a) => !stack.providerAudiences || stack.providerAudiences.includes(a)) ?? audiences[0]!;
     const evaluation = evaluateTrustPolicy(role.trustPolicy, {
       federatedPrincipal: stack.providerReference,
-      context: { [`${host}:sub`]: payload.sub, [`${host}:aud`]: aud },
+      // The keys STS supplies for this issuer, from the token's claims (src/model/claims.ts).
+      context: requestContextFor(host, payload, aud),
     });
     if (!evaluation.allowed)
       throw new StsError(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
@@ -379,7 +425,8 @@ export class StsStandIn {
     );
   }
 
-  private getCallerIdentity(req: IncomingMessage, requestId: string): string {
+  /** The credentials this stand-in issued that signed the request (SigV4: the access key id is read, not verified). */
+  private caller(req: IncomingMessage): IssuedCredentials {
     const accessKeyId = /Credential=([A-Z0-9]+)\//.exec(String(req.headers.authorization ?? ""))?.[1];
     const credentials = this.issued.find((c) => c.accessKeyId === accessKeyId);
     if (!credentials) {
@@ -389,6 +436,17 @@ export class StsStandIn {
         "The security token included in the request is invalid.",
       );
     }
+    return credentials;
+  }
+
+  /** AssumeRole (role chaining, e.g. a profile with source_profile): the ARN of the signing session. */
+  private callerArn(req: IncomingMessage): string {
+    const { accountId, roleName, sessionName } = this.caller(req);
+    return `arn:aws:sts::${accountId}:assumed-role/${roleName}/${sessionName}`;
+  }
+
+  private getCallerIdentity(req: IncomingMessage, requestId: string): string {
+    const credentials = this.caller(req);
     const { accountId, roleName, sessionName } = credentials;
     return (
       `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>` +

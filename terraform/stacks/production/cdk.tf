@@ -35,13 +35,27 @@ data "aws_iam_policy_document" "gitlab-deploy-web_trust" {
       "sts:AssumeRoleWithWebIdentity"
     ]
     effect = "Allow"
-    sid    = "GitLabExactSubjects"
+    sid    = "Project48213507Exact"
     condition {
       test = "StringEquals"
       values = [
         "https://gitlab.com"
       ]
       variable = "gitlab.com:aud"
+    }
+    condition {
+      test = "StringEquals"
+      values = [
+        "48213507"
+      ]
+      variable = "gitlab.com:project_id"
+    }
+    condition {
+      test = "StringEquals"
+      values = [
+        "true"
+      ]
+      variable = "gitlab.com:ref_protected"
     }
     condition {
       test = "StringEquals"
@@ -62,7 +76,7 @@ data "aws_iam_policy_document" "gitlab-deploy-web_trust" {
       "sts:AssumeRoleWithWebIdentity"
     ]
     effect = "Allow"
-    sid    = "GitLabWildcardSubjects"
+    sid    = "Project48213507Wildcard"
     condition {
       test = "StringEquals"
       values = [
@@ -71,9 +85,74 @@ data "aws_iam_policy_document" "gitlab-deploy-web_trust" {
       variable = "gitlab.com:aud"
     }
     condition {
+      test = "StringEquals"
+      values = [
+        "48213507"
+      ]
+      variable = "gitlab.com:project_id"
+    }
+    condition {
+      test = "StringEquals"
+      values = [
+        "true"
+      ]
+      variable = "gitlab.com:ref_protected"
+    }
+    condition {
       test = "StringLike"
       values = [
-        "project_path:acme/web:ref_type:branch:ref:release/*",
+        "project_path:acme/web:ref_type:branch:ref:release/*"
+      ]
+      variable = "gitlab.com:sub"
+    }
+    principals {
+      identifiers = [
+        aws_iam_openid_connect_provider.gitlab.arn
+      ]
+      type = "Federated"
+    }
+  }
+  statement {
+    actions = [
+      "sts:AssumeRoleWithWebIdentity"
+    ]
+    effect = "Allow"
+    sid    = "Group48212288Wildcard"
+    condition {
+      test = "StringEquals"
+      values = [
+        "https://gitlab.com"
+      ]
+      variable = "gitlab.com:aud"
+    }
+    condition {
+      test = "StringEquals"
+      values = [
+        "48212288",
+        "48212301",
+        "48212319",
+        "61730455"
+      ]
+      variable = "gitlab.com:namespace_id"
+    }
+    condition {
+      test = "StringEquals"
+      values = [
+        "push",
+        "web"
+      ]
+      variable = "gitlab.com:pipeline_source"
+    }
+    condition {
+      test = "StringEquals"
+      values = [
+        "true"
+      ]
+      variable = "gitlab.com:ref_protected"
+    }
+    condition {
+      test = "StringLike"
+      values = [
         "project_path:acme/platform/*:ref_type:tag:ref:v*"
       ]
       variable = "gitlab.com:sub"

@@ -34,13 +34,20 @@ data "aws_iam_policy_document" "gitlab-deploy-web_trust" {
       "sts:AssumeRoleWithWebIdentity"
     ]
     effect = "Allow"
-    sid    = "GitLabWildcardSubjects"
+    sid    = "Project48213507Wildcard"
     condition {
       test = "StringEquals"
       values = [
         "https://gitlab.com"
       ]
       variable = "gitlab.com:aud"
+    }
+    condition {
+      test = "StringEquals"
+      values = [
+        "48213507"
+      ]
+      variable = "gitlab.com:project_id"
     }
     condition {
       test = "StringLike"
@@ -59,7 +66,7 @@ data "aws_iam_policy_document" "gitlab-deploy-web_trust" {
 }
 resource "aws_iam_role" "gitlab-deploy-web" {
   assume_role_policy   = data.aws_iam_policy_document.gitlab-deploy-web_trust.json
-  description          = "Deploys the web app to staging from any branch of acme/web"
+  description          = "Deploys the web app to staging from any branch of acme/web, protected or not"
   max_session_duration = 3600
   name                 = "gitlab-deploy-web"
   path                 = "/gitlab/"
@@ -75,13 +82,30 @@ data "aws_iam_policy_document" "gitlab-terraform-plan_trust" {
       "sts:AssumeRoleWithWebIdentity"
     ]
     effect = "Allow"
-    sid    = "GitLabWildcardSubjects"
+    sid    = "Group48212288Wildcard"
     condition {
       test = "StringEquals"
       values = [
         "https://gitlab.com"
       ]
       variable = "gitlab.com:aud"
+    }
+    condition {
+      test = "StringEquals"
+      values = [
+        "48212288",
+        "48212301",
+        "48212319",
+        "61730455"
+      ]
+      variable = "gitlab.com:namespace_id"
+    }
+    condition {
+      test = "StringEquals"
+      values = [
+        "true"
+      ]
+      variable = "gitlab.com:ref_protected"
     }
     condition {
       test = "StringLike"

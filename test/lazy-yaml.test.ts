@@ -4,7 +4,7 @@
  * config never loads its 72 modules.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -18,8 +18,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Loads `config` with the compiled loader in a fresh process: the outcome, and whether `yaml` was loaded. */
 function load(config: string): { outcome: string; yamlLoaded: boolean } {
-  const file = join(dir, "config.yaml");
+  const file = join(dir, "gitlab-oidc.yaml");
   writeFileSync(file, config);
+  // The example's pinned IDs, beside it as the loader expects.
+  copyFileSync(join(ROOT, "gitlab-oidc.lock.yaml"), join(dir, "gitlab-oidc.lock.yaml"));
   const script = `
     const { loadConfigFile } = require(${JSON.stringify(join(ROOT, "dist/src/config/load.js"))});
     let outcome;
@@ -45,6 +47,6 @@ test("a config with a problem loads yaml and gets its line", () => {
     "accountId: $1",
   );
   const { outcome, yamlLoaded } = load(config);
-  expect(outcome).toMatch(/config\.yaml:\d+:\d+: accounts\[0\]\.accountId/);
+  expect(outcome).toMatch(/gitlab-oidc\.yaml:\d+:\d+: accounts\[0\]\.accountId/);
   expect(yamlLoaded).toBe(true);
 });

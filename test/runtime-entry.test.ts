@@ -13,6 +13,7 @@ const ENTRY_POINTS = [
   "main.ts",
   "src/explain/cli.ts",
   "src/config/json-schema.ts",
+  "src/gitlab/cli.ts",
   "bench/run.ts",
   "bench/phases.ts",
 ];

@@ -411,3 +411,32 @@ function locate(
   }
   return position === undefined ? {} : lineCounter.linePos(position);
 }
+
+/**
+ * The config as `npm run resolve` needs it: the schema and each grant's own rules, but no rule that
+ * needs the lock (or spans fields), because running resolve is how a missing or stale lock gets fixed.
+ * It reads with the same limits as loadConfigFile; anything wrong is reported by loadConfigFile, with
+ * lines.
+ */
+export function loadConfigWithoutLock(path: string): Config {
+  const data = readDataWithinLimits(path);
+  if (data !== undefined) {
+    const parsed = configSchema.safeParse(data);
+    if (parsed.success && standaloneGrantProblems(data).length === 0) return parsed.data;
+  }
+  return loadConfigFile(path);
+}
+
+/** The file's data by the fast or the careful reader, under YAML_LIMITS; undefined on any problem. */
+function readDataWithinLimits(path: string): unknown {
+  try {
+    const text = readFileSync(path, "utf8");
+    if (Buffer.byteLength(text, "utf8") > YAML_LIMITS.maxBytes) return undefined;
+    if (!CAREFUL_SYNTAX.test(text)) return loadYaml(text, JS_YAML_OPTIONS) ?? {};
+    const document = parseDocument(text, { prettyErrors: false, merge: true });
+    if (document.errors.length > 0 || structureProblems(document).length > 0) return undefined;
+    return document.toJS({ maxAliasCount: YAML_LIMITS.maxAliases }) ?? {};
+  } catch {
+    return undefined; // unreadable, too deep, too many aliases: the full read says which, and where
+  }
+}

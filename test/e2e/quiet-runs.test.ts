@@ -58,6 +58,13 @@ const ENTRY_POINTS: Record<string, EntryPoint> = {
     codes: [0, 3],
     did: (stdout) => expect(stdout).toMatch(/ALLOWED|DENIED/),
   },
+  "npm run resolve -- --help": {
+    // (a real resolve needs GitLab's API; its help still loads the command's modules)
+    script: "scripts/build.mjs",
+    args: () => ["--run", "dist/src/gitlab/cli.js", "--help"],
+    codes: [0],
+    did: (stdout) => expect(stdout).toContain("Usage: npm run resolve"),
+  },
   "npm run schema": {
     script: "scripts/build.mjs",
     args: () => ["--run", "dist/src/config/json-schema.js"],

@@ -1,0 +1,245 @@
+/**
+ * `npm run resolve` writes the GitLab IDs behind the config's paths into the lock beside it;
+ * `npm run resolve -- --check` only compares, for pipelines. Arguments and files in, text and an exit
+ * code out; the logic is in resolve.ts, the HTTP in api.ts.
+ */
+import "../runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { parseArgs } from "node:util";
+import { CONFIG_FILE_ENV, configPath, loadConfigWithoutLock } from "../config/load";
+import { ConfigError } from "../config/rules";
+import type { Config } from "../config/schema";
+import { GitLabApi, GitLabApiError, redact, type GitLabApiProps } from "./api";
+import { EMPTY_LOCK, LockFileError, lockPathFor, parseLock, serializeLock, type GitLabLock } from "./lock";
+import {
+  compareLock,
+  describeDrift,
+  describeFailure,
+  pathsNamedIn,
+  resolvePaths,
+  type Drift,
+  type FailureContext,
+} from "./resolve";
+
+export const EXIT_CURRENT = 0;
+export const EXIT_DRIFT = 1;
+export const EXIT_ERROR = 2;
+
+export const API_URL_ENV = "GITLAB_API_URL";
+export const TOKEN_ENV = "GITLAB_TOKEN";
+
+export const USAGE = `Usage: npm run resolve [-- --check]
+
+Reads the ID of every project and group the config's grants name (and each group's descendant
+groups) from GitLab's REST API, and writes them to the lock file beside the config
+(gitlab-oidc.yaml -> gitlab-oidc.lock.yaml). Commit the lock and review its changes.
+
+Options:
+  --check      change nothing; exit 1 when the lock is not what resolve would write now
+               (a path now names another project or group, no longer exists, a group has new
+               or removed descendants, or the config names a path the lock does not have)
+  -h, --help   this help
+
+Environment:
+  ${CONFIG_FILE_ENV}  the config file (default: gitlab-oidc.yaml)
+  ${TOKEN_ENV}         a token with the read_api scope, sent as PRIVATE-TOKEN (public projects need none)
+  ${API_URL_ENV}       the API root (default: gitlab.url + /api/v4), e.g. http://127.0.0.1:8080/api/v4
+
+Exit codes: 0 the lock is current (or was written), 1 --check found drift,
+2 usage, config or GitLab error (nothing was written).
+`;
+
+export interface ResolveIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+export interface ResolveCliOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly io?: ResolveIo;
+  /** Timeouts, retries and sleep for the API client (tests). */
+  readonly api?: Omit<GitLabApiProps, "baseUrl" | "token">;
+}
+
+class UsageError extends Error {}
+
+export async function runResolve(argv: readonly string[], options: ResolveCliOptions = {}): Promise<number> {
+  const env = options.env ?? process.env;
+  const token = env[TOKEN_ENV] || undefined;
+  const raw = options.io ?? {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+  };
+  // Nothing printed can carry the token, whatever a server or the runtime put in a message.
+  const out = (text: string) => raw.stdout(redact(text, [token]) + "\n");
+  const err = (text: string) => raw.stderr(redact(text, [token]) + "\n");
+
+  let check: boolean;
+  try {
+    ({ check } = parseArguments(argv));
+  } catch (error) {
+    if (error === HELP) {
+      raw.stdout(USAGE);
+      return EXIT_CURRENT;
+    }
+    err(`${(error as Error).message}\n\n${USAGE}`);
+    return EXIT_ERROR;
+  }
+
+  const configFile = configPath(env);
+  const lockFile = lockPathFor(configFile);
+  let config: Config;
+  try {
+    config = loadConfigWithoutLock(configFile);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    err(error.message);
+    err(`${configFile} is not valid; fix it first. Nothing was ${check ? "checked" : "written"}.`);
+    return EXIT_ERROR;
+  }
+
+  const apiUrl = env[API_URL_ENV] || `${config.gitlab.url}/api/v4`;
+  let api: GitLabApi;
+  try {
+    api = new GitLabApi({ ...options.api, baseUrl: apiUrl, token });
+  } catch (error) {
+    err(`${API_URL_ENV}: ${(error as Error).message}`);
+    return EXIT_ERROR;
+  }
+  const context: FailureContext = { configFile, apiUrl: api.baseUrl, hasToken: token !== undefined };
+  const paths = pathsNamedIn(config);
+  const previous = readPreviousLock(lockFile);
+  if (check && previous.problem) {
+    err(`${previous.problem}`);
+    return EXIT_DRIFT;
+  }
+
+  let resolution;
+  try {
+    resolution = await resolvePaths(api, paths);
+  } catch (error) {
+    if (!(error instanceof GitLabApiError)) throw error;
+    err(describeFailure(error, context));
+    err(`Nothing was ${check ? "checked" : "written"}${check ? "" : `; ${lockFile} is unchanged`}.`);
+    return EXIT_ERROR;
+  }
+  for (const warning of resolution.warnings) out(`warning: ${warning}`);
+
+  if (check) {
+    const drift = compareLock(previous.lock ?? EMPTY_LOCK, paths, resolution);
+    if (drift.length > 0) {
+      for (const entry of drift) err(describeDrift(entry));
+      err(`${lockFile} is not current with GitLab and ${configFile}: ${drift.length} difference(s) above.`);
+      return EXIT_DRIFT;
+    }
+    out(`${lockFile} is current: ${summary(resolution.lock)} (checked against ${api.baseUrl}).`);
+    return EXIT_CURRENT;
+  }
+
+  if (resolution.failures.length > 0) {
+    for (const failure of resolution.failures) err(describeFailure(failure.error, context, failure));
+    err(
+      `${resolution.failures.length} path(s) did not resolve; nothing was written, ${lockFile} is unchanged.`,
+    );
+    return EXIT_ERROR;
+  }
+  const text = serializeLock(resolution.lock);
+  if (previous.text === text) {
+    out(`${lockFile} is already current: ${summary(resolution.lock)}.`);
+    return EXIT_CURRENT;
+  }
+  writeAtomically(lockFile, text);
+  if (previous.problem) out(`replaced an unreadable lock (${previous.problem.split("\n")[0]})`);
+  for (const change of compareLock(previous.lock ?? EMPTY_LOCK, paths, resolution)) {
+    out(describeChange(change));
+  }
+  out(`Wrote ${lockFile}: ${summary(resolution.lock)}. Review the changes above and commit it.`);
+  return EXIT_CURRENT;
+}
+
+const HELP = Symbol("help");
+
+function parseArguments(argv: readonly string[]): { check: boolean } {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: { check: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) throw HELP;
+  return { check: values.check === true };
+}
+
+function readPreviousLock(file: string): { text?: string; lock?: GitLabLock; problem?: string } {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
+    return { problem: `${file}: cannot read it (${(error as Error).message})` };
+  }
+  try {
+    return { text, lock: parseLock(text, file) };
+  } catch (error) {
+    if (error instanceof LockFileError) return { text, problem: error.message };
+    throw error;
+  }
+}
+
+/** Temp file in the same directory, then rename: the lock is either the old one or the new one. */
+function writeAtomically(file: string, text: string): void {
+  const temp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(temp, text, { encoding: "utf8", flag: "w" });
+    renameSync(temp, file);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
+function summary(lock: GitLabLock): string {
+  const groups = Object.values(lock.groups);
+  const descendants = groups.reduce((sum, group) => sum + group.descendantIds.length, 0);
+  return `${Object.keys(lock.projects).length} project(s), ${groups.length} group(s) with ${descendants} descendant group(s)`;
+}
+
+/** What a resolve run changed in the lock, one line each, for the reviewer. */
+function describeChange(change: Drift): string {
+  switch (change.kind) {
+    case "missing":
+      return `+ ${change.what} ${change.path}`;
+    case "unused":
+      return `- ${change.what} ${change.path} (no grant names it any more)`;
+    case "changed":
+      return change.field === "id"
+        ? `! ${change.what} ${change.path}: ID ${change.locked} -> ${change.current}: the path now names ANOTHER ${change.what}; make sure it is the one you mean to trust`
+        : `~ project ${change.path}: namespace ID ${change.locked} -> ${change.current} (transferred)`;
+    case "descendants":
+      return `~ group ${change.path}: ${[
+        ...change.added.map((group) => `+${group.path} (${group.id})`),
+        ...change.removed.map((id) => `-${id}`),
+      ].join(", ")}`;
+    case "gone":
+      return `- ${change.what} ${change.path}`;
+  }
+}
+
+if (require.main === module) {
+  runResolve(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      console.error(redact(text, [process.env[TOKEN_ENV]]));
+      process.exitCode = EXIT_ERROR;
+    },
+  );
+}

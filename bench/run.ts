@@ -1,17 +1,7 @@
 /**
  * `npm run bench`: synth and test speed at real scale, against stock cdktf, in one run on one machine.
  * Writes bench/results.md (or $BENCH_OUT). See bench/README.md for what is measured and how.
- *
- * Environment:
- *   BENCH_RUNS=5          timed runs per synth row (medians are reported)
- *   BENCH_STOCK_RUNS      timed runs of stock `cdktf synth` (default: BENCH_RUNS)
- *   BENCH_TEST_RUNS=1     timed runs of `npm run test:unit` and `npm test`
- *   BENCH_WARMUP=1        untimed runs before each synth row
- *   BENCH_SCALES=1,10,100 accounts per scale config
- *   BENCH_ROLES=50        roles per account
- *   BENCH_SKIP_TESTS=1    skip the test-suite rows      BENCH_SKIP_STOCK=1  skip the cdktf CLI rows
- *   BENCH_SKIP_PHASES=1   skip the per-step breakdown   BENCH_OUT=<file>    where to write the table
- *   BENCH_KEEP=1          keep the temporary directory
+ * Settings are environment variables: USAGE below, or `npm run bench -- --help`.
  */
 import "../src/runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
 import { execFileSync } from "node:child_process";
@@ -459,7 +449,35 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-  process.exit(1);
-});
+const USAGE = `Usage: npm run bench [-- --help]
+
+Measures the main job, stock cdktf synth, generated configs at scale and the test commands, and writes
+bench/results.md (bench/README.md explains what and how). A full run takes about 10 minutes.
+
+Settings (environment variables):
+  BENCH_RUNS=5          timed runs per synth row (medians are reported)
+  BENCH_STOCK_RUNS      timed runs of stock \`cdktf synth\` (default: BENCH_RUNS)
+  BENCH_TEST_RUNS=1     timed runs of \`npm run test:unit\` and \`npm test\`
+  BENCH_WARMUP=1        untimed runs before each synth row
+  BENCH_SCALES=1,10,100 accounts per scale config
+  BENCH_ROLES=50        roles per account
+  BENCH_SKIP_TESTS=1    skip the test-suite rows      BENCH_SKIP_STOCK=1  skip the cdktf CLI rows
+  BENCH_SKIP_PHASES=1   skip the per-step breakdown   BENCH_OUT=<file>    where to write the table
+  BENCH_KEEP=1          keep the temporary directory
+
+A quick look: BENCH_RUNS=1 BENCH_SKIP_TESTS=1 npm run bench
+`;
+
+// Settings are environment variables; an argument is a request for help (or a mistake), never a run.
+const [arg] = process.argv.slice(2);
+if (arg === "--help" || arg === "-h") {
+  process.stdout.write(USAGE);
+} else if (arg !== undefined) {
+  process.stderr.write(`bench: unknown argument ${arg}\n\n${USAGE}`);
+  process.exitCode = 2;
+} else {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exit(1);
+  });
+}

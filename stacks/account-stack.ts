@@ -48,9 +48,10 @@ export class AccountStack extends TerraformStack {
       region: literal(account.region),
       // Refuses to run with credentials for any other account: a wrong profile fails at plan.
       allowedAccountIds: [literal(account.accountId)],
-      assumeRole: account.deployRoleArn
-        ? [{ roleArn: literal(account.deployRoleArn), sessionName: "gitlab-oidc-aws" }]
-        : undefined,
+      // No assume_role, even with deployRoleArn: the HCL is what plan jobs run too, so a role named here
+      // would be assumed by every plan. Each job's credentials (AWS_PROFILE / AWS_CONFIG_FILE) decide
+      // the role: the plan job's chain ends in the read-only planner, the deploy job's in deployRoleArn
+      // (docs/pipeline.md, "Credentials").
       defaultTags: [{ tags: literalMap({ ...MANAGED_BY_TAG, ...account.tags }, literal) }],
     });
 

@@ -2,21 +2,85 @@
  * The merge-request widget report: src/pipeline/plan-summary.sh turns `terraform show -json <plan>`
  * into {"create": n, "update": n, "delete": n}, counting a replace as one create and one delete.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "./support/pipeline-repo";
+import { run, runOk } from "./support/run";
+import { onPath, requireOnPath, TERRAFORM, testWithTool } from "./support/tools";
 
 const script = join(repoRoot, "src", "pipeline", "plan-summary.sh");
 const fixture = (name: string) => join(repoRoot, "test", "fixtures", "plan", name);
 
-function summarise(args: string[], input?: string) {
-  const result = spawnSync("sh", [script, ...args], { input, encoding: "utf8" });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+function summarise(args: string[], input?: string, env: NodeJS.ProcessEnv = process.env) {
+  return run("sh", [script, ...args], { input, env, timeoutMs: 10_000 });
 }
 
-const hasTerraform = spawnSync("terraform", ["version"], { encoding: "utf8" }).status === 0;
+/** GitLab's documented jq program (doc/user/infrastructure/iac/mr_integration.md): the reference. */
+const GITLAB_JQ =
+  '([.resource_changes[]?.change.actions?]|flatten)|{"create":(map(select(.=="create"))|length),' +
+  '"update":(map(select(.=="update"))|length),"delete":(map(select(.=="delete"))|length)}';
+
+/**
+ * A PATH holding only sh, sed and the given awk (no jq, no node): what the summary may use. `awk` is
+ * a command line such as "mawk" or "busybox awk".
+ */
+function toolbox(awk: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "plan-summary-path-"));
+  const which = (tool: string) => runOk("sh", ["-c", `command -v ${tool}`]).stdout.trim();
+  symlinkSync(which("sh"), join(dir, "sh"));
+  symlinkSync(which("sed"), join(dir, "sed"));
+  writeFileSync(join(dir, "awk"), `#!${which("sh")}\nexec ${awk.replace(/^\S+/, which)} "$@"\n`, {
+    mode: 0o755,
+  });
+  return dir;
+}
+
+/** A deterministic pseudo-random generator (mulberry32), so a failing case can be replayed by seed. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ACTIONS = [
+  ["create"],
+  ["update"],
+  ["delete"],
+  ["no-op"],
+  ["read"],
+  ["delete", "create"],
+  ["create", "delete"],
+];
+/** Strings that look like the counted path from inside a value: they must count nowhere. */
+const DECOYS = ['"actions":["create"]', "\\", '\\"', "update", "\u0022delete\u0022", "é ü", ":[{"];
+
+/** A plan-shaped document with decoys: actions keys outside resource_changes[].change, escapes. */
+function randomPlan(next: () => number): unknown {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
+  const value = (depth: number): unknown => {
+    const r = next();
+    if (depth > 2 || r < 0.3) return pick([pick(DECOYS), 42, null, true, -1.5e3]);
+    if (r < 0.6) return { actions: pick(ACTIONS), [pick(DECOYS)]: value(depth + 1) };
+    return [value(depth + 1), pick(DECOYS)];
+  };
+  const change = () => ({
+    address: `aws_iam_role.${pick(DECOYS)}`,
+    change: { before: value(0), actions: pick(ACTIONS), after: value(0) },
+  });
+  const n = Math.floor(next() * 6);
+  return {
+    format_version: "1.2",
+    ...(next() < 0.5 ? { resource_drift: [change(), change()] } : {}),
+    ...(next() < 0.9 ? { resource_changes: Array.from({ length: n }, change) } : {}),
+    output_changes: { role_arns: { actions: pick(ACTIONS) } },
+    configuration: { actions: pick(ACTIONS), nested: value(0) },
+  };
+}
 
 describe("plan-summary.sh", () => {
   test("counts creates, updates, deletes and both orders of replace; ignores no-op and read", () => {
@@ -54,7 +118,7 @@ describe("plan-summary.sh", () => {
 
   test("refuses input that is not a terraform plan instead of reporting zero changes", () => {
     // GIVEN JSON that is not terraform show -json output (an error message, a list)
-    for (const input of ['{"error": "no plan"}', "[]"]) {
+    for (const input of ['{"error": "no plan"}', "[]", '"text"', '{"format_version": "1.2"', ""]) {
       // WHEN it is summarised
       const { status, stdout, stderr } = summarise([], input);
       // THEN it fails, so the plan job fails, and says why
@@ -64,7 +128,42 @@ describe("plan-summary.sh", () => {
     }
   });
 
-  (hasTerraform ? test : test.skip)(
+  test("agrees with GitLab's jq program on 80 random plans with decoys, compact and indented", () => {
+    // jq is the reference here (the script itself needs no jq); the installer provides it.
+    requireOnPath("jq", "jq", "GitLab's documented jq program is this test's oracle");
+    for (let seed = 1; seed <= 80; seed++) {
+      // GIVEN a random plan-shaped document (seeded), with "actions" outside the counted path and
+      // escaped quotes and backslashes inside strings
+      const plan = randomPlan(random(seed));
+      const text = JSON.stringify(plan, null, seed % 2 ? 0 : 2);
+      // WHEN it is summarised, and GitLab's jq program reads it
+      const ours = summarise([], text);
+      const theirs = runOk("jq", ["-c", GITLAB_JQ], { input: text }).stdout;
+      // THEN the counts are the same
+      expect({ seed, out: ours.stdout }).toEqual({ seed, out: theirs });
+    }
+  }, 60_000);
+
+  test.each(["mawk", "busybox awk", "gawk"].filter((awk) => onPath(awk.split(" ")[0])))(
+    "needs only sh, sed and awk (%s): no jq, no node",
+    (awk) => {
+      // GIVEN a PATH with sh, sed and this awk only
+      const path = toolbox(awk);
+      try {
+        // WHEN the mixed plan is summarised
+        const { status, stdout, stderr } = summarise([fixture("mixed.json")], undefined, { PATH: path });
+        // THEN the counts are right
+        expect(stderr).toBe("");
+        expect(status).toBe(0);
+        expect(JSON.parse(stdout)).toEqual({ create: 4, update: 1, delete: 3 });
+      } finally {
+        rmSync(path, { recursive: true, force: true });
+      }
+    },
+  );
+
+  testWithTool(
+    TERRAFORM,
     "agrees with a real terraform plan (terraform_data, no provider download)",
     () => {
       // GIVEN state with four terraform_data resources, then a configuration that keeps one, updates one,
@@ -76,7 +175,7 @@ describe("plan-summary.sh", () => {
         TF_IN_AUTOMATION: "1",
         CHECKPOINT_DISABLE: "1",
       };
-      const tf = (...args: string[]) => execFileSync("terraform", args, { cwd: dir, env, encoding: "utf8" });
+      const tf = (...args: string[]) => runOk("terraform", args, { cwd: dir, env }).stdout;
       try {
         writeFileSync(
           join(dir, "main.tf"),

@@ -1,4 +1,12 @@
 import { Testing } from "cdktf";
+import { installChildDeadlines, takeDeadlineKills } from "./support/child-deadline";
 
 // cdktf's matchers: toHaveResource, toHaveResourceWithProperties, toHaveDataSourceWithProperties, …
 Testing.setupJest();
+
+// No child process outlives its test: see test/support/child-deadline.ts.
+installChildDeadlines();
+afterEach(() => {
+  const killed = takeDeadlineKills();
+  if (killed.length > 0) throw new Error(killed.join("\n\n"));
+});

@@ -6,8 +6,7 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { DataTlsCertificate } from "@cdktf/provider-tls/lib/data-tls-certificate";
 import { Testing } from "cdktf";
 import "cdktf/lib/testing/adapters/jest"; // types of the matchers registered in test/setup.ts
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfigFile } from "../src/config/load";
@@ -18,7 +17,18 @@ import { GitLabOidcRole } from "../src/constructs/gitlab-oidc-role";
 import { buildApp, synthesize } from "../src/synth";
 import { readStackConfiguration } from "../src/terraform/synthesized-stacks";
 import { AccountStack } from "../stacks/account-stack";
-import { accountStackProps, filesUnder, minimalConfig, parse, synthesizeToTemp } from "./support/configs";
+import {
+  accountStackProps,
+  addTerraformWorkingFiles,
+  filesUnder,
+  isTerraformWorkingFile,
+  minimalConfig,
+  parse,
+  synthesizeToTemp,
+  synthFilesUnder,
+} from "./support/configs";
+import { runOk } from "./support/run";
+import { TERRAFORM, testWithTool } from "./support/tools";
 
 const ROOT = join(__dirname, "..");
 /** A self-managed instance can enforce protected refs only through the sub claim. */
@@ -49,13 +59,27 @@ describe("the committed HCL", () => {
   test("matches a fresh synth of gitlab-oidc.yaml, file for file (run `npm run synth` and commit if not)", () => {
     // GIVEN the committed terraform/ and a fresh synth of the example config
     const committed = join(ROOT, "terraform");
-    // THEN they hold the same files with the same bytes
-    expect(filesUnder(committed)).toEqual(filesUnder(fresh.dir));
+    // THEN they hold the same files with the same bytes (Terraform's own working files aside)
+    expect(synthFilesUnder(committed)).toEqual(filesUnder(fresh.dir));
     for (const file of filesUnder(fresh.dir)) {
       expect({ file, content: readFileSync(join(committed, file), "utf8") }).toEqual({
         file,
         content: readFileSync(join(fresh.dir, file), "utf8"),
       });
+    }
+  });
+
+  test("the check ignores what terraform init/plan write in a stack directory, and nothing else", () => {
+    // GIVEN a copy of a fresh synth after `terraform init` and a plan job in the production stack
+    const copy = join(fresh.dir, "..", "after-terraform");
+    cpSync(fresh.dir, copy, { recursive: true });
+    addTerraformWorkingFiles(join(copy, "stacks", "production"));
+    // WHEN the committed-HCL check lists the synth's files
+    // THEN Terraform's files are not among them, so the check passes
+    expect(synthFilesUnder(copy)).toEqual(filesUnder(fresh.dir));
+    // AND a file the synth did not write is still caught, in a stack or beside them
+    for (const stray of ["stacks/production/extra.tf", "stacks/retired/cdk.tf", "plan.json", "notes.txt"]) {
+      expect({ stray, ignored: isTerraformWorkingFile(stray) }).toEqual({ stray, ignored: false });
     }
   });
 
@@ -120,33 +144,46 @@ describe("the committed HCL", () => {
     expect(staging).toContain('resource "aws_iam_role" "gitlab-terraform-plan"');
   });
 
-  test("is formatted as terraform fmt formats it", () => {
-    // The HCL formatter is HCL's own (via @cdktf/hcl-tools); the terraform binary checks it where present.
-    const terraform = spawnSync("terraform", ["version"], { encoding: "utf8" });
-    if (terraform.error) {
-      console.warn("terraform is not on PATH: skipping the terraform fmt cross-check");
-      return;
+  test("is formatted as terraform fmt formats it (HCL's own formatter, hclwrite via @cdktf/hcl-tools)", async () => {
+    // GIVEN every HCL file of a fresh synth
+    const { format } = await import("@cdktf/hcl-tools");
+    const files = filesUnder(fresh.dir).filter((file) => file.endsWith(".tf"));
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      const hcl = readFileSync(join(fresh.dir, file), "utf8");
+      // WHEN terraform fmt's formatter formats it THEN nothing changes
+      expect({ file, hcl: await format(hcl) }).toEqual({ file, hcl });
     }
-    const check = spawnSync("terraform", ["fmt", "-check", "-diff", "-recursive", fresh.dir], {
-      encoding: "utf8",
+  });
+
+  testWithTool(TERRAFORM, "is formatted as terraform fmt formats it (the terraform binary)", () => {
+    // runOk: terraform fmt -check exits 3 and prints the diff when a file would change
+    const check = runOk("terraform", ["fmt", "-check", "-diff", "-recursive", fresh.dir], {
+      timeoutMs: 30_000,
     });
     expect(check.stdout).toBe("");
-    expect(check.status).toBe(0);
   });
 });
 
 describe("stack contents (cdktf Testing helpers)", () => {
-  test("the AWS provider is pinned to the account, assumes the deploy role and tags everything", () => {
+  test("the AWS provider is pinned to the account and tags everything, but never names the deploy role", () => {
+    // GIVEN an account with a deployRoleArn
     const config = parse(
       minimalConfig({}, { deployRoleArn: "arn:aws:iam::111111111111:role/deployer", tags: { team: "x" } }),
     );
+    // WHEN its stack is synthesized
     const synth = synthStack(config);
+    // THEN the provider is pinned to the account and tags everything
     expect(synth).toHaveProviderWithProperties(AwsProvider, {
       region: "eu-west-1",
       allowed_account_ids: ["111111111111"],
-      assume_role: [{ role_arn: "arn:aws:iam::111111111111:role/deployer", session_name: "gitlab-oidc-aws" }],
       default_tags: [{ tags: { "managed-by": "gitlab-oidc-aws", team: "x" } }],
     });
+    // AND it has no assume_role: plan jobs run this same HCL, so the role comes from each job's profile
+    const providers = (JSON.parse(synth) as { provider: { aws: Record<string, unknown>[] } }).provider.aws;
+    expect(providers).toHaveLength(1);
+    expect(providers[0]).not.toHaveProperty("assume_role");
+    expect(synth).not.toContain("arn:aws:iam::111111111111:role/deployer");
   });
 
   test("provider: create makes the provider with the audiences and no thumbprints for gitlab.com", () => {

@@ -272,10 +272,10 @@ export const accountSchema = z.strictObject({
     .enum(PARTITIONS, { error: `partition must be one of ${PARTITIONS.join(", ")}` })
     .default("aws")
     .meta({ description: "AWS partition of the account." }),
-  deployRoleArn: z
-    .string()
-    .optional()
-    .meta({ description: "Role the AWS provider assumes to deploy this stack (provider assume_role)." }),
+  deployRoleArn: z.string().optional().meta({
+    description:
+      "Role the pipeline's deploy job assumes (through its deployer role) to apply this stack; never in the HCL.",
+  }),
   provider: z
     .enum(["create", "existing"], { error: 'provider must be "create" or "existing"' })
     .default("create")

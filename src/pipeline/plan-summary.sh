@@ -1,22 +1,63 @@
 #!/bin/sh
 # Summarises a Terraform plan for GitLab's merge-request widget (artifacts:reports:terraform):
 #   `terraform show -json <planfile>` → {"create": n, "update": n, "delete": n}
-# A replace (actions ["delete","create"] or ["create","delete"]) counts once as a create and once as a
-# delete; no-op and read changes count nowhere. The jq program is the one GitLab documents
-# (doc/user/infrastructure/iac/mr_integration.md), with a check that the input is a plan.
+# The same counts as the jq program GitLab documents (doc/user/infrastructure/iac/mr_integration.md):
+# every string in .resource_changes[].change.actions, so a replace (["delete","create"] or
+# ["create","delete"]) counts once as a create and once as a delete, and no-op and read count nowhere.
+# POSIX sed and awk only (no jq: the plan job's image is hashicorp/terraform, which has none, and the
+# job must not install packages while it holds a token of the default branch).
 # Usage: terraform show -json plan.tfplan | sh src/pipeline/plan-summary.sh > plan.json
 #        sh src/pipeline/plan-summary.sh plan-show.json > plan.json
-# Needs jq (apk add jq / apt-get install jq).
 set -eu
-exec jq -c '
-  if type != "object" or .format_version == null then
-    error("not the output of terraform show -json <planfile>")
-  else
-    ([.resource_changes[]?.change.actions?] | flatten)
-    | {
-        "create": (map(select(. == "create")) | length),
-        "update": (map(select(. == "update")) | length),
-        "delete": (map(select(. == "delete")) | length)
-      }
-  end
-' "$@"
+
+# 1. sed turns every backslash escape into "_", so no string holds a quote or a backslash any more.
+# 2. awk splits the text at the quotes (RS = "\""): odd records lie between strings (the JSON
+#    structure), even records are string contents. It tracks the path of containers and keys and
+#    counts the strings whose path is resource_changes[].change.actions[].
+LC_ALL=C sed 's/\\./_/g' "$@" | LC_ALL=C awk '
+function string_value(s) {
+  if (depth == 0) { started = 1; return }
+  if (depth == 1 && type[1] == "{" && key[1] == "format_version") format_seen = 1
+  if (depth == 5 && type[1] == "{" && key[1] == "resource_changes" && type[2] == "[" &&
+      type[3] == "{" && key[3] == "change" && type[4] == "{" && key[4] == "actions" && type[5] == "[") {
+    if (s == "create") creates++
+    else if (s == "update") updates++
+    else if (s == "delete") deletes++
+  }
+}
+BEGIN { RS = "\""; depth = 0; pending = 0; started = 0; root_object = 0; format_seen = 0; broken = 0 }
+NR % 2 == 0 { text = $0; pending = 1; next }
+{
+  n = length($0)
+  for (i = 1; i <= n; i++) {
+    c = substr($0, i, 1)
+    if (c == " " || c == "\t" || c == "\n" || c == "\r") continue
+    if (pending) {
+      pending = 0
+      # A string followed by ":" was a key of the object it is in, else it was a value.
+      if (c == ":") { key[depth] = text; continue }
+      string_value(text)
+    }
+    if (c == "{" || c == "[") {
+      if (depth == 0) { if (started) broken = 1; started = 1; root_object = (c == "{") }
+      else if (depth == 1 && type[1] == "{" && key[1] == "format_version") format_seen = 0
+      depth++; type[depth] = c; key[depth] = ""
+    } else if (c == "}" || c == "]") {
+      if (depth == 0 || (c == "}") != (type[depth] == "{")) broken = 1
+      else depth--
+    } else if (c != "," && c != ":") {
+      # The first character of a number, true, false or null.
+      if (depth == 0) started = 1
+      else if (depth == 1 && type[1] == "{" && key[1] == "format_version") format_seen = 0
+      while (i < n && substr($0, i + 1, 1) ~ /[A-Za-z0-9.+-]/) i++
+    }
+  }
+}
+END {
+  if (pending) string_value(text)
+  if (broken || depth != 0 || !root_object || !format_seen) {
+    print "plan-summary.sh: not the output of terraform show -json <planfile> (a JSON object with format_version)" > "/dev/stderr"
+    exit 1
+  }
+  printf "{\"create\":%d,\"update\":%d,\"delete\":%d}\n", creates, updates, deletes
+}'

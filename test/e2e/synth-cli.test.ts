@@ -2,7 +2,6 @@
  * The main job as users start it (`npm run synth` runs node dist/main.js): exit codes, messages, and
  * cdktf's environment.
  */
-import { execFileSync, spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -15,12 +14,13 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { filesUnder } from "../support/configs";
+import { run, runOk } from "../support/run";
 
 const ROOT = join(__dirname, "..", "..");
 
 describe("npm run synth (node dist/main.js)", () => {
   let root: string;
-  beforeAll(() => execFileSync(process.execPath, [join(ROOT, "scripts/build.mjs")]));
+  beforeAll(() => runOk(process.execPath, [join(ROOT, "scripts/build.mjs")], { timeoutMs: 25_000 }));
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), "gitlab-oidc-cli-"));
   });
@@ -39,13 +39,13 @@ describe("npm run synth (node dist/main.js)", () => {
         .replace('accountId: "222222222222"', "accountId: 222222222222"),
     );
     // WHEN the main job runs on it
-    const run = spawnSync(process.execPath, [join(ROOT, "dist/main.js")], {
+    const synth = run(process.execPath, [join(ROOT, "dist/main.js")], {
       env: { ...process.env, GITLAB_OIDC_CONFIG: config, CDKTF_OUTDIR: outdir },
-      encoding: "utf8",
+      timeoutMs: 25_000,
     });
     // THEN it fails, names each problem with file, line and field, and leaves the output untouched
-    expect(run.status).toBe(1);
-    const lines = run.stderr.trim().split("\n");
+    expect(synth.status).toBe(1);
+    const lines = synth.stderr.trim().split("\n");
     expect(lines).toEqual([
       expect.stringMatching(
         /bad\.yaml:\d+:\d+: accounts\[0\]\.roles\[0\]\.allow\[0\]\.project: wildcards are not allowed in a project path; use group: acme$/,
@@ -62,13 +62,13 @@ describe("npm run synth (node dist/main.js)", () => {
 
   test("honours CDKTF_OUTDIR and SYNTH_HCL_OUTPUT", () => {
     const outdir = join(root, "cdktf.out");
-    const run = spawnSync(process.execPath, [join(ROOT, "dist/main.js")], {
+    const synth = run(process.execPath, [join(ROOT, "dist/main.js")], {
       cwd: ROOT,
       env: { ...process.env, CDKTF_OUTDIR: outdir, SYNTH_HCL_OUTPUT: "false" },
-      encoding: "utf8",
+      timeoutMs: 25_000,
     });
-    expect(run.stderr).toBe("");
-    expect(run.status).toBe(0);
+    expect(synth.stderr).toBe("");
+    expect(synth.status).toBe(0);
     expect(existsSync(join(outdir, "stacks/production/cdk.tf.json"))).toBe(true);
     expect(existsSync(join(outdir, "stacks/production/cdk.tf"))).toBe(false);
   });

@@ -1,9 +1,10 @@
 /** Configs for tests: a minimal valid one to vary, and helpers to parse, synthesize and read them back. */
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { basename, dirname, join, relative, sep } from "node:path";
 import { parse as parseYaml, stringify } from "yaml";
 import { parseConfig } from "../../src/config/load";
+import { ConfigError } from "../../src/config/rules";
 import type { Config } from "../../src/config/schema";
 import type { GitLabLock } from "../../src/gitlab/lock";
 import { synthesize } from "../../src/synth";
@@ -90,7 +91,10 @@ export function accountStackProps(raw: RawConfig = minimalConfig()) {
   };
 }
 
-/** The problems a config is refused for, one formatted line each; [] when it is accepted. */
+/**
+ * The problems a config is refused for, one formatted line each; [] when it is accepted. Only a
+ * ConfigError means "refused": any other exception (a TypeError in a rule) is a bug and fails the test.
+ */
 export function problemsOf(rawOrYaml: RawConfig | string, lock?: GitLabLock): string[] {
   try {
     parseConfig(
@@ -100,7 +104,8 @@ export function problemsOf(rawOrYaml: RawConfig | string, lock?: GitLabLock): st
     );
     return [];
   } catch (error) {
-    return (error as Error).message.split("\n");
+    if (error instanceof ConfigError) return error.message.split("\n");
+    throw error;
   }
 }
 
@@ -127,4 +132,49 @@ export function filesUnder(dir: string, base = dir): string[] {
       return statSync(path).isDirectory() ? filesUnder(path, base) : [relative(base, path)];
     })
     .sort();
+}
+
+/**
+ * Whether a path under the synth's output directory is one of Terraform's own working files, which
+ * `terraform init/plan/apply` in a stack directory writes (docs/deploying.md, the pipeline's plan jobs):
+ * `.terraform/`, the provider lock file, plans, state, and the plan jobs' plan.txt/plan.json. The synth
+ * never writes them, so whether they exist is not its business. The lock file may be committed (it pins
+ * provider checksums); it is still not the synth's.
+ */
+export function isTerraformWorkingFile(path: string): boolean {
+  const parts = path.split(sep);
+  const name = basename(path);
+  return (
+    parts.slice(0, -1).includes(".terraform") ||
+    name === ".terraform.lock.hcl" ||
+    name === ".terraform.tfstate.lock.info" ||
+    /\.(tfplan|tfstate|tfstate\.backup)$/.test(name) ||
+    (parts.length === 3 && parts[0] === "stacks" && (name === "plan.txt" || name === "plan.json"))
+  );
+}
+
+/** The files below a synth output directory that the synth is answerable for: all but Terraform's own. */
+export function synthFilesUnder(dir: string): string[] {
+  return filesUnder(dir).filter((file) => !isTerraformWorkingFile(file));
+}
+
+/** What `terraform init`, `plan` and `apply` and the plan jobs leave in a stack directory. */
+export const TERRAFORM_WORKING_FILES = [
+  ".terraform/providers/registry.terraform.io/hashicorp/aws/5.0.0/linux_amd64/terraform-provider-aws",
+  ".terraform/terraform.tfstate",
+  ".terraform.lock.hcl",
+  ".terraform.tfstate.lock.info",
+  "plan.tfplan",
+  "plan.txt",
+  "plan.json",
+  "terraform.tfstate",
+  "terraform.tfstate.backup",
+];
+
+/** Writes TERRAFORM_WORKING_FILES into a stack directory, as if Terraform had run there. */
+export function addTerraformWorkingFiles(stackDir: string): void {
+  for (const file of TERRAFORM_WORKING_FILES) {
+    mkdirSync(dirname(join(stackDir, file)), { recursive: true });
+    writeFileSync(join(stackDir, file), "from terraform\n");
+  }
 }

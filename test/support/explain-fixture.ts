@@ -1,5 +1,4 @@
 /** TEST SUPPORT for explain and the access report: one config, synthesized to HCL and read back. */
-import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +9,7 @@ import { lockFor } from "./configs";
 import type { Config } from "../../src/config/schema";
 import { synthesize } from "../../src/synth";
 import { readSynthesizedStacks, type SynthesizedStack } from "../../src/terraform/synthesized-stacks";
+import { run, runOk } from "./run";
 
 export const EXPLAIN_CONFIG = {
   gitlab: { url: "https://gitlab.com" },
@@ -121,26 +121,22 @@ export function makeTokens(claimSets: Record<string, unknown>[]): string[] {
         .setIssuedAt().setExpirationTime("5m").sign(privateKey));
     }
     process.stdout.write(JSON.stringify(tokens));`;
-  const out = execFileSync(
-    process.execPath,
-    ["--input-type=module", "-e", script, JSON.stringify(claimSets)],
-    {
-      cwd: REPO,
-      encoding: "utf8",
-    },
-  );
-  return JSON.parse(out) as string[];
+  const out = runOk(process.execPath, ["--input-type=module", "-e", script, JSON.stringify(claimSets)], {
+    cwd: REPO,
+    timeoutMs: 30_000,
+  });
+  return JSON.parse(out.stdout) as string[];
 }
 
 export function runCli(
   args: string[],
   options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ) {
-  const result = spawnSync(process.execPath, [EXPLAIN_CLI, ...args], {
+  const result = run(process.execPath, [EXPLAIN_CLI, ...args], {
     cwd: options.cwd ?? REPO,
     input: options.input ?? "",
-    encoding: "utf8",
     env: { ...process.env, ...options.env },
+    timeoutMs: 25_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }

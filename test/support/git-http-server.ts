@@ -2,7 +2,10 @@
  * TEST SUPPORT ONLY: a git smart-HTTP server on 127.0.0.1, a few lines around `git http-backend` (git's
  * own CGI program), serving the bare repositories under one directory read-only. This is how a consumer
  * pipeline's `include: component:` reaches the component project in the tests: gitlab-ci-local runs
- * `git ls-remote` and `git clone` over the consumer's `origin` scheme, host and port.
+ * `git ls-remote` and `git clone` over the consumer's `origin` scheme, host and port. With `jobToken`
+ * it answers 401 unless the request carries HTTP basic credentials `gitlab-ci-token:<jobToken>`, as
+ * GitLab does for a private project's clone URL in a job (CI_REPOSITORY_URL): the pipeline's
+ * require-head.sh reads the default branch's head that way.
  */
 import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
@@ -19,9 +22,17 @@ export class GitHttpServer {
   ) {}
 
   /** Serves every bare repository under `root` at http://127.0.0.1:<port>/<path relative to root>. */
-  static async start(root: string): Promise<GitHttpServer> {
+  static async start(root: string, options: { jobToken?: string } = {}): Promise<GitHttpServer> {
+    const credentials =
+      options.jobToken === undefined
+        ? undefined
+        : "Basic " + Buffer.from(`gitlab-ci-token:${options.jobToken}`).toString("base64");
     const server = createServer((req, res) => {
       const url = new URL(req.url ?? "/", "http://127.0.0.1");
+      if (credentials !== undefined && req.headers.authorization !== credentials) {
+        res.writeHead(401, { "WWW-Authenticate": 'Basic realm="GitLab"' }).end("HTTP Basic: Access denied\n");
+        return;
+      }
       const cgi = spawn(GIT_HTTP_BACKEND, [], {
         env: {
           PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -75,6 +86,11 @@ export class GitHttpServer {
     });
     const { port } = server.address() as AddressInfo;
     return new GitHttpServer(server, `http://127.0.0.1:${port}`, port);
+  }
+
+  /** A job's CI_REPOSITORY_URL for `path` (e.g. acme/web): the job token in the URL, as GitLab writes it. */
+  repositoryUrl(path: string, jobToken: string): string {
+    return `http://gitlab-ci-token:${jobToken}@127.0.0.1:${this.port}/${path}.git`;
   }
 
   async close(): Promise<void> {

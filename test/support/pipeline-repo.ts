@@ -2,11 +2,11 @@
  * Helpers for the pipeline tests: a throw-away git repository holding a copy of the working tree (what
  * would be committed), and gitlab-ci-local run in it. The real checkout is never touched.
  */
-import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, symlinkSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parse } from "yaml";
+import { run, runAsync, runOk } from "./run";
 
 export const repoRoot = join(__dirname, "..", "..");
 export const gitlabCiLocal = join(repoRoot, "node_modules", ".bin", "gitlab-ci-local");
@@ -39,7 +39,7 @@ const GIT = ["-c", "user.email=pipeline-test@example.com", "-c", "user.name=pipe
  */
 export function copyRepository(prepare?: (dir: string) => void): string {
   const dir = mkdtempSync(join(tmpdir(), "pipeline-repo-"));
-  execFileSync("rsync", [
+  runOk("rsync", [
     "-a",
     "--exclude=/.git",
     "--exclude=/node_modules",
@@ -53,7 +53,7 @@ export function copyRepository(prepare?: (dir: string) => void): string {
     `${repoRoot}/`,
     `${dir}/`,
   ]);
-  const git = (...args: string[]) => execFileSync("git", [...GIT, ...args], { cwd: dir, stdio: "pipe" });
+  const git = (...args: string[]) => runOk("git", [...GIT, ...args], { cwd: dir });
   git("init", "-q", "-b", "main");
   appendFileSync(join(dir, ".git", "info", "exclude"), "/node_modules\n/.gitlab-ci-local/\n");
   symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"));
@@ -78,33 +78,53 @@ export interface GclResult {
   readonly stdout: string;
 }
 
-/** Runs gitlab-ci-local in `dir` with variables; predefined-variable overrides are intended here. */
-export function runGitlabCiLocal(
-  dir: string,
-  args: string[],
-  variables: Record<string, string> = {},
-): GclResult {
-  const result = spawnSync(
-    gitlabCiLocal,
-    [
+/** The command line and environment of a gitlab-ci-local run in `dir` with `variables`. */
+function gclInvocation(dir: string, args: string[], variables: Record<string, string>) {
+  return {
+    args: [
       ...args,
       "--state-dir",
       relative(dir, stateDir(dir)),
       ...Object.entries(variables).flatMap(([k, v]) => ["--variable", `${k}=${v}`]),
     ],
-    {
+    options: {
       cwd: dir,
-      encoding: "utf8",
       env: {
         ...process.env,
         GCL_IGNORE_PREDEFINED_VARS: "CI_PIPELINE_SOURCE,CI_COMMIT_BRANCH,CI_DEFAULT_BRANCH",
         FORCE_COLOR: "0",
         NO_COLOR: "1",
       },
-      maxBuffer: 64 * 1024 * 1024,
-      timeout: 600_000,
     },
-  );
+  };
+}
+
+/** Runs gitlab-ci-local in `dir` with variables; predefined-variable overrides are intended here. */
+export function runGitlabCiLocal(
+  dir: string,
+  args: string[],
+  variables: Record<string, string> = {},
+  /** Kill gitlab-ci-local and fail after this long. @default the running test's timeout */
+  timeoutMs?: number,
+): GclResult {
+  const gcl = gclInvocation(dir, args, variables);
+  const result = run(gitlabCiLocal, gcl.args, { ...gcl.options, timeoutMs });
+  return { status: result.status, stdout: result.stdout, output: `${result.stdout}\n${result.stderr}` };
+}
+
+/**
+ * runGitlabCiLocal without blocking the event loop: for jobs that talk to a stand-in served by the
+ * test's own process.
+ */
+export async function runGitlabCiLocalAsync(
+  dir: string,
+  args: string[],
+  variables: Record<string, string> = {},
+  /** Kill gitlab-ci-local (and its children) and fail after this long. @default 90% of the test's timeout */
+  timeoutMs?: number,
+): Promise<GclResult> {
+  const gcl = gclInvocation(dir, args, variables);
+  const result = await runAsync(gitlabCiLocal, gcl.args, { ...gcl.options, timeoutMs });
   return { status: result.status, stdout: result.stdout, output: `${result.stdout}\n${result.stderr}` };
 }
 

@@ -295,7 +295,9 @@ export class StsStandIn {
       const e =
         error instanceof StsError
           ? error
-          : new StsError(500, "InternalFailure", `stand-in bug: ${String(error)}`);
+          : // Not a 5xx: the AWS CLI and the component retry those, so a stand-in bug would pass as a
+            // transient failure. A 400 with its own code stops the caller and shows the bug.
+            new StsError(400, "StandInBug", `stand-in bug: ${String(error)}`);
       record(e.code);
       res
         .writeHead(e.status, { "content-type": "text/xml", "x-amzn-requestid": requestId })

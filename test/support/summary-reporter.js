@@ -1,12 +1,27 @@
 /**
- * Prints one plain closing line, `jest: N passed, N failed` (`, N skipped` when any), that CI tooling
- * which does not read jest's own summary can count.
+ * Prints, after jest's own summary, the tests skipped for want of a tool (their names say why: see
+ * test/support/tools.ts) and one plain closing line that CI tooling which does not read jest's summary
+ * can count:
+ *
+ *   jest: N passed, N failed, N skipped
+ *
+ * Skipped counts skipped and todo tests, and tests left out by a name filter (-t).
  */
 class SummaryReporter {
   onRunComplete(_contexts, results) {
+    // Tests skipped for want of a tool (their names carry the reason; a -t filter's skips do not).
+    const skippedForATool = results.testResults.flatMap((file) =>
+      file.testResults
+        .filter((t) => t.status === "pending" && t.fullName.includes("[SKIPPED:"))
+        .map((t) => t.fullName),
+    );
+    if (skippedForATool.length > 0) {
+      process.stdout.write(`jest: skipped:\n${skippedForATool.map((name) => `  - ${name}\n`).join("")}`);
+    }
     const skipped = results.numPendingTests + results.numTodoTests;
-    const line = `jest: ${results.numPassedTests} passed, ${results.numFailedTests} failed`;
-    process.stdout.write(`${line}${skipped > 0 ? `, ${skipped} skipped` : ""}\n`);
+    process.stdout.write(
+      `jest: ${results.numPassedTests} passed, ${results.numFailedTests} failed, ${skipped} skipped\n`,
+    );
   }
 }
 

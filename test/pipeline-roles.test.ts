@@ -1,0 +1,122 @@
+/**
+ * The pipeline's own roles as docs/pipeline.md configures them, synthesized and evaluated with the
+ * project's IAM evaluator: the deployer accepts only the deploy job's token (its own audience) from a
+ * push pipeline of the protected default branch of this project (pinned by ID); the planner accepts the
+ * plan jobs of merge requests too, and nothing reaches the deployer with a plan job's token.
+ */
+import { evaluateTrustPolicy } from "../src/iam/evaluate";
+import { requestContextFor } from "../src/model/claims";
+import { DEPLOY_AUDIENCE } from "../src/pipeline/stack-jobs";
+import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
+import { fakeId, minimalConfig, parse, synthesizeToTemp } from "./support/configs";
+
+const PROJECT = "acme/platform/gitlab-oidc-aws";
+const PLAN_AUDIENCE = "https://gitlab.com";
+
+/** The roles of docs/pipeline.md, "The pipeline's roles in gitlab-oidc.yaml". */
+const raw = minimalConfig(
+  {},
+  {
+    roles: [
+      {
+        name: "platform-deployer",
+        audience: DEPLOY_AUDIENCE,
+        allow: [{ project: PROJECT, branches: ["main"], protected: true, pipelineSources: ["push"] }],
+        managedPolicyArns: ["arn:aws:iam::aws:policy/IAMFullAccess"],
+        path: "/gitlab/",
+      },
+      {
+        name: "platform-planner",
+        allow: [{ project: PROJECT, branches: ["*"], protected: false }],
+        managedPolicyArns: ["arn:aws:iam::aws:policy/IAMReadOnlyAccess"],
+        path: "/gitlab/",
+      },
+    ],
+  },
+);
+
+interface Job {
+  readonly aud: string;
+  readonly ref?: string;
+  readonly protectedRef?: boolean;
+  readonly pipelineSource?: string;
+  readonly project?: string;
+  readonly projectId?: number;
+}
+
+/** The claims GitLab puts in a job's token (gitlab.com, default sub claim). */
+function claims(job: Job): Record<string, string> {
+  const project = job.project ?? PROJECT;
+  const ref = job.ref ?? "main";
+  return {
+    sub: `project_path:${project}:ref_type:branch:ref:${ref}`,
+    project_path: project,
+    project_id: String(job.projectId ?? fakeId(PROJECT)),
+    namespace_id: String(fakeId(PROJECT.split("/").slice(0, -1).join("/"), 1)),
+    ref_type: "branch",
+    ref,
+    ref_protected: String(job.protectedRef ?? ref === "main"),
+    pipeline_source: job.pipelineSource ?? "push",
+    runner_environment: "self-hosted",
+  };
+}
+
+function allows(stack: SynthesizedStack, role: string, job: Job): boolean {
+  const found = stack.roles.find((r) => r.name === role)!;
+  return evaluateTrustPolicy(found.trustPolicy, {
+    federatedPrincipal: stack.providerReference,
+    context: requestContextFor("gitlab.com", claims(job), job.aud),
+  }).allowed;
+}
+
+describe("the pipeline's roles (deployer with its own audience, push only; read-only planner)", () => {
+  let stack: SynthesizedStack;
+  let cleanup: () => void;
+  beforeAll(async () => {
+    // GIVEN the deployer and planner of docs/pipeline.md, synthesized
+    const result = await synthesizeToTemp(parse(raw));
+    stack = result.stacks[0]!;
+    cleanup = result.cleanup;
+  });
+  afterAll(() => cleanup());
+
+  test("the OIDC provider accepts the deploy audience as a client ID", () => {
+    expect(stack.providerAudiences).toEqual(expect.arrayContaining([PLAN_AUDIENCE, DEPLOY_AUDIENCE]));
+  });
+
+  test("the deploy job's token of a push pipeline on protected main gets the deployer", () => {
+    expect(allows(stack, "platform-deployer", { aud: DEPLOY_AUDIENCE })).toBe(true);
+  });
+
+  test.each<[string, Job]>([
+    ["a plan job of the same main pipeline (its audience)", { aud: PLAN_AUDIENCE }],
+    [
+      "a merge-request plan job that asks for the deploy audience",
+      { aud: DEPLOY_AUDIENCE, ref: "feature", protectedRef: false },
+    ],
+    ["a scheduled pipeline's deploy job", { aud: DEPLOY_AUDIENCE, pipelineSource: "schedule" }],
+    ["a web (Run pipeline) deploy job", { aud: DEPLOY_AUDIENCE, pipelineSource: "web" }],
+    ["an API or trigger pipeline's deploy job", { aud: DEPLOY_AUDIENCE, pipelineSource: "api" }],
+    ["main while unprotected", { aud: DEPLOY_AUDIENCE, protectedRef: false }],
+    ["another project that took over the path (another ID)", { aud: DEPLOY_AUDIENCE, projectId: 7 }],
+    [
+      "a fork's merge request (its own project claims)",
+      { aud: DEPLOY_AUDIENCE, project: "mallory/gitlab-oidc-aws" },
+    ],
+  ])("the deployer refuses %s", (_, job) => {
+    expect(allows(stack, "platform-deployer", job)).toBe(false);
+  });
+
+  test("the planner takes plan jobs of merge requests and of main, but not a deploy-audience token", () => {
+    expect(
+      allows(stack, "platform-planner", {
+        aud: PLAN_AUDIENCE,
+        ref: "feature",
+        protectedRef: false,
+        pipelineSource: "merge_request_event",
+      }),
+    ).toBe(true);
+    expect(allows(stack, "platform-planner", { aud: PLAN_AUDIENCE })).toBe(true);
+    expect(allows(stack, "platform-planner", { aud: DEPLOY_AUDIENCE })).toBe(false);
+  });
+});

@@ -1,0 +1,50 @@
+/** The plain closing line CI reads (`jest: N passed, N failed, N skipped`) and the skip reasons above it. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const SummaryReporter = require("./support/summary-reporter.js") as new () => {
+  onRunComplete(contexts: unknown, results: unknown): void;
+};
+
+const result = (fullName: string, status: string) => ({ fullName, status });
+
+function closingLines(results: object): string {
+  const written: string[] = [];
+  const spy = jest.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    written.push(String(chunk));
+    return true;
+  });
+  try {
+    new SummaryReporter().onRunComplete(new Set(), results);
+  } finally {
+    spy.mockRestore();
+  }
+  return written.join("");
+}
+
+describe("summary reporter", () => {
+  test("counts passed, failed and skipped tests, and lists the tests skipped for want of a tool", () => {
+    // GIVEN a run with 3 passed, 1 failed, one test skipped for a tool and one todo
+    const skippedName = "x agrees with terraform [SKIPPED: terraform is not on PATH; install it]";
+    const output = closingLines({
+      numPassedTests: 3,
+      numFailedTests: 1,
+      numPendingTests: 1,
+      numTodoTests: 1,
+      testResults: [
+        { testResults: [result("x a", "passed"), result(skippedName, "pending"), result("y", "todo")] },
+      ],
+    });
+    // THEN the reason is listed and the closing line counts both skips
+    expect(output).toBe(`jest: skipped:\n  - ${skippedName}\njest: 3 passed, 1 failed, 2 skipped\n`);
+  });
+
+  test("prints the skipped count even when it is zero", () => {
+    const output = closingLines({
+      numPassedTests: 5,
+      numFailedTests: 0,
+      numPendingTests: 0,
+      numTodoTests: 0,
+      testResults: [],
+    });
+    expect(output).toBe("jest: 5 passed, 0 failed, 0 skipped\n");
+  });
+});

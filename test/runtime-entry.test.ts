@@ -34,26 +34,24 @@ test.each(ENTRY_POINTS)("%s imports src/runtime/entry first", (file) => {
   expect(imports[0]).toBe(expected);
 });
 
-(CAN_ASK_CACHE_DIR ? test : test.skip)(
-  `the entry import turns the compile cache on (Node ${process.version})`,
-  () => {
-    // GIVEN a process that loads the compiled entry module first
-    execFileSync(process.execPath, [join(ROOT, "scripts", "build.mjs")], { cwd: ROOT });
-    const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: "" };
-    delete env.NODE_COMPILE_CACHE;
-    delete env.NODE_DISABLE_COMPILE_CACHE;
-    // WHEN it asks Node where the compile cache is
-    const dir = execFileSync(
-      process.execPath,
-      [
-        "--require",
-        join(ROOT, "dist/src/runtime/entry.js"),
-        "-p",
-        'require("node:module").getCompileCacheDir()',
-      ],
-      { env, encoding: "utf8" },
-    ).trim();
-    // THEN it is under node_modules/.cache
-    expect(dir).toContain(COMPILE_CACHE_SUBDIR);
-  },
-);
+test(`the entry import turns the compile cache on where Node has one (Node ${process.version})`, () => {
+  // GIVEN a process that loads the compiled entry module first
+  execFileSync(process.execPath, [join(ROOT, "scripts", "build.mjs")], { cwd: ROOT });
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: "" };
+  delete env.NODE_COMPILE_CACHE;
+  delete env.NODE_DISABLE_COMPILE_CACHE;
+  // WHEN it asks Node where the compile cache is (`module.getCompileCacheDir`, Node ≥ 22.8)
+  const dir = execFileSync(
+    process.execPath,
+    [
+      "--require",
+      join(ROOT, "dist/src/runtime/entry.js"),
+      "-p",
+      'require("node:module").getCompileCacheDir?.() ?? "no compile cache"',
+    ],
+    { env, encoding: "utf8" },
+  ).trim();
+  // THEN it is under node_modules/.cache (Node 20 has none)
+  if (CAN_ASK_CACHE_DIR) expect(dir).toContain(COMPILE_CACHE_SUBDIR);
+  else expect(dir).toBe("no compile cache");
+});

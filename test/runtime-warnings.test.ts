@@ -122,14 +122,13 @@ describe("in a Node process with the entry points' first import", () => {
     );
   });
 
-  const realIsArray = NODE_MAJOR >= 22 ? test : test.skip;
-  realIsArray(
-    `Node ${process.version}: the real util.isArray from cdktf is silent, from elsewhere printed`,
-    () => {
-      // GIVEN a Node that deprecates util.isArray at run time (22+)
-      // WHEN cdktf calls it THEN nothing is printed; WHEN other code calls it THEN Node's warning is
-      expect(stderrOf(`${fromCdktf}.isArray();`)).toBe("");
-      expect(stderrOf(`${fromOwn}.isArray();`)).toContain("[DEP0044]");
-    },
-  );
+  test(`Node ${process.version}: the real util.isArray from cdktf is silent, from elsewhere as Node decides`, () => {
+    // GIVEN this Node's own util.isArray (deprecated at run time from Node 22)
+    // WHEN cdktf calls it THEN nothing is printed
+    expect(stderrOf(`${fromCdktf}.isArray();`)).toBe("");
+    // WHEN other code calls it THEN Node's warning is printed where Node prints one
+    const fromElsewhere = stderrOf(`${fromOwn}.isArray();`);
+    if (NODE_MAJOR >= 22) expect(fromElsewhere).toContain("[DEP0044]");
+    else expect(fromElsewhere).toBe("");
+  });
 });

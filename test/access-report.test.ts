@@ -19,6 +19,16 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => fixture?.cleanup());
 
+/** The report of the fixture synthesized with another `gitlab` block. */
+async function reportWithGitlab(gitlab: Record<string, unknown>): Promise<string> {
+  const variant = await synthesizeFixture({ ...EXPLAIN_CONFIG, gitlab });
+  try {
+    return renderAccessReport(variant.config, variant.stacks);
+  } finally {
+    variant.cleanup();
+  }
+}
+
 /** The lines of one role's section. */
 function section(role: string, stack: string): string {
   const start = report.indexOf(`## ${stack} `);
@@ -82,20 +92,40 @@ describe("renderAccessReport", () => {
 
   test("flags grants matched by path only (pinIds: false)", async () => {
     // GIVEN the fixture with ID pinning switched off
-    const unpinned = await synthesizeFixture({
-      ...EXPLAIN_CONFIG,
-      gitlab: { url: "https://gitlab.com", pinIds: false },
+    const text = await reportWithGitlab({ url: "https://gitlab.com", pinIds: false });
+    // THEN every grant says it is matched by path only, and the summary says pinIds is off
+    expect(text).toMatch(
+      /project `acme\/web` \| branch \| `main` \| yes \| \*\*no\*\* \|.*⚠️ matched by path only/,
+    );
+    expect(text).toContain("gitlab.pinIds: false");
+  }, 60_000);
+
+  test("flags group grants with a project_id-first sub, where the sub names no group", async () => {
+    // GIVEN the fixture (group grants on acme/platform) with the projects' sub starting with project_id
+    // WHEN the report is rendered
+    const text = await reportWithGitlab({
+      url: "https://gitlab.com",
+      subClaim: ["project_id", "ref_type", "ref"],
     });
-    try {
-      const text = renderAccessReport(unpinned.config, unpinned.stacks);
-      // THEN every grant says it is matched by path only, and the summary says pinIds is off
-      expect(text).toMatch(
-        /project `acme\/web` \| branch \| `main` \| yes \| \*\*no\*\* \|.*⚠️ matched by path only/,
-      );
-      expect(text).toContain("gitlab.pinIds: false");
-    } finally {
-      unpinned.cleanup();
-    }
+    // THEN the group's row (project_id:* pinned to the group's namespaces) carries the group-grant flag,
+    // in the row and in the summary, as the same grant does with a project_path sub
+    expect(text).toMatch(
+      /\| projects in the pinned namespaces \| tag \| `v\*` \|.*\| ⚠️ group grant \(`project_id:\*` in the pinned namespaces\)/,
+    );
+    expect(text).toMatch(/^\| production \| `[^`]+` \| ⚠️ group grant \(`project_id:\*`/m);
+  }, 60_000);
+
+  test("does not claim path-only matching for pinIds: false when the sub starts with project_id", async () => {
+    // GIVEN pinIds: false with a project_id-first sub: projects are still pinned through sub, groups by namespace
+    // WHEN the report is rendered
+    const text = await reportWithGitlab({
+      url: "https://gitlab.com",
+      pinIds: false,
+      subClaim: ["project_id", "ref_type", "ref"],
+    });
+    // THEN no row and no summary line says the grants match by path only, and every row shows its pin
+    expect(text).not.toContain("by path only");
+    expect(text).toMatch(/\| project ID `\d+` \|.*\| project `\d+` \(in sub\) \|/);
   }, 60_000);
 
   test("is deterministic and carries no timestamp", () => {

@@ -38,6 +38,22 @@ describe("rejections name the field and the fix", () => {
       'gitlab.url: gitlab.url must not end with a slash: use "https://gitlab.com"',
     ],
     [
+      // Otherwise `GitLab.com` is not gitlab.com: no ID pinning by default, no gitlab.com:ref_protected
+      "an upper-case host",
+      withGitlab({ url: "https://GitLab.com" }),
+      'gitlab.url: gitlab.url must name the host in lowercase without a trailing dot, as tokens\' iss does: use "https://gitlab.com"',
+    ],
+    [
+      "a host with a trailing dot",
+      withGitlab({ url: "https://gitlab.com.", issuer: "https://Example.com/GitLab" }),
+      'gitlab.url: gitlab.url must name the host in lowercase without a trailing dot, as tokens\' iss does: use "https://gitlab.com"',
+    ],
+    [
+      "an upper-case issuer host (the path keeps its case)",
+      withGitlab({ url: "https://gitlab.com", issuer: "https://Example.com/GitLab" }),
+      'gitlab.issuer: gitlab.issuer must name the host in lowercase without a trailing dot, as tokens\' iss does: use "https://example.com/GitLab"',
+    ],
+    [
       "a typo in a key",
       withAllow({ project: "acme/web", braches: ["main"] }),
       'accounts[0].roles[0].allow[0].braches: unknown key "braches"; did you mean "branches"?',
@@ -403,6 +419,44 @@ describe("accepted shapes", () => {
     expect(config.gitlab.thumbprints).toEqual(["A".repeat(40)]);
     expect(config.state).toEqual({ type: "gitlab", url: "https://gitlab.example.com", projectId: 42 });
     expect(config.accounts[0].roles[0].allow[1].anyRef).toBe(true);
+  });
+});
+
+describe("a provider shared by two accounts of the config", () => {
+  const accounts = (audience: unknown) => [
+    {
+      name: "a",
+      accountId: "111111111111",
+      region: "eu-west-1",
+      roles: [{ name: "r", allow: [{ project: "acme/web", branches: ["main"] }] }],
+    },
+    {
+      name: "b",
+      accountId: "111111111111",
+      region: "us-east-1",
+      provider: "existing",
+      roles: [{ name: "s", audience, allow: [{ project: "acme/web", branches: ["main"] }] }],
+    },
+  ];
+
+  test("a role of the account that looks it up needs its audience among the client IDs the other creates", () => {
+    // GIVEN account a creating the account's provider, and account b (same account ID) looking it up with
+    // a role whose own audience no role of a names
+    const raw = { gitlab: { url: "https://gitlab.com" }, accounts: accounts("deploy-b") };
+    // WHEN the config is read
+    // THEN it is refused: the provider a creates would not list deploy-b, and STS would refuse every token
+    expect(problemsOf(raw)).toEqual([
+      expect.stringContaining(
+        'accounts[1].roles[0].audience: "deploy-b" is not a client ID of the provider that accounts[0] creates in account 111111111111',
+      ),
+    ]);
+    // … and accepted once gitlab.audience, which every provider lists, names it
+    expect(
+      problemsOf({
+        gitlab: { url: "https://gitlab.com", audience: ["https://gitlab.com", "deploy-b"] },
+        accounts: accounts("deploy-b"),
+      }),
+    ).toEqual([]);
   });
 });
 

@@ -4,8 +4,11 @@
  * directly from the config's allow entries and the lock, over randomized (seeded, so reproducible)
  * GitLab tokens: project and namespace IDs (recycled paths: the same path with another ID; cross-paired
  * tokens: one grant's path with another grant's IDs), protected and unprotected refs, pipeline sources,
- * jobs with and without an environment. Tokens are formatted as GitLab formats `sub` and turned into the
- * request context AWS builds for the issuer (src/model/claims.ts).
+ * jobs with and without an environment, and audiences of other roles. The configs cover gitlab.com with
+ * and without ID pinning, `project_id`-first subs, sub claims whose protection and environment parts
+ * come before the ref or that have no ref at all, a self-managed and a custom issuer, and per-role
+ * audiences. Tokens are formatted as GitLab formats `sub` and turned into the request context AWS
+ * builds for the issuer (src/model/claims.ts).
  * The same cases also check `explain`: same verdict, a denial names a differing part, and setting a
  * single differing part to what the closest grant names turns the denial into an allow.
  */
@@ -31,7 +34,7 @@ import { synthesize } from "../src/synth";
 import { readSynthesizedStacks, type SynthesizedStack } from "../src/terraform/synthesized-stacks";
 
 const SEED = 20251125;
-const CASES_PER_CONFIG = 2200;
+const CASES_PER_CONFIG = 1400;
 
 /** mulberry32: a small deterministic PRNG, so a failure can be replayed from SEED. */
 function prng(seed: number): () => number {
@@ -175,6 +178,83 @@ const CONFIGS: Record<string, { raw: unknown; lock: GitLabLock }> = {
           ]),
         ]),
         account("b", "555555555555", [role("dots", [{ group: "a.b", branches: ["r.1", "*-stable"] }])]),
+      ],
+    },
+    lock: { projects: {}, groups: {} },
+  },
+  // gitlab.com with ID pinning off and a sub whose protection and environment parts come before the
+  // ref: ref_protected is checked through sub there, and per-role audiences differ from gitlab.audience.
+  gitlabComOddSubUnpinned: {
+    raw: {
+      gitlab: {
+        url: "https://gitlab.com",
+        pinIds: false,
+        audience: ["https://gitlab.com", "deploy-aud"],
+        subClaim: [
+          "project_path",
+          "ref_protected",
+          "deployment_tier",
+          "ref_type",
+          "ref",
+          "environment_protected",
+        ],
+      },
+      accounts: [
+        account("odd", "888888888888", [
+          role(
+            "mixed",
+            [
+              { project: "acme/web", branches: ["main", "release/*"] },
+              { project: "acme/web", branches: ["feature/*"], protected: false },
+              { group: "acme/platform", tags: ["v*"], pipelineSources: ["push"] },
+            ],
+            { audience: "sts.amazonaws.com" },
+          ),
+          role("defaults", [
+            { group: "acme", branches: ["main"], runnerEnvironment: "gitlab-hosted" },
+            { project: "acme/api", anyRef: true, protected: false },
+          ]),
+        ]),
+      ],
+    },
+    lock: GITLAB_COM_LOCK,
+  },
+  // project_id first with pinIds: false: group grants must still be held to the group's namespaces.
+  gitlabComIdSubUnpinned: {
+    raw: {
+      gitlab: {
+        url: "https://gitlab.com",
+        pinIds: false,
+        subClaim: ["project_id", "environment_protected", "ref_type", "ref", "ref_protected"],
+      },
+      accounts: [
+        account("idu", "121212121212", [
+          role(
+            "groups",
+            [
+              { group: "acme/platform", branches: ["main"], protected: false },
+              { group: "acme/platform/team-a", tags: ["v*"] },
+              { project: "acme/web", branches: ["main"] },
+            ],
+            { audience: ["aws-a", "aws-b"] },
+          ),
+          role("one", [{ project: "acme/api", anyRef: true }]),
+        ]),
+      ],
+    },
+    lock: GITLAB_COM_LOCK,
+  },
+  // No ref in sub: only anyRef grants, protection through sub.
+  selfManagedRefless: {
+    raw: {
+      gitlab: { url: "https://gitlab.example.com", subClaim: ["project_path", "ref_protected"] },
+      accounts: [
+        account("rl", "131313131313", [
+          role("any", [
+            { project: "acme/web", anyRef: true },
+            { group: "acme/platform", anyRef: true, protected: false },
+          ]),
+        ]),
       ],
     },
     lock: { projects: {}, groups: {} },
@@ -367,8 +447,14 @@ function claimGenerator(config: Config, random: () => number) {
     const chosen = pick(refs);
     return { refType: chosen.refType, ref: literal(chosen.pattern) };
   };
+  // Every audience the config names: a token minted for one role must not open another.
+  const configAudiences = [
+    config.gitlab.audience ?? config.gitlab.url,
+    ...config.accounts.flatMap((a) => a.roles.map((r) => r.audience ?? [])),
+  ].flat();
   const wrongAudience = () =>
     pick([
+      ...configAudiences,
       `${config.gitlab.url}/`,
       "https://gitlab.co",
       "https://evil.example.com",

@@ -3,6 +3,12 @@
  * (explainAccess) is tested on stacks synthesized from a config and read back. The CLI, spawned as
  * `npm run explain` runs it, is tested in test/e2e/explain-cli.test.ts.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { loadConfigFile } from "../src/config/load";
+import { synthesize } from "../src/synth";
 import { formatSubject } from "../src/model/subjects";
 import { DEFAULT_SUB_CLAIM } from "../src/model/claims";
 import {
@@ -12,7 +18,7 @@ import {
   subjectDifferences,
   type ExplainResult,
 } from "../src/explain/explain";
-import { parseArguments, UsageError } from "../src/explain/cli";
+import { EXIT_ALLOWED, EXIT_USAGE, parseArguments, runCli, UsageError } from "../src/explain/cli";
 import { decodeTokenClaims, TokenError } from "../src/explain/token";
 import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
 import {
@@ -103,6 +109,31 @@ describe("explainAccess", () => {
     });
   });
 
+  test("a project in a subgroup given by path only: the missing namespace ID is named as unknown, and stating it allows", () => {
+    // GIVEN a tag pipeline of a project in a subgroup of acme/platform, as --project gives it: the lock has
+    // acme/platform's subgroups by ID only, so explain cannot know the job's namespace_id
+    const byPath = jobClaims(
+      { project: "acme/platform/team/svc", refType: "tag", ref: "v2.0.1" },
+      { ref_protected: "true", pipeline_source: "push" },
+      DEFAULT_SUB_CLAIM,
+      fixture.config.lock,
+    );
+    // WHEN explained
+    const denied = verdict(explainAccess(stacks, { ...byPath, role: "deploy" }), "production", "deploy");
+    // THEN the one difference says the ID is unknown and how to state it, not that the project is outside
+    // the group (a subgroup newer than the lock, a recycled path), which would send the reader astray
+    expect(denied.allowed).toBe(false);
+    expect(denied.closest?.differences).toEqual([
+      expect.objectContaining({ part: "condition", message: expect.stringMatching(/--namespace-id/) }),
+    ]);
+    expect(denied.closest?.differences[0].message).not.toMatch(/not in the granted group/);
+    // … and with the subgroup's ID stated, as the real token carries it, the job is allowed
+    const stated = { ...byPath, claims: { ...byPath.claims, namespace_id: String(FIXTURE_SUBGROUP_IDS[1]) } };
+    expect(
+      verdict(explainAccess(stacks, { ...stated, role: "deploy" }), "production", "deploy").allowed,
+    ).toBe(true);
+  });
+
   test("denied, wrong project: the closest grant and only the project differs", () => {
     // GIVEN acme/api, a project no role trusts, on main
     const result = explainAccess(stacks, { ...branch("acme/api", "main"), account: "production" });
@@ -125,16 +156,14 @@ describe("explainAccess", () => {
     // GIVEN a project in acme/platform-evil, which starts like the granted group acme/platform
     const result = explainAccess(stacks, { ...tag("acme/platform-evil/x", "v1.0.0") });
     // THEN no role allows it; deploy's closest grant is the group's, differing in the project path and
-    // in the namespace ID (acme/platform-evil is not the locked group or a subgroup)
+    // in the namespace ID (which the lock cannot name for acme/platform-evil: it says so)
     expect(result.allowed).toBe(false);
     const deploy = verdict(result, "production", "deploy");
     expect(deploy.closest?.grant).toMatchObject({ scope: "group", path: "acme/platform" });
     expect(deploy.closest?.differences.map((d) => d.part)).toEqual(["project", "condition"]);
     expect(deploy.closest?.differences[0]).toMatchObject({ part: "project", actual: "acme/platform-evil/x" });
     expect(deploy.closest?.differences[0].message).toMatch(/sibling namespace/);
-    expect(deploy.closest?.differences[1].message).toMatch(
-      /gitlab\.com:namespace_id.*not in the granted group/,
-    );
+    expect(deploy.closest?.differences[1].message).toMatch(/no gitlab\.com:namespace_id.*unknown here/);
     // … staging's anyRef group grant does not let it in either
     expect(parts(result, "staging", "preview")).toEqual(["project", "condition"]);
   });
@@ -360,5 +389,54 @@ describe("argument parsing", () => {
       expect(() => parseArguments(argv)).toThrow(UsageError);
     }
     expect(() => parseArguments(["--sub", "x", "--frobnicate"])).toThrow(/--frobnicate/);
+  });
+});
+
+describe("explain --project with a project_id-first sub", () => {
+  test("a project below a granted group, which the lock does not name, needs --project-id; with it, the job is allowed", async () => {
+    // GIVEN a config whose projects' sub starts with project_id, a group grant, and its lock
+    const root = mkdtempSync(join(tmpdir(), "explain-by-id-"));
+    try {
+      writeFileSync(
+        join(root, "gitlab-oidc.yaml"),
+        stringify({
+          gitlab: { url: "https://gitlab.com", subClaim: ["project_id", "ref_type", "ref"] },
+          accounts: [
+            {
+              name: "p",
+              accountId: "111111111111",
+              region: "eu-west-1",
+              roles: [{ name: "r", allow: [{ group: "acme/platform", tags: ["v*"] }] }],
+            },
+          ],
+        }),
+      );
+      writeFileSync(
+        join(root, "gitlab-oidc.lock.yaml"),
+        'groups:\n  "acme/platform": { id: 33, descendantIds: [44] }\n',
+      );
+      const dir = join(root, "terraform");
+      synthesize(loadConfigFile(join(root, "gitlab-oidc.yaml")), { outdir: dir, hcl: true });
+      const out: string[] = [];
+      const io = {
+        stdout: (t: string) => out.push(t),
+        stderr: (t: string) => out.push(t),
+        readStdin: async () => "",
+      };
+      const job = ["--project", "acme/platform/svc", "--tag", "v1", "--dir", dir];
+      // WHEN a tag pipeline of a project in the group is explained by path, without its ID
+      const withoutId = await runCli(job, io);
+      // THEN explain says it needs the ID (the sub GitLab mints carries it), instead of judging a sub
+      // without one, which no real token has
+      expect(withoutId).toBe(EXIT_USAGE);
+      expect(out.join("")).toContain("the lock names no ID for acme/platform/svc");
+      expect(out.join("")).toContain("--project-id");
+      // … and with the ID stated, the job (namespace 33, from the lock) is allowed, as AWS would allow it
+      out.length = 0;
+      expect(await runCli([...job, "--project-id", "5001"], io)).toBe(EXIT_ALLOWED);
+      expect(out.join("")).toContain("sub: project_id:5001:ref_type:tag:ref:v1");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

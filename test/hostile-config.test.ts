@@ -4,7 +4,7 @@
  * YAML built to exhaust the reader or to hide a key; keys named like JavaScript's object members. The
  * constructs run the same rules, so a stack built from code is refused the same way.
  */
-import { Testing } from "cdktf";
+import { TerraformStack, Testing } from "cdktf";
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -420,6 +420,19 @@ describe("keys named like Object.prototype members get a normal problem line", (
     expect(result).toMatchObject({ actual: undefined, matched: false });
   });
 
+  test.each(["constructor", "toString", "hasOwnProperty", "valueOf"])(
+    "a group named %s that the lock lacks is refused naming npm run resolve, not a crash",
+    (group) => {
+      // GIVEN a gitlab.com group grant (pinned by ID) whose path is an Object.prototype member, and a lock without it
+      const raw = withAllow({ group, branches: ["main"] });
+      // WHEN the config is read (problemsOf rethrows anything but a ConfigError, e.g. a TypeError)
+      const problems = problemsOf(raw, { projects: {}, groups: {} }).join("\n");
+      // THEN it is one problem line on the grant, saying how to get the ID
+      expect(problems).toContain(`${ROLE}.allow[0].group: group ${group} is not in the lock file`);
+      expect(problems).toContain("npm run resolve");
+    },
+  );
+
   test("the YAML reader's own result keeps such keys as plain data", () => {
     expect(Object.getPrototypeOf(parseYaml("constructor: 1"))).toBe(Object.prototype);
   });
@@ -500,6 +513,36 @@ describe("the constructs run the same rules as the config loader", () => {
         }),
     ).toThrow(
       /roles\.bad\.managedPolicyArns\[0\]: service "s3"[^]*roles\.bad\.permissionsBoundary: resource type "role"[^]*roles\.bad\.path: an IAM path cannot contain[^]*roles\.bad\.description: the description contains U\+0100[^]*roles\.bad\.tags\.k": tag key contains U\+0022/,
+    );
+  });
+
+  test("a role refuses a provider for another issuer than its context's", () => {
+    // GIVEN a gitlab.com provider and a role context for a self-managed instance, where no ID is pinned
+    // and protection is checked through sub
+    const stack = new TerraformStack(Testing.app(), "s");
+    const provider = new GitLabOidcProvider(stack, "gitlab", { url: "https://gitlab.com" });
+    const selfManaged = {
+      ...context,
+      gitlab: {
+        url: "https://gitlab.example.com",
+        subClaim: ["project_path" as const, "ref_type" as const, "ref" as const, "ref_protected" as const],
+        thumbprints: [],
+      },
+    };
+    // WHEN a role is built from the two
+    let attempt = 0;
+    const build = () =>
+      new GitLabOidcRole(stack, `r${attempt++}`, {
+        provider,
+        name: "r",
+        audience: "https://gitlab.com", // a client ID of the provider
+        allow: [{ project: "acme/web", branches: ["main"] }],
+        context: selfManaged,
+      });
+    // THEN it is refused, rather than trusting gitlab.com tokens by path with the self-managed rules
+    expect(build).toThrow(ConfigError);
+    expect(build).toThrow(
+      /roles\.r: the provider is for tokens of https:\/\/gitlab\.com, but the role's context is for https:\/\/gitlab\.example\.com/,
     );
   });
 

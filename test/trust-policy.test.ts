@@ -704,6 +704,72 @@ describe("trust policy length", () => {
     }
   });
 
+  test("the length the config check reports is the rendered length of what is synthesized, for every statement shape", async () => {
+    // GIVEN a role with every new shape: a custom issuer with a path (the provider ARN carries it), the
+    // aws-cn partition, an existing provider, its own list of audiences (one with a character Go escapes),
+    // ref_protected and the environment parts in sub (exact and pattern statements), protected and
+    // unprotected grants, a group, and a pipeline-source condition
+    const raw = (trustPolicyLength: number) => ({
+      gitlab: {
+        url: "https://git.example.com",
+        issuer: "https://oidc.example.com/gitlab",
+        subClaim: [
+          "project_path",
+          "ref_type",
+          "ref",
+          "ref_protected",
+          "environment_protected",
+          "deployment_tier",
+        ],
+      },
+      limits: { trustPolicyLength },
+      accounts: [
+        {
+          name: "cn",
+          accountId: "123456789012",
+          region: "cn-north-1",
+          partition: "aws-cn",
+          provider: "existing",
+          roles: [
+            {
+              name: "r",
+              audience: ["aud-1", "aud&2"],
+              allow: [
+                { project: "acme/web", branches: ["main", "release/*"], tags: ["v1.0"] },
+                { project: "acme/web", branches: ["feature/*"], protected: false },
+                { project: "acme/api", branches: ["main", "develop"] },
+                { group: "acme/platform", tags: ["v*"] },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const { stacks, cleanup } = await synthesized(raw(8192), { projects: {}, groups: {} });
+    let rendered: string;
+    try {
+      const stack = stacks[0];
+      const arn = `arn:aws-cn:iam::123456789012:oidc-provider/oidc.example.com/gitlab`;
+      const policy = stack.roles[0].trustPolicy;
+      rendered = renderedLikeTheProvider({
+        ...policy,
+        Statement: policy.Statement.map((st) => ({ ...st, Principal: { Federated: [arn] } })),
+      });
+    } finally {
+      cleanup();
+    }
+    const length = [...rendered].length;
+    expect(rendered).toContain('"StringLike"');
+    expect(rendered).toContain("aud\\u00262");
+    expect(length).toBeGreaterThan(2048);
+    // WHEN the same config is checked against the default quota
+    const problems = problemsOf(raw(2048), { projects: {}, groups: {} });
+    // THEN it is refused with exactly that length
+    expect(problems.join("\n")).toContain(
+      `the trust policy would be ${length} characters, over the 2048-character quota`,
+    );
+  });
+
   test("measured: one pinned project costs about 330 characters; quotas of realistic configs", () => {
     const lengthOf = (allow: unknown[], extra: Record<string, unknown> = {}) => {
       const raw = { ...minimalConfig({ allow }), ...extra };

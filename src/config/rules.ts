@@ -498,6 +498,33 @@ export function checkConfig(config: Config): Problem[] {
       }
     }
   });
+  problems.push(...checkAudiencesOfSharedProviders(config, providerCreatedBy));
+  return problems;
+}
+
+/**
+ * An account with `provider: existing` whose provider another account of this config creates (same
+ * accountId) gets that provider's client IDs, which list only the creating account's audiences: a role
+ * audience outside them would be refused by STS for every job.
+ */
+function checkAudiencesOfSharedProviders(
+  config: Config,
+  providerCreatedBy: ReadonlyMap<string, number>,
+): Problem[] {
+  const problems: Problem[] = [];
+  config.accounts.forEach((account, i) => {
+    const creator = providerCreatedBy.get(account.accountId);
+    if (account.provider !== "existing" || creator === undefined) return;
+    const clientIds = providerAudiences(config.gitlab, config.accounts[creator].roles);
+    account.roles.forEach((role, r) => {
+      const missing = roleAudiences(config.gitlab, role).filter((a) => !clientIds.includes(a));
+      if (missing.length === 0) return;
+      problems.push({
+        path: ["accounts", i, "roles", r, "audience"],
+        message: `${missing.map((a) => `"${a}"`).join(", ")} is not a client ID of the provider that accounts[${creator}] creates in account ${account.accountId}, so STS would refuse every token for this role: add it to gitlab.audience (every provider's client IDs)`,
+      });
+    });
+  });
   return problems;
 }
 

@@ -257,6 +257,13 @@ export function httpsUrlProblem(what: string, value: string): string | undefined
   if (!HTTPS_URL.test(value) || TEMPLATE.test(value)) {
     return `${what} must be https://host[:port][/path] with no query, fragment, spaces or templates (got "${value}")`;
   }
+  // Host names are case-insensitive, but the condition keys and the gitlab.com rules (ID pinning,
+  // ref_protected) compare the host as written: `GitLab.com` would quietly lose them.
+  const host = value.slice("https://".length).split(/[/:]/)[0];
+  if (host !== host.toLowerCase() || host.endsWith(".")) {
+    const fixed = host.toLowerCase().replace(/\.+$/, "");
+    return `${what} must name the host in lowercase without a trailing dot, as tokens' iss does: use "${value.replace(host, fixed)}"`;
+  }
   return undefined;
 }
 

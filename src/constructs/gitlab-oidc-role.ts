@@ -4,7 +4,14 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { Fn, TerraformIterator } from "cdktf";
 import { Construct } from "constructs";
-import { checkRole, ConfigError, roleAudiences, trustSettingsOf, type RoleContext } from "../config/rules";
+import {
+  checkRole,
+  ConfigError,
+  providerUrlOf,
+  roleAudiences,
+  trustSettingsOf,
+  type RoleContext,
+} from "../config/rules";
 import type { AllowEntry, PolicyDocument } from "../config/schema";
 import { compareCodeUnits, terraformName } from "../model/names";
 import { trustPolicyFor, type IamPolicyDocument } from "../model/trust-policy";
@@ -114,6 +121,15 @@ export class GitLabOidcRole extends Construct {
       problems.push({
         path: ["roles", props.name, "audience"],
         message: `${notClientIds.map((a) => `"${a}"`).join(", ")} is not a client ID of the provider, so STS would refuse the token: add it to the provider's audiences`,
+      });
+    }
+    // The rules (pinning, ref_protected, which keys AWS supplies) were checked for the context's issuer;
+    // the statements are written for the provider's. They must be one issuer.
+    const issuer = providerUrlOf(props.context.gitlab);
+    if (props.provider.url !== issuer) {
+      problems.push({
+        path: ["roles", props.name],
+        message: `the provider is for tokens of ${props.provider.url}, but the role's context is for ${issuer} (gitlab.issuer, else gitlab.url), whose rules the grants were checked by: pass the provider for ${issuer}`,
       });
     }
     if (problems.length > 0) throw new ConfigError(problems);

@@ -249,6 +249,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (args.job && args.claims) {
       const { subClaim, lock } = await configContext(args.dir);
       ({ sub, claims } = jobClaims(args.job, args.claims, subClaim, lock));
+      // GitLab always puts the ID there: a sub without it would be judged as no token can look.
+      if (subClaim[0] === "project_id" && claims.project_id === undefined) {
+        throw new UsageError(
+          `the projects' sub starts with project_id (gitlab.subClaim), and the lock names no ID for ${args.job.project} ` +
+            "(it records the projects the config names, not those below a granted group): pass --project-id with the project's ID",
+        );
+      }
     } else if (args.sub !== undefined && args.claims) {
       // A raw sub: the IDs of the project it names, from the lock, unless stated.
       const projectPath = parseSubjectClaim(args.sub)?.projectPath;

@@ -12,7 +12,7 @@ import {
   type Evaluation,
   type StatementResult,
 } from "../iam/evaluate";
-import type { GitLabLock } from "../gitlab/lock";
+import { lockedGroup, lockedProject, type GitLabLock } from "../gitlab/lock";
 import { formatSubClaim, requestContextFor, type SubClaimComponent } from "../model/claims";
 import { ASSUME_ROLE_WITH_WEB_IDENTITY, issuerHost } from "../model/trust-policy";
 import type { SynthesizedRole, SynthesizedStack } from "../terraform/synthesized-stacks";
@@ -80,8 +80,8 @@ export function jobClaims(
  */
 export function lockedClaims(projectPath: string, lock: GitLabLock | undefined): Record<string, string> {
   const namespacePath = projectPath.slice(0, projectPath.lastIndexOf("/"));
-  const locked = lock?.projects[projectPath];
-  const namespaceId = locked?.namespaceId ?? lock?.groups[namespacePath]?.id;
+  const locked = lockedProject(lock, projectPath);
+  const namespaceId = locked?.namespaceId ?? lockedGroup(lock, namespacePath)?.id;
   return {
     namespace_path: namespacePath,
     ...(locked ? { project_id: String(locked.id) } : {}),
@@ -409,7 +409,11 @@ function conditionDifference(condition: ConditionResult): Difference {
     };
   }
   const claim = condition.key.slice(condition.key.lastIndexOf(":") + 1);
-  const why = CONDITION_MEANING[claim];
+  // A missing ID is one explain was not told (a real gitlab.com token always carries it), not a wrong one.
+  const why =
+    condition.actual === undefined && Object.hasOwn(UNKNOWN_ID_MEANING, claim)
+      ? UNKNOWN_ID_MEANING[claim]
+      : CONDITION_MEANING[claim];
   return {
     part: "condition",
     expected: `${condition.operator} ${condition.key} ${expected}`,
@@ -433,6 +437,14 @@ const CONDITION_MEANING: Record<string, string> = {
     "the branch or tag is not protected: protect it in GitLab, or grant protected: false on purpose",
   pipeline_source: "the pipeline was started by a source the grant's pipelineSources leaves out",
   runner_environment: "the job ran on a runner the grant's runnerEnvironment leaves out",
+};
+
+/** Why a job given by flags can lack an ID claim, and how to state it. */
+const UNKNOWN_ID_MEANING: Record<string, string> = {
+  project_id:
+    "the lock names no ID for this project path, so the job's project ID is unknown here: state it with --project-id (a real token carries it)",
+  namespace_id:
+    "the job's namespace ID is unknown here: the lock records a group's subgroups by ID, not by path, so for a project in a subgroup state it with --namespace-id (a real token carries it)",
 };
 
 const quoteList = (values: readonly string[]) => values.map((v) => `"${v}"`).join(", ");

@@ -31,6 +31,19 @@ export type LockedGroup = GitLabLock["groups"][string];
 
 export const EMPTY_LOCK: GitLabLock = { projects: {}, groups: {} };
 
+/**
+ * The lock's entry for a project path; undefined when it has none. Own keys only: a path from the config
+ * such as `constructor` or `__proto__` is a path, never a member of Object.prototype.
+ */
+export function lockedProject(lock: GitLabLock | undefined, path: string): LockedProject | undefined {
+  return lock !== undefined && Object.hasOwn(lock.projects, path) ? lock.projects[path] : undefined;
+}
+
+/** The lock's entry for a group path; undefined when it has none (own keys only, as lockedProject). */
+export function lockedGroup(lock: GitLabLock | undefined, path: string): LockedGroup | undefined {
+  return lock !== undefined && Object.hasOwn(lock.groups, path) ? lock.groups[path] : undefined;
+}
+
 /** `gitlab-oidc.yaml` → `gitlab-oidc.lock.yaml`, `path/x.yml` → `path/x.lock.yaml`: beside the config. */
 export function lockPathFor(configFile: string): string {
   const name = basename(configFile).replace(/\.ya?ml$/i, "");

@@ -9,7 +9,7 @@
  * build a grant that has issues, so nothing fails open.
  */
 import type { AllowEntry } from "../config/schema";
-import type { GitLabLock } from "../gitlab/lock";
+import { lockedGroup, lockedProject, type GitLabLock } from "../gitlab/lock";
 import {
   DEFAULT_SUB_CLAIM,
   ENVIRONMENT_SUB_CLAIM_COMPONENTS,
@@ -120,7 +120,7 @@ export function grantIssues(grant: AllowEntry, settings: TrustSettings): GrantIs
     });
   if (grant.project !== undefined) {
     const needsId = components[0] === "project_id" || pinsProjectKey(settings);
-    if (needsId && lock?.projects[grant.project] === undefined) notLocked("project", grant.project);
+    if (needsId && lockedProject(lock, grant.project) === undefined) notLocked("project", grant.project);
   }
   if (grant.group !== undefined) {
     if (components[0] === "project_id" && !supplies(settings, "namespace_id")) {
@@ -130,7 +130,7 @@ export function grantIssues(grant: AllowEntry, settings: TrustSettings): GrantIs
           `with a sub claim that starts with project_id, a group grant cannot be checked on ${host}: the sub has no ` +
           "path and AWS supplies no namespace_id for this issuer. Grant the group's projects one by one, or start gitlab.subClaim with project_path",
       });
-    } else if (pinsNamespaceKey(settings) && lock?.groups[grant.group] === undefined) {
+    } else if (pinsNamespaceKey(settings) && lockedGroup(lock, grant.group) === undefined) {
       notLocked("group", grant.group);
     }
   }
@@ -147,12 +147,12 @@ export function grantTrust(grant: AllowEntry, settings: TrustSettings): GrantTru
     throw new Error(`cannot enforce the grant: ${issues.map((i) => i.message).join("; ")}`);
   const components = componentsOf(settings);
   const host = settings.issuerHost;
-  const lockedProject = grant.project !== undefined ? settings.lock?.projects[grant.project] : undefined;
-  const lockedGroup = grant.group !== undefined ? settings.lock?.groups[grant.group] : undefined;
+  const projectEntry = grant.project !== undefined ? lockedProject(settings.lock, grant.project) : undefined;
+  const groupEntry = grant.group !== undefined ? lockedGroup(settings.lock, grant.group) : undefined;
 
   const project: ComponentValues =
     grant.project !== undefined
-      ? { project_path: grant.project, ...(lockedProject ? { project_id: String(lockedProject.id) } : {}) }
+      ? { project_path: grant.project, ...(projectEntry ? { project_id: String(projectEntry.id) } : {}) }
       : { project_path: `${grant.group}/*`, project_id: "*" };
   const refs: ComponentValues[] = grant.anyRef
     ? [{ ref_type: "*", ref: "*" }]
@@ -178,12 +178,11 @@ export function grantTrust(grant: AllowEntry, settings: TrustSettings): GrantTru
   );
 
   const conditions: Record<string, string[]> = {};
-  if (lockedProject && pinsProjectKey(settings))
-    conditions[`${host}:project_id`] = [String(lockedProject.id)];
-  if (lockedGroup && pinsNamespaceKey(settings)) {
+  if (projectEntry && pinsProjectKey(settings)) conditions[`${host}:project_id`] = [String(projectEntry.id)];
+  if (groupEntry && pinsNamespaceKey(settings)) {
     conditions[`${host}:namespace_id`] = [
-      lockedGroup.id,
-      ...[...lockedGroup.descendantIds].sort((a, b) => a - b),
+      groupEntry.id,
+      ...[...groupEntry.descendantIds].sort((a, b) => a - b),
     ].map(String);
   }
   if (isProtected && !components.includes("ref_protected")) conditions[`${host}:ref_protected`] = ["true"];

@@ -359,7 +359,8 @@ export function renderAccessReport(config: Config, stacks: readonly SynthesizedS
     }
   }
 
-  if (config.gitlab.pinIds === false) {
+  // With a project_id-first sub, pinIds changes nothing: projects are pinned in sub, groups by namespace.
+  if (config.gitlab.pinIds === false && config.gitlab.subClaim?.[0] !== "project_id") {
     summary.unshift(
       `| all | all | ⚠️ gitlab.pinIds: false: grants match projects and groups by path only, so a recycled path gets their roles |`,
     );

@@ -16,6 +16,16 @@ export interface Risk {
 
 /** A group grant admits every project below the group, including ones created tomorrow. */
 function groupGrantRisks(grant: SubjectGrant): Risk[] {
+  // With a project_id-first sub a group grant is `project_id:*` plus the group's namespace IDs.
+  if (grant.scope === "id" && grant.path === "*") {
+    return [
+      {
+        level: "medium",
+        message:
+          "group grant (`project_id:*` in the pinned namespaces): anyone allowed to create a project in the group or a subgroup gets this role from that project's pipelines; check who may create projects there",
+      },
+    ];
+  }
   if (grant.scope !== "group") return [];
   return [
     {

@@ -1,4 +1,4 @@
-import { LockFileError, lockPathFor, parseLock, serializeLock } from "../src/gitlab/lock";
+import { LockFileError, lockedGroup, lockPathFor, parseLock, serializeLock } from "../src/gitlab/lock";
 
 describe("gitlab-oidc.lock.yaml", () => {
   test("GIVEN a lock WHEN serialized and parsed back THEN it is equal, sorted and deterministic", () => {
@@ -34,5 +34,26 @@ describe("gitlab-oidc.lock.yaml", () => {
   test("GIVEN a config path WHEN asked for its lock THEN the lock sits beside it", () => {
     expect(lockPathFor("gitlab-oidc.yaml")).toBe("gitlab-oidc.lock.yaml");
     expect(lockPathFor("/a/b/team.yml")).toBe("/a/b/team.lock.yaml");
+  });
+
+  test("GIVEN paths named like Object.prototype members WHEN parsed and serialized THEN they are entries like any other", () => {
+    const text = serializeLock({
+      projects: { "__proto__/web": { id: 3, namespaceId: 1 } },
+      groups: Object.assign(Object.create(null) as Record<string, { id: number; descendantIds: number[] }>, {
+        ["__proto__"]: { id: 1, descendantIds: [2] },
+        constructor: { id: 4, descendantIds: [] },
+      }),
+    });
+    const lock = parseLock(text, "x");
+    expect(Object.keys(lock.groups).sort()).toEqual(["__proto__", "constructor"]);
+    expect(lockedGroup(lock, "__proto__")).toEqual({ id: 1, descendantIds: [2] });
+    expect(lockedGroup(lock, "toString")).toBeUndefined();
+    expect(serializeLock(lock)).toBe(text);
+  });
+
+  test("GIVEN a bad entry under a path named __proto__ WHEN parsed THEN it is refused, not dropped", () => {
+    expect(() => parseLock('groups:\n  "__proto__": { id: "x" }\n', "l.yaml")).toThrow(
+      /l\.yaml: groups\.__proto__\.id: /,
+    );
   });
 });

@@ -17,11 +17,12 @@ import { z } from "zod";
 
 const gitlabId = z.number().int().positive();
 
+const projectEntry = z.strictObject({ id: gitlabId, namespaceId: gitlabId });
+const groupEntry = z.strictObject({ id: gitlabId, descendantIds: z.array(gitlabId).default([]) });
+
 export const lockSchema = z.strictObject({
-  projects: z.record(z.string(), z.strictObject({ id: gitlabId, namespaceId: gitlabId })).default({}),
-  groups: z
-    .record(z.string(), z.strictObject({ id: gitlabId, descendantIds: z.array(gitlabId).default([]) }))
-    .default({}),
+  projects: z.record(z.string(), projectEntry).default({}),
+  groups: z.record(z.string(), groupEntry).default({}),
 });
 
 /** Project and group IDs by path, as GitLab's REST API reported them when `npm run resolve` ran. */
@@ -70,17 +71,45 @@ export function parseLock(text: string, file: string): GitLabLock {
     const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
     throw new LockFileError(file, [`not valid YAML (${reason}); run npm run resolve to rewrite it`]);
   }
-  const parsed = lockSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new LockFileError(
-      file,
-      parsed.error.issues.map(
-        (issue) =>
-          `${issue.path.map(String).join(".") || "(top level)"}: ${issue.message}; run npm run resolve to rewrite it`,
-      ),
-    );
+  // Checked entry by entry into maps without a prototype, not through a zod record: GitLab paths may
+  // be named `__proto__` or `constructor`, which a plain object would drop or misread.
+  const problem = (message: string) =>
+    new LockFileError(file, [`${message}; run npm run resolve to rewrite it`]);
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw problem("(top level): expected a map with projects and groups");
   }
-  return parsed.data;
+  const unknown = Object.keys(raw).filter((key) => key !== "projects" && key !== "groups");
+  if (unknown.length > 0) throw problem(`(top level): unknown key "${unknown[0]}"`);
+  const sections = raw as { projects?: unknown; groups?: unknown };
+  return {
+    projects: ownEntries(sections.projects, projectEntry, "projects", file),
+    groups: ownEntries(sections.groups, groupEntry, "groups", file),
+  };
+}
+
+/** A lock section as a map without a prototype, each entry checked by `entry`. */
+function ownEntries<T>(section: unknown, entry: z.ZodType<T>, name: string, file: string): Record<string, T> {
+  const result = Object.create(null) as Record<string, T>;
+  if (section === undefined || section === null) return result;
+  if (typeof section !== "object" || Array.isArray(section)) {
+    throw new LockFileError(file, [
+      `${name}: expected a map of path → entry; run npm run resolve to rewrite it`,
+    ]);
+  }
+  for (const [path, value] of Object.entries(section)) {
+    const parsed = entry.safeParse(value);
+    if (!parsed.success) {
+      throw new LockFileError(
+        file,
+        parsed.error.issues.map(
+          (issue) =>
+            `${[name, path, ...issue.path.map(String)].join(".")}: ${issue.message}; run npm run resolve to rewrite it`,
+        ),
+      );
+    }
+    result[path] = parsed.data;
+  }
+  return result;
 }
 
 /** Reads the lock beside `configFile`; undefined when there is none. */

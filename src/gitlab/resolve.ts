@@ -56,7 +56,8 @@ const PER_PATH_FAILURES = new Set(["not-found", "moved"]);
  * names all of them.
  */
 export async function resolvePaths(api: GitLabReader, paths: NamedPaths): Promise<Resolution> {
-  const lock: GitLabLock = { projects: {}, groups: {} };
+  // Without a prototype: a GitLab path may be named `__proto__`.
+  const lock: GitLabLock = { projects: Object.create(null), groups: Object.create(null) };
   const descendants: Record<string, GitLabGroup[]> = {};
   const failures: PathFailure[] = [];
   const warnings: string[] = [];

@@ -4,6 +4,7 @@
  * reviewed, committed artifact); under `cdktf synth|diff|deploy` the CLI's CDKTF_OUTDIR and
  * SYNTH_HCL_OUTPUT decide where and in which format.
  */
+import "./src/runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
 import { configPath, loadConfigFile } from "./src/config/load";
 import { ConfigError } from "./src/config/rules";
 import { synthesize } from "./src/synth";

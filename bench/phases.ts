@@ -4,6 +4,7 @@
  *
  *   GITLAB_OIDC_CONFIG=<yaml> node dist/bench/phases.js <scratch dir>
  */
+import "../src/runtime/entry"; // first, as in main.ts, so the phases match the main job
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { SynthStep } from "../src/synth";

@@ -55,12 +55,14 @@ export function buildApp(config: Config, outdir: string, hcl: boolean): App {
 }
 
 function buildStacks(config: Config, outdir: string, hcl: boolean): App {
-  const app = new App({ outdir, hclOutput: hcl, stackTraces: false });
-  // cdktf 0.21 stacks take HCL-or-JSON from this variable as they are constructed (App's hclOutput only
-  // names the file), so it is set for exactly that moment.
+  // cdktf 0.21's App and stacks read HCL-or-JSON from this variable as they are constructed (App's
+  // hclOutput only names the file; an empty value would mean JSON to App), so it is set for exactly
+  // that moment.
   const previous = process.env.SYNTH_HCL_OUTPUT;
   process.env.SYNTH_HCL_OUTPUT = String(hcl);
+  let app: App;
   try {
+    app = new App({ outdir, hclOutput: hcl, stackTraces: false });
     for (const account of config.accounts) {
       new AccountStack(app, {
         gitlab: config.gitlab,

@@ -3,6 +3,7 @@
  * CLI printed, or turns it into gitlab-oidc.yaml. A thin layer over audit.ts: arguments in, text out,
  * an exit code scripts can test.
  */
+import "../runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { auditJson, auditReport, auditText, toConfig } from "./audit";

@@ -4,6 +4,7 @@
  * accepts. Cross-field rules (duplicates, quotas) are only in the tool. Draft-07: what YAML editors
  * support best.
  */
+import "../runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
 import { writeFileSync } from "node:fs";
 import { z } from "zod";
 import { configSchema } from "./schema";

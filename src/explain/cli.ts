@@ -3,6 +3,7 @@
  * for every role of the synthesized stacks, ALLOWED or DENIED and why. A thin layer over
  * explainAccess(): arguments in, text or JSON out, and an exit code scripts can test.
  */
+import "../runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";

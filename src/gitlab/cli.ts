@@ -3,6 +3,7 @@
  * `npm run resolve -- --check` only compares, for pipelines. Arguments and files in, text and an exit
  * code out; the logic is in resolve.ts, the HTTP in api.ts.
  */
+import "../runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";

@@ -72,4 +72,22 @@ describe("npm run synth (node dist/main.js)", () => {
     expect(existsSync(join(outdir, "stacks/production/cdk.tf.json"))).toBe(true);
     expect(existsSync(join(outdir, "stacks/production/cdk.tf"))).toBe(false);
   });
+
+  test("an empty SYNTH_HCL_OUTPUT means the default, HCL, not a crash", () => {
+    // GIVEN the variable set but empty, as a CI template might leave it
+    const outdir = join(root, "empty-setting");
+    // WHEN the main job runs
+    const synth = run(process.execPath, [join(ROOT, "dist/main.js")], {
+      cwd: ROOT,
+      env: { ...process.env, CDKTF_OUTDIR: outdir, SYNTH_HCL_OUTPUT: "" },
+      timeoutMs: 25_000,
+    });
+    // THEN it writes formatted HCL, as without the variable
+    expect(synth.stderr).toBe("");
+    expect(synth.status).toBe(0);
+    expect(readFileSync(join(outdir, "stacks/production/cdk.tf"), "utf8")).toBe(
+      readFileSync(join(ROOT, "terraform/stacks/production/cdk.tf"), "utf8"),
+    );
+    expect(existsSync(join(outdir, "stacks/production/cdk.tf.json"))).toBe(false);
+  });
 });

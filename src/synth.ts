@@ -121,7 +121,7 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
  * `stackTraces: false` anyway). So while `work` runs, a stack captured into anything that is not an Error
  * formats as "" (cdktf then records no frames); an Error's stack is formatted as before.
  */
-function withoutTokenCreationStacks<T>(work: () => T): T {
+export function withoutTokenCreationStacks<T>(work: () => T): T {
   const previous = Error.prepareStackTrace;
   Error.prepareStackTrace = (error: unknown, frames: NodeJS.CallSite[]): unknown => {
     if (!(error instanceof Error)) return "";

@@ -51,6 +51,10 @@ export interface SynthResult {
 
 /** Builds the construct tree: one stack per account, writing HCL or JSON when synthesized. */
 export function buildApp(config: Config, outdir: string, hcl: boolean): App {
+  return withoutTokenCreationStacks(() => buildStacks(config, outdir, hcl));
+}
+
+function buildStacks(config: Config, outdir: string, hcl: boolean): App {
   // cdktf 0.21's App and stacks read HCL-or-JSON from this variable as they are constructed (App's
   // hclOutput only names the file; an empty value would mean JSON to App), so it is set for exactly
   // that moment.
@@ -83,7 +87,7 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
   try {
     const app = buildApp(config, scratch, options.hcl);
     stepDone("construct");
-    app.synth();
+    withoutTokenCreationStacks(() => app.synth());
     stepDone("synth");
     // What will be deployed, for the generated files (equal to the HCL parsed back, as the tests check).
     const synthesized: SynthesizedStack[] = app.node.children
@@ -106,6 +110,29 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
     return { stacks, files };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs `work` with cdktf's token creation stacks left empty. cdktf 0.21 records a full-depth stack trace
+ * for every token it makes (each attribute reference, function call, lazy value, block list), into a plain
+ * object, and formats it at once: at thousands of roles that is seconds of the synth and much garbage.
+ * It reads them only to decorate its own errors about unresolvable tokens (the App is built with
+ * `stackTraces: false` anyway). So while `work` runs, a stack captured into anything that is not an Error
+ * formats as "" (cdktf then records no frames); an Error's stack is formatted as before.
+ */
+export function withoutTokenCreationStacks<T>(work: () => T): T {
+  const previous = Error.prepareStackTrace;
+  Error.prepareStackTrace = (error: unknown, frames: NodeJS.CallSite[]): unknown => {
+    if (!(error instanceof Error)) return "";
+    if (previous) return previous(error, frames);
+    // Node's own format, which assigning Error.prepareStackTrace replaces.
+    return [String(error), ...frames.map((frame) => `    at ${String(frame)}`)].join("\n");
+  };
+  try {
+    return work();
+  } finally {
+    Error.prepareStackTrace = previous;
   }
 }
 

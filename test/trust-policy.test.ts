@@ -684,6 +684,18 @@ describe("trust policy length", () => {
     );
   }
 
+  test("policyLength counts code points: a surrogate pair is one character, a lone surrogate one", () => {
+    // GIVEN documents with a character outside the BMP (two UTF-16 units) and lone surrogates
+    for (const value of ["v-😀-𝒳", "\uD83D-alone", "\uDE00\uD83D"]) {
+      const document = { Version: "2012-10-17", Statement: [{ Sid: value }] };
+      // WHEN measured THEN it is the rendered JSON's length in code points
+      expect(policyLength(document)).toBe(
+        [...JSON.stringify({ Version: "2012-10-17", Statement: { Sid: value } })].length,
+      );
+    }
+    expect(policyLength({ Sid: "😀" })).toBe('{"Sid":"😀"}'.length - 1);
+  });
+
   test("policyLength equals the length of the rendered JSON read back from the HCL, escapes included", async () => {
     // GIVEN refs with characters Go's encoder escapes, several IDs and patterns
     const raw = minimalConfig({

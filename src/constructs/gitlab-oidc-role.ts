@@ -209,6 +209,8 @@ export class GitLabOidcRole extends Construct {
     });
     role.overrideLogicalId(name);
     this.arn = role.arn;
+    // Each read of an attribute makes a new reference token, which cdktf resolves separately: read once.
+    const roleName = role.name;
     const exclusivePolicyArns = [...managedPolicyArns].sort(compareCodeUnits);
     const exclusiveInlinePolicyNames = Object.keys(inlinePolicies).sort(compareCodeUnits);
     this.synthesized = {
@@ -242,12 +244,12 @@ export class GitLabOidcRole extends Construct {
     // Exclusive ownership: an attachment or inline policy added outside Terraform shows up in the next
     // plan and is removed by apply. Lists in code-unit order, so the HCL does not follow config order.
     const attachmentsExclusive = new IamRolePolicyAttachmentsExclusive(this, "managed-exclusive", {
-      roleName: role.name,
+      roleName,
       policyArns: exclusivePolicyArns.map(literal),
     });
     attachmentsExclusive.overrideLogicalId(name);
     const policiesExclusive = new IamRolePoliciesExclusive(this, "inline-exclusive", {
-      roleName: role.name,
+      roleName,
       policyNames: exclusiveInlinePolicyNames.map(literal),
     });
     policiesExclusive.overrideLogicalId(name);
@@ -263,7 +265,7 @@ export class GitLabOidcRole extends Construct {
       const arns = TerraformIterator.fromList(managedPolicyArns.map(expressionLiteral));
       const attachment = new IamRolePolicyAttachment(this, "managed", {
         forEach: arns,
-        role: role.name,
+        role: roleName,
         policyArn: arns.value,
       });
       attachment.overrideLogicalId(name);
@@ -283,7 +285,7 @@ export class GitLabOidcRole extends Construct {
     for (const [policyName, document] of Object.entries(inlinePolicies)) {
       // jsonencode of the structure, never a JSON string: cdktf's HCL output does not escape the quotes.
       const policy = new IamRolePolicy(this, `inline-${policyName}`, {
-        role: role.name,
+        role: roleName,
         name: literal(policyName),
         policy: Fn.jsonencode(expressionLiterals(document)),
       });

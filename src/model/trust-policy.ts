@@ -132,5 +132,7 @@ export function policyLength(document: unknown): number {
     /[<>&\u2028\u2029]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
-  return [...json].length;
+  // Code points: UTF-16 units less one per surrogate pair (a lone surrogate is one, as in `[...json]`),
+  // without building an array of every character.
+  return json.length - (json.match(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g)?.length ?? 0);
 }

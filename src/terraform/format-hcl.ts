@@ -45,7 +45,10 @@ export function formatHcl(raw: string): string {
       out.push(line.text === "" ? "" : `${"  ".repeat(line.depth)}${line.text}`);
     }
   }
-  return `${out.join("\n").replace(/\n{3,}/g, "\n\n").replace(/\n*$/, "")}\n`;
+  const text = out.join("\n").replace(/\n{3,}/g, "\n\n");
+  let end = text.length;
+  while (end > 0 && text[end - 1] === "\n") end--;
+  return `${text.slice(0, end)}\n`;
 }
 
 /** Calls `visit` with each character outside string literals (and template interpolations' strings). */
@@ -111,6 +114,7 @@ function attributeKey(text: string): string | undefined {
 
 /** `({"a" = 1})` → `({ "a" = 1 })`, for braces opened and closed on the same line. */
 function spaceOneLineBraces(text: string): string {
+  if (!text.includes("{") || !text.includes("}")) return text; // most lines: no pair to scan for
   const opens: number[] = [];
   const pairs: [number, number][] = [];
   forEachCodeChar(text, (c, i) => {

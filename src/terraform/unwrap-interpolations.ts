@@ -24,7 +24,11 @@ export function unwrapInterpolationOnlyStrings(hcl: string): string {
       out += onlyInterpolation ? unwrapInterpolationOnlyStrings(inner) : literal;
       i = end;
     } else {
-      out += hcl[i++];
+      // Up to the next character that may start a comment or a string, in one piece.
+      let next = i + 1;
+      while (next < hcl.length && hcl[next] !== '"' && hcl[next] !== "#" && hcl[next] !== "/") next++;
+      out += hcl.slice(i, next);
+      i = next;
     }
   }
   return out;

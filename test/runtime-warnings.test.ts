@@ -116,6 +116,15 @@ describe("in a Node process with the entry points' first import", () => {
     expect(stderr).toContain("Warning: something else");
   });
 
+  test('cdktf\'s DEP0044 stays silent while the synth formats token stacks as "" (its prepareStackTrace hook)', () => {
+    // GIVEN the hook src/synth.ts installs around the synth: stacks of non-Errors format as ""
+    const hook = `Error.prepareStackTrace = (e, frames) => (e instanceof Error ? String(e) : "");`;
+    // WHEN cdktf raises DEP0044 under it, and other code does too
+    // THEN cdktf's is still recognised by its caller, and the other is printed
+    expect(stderrOf(`${hook} ${fromCdktf}.simulated();`)).not.toContain("DEP0044");
+    expect(stderrOf(`${hook} ${fromOwn}.simulated();`)).toContain("[DEP0044]");
+  });
+
   test("DEP0044 from anywhere else is printed", () => {
     expect(stderrOf(`${fromOwn}.simulated();`)).toContain(
       "[DEP0044] DeprecationWarning: The util.isArray API is deprecated",

@@ -58,6 +58,27 @@ export function isCdktfIsArrayDeprecation(warning: EmittedWarning, stack: string
 
 const installed = Symbol.for("gitlab-oidc-aws.warning-filter");
 
+/**
+ * The stack above `below`, in Node's own format, whatever Error.prepareStackTrace another module set
+ * (the synth formats the stacks cdktf records for tokens as "" while it runs).
+ */
+function callerStack(below: (...args: never[]) => unknown): string {
+  const holder: { stack?: unknown } = {};
+  const limit = Error.stackTraceLimit;
+  const prepare = Error.prepareStackTrace;
+  Error.stackTraceLimit = 20;
+  Error.prepareStackTrace = (_error, frames) => frames;
+  try {
+    Error.captureStackTrace(holder, below);
+    // Read inside: V8 formats `stack` when it is first read, with the hook in force then.
+    const frames = holder.stack as NodeJS.CallSite[];
+    return frames.map((frame) => `    at ${String(frame)}`).join("\n");
+  } finally {
+    Error.prepareStackTrace = prepare;
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** Wraps `process.emitWarning` so cdktf's DEP0044 is dropped; idempotent. */
 export function silenceCdktfDeprecation(target: NodeJS.Process = process): void {
   const current = target.emitWarning as typeof process.emitWarning & { [installed]?: true };
@@ -65,12 +86,7 @@ export function silenceCdktfDeprecation(target: NodeJS.Process = process): void 
   const filtered = function emitWarning(this: unknown, ...args: unknown[]): void {
     const warning = describeWarning(args);
     if (warning.type === "DeprecationWarning" && warning.code === UTIL_IS_ARRAY_DEPRECATION) {
-      const holder: { stack?: string } = {};
-      const limit = Error.stackTraceLimit;
-      Error.stackTraceLimit = 20;
-      Error.captureStackTrace(holder, filtered);
-      Error.stackTraceLimit = limit;
-      if (isCdktfIsArrayDeprecation(warning, holder.stack ?? "")) return;
+      if (isCdktfIsArrayDeprecation(warning, callerStack(filtered))) return;
     }
     (current as (...a: unknown[]) => void).apply(this, args);
   };

@@ -7,6 +7,7 @@ import { checkAudienceList, ConfigError, type Problem } from "../config/rules";
 import { httpsUrlProblem } from "../config/validators";
 import { issuerHost } from "../model/trust-policy";
 import { literalFor } from "../terraform/literal";
+import { importExisting } from "./import-block";
 
 export interface GitLabOidcProviderProps {
   /**
@@ -102,7 +103,7 @@ export class GitLabOidcProvider extends Construct {
           { path: ["adoptArn"], message: `"${props.adoptArn}" is not an IAM OIDC provider ARN` },
         ]);
       }
-      created.importFrom(props.adoptArn);
+      importExisting(created, props.adoptArn);
       this.importId = props.adoptArn;
     }
     this.arn = created.arn;

@@ -20,7 +20,7 @@ import { trustPolicyFor, type IamPolicyDocument } from "../model/trust-policy";
 import { expressionLiteral, expressionLiterals, literalFor, literalMap } from "../terraform/literal";
 import type { SynthesizedImport, SynthesizedRole } from "../terraform/synthesized-stacks";
 import type { GitLabOidcProvider } from "./gitlab-oidc-provider";
-import { ImportBlock, staticHclString } from "./import-block";
+import { ImportBlock, importExisting, staticHclString } from "./import-block";
 
 export interface GitLabOidcRoleProps {
   /** The GitLab OIDC provider whose tokens may assume this role. */
@@ -255,9 +255,9 @@ export class GitLabOidcRole extends Construct {
     policiesExclusive.overrideLogicalId(name);
 
     if (props.adopt) {
-      role.importFrom(literal(props.name));
-      attachmentsExclusive.importFrom(literal(props.name));
-      policiesExclusive.importFrom(literal(props.name));
+      importExisting(role, literal(props.name));
+      importExisting(attachmentsExclusive, literal(props.name));
+      importExisting(policiesExclusive, literal(props.name));
     }
     if (managedPolicyArns.length > 0) {
       // One resource keyed by ARN: adding or removing a policy never renumbers the others.
@@ -290,7 +290,7 @@ export class GitLabOidcRole extends Construct {
         policy: Fn.jsonencode(expressionLiterals(document)),
       });
       policy.overrideLogicalId(`${name}_${terraformName(policyName)}`);
-      if (props.adopt) policy.importFrom(literal(`${props.name}:${policyName}`));
+      if (props.adopt) importExisting(policy, literal(`${props.name}:${policyName}`));
     }
   }
 }

@@ -9,9 +9,27 @@
  * `${` once more (cdktf/lib/hcl/render.js), so the template escape `$${` cannot be used here and `$`, `%`
  * before `{` are written as `\u0024`, `\u0025`. The JSON `id` is a template string (`$${`).
  */
-import { TerraformElement } from "cdktf";
+import { TerraformElement, type TerraformResource } from "cdktf";
 import type { Construct } from "constructs";
 import { escapeTemplate, hclStringBody } from "../terraform/literal";
+
+/**
+ * `resource.importFrom(id)` without the `terraform version` probe cdktf adds with it. cdktf runs
+ * `terraform version` during the synth to check for ≥ 1.5, so a synth with `adopt: true` would fail
+ * wherever terraform is not installed (a fresh clone, the pipeline's Node image). The synth only writes
+ * files; Terraform ≥ 1.5 applies them (docs/deploying.md), and an older one refuses the import block.
+ */
+export function importExisting(resource: TerraformResource, id: string): void {
+  const validations = (resource.node as unknown as { _validations?: unknown[] })._validations;
+  if (!Array.isArray(validations)) {
+    throw new Error(
+      "constructs no longer keeps Node._validations: revisit importExisting (src/constructs/import-block.ts)",
+    );
+  }
+  const before = validations.length;
+  resource.importFrom(id);
+  validations.splice(before);
+}
 
 /** `value` as a quoted HCL string with no `${` or `%{` in its text: every escape is a \u escape. */
 export function staticHclString(value: string): string {

@@ -3,6 +3,7 @@
  * cdktf's environment.
  */
 import {
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -89,5 +90,35 @@ describe("npm run synth (node dist/main.js)", () => {
       readFileSync(join(ROOT, "terraform/stacks/production/cdk.tf"), "utf8"),
     );
     expect(existsSync(join(outdir, "stacks/production/cdk.tf.json"))).toBe(false);
+  });
+
+  test("adopt: true synthesizes where terraform is not installed (cdktf's `terraform version` probe is not run)", () => {
+    // GIVEN the example with its production account adopted, and a PATH without terraform
+    const dir = join(root, "adopt");
+    mkdirSync(dir);
+    const example = readFileSync(join(ROOT, "gitlab-oidc.yaml"), "utf8");
+    expect(example).toContain("    provider: create\n");
+    writeFileSync(
+      join(dir, "gitlab-oidc.yaml"),
+      example.replace("    provider: create\n", "    provider: create\n    adopt: true\n"),
+    );
+    copyFileSync(join(ROOT, "gitlab-oidc.lock.yaml"), join(dir, "gitlab-oidc.lock.yaml"));
+    const emptyBin = join(dir, "bin");
+    mkdirSync(emptyBin);
+    // WHEN the main job runs
+    const synth = run(process.execPath, [join(ROOT, "dist/main.js")], {
+      cwd: dir,
+      env: {
+        ...process.env,
+        PATH: emptyBin,
+        GITLAB_OIDC_CONFIG: join(dir, "gitlab-oidc.yaml"),
+        CDKTF_OUTDIR: join(dir, "out"),
+      },
+      timeoutMs: 25_000,
+    });
+    // THEN it writes the import blocks
+    expect(synth.stderr).toBe("");
+    expect(synth.status).toBe(0);
+    expect(readFileSync(join(dir, "out/stacks/production/cdk.tf"), "utf8")).toMatch(/^import \{/m);
   });
 });

@@ -1,13 +1,28 @@
+const { existsSync } = require("node:fs");
+const { join } = require("node:path");
+const { TIERS } = require("./test/tiers");
+
+/** What every tier shares: Node, the SWC transform, the child deadlines and cdktf's matchers. */
+const shared = {
+  testEnvironment: "node",
+  setupFilesAfterEnv: ["<rootDir>/test/setup.ts"],
+  transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022" } }] },
+};
+
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: "node",
-  roots: ["<rootDir>/test"],
-  testMatch: ["**/*.test.ts"],
-  setupFilesAfterEnv: ["<rootDir>/test/setup.ts"],
+  // One project per tier (test/tiers.js): `jest --selectProjects unit e2e` picks tiers.
+  projects: TIERS.filter((tier) => existsSync(join(__dirname, tier.dir))).map((tier) => ({
+    ...shared,
+    displayName: tier.name,
+    roots: [`<rootDir>/${tier.dir}`],
+    testMatch: tier.testMatch,
+  })),
+  // The example's synth, once per run and cached by a hash of its inputs (test/support/global-setup.ts).
+  globalSetup: "<rootDir>/test/support/global-setup.js",
   reporters: ["default", "<rootDir>/test/support/summary-reporter.js"],
-  transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022" } }] },
-  // The synth tests share one in-process synth per file; two workers match the 2-core machines.
+  // Two workers match the 2-core machines; the tiers share them.
   maxWorkers: 2,
-  // Synth tests load two WebAssembly modules (HCL format and parse); generous on a busy 2-core machine.
+  // Far above any harness deadline a test sets itself; tests that start slow tools say their own.
   testTimeout: 30_000,
 };

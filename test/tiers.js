@@ -1,0 +1,38 @@
+/**
+ * The test tiers, one meaning each (docs/testing.md). jest.config.js makes one jest project of each, so
+ * `jest --selectProjects unit` runs one tier and plain `jest` runs them all, sharing two workers.
+ *
+ * To add a tier: add a row here (name, the files it holds, what it means) and, if it has its own npm
+ * script, a `test:<name>` line in package.json. A tier whose directory does not exist yet is left out.
+ */
+const TIERS = [
+  {
+    name: "unit",
+    dir: "test",
+    testMatch: ["<rootDir>/test/*.test.ts"],
+    meaning: "in-process, no child processes unless the unit is a script; ≤ 10 s on 2 idle cores",
+  },
+  {
+    name: "e2e",
+    dir: "test/e2e",
+    testMatch: ["<rootDir>/test/e2e/**/*.test.ts"],
+    meaning: "real tools (gitlab-ci-local, shells, the AWS CLI), one shared set-up for many assertions",
+  },
+  {
+    name: "slow",
+    dir: "test/slow",
+    testMatch: ["<rootDir>/test/slow/**/*.test.ts"],
+    meaning: "breadth only (full matrices, random sweeps); every promise also has a fast test",
+  },
+  {
+    name: "team",
+    dir: "test/team",
+    testMatch: ["<rootDir>/test/team/**/*.test.ts"],
+    meaning: "checks of the team's own config and committed output (issue 21)",
+  },
+];
+
+/** The tiers `npm run test:fast` (and the mutation script) run: quick enough to run on every change. */
+const FAST_TIERS = ["unit", "e2e"];
+
+module.exports = { TIERS, FAST_TIERS };

@@ -39,7 +39,7 @@ export interface ExplainFixture {
   readonly cleanup: () => void;
 }
 
-/** The shared synth of the fixture made by jest's global set-up (test/support/global-setup.js), if any. */
+/** The shared synth of the fixture made by jest's global set-up (test/support/global-setup.mjs), if any. */
 function sharedSynth(): string | undefined {
   const synths = JSON.parse(process.env.GITLAB_OIDC_TEST_SYNTHS ?? "{}") as Record<string, string>;
   return synths.explain !== undefined && existsSync(synths.explain) ? synths.explain : undefined;

@@ -5,9 +5,9 @@
  * copy the cached output (test/support/explain-fixture.ts) instead of synthesizing the same config
  * again; workers find it through GITLAB_OIDC_TEST_SYNTHS ({"name": "<dir>"}, inherited from here).
  */
-const { spawn, spawnSync } = require("node:child_process");
-const { createHash } = require("node:crypto");
-const {
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -16,12 +16,13 @@ const {
   renameSync,
   rmSync,
   statSync,
-} = require("node:fs");
-const { join, relative } = require("node:path");
+} from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 
-const ROOT = join(__dirname, "..", "..");
-const CACHE = join(ROOT, "node_modules", ".cache", "gitlab-oidc-aws-tests", "synth");
-/** Every synth deadline: far below any test's, as a hung synth must fail the run with its output. */
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const CACHE = join(ROOT, "node_modules", ".cache", "gitlab-oidc-aws", "synth");
+/** A hung build or synth fails the run with its output instead of hanging it. */
 const DEADLINE_MS = 120_000;
 
 /** The shared synths: a fixture directory holding gitlab-oidc.yaml and its lock. */
@@ -107,7 +108,7 @@ async function sharedSynth(name, fixtureDir) {
   }
 }
 
-module.exports = async function globalSetup() {
+export default async function globalSetup() {
   const build = spawnSync(process.execPath, [join(ROOT, "scripts", "build.mjs")], {
     cwd: ROOT,
     encoding: "utf8",
@@ -118,4 +119,4 @@ module.exports = async function globalSetup() {
   const synths = {};
   for (const [name, fixtureDir] of Object.entries(SHARED)) synths[name] = await sharedSynth(name, fixtureDir);
   process.env.GITLAB_OIDC_TEST_SYNTHS = JSON.stringify(synths);
-};
+}

@@ -1,6 +1,9 @@
-const { existsSync } = require("node:fs");
-const { join } = require("node:path");
-const { TIERS } = require("./test/tiers");
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { TIERS } from "./test/tiers.mjs";
+
+const root = dirname(fileURLToPath(import.meta.url));
 
 /** What every tier shares: Node, the SWC transform, the child deadlines and cdktf's matchers. */
 const shared = {
@@ -10,16 +13,16 @@ const shared = {
 };
 
 /** @type {import('jest').Config} */
-module.exports = {
-  // One project per tier (test/tiers.js): `jest --selectProjects unit e2e` picks tiers.
-  projects: TIERS.filter((tier) => existsSync(join(__dirname, tier.dir))).map((tier) => ({
+export default {
+  // One project per tier (test/tiers.mjs): `jest --selectProjects unit e2e` picks tiers.
+  projects: TIERS.filter((tier) => existsSync(join(root, tier.dir))).map((tier) => ({
     ...shared,
     displayName: tier.name,
     roots: [`<rootDir>/${tier.dir}`],
     testMatch: tier.testMatch,
   })),
-  // The example's synth, once per run and cached by a hash of its inputs (test/support/global-setup.ts).
-  globalSetup: "<rootDir>/test/support/global-setup.js",
+  // The example's synth, once per run and cached by a hash of its inputs (test/support/global-setup.mjs).
+  globalSetup: "<rootDir>/test/support/global-setup.mjs",
   reporters: ["default", "<rootDir>/test/support/summary-reporter.js"],
   // Two workers match the 2-core machines; the tiers share them.
   maxWorkers: 2,

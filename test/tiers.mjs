@@ -1,11 +1,11 @@
 /**
- * The test tiers, one meaning each (docs/testing.md). jest.config.js makes one jest project of each, so
+ * The test tiers, one meaning each (docs/testing.md). jest.config.mjs makes one jest project of each, so
  * `jest --selectProjects unit` runs one tier and plain `jest` runs them all, sharing two workers.
  *
  * To add a tier: add a row here (name, the files it holds, what it means) and, if it has its own npm
  * script, a `test:<name>` line in package.json. A tier whose directory does not exist yet is left out.
  */
-const TIERS = [
+export const TIERS = [
   {
     name: "unit",
     dir: "test",
@@ -33,6 +33,4 @@ const TIERS = [
 ];
 
 /** The tiers `npm run test:fast` (and the mutation script) run: quick enough to run on every change. */
-const FAST_TIERS = ["unit", "e2e"];
-
-module.exports = { TIERS, FAST_TIERS };
+export const FAST_TIERS = ["unit", "e2e"];

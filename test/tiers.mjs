@@ -32,5 +32,22 @@ export const TIERS = [
   },
 ];
 
+/**
+ * What scripts/test-node-versions.mjs runs on Node 22 and 24 besides the main job: the tests of what
+ * can differ between Node versions, each with the reason. Not the whole suite twice more.
+ */
+export const NODE_VERSION_SLICE = [
+  { file: "test/runtime-warnings.test.ts", why: "the warning filter reads Node's own call sites" },
+  { file: "test/runtime-entry.test.ts", why: "the entry points' start-up hooks" },
+  { file: "test/runtime-compile-cache.test.ts", why: "module.enableCompileCache differs by version" },
+  { file: "test/lazy-yaml.test.ts", why: "the lazy require of the built entry points" },
+  { file: "test/synth-token-stacks.test.ts", why: "the synth's token-stack hook on this V8" },
+  { file: "test/synth.test.ts", why: "cdktf and the provider classes, the HCL WebAssembly modules" },
+  { file: "test/gitlab-api.test.ts", why: "fetch (undici) and its errors differ by version" },
+  { file: "test/child-deadline.test.ts", why: "the child_process wrappers (failed on Node 24 once)" },
+  { file: "test/explain.test.ts", why: "the explain CLI in process, HCL read back" },
+  { file: "test/e2e/quiet-runs.test.ts", why: "every command's normal run prints no warning" },
+];
+
 /** The tiers `npm run test:fast` (and the mutation script) run: quick enough to run on every change. */
 export const FAST_TIERS = ["unit", "e2e"];

@@ -21,7 +21,9 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const CACHE = join(ROOT, "node_modules", ".cache", "gitlab-oidc-aws", "synth");
+/** Where shared synths are kept; TEST_SYNTH_CACHE moves it (scripts/mutations.mjs: a copy's own). */
+const CACHE =
+  process.env.TEST_SYNTH_CACHE || join(ROOT, "node_modules", ".cache", "gitlab-oidc-aws", "synth");
 /** A hung build or synth fails the run with its output instead of hanging it. */
 const DEADLINE_MS = 120_000;
 

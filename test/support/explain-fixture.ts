@@ -118,7 +118,35 @@ export function runCli(
     cwd: options.cwd ?? REPO,
     input: options.input ?? "",
     env: { ...process.env, ...options.env },
-    timeoutMs: 25_000,
+    timeoutMs: 45_000, // the tests that start it allow 60 s
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * The CLI's exported entry in process, as `runCli` starts it: the same arguments, stdin and environment
+ * (set for the call, then restored), its output captured.
+ */
+export async function explainInProcess(
+  args: string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { runCli: explainCli } = await import("../../src/explain/cli");
+  const saved = Object.fromEntries(Object.keys(options.env ?? {}).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, options.env);
+  let stdout = "";
+  let stderr = "";
+  try {
+    const code = await explainCli(args, {
+      stdout: (text) => (stdout += text),
+      stderr: (text) => (stderr += text),
+      readStdin: async () => options.input ?? "",
+    });
+    return { code, stdout, stderr };
+  } finally {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
 }

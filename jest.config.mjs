@@ -21,7 +21,8 @@ export default {
     roots: [`<rootDir>/${tier.dir}`],
     testMatch: tier.testMatch,
   })),
-  // The example's synth, once per run and cached by a hash of its inputs (test/support/global-setup.mjs).
+  // dist/ built and the shared fixture synthesized once per run, cached by a hash of its inputs
+  // (test/support/global-setup.mjs).
   globalSetup: "<rootDir>/test/support/global-setup.mjs",
   reporters: ["default", "<rootDir>/test/support/summary-reporter.js"],
   // Two workers match the 2-core machines; the tiers share them.

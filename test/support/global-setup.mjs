@@ -49,8 +49,8 @@ function inputHash(fixtureDir) {
   return hash.digest("hex").slice(0, 16);
 }
 
-function fail(what, status, output) {
-  throw new Error(`global set-up: ${what} exited ${status}; its output ends:\n${output.slice(-4000)}`);
+function failure(what, status, output) {
+  return new Error(`global set-up: ${what} exited ${status}; its output ends:\n${output.slice(-4000)}`);
 }
 
 /** `node dist/main.js` on the fixture into outdir, HCL or JSON; rejects with its output on failure. */
@@ -73,20 +73,15 @@ function synth(fixtureDir, outdir, hcl) {
     child.on("error", reject);
     child.on("exit", (status) => {
       if (status === 0) resolve();
-      else {
-        try {
-          fail(`node dist/main.js (${fixtureDir}, ${hcl ? "HCL" : "JSON"})`, status, output);
-        } catch (error) {
-          reject(error);
-        }
-      }
+      else reject(failure(`node dist/main.js (${fixtureDir}, ${hcl ? "HCL" : "JSON"})`, status, output));
     });
   });
 }
 
 /** The cached synth of one fixture (HCL in terraform/, JSON in terraform-json/), made if missing. */
 async function sharedSynth(name, fixtureDir) {
-  const dir = join(CACHE, `${name}-${inputHash(fixtureDir)}`);
+  const hash = inputHash(fixtureDir);
+  const dir = join(CACHE, `${name}-${hash}`);
   if (existsSync(dir)) return dir;
   mkdirSync(CACHE, { recursive: true });
   const staging = mkdtempSync(join(CACHE, `.${name}-`));
@@ -96,7 +91,9 @@ async function sharedSynth(name, fixtureDir) {
       synth(fixtureDir, join(staging, "terraform-json"), false),
     ]);
     // Older outputs of this fixture are stale: the inputs changed.
-    for (const old of readdirSync(CACHE).filter((entry) => entry.startsWith(`${name}-`))) {
+    // (Never the target itself: a parallel run may have made it meanwhile and be reading it.)
+    const target = `${name}-${hash}`;
+    for (const old of readdirSync(CACHE).filter((e) => e.startsWith(`${name}-`) && e !== target)) {
       rmSync(join(CACHE, old), { recursive: true, force: true });
     }
     try {
@@ -117,7 +114,9 @@ export default async function globalSetup() {
     timeout: DEADLINE_MS,
     killSignal: "SIGKILL",
   });
-  if (build.status !== 0) fail("node scripts/build.mjs", build.status, `${build.stdout}${build.stderr}`);
+  if (build.status !== 0) {
+    throw failure("node scripts/build.mjs", build.status, `${build.stdout}${build.stderr}`);
+  }
   const synths = {};
   for (const [name, fixtureDir] of Object.entries(SHARED)) synths[name] = await sharedSynth(name, fixtureDir);
   process.env.GITLAB_OIDC_TEST_SYNTHS = JSON.stringify(synths);

@@ -4,8 +4,8 @@
  * Recorded plans, a few seeded random plans against GitLab's jq program, and one awk here; all 80 random
  * plans, every awk and a real terraform plan in test/slow/plan-summary-sweep.test.ts.
  */
-import { readFileSync, rmSync } from "node:fs";
-import { AWKS, bothSummaries, fixture, summarise, toolbox } from "./support/plan-summary";
+import { readFileSync } from "node:fs";
+import { AWKS, bothSummaries, fixture, summarise, summariseWithOnly } from "./support/plan-summary";
 import { requireOnPath } from "./support/tools";
 
 /** The seeds the unit tier checks: compact (odd) and indented (even) documents, decoys in each. */
@@ -71,17 +71,11 @@ describe("plan-summary.sh", () => {
   });
 
   test.each(AWKS.slice(0, 1))("needs only sh, sed and awk (%s): no jq, no node", (awk) => {
-    // GIVEN a PATH with sh, sed and this awk only
-    const path = toolbox(awk);
-    try {
-      // WHEN the mixed plan is summarised
-      const { status, stdout, stderr } = summarise([fixture("mixed.json")], undefined, { PATH: path });
-      // THEN the counts are right
-      expect(stderr).toBe("");
-      expect(status).toBe(0);
-      expect(JSON.parse(stdout)).toEqual({ create: 4, update: 1, delete: 3 });
-    } finally {
-      rmSync(path, { recursive: true, force: true });
-    }
+    // GIVEN a PATH with sh, sed and this awk only WHEN the mixed plan is summarised
+    const { status, stdout, stderr } = summariseWithOnly(awk, fixture("mixed.json"));
+    // THEN the counts are right
+    expect(stderr).toBe("");
+    expect(status).toBe(0);
+    expect(JSON.parse(stdout)).toEqual({ create: 4, update: 1, delete: 3 });
   });
 });

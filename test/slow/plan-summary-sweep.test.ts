@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runOk } from "../support/run";
-import { AWKS, bothSummaries, fixture, summarise, toolbox } from "../support/plan-summary";
+import { AWKS, bothSummaries, fixture, summarise, summariseWithOnly } from "../support/plan-summary";
 import { requireOnPath, TERRAFORM, testWithTool } from "../support/tools";
 
 describe("plan-summary.sh (breadth)", () => {
@@ -23,18 +23,12 @@ describe("plan-summary.sh (breadth)", () => {
   }, 60_000);
 
   test.each(AWKS)("needs only sh, sed and awk (%s): no jq, no node", (awk) => {
-    // GIVEN a PATH with sh, sed and this awk only
-    const path = toolbox(awk);
-    try {
-      // WHEN the mixed plan is summarised
-      const { status, stdout, stderr } = summarise([fixture("mixed.json")], undefined, { PATH: path });
-      // THEN the counts are right
-      expect(stderr).toBe("");
-      expect(status).toBe(0);
-      expect(JSON.parse(stdout)).toEqual({ create: 4, update: 1, delete: 3 });
-    } finally {
-      rmSync(path, { recursive: true, force: true });
-    }
+    // GIVEN a PATH with sh, sed and this awk only WHEN the mixed plan is summarised
+    const { status, stdout, stderr } = summariseWithOnly(awk, fixture("mixed.json"));
+    // THEN the counts are right
+    expect(stderr).toBe("");
+    expect(status).toBe(0);
+    expect(JSON.parse(stdout)).toEqual({ create: 4, update: 1, delete: 3 });
   });
 
   testWithTool(

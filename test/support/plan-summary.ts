@@ -3,7 +3,7 @@
  * PATH with only sh, sed and one awk, and seeded random plan-shaped documents with decoys. Used by the
  * unit tests (a representative few) and by test/slow/plan-summary-sweep.test.ts (all of them).
  */
-import { mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "./pipeline-repo";
@@ -81,6 +81,16 @@ export function randomPlan(next: () => number): unknown {
     output_changes: { role_arns: { actions: pick(ACTIONS) } },
     configuration: { actions: pick(ACTIONS), nested: value(0) },
   };
+}
+
+/** The script on `file` with a PATH of sh, sed and `awk` only (see toolbox), the PATH removed after. */
+export function summariseWithOnly(awk: string, file: string) {
+  const path = toolbox(awk);
+  try {
+    return summarise([file], undefined, { PATH: path });
+  } finally {
+    rmSync(path, { recursive: true, force: true });
+  }
 }
 
 /** The awks the script must work with, as command lines: those on this machine. */

@@ -18,7 +18,15 @@ import {
   subjectDifferences,
   type ExplainResult,
 } from "../src/explain/explain";
-import { EXIT_ALLOWED, EXIT_USAGE, parseArguments, runCli, UsageError } from "../src/explain/cli";
+import {
+  EXIT_ALLOWED,
+  EXIT_DENIED,
+  EXIT_ERROR,
+  EXIT_USAGE,
+  parseArguments,
+  runCli,
+  UsageError,
+} from "../src/explain/cli";
 import { decodeTokenClaims, TokenError } from "../src/explain/token";
 import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
 import {
@@ -437,6 +445,61 @@ describe("explain --project with a project_id-first sub", () => {
       expect(out.join("")).toContain("sub: project_id:5001:ref_type:tag:ref:v1");
     } finally {
       rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("explain's exit codes (runCli in process; test/e2e/explain-cli.test.ts starts the real CLI)", () => {
+  /** runCli on the fixture's HCL with captured output. */
+  async function explain(args: string[], dir = fixture.outdir) {
+    let stdout = "";
+    let stderr = "";
+    const code = await runCli([...args, "--dir", dir], {
+      stdout: (text) => (stdout += text),
+      stderr: (text) => (stderr += text),
+      readStdin: async () => "",
+    });
+    return { code, stdout, stderr };
+  }
+
+  test("GIVEN a job a role allows THEN exit 0 (EXIT_ALLOWED)", async () => {
+    const { code, stdout } = await explain(["--project", "acme/web", "--branch", "main"]);
+    expect(EXIT_ALLOWED).toBe(0);
+    expect(code).toBe(EXIT_ALLOWED);
+    expect(stdout).toMatch(/ALLOWED {2}deploy/);
+  });
+
+  test("GIVEN a job no role allows THEN exit 3 (EXIT_DENIED), not 0", async () => {
+    const { code, stdout } = await explain(["--project", "acme/platform-evil/x", "--tag", "v1.0.0"]);
+    expect(EXIT_DENIED).toBe(3);
+    expect(code).toBe(EXIT_DENIED);
+    expect(stdout).toMatch(/^DENIED: 0 of 3 roles/m);
+  });
+
+  test("GIVEN the selected role denies and another allows THEN the exit code follows the selection", async () => {
+    const job = ["--project", "acme/web", "--branch", "feature/x"];
+    expect((await explain([...job, "--role", "preview"])).code).toBe(EXIT_ALLOWED);
+    expect((await explain([...job, "--role", "deploy"])).code).toBe(EXIT_DENIED);
+  });
+
+  test("GIVEN a usage error (unknown flag, unknown role) THEN exit 2 (EXIT_USAGE)", async () => {
+    expect(EXIT_USAGE).toBe(2);
+    expect((await explain(["--project", "acme/web", "--branch", "main", "--nope"])).code).toBe(EXIT_USAGE);
+    const unknown = await explain(["--project", "acme/web", "--branch", "main", "--role", "nope"]);
+    expect(unknown.code).toBe(EXIT_USAGE);
+    expect(unknown.stderr).toMatch(/no role "nope"/);
+  });
+
+  test("GIVEN synthesized output it cannot read THEN exit 1 (EXIT_ERROR) with the reason", async () => {
+    const broken = mkdtempSync(join(tmpdir(), "explain-broken-"));
+    try {
+      writeFileSync(join(broken, "manifest.json"), "{ not json");
+      const { code, stderr } = await explain(["--sub", formatSubject("acme/web", "branch", "main")], broken);
+      expect(EXIT_ERROR).toBe(1);
+      expect(code).toBe(EXIT_ERROR);
+      expect(stderr).toMatch(/^explain: /);
+    } finally {
+      rmSync(broken, { recursive: true, force: true });
     }
   });
 });

@@ -427,12 +427,18 @@ describe("failures name the path and the fix, never print the token, and leave t
 
   test("GIVEN Retry-After as an HTTP date WHEN resolved THEN it waits until then (bounded)", async () => {
     writeConfig(GRANTS);
-    standIn.throttle(1, new Date(Date.now() + 5000).toUTCString());
+    // GIVEN a date on a whole second (what an HTTP date can say), 20 s ahead
+    const until = Math.ceil((Date.now() + 20_000) / 1000) * 1000;
+    standIn.throttle(1, new Date(until).toUTCString());
+    // WHEN resolved (however slowly: the clock is read before and after)
+    const before = Date.now();
     const run = await resolve();
+    const after = Date.now();
+    // THEN it waited from the moment it read the answer until that date, once
     expect(run.code).toBe(EXIT_CURRENT);
     expect(run.waits).toHaveLength(1);
-    expect(run.waits[0]).toBeGreaterThan(3000);
-    expect(run.waits[0]).toBeLessThanOrEqual(5000);
+    expect(run.waits[0]).toBeGreaterThanOrEqual(until - after);
+    expect(run.waits[0]).toBeLessThanOrEqual(until - before);
   });
 
   test("GIVEN rate limiting that does not end WHEN resolved THEN 3 retries, then exit 2 naming 429 and what to do", async () => {

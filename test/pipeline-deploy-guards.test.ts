@@ -135,15 +135,32 @@ describe("require-head.sh", () => {
 });
 
 describe("deploy-env.sh", () => {
+  // Every name the script promises to drop (its header), each with a value that would send the deploy
+  // elsewhere: removing any one unset fails the test.
   const hostile = {
     AWS_ENDPOINT_URL: "http://127.0.0.1:9/all",
     AWS_ENDPOINT_URL_STS: "http://127.0.0.1:9/sts",
     AWS_CREDENTIALS_STS_ENDPOINT: "http://127.0.0.1:9/component",
+    AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "pipeline-says-false",
     AWS_ACCESS_KEY_ID: "AKIAEXAMPLEEXAMPLE00",
+    AWS_SECRET_ACCESS_KEY: "inherited-secret-key",
+    AWS_SESSION_TOKEN: "inherited-session-token",
+    AWS_ROLE_ARN: "arn:aws:iam::999999999999:role/elsewhere",
+    AWS_WEB_IDENTITY_TOKEN_FILE: "/tmp/someone-elses-token",
+    AWS_ROLE_SESSION_NAME: "elsewhere-session",
+    AWS_STS_REGIONAL_ENDPOINTS: "pipeline-says-legacy",
+    AWS_CONFIG_FILE: "/tmp/aws-config",
+    AWS_SHARED_CREDENTIALS_FILE: "/tmp/aws-credentials",
     AWS_PROFILE: "someone-else",
+    AWS_DEFAULT_PROFILE: "someone-else-default",
+    TF_CLI_ARGS: "-lock=false",
     TF_CLI_ARGS_apply: "-target=x",
     TF_VAR_anything: "x",
     TF_CLI_CONFIG_FILE: "/tmp/mirror.tfrc",
+    TF_PLUGIN_CACHE_DIR: "/tmp/plugins",
+    TF_DATA_DIR: "/tmp/tf-data",
+    TF_WORKSPACE: "other-workspace",
+    TF_HTTP_LOCK_ADDRESS: "http://127.0.0.1:9/lock",
     TF_HTTP_ADDRESS: "http://127.0.0.1:9/state",
     TF_HTTP_PASSWORD: "not-the-job-token",
   };

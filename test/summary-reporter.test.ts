@@ -6,7 +6,11 @@ const SummaryReporter = require("./support/summary-reporter.js") as new () => {
 
 const result = (fullName: string, status: string) => ({ fullName, status });
 
-function closingLines(results: object): string {
+/** What the reporter writes, run on its own (`npm test`) or as a part of test:all (TEST_ALL_PART=1). */
+function closingLines(results: object, { part = false } = {}): string {
+  const previous = process.env.TEST_ALL_PART;
+  if (part) process.env.TEST_ALL_PART = "1";
+  else delete process.env.TEST_ALL_PART;
   const written: string[] = [];
   const spy = jest.spyOn(process.stdout, "write").mockImplementation((chunk) => {
     written.push(String(chunk));
@@ -16,6 +20,8 @@ function closingLines(results: object): string {
     new SummaryReporter().onRunComplete(new Set(), results);
   } finally {
     spy.mockRestore();
+    if (previous === undefined) delete process.env.TEST_ALL_PART;
+    else process.env.TEST_ALL_PART = previous;
   }
   return written.join("");
 }
@@ -46,5 +52,20 @@ describe("summary reporter", () => {
       testResults: [],
     });
     expect(output).toBe("jest: 5 passed, 0 failed, 0 skipped\n");
+  });
+
+  test("under test:all (TEST_ALL_PART=1) leaves the closing line to test-all.mjs, keeping the skip reasons", () => {
+    const skippedName = "x [SKIPPED: terraform is not on PATH; install it]";
+    const output = closingLines(
+      {
+        numPassedTests: 5,
+        numFailedTests: 0,
+        numPendingTests: 1,
+        numTodoTests: 0,
+        testResults: [{ testResults: [result(skippedName, "pending")] }],
+      },
+      { part: true },
+    );
+    expect(output).toBe(`jest: skipped:\n  - ${skippedName}\n`);
   });
 });

@@ -14,7 +14,8 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { filesUnder } from "../support/configs";
+import { stringify } from "yaml";
+import { filesUnder, minimalConfig } from "../support/configs";
 import { run, runOk } from "../support/run";
 
 const ROOT = join(__dirname, "..", "..");
@@ -120,5 +121,42 @@ describe("npm run synth (node dist/main.js)", () => {
     expect(synth.stderr).toBe("");
     expect(synth.status).toBe(0);
     expect(readFileSync(join(dir, "out/stacks/production/cdk.tf"), "utf8")).toMatch(/^import \{/m);
+  });
+
+  test("npm run synth answers each with problem lines and exit 1, never a stack trace", () => {
+    // GIVEN the built main job and three hostile documents
+    const dir = mkdtempSync(join(tmpdir(), "gitlab-oidc-yaml-"));
+    try {
+      const documents = {
+        laughs: `a: &a [x, x, x, x, x, x, x, x, x, x]\n${Array.from(
+          { length: 9 },
+          (_, i) =>
+            `b${i}: &b${i} [${Array(10)
+              .fill(i === 0 ? "*a" : `*b${i - 1}`)
+              .join(", ")}]`,
+        ).join("\n")}\n`,
+        deep: `accounts: ${"[".repeat(100_000)}${"]".repeat(100_000)}\n`,
+        proto: `${stringify(minimalConfig())}__proto__: { polluted: true }\n`,
+      };
+      for (const [name, text] of Object.entries(documents)) {
+        writeFileSync(join(dir, `${name}.yaml`), text);
+        // WHEN the main job reads it
+        const synth = run(process.execPath, [join(ROOT, "dist/main.js")], {
+          cwd: dir,
+          env: {
+            ...process.env,
+            GITLAB_OIDC_CONFIG: join(dir, `${name}.yaml`),
+            CDKTF_OUTDIR: join(dir, "out"),
+          },
+        });
+        // THEN it exits 1 with problem lines only, and writes nothing
+        expect({ name, status: synth.status }).toEqual({ name, status: 1 });
+        expect(synth.stderr).toMatch(/nothing was written\.\n$/);
+        expect(synth.stderr).not.toMatch(/^\s+at /m);
+        expect(existsSync(join(dir, "out"))).toBe(false);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

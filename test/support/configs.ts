@@ -7,7 +7,6 @@ import { parseConfig } from "../../src/config/load";
 import { ConfigError } from "../../src/config/rules";
 import type { Config } from "../../src/config/schema";
 import type { GitLabLock } from "../../src/gitlab/lock";
-import { synthesize } from "../../src/synth";
 import { readSynthesizedStacks, type SynthesizedStack } from "../../src/terraform/synthesized-stacks";
 
 /** A plain-object config, as it would be written in YAML. */
@@ -116,6 +115,8 @@ export async function synthesizeToTemp(
 ): Promise<{ dir: string; stacks: SynthesizedStack[]; cleanup: () => void }> {
   const root = mkdtempSync(join(tmpdir(), "gitlab-oidc-test-"));
   const dir = join(root, "out");
+  // Loaded on first use: cdktf and the provider classes cost a second or more per test file.
+  const { synthesize } = await import("../../src/synth");
   synthesize(config, { outdir: dir, hcl });
   return {
     dir,

@@ -120,7 +120,7 @@ export async function runGitlabCiLocalAsync(
   dir: string,
   args: string[],
   variables: Record<string, string> = {},
-  /** Kill gitlab-ci-local (and its children) and fail after this long. @default 90% of the test's timeout */
+  /** Kill gitlab-ci-local (and its children) and fail after this long. @default the test's timeout less run.ts's asyncMargin */
   timeoutMs?: number,
 ): Promise<GclResult> {
   const gcl = gclInvocation(dir, args, variables);

@@ -17,21 +17,21 @@ import { runUnsafeSimulation } from "@cloud-copilot/iam-simulate";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseConfig } from "../src/config/load";
-import type { AllowEntry, Config, RoleConfig } from "../src/config/schema";
-import { explainAccess } from "../src/explain/explain";
-import type { GitLabLock } from "../src/gitlab/lock";
-import { evaluateTrustPolicy } from "../src/iam/evaluate";
+import { parseConfig } from "../../src/config/load";
+import type { AllowEntry, Config, RoleConfig } from "../../src/config/schema";
+import { explainAccess } from "../../src/explain/explain";
+import type { GitLabLock } from "../../src/gitlab/lock";
+import { evaluateTrustPolicy } from "../../src/iam/evaluate";
 import {
   DEFAULT_SUB_CLAIM,
   formatSubClaim,
   requestContextFor,
   SUB_CLAIM_COMPONENTS,
   type SubClaimComponent,
-} from "../src/model/claims";
-import type { IamPolicyDocument } from "../src/model/trust-policy";
-import { synthesize } from "../src/synth";
-import { readSynthesizedStacks, type SynthesizedStack } from "../src/terraform/synthesized-stacks";
+} from "../../src/model/claims";
+import type { IamPolicyDocument } from "../../src/model/trust-policy";
+import { synthesize } from "../../src/synth";
+import { readSynthesizedStacks, type SynthesizedStack } from "../../src/terraform/synthesized-stacks";
 
 const SEED = 20251125;
 const CASES_PER_CONFIG = 1400;

@@ -1,5 +1,5 @@
 /** `npm run bench` takes its settings from the environment; an argument never starts a 10-minute run. */
-import { run } from "./support/run";
+import { run } from "../support/run";
 
 describe("npm run bench", () => {
   test("-- --help prints the usage and the settings, and exits at once", () => {

@@ -3,6 +3,9 @@
  * policies are synthesized to HCL, read back from disk and evaluated as IAM does, against tokens whose
  * `sub` GitLab formats with the environment parts (present only for a job with an environment).
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
 import { evaluateTrustPolicy } from "../src/iam/evaluate";
 import { formatSubClaim, requestContextFor, type SubClaimComponent } from "../src/model/claims";
 import { policyLength, trustPolicyFor } from "../src/model/trust-policy";
@@ -261,5 +264,39 @@ describe("measured: a typical production role against the default 2,048-characte
     console.log(`production role trust policy (${name}): ${length} of 2048 characters`);
     // THEN it fits the default quota with room to spare
     expect(length).toBeLessThanOrEqual(2048);
+  });
+});
+
+describe("docs/config.md's production-role recipe", () => {
+  test("its trust policy and length are what the recipe synthesizes to", () => {
+    // GIVEN the recipe's config, with the ID the doc shows in the lock
+    const text = readFileSync(join(__dirname, "..", "docs", "config.md"), "utf8");
+    const section = text.slice(text.indexOf("## Production roles: protected environments"));
+    const yamlBlock = /```yaml\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
+    const raw = parseYaml(yamlBlock) as RawConfig;
+    const config = parse(raw, {
+      projects: { "acme/web": { id: 48213507, namespaceId: 48211942 } },
+      groups: {},
+    });
+    // WHEN its trust policy is built as the stacks build it
+    const role = config.accounts[0].roles[0];
+    const policy = trustPolicyFor({
+      providerArn: "arn:aws:iam::111111111111:oidc-provider/gitlab.com",
+      issuerHost: "gitlab.com",
+      audiences: [role.audience as string],
+      pinIds: true,
+      ...(config.gitlab.subClaim ? { subClaim: config.gitlab.subClaim } : {}),
+      ...(config.lock ? { lock: config.lock } : {}),
+      allow: role.allow,
+    });
+    // THEN the doc shows its one sub value, its conditions, and its measured length
+    const [statement] = policy.Statement;
+    expect(policy.Statement).toHaveLength(1);
+    for (const [key, values] of Object.entries(statement.Condition.StringEquals)) {
+      expect(section.replace(/\s+/g, " ")).toContain(
+        `variable = "${key}", values = [${values.map((v) => `"${v}"`).join(", ")}]`,
+      );
+    }
+    expect(section).toContain(`(${policyLength(policy)} characters of the default 2,048-character quota`);
   });
 });

@@ -5,34 +5,14 @@
  */
 import { EXIT_ALLOWED, EXIT_DENIED, EXIT_USAGE, runCli } from "../src/explain/cli";
 import { renderAccessReport } from "../src/report/access-report";
+import { PRODUCTION_GRANT, productionConfig, SUB_WITH_ENVIRONMENT } from "./support/environment-configs";
 import { synthesizeFixture, type ExplainFixture } from "./support/explain-fixture";
 
-const ENVIRONMENT_CONFIG = {
-  gitlab: {
-    url: "https://gitlab.com",
-    subClaim: ["project_path", "ref_type", "ref", "environment_protected", "deployment_tier"],
-  },
-  accounts: [
-    {
-      name: "production",
-      accountId: "111111111111",
-      region: "eu-west-1",
-      roles: [
-        {
-          name: "deploy-production",
-          allow: [
-            {
-              project: "acme/web",
-              branches: ["main"],
-              environments: { tiers: ["production"], protected: true },
-            },
-          ],
-        },
-        { name: "read-only", allow: [{ project: "acme/web", branches: ["main"] }] },
-      ],
-    },
-  ],
-};
+const ENVIRONMENT_CONFIG = productionConfig(
+  { url: "https://gitlab.com", subClaim: SUB_WITH_ENVIRONMENT },
+  [PRODUCTION_GRANT],
+  [{ name: "read-only", allow: [{ project: "acme/web", branches: ["main"] }] }],
+);
 
 async function explain(fixture: ExplainFixture, args: string[]) {
   let stdout = "";

@@ -11,14 +11,7 @@ import { formatSubClaim, requestContextFor, type SubClaimComponent } from "../sr
 import { policyLength, trustPolicyFor } from "../src/model/trust-policy";
 import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
 import { lockFor, parse, problemsOf, synthesizeToTemp, type RawConfig } from "./support/configs";
-
-const SUB_WITH_ENVIRONMENT: SubClaimComponent[] = [
-  "project_path",
-  "ref_type",
-  "ref",
-  "environment_protected",
-  "deployment_tier",
-];
+import { PRODUCTION_GRANT, productionConfig, SUB_WITH_ENVIRONMENT } from "./support/environment-configs";
 
 /** A pipeline job as its ID token describes it; `environment` is what `environment:` in the job gives. */
 interface Deployment {
@@ -27,26 +20,6 @@ interface Deployment {
   readonly refProtected?: boolean;
   readonly environment?: { readonly protected: boolean; readonly tier: string };
 }
-
-function productionConfig(gitlab: Record<string, unknown>, allow: unknown[]): RawConfig {
-  return {
-    gitlab,
-    accounts: [
-      {
-        name: "production",
-        accountId: "111111111111",
-        region: "eu-west-1",
-        roles: [{ name: "deploy-production", allow }],
-      },
-    ],
-  };
-}
-
-const PRODUCTION_GRANT = {
-  project: "acme/web",
-  branches: ["main"],
-  environments: { tiers: ["production"], protected: true },
-};
 
 /** Would the job get the role, per the trust policy synthesized to disk and read back? */
 function admits(stack: SynthesizedStack, subClaim: readonly SubClaimComponent[], job: Deployment): boolean {

@@ -10,42 +10,16 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { loadConfigFile } from "../../src/config/load";
 import { lockPathFor, serializeLock } from "../../src/gitlab/lock";
-import { formatSubClaim, type SubClaimComponent } from "../../src/model/claims";
+import { formatSubClaim } from "../../src/model/claims";
 import { synthesize } from "../../src/synth";
 import { AWS_CLI, ComponentShells } from "../support/component-shell";
 import { lockFor } from "../support/configs";
+import { PRODUCTION_GRANT, productionConfig, SUB_WITH_ENVIRONMENT } from "../support/environment-configs";
 import { StsStandIn } from "../support/sts-stand-in";
 
-const SUB_CLAIM: SubClaimComponent[] = [
-  "project_path",
-  "ref_type",
-  "ref",
-  "environment_protected",
-  "deployment_tier",
-];
+const SUB_CLAIM = SUB_WITH_ENVIRONMENT;
 const ROLE_ARN = "arn:aws:iam::111111111111:role/deploy-production";
-const CONFIG = {
-  gitlab: { url: "https://gitlab.com", subClaim: SUB_CLAIM },
-  accounts: [
-    {
-      name: "production",
-      accountId: "111111111111",
-      region: "eu-west-1",
-      roles: [
-        {
-          name: "deploy-production",
-          allow: [
-            {
-              project: "acme/web",
-              branches: ["main"],
-              environments: { tiers: ["production"], protected: true },
-            },
-          ],
-        },
-      ],
-    },
-  ],
-};
+const CONFIG = productionConfig({ url: "https://gitlab.com", subClaim: SUB_CLAIM }, [PRODUCTION_GRANT]);
 
 jest.setTimeout(60_000);
 

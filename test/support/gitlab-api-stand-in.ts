@@ -18,6 +18,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+// GitLab 18.7's list (app/models/project_ci_cd_setting.rb), the same table the config accepts.
+import { SUB_CLAIM_COMPONENTS } from "../../src/model/claims";
 
 export type Visibility = "public" | "internal" | "private";
 
@@ -70,16 +72,6 @@ export interface StandInOptions {
    */
   readonly allowedSubClaimComponents?: readonly string[];
 }
-
-const SUB_CLAIM_COMPONENTS_18_7 = [
-  "project_path",
-  "project_id",
-  "ref_type",
-  "ref",
-  "ref_protected",
-  "environment_protected",
-  "deployment_tier",
-];
 
 const READ_SCOPES = ["read_api", "api"];
 
@@ -426,7 +418,7 @@ export class GitLabApiStandIn {
     }
     const components = body.ci_id_token_sub_claim_components;
     if (components !== undefined) {
-      const allowed = this.options.allowedSubClaimComponents ?? SUB_CLAIM_COMPONENTS_18_7;
+      const allowed = this.options.allowedSubClaimComponents ?? SUB_CLAIM_COMPONENTS;
       const list = Array.isArray(components) ? components.map(String) : [];
       const errors = [
         ...(["project_path", "project_id"].includes(list[0] ?? "")

@@ -156,6 +156,22 @@ describe("sub claim components", () => {
     expect(run.stderr).toContain("GitLab before 18.7 accepts only project_path, ref_type and ref");
   });
 
+  test("GIVEN a group grant THEN a sample of its projects is reported, and --apply-sub-claim leaves them to the user", async () => {
+    writeConfig([
+      { project: "acme/web", branches: ["main"], environments: { tiers: ["production"] } },
+      { group: "acme/platform", branches: ["main"], environments: { tiers: ["production"] } },
+    ]);
+    const run = await resolve(["--apply-sub-claim"]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(EXIT_CURRENT);
+    expect(run.stdout).toContain(
+      "warning: project acme/platform/infra (below granted group acme/platform, sampled): ci_id_token_sub_claim_components is [project_path, ref_type, ref]",
+    );
+    expect(run.stdout).toContain(`'${standIn.apiUrl}/projects/1003'`);
+    expect(standIn.subClaimOf("acme/web")).toEqual(WANTED);
+    expect(standIn.subClaimOf("acme/platform/infra")).toEqual(["project_path", "ref_type", "ref"]);
+  });
+
   test("GIVEN --check and --apply-sub-claim together THEN a usage error before any request", async () => {
     const run = await resolve(["--check", "--apply-sub-claim"]);
     expect(run.code).toBe(EXIT_ERROR);

@@ -16,6 +16,7 @@ import {
   describeApplyFailure,
   describeSubClaimReport,
   describeUnprotected,
+  sampleGrantedGroups,
   subClaimReport,
   type SubClaimReport,
 } from "./project-checks";
@@ -140,8 +141,10 @@ export async function runResolve(argv: readonly string[], options: ResolveCliOpt
     return EXIT_ERROR;
   }
   for (const warning of resolution.warnings) out(`warning: ${warning}`);
-  const subClaims = subClaimReport(config, resolution.projects);
+  const sampled = await sampleGrantedGroups(api, resolution.lock);
+  const subClaims = subClaimReport(config, [...resolution.projects, ...sampled.projects]);
   for (const line of describeSubClaimReport(subClaims, api.baseUrl, applySubClaim)) out(line);
+  if (sampled.note) out(`note: ${sampled.note}`);
   if (check) {
     try {
       const refs = await checkProtectedRefs(api, config, resolution.lock, token !== undefined);
@@ -196,6 +199,7 @@ async function applySubClaims(
 ): Promise<boolean> {
   let ok = true;
   for (const mismatch of report.mismatches) {
+    if (mismatch.sampledFrom !== undefined) continue; // below a granted group: reported, never set
     try {
       const saved = await api.setSubClaimComponents(mismatch.id, mismatch.path, report.wanted);
       out(

@@ -18,27 +18,66 @@ export interface SubClaimMismatch {
   readonly path: string;
   readonly id: number;
   readonly actual: readonly string[];
+  /** For a project below a granted group: the group whose sample it is in (not set by --apply-sub-claim). */
+  readonly sampledFrom?: string;
+}
+
+/** A granted project as GitLab answered, and the granted group it was sampled from, if any. */
+export type GrantedProject = GitLabProject & { readonly sampledFrom?: string };
+
+/**
+ * A sample of each granted group's projects (the most recently active), for the settings report: the
+ * setting is per project, and a group grant covers projects the config does not name. Errors are notes.
+ */
+export async function sampleGrantedGroups(
+  api: Pick<GitLabApi, "sampleGroupProjects">,
+  lock: GitLabLock,
+): Promise<{ projects: GrantedProject[]; note?: string }> {
+  const projects: GrantedProject[] = [];
+  try {
+    for (const [path, group] of Object.entries(lock.groups)) {
+      for (const project of await api.sampleGroupProjects(group.id, path, GROUP_SAMPLE_SIZE)) {
+        projects.push({ ...project, sampledFrom: path });
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof GitLabApiError)) throw error;
+    return { projects, note: `could not list the projects of a granted group: ${error.message}` };
+  }
+  return { projects };
 }
 
 export interface SubClaimReport {
   readonly wanted: readonly string[];
   readonly mismatches: readonly SubClaimMismatch[];
-  /** Projects whose setting this token cannot see. */
+  /** Named projects whose setting this token cannot see. */
   readonly unreadable: readonly string[];
+  /** Sampled projects below granted groups whose setting this token cannot see. */
+  readonly unreadableSampled: readonly string[];
 }
 
 /** Compares each project's components (when visible) with the config's `gitlab.subClaim`. */
-export function subClaimReport(config: Config, projects: readonly GitLabProject[]): SubClaimReport {
+export function subClaimReport(config: Config, projects: readonly GrantedProject[]): SubClaimReport {
   const wanted = config.gitlab.subClaim ?? DEFAULT_SUB_CLAIM;
   const mismatches: SubClaimMismatch[] = [];
   const unreadable: string[] = [];
+  const unreadableSampled: string[] = [];
+  const seen = new Set<number>();
   for (const project of projects) {
-    if (project.subClaimComponents === undefined) unreadable.push(project.path);
-    else if (project.subClaimComponents.join(":") !== wanted.join(":")) {
-      mismatches.push({ path: project.path, id: project.id, actual: project.subClaimComponents });
+    if (seen.has(project.id)) continue;
+    seen.add(project.id);
+    if (project.subClaimComponents === undefined) {
+      (project.sampledFrom === undefined ? unreadable : unreadableSampled).push(project.path);
+    } else if (project.subClaimComponents.join(":") !== wanted.join(":")) {
+      mismatches.push({
+        path: project.path,
+        id: project.id,
+        actual: project.subClaimComponents,
+        ...(project.sampledFrom !== undefined ? { sampledFrom: project.sampledFrom } : {}),
+      });
     }
   }
-  return { wanted, mismatches, unreadable };
+  return { wanted, mismatches, unreadable, unreadableSampled };
 }
 
 /** A value as one shell word (single quotes; a `'` inside closes, escapes and reopens them). */
@@ -61,17 +100,25 @@ export function describeSubClaimReport(report: SubClaimReport, apiUrl: string, a
   const lines: string[] = [];
   const list = (components: readonly string[]) => `[${components.join(", ")}]`;
   for (const mismatch of report.mismatches) {
+    const call = subClaimApiCall(apiUrl, mismatch.id, report.wanted);
     lines.push(
-      `warning: project ${mismatch.path}: ci_id_token_sub_claim_components is ${list(mismatch.actual)}, ` +
+      `warning: project ${mismatch.path}${mismatch.sampledFrom !== undefined ? ` (below granted group ${mismatch.sampledFrom}, sampled)` : ""}: ` +
+        `ci_id_token_sub_claim_components is ${list(mismatch.actual)}, ` +
         `gitlab.subClaim is ${list(report.wanted)}: its jobs' sub has another form than the trust policies expect, so no grant matches it. ` +
-        (apply
-          ? "Setting it (--apply-sub-claim)."
-          : `Set it with npm run resolve -- --apply-sub-claim, or: ${subClaimApiCall(apiUrl, mismatch.id, report.wanted)}`),
+        (mismatch.sampledFrom !== undefined
+          ? `--apply-sub-claim sets only the projects the config names; set it, and the group's other projects, with: ${call}`
+          : apply
+            ? "Setting it (--apply-sub-claim)."
+            : `Set it with npm run resolve -- --apply-sub-claim, or: ${call}`),
     );
   }
-  if (report.unreadable.length > 0) {
+  const unreadable = [
+    ...report.unreadable,
+    ...report.unreadableSampled.map((path) => `${path} (sampled from a granted group)`),
+  ];
+  if (unreadable.length > 0) {
     lines.push(
-      `note: could not read the sub claim components of ${report.unreadable.join(", ")}: GitLab shows ` +
+      `note: could not read the sub claim components of ${unreadable.join(", ")}: GitLab shows ` +
         "ci_id_token_sub_claim_components only to users with the Maintainer role on the project; with such a GITLAB_TOKEN, resolve compares them with gitlab.subClaim",
     );
   }

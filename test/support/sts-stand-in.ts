@@ -194,8 +194,11 @@ export class StsStandIn {
   mintToken({ sub, aud, expiresIn = 300, ...claims }: TokenClaims): string {
     const now = Math.floor(Date.now() / 1000);
     // The sub's parts as GitLab formats them (any components, in any order: src/explain/subject.ts).
+    // A sub in no GitLab format (a hostile-input test) is read as the default format, greedily, as before.
     const parts = parseSubjectClaim(sub);
-    const [projectPath, refType, ref] = [parts?.projectPath ?? "", parts?.refType ?? "", parts?.ref ?? ""];
+    const [, projectPath = "", refType = "", ref = ""] = parts
+      ? [sub, parts.projectPath, parts.refType, parts.ref ?? ""]
+      : (/^project_path:(.*):ref_type:(\w+):ref:(.*)$/.exec(sub) ?? []);
     // A job with an environment carries environment_protected and deployment_tier as claims too.
     const environment = Object.fromEntries(
       Object.entries(parts?.other ?? {}).filter(([name]) =>

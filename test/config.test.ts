@@ -86,7 +86,7 @@ describe("rejections name the field and the fix", () => {
     [
       "an environment condition",
       withAllow({ project: "acme/web", branches: ["main"], environment: "production" }),
-      'accounts[0].roles[0].allow[0].environment: "environment" is a GitLab ID-token claim that this tool has no grant option for: AWS does not supply it as a condition key',
+      'accounts[0].roles[0].allow[0].environment: "environment" is a GitLab ID-token claim; write environments: { tiers: [production], protected: true } (checked through sub',
     ],
     [
       "a ref_protected condition",

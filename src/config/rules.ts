@@ -539,6 +539,19 @@ const KEY_ALIASES = new Map<string, string>([
   ["namespace", "group"],
 ]);
 
+/** The environment claims reach a grant through `environments:` (checked in sub; issue 24). */
+const ENVIRONMENT_CLAIM_OPTIONS: [string, string][] = [
+  "environment",
+  "environment_protected",
+  "deployment_tier",
+].map((claim) => [
+  claim,
+  "environments: { tiers: [production], protected: true } (checked through sub: needs environment_protected and deployment_tier in gitlab.subClaim" +
+    (claim === "environment"
+      ? "; the environment's name is not part of sub, its tier and protection are)"
+      : ")"),
+]);
+
 /** Claim-like grant keys that have a typed grant option, and what to write instead. */
 const CLAIM_OPTIONS = new Map<string, string>([
   ["ref_protected", "protected: true (the default) keeps unprotected branches and tags out"],
@@ -547,6 +560,7 @@ const CLAIM_OPTIONS = new Map<string, string>([
   ["namespace_path", "group: <path>"],
   ["pipeline_source", "pipelineSources: [push, web] (gitlab.com only)"],
   ["runner_environment", "runnerEnvironment: gitlab-hosted (gitlab.com only)"],
+  ...ENVIRONMENT_CLAIM_OPTIONS,
 ]);
 
 /** Grant keys named after ID-token claims get their own explanation instead of "unknown key". */

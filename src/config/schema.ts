@@ -8,7 +8,12 @@
  */
 import { z } from "zod";
 import type { GitLabLock } from "../gitlab/lock";
-import { SUB_CLAIM_COMPONENTS, SUB_CLAIM_FIRST_COMPONENTS, DEFAULT_SUB_CLAIM } from "../model/claims";
+import {
+  DEPLOYMENT_TIERS,
+  SUB_CLAIM_COMPONENTS,
+  SUB_CLAIM_FIRST_COMPONENTS,
+  DEFAULT_SUB_CLAIM,
+} from "../model/claims";
 import {
   descriptionProblem,
   httpsUrlProblem,
@@ -119,6 +124,33 @@ const refPatterns = (kind: "branch" | "tag") =>
     )
     .min(1, { error: `list at least one ${kind} pattern, or remove the key` });
 
+/**
+ * `environments:` of a grant: only jobs that deploy to an environment, checked through the `sub` claim
+ * (AWS supplies no environment key for any issuer), so it needs the environment parts in gitlab.subClaim.
+ */
+const environmentsSchema = z
+  .strictObject({
+    tiers: z
+      .array(
+        z.enum(DEPLOYMENT_TIERS, { error: `a deployment tier is one of ${DEPLOYMENT_TIERS.join(", ")}` }),
+      )
+      .min(1, { error: "list at least one deployment tier, or remove the key" })
+      .optional()
+      .meta({
+        description:
+          "Deployment tiers the job's environment may have (the token's deployment_tier), e.g. [production]. Needs deployment_tier in gitlab.subClaim.",
+      }),
+    protected: z.boolean({ error: "environments.protected must be true or false" }).optional().meta({
+      description:
+        "Only protected environments (the token's environment_protected; default true). Needs environment_protected in gitlab.subClaim; false allows unprotected ones on purpose.",
+      default: true,
+    }),
+  })
+  .meta({
+    description:
+      "Only jobs that deploy to an environment (environment: in .gitlab-ci.yml), by tier and protection; jobs without an environment are denied. Checked through sub: needs environment_protected and/or deployment_tier in gitlab.subClaim and in the projects' ci_id_token_sub_claim_components (GitLab 18.7+).",
+  });
+
 export const allowEntrySchema = z
   .strictObject({
     project: z.string().optional().meta({
@@ -163,6 +195,7 @@ export const allowEntrySchema = z
         description:
           "gitlab.com only: gitlab-hosted allows only jobs on GitLab-hosted runners (the token's runner_environment).",
       }),
+    environments: environmentsSchema.optional(),
   })
   .meta({
     description:

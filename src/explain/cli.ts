@@ -9,7 +9,12 @@ import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { lockPathFor, readLockFor, type GitLabLock } from "../gitlab/lock";
 import type { Job } from "./explain";
-import { DEFAULT_SUB_CLAIM, type SubClaimComponent } from "../model/claims";
+import {
+  DEFAULT_SUB_CLAIM,
+  DEPLOYMENT_TIERS,
+  ENVIRONMENT_SUB_CLAIM_COMPONENTS,
+  type SubClaimComponent,
+} from "../model/claims";
 import { formatSubject } from "../model/subjects";
 import { readSynthesizedStacks } from "../terraform/synthesized-stacks";
 import { explainAccess, jobClaims, lockedClaims, NoRoleSelectedError, type ExplainRequest } from "./explain";
@@ -41,6 +46,11 @@ The job's other claims (AWS checks them on gitlab.com; ignored with --token, whi
   --namespace-id ID             its namespace's ID (default: from the lock)
   --pipeline-source SOURCE      e.g. push, web, merge_request_event (default: push)
   --runner-environment ENV      gitlab-hosted or self-hosted (default: self-hosted)
+  --environment-tier TIER       the job deploys to an environment of this tier (production, staging,
+                                testing, development, other); default: no environment, so its sub
+                                has no environment_protected or deployment_tier (with --project)
+  --environment-protected | --environment-unprotected
+                                whether that environment is protected (default: protected)
 
 Options:
   --aud AUD        the token's audience (repeatable); default: each account's GitLab URL
@@ -110,6 +120,9 @@ export function parseArguments(argv: readonly string[]): ParsedArguments {
         "namespace-id": { type: "string" },
         "pipeline-source": { type: "string" },
         "runner-environment": { type: "string" },
+        "environment-tier": { type: "string" },
+        "environment-protected": { type: "boolean" },
+        "environment-unprotected": { type: "boolean" },
         dir: { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -164,7 +177,9 @@ export function parseArguments(argv: readonly string[]): ParsedArguments {
       throw new UsageError(`--${flag} must be a numeric GitLab ID (got "${values[flag]}")`);
     }
   }
+  const environment = environmentClaims(values);
   const claims: Record<string, string> = {
+    ...environment,
     ref_protected: values.unprotected ? "false" : "true",
     pipeline_source: values["pipeline-source"] ?? "push",
     runner_environment: values["runner-environment"] ?? "self-hosted",
@@ -173,6 +188,11 @@ export function parseArguments(argv: readonly string[]): ParsedArguments {
   };
 
   if (values.token !== undefined) return { ...common, tokenSource: values.token };
+  if (Object.keys(environment).length > 0 && values.sub !== undefined) {
+    throw new UsageError(
+      "--environment-* shape the sub of --project; a raw --sub carries its own environment parts",
+    );
+  }
   if (values.sub !== undefined) return { ...common, sub: values.sub, claims };
 
   if (values.project === undefined) throw new UsageError("--branch and --tag need --project PATH");
@@ -194,6 +214,36 @@ export function parseArguments(argv: readonly string[]): ParsedArguments {
     sub: formatSubject(values.project, refType, ref),
     job: { project: values.project, refType, ref },
     claims: { project_path: values.project, ref_type: refType, ref, ...claims },
+  };
+}
+
+/**
+ * The job's environment claims from `--environment-tier` and `--environment-protected|unprotected`: none
+ * without a tier (a job without `environment:` has neither claim; GitLab leaves both out of its sub).
+ */
+function environmentClaims(values: {
+  "environment-tier"?: string;
+  "environment-protected"?: boolean;
+  "environment-unprotected"?: boolean;
+}): Record<string, string> {
+  const tier = values["environment-tier"];
+  if (values["environment-protected"] && values["environment-unprotected"]) {
+    throw new UsageError("give --environment-protected or --environment-unprotected, not both");
+  }
+  if (tier === undefined) {
+    if (values["environment-protected"] || values["environment-unprotected"]) {
+      throw new UsageError(
+        "--environment-protected/--environment-unprotected need --environment-tier: a job's environment always has a tier",
+      );
+    }
+    return {};
+  }
+  if (!(DEPLOYMENT_TIERS as readonly string[]).includes(tier)) {
+    throw new UsageError(`--environment-tier must be one of ${DEPLOYMENT_TIERS.join(", ")} (got "${tier}")`);
+  }
+  return {
+    environment_protected: values["environment-unprotected"] ? "false" : "true",
+    deployment_tier: tier,
   };
 }
 
@@ -249,6 +299,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (args.job && args.claims) {
       const { subClaim, lock } = await configContext(args.dir);
       ({ sub, claims } = jobClaims(args.job, args.claims, subClaim, lock));
+      const environmentParts = subClaim.filter((c) => ENVIRONMENT_SUB_CLAIM_COMPONENTS.includes(c));
+      if (environmentParts.length > 0 && claims.deployment_tier === undefined) {
+        io.stderr(
+          `explain: the job is taken to have no environment, so its sub has no ${environmentParts.join(" or ")}; ` +
+            "for a job with environment:, state it with --environment-tier (and --environment-unprotected if it is not protected)\n",
+        );
+      }
       // GitLab always puts the ID there: a sub without it would be judged as no token can look.
       if (subClaim[0] === "project_id" && claims.project_id === undefined) {
         throw new UsageError(

@@ -13,7 +13,12 @@ import {
   type StatementResult,
 } from "../iam/evaluate";
 import { lockedGroup, lockedProject, type GitLabLock } from "../gitlab/lock";
-import { formatSubClaim, requestContextFor, type SubClaimComponent } from "../model/claims";
+import {
+  ENVIRONMENT_SUB_CLAIM_COMPONENTS,
+  formatSubClaim,
+  requestContextFor,
+  type SubClaimComponent,
+} from "../model/claims";
 import { ASSUME_ROLE_WITH_WEB_IDENTITY, issuerHost } from "../model/trust-policy";
 import type { SynthesizedRole, SynthesizedStack } from "../terraform/synthesized-stacks";
 import {
@@ -69,6 +74,8 @@ export function jobClaims(
     ref: job.ref,
     ...(claims.project_id !== undefined ? { project_id: claims.project_id } : {}),
     ref_protected: claims.ref_protected,
+    environment_protected: claims.environment_protected,
+    deployment_tier: claims.deployment_tier,
   });
   return { sub, claims };
 }
@@ -547,17 +554,36 @@ export function subjectDifferences(
         part: "subject",
         expected: `${name}:${pattern}`,
         ...(actualValue !== undefined ? { actual: `${name}:${actualValue}` } : {}),
-        message:
-          actualValue === undefined
-            ? `the sub claim has no ${name}; the grant needs ${name} ${pattern} (are the project's sub claim components the config's gitlab.subClaim?)`
-            : name === "ref_protected"
-              ? `the ref is not protected (ref_protected:${actualValue}); protect it in GitLab, or grant protected: false on purpose`
-              : `${name} is ${actualValue}, the grant needs ${pattern}`,
+        message: subPartMessage(name, pattern, actualValue),
       });
     }
   }
   // The parts all match but the whole does not (e.g. a customised sub with extra parts): say so plainly.
   return differences.length > 0 ? differences : [whole];
+}
+
+/** Why one `name:value` part of the sub differs from what a grant's value needs. */
+function subPartMessage(name: string, pattern: string, actual: string | undefined): string {
+  const isEnvironmentPart = ENVIRONMENT_SUB_CLAIM_COMPONENTS.includes(name as SubClaimComponent);
+  if (actual === undefined && isEnvironmentPart) {
+    return (
+      `the sub claim has no ${name}: the job deploys to no environment (GitLab leaves ${name} out of sub then), and the grant needs ${name} ${pattern}; ` +
+      "deploy from a job with environment: (explain: state it with --environment-tier), or check that the project's sub claim components are the config's gitlab.subClaim"
+    );
+  }
+  if (actual === undefined) {
+    return `the sub claim has no ${name}; the grant needs ${name} ${pattern} (are the project's sub claim components the config's gitlab.subClaim?)`;
+  }
+  switch (name) {
+    case "ref_protected":
+      return `the ref is not protected (ref_protected:${actual}); protect it in GitLab, or grant protected: false on purpose`;
+    case "environment_protected":
+      return `the environment is not protected (environment_protected:${actual}); protect it in GitLab (Settings > CI/CD > Protected environments), or grant environments.protected: false on purpose`;
+    case "deployment_tier":
+      return `the environment's tier is ${actual}, the grant needs ${pattern} (the job's environment:deployment_tier)`;
+    default:
+      return `${name} is ${actual}, the grant needs ${pattern}`;
+  }
 }
 
 function projectDifference(grant: SubjectGrant, projectPath: string): Difference {

@@ -11,6 +11,15 @@ import { CONFIG_FILE_ENV, configPath, loadConfigWithoutLock } from "../config/lo
 import { ConfigError } from "../config/rules";
 import type { Config } from "../config/schema";
 import { GitLabApi, GitLabApiError, redact, type GitLabApiProps } from "./api";
+import {
+  checkProtectedRefs,
+  describeApplyFailure,
+  describeSubClaimReport,
+  describeUnprotected,
+  sampleGrantedGroups,
+  subClaimReport,
+  type SubClaimReport,
+} from "./project-checks";
 import { EMPTY_LOCK, LockFileError, lockPathFor, parseLock, serializeLock, type GitLabLock } from "./lock";
 import {
   compareLock,
@@ -29,7 +38,7 @@ export const EXIT_ERROR = 2;
 export const API_URL_ENV = "GITLAB_API_URL";
 export const TOKEN_ENV = "GITLAB_TOKEN";
 
-export const USAGE = `Usage: npm run resolve [-- --check]
+export const USAGE = `Usage: npm run resolve [-- --check | --apply-sub-claim]
 
 Reads the ID of every project and group the config's grants name (and each group's descendant
 groups) from GitLab's REST API, and writes them to the lock file beside the config
@@ -39,6 +48,12 @@ Options:
   --check      change nothing; exit 1 when the lock is not what resolve would write now
                (a path now names another project or group, no longer exists, a group has new
                or removed descendants, or the config names a path the lock does not have)
+               and warn about grants whose branch or tag patterns match no protected
+               branch or tag of the project (a sample of each granted group's projects)
+  --apply-sub-claim
+               set ci_id_token_sub_claim_components of the named projects whose setting
+               differs from gitlab.subClaim (PUT /projects/:id; Maintainer, api scope).
+               Without it, resolve only reports them with the API call to make
   -h, --help   this help
 
 Environment:
@@ -76,8 +91,9 @@ export async function runResolve(argv: readonly string[], options: ResolveCliOpt
   const err = (text: string) => raw.stderr(redact(text, [token]) + "\n");
 
   let check: boolean;
+  let applySubClaim: boolean;
   try {
-    ({ check } = parseArguments(argv));
+    ({ check, applySubClaim } = parseArguments(argv));
   } catch (error) {
     if (error === HELP) {
       raw.stdout(USAGE);
@@ -125,6 +141,20 @@ export async function runResolve(argv: readonly string[], options: ResolveCliOpt
     return EXIT_ERROR;
   }
   for (const warning of resolution.warnings) out(`warning: ${warning}`);
+  const sampled = await sampleGrantedGroups(api, resolution.lock);
+  const subClaims = subClaimReport(config, [...resolution.projects, ...sampled.projects]);
+  for (const line of describeSubClaimReport(subClaims, api.baseUrl, applySubClaim)) out(line);
+  if (sampled.note) out(`note: ${sampled.note}`);
+  if (check) {
+    try {
+      const refs = await checkProtectedRefs(api, config, resolution.lock, token !== undefined);
+      for (const entry of refs.unprotected) out(describeUnprotected(entry));
+      if (refs.couldNotCheck) out(`note: could not check protected branches and tags: ${refs.couldNotCheck}`);
+    } catch (error) {
+      if (!(error instanceof GitLabApiError)) throw error;
+      out(`note: could not check protected branches and tags: ${error.message}`);
+    }
+  }
 
   if (check) {
     const drift = compareLock(previous.lock ?? EMPTY_LOCK, paths, resolution);
@@ -147,33 +177,72 @@ export async function runResolve(argv: readonly string[], options: ResolveCliOpt
   const text = serializeLock(resolution.lock);
   if (previous.text === text) {
     out(`${lockFile} is already current: ${summary(resolution.lock)}.`);
-    return EXIT_CURRENT;
+  } else {
+    writeAtomically(lockFile, text);
+    if (previous.problem) out(`replaced an unreadable lock (${previous.problem.split("\n")[0]})`);
+    for (const change of compareLock(previous.lock ?? EMPTY_LOCK, paths, resolution)) {
+      out(describeChange(change));
+    }
+    out(`Wrote ${lockFile}: ${summary(resolution.lock)}. Review the changes above and commit it.`);
   }
-  writeAtomically(lockFile, text);
-  if (previous.problem) out(`replaced an unreadable lock (${previous.problem.split("\n")[0]})`);
-  for (const change of compareLock(previous.lock ?? EMPTY_LOCK, paths, resolution)) {
-    out(describeChange(change));
+  // After the lock is safely written: GitLab's settings change only when asked.
+  const applied = applySubClaim ? await applySubClaims(api, subClaims, err, out) : true;
+  return applied ? EXIT_CURRENT : EXIT_ERROR;
+}
+
+/** --apply-sub-claim: sets each differing project's components; false when any could not be set. */
+async function applySubClaims(
+  api: GitLabApi,
+  report: SubClaimReport,
+  err: (text: string) => void,
+  out: (text: string) => void,
+): Promise<boolean> {
+  let ok = true;
+  for (const mismatch of report.mismatches) {
+    if (mismatch.sampledFrom !== undefined) continue; // below a granted group: reported, never set
+    try {
+      const saved = await api.setSubClaimComponents(mismatch.id, mismatch.path, report.wanted);
+      out(
+        `set ${mismatch.path}: ci_id_token_sub_claim_components [${mismatch.actual.join(", ")}] -> [${(saved.subClaimComponents ?? report.wanted).join(", ")}]`,
+      );
+    } catch (error) {
+      if (!(error instanceof GitLabApiError)) throw error;
+      err(describeApplyFailure(mismatch.path, error));
+      ok = false;
+    }
   }
-  out(`Wrote ${lockFile}: ${summary(resolution.lock)}. Review the changes above and commit it.`);
-  return EXIT_CURRENT;
+  if (report.unreadable.length > 0) {
+    err(
+      `not set: ${report.unreadable.join(", ")} (their setting is not visible to this token, which needs the Maintainer role to set it)`,
+    );
+    ok = false;
+  }
+  return ok;
 }
 
 const HELP = Symbol("help");
 
-function parseArguments(argv: readonly string[]): { check: boolean } {
+function parseArguments(argv: readonly string[]): { check: boolean; applySubClaim: boolean } {
   let values;
   try {
     ({ values } = parseArgs({
       args: [...argv],
       strict: true,
       allowPositionals: false,
-      options: { check: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      options: {
+        check: { type: "boolean" },
+        "apply-sub-claim": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
     }));
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
   if (values.help) throw HELP;
-  return { check: values.check === true };
+  if (values.check && values["apply-sub-claim"]) {
+    throw new UsageError("--check changes nothing; --apply-sub-claim changes GitLab: give one of them");
+  }
+  return { check: values.check === true, applySubClaim: values["apply-sub-claim"] === true };
 }
 
 function readPreviousLock(file: string): { text?: string; lock?: GitLabLock; problem?: string } {

@@ -3,7 +3,7 @@
  * differs from the lock. No files and no printing here: the CLI does those.
  */
 import type { Config } from "../config/schema";
-import { GitLabApiError, type GitLabApi, type GitLabGroup } from "./api";
+import { GitLabApiError, type GitLabApi, type GitLabGroup, type GitLabProject } from "./api";
 import type { GitLabLock } from "./lock";
 
 /** The project and group paths the config's grants name, sorted and without duplicates. */
@@ -45,6 +45,8 @@ export interface Resolution {
   readonly failures: readonly PathFailure[];
   /** Things worth a look that do not stop the lock from being written. */
   readonly warnings: readonly string[];
+  /** The named projects as GitLab answered (their settings, for the sub claim report). */
+  readonly projects: readonly GitLabProject[];
 }
 
 /** Failures that concern one path; every other failure (token, rate limit, network) stops the run. */
@@ -61,6 +63,7 @@ export async function resolvePaths(api: GitLabReader, paths: NamedPaths): Promis
   const descendants: Record<string, GitLabGroup[]> = {};
   const failures: PathFailure[] = [];
   const warnings: string[] = [];
+  const projects: GitLabProject[] = [];
 
   const spelling = (kind: "project" | "group", asked: string, actual: string) => {
     if (actual !== asked) {
@@ -74,6 +77,7 @@ export async function resolvePaths(api: GitLabReader, paths: NamedPaths): Promis
       const project = await api.getProject(path);
       spelling("project", path, project.path);
       lock.projects[path] = { id: project.id, namespaceId: project.namespaceId };
+      projects.push(project);
     }),
     ...paths.groups.map((path) => async () => {
       const group = await api.getGroup(path);
@@ -103,7 +107,7 @@ export async function resolvePaths(api: GitLabReader, paths: NamedPaths): Promis
 
   failures.sort((a, b) => a.kind.localeCompare(b.kind) || a.path.localeCompare(b.path));
   warnings.sort();
-  return { lock, descendants, failures, warnings };
+  return { lock, descendants, failures, warnings, projects };
 }
 
 /** One way the lock no longer says what GitLab and the config say. */

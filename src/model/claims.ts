@@ -86,6 +86,14 @@ export const ENVIRONMENT_SUB_CLAIM_COMPONENTS: readonly SubClaimComponent[] = [
 ];
 
 /**
+ * GitLab's deployment tiers (`environment:deployment_tier`, the token's `deployment_tier` claim). An
+ * environment without an explicit tier gets one guessed from its name, `other` when nothing fits
+ * (GitLab `doc/ci/environments/_index.md`, "Deployment tier of environments").
+ */
+export const DEPLOYMENT_TIERS = ["production", "staging", "testing", "development", "other"] as const;
+export type DeploymentTier = (typeof DEPLOYMENT_TIERS)[number];
+
+/**
  * The request context AWS STS builds from a GitLab ID token for `sts:AssumeRoleWithWebIdentity`: one
  * `<issuerHost>:<claim>` key per claim AWS supplies for that issuer and the token carries, with the
  * claim's value as a string (GitLab sends IDs as strings already). `aud` is the one audience the call is

@@ -251,9 +251,47 @@ function pinnedText(row: GrantRow): string {
   return "**no**";
 }
 
-function alsoRequired(facts: StatementFacts): string {
-  const entries = Object.entries(facts.other);
-  return entries.length === 0 ? "—" : entries.map(([claim, v]) => `${claim} ${list(v)}`).join("; ");
+function alsoRequired(row: GrantRow): string {
+  const environment = environmentDemand(row.grant);
+  const entries = [
+    ...Object.entries(row.facts.other).map(([claim, v]) => `${claim} ${list(v)}`),
+    ...(environment !== undefined && environment !== ANY_ENVIRONMENT ? [`environment: ${environment}`] : []),
+  ];
+  return entries.length === 0 ? "—" : entries.join("; ");
+}
+
+const ANY_ENVIRONMENT = "any environment";
+
+/**
+ * What a `sub` value demands of the job's environment, from its environment parts (GitLab puts them in
+ * `sub` only for a job with an environment): undefined when it has none (jobs without an environment
+ * match it), else e.g. "protected, tier `production`".
+ */
+export function environmentDemand(grant: SubjectGrant | undefined): string | undefined {
+  const isProtected = grant?.other?.environment_protected;
+  const tier = grant?.other?.deployment_tier;
+  if (isProtected === undefined && tier === undefined) return undefined;
+  const parts = [
+    ...(isProtected !== undefined && isProtected !== "*"
+      ? [isProtected === "true" ? "protected" : `environment_protected ${code(isProtected)}`]
+      : []),
+    ...(tier !== undefined && tier !== "*" ? [`tier ${code(tier)}`] : []),
+  ];
+  return parts.length === 0 ? ANY_ENVIRONMENT : parts.join(", ");
+}
+
+/** The role's environment line: which environments its grants demand, or that they demand none. */
+function roleEnvironments(rows: readonly GrantRow[]): string {
+  const demands = rows.map((row) => environmentDemand(row.grant));
+  const demanded = [...new Set(demands.filter((d): d is string => d !== undefined && d !== ANY_ENVIRONMENT))];
+  const unrestricted = demands.some((d) => d === undefined);
+  if (demanded.length === 0) {
+    return unrestricted
+      ? "not restricted (jobs with or without an environment)"
+      : "any environment (jobs without one are denied)";
+  }
+  const only = `only jobs deploying to an environment: ${demanded.join("; ")}`;
+  return unrestricted ? `${only} for some grants; the others are not restricted` : only;
 }
 
 function refsOf(row: GrantRow): [string, string] {
@@ -339,6 +377,7 @@ export function renderAccessReport(config: Config, stacks: readonly SynthesizedS
                 .map(([key, value]) => `${code(key)} = ${code(value)}`)
                 .join(", ")
         }`,
+        ...(rows.length > 0 ? [`- Environments: ${roleEnvironments(rows)}`] : []),
         ...[...risks, ...policyRisks].map((r) => `- ${riskText([r])}`),
         "",
       );
@@ -353,7 +392,7 @@ export function renderAccessReport(config: Config, stacks: readonly SynthesizedS
       for (const row of rows) {
         const [refType, ref] = refsOf(row);
         sections.push(
-          `| ${whoOf(row)} | ${refType} | ${ref} | ${rowIsProtected(row.grant, row.facts) ? "yes" : "**no**"} | ${pinnedText(row)} | ${alsoRequired(row.facts)} | ${code(row.value)} (${row.operator}, ${row.statement}) | ${riskText(row.risks) || "—"} |`,
+          `| ${whoOf(row)} | ${refType} | ${ref} | ${rowIsProtected(row.grant, row.facts) ? "yes" : "**no**"} | ${pinnedText(row)} | ${alsoRequired(row)} | ${code(row.value)} (${row.operator}, ${row.statement}) | ${riskText(row.risks) || "—"} |`,
         );
       }
     }

@@ -24,6 +24,7 @@ import type { GitLabLock } from "../../src/gitlab/lock";
 import { evaluateTrustPolicy } from "../../src/iam/evaluate";
 import {
   DEFAULT_SUB_CLAIM,
+  DEPLOYMENT_TIERS,
   formatSubClaim,
   requestContextFor,
   SUB_CLAIM_COMPONENTS,
@@ -259,6 +260,66 @@ const CONFIGS: Record<string, { raw: unknown; lock: GitLabLock }> = {
     },
     lock: { projects: {}, groups: {} },
   },
+  // environments: grants (issue 24): only the sub forms with the environment parts they name, beside
+  // unrestricted grants in the same role; path-first on gitlab.com (pinned) and ID-first, parts before the ref.
+  gitlabComEnvironments: {
+    raw: {
+      gitlab: {
+        url: "https://gitlab.com",
+        subClaim: ["project_path", "ref_type", "ref", "environment_protected", "deployment_tier"],
+      },
+      limits: { trustPolicyLength: 4096 },
+      accounts: [
+        account("envs", "141414141414", [
+          role("production", [
+            {
+              project: "acme/web",
+              branches: ["main"],
+              tags: ["v*"],
+              environments: { tiers: ["production"] },
+            },
+            {
+              group: "acme/platform",
+              branches: ["main"],
+              environments: { tiers: ["staging", "production"], protected: false },
+            },
+            { project: "acme/api", branches: ["main"] },
+          ]),
+          role("protected-any-tier", [{ project: "acme/api", anyRef: true, environments: {} }]),
+        ]),
+      ],
+    },
+    lock: GITLAB_COM_LOCK,
+  },
+  selfManagedIdFirstEnvironments: {
+    raw: {
+      gitlab: {
+        url: "https://gitlab.example.com",
+        subClaim: [
+          "project_id",
+          "deployment_tier",
+          "ref_type",
+          "ref",
+          "ref_protected",
+          "environment_protected",
+        ],
+      },
+      accounts: [
+        account("envi", "151515151515", [
+          role("deploy", [
+            {
+              project: "acme/web",
+              branches: ["main", "release/*"],
+              environments: { tiers: ["production"], protected: true },
+            },
+            { project: "acme/api", tags: ["v*"], environments: { tiers: ["testing"], protected: false } },
+            { project: "acme/web", branches: ["feature/*"], protected: false },
+          ]),
+        ]),
+      ],
+    },
+    lock: GITLAB_COM_LOCK,
+  },
 };
 
 /** Independent glob for `*` (any run, including `/`) and `?` (one character): dynamic programming. */
@@ -346,6 +407,15 @@ function intended(config: Config, role: RoleConfig, providerArn: string, claims:
     if (entry.pipelineSources && !entry.pipelineSources.includes(claims.pipelineSource as never))
       return false;
     if (entry.runnerEnvironment && entry.runnerEnvironment !== claims.runnerEnvironment) return false;
+    if (entry.environments) {
+      if (!claims.environment) return false;
+      if (entry.environments.protected !== false && !claims.environment.protected) return false;
+      if (
+        entry.environments.tiers &&
+        !(entry.environments.tiers as string[]).includes(claims.environment.tier)
+      )
+        return false;
+    }
     if (entry.anyRef) return true;
     const patterns = claims.refType === "branch" ? entry.branches : entry.tags;
     return (patterns ?? []).some((pattern) => glob(pattern, claims.ref));
@@ -472,8 +542,16 @@ function claimGenerator(config: Config, random: () => number) {
     let refProtected = random() < 0.85;
     let pipelineSource = entry.pipelineSources ? pick(entry.pipelineSources) : "push";
     let runnerEnvironment = entry.runnerEnvironment ?? pick(["gitlab-hosted", "self-hosted"]);
-    const environment =
-      random() < 0.3
+    // Near an environments: grant, mostly its own environments, else another tier, unprotected or none.
+    const environment = entry.environments
+      ? random() < 0.15
+        ? undefined
+        : {
+            protected: random() < 0.8,
+            tier:
+              random() < 0.75 ? pick(entry.environments.tiers ?? DEPLOYMENT_TIERS) : pick(DEPLOYMENT_TIERS),
+          }
+      : random() < 0.3
         ? { protected: random() < 0.5, tier: pick(["production", "staging", "other"]) }
         : undefined;
     let aud = pick(audiences);
@@ -552,8 +630,19 @@ function repair(
       if (grant?.scope === "group") return { ...claims, project: `${grant.path}/fixed` };
       if (grant?.scope === "id" && grant.path !== "*") return { ...claims, projectId: grant.path };
       return undefined;
-    case "subject":
-      return difference.expected === "ref_protected:true" ? { ...claims, refProtected: true } : undefined;
+    case "subject": {
+      if (difference.expected === "ref_protected:true") return { ...claims, refProtected: true };
+      const [name, value] = difference.expected.split(":");
+      if (value === undefined || value === "*") return undefined;
+      if (name === "environment_protected")
+        return {
+          ...claims,
+          environment: { tier: "other", ...claims.environment, protected: value === "true" },
+        };
+      if (name === "deployment_tier")
+        return { ...claims, environment: { protected: true, ...claims.environment, tier: value } };
+      return undefined;
+    }
     case "condition": {
       const value = difference.expectedValues?.[0];
       if (value === undefined) return undefined;
@@ -602,7 +691,7 @@ describe("cross-check: evaluator vs iam-simulate vs intended grants", () => {
     let explained = 0;
     let repairs = 0;
     const explainProblems: string[] = [];
-    const kinds = { recycledOrCrossPairedDenied: 0, unprotectedDenied: 0 };
+    const kinds = { recycledOrCrossPairedDenied: 0, unprotectedDenied: 0, environmentDenied: 0 };
 
     for (const [name, { raw, lock }] of Object.entries(CONFIGS)) {
       const config = parseConfig(JSON.stringify(raw), `${name}.yaml`, lock);
@@ -691,6 +780,16 @@ describe("cross-check: evaluator vs iam-simulate vs intended grants", () => {
         if (!ours && !claims.refProtected && evaluate(r, { ...claims, refProtected: true }).ours) {
           kinds.unprotectedDenied++;
         }
+        // … and those environments: grants make: the same token deploying to a granted environment passes.
+        if (!ours) {
+          const granted = r.roleConfig.allow.flatMap((e) =>
+            e.environments
+              ? (e.environments.tiers ?? ["other"]).map((tier) => ({ protected: true, tier }))
+              : [],
+          );
+          if (granted.some((environment) => evaluate(r, { ...claims, environment }).ours))
+            kinds.environmentDenied++;
+        }
         if (!ours) {
           for (const entry of r.roleConfig.allow) {
             const locked = entry.project !== undefined ? lock.projects[entry.project] : undefined;
@@ -743,7 +842,7 @@ describe("cross-check: evaluator vs iam-simulate vs intended grants", () => {
       `cross-check: ${cases} cases, ${allowedCases} allowed, ${disagreements.length} disagreements, ` +
         `${overGrants.length} over-grants, ${underGrants.length} under-grants, ${explained} explained ` +
         `(${repairs} one-part repairs, ${explainProblems.length} problems); ` +
-        `${kinds.recycledOrCrossPairedDenied} recycled/cross-paired path denials, ${kinds.unprotectedDenied} unprotected-ref denials; ` +
+        `${kinds.recycledOrCrossPairedDenied} recycled/cross-paired path denials, ${kinds.unprotectedDenied} unprotected-ref denials, ${kinds.environmentDenied} environment denials; ` +
         `iam-simulate ${(simulateMs / cases).toFixed(3)} ms/case`,
     );
     expect(cases).toBeGreaterThanOrEqual(10_000);
@@ -758,6 +857,7 @@ describe("cross-check: evaluator vs iam-simulate vs intended grants", () => {
     expect(allowedCases).toBeLessThan(cases * 0.8);
     expect(kinds.recycledOrCrossPairedDenied).toBeGreaterThan(100);
     expect(kinds.unprotectedDenied).toBeGreaterThan(100);
+    expect(kinds.environmentDenied).toBeGreaterThan(100);
   }, 120_000);
 
   test("the oracle's glob is what the config means: * spans /, ? is one character", () => {

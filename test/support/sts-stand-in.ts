@@ -17,7 +17,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { evaluateTrustPolicy } from "../../src/iam/evaluate";
-import { requestContextFor } from "../../src/model/claims";
+import { parseSubjectClaim } from "../../src/explain/subject";
+import {
+  ENVIRONMENT_SUB_CLAIM_COMPONENTS,
+  requestContextFor,
+  type SubClaimComponent,
+} from "../../src/model/claims";
 import { EMPTY_LOCK, readLockFor, type GitLabLock } from "../../src/gitlab/lock";
 import {
   readSynthesizedStacks,
@@ -188,8 +193,18 @@ export class StsStandIn {
    */
   mintToken({ sub, aud, expiresIn = 300, ...claims }: TokenClaims): string {
     const now = Math.floor(Date.now() / 1000);
-    const [, projectPath = "", refType = "", ref = ""] =
-      /^project_path:(.*):ref_type:(\w+):ref:(.*)$/.exec(sub) ?? [];
+    // The sub's parts as GitLab formats them (any components, in any order: src/explain/subject.ts).
+    // A sub in no GitLab format (a hostile-input test) is read as the default format, greedily, as before.
+    const parts = parseSubjectClaim(sub);
+    const [, projectPath = "", refType = "", ref = ""] = parts
+      ? [sub, parts.projectPath, parts.refType, parts.ref ?? ""]
+      : (/^project_path:(.*):ref_type:(\w+):ref:(.*)$/.exec(sub) ?? []);
+    // A job with an environment carries environment_protected and deployment_tier as claims too.
+    const environment = Object.fromEntries(
+      Object.entries(parts?.other ?? {}).filter(([name]) =>
+        ENVIRONMENT_SUB_CLAIM_COMPONENTS.includes(name as SubClaimComponent),
+      ),
+    );
     return signJwt(
       {
         namespace_path: projectPath.split("/").slice(0, -1).join("/"),
@@ -198,9 +213,11 @@ export class StsStandIn {
         ref,
         ref_path: `refs/${refType === "tag" ? "tags" : "heads"}/${ref}`,
         // GitLab protects a project's default branch unless told otherwise; other refs start unprotected.
-        ref_protected: refType === "branch" && ref === "main" ? "true" : "false",
+        ref_protected:
+          parts?.other?.ref_protected ?? (refType === "branch" && ref === "main" ? "true" : "false"),
         pipeline_source: "push",
         runner_environment: "self-hosted",
+        ...environment,
         ...(this.lock.projects[projectPath]
           ? {
               project_id: String(this.lock.projects[projectPath].id),

@@ -10,7 +10,8 @@
  *   itself (a resource policy naming the account root, `arn:…:root`, delegates to identity policies);
  * - another account: allowed only when an identity policy AND the resource policy allow;
  * - `Arn*` operators compare like `StringLike` (IAM's ARN matching with `*` and `?`), `Bool` ignores case.
- * `NotAction`, `NotResource`, `NotPrincipal` and other operators throw rather than guess.
+ * `NotResource` matches what none of its patterns match; `NotAction`, `NotPrincipal` and other operators
+ * throw rather than guess.
  */
 import { evaluateCondition, stringLike } from "./evaluate";
 import type { IamDocument, IamStatement } from "../model/state-access";
@@ -72,7 +73,7 @@ function conditionsMatch(
 }
 
 function checkSupported(statement: IamStatement): void {
-  for (const key of ["NotAction", "NotResource", "NotPrincipal"]) {
+  for (const key of ["NotAction", "NotPrincipal"]) {
     if (Object.hasOwn(statement, key))
       throw new Error(`${key} is not supported by this evaluator (${statement.Sid})`);
   }
@@ -104,7 +105,9 @@ function statementMatches(
   const action = request.action.toLowerCase();
   return (
     statement.Action.some((pattern) => stringLike(pattern.toLowerCase(), action)) &&
-    statement.Resource.some((pattern) => stringLike(pattern, request.resource)) &&
+    (statement.Resource !== undefined
+      ? statement.Resource.some((pattern) => stringLike(pattern, request.resource))
+      : !(statement.NotResource ?? []).some((pattern) => stringLike(pattern, request.resource))) &&
     conditionsMatch(statement, context)
   );
 }

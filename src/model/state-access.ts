@@ -28,16 +28,13 @@ export const WORKSPACE_LIST_PREFIX = "env:/";
 export const BUCKET_POLICY_MAX_LENGTH = 20_480;
 
 /**
- * Object writes the bucket policy reserves: any version, ACL, tag, retention or legal hold too, and
- * `s3:Re*` (RestoreObject, ReplicateObject, ReplicateDelete, ReplicateTags: S3 has no read action so named).
+ * Changes to an object's history and metadata: deleting a version, ACLs, tags, retention, legal holds
+ * (`s3:PutObject?*` and `s3:DeleteObject?*` are every action that starts so and is longer), restores
+ * and replication writes (`s3:Re*`: S3 has no read action so named). Break-glass only.
  */
-const OBJECT_WRITES = [
-  "s3:PutObject*",
-  "s3:DeleteObject*",
-  "s3:RestoreObject",
-  "s3:ReplicateObject",
-  "s3:ReplicateDelete",
-];
+const HISTORY_CHANGES = ["s3:PutObject?*", "s3:DeleteObject?*", "s3:Re*"];
+/** The writes Terraform makes: the state and the lock object, and the lock's release. */
+const OBJECT_WRITES = ["s3:PutObject", "s3:DeleteObject"];
 /** Changes to the bucket itself: its policy, versioning, encryption, public access block, lifecycle. */
 const BUCKET_CHANGES = [
   "s3:PutBucket*",
@@ -54,7 +51,8 @@ export interface IamStatement {
   readonly Effect: "Allow" | "Deny";
   readonly Principal?: "*" | { readonly AWS: readonly string[] };
   readonly Action: readonly string[];
-  readonly Resource: readonly string[];
+  readonly Resource?: readonly string[];
+  readonly NotResource?: readonly string[];
   readonly Condition?: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
 }
 
@@ -259,7 +257,6 @@ export function stateBucketPolicy(config: Config, state: S3StateConfig): IamDocu
   const partition = bucketPartition(config, state);
   const bucket = bucketArn(partition, state.bucket);
   const stacks = stateAccessOf(config, state);
-  const writers = [...new Set(stacks.map((s) => s.writer))];
   const principals = [...new Set(stacks.flatMap((s) => [s.reader, s.writer].filter((p) => p !== undefined)))];
   const statements: IamStatement[] = [
     {
@@ -279,15 +276,35 @@ export function stateBucketPolicy(config: Config, state: S3StateConfig): IamDocu
       Condition: { ArnNotEquals: { "aws:PrincipalArn": [state.breakGlassRoleArn] } },
     },
     {
-      Sid: "DenyObjectWritesButWriters",
+      Sid: "DenyHistoryChangesButBreakGlass",
+      Effect: "Deny",
+      Principal: "*",
+      Action: HISTORY_CHANGES,
+      Resource: [`${bucket}/*`],
+      Condition: { ArnNotEquals: { "aws:PrincipalArn": [state.breakGlassRoleArn] } },
+    },
+    {
+      // The state objects end in .tfstate (locks in .tflock): only break-glass deletes one.
+      Sid: "DenyStateDeletesButBreakGlass",
+      Effect: "Deny",
+      Principal: "*",
+      Action: ["s3:DeleteObject"],
+      Resource: [`${bucket}/${state.keyPrefix}*.tfstate`],
+      Condition: { ArnNotEquals: { "aws:PrincipalArn": [state.breakGlassRoleArn] } },
+    },
+    {
+      // Outside the account stacks' keys (each guarded below) nothing is written but by break-glass.
+      Sid: "DenyOtherWritesButBreakGlass",
       Effect: "Deny",
       Principal: "*",
       Action: OBJECT_WRITES,
-      Resource: [`${bucket}/*`],
-      Condition: { ArnNotEquals: { "aws:PrincipalArn": writers } },
+      NotResource: stacks.filter((s) => s.reader !== undefined).map((s) => `${bucket}/${s.key}*`),
+      Condition: { ArnNotEquals: { "aws:PrincipalArn": [state.breakGlassRoleArn] } },
     },
   ];
   for (const access of stacks) {
+    // The bootstrap stack's keys: break-glass only, by DenyOtherWritesButBreakGlass.
+    if (access.reader === undefined) continue;
     // `<key>*` is the state and its lock: stack names hold no dot, so no other stack's key starts so.
     const keys = `${bucket}/${access.key}*`;
     statements.push({
@@ -300,7 +317,6 @@ export function stateBucketPolicy(config: Config, state: S3StateConfig): IamDocu
         ArnNotEquals: { "aws:PrincipalArn": [...new Set([access.writer, state.breakGlassRoleArn])] },
       },
     });
-    if (access.reader === undefined) continue; // the bootstrap stack: break-glass, in this account
     statements.push(
       allowFor(access.reader, `Read${sidPart(access.stack)}`, ["s3:GetObject"], [`${bucket}/${access.key}`]),
       allowFor(

@@ -224,18 +224,19 @@ export function accountRootOf(arn: string): string {
 }
 
 /**
- * An Allow for one role of possibly another account. The Principal is the role's account (always a
+ * An Allow for roles of possibly another account. The Principal is the role's account (always a
  * valid principal, even before the role exists: naming a role that does not exist yet fails
  * PutBucketPolicy), narrowed to the role by `aws:PrincipalArn`.
  */
-function allowFor(role: string, sid: string, actions: string[], resources: string[]): IamStatement {
+function allowFor(roles: string[], sid: string, actions: string[], resources: string[]): IamStatement {
+  const unique = [...new Set(roles)];
   return {
     Sid: sid,
     Effect: "Allow",
-    Principal: { AWS: [accountRootOf(role)] },
+    Principal: { AWS: [...new Set(unique.map(accountRootOf))] },
     Action: actions,
     Resource: resources,
-    Condition: { ArnEquals: { "aws:PrincipalArn": [role] } },
+    Condition: { ArnEquals: { "aws:PrincipalArn": unique } },
   };
 }
 
@@ -317,19 +318,15 @@ export function stateBucketPolicy(config: Config, state: S3StateConfig): IamDocu
         ArnNotEquals: { "aws:PrincipalArn": [...new Set([access.writer, state.breakGlassRoleArn])] },
       },
     });
+    // One Allow per stack, an upper bound: it names account roots, so it grants nothing by itself
+    // (identity policies decide, the generated ones precisely), and the Denies above keep the planner
+    // from writing and everyone from deleting the state or its history.
     statements.push(
-      allowFor(access.reader, `Read${sidPart(access.stack)}`, ["s3:GetObject"], [`${bucket}/${access.key}`]),
       allowFor(
-        access.writer,
-        `Write${sidPart(access.stack)}`,
-        ["s3:GetObject", "s3:PutObject"],
-        [`${bucket}/${access.key}`, `${bucket}/${access.lockKey}`],
-      ),
-      allowFor(
-        access.writer,
-        `Unlock${sidPart(access.stack)}`,
-        ["s3:DeleteObject"],
-        [`${bucket}/${access.lockKey}`],
+        [access.reader, access.writer],
+        `Stack${sidPart(access.stack)}`,
+        ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+        [keys],
       ),
     );
   }

@@ -149,8 +149,10 @@ export function intended(
     // The writer: state put, lock put and delete; never delete or rewrite history.
     return c.action === "s3:PutObject" || (c.action === "s3:DeleteObject" && key === stack.lockKey);
   }
-  if (stack && (stack.writer === c.principal || (stack.reader === c.principal && key === stack.key)))
-    return true;
+  // The writer reads the state and the lock; the planner the state, and the lock object (who holds
+  // the lock) where its own policies allow: the bucket does not stop it.
+  if (stack && stack.writer === c.principal) return true;
+  if (stack && stack.reader === c.principal && (key === stack.key || isAdmin || readOnly)) return true;
   return inBucketAccount && (isAdmin || readOnly);
 }
 

@@ -13,6 +13,7 @@ import { runAsync } from "../support/run";
 import { startS3StandIn, type S3StandIn } from "../support/s3-stand-in";
 import { BUCKET_ACCOUNT, deployedStatePolicies, principals } from "../support/state-policies";
 import { TERRAFORM, testWithTool } from "../support/tools";
+import { planOffline, testWithAwsProvider } from "../support/offline-plan";
 
 const KEYS = {
   planner: { id: "AKIASTAGINGPLANNER01", arn: "arn:aws:iam::222222222222:role/gitlab/platform-planner" },
@@ -26,11 +27,15 @@ let root: string;
 let stack: string;
 let s3: S3StandIn;
 let backendBlock: string;
+let outdir: string;
+let cleanupOut: () => void;
 
 beforeAll(async () => {
   const raw = parseYaml(readFileSync("test/fixtures/state/s3-state.yaml", "utf8")) as RawConfig;
   const out = await synthesizeToTemp(parse(raw, lockFor(raw)));
-  try {
+  outdir = out.dir;
+  cleanupOut = out.cleanup;
+  {
     const hcl = readFileSync(join(out.dir, "stacks", "staging", "cdk.tf"), "utf8");
     backendBlock = /backend "s3" \{[^}]*\}/.exec(hcl)![0];
     const deployed = await deployedStatePolicies(out.dir);
@@ -43,8 +48,6 @@ beforeAll(async () => {
         Object.values(KEYS).map((k) => [k.id, { arn: k.arn, identityPolicies: who.get(k.arn)! }]),
       ),
     });
-  } finally {
-    out.cleanup();
   }
   root = mkdtempSync(join(tmpdir(), "s3-state-"));
   stack = join(root, "staging");
@@ -71,6 +74,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await s3?.close();
+  cleanupOut?.();
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
@@ -173,4 +177,29 @@ testWithTool(
     expect(state.resources[0]!.instances[0]!.attributes.input.value).toBe("one");
   },
   240_000,
+);
+
+testWithAwsProvider(
+  "GIVEN state s3 WHEN the account stack and the bucket stack are planned with the real AWS provider THEN the state policies and the bucket's safeguards are in the plan",
+  async (plugin) => {
+    const staging = await planOffline(join(outdir, "stacks", "staging"), plugin);
+    const policies = (staging.json.resource_changes ?? []).filter((r) => r.type === "aws_iam_role_policy");
+    expect(policies.map((p) => (p.change.after as { name: string }).name).sort()).toEqual([
+      "gitlab-oidc-state-read",
+      "gitlab-oidc-state-write",
+    ]);
+    const bucket = await planOffline(join(outdir, "stacks", "gitlab-oidc-state"), plugin);
+    const types = (bucket.json.resource_changes ?? [])
+      .map((r) => `${r.type}:${r.change.actions.join(",")}`)
+      .sort();
+    expect(types).toEqual([
+      "aws_s3_bucket:create",
+      "aws_s3_bucket_ownership_controls:create",
+      "aws_s3_bucket_policy:create",
+      "aws_s3_bucket_public_access_block:create",
+      "aws_s3_bucket_server_side_encryption_configuration:create",
+      "aws_s3_bucket_versioning:create",
+    ]);
+  },
+  300_000,
 );

@@ -9,7 +9,13 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import type { Config } from "../src/config/schema";
 import { evaluateAccess } from "../src/iam/evaluate-access";
-import { STATE_STACK, stateBucketPolicy, type S3StateConfig } from "../src/model/state-access";
+import {
+  STATE_STACK,
+  stateAccessOf,
+  stateBucketPolicy,
+  stateWritePolicy,
+  type S3StateConfig,
+} from "../src/model/state-access";
 import { policyLength } from "../src/model/trust-policy";
 import { lockFor, parse, problemsOf, synthesizeToTemp, type RawConfig } from "./support/configs";
 import {
@@ -17,6 +23,7 @@ import {
   BUCKET_ACCOUNT,
   deployedStatePolicies,
   judgeMatrix,
+  MANAGED_POLICY_DOCUMENTS,
   principals,
   type DeployedStatePolicies,
 } from "./support/state-policies";
@@ -176,6 +183,78 @@ describe("state in S3: the config's rules", () => {
       expect(out.stacks.map((s) => s.name)).toEqual(["production", "staging"]);
       const manifest = JSON.parse(readFileSync(`${out.dir}/manifest.json`, "utf8")) as { stacks: object };
       expect(Object.keys(manifest.stacks).sort()).toEqual([STATE_STACK, "production", "staging"]);
+    } finally {
+      out.cleanup();
+    }
+  });
+});
+
+describe("state in S3: deployRoleArn and KMS", () => {
+  test("GIVEN deployRoleArn and a KMS key WHEN synthesized THEN that role writes the state (its own inline policy), the planner may decrypt, the deployer role gets nothing, and the bucket encrypts with the key", async () => {
+    // GIVEN
+    const raw = parseYaml(readFileSync("test/fixtures/state/s3-state.yaml", "utf8")) as RawConfig;
+    const key = "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    (raw.state as Record<string, unknown>).kmsKeyArn = key;
+    const staging = (raw.accounts as Record<string, unknown>[])[1]!;
+    staging.deployRoleArn = "arn:aws:iam::222222222222:role/platform/terraform-apply";
+    const config = parse(raw);
+    // WHEN
+    const out = await synthesizeToTemp(config);
+    try {
+      const hcl = readFileSync(`${out.dir}/stacks/staging/cdk.tf`, "utf8");
+      const bucketHcl = readFileSync(`${out.dir}/stacks/${STATE_STACK}/cdk.tf`, "utf8");
+      const deployed = await deployedStatePolicies(out.dir);
+      // THEN
+      const writerPolicy =
+        /resource "aws_iam_role_policy" "state-writer" \{\n\s+name\s+= "gitlab-oidc-state-write"\n.*\n\s+role\s+= "terraform-apply"\n\}/.exec(
+          hcl,
+        );
+      expect(writerPolicy).not.toBeNull();
+      expect(hcl).toContain(`kms_key_id   = "${key}"`);
+      const stagingDeployer = deployed.identityPolicies.get(
+        "arn:aws:iam::222222222222:role/gitlab/platform-deployer",
+      )!;
+      expect(stagingDeployer).toEqual([]);
+      const planner = deployed.identityPolicies.get(
+        "arn:aws:iam::222222222222:role/gitlab/platform-planner",
+      )!;
+      expect(planner[0]!.Statement).toContainEqual(
+        expect.objectContaining({ Action: ["kms:Decrypt"], Resource: [key] }),
+      );
+      expect(bucketHcl).toMatch(/sse_algorithm\s+= "aws:kms"/);
+      expect(bucketHcl).toContain(`kms_master_key_id = "${key}"`);
+      const writer = evaluateAccess(
+        {
+          principalArn: staging.deployRoleArn as string,
+          action: "s3:PutObject",
+          resource: `${BUCKET}/gitlab-oidc-aws/staging.tfstate`,
+        },
+        {
+          identityPolicies: [
+            stateWritePolicy(
+              "aws",
+              config.state as S3StateConfig,
+              stateAccessOf(config, config.state as S3StateConfig)[1]!,
+            ),
+          ],
+          resourcePolicy: deployed.bucketPolicy,
+          resourceAccount: BUCKET_ACCOUNT,
+        },
+      );
+      expect(writer.allowed).toBe(true);
+      const deployerRole = evaluateAccess(
+        {
+          principalArn: "arn:aws:iam::222222222222:role/gitlab/platform-deployer",
+          action: "s3:PutObject",
+          resource: `${BUCKET}/gitlab-oidc-aws/staging.tfstate`,
+        },
+        {
+          identityPolicies: [MANAGED_POLICY_DOCUMENTS["arn:aws:iam::aws:policy/AdministratorAccess"]!],
+          resourcePolicy: deployed.bucketPolicy,
+          resourceAccount: BUCKET_ACCOUNT,
+        },
+      );
+      expect(deployerRole.decision).toBe("ExplicitDeny");
     } finally {
       out.cleanup();
     }

@@ -151,6 +151,11 @@ function listStatement(partition: string, state: S3StateConfig, key: string): Ia
   };
 }
 
+/** The KMS key's actions, when the state is encrypted with one. */
+function kmsStatements(state: S3StateConfig, sid: string, actions: string[]): IamStatement[] {
+  return state.kmsKeyArn ? [{ Sid: sid, Effect: "Allow", Action: actions, Resource: [state.kmsKeyArn] }] : [];
+}
+
 /** The planner's inline policy: list and read its stack's state object; decrypt it. */
 export function stateReadPolicy(
   partition: string,
@@ -167,16 +172,7 @@ export function stateReadPolicy(
         Action: ["s3:GetObject"],
         Resource: [objectArn(partition, state, access.key)],
       },
-      ...(state.kmsKeyArn
-        ? [
-            {
-              Sid: "DecryptState",
-              Effect: "Allow" as const,
-              Action: ["kms:Decrypt"],
-              Resource: [state.kmsKeyArn],
-            },
-          ]
-        : []),
+      ...kmsStatements(state, "DecryptState", ["kms:Decrypt"]),
     ],
   };
 }
@@ -203,16 +199,7 @@ export function stateWritePolicy(
         Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
         Resource: [objectArn(partition, state, access.lockKey)],
       },
-      ...(state.kmsKeyArn
-        ? [
-            {
-              Sid: "EncryptState",
-              Effect: "Allow" as const,
-              Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
-              Resource: [state.kmsKeyArn],
-            },
-          ]
-        : []),
+      ...kmsStatements(state, "EncryptState", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]),
     ],
   };
 }

@@ -26,6 +26,16 @@ import type { SynthesizedStack } from "./terraform/synthesized-stacks";
 import { formatHcl } from "./terraform/format-hcl";
 import { unwrapInterpolationOnlyStrings } from "./terraform/unwrap-interpolations";
 import { AccountStack } from "../stacks/account-stack";
+import { StateBucketStack } from "../stacks/state-bucket-stack";
+import { STATE_STACK, stateAccessOf, stateBucketPolicy } from "./model/state-access";
+
+/** The stacks a config synthesizes: one per account, in config order, then the state bucket's (s3). */
+export function stackNamesOf(config: Config): string[] {
+  return [
+    ...config.accounts.map((account) => account.name),
+    ...(config.state.type === "s3" ? [STATE_STACK] : []),
+  ];
+}
 
 export interface SynthOptions {
   /** Directory that receives `manifest.json` and `stacks/<name>/`. */
@@ -63,14 +73,24 @@ function buildStacks(config: Config, outdir: string, hcl: boolean): App {
   let app: App;
   try {
     app = new App({ outdir, hclOutput: hcl, stackTraces: false });
+    const state = config.state;
+    const stateAccess = state.type === "s3" ? stateAccessOf(config, state) : [];
     for (const account of config.accounts) {
+      const access = stateAccess.find((a) => a.stack === account.name);
       new AccountStack(app, {
         gitlab: config.gitlab,
-        state: config.state,
+        state,
         limits: config.limits,
         account,
         ...(config.lock ? { lock: config.lock } : {}),
+        ...(access ? { stateAccess: access } : {}),
       });
+    }
+    if (state.type === "s3") {
+      const owner = config.accounts.find((account) => account.name === state.account);
+      if (owner === undefined)
+        throw new Error(`state.account "${state.account}" is not an account of the config`);
+      new StateBucketStack(app, { state, account: owner, bucketPolicy: stateBucketPolicy(config, state) });
     }
   } finally {
     if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
@@ -94,7 +114,7 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
       .filter((child) => child instanceof AccountStack)
       .map((stack) => stack.synthesized);
     stepDone("model");
-    const stacks = config.accounts.map((account) => account.name);
+    const stacks = stackNamesOf(config);
     const stackFile = options.hcl ? "cdk.tf" : "cdk.tf.json";
     if (options.hcl) formatStacks(scratch, stacks, stackFile);
     stepDone("format");

@@ -1,13 +1,22 @@
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { HttpBackend, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { Fn, HttpBackend, LocalBackend, S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { checkAccountFields, ConfigError, providerAudiences, providerUrlOf } from "../src/config/rules";
-import type { AccountConfig, Config } from "../src/config/schema";
+import type { AccountConfig, Config, PolicyDocument } from "../src/config/schema";
 import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
 import { GitLabOidcRole } from "../src/constructs/gitlab-oidc-role";
 import { compareCodeUnits } from "../src/model/names";
+import {
+  STATE_READ_POLICY,
+  STATE_WRITE_POLICY,
+  stateReadPolicy,
+  stateWritePolicy,
+  type S3StateConfig,
+  type StackStateAccess,
+} from "../src/model/state-access";
 import { oidcProviderArn } from "../src/model/trust-policy";
-import { literalFor, literalMap } from "../src/terraform/literal";
+import { expressionLiterals, literalFor, literalMap } from "../src/terraform/literal";
 import type { SynthesizedRole, SynthesizedStack } from "../src/terraform/synthesized-stacks";
 
 export interface AccountStackProps {
@@ -24,6 +33,42 @@ export interface AccountStackProps {
    * @default no IDs (grants that need one are refused)
    */
   readonly lock?: Config["lock"];
+  /**
+   * With `state.type: s3`: this stack's state key and who may read and write it (stateAccessOf), whose
+   * permissions the stack attaches to the pipeline's roles.
+   * @default none (required with state.type s3)
+   */
+  readonly stateAccess?: StackStateAccess;
+}
+
+/** The S3 backend of one stack: encrypted, S3-native locking, credentials from the job's profile. */
+export function s3BackendProps(state: S3StateConfig, stack: string) {
+  return {
+    bucket: state.bucket,
+    key: `${state.keyPrefix}${stack}.tfstate`,
+    region: state.region,
+    encrypt: true,
+    ...(state.kmsKeyArn ? { kmsKeyId: state.kmsKeyArn } : {}),
+    // Terraform ≥ 1.10: the lock is an object beside the state (<key>.tflock), written with a
+    // conditional PUT; no DynamoDB table. cdktf 0.21's typings predate it; the backend passes it on.
+    useLockfile: true,
+  };
+}
+
+/** The generated state policy of role `name`, if it is one of the stack's pipeline roles. */
+function statePolicyFor(
+  name: string,
+  state: S3StateConfig,
+  partition: string,
+  access: StackStateAccess,
+): Record<string, PolicyDocument> | undefined {
+  if (name === access.readerRole) {
+    return { [STATE_READ_POLICY]: stateReadPolicy(partition, state, access) as unknown as PolicyDocument };
+  }
+  if (access.writerRole?.managedHere && name === access.writerRole.name) {
+    return { [STATE_WRITE_POLICY]: stateWritePolicy(partition, state, access) as unknown as PolicyDocument };
+  }
+  return undefined;
 }
 
 /** Tag on every resource, so the console shows where a role is managed. */
@@ -68,6 +113,8 @@ export class AccountStack extends TerraformStack {
         unlockMethod: "DELETE",
         retryWaitMin: 5,
       });
+    } else if (state.type === "s3") {
+      new S3Backend(this, s3BackendProps(state, account.name));
     } else {
       // Relative to the stack's directory (<outdir>/stacks/<name>): the repository root, where cdktf
       // keeps local state by default, whichever of terraform/ or cdktf.out/ runs it.
@@ -86,8 +133,15 @@ export class AccountStack extends TerraformStack {
     });
     const roleArns: Record<string, string> = {};
     const roles: SynthesizedRole[] = [];
+    const stateAccess = props.stateAccess;
     for (const role of account.roles) {
       const { name, adopt, ...rest } = role;
+      // With state in S3, the pipeline's roles get their state permissions as one more inline policy,
+      // managed (exclusively) like the others.
+      if (state.type === "s3" && stateAccess !== undefined) {
+        const generated = statePolicyFor(name, state, account.partition, stateAccess);
+        if (generated !== undefined) rest.inlinePolicies = { ...rest.inlinePolicies, ...generated };
+      }
       const construct = new GitLabOidcRole(this, name, {
         provider,
         name,
@@ -103,6 +157,16 @@ export class AccountStack extends TerraformStack {
       });
       roleArns[name] = construct.arn;
       roles.push(construct.synthesized);
+    }
+    if (state.type === "s3" && stateAccess?.writerRole && !stateAccess.writerRole.managedHere) {
+      // deployRoleArn writes the state (the deploy job's terraform runs as it); it is not a role of this
+      // config, so its state permissions are one inline policy beside whatever else manages it.
+      new IamRolePolicy(this, "state-writer", {
+        name: STATE_WRITE_POLICY,
+        role: literal(stateAccess.writerRole.name),
+        // jsonencode of the structure, as the role's own inline policies are written.
+        policy: Fn.jsonencode(expressionLiterals(stateWritePolicy(account.partition, state, stateAccess))),
+      });
     }
     this.synthesized = {
       name: account.name,

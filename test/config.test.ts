@@ -277,8 +277,13 @@ describe("rejections name the field and the fix", () => {
     ],
     [
       "an unknown state type",
+      { ...minimalConfig(), state: { type: "azurerm" } },
+      'state.type: state.type must be "local", "gitlab" or "s3"',
+    ],
+    [
+      "an s3 state without its bucket",
       { ...minimalConfig(), state: { type: "s3" } },
-      'state.type: state.type must be "local" or "gitlab"',
+      "state.bucket: missing: bucket is required",
     ],
   ];
 

@@ -27,6 +27,7 @@ import {
   tagsProblems,
 } from "./validators";
 import { stackVariableSuffix } from "../pipeline/stack-jobs";
+import { checkStateAndPipelineRoles } from "./state-rules";
 
 /** One thing wrong with the config: where (`accounts[0].roles[1].name`, as path segments) and why. */
 export interface Problem {
@@ -454,7 +455,11 @@ function checkPinIds(config: Config): Problem[] {
 
 /** Every cross-field problem in a config that already matches the schema. */
 export function checkConfig(config: Config): Problem[] {
-  const problems: Problem[] = [...checkAudiences(config), ...checkPinIds(config)];
+  const problems: Problem[] = [
+    ...checkAudiences(config),
+    ...checkPinIds(config),
+    ...checkStateAndPipelineRoles(config),
+  ];
   const stackNames = new Map<string, number>();
   const providerCreatedBy = new Map<string, number>();
   // IAM role names are unique per AWS account, ignoring case; two stacks must not both manage one.

@@ -19,6 +19,9 @@ import {
   httpsUrlProblem,
   IAM_NAME,
   iamPathProblem,
+  kmsKeyArnProblem,
+  s3BucketNameProblem,
+  s3KeyPrefixProblem,
   misleadingCharacterProblem,
   PARTITIONS,
   tagsProblems,
@@ -330,6 +333,22 @@ export const accountSchema = z.strictObject({
     .default({})
     .meta({ description: "Default tags for every resource in this account's stack." }),
   adopt: adoptSchema("the account's OIDC provider (with provider: create) and every role listed here"),
+  pipeline: z
+    .strictObject({
+      planner: z.string().regex(IAM_NAME, { error: "planner must name a role of this account" }).meta({
+        description:
+          "The role this stack's plan jobs assume (read-only): with state.type s3 it may read the stack's state.",
+      }),
+      deployer: z.string().regex(IAM_NAME, { error: "deployer must name a role of this account" }).meta({
+        description:
+          "The role this stack's deploy jobs assume: with state.type s3 it (or deployRoleArn, when set) is the only one that may write the stack's state.",
+      }),
+    })
+    .optional()
+    .meta({
+      description:
+        "Which of this account's roles the repository's own pipeline uses to plan and to deploy this stack. Required with state.type s3, whose state permissions are generated for them.",
+    }),
   roles: z
     .array(roleSchema)
     .min(1, { error: "an account needs at least one role" })
@@ -342,6 +361,34 @@ export const stateSchema = z
     [
       z.strictObject({ type: z.literal("local") }),
       z.strictObject({
+        type: z.literal("s3"),
+        bucket: z
+          .string()
+          .superRefine(checkedBy(s3BucketNameProblem))
+          .meta({ description: "The S3 bucket holding every stack's state (S3's naming rules)." }),
+        region: z
+          .string()
+          .regex(AWS_REGION, { error: "state.region must be an AWS region name such as eu-west-1" })
+          .meta({ description: "The bucket's region." }),
+        account: z.string().meta({
+          description:
+            "Name of the config account that owns the bucket: the bootstrap stack (gitlab-oidc-state) is deployed there.",
+        }),
+        keyPrefix: z
+          .string()
+          .superRefine(checkedBy(s3KeyPrefixProblem))
+          .default("gitlab-oidc-aws/")
+          .meta({ description: "Prefix of the state objects: <keyPrefix><stack>.tfstate." }),
+        kmsKeyArn: z.string().superRefine(checkedBy(kmsKeyArnProblem)).optional().meta({
+          description:
+            "A customer managed KMS key (its ARN) for the state objects; default SSE-S3 (AES-256). The planners get kms:Decrypt, the deployers also kms:Encrypt and kms:GenerateDataKey.",
+        }),
+        breakGlassRoleArn: z.string().meta({
+          description:
+            "The one role besides the deployers that may write state objects (recovery by hand), in the bucket's account; it alone writes the bootstrap stack's state.",
+        }),
+      }),
+      z.strictObject({
         type: z.literal("gitlab"),
         url: httpsUrl("state.url").meta({
           description: "GitLab instance holding the state, e.g. https://gitlab.example.com.",
@@ -353,12 +400,12 @@ export const stateSchema = z
           .meta({ description: "Project whose GitLab-managed Terraform state stores the stacks." }),
       }),
     ],
-    { error: 'state.type must be "local" or "gitlab"' },
+    { error: 'state.type must be "local", "gitlab" or "s3"' },
   )
   .default({ type: "local" })
   .meta({
     description:
-      "Where Terraform state lives: local files, or GitLab-managed state (credentials from TF_HTTP_USERNAME / TF_HTTP_PASSWORD).",
+      "Where Terraform state lives: local files, GitLab-managed state (credentials from TF_HTTP_USERNAME / TF_HTTP_PASSWORD), or an S3 bucket only the deployers can write (docs/state.md).",
   });
 
 export const configSchema = z

@@ -6,6 +6,7 @@
  * same bytes.
  */
 import type { Config } from "../config/schema";
+import { stateReportLines } from "./state-report";
 import { parseSubjectGrant, type SubjectGrant } from "../explain/subject";
 import { issuerHost, type IamConditions } from "../model/trust-policy";
 import type { SynthesizedRole, SynthesizedStack } from "../terraform/synthesized-stacks";
@@ -208,7 +209,7 @@ function audiencesOfRole(stack: SynthesizedStack, role: SynthesizedRole): string
 }
 
 /** Inline code that survives any character, and `|` inside a table cell. */
-function code(value: string): string {
+export function code(value: string): string {
   const escaped = visible(value).replace(/\|/g, "\\|");
   // A fence longer than any run of backticks inside, so the value cannot close it.
   const longest = Math.max(0, ...(escaped.match(/`+/g) ?? []).map((run) => run.length));
@@ -407,6 +408,6 @@ export function renderAccessReport(config: Config, stacks: readonly SynthesizedS
   lines.push("", "## Risky grants", "");
   if (summary.length === 0) lines.push("None found.");
   else lines.push("| Account | Role | Risk |", "|---|---|---|", ...summary);
-  lines.push(...sections);
+  lines.push(...sections, ...stateReportLines(config));
   return `${lines.join("\n")}\n`;
 }

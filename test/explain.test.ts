@@ -80,7 +80,7 @@ describe("explainAccess", () => {
     const result = explainAccess(stacks, { ...branch("acme/web", "main") });
     // THEN production/deploy and staging/preview allow it, by the exact and the wildcard grant
     const deploy = verdict(result, "production", "deploy");
-    expect(deploy).toMatchObject({ allowed: true, decision: "Allow", audience: "https://gitlab.com" });
+    expect(deploy).toMatchObject({ allowed: true, decision: "Allow", audience: "sts.amazonaws.com" });
     expect(deploy.matched).toMatchObject({
       sid: expect.stringMatching(/^Project\d+Exact$/),
       operator: "StringEquals",
@@ -226,7 +226,7 @@ describe("explainAccess", () => {
     // GIVEN the right sub with an aud the roles do not accept
     const result = explainAccess(stacks, {
       ...branch("acme/web", "main"),
-      audiences: ["sts.amazonaws.com"],
+      audiences: ["https://gitlab.com"],
     });
     // THEN every role is denied; deploy's closest grant matches the sub and names the audience
     expect(result.allowed).toBe(false);
@@ -235,8 +235,8 @@ describe("explainAccess", () => {
     expect(deploy.closest?.differences).toEqual([
       expect.objectContaining({
         part: "audience",
-        expected: "https://gitlab.com",
-        actual: "sts.amazonaws.com",
+        expected: "sts.amazonaws.com",
+        actual: "https://gitlab.com",
       }),
     ]);
   });
@@ -244,12 +244,12 @@ describe("explainAccess", () => {
   test("several audiences: allowed when any is accepted", () => {
     const result = explainAccess(stacks, {
       ...branch("acme/web", "main"),
-      audiences: ["sts.amazonaws.com", "https://gitlab.com"],
+      audiences: ["https://gitlab.com", "sts.amazonaws.com"],
       role: "deploy",
     });
     expect(verdict(result, "production", "deploy")).toMatchObject({
       allowed: true,
-      audience: "https://gitlab.com",
+      audience: "sts.amazonaws.com",
     });
   });
 
@@ -271,7 +271,7 @@ describe("explainAccess", () => {
                 Principal: { Federated: [stack.providerReference] },
                 Condition: {
                   StringEquals: {
-                    "gitlab.com:aud": ["https://gitlab.com"],
+                    "gitlab.com:aud": ["sts.amazonaws.com"],
                     "gitlab.com:sub": ["project_path:acme/web:ref_type:branch:ref:release/*"],
                   },
                 },

@@ -246,7 +246,7 @@ describe("exports mode", () => {
     const token = sts.mintToken({ sub: sub("acme/web", "main") });
     const noCli = await run(
       { branch: "main", token, jobs: ["staging-exports"] },
-      { AWS_CREDENTIALS_AWS_CLI: "aws-cli-not-installed" },
+      { AWS_CREDENTIALS_AWS_CLI: "/opt/not-installed/bin/aws" },
     );
     // THEN it fails naming the image need and the web-identity alternative
     expect(noCli.exitCode).not.toBe(0);

@@ -369,24 +369,24 @@ describe("session policies (dash)", () => {
     // AND the credentials it issued can put objects but not delete them, although the role may
     const issued = sts.issued.at(-1)!;
     const role = sts.stacks.flatMap((s) => s.roles).find((r) => r.inlinePolicies["deploy-assets"])!;
-    const decide = async (action: string, sessionPolicy?: unknown): Promise<string> =>
-      (
-        await runSimulation(
-          {
-            request: {
-              principal: `arn:aws:sts::111111111111:assumed-role/${issued.roleName}/${issued.sessionName}`,
-              action,
-              resource: { resource: `${ASSETS_BUCKET}/site/index.html`, accountId: "111111111111" },
-              contextVariables: {},
-            },
-            identityPolicies: [{ name: "deploy-assets", policy: role.inlinePolicies["deploy-assets"] }],
-            serviceControlPolicies: [],
-            resourceControlPolicies: [],
-            ...(sessionPolicy === undefined ? {} : { sessionPolicy }),
+    const decide = async (action: string, sessionPolicy?: unknown): Promise<string> => {
+      const result = await runSimulation(
+        {
+          request: {
+            principal: `arn:aws:sts::111111111111:assumed-role/${issued.roleName}/${issued.sessionName}`,
+            action,
+            resource: { resource: `${ASSETS_BUCKET}/site/index.html`, accountId: "111111111111" },
+            contextVariables: {},
           },
-          {},
-        )
-      ).overallResult;
+          identityPolicies: [{ name: "deploy-assets", policy: role.inlinePolicies["deploy-assets"] }],
+          serviceControlPolicies: [],
+          resourceControlPolicies: [],
+          ...(sessionPolicy === undefined ? {} : { sessionPolicy }),
+        },
+        {},
+      );
+      return result.resultType === "error" ? `error: ${JSON.stringify(result.errors)}` : result.overallResult;
+    };
     expect(await decide("s3:DeleteObject")).toBe("Allowed");
     expect(await decide("s3:DeleteObject", issued.sessionPolicy)).toBe("ImplicitlyDenied");
     expect(await decide("s3:PutObject", issued.sessionPolicy)).toBe("Allowed");

@@ -241,7 +241,8 @@ describe.each(SHELLS)("no effect on the STS call, under %s", (shell: ShellName) 
         ...base(token),
         AWS_CONFIG_FILE: config,
         AWS_SHARED_CREDENTIALS_FILE: config,
-        AWS_PROFILE: "evil",
+        // A profile the inherited config does not even have: a CLI that read the job's AWS_PROFILE would stop.
+        AWS_PROFILE: "ghost",
         AWS_DEFAULT_PROFILE: "evil",
         AWS_DATA_PATH: shells.tempDir("aws-data-"),
       },

@@ -403,6 +403,7 @@ describe("web-identity mode", () => {
           AWS_ID_TOKEN: token,
           AWS_CREDENTIALS_ROLE_ARN: STAGING_ROLE,
           AWS_CREDENTIALS_MODE: "web-identity",
+          AWS_CREDENTIALS_REGION: "eu-west-1",
           CI_PROJECT_DIR: join(home, "project"),
           CI_JOB_ID: "7",
           CI_PIPELINE_ID: "8",

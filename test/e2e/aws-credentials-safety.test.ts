@@ -6,7 +6,7 @@
  * Refusals start no AWS CLI, so every shell runs all of them; the cases that call STS run once per shell.
  */
 import { runSimulation } from "@cloud-copilot/iam-simulate";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -417,10 +417,7 @@ describe("the sts.amazonaws.com audience end to end (dash)", () => {
       }
     }
     // AND the component's default aud input
-    const template = require("node:fs").readFileSync(
-      join(__dirname, "..", "..", "templates", "aws-credentials.yml"),
-      "utf8",
-    ) as string;
+    const template = readFileSync(join(__dirname, "..", "..", "templates", "aws-credentials.yml"), "utf8");
     expect(template).toMatch(/ {4}aud:\n {6}type: string\n {6}default: sts\.amazonaws\.com\n/);
     // WHEN a token with that aud is exchanged THEN STS accepts it; the old default is refused
     const ok = await shells.run("dash", {

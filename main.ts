@@ -7,6 +7,7 @@
 import "./src/runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
 import { configPath, loadConfigFile } from "./src/config/load";
 import { ConfigError } from "./src/config/rules";
+import { audienceMigrationNotices, previousClientIds } from "./src/config/audience-migration";
 import { synthesize } from "./src/synth";
 
 const DEFAULT_OUTDIR = "terraform";
@@ -27,7 +28,10 @@ async function main(): Promise<number> {
   const hclSetting = process.env.SYNTH_HCL_OUTPUT;
   const hcl =
     hclSetting === undefined || hclSetting === "" ? true : hclSetting === "true" || hclSetting === "1";
+  const stackNames = config.accounts.map((account) => account.name);
+  const notices = audienceMigrationNotices(config, previousClientIds(outdir, stackNames));
   const result = synthesize(config, { outdir, hcl });
+  for (const notice of notices) console.error(`WARNING: ${notice}`);
   const roles = config.accounts.reduce((sum, account) => sum + account.roles.length, 0);
   const names = result.stacks.slice(0, 10).join(", ") + (result.stacks.length > 10 ? ", …" : "");
   console.log(

@@ -46,7 +46,7 @@ describe("renderAccessReport", () => {
     expect(deploy).toContain("| project `acme/web` | branch | `main` |");
     expect(deploy).toContain("| project `acme/web` | branch | `release/*` |");
     expect(deploy).toContain("| group `acme/platform` (every project below it) | tag | `v*` |");
-    expect(deploy).toContain("- Audience (`aud`): `https://gitlab.com`");
+    expect(deploy).toContain("- Audience (`aud`): `sts.amazonaws.com`");
     expect(deploy).toContain("- Managed policies: `arn:aws:iam::aws:policy/ReadOnlyAccess`");
     expect(deploy).toContain("- Inline policies: `deploy-assets`");
     expect(deploy).toContain("- Permissions boundary: none");

@@ -88,7 +88,7 @@ describe("explainAccess", () => {
     const result = explainAccess(stacks, { ...branch("acme/web", "main") });
     // THEN production/deploy and staging/preview allow it, by the exact and the wildcard grant
     const deploy = verdict(result, "production", "deploy");
-    expect(deploy).toMatchObject({ allowed: true, decision: "Allow", audience: "https://gitlab.com" });
+    expect(deploy).toMatchObject({ allowed: true, decision: "Allow", audience: "sts.amazonaws.com" });
     expect(deploy.matched).toMatchObject({
       sid: expect.stringMatching(/^Project\d+Exact$/),
       operator: "StringEquals",
@@ -234,7 +234,7 @@ describe("explainAccess", () => {
     // GIVEN the right sub with an aud the roles do not accept
     const result = explainAccess(stacks, {
       ...branch("acme/web", "main"),
-      audiences: ["sts.amazonaws.com"],
+      audiences: ["https://gitlab.com"],
     });
     // THEN every role is denied; deploy's closest grant matches the sub and names the audience
     expect(result.allowed).toBe(false);
@@ -243,8 +243,8 @@ describe("explainAccess", () => {
     expect(deploy.closest?.differences).toEqual([
       expect.objectContaining({
         part: "audience",
-        expected: "https://gitlab.com",
-        actual: "sts.amazonaws.com",
+        expected: "sts.amazonaws.com",
+        actual: "https://gitlab.com",
       }),
     ]);
   });
@@ -252,12 +252,12 @@ describe("explainAccess", () => {
   test("several audiences: allowed when any is accepted", () => {
     const result = explainAccess(stacks, {
       ...branch("acme/web", "main"),
-      audiences: ["sts.amazonaws.com", "https://gitlab.com"],
+      audiences: ["https://gitlab.com", "sts.amazonaws.com"],
       role: "deploy",
     });
     expect(verdict(result, "production", "deploy")).toMatchObject({
       allowed: true,
-      audience: "https://gitlab.com",
+      audience: "sts.amazonaws.com",
     });
   });
 
@@ -279,7 +279,7 @@ describe("explainAccess", () => {
                 Principal: { Federated: [stack.providerReference] },
                 Condition: {
                   StringEquals: {
-                    "gitlab.com:aud": ["https://gitlab.com"],
+                    "gitlab.com:aud": ["sts.amazonaws.com"],
                     "gitlab.com:sub": ["project_path:acme/web:ref_type:branch:ref:release/*"],
                   },
                 },

@@ -11,7 +11,7 @@ import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
 import { fakeId, minimalConfig, parse, synthesizeToTemp } from "./support/configs";
 
 const PROJECT = "acme/platform/gitlab-oidc-aws";
-const PLAN_AUDIENCE = "https://gitlab.com";
+const PLAN_AUDIENCE = "sts.amazonaws.com";
 
 /** The roles of docs/pipeline.md, "The pipeline's roles in gitlab-oidc.yaml". */
 const raw = minimalConfig(

@@ -190,7 +190,7 @@ describe("stack contents (cdktf Testing helpers)", () => {
     const synth = synthStack(parse(minimalConfig()));
     expect(synth).toHaveResourceWithProperties(IamOpenidConnectProvider, {
       url: "https://gitlab.com",
-      client_id_list: ["https://gitlab.com"],
+      client_id_list: ["sts.amazonaws.com"],
     });
     expect(JSON.parse(synth).resource.aws_iam_openid_connect_provider.gitlab.thumbprint_list).toBeUndefined();
   });

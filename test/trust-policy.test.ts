@@ -26,7 +26,9 @@ import {
   type RawConfig,
 } from "./support/configs";
 
-const AUD = "https://gitlab.com";
+/** The default audience (gitlab.audience unset): the component's default aud. */
+const AUD = "sts.amazonaws.com";
+const OLD_AUD = "https://gitlab.com";
 const ROOT = join(__dirname, "..");
 
 /** A CI/CD job as GitLab describes it in its ID token. */
@@ -263,7 +265,7 @@ describe("the synthesized example (gitlab-oidc.yaml with its lock)", () => {
     ["the group itself as a project path", () => platform("acme/platform", lock.groups["acme/platform"].id)],
     ["another namespace with the same project name", () => web({ project: "evil/acme/web" })],
     ["a differently cased project", () => web({ project: "Acme/Web" })],
-    ["another audience", () => web({ aud: "sts.amazonaws.com" })],
+    ["another audience", () => web({ aud: "https://evil.example" })],
   ])("denies %s", (_name, job) => {
     expect(allows(production(), "gitlab-deploy-web", job())).toBe(false);
   });
@@ -379,7 +381,7 @@ describe("no cross-pairing between grants (synthesized)", () => {
 /** Jobs of acme/web on the self-managed instance whose projects use `subClaim`. */
 const selfManagedJob =
   (subClaim: readonly SubClaimComponent[]) =>
-  (job: Partial<Job>): Job => ({ project: "acme/web", subClaim, aud: "https://gitlab.example.com", ...job });
+  (job: Partial<Job>): Job => ({ project: "acme/web", subClaim, aud: AUD, ...job });
 
 describe("self-managed and custom sub claims (synthesized)", () => {
   const selfManaged = (gitlab: Record<string, unknown>, allow: unknown[]) => ({
@@ -442,7 +444,7 @@ describe("self-managed and custom sub claims (synthesized)", () => {
         project: "acme/web",
         projectId: id,
         subClaim,
-        aud: "https://gitlab.example.com",
+        aud: AUD,
         ...j,
       });
       expect(allows(stacks[0], "deploy", job({}))).toBe(true);
@@ -471,7 +473,7 @@ describe("self-managed and custom sub claims (synthesized)", () => {
     const subClaim: SubClaimComponent[] = ["project_id", "ref_type", "ref"];
     const raw = {
       ...minimalConfig({ allow: [{ group: "acme", tags: ["v*"] }] }),
-      gitlab: { url: AUD, subClaim },
+      gitlab: { url: OLD_AUD, subClaim },
     };
     const lock = lockFor(raw, { acme: [8801] });
     const { stacks, cleanup } = await synthesized(raw, lock);
@@ -529,7 +531,7 @@ describe("self-managed and custom sub claims (synthesized)", () => {
 
   test("a sub without ref_type or ref refuses branch grants, and anyRef needs no ref", () => {
     const sub = (subClaim: string[], allow: unknown[]) =>
-      problemsOf({ ...minimalConfig({ allow }), gitlab: { url: AUD, subClaim } });
+      problemsOf({ ...minimalConfig({ allow }), gitlab: { url: OLD_AUD, subClaim } });
     expect(sub(["project_path", "ref"], [{ project: "acme/web", branches: ["main"] }])).toEqual([
       expect.stringMatching(/allow\[0\]\.branches: gitlab\.subClaim \(project_path, ref\) has no ref_type/),
     ]);
@@ -553,10 +555,8 @@ describe("self-managed and custom sub claims (synthesized)", () => {
       expect(stacks[0].providerUrl).toBe("https://oidc.example.com/gitlab");
       const keys = Object.keys(stacks[0].roles[0].trustPolicy.Statement[0].Condition.StringEquals);
       expect(keys.sort()).toEqual(["oidc.example.com/gitlab:aud", "oidc.example.com/gitlab:sub"]);
-      // The audience stays the instance URL (GitLab's guide), and a token of that issuer is allowed.
-      expect(
-        allows(stacks[0], "deploy", { project: "acme/web", subClaim, aud: "https://gitlab.example.com" }),
-      ).toBe(true);
+      // The audience is the default, and a token of that issuer is allowed.
+      expect(allows(stacks[0], "deploy", { project: "acme/web", subClaim, aud: AUD })).toBe(true);
     } finally {
       cleanup();
     }
@@ -607,7 +607,7 @@ describe("grant options and audiences (synthesized)", () => {
   });
 
   test("a role's own audience replaces gitlab.audience for it; the provider accepts the union", async () => {
-    const raw = minimalConfig({ audience: "sts.amazonaws.com" });
+    const raw = minimalConfig({ audience: OLD_AUD });
     (raw.accounts as Record<string, unknown>[])[0].roles = [
       ...((raw.accounts as Record<string, unknown>[])[0].roles as unknown[]),
       { name: "other", allow: [{ project: "acme/web", branches: ["main"] }] },
@@ -620,11 +620,11 @@ describe("grant options and audiences (synthesized)", () => {
         projectId: lock.projects["acme/web"].id,
         aud,
       });
-      expect(allows(stacks[0], "deploy", job("sts.amazonaws.com"))).toBe(true);
+      expect(allows(stacks[0], "deploy", job(OLD_AUD))).toBe(true);
       expect(allows(stacks[0], "deploy", job(AUD))).toBe(false);
       expect(allows(stacks[0], "other", job(AUD))).toBe(true);
-      expect(allows(stacks[0], "other", job("sts.amazonaws.com"))).toBe(false);
-      expect(stacks[0].providerAudiences).toEqual([AUD, "sts.amazonaws.com"]);
+      expect(allows(stacks[0], "other", job(OLD_AUD))).toBe(false);
+      expect(stacks[0].providerAudiences).toEqual([AUD, OLD_AUD]);
     } finally {
       cleanup();
     }
@@ -639,7 +639,7 @@ describe("grant options and audiences (synthesized)", () => {
   });
 
   test("pinIds: false on gitlab.com matches by path only; pinIds: true elsewhere is refused", async () => {
-    const raw = { ...minimalConfig(), gitlab: { url: AUD, pinIds: false } };
+    const raw = { ...minimalConfig(), gitlab: { url: OLD_AUD, pinIds: false } };
     const { stacks, cleanup } = await synthesized(raw, { projects: {}, groups: {} });
     try {
       expect(allows(stacks[0], "deploy", { project: "acme/web", projectId: 123 })).toBe(true);
@@ -803,9 +803,9 @@ describe("trust policy length", () => {
     const numbers = {
       onePinned: lengthOf(projects(1)),
       fivePinned: lengthOf(projects(5)),
-      fiveByPath: lengthOf(projects(5), { gitlab: { url: AUD, pinIds: false } }),
+      fiveByPath: lengthOf(projects(5), { gitlab: { url: OLD_AUD, pinIds: false } }),
       fiveByIdInSub: lengthOf(projects(5), {
-        gitlab: { url: AUD, subClaim: ["project_id", "ref_type", "ref"] },
+        gitlab: { url: OLD_AUD, subClaim: ["project_id", "ref_type", "ref"] },
       }),
       groupAndProjectWithPatterns: lengthOf([
         { project: "acme/web", branches: ["main", "release/*"] },

@@ -69,9 +69,16 @@ const GROUP_PATH = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 const INLINE_POLICIES_MAX_LENGTH = 10240;
 const AUDIENCES_MAX = 100;
 
-/** The audiences of `gitlab.audience`; default: the GitLab URL, as GitLab's AWS guide says. */
+/**
+ * The default of `gitlab.audience` (since component 2.0.0): the logical name of the target service, as
+ * GitLab's AWS guide now advises (the instance URL, the old default, "might work … but is semantically
+ * misleading") and AWS's own GitLab guide uses.
+ */
+export const DEFAULT_AUDIENCE = "sts.amazonaws.com";
+
+/** The audiences of `gitlab.audience`; default: sts.amazonaws.com. */
 export function audiencesOf(gitlab: Config["gitlab"]): string[] {
-  const audience = gitlab.audience ?? gitlab.url;
+  const audience = gitlab.audience ?? DEFAULT_AUDIENCE;
   return Array.isArray(audience) ? audience : [audience];
 }
 
@@ -526,7 +533,7 @@ function checkAudiencesOfSharedProviders(
       if (missing.length === 0) return;
       problems.push({
         path: ["accounts", i, "roles", r, "audience"],
-        message: `${missing.map((a) => `"${a}"`).join(", ")} is not a client ID of the provider that accounts[${creator}] creates in account ${account.accountId}, so STS would refuse every token for this role: add it to gitlab.audience (every provider's client IDs)`,
+        message: `${missing.map((a) => `"${a}"`).join(", ")} is not a client ID of the provider that accounts[${creator}] creates in account ${account.accountId}, so STS would refuse every token for this role: add it to gitlab.audience (every provider's client IDs), e.g. gitlab.audience: [${DEFAULT_AUDIENCE}, ${missing.join(", ")}] while the jobs that send it move to ${DEFAULT_AUDIENCE} (docs/config.md, "Moving to the sts.amazonaws.com audience")`,
       });
     });
   });

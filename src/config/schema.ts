@@ -423,7 +423,7 @@ export const configSchema = z
         }),
         audience: audienceSchema.optional().meta({
           description:
-            "Audience(s) the ID token's aud must equal. Default: the GitLab URL (GitLab's AWS guide, doc/ci/cloud_services/aws).",
+            "Audience(s) the ID token's aud must equal. Default: sts.amazonaws.com (GitLab's and AWS's guides; before component 2.0.0 the default was the GitLab URL: list both while jobs move).",
         }),
         subClaim: z
           .array(

@@ -155,7 +155,7 @@ export class GitLabOidcRole extends Construct {
     if (notClientIds.length > 0) {
       problems.push({
         path: ["roles", props.name, "audience"],
-        message: `${notClientIds.map((a) => `"${a}"`).join(", ")} is not a client ID of the provider, so STS would refuse the token: add it to the provider's audiences`,
+        message: `${notClientIds.map((a) => `"${a}"`).join(", ")} is not a client ID of the provider, so STS would refuse the token: add it to the provider's audiences (gitlab.audience lists every provider's client IDs: keep an old audience there, beside the new one, until no job sends it)`,
       });
     }
     // The rules (pinning, ref_protected, which keys AWS supplies) were checked for the context's issuer;

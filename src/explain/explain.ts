@@ -5,6 +5,7 @@
  *
  * Pure: stacks and a request in, a result out. The CLI (cli.ts) only reads arguments and prints.
  */
+import { DEFAULT_AUDIENCE } from "../config/rules";
 import {
   evaluateTrustPolicy,
   stringLike,
@@ -38,8 +39,8 @@ export interface ExplainRequest {
    */
   readonly claims?: Readonly<Record<string, unknown>>;
   /**
-   * The token's `aud` value(s). Default, per stack: the stack's provider URL (the CI component's
-   * default `aud` is `$CI_SERVER_URL`). With several, a role is allowed when any of them is.
+   * The token's `aud` value(s). Default: sts.amazonaws.com, the CI component's default `aud` (since
+   * 2.0.0). With several, a role is allowed when any of them is.
    */
   readonly audiences?: readonly string[];
   /** The token's `iss`, when known: a stack whose provider is for another URL cannot accept it. */
@@ -159,7 +160,7 @@ export interface ExplainResult {
   readonly sub: string;
   /** The `sub` claim's parts, when it is in GitLab's default format. */
   readonly claims?: SubjectClaims;
-  /** The audiences given, or undefined for "each stack's provider URL". */
+  /** The audiences given, or undefined for "the component's default, sts.amazonaws.com". */
   readonly audiences?: readonly string[];
   readonly issuer?: string;
   /** The request's other claims (`project_id`, `ref_protected`, …), as given. */
@@ -217,7 +218,7 @@ export function explainRole(
   request: ExplainRequest,
 ): RoleVerdict {
   const audiences =
-    request.audiences && request.audiences.length > 0 ? request.audiences : [stack.providerUrl];
+    request.audiences && request.audiences.length > 0 ? request.audiences : [DEFAULT_AUDIENCE];
   const verdicts = audiences.map((audience) => explainRoleForAudience(stack, role, request, audience));
   const allowed = verdicts.find((v) => v.allowed);
   if (allowed) return allowed;

@@ -93,7 +93,7 @@ export function renderExplanation(result: ExplainResult, token?: TokenClaims): s
   lines.push(
     result.audiences
       ? `aud: ${result.audiences.join(", ")}`
-      : "aud: not given; each account's GitLab URL (the CI component's default, $CI_SERVER_URL)",
+      : "aud: not given; sts.amazonaws.com (the CI component's default)",
   );
   if (!token && result.stated) {
     // The claims AWS also checks on gitlab.com, as the flags and the lock gave them.

@@ -270,13 +270,16 @@ describe.each(SHELLS)("hardening under %s", (shell: ShellName) => {
       AWS_CREDENTIALS_TOKEN_DIR: tokenDir,
       AWS_CREDENTIALS_ROLE_ARN: PRODUCTION_ROLE,
     };
-    const fakes = shells.fakeBin({
-      // A CLI that is killed with the job (the runner cancels it) while the token file exists.
-      "aws-killed":
-        'ls "$AWSCRED_TEST_DIR"/aws-credentials.*/web-identity-token >/dev/null && kill -TERM "$AWSCRED_TEST_SHELL_PID"; sleep 5',
-      // A CLI that answers with something that is not credentials.
-      "aws-garbage": "echo garbage",
-    });
+    // Only an executable named aws passes for the AWS CLI: each fake is one, in its own directory.
+    const killedCli = join(
+      shells.fakeBin({
+        // A CLI that is killed with the job (the runner cancels it) while the token file exists.
+        aws: 'ls "$AWSCRED_TEST_DIR"/aws-credentials.*/web-identity-token >/dev/null && kill -TERM "$AWSCRED_TEST_SHELL_PID"; sleep 5',
+      }),
+      "aws",
+    );
+    // A CLI that answers with something that is not credentials.
+    const garbageCli = join(shells.fakeBin({ aws: "echo garbage" }), "aws");
     const token = sts.mintToken({ sub: MAIN });
     const jobTrap = "trap 'echo JOB-EXIT-TRAP' EXIT";
 
@@ -301,8 +304,7 @@ describe.each(SHELLS)("hardening under %s", (shell: ShellName) => {
 
     // WHEN the CLI's output is not credentials THEN exit 1 and nothing left
     const garbage = await shells.run(shell, {
-      pathPrefix: [fakes],
-      env: { ...env, AWS_ID_TOKEN: token, AWS_CREDENTIALS_AWS_CLI: "aws-garbage" },
+      env: { ...env, AWS_ID_TOKEN: token, AWS_CREDENTIALS_AWS_CLI: garbageCli },
     });
     expect(garbage.stderr).toContain("unexpected output");
     expect(garbage.status).toBe(1);
@@ -311,8 +313,7 @@ describe.each(SHELLS)("hardening under %s", (shell: ShellName) => {
     // WHEN the job is terminated (SIGTERM) while the token file exists THEN exit 143 and nothing left
     const killed = await shells.run(shell, {
       before: "AWSCRED_TEST_SHELL_PID=$$; export AWSCRED_TEST_SHELL_PID",
-      pathPrefix: [fakes],
-      env: { ...env, AWS_ID_TOKEN: token, AWS_CREDENTIALS_AWS_CLI: "aws-killed", AWSCRED_TEST_DIR: tokenDir },
+      env: { ...env, AWS_ID_TOKEN: token, AWS_CREDENTIALS_AWS_CLI: killedCli, AWSCRED_TEST_DIR: tokenDir },
       after: "echo AFTER",
     });
     expect(killed.status).toBe(143);

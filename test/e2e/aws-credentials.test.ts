@@ -246,7 +246,7 @@ describe("exports mode", () => {
     const token = sts.mintToken({ sub: sub("acme/web", "main") });
     const noCli = await run(
       { branch: "main", token, jobs: ["staging-exports"] },
-      { AWS_CREDENTIALS_AWS_CLI: "aws-cli-not-installed" },
+      { AWS_CREDENTIALS_AWS_CLI: "/opt/not-installed/bin/aws" },
     );
     // THEN it fails naming the image need and the web-identity alternative
     expect(noCli.exitCode).not.toBe(0);
@@ -403,6 +403,7 @@ describe("web-identity mode", () => {
           AWS_ID_TOKEN: token,
           AWS_CREDENTIALS_ROLE_ARN: STAGING_ROLE,
           AWS_CREDENTIALS_MODE: "web-identity",
+          AWS_CREDENTIALS_REGION: "eu-west-1",
           CI_PROJECT_DIR: join(home, "project"),
           CI_JOB_ID: "7",
           CI_PIPELINE_ID: "8",

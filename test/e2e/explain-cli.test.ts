@@ -27,7 +27,7 @@ beforeAll(async () => {
     {
       iss: "https://gitlab.com",
       sub: formatSubject("acme/web", "branch", "release/2.0"),
-      aud: "https://gitlab.com",
+      aud: "sts.amazonaws.com",
       project_path: "acme/web",
       project_id: String(fixture.config.lock?.projects["acme/web"].id),
       namespace_id: String(fixture.config.lock?.projects["acme/web"].namespaceId),
@@ -36,7 +36,7 @@ beforeAll(async () => {
     {
       iss: "https://gitlab.com",
       sub: formatSubject("acme/web", "branch", "main"),
-      aud: ["sts.amazonaws.com"],
+      aud: ["https://gitlab.com"],
     },
   ]);
 }, 60_000);

@@ -380,7 +380,7 @@ function tokenClaims(claims: Claims, subClaim: readonly SubClaimComponent[]): Re
 
 /** What the config means, straight from the allow entries and the lock: no trust policy, no IAM semantics. */
 function intended(config: Config, role: RoleConfig, providerArn: string, claims: Claims): boolean {
-  const audience = role.audience ?? config.gitlab.audience ?? config.gitlab.url;
+  const audience = role.audience ?? config.gitlab.audience ?? "sts.amazonaws.com";
   if (!(Array.isArray(audience) ? audience : [audience]).includes(claims.aud)) return false;
   if (claims.principal !== providerArn) return false;
   const lock = config.lock ?? { projects: {}, groups: {} };
@@ -519,7 +519,7 @@ function claimGenerator(config: Config, random: () => number) {
   };
   // Every audience the config names: a token minted for one role must not open another.
   const configAudiences = [
-    config.gitlab.audience ?? config.gitlab.url,
+    config.gitlab.audience ?? "sts.amazonaws.com",
     ...config.accounts.flatMap((a) => a.roles.map((r) => r.audience ?? [])),
   ].flat();
   const wrongAudience = () =>
@@ -535,7 +535,7 @@ function claimGenerator(config: Config, random: () => number) {
 
   return (roleConfig: RoleConfig, providerArns: readonly string[]): Claims => {
     const entry = random() < 0.8 ? pick(roleConfig.allow) : pick(allEntries);
-    const audiences = [roleConfig.audience ?? config.gitlab.audience ?? config.gitlab.url].flat();
+    const audiences = [roleConfig.audience ?? config.gitlab.audience ?? "sts.amazonaws.com"].flat();
     let project = under(entry);
     let { projectId, namespaceId } = idsOf(entry);
     let { refType, ref } = refOf(entry);

@@ -48,6 +48,10 @@ export interface StsCall {
   readonly outcome: string;
   /** AssumeRole: the assumed-role ARN of the credentials that signed the call. */
   readonly callerArn?: string;
+  /** The inline session policy (Policy), as sent. */
+  readonly policy?: string;
+  /** The managed session policy ARNs (PolicyArns.member.N.arn), in order. */
+  readonly policyArns?: readonly string[];
 }
 
 export interface IssuedCredentials {
@@ -57,12 +61,14 @@ export interface IssuedCredentials {
   readonly accountId: string;
   readonly roleName: string;
   readonly sessionName: string;
+  /** The inline session policy the credentials were issued with, parsed. */
+  readonly sessionPolicy?: unknown;
 }
 
 export interface TokenClaims {
   /** e.g. project_path:acme/web:ref_type:branch:ref:main */
   readonly sub: string;
-  /** @default the provider URL */
+  /** @default sts.amazonaws.com, the component's default aud */
   readonly aud?: string | string[];
   /** Seconds from now; negative for an expired token. @default 300 */
   readonly expiresIn?: number;
@@ -227,7 +233,7 @@ export class StsStandIn {
         ...claims,
         iss: this.issuer,
         sub,
-        aud: aud ?? this.issuer,
+        aud: aud ?? "sts.amazonaws.com",
         iat: now,
         nbf: now - 5,
         exp: now + expiresIn,
@@ -264,8 +270,14 @@ export class StsStandIn {
     const action = params.get("Action") ?? "";
     const requestId = randomUUID();
     let callerArn: string | undefined;
+    const policyArns = [...params.keys()]
+      .filter((k) => /^PolicyArns\.member\.\d+\.arn$/.test(k))
+      .sort((a, b) => Number(a.split(".")[2]) - Number(b.split(".")[2]))
+      .map((k) => params.get(k)!);
     const record = (outcome: string): void => {
       this.calls.push({
+        ...(params.get("Policy") ? { policy: params.get("Policy")! } : {}),
+        ...(policyArns.length > 0 ? { policyArns } : {}),
         action,
         ...(params.get("RoleArn") ? { roleArn: params.get("RoleArn")! } : {}),
         ...(params.get("RoleSessionName") ? { roleSessionName: params.get("RoleSessionName")! } : {}),
@@ -369,6 +381,16 @@ export class StsStandIn {
         "1 validation error detected: Value at 'durationSeconds' failed to satisfy constraint",
       );
     }
+    const policy = params.get("Policy");
+    let sessionPolicy: unknown;
+    if (policy !== null) {
+      try {
+        sessionPolicy = JSON.parse(policy);
+      } catch {
+        throw new StsError(400, "MalformedPolicyDocument", "The policy is not in the valid JSON format.");
+      }
+      if (policy.length > 2048) throw new StsError(400, "PackedPolicyTooLarge", "Session policy too large");
+    }
     const found = this.findRole(roleArn);
     if (!found)
       throw new StsError(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
@@ -424,6 +446,7 @@ export class StsStandIn {
       accountId: stack.accountId!,
       roleName: role.name,
       sessionName,
+      ...(sessionPolicy === undefined ? {} : { sessionPolicy }),
     };
     this.issued.push(credentials);
     const expiration = new Date(Date.now() + duration * 1000).toISOString().replace(/\.\d+Z$/, "Z");

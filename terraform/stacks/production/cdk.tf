@@ -25,6 +25,7 @@ provider "aws" {
 }
 resource "aws_iam_openid_connect_provider" "gitlab" {
   client_id_list = [
+    "sts.amazonaws.com",
     "https://gitlab.com"
   ]
   url = "https://gitlab.com"
@@ -39,6 +40,7 @@ data "aws_iam_policy_document" "gitlab-deploy-web_trust" {
     condition {
       test = "StringEquals"
       values = [
+        "sts.amazonaws.com",
         "https://gitlab.com"
       ]
       variable = "gitlab.com:aud"
@@ -80,6 +82,7 @@ data "aws_iam_policy_document" "gitlab-deploy-web_trust" {
     condition {
       test = "StringEquals"
       values = [
+        "sts.amazonaws.com",
         "https://gitlab.com"
       ]
       variable = "gitlab.com:aud"
@@ -121,6 +124,7 @@ data "aws_iam_policy_document" "gitlab-deploy-web_trust" {
     condition {
       test = "StringEquals"
       values = [
+        "sts.amazonaws.com",
         "https://gitlab.com"
       ]
       variable = "gitlab.com:aud"

@@ -24,6 +24,7 @@ provider "aws" {
 }
 resource "aws_iam_openid_connect_provider" "gitlab" {
   client_id_list = [
+    "sts.amazonaws.com",
     "https://gitlab.com"
   ]
   url = "https://gitlab.com"
@@ -38,6 +39,7 @@ data "aws_iam_policy_document" "gitlab-deploy-web_trust" {
     condition {
       test = "StringEquals"
       values = [
+        "sts.amazonaws.com",
         "https://gitlab.com"
       ]
       variable = "gitlab.com:aud"
@@ -98,6 +100,7 @@ data "aws_iam_policy_document" "gitlab-terraform-plan_trust" {
     condition {
       test = "StringEquals"
       values = [
+        "sts.amazonaws.com",
         "https://gitlab.com"
       ]
       variable = "gitlab.com:aud"

@@ -1,14 +1,22 @@
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { HttpBackend, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
-import { checkAccountFields, ConfigError, providerAudiences, providerUrlOf } from "../src/config/rules";
-import type { AccountConfig, Config } from "../src/config/schema";
+import {
+  checkAccountFields,
+  ConfigError,
+  providerAudiences,
+  providerUrlOf,
+  roleAudiences,
+  type RoleContext,
+} from "../src/config/rules";
+import type { AccountConfig, Config, RoleConfig } from "../src/config/schema";
 import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
 import { GitLabOidcRole } from "../src/constructs/gitlab-oidc-role";
 import { compareCodeUnits } from "../src/model/names";
 import { oidcProviderArn } from "../src/model/trust-policy";
 import { literalFor, literalMap } from "../src/terraform/literal";
 import type { SynthesizedRole, SynthesizedStack } from "../src/terraform/synthesized-stacks";
+import type { Extension } from "../src/extension";
 
 export interface AccountStackProps {
   /** The GitLab instance (issuer, audiences, thumbprints). */
@@ -24,6 +32,12 @@ export interface AccountStackProps {
    * @default no IDs (grants that need one are refused)
    */
   readonly lock?: Config["lock"];
+  /**
+   * The team's extension (gitlab-oidc.extend.ts) and the config it extends: its hook runs after the
+   * config's roles, before the outputs and the model are fixed.
+   * @default no extension
+   */
+  readonly extension?: { readonly hook: Extension; readonly config: Config };
 }
 
 /** Tag on every resource, so the console shows where a role is managed. */
@@ -36,6 +50,13 @@ export class AccountStack extends TerraformStack {
    * full resolve, ~20% of a 5,000-role synth). A test holds it equal to the HCL parsed back.
    */
   public readonly synthesized: SynthesizedStack;
+  /** The account's GitLab OIDC provider (created or looked up): the provider of every role. */
+  public readonly provider: GitLabOidcProvider;
+  /** The account this stack deploys to. */
+  public readonly account: AccountConfig;
+  private readonly roleContext: RoleContext;
+  private readonly roleArns: Record<string, string> = {};
+  private readonly roles: SynthesizedRole[] = [];
 
   constructor(scope: Construct, props: AccountStackProps) {
     const { account, gitlab, state, limits, lock } = props;
@@ -84,26 +105,18 @@ export class AccountStack extends TerraformStack {
         ? { adoptArn: oidcProviderArn(account.partition, account.accountId, providerUrlOf(gitlab)) }
         : {}),
     });
-    const roleArns: Record<string, string> = {};
-    const roles: SynthesizedRole[] = [];
-    for (const role of account.roles) {
-      const { name, adopt, ...rest } = role;
-      const construct = new GitLabOidcRole(this, name, {
-        provider,
-        name,
-        ...rest,
-        adopt: adopt ?? account.adopt ?? false,
-        context: {
-          gitlab,
-          ...(lock ? { lock } : {}),
-          limits,
-          accountId: account.accountId,
-          partition: account.partition,
-        },
-      });
-      roleArns[name] = construct.arn;
-      roles.push(construct.synthesized);
-    }
+    this.provider = provider;
+    this.account = account;
+    this.roleContext = {
+      gitlab,
+      ...(lock ? { lock } : {}),
+      limits,
+      accountId: account.accountId,
+      partition: account.partition,
+    };
+    for (const role of account.roles) this.addRole(role);
+    props.extension?.hook.accountStack?.(this, { config: props.extension.config, account });
+    const { roleArns, roles } = this;
     this.synthesized = {
       name: account.name,
       accountId: account.accountId,
@@ -127,5 +140,42 @@ export class AccountStack extends TerraformStack {
       value: roleArns,
       description: "Role ARN by role name: the role_arn input of the aws-credentials CI/CD component",
     });
+  }
+
+  /**
+   * Adds a role, as if it were written under this account in the config: the same construct and
+   * rules (a grant the trust policy cannot enforce is refused with a ConfigError), with the account's
+   * provider, lock and quotas, its `adopt` default, in the `role_arns` output, ACCESS.md and explain.
+   * For the team's extension hook (src/extension); the config's own roles come through here too.
+   */
+  addRole(role: RoleConfig): GitLabOidcRole {
+    const { name, adopt, ...rest } = role;
+    if (name in this.roleArns) {
+      throw new ConfigError([
+        { path: ["accounts", this.account.name, "roles"], message: `a role named ${name} already exists in this account` },
+      ]);
+    }
+    // The provider's client IDs are fixed from the config's roles; a role added later cannot widen them.
+    const missing = this.provider.existing
+      ? []
+      : roleAudiences(this.roleContext.gitlab, role).filter((aud) => !this.provider.audiences.includes(aud));
+    if (missing.length > 0) {
+      throw new ConfigError([
+        {
+          path: ["accounts", this.account.name, "roles", name, "audience"],
+          message: `the account's provider does not accept ${missing.join(", ")}; add it to gitlab.audience or give a role in the config that audience`,
+        },
+      ]);
+    }
+    const construct = new GitLabOidcRole(this, name, {
+      provider: this.provider,
+      name,
+      ...rest,
+      adopt: adopt ?? this.account.adopt ?? false,
+      context: this.roleContext,
+    });
+    this.roleArns[name] = construct.arn;
+    this.roles.push(construct.synthesized);
+    return construct;
   }
 }

@@ -16,6 +16,10 @@ export const TEAM_OUTDIR = "terraform";
 /** Upstream's example: a config, its lock and its committed output, never edited by a team. */
 export const EXAMPLE_DIR = join("examples", "basic");
 export const EXAMPLE_CONFIG = join(EXAMPLE_DIR, TEAM_CONFIG);
+/** The team's extension file, beside its config (src/extension). */
+export const TEAM_EXTENSION = "gitlab-oidc.extend.ts";
+/** Every path of the root the team owns; all else is the tool's, which upstream changes. */
+export const TEAM_FILES = [TEAM_CONFIG, "gitlab-oidc.lock.yaml", TEAM_OUTDIR, TEAM_EXTENSION] as const;
 /** The environment variable naming another config file (a scratch run). */
 export const CONFIG_ENV = "GITLAB_OIDC_CONFIG";
 

@@ -152,7 +152,10 @@ export class AccountStack extends TerraformStack {
     const { name, adopt, ...rest } = role;
     if (name in this.roleArns) {
       throw new ConfigError([
-        { path: ["accounts", this.account.name, "roles"], message: `a role named ${name} already exists in this account` },
+        {
+          path: ["accounts", this.account.name, "roles"],
+          message: `a role named ${name} already exists in this account`,
+        },
       ]);
     }
     // The provider's client IDs are fixed from the config's roles; a role added later cannot widen them.

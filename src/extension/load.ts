@@ -40,7 +40,9 @@ export function loadExtension(file: string): Extension | undefined {
   const root = toolRoot();
   const path = relative(root, resolve(file));
   if (path.startsWith("..") || isAbsolute(path)) {
-    throw new ExtensionError(`${file}: an extension must be inside the repository (${root}) to import the tool`);
+    throw new ExtensionError(
+      `${file}: an extension must be inside the repository (${root}) to import the tool`,
+    );
   }
   let modulePath = resolve(file);
   if (!__filename.endsWith(".ts")) {
@@ -51,7 +53,11 @@ export function loadExtension(file: string): Extension | undefined {
   const loaded = require(modulePath) as { default?: unknown };
   const extension = loaded.default;
   const hook = (extension as { accountStack?: unknown } | undefined)?.accountStack;
-  if (typeof extension !== "object" || extension === null || (hook !== undefined && typeof hook !== "function")) {
+  if (
+    typeof extension !== "object" ||
+    extension === null ||
+    (hook !== undefined && typeof hook !== "function")
+  ) {
     throw new ExtensionError(
       `${file}: the default export must be an extension: export default defineExtension({ accountStack(stack, context) { … } })`,
     );

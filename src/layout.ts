@@ -7,7 +7,7 @@
  * Upstream's example lives in `examples/basic/`, with its own lock and its own committed output.
  */
 import { existsSync } from "node:fs";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join } from "node:path";
 
 /** The team's config, relative to the repository root (the working directory of `npm run …`). */
 export const TEAM_CONFIG = "gitlab-oidc.yaml";
@@ -61,7 +61,9 @@ export function extensionFor(configFile: string): string {
   return join(dirname(configFile), `${name}.extend.ts`);
 }
 
-/** Whether `file` is the team's config (the root gitlab-oidc.yaml), however it is spelled. */
-export function isTeamConfig(file: string, cwd = process.cwd()): boolean {
-  return relative(resolve(cwd, TEAM_CONFIG), resolve(cwd, file)) === "";
+/** The tool's repository root: the nearest directory above this module (src/ or dist/src/) with a package.json. */
+export function toolRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
 }

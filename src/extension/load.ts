@@ -6,17 +6,11 @@
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { toolRoot } from "../layout";
 import type { Extension } from "./index";
 
 /** An extension file that cannot be used: the message says what to fix. */
 export class ExtensionError extends Error {}
-
-/** The repository root: the nearest directory above this module with a package.json. */
-function toolRoot(): string {
-  let dir = __dirname;
-  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
-}
 
 /** Compiles `source` to `out` unless `out` is newer; swc is loaded only when there is work. */
 function compile(source: string, out: string): void {

@@ -78,6 +78,13 @@ const ENTRY_POINTS: Record<string, EntryPoint> = {
     codes: [0, 1],
     did: (stdout) => expect(stdout).toMatch(/gitlab/i),
   },
+  "npm run init": {
+    script: "scripts/build.mjs",
+    args: () => ["--run", "dist/src/init/cli.js"],
+    cwd: () => scratch,
+    codes: [0],
+    did: (stdout) => expect(stdout).toMatch(/^Wrote gitlab-oidc\.yaml from /),
+  },
   "npm run schema": {
     script: "scripts/build.mjs",
     args: () => ["--run", "dist/src/config/json-schema.js"],

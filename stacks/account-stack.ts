@@ -9,7 +9,8 @@ import {
   roleAudiences,
   type RoleContext,
 } from "../src/config/rules";
-import type { AccountConfig, Config, RoleConfig } from "../src/config/schema";
+import { roleSchema, type AccountConfig, type Config, type RoleConfig } from "../src/config/schema";
+import type { z } from "zod";
 import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
 import { GitLabOidcRole } from "../src/constructs/gitlab-oidc-role";
 import { compareCodeUnits } from "../src/model/names";
@@ -39,6 +40,9 @@ export interface AccountStackProps {
    */
   readonly extension?: { readonly hook: Extension; readonly config: Config };
 }
+
+/** A role as written in gitlab-oidc.yaml (defaults not yet applied): what `AccountStack.addRole` takes. */
+export type RoleInput = z.input<typeof roleSchema>;
 
 /** Tag on every resource, so the console shows where a role is managed. */
 export const MANAGED_BY_TAG = { "managed-by": "gitlab-oidc-aws" } as const;
@@ -114,7 +118,7 @@ export class AccountStack extends TerraformStack {
       accountId: account.accountId,
       partition: account.partition,
     };
-    for (const role of account.roles) this.addRole(role);
+    for (const role of account.roles) this.addValidRole(role);
     props.extension?.hook.accountStack?.(this, { config: props.extension.config, account });
     const { roleArns, roles } = this;
     this.synthesized = {
@@ -143,12 +147,27 @@ export class AccountStack extends TerraformStack {
   }
 
   /**
-   * Adds a role, as if it were written under this account in the config: the same construct and
-   * rules (a grant the trust policy cannot enforce is refused with a ConfigError), with the account's
-   * provider, lock and quotas, its `adopt` default, in the `role_arns` output, ACCESS.md and explain.
-   * For the team's extension hook (src/extension); the config's own roles come through here too.
+   * Adds a role, written as under this account in gitlab-oidc.yaml (`{ name, allow: [...], ... }`, the
+   * same keys and defaults): the same schema, construct and rules (a grant the trust policy cannot
+   * enforce is refused with a ConfigError), with the account's provider, lock and quotas and its `adopt`
+   * default; it appears in the HCL, the `role_arns` output, ACCESS.md and explain. For the team's
+   * extension hook (src/extension).
    */
-  addRole(role: RoleConfig): GitLabOidcRole {
+  addRole(role: RoleInput): GitLabOidcRole {
+    const parsed = roleSchema.safeParse(role);
+    const at = ["accounts", this.account.name, "roles", String((role as { name?: unknown }).name ?? "?")];
+    if (!parsed.success) {
+      throw new ConfigError(
+        parsed.error.issues.map((issue) => ({
+          path: [...at, ...issue.path.map((part) => (typeof part === "symbol" ? String(part) : part))],
+          message: issue.message,
+        })),
+      );
+    }
+    return this.addValidRole(parsed.data);
+  }
+
+  private addValidRole(role: RoleConfig): GitLabOidcRole {
     const { name, adopt, ...rest } = role;
     if (name in this.roleArns) {
       throw new ConfigError([

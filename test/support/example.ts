@@ -25,16 +25,23 @@ export const exampleLock = (): GitLabLock => readLockFor(EXAMPLE_FIXTURE)!;
 export const exampleConfig = (): Config => loadConfigFile(EXAMPLE_FIXTURE);
 
 let synthesized: Promise<{ dir: string; config: Config; stacks: SynthesizedStack[] }> | undefined;
+let synthesizedRoot: string | undefined;
+// Removed after the test file that synthesized it (jest workers do not always exit normally).
+afterAll(() => {
+  if (synthesizedRoot) rmSync(synthesizedRoot, { recursive: true, force: true });
+  synthesizedRoot = undefined;
+  synthesized = undefined;
+});
 
 /**
  * The example synthesized to HCL once per test file (jest gives each file its own module registry) in a
- * temporary directory removed when the worker exits: its `terraform/` (stacks, ACCESS.md, pipeline jobs).
+ * temporary directory removed after the test file: its `terraform/` (stacks, ACCESS.md, pipeline jobs).
  * Read it, never write to it; copy it to change it.
  */
 export function synthesizedExample(): Promise<{ dir: string; config: Config; stacks: SynthesizedStack[] }> {
   synthesized ??= (async () => {
     const root = mkdtempSync(join(tmpdir(), "gitlab-oidc-example-"));
-    process.once("exit", () => rmSync(root, { recursive: true, force: true }));
+    synthesizedRoot = root;
     const config = exampleConfig();
     const dir = join(root, "terraform");
     synthesize(config, { outdir: dir, hcl: true });

@@ -48,9 +48,7 @@ describe("an extension beside the config", () => {
     const role = stacks[0]!.roles.find((r) => r.name === "gitlab-bounded-assets")!;
     expect(role.trustPolicy.Statement.length).toBeGreaterThan(0);
     expect(JSON.stringify(role.trustPolicy)).toContain("project_path:acme/web:ref_type:branch:ref:main");
-    expect(hcl("production")).toMatch(
-      /gitlab-bounded-assets\s*=\s*aws_iam_role\.gitlab-bounded-assets\.arn/,
-    );
+    expect(hcl("production")).toMatch(/gitlab-bounded-assets\s*=\s*aws_iam_role\.gitlab-bounded-assets\.arn/);
     expect(readFileSync(join(outdir, "ACCESS.md"), "utf8")).toContain("gitlab-bounded-assets");
     const described = buildApp(config, join(root, "memory"), true, loadExtension(extensionFor(FIXTURE)))
       .node.children.filter((child) => child instanceof AccountStack)

@@ -73,3 +73,11 @@ describe("npm run init", () => {
     }
   });
 });
+
+test("cdktf.json ships no projectId, so no two copies share one (the cdktf CLI writes its own)", () => {
+  const cdktf = JSON.parse(readFileSync(join(__dirname, "..", "cdktf.json"), "utf8")) as Record<
+    string,
+    unknown
+  >;
+  expect(cdktf).not.toHaveProperty("projectId");
+});

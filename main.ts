@@ -1,46 +1,94 @@
 /**
- * The app: reads the config (`$GITLAB_OIDC_CONFIG` or gitlab-oidc.yaml), validates all of it, and only
- * then writes one Terraform stack per account. `npm run synth` writes formatted HCL to terraform/ (the
- * reviewed, committed artifact); under `cdktf synth|diff|deploy` the CLI's CDKTF_OUTDIR and
- * SYNTH_HCL_OUTPUT decide where and in which format.
+ * The app: reads the config, validates all of it, and only then writes one Terraform stack per account.
+ *
+ * Which config (src/layout.ts): `$GITLAB_OIDC_CONFIG`, else the team's gitlab-oidc.yaml, else (a fresh
+ * clone) the example in examples/basic/. Where it writes: `--out DIR` or `$CDKTF_OUTDIR` (set by
+ * `cdktf synth|diff|deploy`), else beside the config: the team's config writes terraform/, any other
+ * config its own directory, so a scratch run never overwrites the team's output. The team's extension,
+ * `<config name>.extend.ts` beside the config, runs in every account stack (docs/extending.md).
  */
 import "./src/runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
-import { configPath, loadConfigFile } from "./src/config/load";
+import { loadConfigFile } from "./src/config/load";
 import { ConfigError } from "./src/config/rules";
 import { audienceMigrationNotices, previousClientIds } from "./src/config/audience-migration";
+import { ExtensionError, loadExtension } from "./src/extension/load";
+import { chooseConfig, extensionFor, outdirFor } from "./src/layout";
 import { synthesize } from "./src/synth";
 
-const DEFAULT_OUTDIR = "terraform";
+const USAGE = `Usage: npm run synth [-- --out DIR]
 
-async function main(): Promise<number> {
-  const file = configPath();
+Validates the config and writes its Terraform stacks, ACCESS.md and pipeline jobs.
+  config   $GITLAB_OIDC_CONFIG, else gitlab-oidc.yaml, else the example (examples/basic/)
+  --out    output directory (also $CDKTF_OUTDIR); default beside the config: terraform/ for
+           gitlab-oidc.yaml, <name>.terraform/ for <name>.yaml
+`;
+
+function outOption(argv: readonly string[]): string | undefined | Error {
+  let out: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--out" && argv[i + 1] !== undefined && argv[i + 1] !== "") out = argv[++i];
+    else if (arg.startsWith("--out=") && arg.length > 6) out = arg.slice(6);
+    else return new Error(arg === "--out" ? "--out needs a directory" : `unknown argument: ${arg}`);
+  }
+  return out;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const out = outOption(argv);
+  if (out instanceof Error) {
+    console.error(`${out.message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { file, source } = chooseConfig();
   let config;
+  let extension;
   try {
     config = loadConfigFile(file);
+    extension = loadExtension(extensionFor(file));
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
+    if (!(error instanceof ConfigError || error instanceof ExtensionError)) throw error;
     console.error(error.message);
-    const count = error.problems.length;
+    const count = error instanceof ConfigError ? error.problems.length : 1;
     console.error(`${count} problem${count === 1 ? "" : "s"} in ${file}; nothing was written.`);
     return 1;
   }
-  const outdir = process.env.CDKTF_OUTDIR || DEFAULT_OUTDIR;
+  const outdir = out || process.env.CDKTF_OUTDIR || outdirFor(file);
   const hclSetting = process.env.SYNTH_HCL_OUTPUT;
   const hcl =
     hclSetting === undefined || hclSetting === "" ? true : hclSetting === "true" || hclSetting === "1";
   const stackNames = config.accounts.map((account) => account.name);
   const notices = audienceMigrationNotices(config, previousClientIds(outdir, stackNames));
-  const result = synthesize(config, { outdir, hcl });
+  let result;
+  try {
+    result = synthesize(config, { outdir, hcl, ...(extension ? { extension } : {}) });
+  } catch (error) {
+    // A role the extension adds is checked like the config's: its problems are the config's.
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    console.error(`${error.problems.length} problem(s) in ${extensionFor(file)}; nothing was written.`);
+    return 1;
+  }
   for (const notice of notices) console.error(`WARNING: ${notice}`);
   const roles = config.accounts.reduce((sum, account) => sum + account.roles.length, 0);
   const names = result.stacks.slice(0, 10).join(", ") + (result.stacks.length > 10 ? ", …" : "");
   console.log(
-    `Synthesized ${result.stacks.length} stack(s), ${roles} role(s) from ${file} into ${outdir}/stacks/ (${names})`,
+    `Synthesized ${result.stacks.length} stack(s), ${roles} role(s) from ${file} into ${outdir}/stacks/ (${names})` +
+      (extension ? ` with ${extensionFor(file)}` : ""),
   );
+  if (source === "example") {
+    console.log(
+      "There is no gitlab-oidc.yaml yet, so this was upstream's example. Start your own: npm run init (docs/layout.md).",
+    );
+  }
   return 0;
 }
 
-main().then(
+main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     console.error(error instanceof Error ? (error.stack ?? error.message) : error);

@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   const rows: string[][] = [];
   const notes: string[] = [];
-  const exampleConfig = join(root, "gitlab-oidc.yaml");
+  const exampleConfig = join(root, "examples", "basic", "gitlab-oidc.yaml");
   console.error(`bench: runs=${RUNS}, work dir ${work}`);
 
   try {

@@ -117,7 +117,11 @@ function warningsIn(text) {
 function checkMainJob(nodeEnv, binary, outdir) {
   const result = run(binary, [join(root, "dist/main.js")], {
     cwd: root,
-    env: { ...nodeEnv, GITLAB_OIDC_CONFIG: join(root, "gitlab-oidc.yaml"), CDKTF_OUTDIR: outdir },
+    env: {
+      ...nodeEnv,
+      GITLAB_OIDC_CONFIG: join(root, "examples/basic/gitlab-oidc.yaml"),
+      CDKTF_OUTDIR: outdir,
+    },
   });
   if (result.status !== 0) {
     throw new VersionFailure(`node dist/main.js exited ${result.status}:\n${result.stdout}${result.stderr}`);
@@ -126,7 +130,7 @@ function checkMainJob(nodeEnv, binary, outdir) {
   if (warnings.length > 0) {
     throw new VersionFailure(`node dist/main.js printed warnings:\n${warnings.join("\n")}`);
   }
-  const differences = treeDifferences(join(root, "terraform"), outdir);
+  const differences = treeDifferences(join(root, "examples/basic/terraform"), outdir);
   if (differences.length > 0) {
     throw new VersionFailure(
       `node dist/main.js wrote a different terraform/:\n  ${differences.join("\n  ")}`,

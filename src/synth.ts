@@ -36,6 +36,7 @@ export function stackNamesOf(config: Config): string[] {
     ...(config.state.type === "s3" ? [STATE_STACK] : []),
   ];
 }
+import type { Extension } from "./extension";
 
 export interface SynthOptions {
   /** Directory that receives `manifest.json` and `stacks/<name>/`. */
@@ -48,6 +49,11 @@ export interface SynthOptions {
    * @default no callback
    */
   readonly onStepDone?: (step: SynthStep) => void;
+  /**
+   * The team's extension (gitlab-oidc.extend.ts, src/extension): its hook runs in every account stack.
+   * @default no extension
+   */
+  readonly extension?: Extension;
 }
 
 export type SynthStep = "construct" | "synth" | "model" | "format" | "generated" | "install";
@@ -60,11 +66,11 @@ export interface SynthResult {
 }
 
 /** Builds the construct tree: one stack per account, writing HCL or JSON when synthesized. */
-export function buildApp(config: Config, outdir: string, hcl: boolean): App {
-  return withoutTokenCreationStacks(() => buildStacks(config, outdir, hcl));
+export function buildApp(config: Config, outdir: string, hcl: boolean, extension?: Extension): App {
+  return withoutTokenCreationStacks(() => buildStacks(config, outdir, hcl, extension));
 }
 
-function buildStacks(config: Config, outdir: string, hcl: boolean): App {
+function buildStacks(config: Config, outdir: string, hcl: boolean, extension?: Extension): App {
   // cdktf 0.21's App and stacks read HCL-or-JSON from this variable as they are constructed (App's
   // hclOutput only names the file; an empty value would mean JSON to App), so it is set for exactly
   // that moment.
@@ -84,6 +90,7 @@ function buildStacks(config: Config, outdir: string, hcl: boolean): App {
         account,
         ...(config.lock ? { lock: config.lock } : {}),
         ...(access ? { stateAccess: access } : {}),
+        ...(extension ? { extension: { hook: extension, config } } : {}),
       });
     }
     if (state.type === "s3") {
@@ -105,7 +112,7 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
   mkdirSync(dirname(outdir), { recursive: true });
   const scratch = mkdtempSync(join(dirname(outdir), `.${basename(outdir)}.synth-`));
   try {
-    const app = buildApp(config, scratch, options.hcl);
+    const app = buildApp(config, scratch, options.hcl, options.extension);
     stepDone("construct");
     withoutTokenCreationStacks(() => app.synth());
     stepDone("synth");

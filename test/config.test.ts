@@ -4,8 +4,9 @@ import { generateConfig, generateLock } from "../bench/generate";
 import { loadConfigFile, parseConfig, parseConfigWithPositions } from "../src/config/load";
 import { parseLock, readLockFor, type GitLabLock } from "../src/gitlab/lock";
 import { minimalConfig, parse, problemsOf, type RawConfig } from "./support/configs";
+import { EXAMPLE_FIXTURE } from "./support/example";
 
-const ROOT = join(__dirname, "..");
+const ROOT = join(__dirname, ".."); // the tool's files only: fixtures, never the team's root config
 
 /** A config whose first account's first role has these allow entries. */
 const withAllow = (...allow: unknown[]) => minimalConfig({ allow });
@@ -13,9 +14,9 @@ const withGitlab = (gitlab: Record<string, unknown>) => ({ ...minimalConfig(), g
 
 describe("the example config", () => {
   test("is accepted, with defaults filled in", () => {
-    // GIVEN the checked-in gitlab-oidc.yaml (and the lock beside it)
+    // GIVEN the example (its copy in test/fixtures, with the lock beside it)
     // WHEN it is loaded
-    const config = loadConfigFile(join(ROOT, "gitlab-oidc.yaml"));
+    const config = loadConfigFile(EXAMPLE_FIXTURE);
     // THEN it has both accounts, and defaults the team did not write
     expect(config.accounts.map((a) => a.name)).toEqual(["production", "staging"]);
     expect(config.state).toEqual({ type: "local" });
@@ -470,7 +471,7 @@ describe("the two YAML readers", () => {
   // they must read every config alike.
   const texts: [string, string, GitLabLock?][] = [
     ...[
-      "gitlab-oidc.yaml",
+      "test/fixtures/configs/example.yaml",
       "test/fixtures/configs/kitchen-sink.yaml",
       "test/fixtures/configs/odd-names.yaml",
     ].map((file): [string, string, GitLabLock?] => [

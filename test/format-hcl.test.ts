@@ -43,7 +43,7 @@ function rawHcl(config: () => Config): Record<string, string> {
 }
 
 const configs: [string, () => Config][] = [
-  ["the example", () => fixture("gitlab-oidc.yaml")],
+  ["the example", () => fixture("test/fixtures/configs/example.yaml")],
   ["every feature at once", () => fixture("test/fixtures/configs/kitchen-sink.yaml")],
   ["IAM names Terraform does not allow", () => fixture("test/fixtures/configs/odd-names.yaml")],
   [

@@ -68,4 +68,22 @@ describe("summary reporter", () => {
     );
     expect(output).toBe(`jest: skipped:\n  - ${skippedName}\n`);
   });
+
+  test("says whether the tool's tests or the team's checks (test/team/) failed", () => {
+    // GIVEN a run where one tool test and two team checks failed
+    const output = closingLines({
+      numPassedTests: 4,
+      numFailedTests: 3,
+      numPendingTests: 0,
+      numTodoTests: 0,
+      testResults: [
+        { testFilePath: "/repo/test/synth.test.ts", numFailingTests: 1, testResults: [] },
+        { testFilePath: "/repo/test/team/team-config.test.ts", numFailingTests: 2, testResults: [] },
+      ],
+    });
+    // THEN the closing line names both counts
+    expect(output).toBe(
+      "jest: 4 passed, 3 failed, 0 skipped (tool tests: 1 failed; team checks, test/team/: 2 failed)\n",
+    );
+  });
 });

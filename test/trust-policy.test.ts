@@ -3,8 +3,6 @@
  * evaluates them, against the claims GitLab puts in real ID tokens (formatted by GitLab's rules, turned
  * into the request context AWS builds for the issuer).
  */
-import { join } from "node:path";
-import { loadConfigFile } from "../src/config/load";
 import type { GitLabLock } from "../src/gitlab/lock";
 import { evaluateTrustPolicy, stringLike } from "../src/iam/evaluate";
 import {
@@ -25,11 +23,11 @@ import {
   synthesizeToTemp,
   type RawConfig,
 } from "./support/configs";
+import { synthesizedExample } from "./support/example";
 
 /** The default audience (gitlab.audience unset): the component's default aud. */
 const AUD = "sts.amazonaws.com";
 const OLD_AUD = "https://gitlab.com";
-const ROOT = join(__dirname, "..");
 
 /** A CI/CD job as GitLab describes it in its ID token. */
 interface Job {
@@ -194,16 +192,14 @@ describe("StringLike as IAM defines it", () => {
   });
 });
 
-describe("the synthesized example (gitlab-oidc.yaml with its lock)", () => {
+describe("the synthesized example (test/fixtures/configs/example.yaml with its lock)", () => {
   let stacks: SynthesizedStack[];
-  let cleanup: () => void;
   let lock: GitLabLock;
   beforeAll(async () => {
-    const config = loadConfigFile(join(ROOT, "gitlab-oidc.yaml"));
+    let config;
+    ({ stacks, config } = await synthesizedExample());
     lock = config.lock!;
-    ({ stacks, cleanup } = await synthesizeToTemp(config));
   });
-  afterAll(() => cleanup());
 
   const production = () => stacks.find((s) => s.name === "production")!;
   const staging = () => stacks.find((s) => s.name === "staging")!;

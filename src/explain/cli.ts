@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { lockPathFor, readLockFor, type GitLabLock } from "../gitlab/lock";
+import { chooseConfig, outdirFor } from "../layout";
 import type { Job } from "./explain";
 import {
   DEFAULT_SUB_CLAIM,
@@ -27,7 +28,10 @@ export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_DENIED = 3;
 
-export const DEFAULT_DIR = "terraform";
+/** The output of the config `npm run synth` uses (src/layout.ts): terraform/, or the example's on a fresh clone. */
+function defaultDir(): string {
+  return outdirFor(chooseConfig().file);
+}
 
 export const USAGE = `Usage: npm run explain -- <job> [options]
 
@@ -56,7 +60,7 @@ Options:
   --aud AUD        the token's audience (repeatable); default: each account's GitLab URL
   --role NAME|ARN  only roles with this name (a role ARN also selects its account)
   --account NAME   only this account (stack name or 12-digit id)
-  --dir DIR        synth output directory (default: terraform; synthesized first if it has no manifest.json)
+  --dir DIR        synth output directory (default: the config's, terraform/; synthesized first if it has no manifest.json)
   --json           machine-readable output
   -h, --help       this help
 
@@ -142,7 +146,7 @@ export function parseArguments(argv: readonly string[]): ParsedArguments {
   const common = {
     help: values.help ?? false,
     json: values.json ?? false,
-    dir: values.dir ?? DEFAULT_DIR,
+    dir: values.dir ?? defaultDir(),
     ...(values.aud ? { audiences: values.aud } : {}),
     ...(role !== undefined ? { role } : {}),
     ...(account !== undefined ? { account } : {}),
@@ -273,9 +277,9 @@ async function configContext(
 /** Reads the stacks from `dir`, synthesizing from the config file first when it has no manifest. */
 async function loadStacks(dir: string, io: CliIo) {
   if (!existsSync(join(dir, "manifest.json"))) {
-    const { configPath, loadConfigFile } = await import("../config/load");
+    const { loadConfigFile } = await import("../config/load");
     const { synthesize } = await import("../synth");
-    const file = configPath();
+    const file = chooseConfig().file;
     io.stderr(`explain: ${join(dir, "manifest.json")} is missing; synthesizing ${file} into ${dir}/ first\n`);
     synthesize(loadConfigFile(file), { outdir: dir, hcl: true });
   }

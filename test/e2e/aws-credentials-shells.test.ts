@@ -11,7 +11,6 @@ import {
   missingPrerequisites,
   PRODUCTION_ROLE,
   PRODUCTION_SESSION,
-  repoRoot,
   STAGING_ROLE,
   STAGING_SESSION,
 } from "../support/ci-local";
@@ -23,6 +22,7 @@ import {
   type ShellName,
 } from "../support/component-shell";
 import { StsStandIn } from "../support/sts-stand-in";
+import { exampleLock, synthesizedExample } from "../support/example";
 
 const STAGING = `${STAGING_SESSION}gitlab-7-8-9`;
 const PRODUCTION = `${PRODUCTION_SESSION}gitlab-7-8-9`;
@@ -40,7 +40,8 @@ let shells: ComponentShells;
 beforeAll(async () => {
   const missing = missingPrerequisites();
   if (missing.length > 0) throw new Error(`the component shell tests need: ${missing.join(", ")}`);
-  sts = await StsStandIn.start(join(repoRoot, "terraform"));
+  // The example (its copy in test/fixtures), synthesized: never the team's terraform/.
+  sts = await StsStandIn.start((await synthesizedExample()).dir, exampleLock());
   shells = new ComponentShells();
 });
 

@@ -14,12 +14,12 @@ import {
   expectNoSecrets as expectNoSecretsIn,
   missingPrerequisites,
   PRODUCTION_ROLE,
-  repoRoot,
   runJobs,
   STAGING_ROLE,
   type JobRun,
 } from "../support/ci-local";
 import { stsRuleSetDataPath as ruleSetDataPath } from "../support/component-shell";
+import { exampleLock, synthesizedExample } from "../support/example";
 
 const sub = (project: string, ref: string, refType = "branch"): string =>
   `project_path:${project}:ref_type:${refType}:ref:${ref}`;
@@ -43,7 +43,8 @@ beforeAll(async () => {
   if (missing.length > 0) {
     throw new Error(`the aws-credentials e2e tests need: ${missing.join(", ")} (.ci/run installs them)`);
   }
-  sts = await StsStandIn.start(join(repoRoot, "terraform"));
+  // The example (its copy in test/fixtures), synthesized: never the team's terraform/.
+  sts = await StsStandIn.start((await synthesizedExample()).dir, exampleLock());
 });
 
 afterAll(async () => {

@@ -88,7 +88,7 @@ describe("the pipeline's gitlab-ids-current job (gitlab-ci-local, shell executor
   beforeAll(async () => {
     // The repository as committed: the example config and its lock, served by a GitLab with those IDs.
     const lock = parseLock(
-      readFileSync(join(REPO, "gitlab-oidc.lock.yaml"), "utf8"),
+      readFileSync(join(REPO, "test/fixtures/configs/example.lock.yaml"), "utf8"),
       "gitlab-oidc.lock.yaml",
     );
     gitlab = await GitLabApiStandIn.start();

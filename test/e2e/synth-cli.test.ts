@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { filesUnder, minimalConfig } from "../support/configs";
 import { run, runOk } from "../support/run";
+import { EXAMPLE_FIXTURE, exampleText, synthesizedExample } from "../support/example";
 
 const ROOT = join(__dirname, "..", "..");
 
@@ -36,7 +37,7 @@ describe("npm run synth (node dist/main.js)", () => {
     const config = join(root, "bad.yaml");
     writeFileSync(
       config,
-      readFileSync(join(ROOT, "gitlab-oidc.yaml"), "utf8")
+      exampleText()
         .replace("project: acme/web", "project: acme/*")
         .replace('accountId: "222222222222"', "accountId: 222222222222"),
     );
@@ -66,7 +67,12 @@ describe("npm run synth (node dist/main.js)", () => {
     const outdir = join(root, "cdktf.out");
     const synth = run(process.execPath, [join(ROOT, "dist/main.js")], {
       cwd: ROOT,
-      env: { ...process.env, CDKTF_OUTDIR: outdir, SYNTH_HCL_OUTPUT: "false" },
+      env: {
+        ...process.env,
+        GITLAB_OIDC_CONFIG: EXAMPLE_FIXTURE,
+        CDKTF_OUTDIR: outdir,
+        SYNTH_HCL_OUTPUT: "false",
+      },
       timeoutMs: 25_000,
     });
     expect(synth.stderr).toBe("");
@@ -75,20 +81,25 @@ describe("npm run synth (node dist/main.js)", () => {
     expect(existsSync(join(outdir, "stacks/production/cdk.tf"))).toBe(false);
   });
 
-  test("an empty SYNTH_HCL_OUTPUT means the default, HCL, not a crash", () => {
+  test("an empty SYNTH_HCL_OUTPUT means the default, HCL, not a crash", async () => {
     // GIVEN the variable set but empty, as a CI template might leave it
     const outdir = join(root, "empty-setting");
     // WHEN the main job runs
     const synth = run(process.execPath, [join(ROOT, "dist/main.js")], {
       cwd: ROOT,
-      env: { ...process.env, CDKTF_OUTDIR: outdir, SYNTH_HCL_OUTPUT: "" },
+      env: {
+        ...process.env,
+        GITLAB_OIDC_CONFIG: EXAMPLE_FIXTURE,
+        CDKTF_OUTDIR: outdir,
+        SYNTH_HCL_OUTPUT: "",
+      },
       timeoutMs: 25_000,
     });
     // THEN it writes formatted HCL, as without the variable
     expect(synth.stderr).toBe("");
     expect(synth.status).toBe(0);
     expect(readFileSync(join(outdir, "stacks/production/cdk.tf"), "utf8")).toBe(
-      readFileSync(join(ROOT, "terraform/stacks/production/cdk.tf"), "utf8"),
+      readFileSync(join((await synthesizedExample()).dir, "stacks/production/cdk.tf"), "utf8"),
     );
     expect(existsSync(join(outdir, "stacks/production/cdk.tf.json"))).toBe(false);
   });
@@ -97,13 +108,13 @@ describe("npm run synth (node dist/main.js)", () => {
     // GIVEN the example with its production account adopted, and a PATH without terraform
     const dir = join(root, "adopt");
     mkdirSync(dir);
-    const example = readFileSync(join(ROOT, "gitlab-oidc.yaml"), "utf8");
+    const example = exampleText();
     expect(example).toContain("    provider: create\n");
     writeFileSync(
       join(dir, "gitlab-oidc.yaml"),
       example.replace("    provider: create\n", "    provider: create\n    adopt: true\n"),
     );
-    copyFileSync(join(ROOT, "gitlab-oidc.lock.yaml"), join(dir, "gitlab-oidc.lock.yaml"));
+    copyFileSync(EXAMPLE_FIXTURE.replace(/\.yaml$/, ".lock.yaml"), join(dir, "gitlab-oidc.lock.yaml"));
     const emptyBin = join(dir, "bin");
     mkdirSync(emptyBin);
     // WHEN the main job runs

@@ -5,9 +5,9 @@
  * SYNTH_HCL_OUTPUT decide where and in which format.
  */
 import "./src/runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
-import { configPath, loadConfigFile } from "./src/config/load";
+import { configPath, loadConfigFile, sourceDigests } from "./src/config/load";
 import { ConfigError } from "./src/config/rules";
-import { synthesize } from "./src/synth";
+import { OutputFilesError, synthesize } from "./src/synth";
 
 const DEFAULT_OUTDIR = "terraform";
 
@@ -27,7 +27,14 @@ async function main(): Promise<number> {
   const hclSetting = process.env.SYNTH_HCL_OUTPUT;
   const hcl =
     hclSetting === undefined || hclSetting === "" ? true : hclSetting === "true" || hclSetting === "1";
-  const result = synthesize(config, { outdir, hcl });
+  let result;
+  try {
+    result = synthesize(config, { outdir, hcl, sources: sourceDigests(file) });
+  } catch (error) {
+    if (!(error instanceof OutputFilesError)) throw error;
+    console.error(error.message);
+    return 1;
+  }
   const roles = config.accounts.reduce((sum, account) => sum + account.roles.length, 0);
   const names = result.stacks.slice(0, 10).join(", ") + (result.stacks.length > 10 ? ", …" : "");
   console.log(

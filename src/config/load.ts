@@ -3,7 +3,8 @@
  * field path and the line it is on. Nothing is synthesized unless this returns a config.
  */
 import { CORE_SCHEMA, load as loadYaml, YAMLException, type LoadOptions } from "js-yaml";
-import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { relative } from "node:path";
 import {
   isAlias,
@@ -35,6 +36,16 @@ export const YAML_LIMITS = { maxBytes: 16 * 1024 * 1024, maxDepth: 64, maxAliase
 /** The config file this run uses: `$GITLAB_OIDC_CONFIG`, else `gitlab-oidc.yaml` in the working directory. */
 export function configPath(env: NodeJS.ProcessEnv = process.env): string {
   return env[CONFIG_FILE_ENV] || DEFAULT_CONFIG_FILE;
+}
+
+/**
+ * The digests of a config file and the lock beside it (`sha256:<hex>`, `absent` for no lock), as the
+ * synth records them: explain compares them to tell an output synthesized from other inputs.
+ */
+export function sourceDigests(configFile: string): Record<"config" | "lock", string> {
+  const digest = (file: string) =>
+    existsSync(file) ? `sha256:${createHash("sha256").update(readFileSync(file)).digest("hex")}` : "absent";
+  return { config: digest(configFile), lock: digest(lockPathFor(configFile)) };
 }
 
 /**

@@ -4,7 +4,8 @@
  * explainAccess(): arguments in, text or JSON out, and an exit code scripts can test.
  */
 import "../runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { lockPathFor, readLockFor, type GitLabLock } from "../gitlab/lock";
@@ -220,16 +221,26 @@ async function configContext(
   return { subClaim: config.gitlab.subClaim ?? DEFAULT_SUB_CLAIM, ...(lock ? { lock } : {}) };
 }
 
-/** Reads the stacks from `dir`, synthesizing from the config file first when it has no manifest. */
+/**
+ * Reads the stacks from `dir`. A `dir` without a manifest is not a synth output: explain then
+ * synthesizes the config into a scratch directory of its own and answers from that, never writing into
+ * `dir` (which may be any folder) and never leaving anything behind.
+ */
 async function loadStacks(dir: string, io: CliIo) {
-  if (!existsSync(join(dir, "manifest.json"))) {
-    const { configPath, loadConfigFile } = await import("../config/load");
-    const { synthesize } = await import("../synth");
-    const file = configPath();
-    io.stderr(`explain: ${join(dir, "manifest.json")} is missing; synthesizing ${file} into ${dir}/ first\n`);
-    synthesize(loadConfigFile(file), { outdir: dir, hcl: true });
+  if (existsSync(join(dir, "manifest.json"))) return readSynthesizedStacks(dir);
+  const { configPath, loadConfigFile } = await import("../config/load");
+  const { synthesize } = await import("../synth");
+  const file = configPath();
+  io.stderr(
+    `explain: ${join(dir, "manifest.json")} is missing; answering from ${file}, synthesized into a scratch directory (${dir}/ is not written)\n`,
+  );
+  const scratch = mkdtempSync(join(tmpdir(), "gitlab-oidc-explain-"));
+  try {
+    synthesize(loadConfigFile(file), { outdir: scratch, hcl: true });
+    return readSynthesizedStacks(scratch);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
-  return readSynthesizedStacks(dir);
 }
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {

@@ -14,7 +14,9 @@ import {
 } from "./schema";
 import type { GitLabLock } from "../gitlab/lock";
 import { GITLAB_COM_CLAIM_KEYS, GITLAB_COM_ISSUER_HOST, isSuppliedClaim } from "../model/claims";
-import { grantIssues, type TrustSettings } from "../model/grants";
+import { grantIssues, NOT_IN_LOCK, type TrustSettings } from "../model/grants";
+
+export { NOT_IN_LOCK } from "../model/grants";
 import { issuerHost, oidcProviderArn, policyLength, trustPolicyFor } from "../model/trust-policy";
 import { terraformName } from "../model/names";
 import {
@@ -35,6 +37,8 @@ export interface Problem {
   /** 1-based line and column in the config file, where known. */
   readonly line?: number;
   readonly col?: number;
+  /** The file it is in, when not the config (the lock's problems are reported with the config's). */
+  readonly file?: string;
 }
 
 /** `["accounts", 0, "roles", 1]` → `accounts[0].roles[1]`. */
@@ -48,7 +52,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 /** `gitlab-oidc.yaml:12:9: accounts[0].roles[1].name: why` */
 export function formatProblem(problem: Problem, source?: string): string {
-  const where = source ? `${source}${problem.line ? `:${problem.line}:${problem.col ?? 1}` : ""}: ` : "";
+  const file = problem.file ?? source;
+  const where = file ? `${file}${problem.line ? `:${problem.line}:${problem.col ?? 1}` : ""}: ` : "";
   const field = problem.path.length ? `${formatPath(problem.path)}: ` : "";
   return `${where}${field}${problem.message}`;
 }
@@ -454,6 +459,31 @@ function checkPinIds(config: Config): Problem[] {
 
 /** Every cross-field problem in a config that already matches the schema. */
 export function checkConfig(config: Config): Problem[] {
+  return oncePerLockPath(checkConfigOnce(config));
+}
+
+/** A path missing from the lock is one problem (at its first grant), however many grants name it. */
+function oncePerLockPath(problems: Problem[]): Problem[] {
+  const counts = new Map<string, number>();
+  for (const { message } of problems) {
+    if (message.includes(NOT_IN_LOCK)) counts.set(message, (counts.get(message) ?? 0) + 1);
+  }
+  const said = new Set<string>();
+  return problems.flatMap((problem) => {
+    const count = counts.get(problem.message);
+    if (count === undefined) return [problem];
+    if (said.has(problem.message)) return [];
+    said.add(problem.message);
+    const more = count - 1;
+    return [
+      more === 0
+        ? problem
+        : { ...problem, message: `${problem.message} (${more} more grant${more === 1 ? "" : "s"} name it)` },
+    ];
+  });
+}
+
+function checkConfigOnce(config: Config): Problem[] {
   const problems: Problem[] = [...checkAudiences(config), ...checkPinIds(config)];
   const stackNames = new Map<string, number>();
   const providerCreatedBy = new Map<string, number>();

@@ -4,14 +4,22 @@
  * code out; the logic is in resolve.ts, the HTTP in api.ts.
  */
 import "../runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
-import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { CONFIG_FILE_ENV, configPath, loadConfigWithoutLock } from "../config/load";
 import { ConfigError } from "../config/rules";
 import type { Config } from "../config/schema";
 import { GitLabApi, GitLabApiError, redact, type GitLabApiProps } from "./api";
-import { EMPTY_LOCK, LockFileError, lockPathFor, parseLock, serializeLock, type GitLabLock } from "./lock";
+import {
+  EMPTY_LOCK,
+  LockFileError,
+  lockPathFor,
+  parseLock,
+  readLockText,
+  serializeLock,
+  type GitLabLock,
+} from "./lock";
 import {
   compareLock,
   describeDrift,
@@ -177,17 +185,14 @@ function parseArguments(argv: readonly string[]): { check: boolean } {
 }
 
 function readPreviousLock(file: string): { text?: string; lock?: GitLabLock; problem?: string } {
-  let text: string;
+  if (!existsSync(file)) return {};
+  let text: string | undefined;
   try {
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
-    return { problem: `${file}: cannot read it (${(error as Error).message})` };
-  }
-  try {
+    text = readLockText(file);
     return { text, lock: parseLock(text, file) };
   } catch (error) {
-    if (error instanceof LockFileError) return { text, problem: error.message };
+    if (error instanceof LockFileError)
+      return { ...(text !== undefined ? { text } : {}), problem: error.message };
     throw error;
   }
 }

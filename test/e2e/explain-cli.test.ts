@@ -3,7 +3,7 @@
  * output and exit codes, on stacks synthesized from a config and read back.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ExplainResult } from "../../src/explain/explain";
@@ -146,23 +146,29 @@ describe("the CLI (node dist/src/explain/cli.js)", () => {
     expect(runCli(["--help"]).stdout).toMatch(/Exit codes: 0/);
   });
 
-  test("synthesizes first when the directory has no manifest.json", () => {
-    // GIVEN an empty directory and the config named by GITLAB_OIDC_CONFIG
-    const empty = mkdtempSync(join(tmpdir(), "explain-empty-"));
+  test("a --dir without manifest.json is answered from a scratch synth; the folder is not written", () => {
+    // GIVEN an existing folder holding files named like the synth's, and the config named by GITLAB_OIDC_CONFIG
+    const folder = mkdtempSync(join(tmpdir(), "explain-folder-"));
     try {
-      const outdir = join(empty, "terraform");
+      const mine = { "ACCESS.md": "mine\n", "stacks.gitlab-ci.yml": "mine: {}\n", "notes.txt": "x\n" };
+      for (const [name, text] of Object.entries(mine)) writeFileSync(join(folder, name), text);
       // WHEN explain runs against it
-      const { code, stderr } = runCli(["--project", "acme/web", "--branch", "main", "--dir", outdir], {
-        cwd: empty,
-        env: { GITLAB_OIDC_CONFIG: fixture.configFile },
-      });
-      // THEN it synthesized there, then answered
-      expect(stderr).toMatch(/synthesizing/);
+      const { code, stdout, stderr } = runCli(
+        ["--project", "acme/web", "--branch", "main", "--dir", folder],
+        {
+          cwd: folder,
+          env: { GITLAB_OIDC_CONFIG: fixture.configFile },
+        },
+      );
+      // THEN it says where the answer comes from, answers, and the folder is as it was
+      expect(stderr).toMatch(/manifest\.json is missing; answering from .*scratch directory/);
       expect(code).toBe(0);
-      expect(existsSync(join(outdir, "manifest.json"))).toBe(true);
-      expect(existsSync(join(outdir, "stacks", "production", "cdk.tf"))).toBe(true);
+      expect(stdout).toMatch(/ALLOWED {2}deploy/);
+      expect(readdirSync(folder).sort()).toEqual(Object.keys(mine).sort());
+      for (const [name, text] of Object.entries(mine))
+        expect(readFileSync(join(folder, name), "utf8")).toBe(text);
     } finally {
-      rmSync(empty, { recursive: true, force: true });
+      rmSync(folder, { recursive: true, force: true });
     }
   }, 60_000);
 });

@@ -122,17 +122,38 @@ describe("the CLI (node dist/src/explain/cli.js)", () => {
 
   test("--unprotected, --project-id and --pipeline-source state the claims AWS checks on gitlab.com", () => {
     const job = ["--project", "acme/web", "--branch", "main", "--role", "deploy", ...dir()];
-    // GIVEN the job on main, as the lock knows acme/web: allowed
-    expect(runCli(job).code).toBe(0);
+    // GIVEN the job on main, as the lock knows acme/web, protection not stated: allowed only if protected (exit 4)
+    const open = runCli(job);
+    expect(open.code).toBe(4);
+    expect(open.stdout).toMatch(/ALLOWED {2}deploy {2}\(path \/gitlab\/\) {2}only if branch main is protected/);
+    // … and stated protected: allowed
+    expect(runCli([...job, "--protected"]).code).toBe(0);
     // WHEN the branch is not protected THEN it is denied, and the report says to protect it
     const unprotected = runCli([...job, "--unprotected"]);
     expect(unprotected.code).toBe(3);
     expect(unprotected.stdout).toMatch(/gitlab\.com:ref_protected "false".*not protected/);
     // WHEN the path now belongs to another project (a recycled path) THEN it is denied on the project ID
-    const recycled = runCli([...job, "--project-id", "424242"]);
+    const recycled = runCli([...job, "--protected", "--project-id", "424242"]);
     expect(recycled.code).toBe(3);
     expect(recycled.stdout).toMatch(/gitlab\.com:project_id "424242".*recycled/);
     expect(runCli([...job, "--project-id", "x"]).code).toBe(2);
+  });
+
+  test("a terraform/ older than the config is named stale in the answer", () => {
+    // GIVEN the config edited after the synth (its digest no longer the recorded one)
+    const text = readFileSync(fixture.configFile, "utf8");
+    try {
+      writeFileSync(fixture.configFile, `${text}# edited after the synth\n`);
+      // WHEN explained against the HCL synthesized before
+      const { code, stdout } = runCli(["--project", "acme/web", "--branch", "main", "--protected", ...dir()]);
+      // THEN the answer comes with a warning naming the config and the fix
+      expect(stdout).toMatch(
+        /^warning: .*terraform-json\/ is older than .*gitlab-oidc\.yaml.*npm run synth/m,
+      );
+      expect(code).toBe(0);
+    } finally {
+      writeFileSync(fixture.configFile, text);
+    }
   });
 
   test("usage errors exit 2 with a clear message: unknown flag, bad token, missing job", () => {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { loadConfigFile } from "../../src/config/load";
+import { loadConfigFile, sourceDigests } from "../../src/config/load";
 import { lockPathFor, serializeLock } from "../../src/gitlab/lock";
 import { lockFor } from "./configs";
 import type { Config } from "../../src/config/schema";
@@ -91,10 +91,10 @@ export async function synthesizeFixture(raw: object = EXPLAIN_CONFIG): Promise<E
   );
   const config = loadConfigFile(configFile);
   const outdir = join(root, "terraform");
-  synthesize(config, { outdir, hcl: true });
+  synthesize(config, { outdir, hcl: true, sources: sourceDigests(configFile) });
   const stacks = await readSynthesizedStacks(outdir);
   const jsonOutdir = join(root, "terraform-json");
-  synthesize(config, { outdir: jsonOutdir, hcl: false });
+  synthesize(config, { outdir: jsonOutdir, hcl: false, sources: sourceDigests(configFile) });
   return {
     root,
     outdir,

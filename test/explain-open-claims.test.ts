@@ -27,6 +27,7 @@ const allow = [
     project: "northwind/apps/web",
     branches: ["feature/*"],
     pipelineSources: ["merge_request_event", "push"],
+    protected: true,
   },
 ];
 const raw = {

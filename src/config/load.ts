@@ -181,10 +181,19 @@ function problemsFromIssue(issue: z.core.$ZodIssue): Problem[] {
     const known = knownKeysAt(path);
     return issue.keys.map((key) => ({ path: [...path, key], message: unknownKeyMessage(key, known) }));
   }
+  if (issue.code === "invalid_type" && issue.expected === "array" && isScalarValue(issue.input)) {
+    // `tags: v*` for `tags: ["v*"]`: a list of one was meant.
+    const key = String(path[path.length - 1] ?? "value");
+    return [{ path, message: `${issue.message}: write a list: ${key}: [${JSON.stringify(issue.input)}]` }];
+  }
   if (issue.code === "invalid_type" && issue.input === undefined) {
     return [{ path, message: `missing: ${String(path[path.length - 1] ?? "value")} is required` }];
   }
   return [{ path, message: issue.message }];
+}
+
+function isScalarValue(value: unknown): value is string | number | boolean {
+  return typeof value === "string" || typeof value === "number" || typeof value === "boolean";
 }
 
 /** The keys the schema allows at `path`, for "did you mean" suggestions. */

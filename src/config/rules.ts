@@ -169,6 +169,7 @@ export function checkAllowEntry(entry: AllowEntry, path: readonly (string | numb
       at("group", "a group path may contain only letters, digits, _ . - and / between segments");
     }
   }
+  problems.push(...neverMatchingProblems(entry, path));
   const hasRefs = entry.branches !== undefined || entry.tags !== undefined;
   if (entry.anyRef && hasRefs) {
     problems.push({
@@ -180,6 +181,55 @@ export function checkAllowEntry(entry: AllowEntry, path: readonly (string | numb
       path,
       message:
         'say which refs may assume the role: branches: [main] and/or tags: ["v*"] (anyRef: true allows every ref, including unprotected branches)',
+    });
+  }
+  return problems;
+}
+
+/**
+ * Grants that can never match (or not as written), each with the fix. GitLab's `ref` claim is the bare
+ * branch or tag name (`refs/heads/main` is `ref_path`, which no grant reads); a merge-request pipeline
+ * runs for a branch, and its token says `ref_protected: "false"` unless the project protects merge
+ * request pipelines (GitLab 18.1+ `protect_merge_request_pipelines`, on by default only for projects
+ * created since) and both its source and target branches are protected and it is not from a fork.
+ */
+function neverMatchingProblems(entry: AllowEntry, path: readonly (string | number)[]): Problem[] {
+  const problems: Problem[] = [];
+  const refPrefixes = [
+    ["refs/heads/", "branch", "branches"],
+    ["refs/tags/", "tag", "tags"],
+  ] as const;
+  for (const key of ["branches", "tags"] as const) {
+    (entry[key] ?? []).forEach((pattern, i) => {
+      for (const [prefix, kind, list] of refPrefixes) {
+        if (!pattern.startsWith(prefix)) continue;
+        const name = pattern.slice(prefix.length);
+        const fix =
+          list === key
+            ? `write ${JSON.stringify(name)}`
+            : `it names a ${kind}: move ${JSON.stringify(name)} to ${list}`;
+        problems.push({
+          path: [...path, key, i],
+          message: `"${pattern}" never matches: GitLab's ref claim is the bare ${kind} name, without ${prefix}; ${fix}`,
+        });
+      }
+    });
+  }
+  const sources = entry.pipelineSources ?? [];
+  const mergeRequestOnly = sources.length > 0 && sources.every((source) => source === "merge_request_event");
+  if (mergeRequestOnly && entry.tags !== undefined) {
+    problems.push({
+      path: [...path, "tags"],
+      message:
+        "merge-request pipelines run for a branch, never a tag, so these tags never match with pipelineSources: [merge_request_event]; grant the tags in another entry",
+    });
+  }
+  if (sources.includes("merge_request_event") && entry.protected === undefined) {
+    problems.push({
+      path: [...path, "pipelineSources"],
+      message:
+        'merge_request_event with the default protected: true matches only merge-request pipelines GitLab marks protected: both the source and the target branch protected, not from a fork, and the project setting "protect merge request pipelines" on; a merge request from an ordinary (unprotected) branch gets ref_protected "false" and never matches. ' +
+        "Write protected: false to allow merge-request pipelines of unprotected branches (then only the branch names limit them), or protected: true to say you rely on protected merge-request pipelines",
     });
   }
   return problems;

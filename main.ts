@@ -8,6 +8,7 @@ import "./src/runtime/entry"; // first: silences cdktf's DEP0044, enables the co
 import { configPath, loadConfigFile, sourceDigests } from "./src/config/load";
 import { ConfigError } from "./src/config/rules";
 import { OutputFilesError, synthesize } from "./src/synth";
+import { terminalSafe } from "./src/terminal-text";
 
 const DEFAULT_OUTDIR = "terraform";
 
@@ -18,7 +19,7 @@ async function main(): Promise<number> {
     config = loadConfigFile(file);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
+    console.error(terminalSafe(error.message));
     const count = error.problems.length;
     console.error(`${count} problem${count === 1 ? "" : "s"} in ${file}; nothing was written.`);
     return 1;
@@ -32,7 +33,7 @@ async function main(): Promise<number> {
     result = synthesize(config, { outdir, hcl, sources: sourceDigests(file) });
   } catch (error) {
     if (!(error instanceof OutputFilesError)) throw error;
-    console.error(error.message);
+    console.error(terminalSafe(error.message));
     return 1;
   }
   const roles = config.accounts.reduce((sum, account) => sum + account.roles.length, 0);

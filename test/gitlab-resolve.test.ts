@@ -177,11 +177,16 @@ describe("npm run resolve", () => {
     expect(run.stdout).toMatch(/! project acme\/web: ID 1001 -> 5555: the path now names ANOTHER project/);
   });
 
-  test("GIVEN a path spelled in another case than GitLab's WHEN resolved THEN a warning says tokens carry GitLab's spelling", async () => {
+  test("GIVEN a path spelled in another case than GitLab's WHEN resolved THEN refused, naming GitLab's spelling; no lock written", async () => {
+    // The lock would pin IDs under a spelling no token carries: a grant that never matches.
     writeConfig([{ project: "Acme/Web", branches: ["main"] }]);
     const run = await resolve();
-    expect(run.code).toBe(EXIT_CURRENT);
-    expect(run.stdout).toMatch(/warning: project Acme\/Web: GitLab spells it acme\/web/);
+    expect(run.code).toBe(EXIT_ERROR);
+    expect(run.stderr).toMatch(
+      /project Acme\/Web: GitLab spells it "acme\/web".*never match: write "acme\/web" in the config/,
+    );
+    expect(run.stderr).toMatch(/Nothing was written; .*gitlab-oidc\.lock\.yaml is unchanged/);
+    expect(existsSync(lockFile)).toBe(false);
   });
 
   test("GIVEN a config with a schema error WHEN resolved THEN exit 2 with the file, line and field, before any request", async () => {

@@ -21,6 +21,7 @@ import {
   type ExplainRequest,
   type OpenQuestion,
 } from "./explain";
+import { safeWriter } from "../terminal-text";
 import { parseSubjectClaim } from "./subject";
 import { renderExplanation } from "./format";
 import { audiencesOf, decodeTokenClaims, TokenError, type TokenClaims } from "./token";
@@ -304,7 +305,9 @@ async function stalenessWarnings(dir: string): Promise<string[]> {
   return [`${dir}/ is older than ${changed.join(" and ")} (synthesized from other content). ${rerun}`];
 }
 
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+export async function runCli(argv: readonly string[], rawIo: CliIo): Promise<number> {
+  // Token claims, subs and paths from the HCL reach the terminal with control characters escaped.
+  const io: CliIo = { ...rawIo, stdout: safeWriter(rawIo.stdout), stderr: safeWriter(rawIo.stderr) };
   let args: ParsedArguments;
   let token: TokenClaims | undefined;
   let request: ExplainRequest;

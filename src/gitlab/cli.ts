@@ -9,6 +9,7 @@ import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { CONFIG_FILE_ENV, configPath, loadConfigWithoutLock } from "../config/load";
 import { ConfigError } from "../config/rules";
+import { terminalSafe } from "../terminal-text";
 import type { Config } from "../config/schema";
 import { GitLabApi, GitLabApiError, redact, type GitLabApiProps } from "./api";
 import {
@@ -80,8 +81,9 @@ export async function runResolve(argv: readonly string[], options: ResolveCliOpt
     stderr: (t) => process.stderr.write(t),
   };
   // Nothing printed can carry the token, whatever a server or the runtime put in a message.
-  const out = (text: string) => raw.stdout(redact(text, [token]) + "\n");
-  const err = (text: string) => raw.stderr(redact(text, [token]) + "\n");
+  // … nor a control character: GitLab's paths and messages reach the terminal escaped (terminalSafe).
+  const out = (text: string) => raw.stdout(terminalSafe(redact(text, [token])) + "\n");
+  const err = (text: string) => raw.stderr(terminalSafe(redact(text, [token])) + "\n");
 
   let check: boolean;
   try {
@@ -110,7 +112,15 @@ export async function runResolve(argv: readonly string[], options: ResolveCliOpt
   const apiUrl = env[API_URL_ENV] || `${config.gitlab.url}/api/v4`;
   let api: GitLabApi;
   try {
-    api = new GitLabApi({ ...options.api, baseUrl: apiUrl, token });
+    api = new GitLabApi({
+      onRetry: ({ what, status, waitMs, attempt, maxAttempts }) =>
+        err(
+          `GitLab answered ${status} for ${what}; waiting ${Math.ceil(waitMs / 1000)} s, then attempt ${attempt} of ${maxAttempts}…`,
+        ),
+      ...options.api,
+      baseUrl: apiUrl,
+      token,
+    });
   } catch (error) {
     err(`${API_URL_ENV}: ${(error as Error).message}`);
     return EXIT_ERROR;
@@ -132,7 +142,14 @@ export async function runResolve(argv: readonly string[], options: ResolveCliOpt
     err(`Nothing was ${check ? "checked" : "written"}${check ? "" : `; ${lockFile} is unchanged`}.`);
     return EXIT_ERROR;
   }
-  for (const warning of resolution.warnings) out(`warning: ${warning}`);
+  // Refused, not warned: the lock would hold IDs under a spelling no token carries (see Resolution).
+  if (resolution.misspelled.length > 0) {
+    for (const problem of resolution.misspelled) err(problem);
+    err(
+      `${resolution.misspelled.length} path(s) spelled otherwise than GitLab spells them; fix ${configFile}. Nothing was ${check ? "checked" : "written"}${check ? "" : `; ${lockFile} is unchanged`}.`,
+    );
+    return EXIT_ERROR;
+  }
 
   if (check) {
     const drift = compareLock(previous.lock ?? EMPTY_LOCK, paths, resolution);
@@ -159,10 +176,13 @@ export async function runResolve(argv: readonly string[], options: ResolveCliOpt
   }
   writeAtomically(lockFile, text);
   if (previous.problem) out(`replaced an unreadable lock (${previous.problem.split("\n")[0]})`);
-  for (const change of compareLock(previous.lock ?? EMPTY_LOCK, paths, resolution)) {
-    out(describeChange(change));
-  }
-  out(`Wrote ${lockFile}: ${summary(resolution.lock)}. Review the changes above and commit it.`);
+  const changes = compareLock(previous.lock ?? EMPTY_LOCK, paths, resolution);
+  for (const change of changes) out(describeChange(change));
+  out(
+    changes.length === 0
+      ? `Wrote ${lockFile}: ${summary(resolution.lock)}; no changes to its IDs (rewritten in resolve's own format). Commit it.`
+      : `Wrote ${lockFile}: ${summary(resolution.lock)}; ${changes.length} change(s) above: review them and commit it.`,
+  );
   return EXIT_CURRENT;
 }
 
@@ -243,7 +263,7 @@ if (require.main === module) {
     },
     (error: unknown) => {
       const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      console.error(redact(text, [process.env[TOKEN_ENV]]));
+      console.error(terminalSafe(redact(text, [process.env[TOKEN_ENV]])));
       process.exitCode = EXIT_ERROR;
     },
   );

@@ -125,7 +125,9 @@ describe("the CLI (node dist/src/explain/cli.js)", () => {
     // GIVEN the job on main, as the lock knows acme/web, protection not stated: allowed only if protected (exit 4)
     const open = runCli(job);
     expect(open.code).toBe(4);
-    expect(open.stdout).toMatch(/ALLOWED {2}deploy {2}\(path \/gitlab\/\) {2}only if branch main is protected/);
+    expect(open.stdout).toMatch(
+      /ALLOWED {2}deploy {2}\(path \/gitlab\/\) {2}only if branch main is protected/,
+    );
     // … and stated protected: allowed
     expect(runCli([...job, "--protected"]).code).toBe(0);
     // WHEN the branch is not protected THEN it is denied, and the report says to protect it

@@ -208,3 +208,17 @@ describe("a terraform/ older than the config or lock is named", () => {
     }
   });
 });
+
+describe("what explain prints is escaped", () => {
+  test("a sub with escape sequences reaches the terminal as \\u001b…, in text and in JSON (still valid JSON)", async () => {
+    const sub = "project_path:northwind/apps/web\u001b]0;owned\u0007:ref_type:branch:ref:x\u009b2J";
+    const text = await explain("--sub", sub, "--protected");
+    // eslint-disable-next-line no-control-regex -- control characters are what must not appear
+    expect(text.stdout + text.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+    expect(text.stdout).toContain(String.raw`web\u001b]0;owned\u0007:ref_type`);
+    const json = await explain("--sub", sub, "--protected", "--json");
+    expect((JSON.parse(json.stdout) as ExplainResult).sub).toBe(sub);
+    // eslint-disable-next-line no-control-regex -- control characters are what must not appear
+    expect(json.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+  });
+});

@@ -69,6 +69,18 @@ export interface ResolveCliOptions {
   readonly io?: ResolveIo;
   /** Timeouts, retries and sleep for the API client (tests). */
   readonly api?: Omit<GitLabApiProps, "baseUrl" | "token">;
+  /**
+   * The file operations the lock is written with (tests inject a failing disk).
+   * @default node:fs
+   */
+  readonly files?: LockFileOps;
+}
+
+/** What writing the lock needs from the filesystem. */
+export interface LockFileOps {
+  readonly writeFileSync: (file: string, text: string) => void;
+  readonly renameSync: (from: string, to: string) => void;
+  readonly rmSync: (file: string, options: { force: true }) => void;
 }
 
 class UsageError extends Error {}
@@ -174,7 +186,12 @@ export async function runResolve(argv: readonly string[], options: ResolveCliOpt
     out(`${lockFile} is already current: ${summary(resolution.lock)}.`);
     return EXIT_CURRENT;
   }
-  writeAtomically(lockFile, text);
+  try {
+    writeAtomically(lockFile, text, options.files ?? { writeFileSync, renameSync, rmSync });
+  } catch (error) {
+    err(`cannot write ${lockFile}: ${(error as Error).message}. It is unchanged.`);
+    return EXIT_ERROR;
+  }
   if (previous.problem) out(`replaced an unreadable lock (${previous.problem.split("\n")[0]})`);
   const changes = compareLock(previous.lock ?? EMPTY_LOCK, paths, resolution);
   for (const change of changes) out(describeChange(change));
@@ -218,13 +235,13 @@ function readPreviousLock(file: string): { text?: string; lock?: GitLabLock; pro
 }
 
 /** Temp file in the same directory, then rename: the lock is either the old one or the new one. */
-function writeAtomically(file: string, text: string): void {
+function writeAtomically(file: string, text: string, fs: LockFileOps): void {
   const temp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
   try {
-    writeFileSync(temp, text, { encoding: "utf8", flag: "w" });
-    renameSync(temp, file);
+    fs.writeFileSync(temp, text);
+    fs.renameSync(temp, file);
   } catch (error) {
-    rmSync(temp, { force: true });
+    fs.rmSync(temp, { force: true });
     throw error;
   }
 }

@@ -9,7 +9,7 @@ import "cdktf/lib/testing/adapters/jest"; // types of the matchers registered in
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfigFile } from "../src/config/load";
+import { loadConfigFile, sourceDigests } from "../src/config/load";
 import { ConfigError } from "../src/config/rules";
 import type { Config } from "../src/config/schema";
 import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
@@ -52,7 +52,8 @@ function synthStack(config: Config, index = 0): string {
 describe("the committed HCL", () => {
   let fresh: { dir: string; cleanup: () => void };
   beforeAll(async () => {
-    fresh = await synthesizeToTemp(exampleConfig());
+    // As `npm run synth` writes it: with the digests of the config and lock it came from.
+    fresh = await synthesizeToTemp(exampleConfig(), true, sourceDigests(join(ROOT, "gitlab-oidc.yaml")));
   });
   afterAll(() => fresh.cleanup());
 
@@ -97,7 +98,11 @@ describe("the committed HCL", () => {
   });
 
   test("is deterministic", async () => {
-    const again = await synthesizeToTemp(exampleConfig());
+    const again = await synthesizeToTemp(
+      exampleConfig(),
+      true,
+      sourceDigests(join(ROOT, "gitlab-oidc.yaml")),
+    );
     try {
       for (const file of filesUnder(fresh.dir)) {
         expect(readFileSync(join(again.dir, file), "utf8")).toBe(readFileSync(join(fresh.dir, file), "utf8"));

@@ -85,43 +85,16 @@ const featureX = ["--project", "northwind/apps/web", "--branch", "feature/x"];
 describe("a claim the question left open is not assumed", () => {
   test("the issue's question: protection unstated → ALLOWED only if feature/x is protected, exit 4", async () => {
     // GIVEN a merge-request pipeline on feature/x, protection not stated
-    const { code, stdout } = await explain(
-      ...featureX,
-      "--pipeline-source",
-      "merge_request_event",
-      "--role",
-      "deploy",
-    );
+    const mergeRequest = [...featureX, "--pipeline-source", "merge_request_event", "--role", "deploy"];
+    const { code, stdout } = await explain(...mergeRequest);
     // THEN the answer depends on it, and says so
     expect(stdout).toMatch(/ALLOWED {2}deploy {2}only if branch feature\/x is protected/);
     expect(stdout).toMatch(/--protected or --unprotected decides it/);
     expect(stdout).toMatch(/^DEPENDS: /m);
     expect(code).toBe(EXIT_DEPENDS);
     // … and stated, it is one answer
-    expect(
-      (
-        await explain(
-          ...featureX,
-          "--pipeline-source",
-          "merge_request_event",
-          "--role",
-          "deploy",
-          "--unprotected",
-        )
-      ).code,
-    ).toBe(EXIT_DENIED);
-    expect(
-      (
-        await explain(
-          ...featureX,
-          "--pipeline-source",
-          "merge_request_event",
-          "--role",
-          "deploy",
-          "--protected",
-        )
-      ).code,
-    ).toBe(EXIT_ALLOWED);
+    expect((await explain(...mergeRequest, "--unprotected")).code).toBe(EXIT_DENIED);
+    expect((await explain(...mergeRequest, "--protected")).code).toBe(EXIT_ALLOWED);
   });
 
   test("two open claims: the condition names both", async () => {

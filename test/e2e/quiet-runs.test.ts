@@ -55,7 +55,7 @@ const ENTRY_POINTS: Record<string, EntryPoint> = {
       "--dir",
       join(ROOT, "terraform"),
     ],
-    codes: [0, 3],
+    codes: [0, 3, 4],
     did: (stdout) => expect(stdout).toMatch(/ALLOWED|DENIED/),
   },
   "npm run resolve -- --help": {

@@ -4,7 +4,7 @@
  * every value it can take, and the answer says under which values it holds ("ALLOWED only if feature/x
  * is protected"), instead of assuming one.
  */
-import { PIPELINE_SOURCES, RUNNER_ENVIRONMENTS } from "../config/schema";
+import { PIPELINE_SOURCES, RUNNER_ENVIRONMENTS } from "../model/claims";
 import type { Job } from "./explain";
 
 /** The claims a question can leave open, and every value each can take. */

@@ -8,12 +8,13 @@
  * `<config name>.extend.ts` beside the config, runs in every account stack (docs/extending.md).
  */
 import "./src/runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
-import { loadConfigFile } from "./src/config/load";
+import { loadConfigFile, sourceDigests } from "./src/config/load";
 import { ConfigError } from "./src/config/rules";
 import { audienceMigrationNotices, previousClientIds } from "./src/config/audience-migration";
 import { ExtensionError, loadExtension } from "./src/extension/load";
 import { chooseConfig, extensionFor, outdirFor } from "./src/layout";
-import { synthesize } from "./src/synth";
+import { OutputFilesError, synthesize } from "./src/synth";
+import { terminalSafe } from "./src/terminal-text";
 
 const USAGE = `Usage: npm run synth [-- --out DIR]
 
@@ -52,7 +53,7 @@ async function main(argv: readonly string[]): Promise<number> {
     extension = loadExtension(extensionFor(file));
   } catch (error) {
     if (!(error instanceof ConfigError || error instanceof ExtensionError)) throw error;
-    console.error(error.message);
+    console.error(terminalSafe(error.message));
     const count = error instanceof ConfigError ? error.problems.length : 1;
     console.error(`${count} problem${count === 1 ? "" : "s"} in ${file}; nothing was written.`);
     return 1;
@@ -65,15 +66,24 @@ async function main(argv: readonly string[]): Promise<number> {
   const notices = audienceMigrationNotices(config, previousClientIds(outdir, stackNames));
   let result;
   try {
-    result = synthesize(config, { outdir, hcl, ...(extension ? { extension } : {}) });
+    result = synthesize(config, {
+      outdir,
+      hcl,
+      sources: sourceDigests(file),
+      ...(extension ? { extension } : {}),
+    });
   } catch (error) {
+    if (error instanceof OutputFilesError) {
+      console.error(terminalSafe(error.message));
+      return 1;
+    }
     // A role the extension adds is checked like the config's: its problems are the config's.
     if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
+    console.error(terminalSafe(error.message));
     console.error(`${error.problems.length} problem(s) in ${extensionFor(file)}; nothing was written.`);
     return 1;
   }
-  for (const notice of notices) console.error(`WARNING: ${notice}`);
+  for (const notice of notices) console.error(`WARNING: ${terminalSafe(notice)}`);
   const roles = config.accounts.reduce((sum, account) => sum + account.roles.length, 0);
   const names = result.stacks.slice(0, 10).join(", ") + (result.stacks.length > 10 ? ", …" : "");
   console.log(

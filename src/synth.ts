@@ -13,15 +13,23 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
-  realpathSync,
   renameSync,
   rmdirSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import type { Config } from "./config/schema";
+export { OutputFilesError, WRITTEN_FILES_RECORD } from "./output-files";
 import { generatedFiles } from "./generated-files";
+import {
+  filesOfManifest,
+  readWrittenRecord,
+  realLocation,
+  refuseOutside,
+  WRITTEN_FILES_RECORD,
+  type WrittenRecord,
+} from "./output-files";
 import type { SynthesizedStack } from "./terraform/synthesized-stacks";
 import { formatHcl } from "./terraform/format-hcl";
 import { unwrapInterpolationOnlyStrings } from "./terraform/unwrap-interpolations";
@@ -54,6 +62,12 @@ export interface SynthOptions {
    * @default no extension
    */
   readonly extension?: Extension;
+  /**
+   * Digests of the inputs (`config`, `lock`), kept in the record so `npm run explain` can tell whether
+   * the output is older than the config (sourceDigests in src/config/load.ts).
+   * @default none recorded
+   */
+  readonly sources?: Readonly<Record<string, string>>;
 }
 
 export type SynthStep = "construct" | "synth" | "model" | "format" | "generated" | "install";
@@ -132,7 +146,13 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
     const stackFiles = stacks.flatMap((stack) =>
       [stackFile, "metadata.json"].map((f) => join("stacks", stack, f)),
     );
-    const files = install(scratch, outdir, stackFiles, [...Object.keys(extra), "manifest.json"]);
+    const files = install(
+      scratch,
+      outdir,
+      stackFiles,
+      [...Object.keys(extra), "manifest.json"],
+      options.sources,
+    );
     stepDone("install");
     return { stacks, files };
   } finally {
@@ -170,45 +190,15 @@ function formatStacks(dir: string, stacks: string[], stackFile: string): void {
   }
 }
 
-/** `path` with every symlink resolved, also for the part that does not exist yet. */
-function realLocation(path: string): string {
-  const missing: string[] = [];
-  let existing = path;
-  while (!existsSync(existing) && dirname(existing) !== existing) {
-    missing.unshift(basename(existing));
-    existing = dirname(existing);
-  }
-  return join(realpathSync(existing), ...missing);
-}
-
-/** The record of what a synth wrote, relative to the output directory. */
-export const WRITTEN_FILES_RECORD = "synthesized-files.json";
-
 /**
  * What the previous synth wrote: its record, or for an output written before records existed, the
- * files its cdktf manifest names (both stack file formats) and the generated files.
+ * files its cdktf manifest names and the generated files.
  */
-function previouslyWritten(outdir: string, generated: readonly string[]): string[] {
-  const record = join(outdir, WRITTEN_FILES_RECORD);
-  if (existsSync(record)) return (JSON.parse(readFileSync(record, "utf8")) as { files: string[] }).files;
-  const manifest = join(outdir, "manifest.json");
-  if (!existsSync(manifest)) return [];
-  const stacks = Object.values(
-    (JSON.parse(readFileSync(manifest, "utf8")) as { stacks?: Record<string, { workingDirectory: string }> })
-      .stacks ?? {},
-  );
-  return [
-    ...stacks.flatMap(({ workingDirectory }) =>
-      ["cdk.tf", "cdk.tf.json", "metadata.json"].map((file) => join(workingDirectory, file)),
-    ),
-    ...generated,
-  ];
-}
-
-/** Whether a recorded path names a file inside the output directory (a record is a file anyone can edit). */
-function inside(outdir: string, file: string): boolean {
-  const path = relative(outdir, resolve(outdir, file));
-  return path !== "" && !isAbsolute(path) && path.split(sep)[0] !== "..";
+function previouslyWritten(outdir: string, generated: readonly string[]): readonly string[] {
+  const record = readWrittenRecord(outdir);
+  if (record) return record.files;
+  const manifest = filesOfManifest(outdir);
+  return manifest ? [...manifest, ...generated] : [];
 }
 
 /**
@@ -216,22 +206,42 @@ function inside(outdir: string, file: string): boolean {
  * deletes what the previous synth wrote and this one did not, and the directories that leaves empty.
  * Nothing else under `outdir` is touched.
  */
-function install(scratch: string, outdir: string, stackFiles: string[], generated: string[]): string[] {
+function install(
+  scratch: string,
+  outdir: string,
+  stackFiles: string[],
+  generated: string[],
+  sources: Readonly<Record<string, string>> | undefined,
+): string[] {
   const files = [...stackFiles, ...generated].filter((file) => existsSync(join(scratch, file)));
+  // Every check before the first move: a refusal leaves the output as it was.
   const previous = previouslyWritten(outdir, generated);
-  writeFileSync(join(scratch, WRITTEN_FILES_RECORD), `${JSON.stringify({ files }, null, 2)}\n`);
+  const kept = new Set(files);
+  const stale = previous.filter((file) => !kept.has(file) && file !== WRITTEN_FILES_RECORD);
+  for (const file of [...files, WRITTEN_FILES_RECORD]) refuseOutside(outdir, file, "write");
+  for (const file of stale) refuseOutside(outdir, file, "delete");
+  const record: WrittenRecord = { files, ...(sources ? { sources } : {}) };
+  writeFileSync(join(scratch, WRITTEN_FILES_RECORD), `${JSON.stringify(record, null, 2)}\n`);
   for (const file of [...files, WRITTEN_FILES_RECORD]) {
     mkdirSync(dirname(join(outdir, file)), { recursive: true });
     renameSync(join(scratch, file), join(outdir, file));
   }
-  const kept = new Set(files);
-  for (const stale of previous.filter((file) => !kept.has(file) && inside(outdir, file))) {
-    const path = join(outdir, stale);
-    if (existsSync(path) && lstatSync(path).isDirectory()) continue; // a record lists files only
+  for (const file of stale) {
+    const path = join(outdir, file);
+    if (!existsSync(path) && !isSymlink(path)) continue;
+    if (lstatSync(path).isDirectory()) continue; // a record lists files only
     rmSync(path, { force: true });
     removeEmptyParents(dirname(path), outdir);
   }
   return files;
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 /** Removes `dir` and its parents up to (not including) `outdir` while they are empty. */
@@ -241,7 +251,8 @@ function removeEmptyParents(dir: string, outdir: string): void {
     current !== outdir && current.startsWith(outdir + sep);
     current = dirname(current)
   ) {
-    if (!existsSync(current) || readdirSync(current).length > 0) return;
+    // A symlinked folder is not ours to remove (and rmdir cannot remove a link).
+    if (!existsSync(current) || isSymlink(current) || readdirSync(current).length > 0) return;
     rmdirSync(current);
   }
 }

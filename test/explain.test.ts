@@ -431,7 +431,7 @@ describe("explain --project with a project_id-first sub", () => {
         stderr: (t: string) => out.push(t),
         readStdin: async () => "",
       };
-      const job = ["--project", "acme/platform/svc", "--tag", "v1", "--dir", dir];
+      const job = ["--project", "acme/platform/svc", "--tag", "v1", "--protected", "--dir", dir];
       // WHEN a tag pipeline of a project in the group is explained by path, without its ID
       const withoutId = await runCli(job, io);
       // THEN explain says it needs the ID (the sub GitLab mints carries it), instead of judging a sub

@@ -337,7 +337,7 @@ describe("YAML built to exhaust the reader or hide a key", () => {
 });
 
 describe("keys named like Object.prototype members get a normal problem line", () => {
-  test.each(["constructor", "toString", "hasOwnProperty", "valueOf"])(
+  test.each(["toString", "hasOwnProperty", "valueOf"])(
     "%s as a grant key is an unknown key, not a crash",
     (key) => {
       expect(refusal(withAllow({ project: "acme/web", branches: ["main"], [key]: "x" }))).toContain(
@@ -355,16 +355,55 @@ describe("keys named like Object.prototype members get a normal problem line", (
     expect(refusal(`__proto__: {}\n${text}`)).toMatch(/^test\.yaml:1:1: a key named "__proto__"/m);
   });
 
-  test("toString and hasOwnProperty are ordinary tag keys; constructor gets its own line", () => {
+  test("toString and hasOwnProperty are ordinary tag keys; constructor is refused by name", () => {
     expect(
       parse(minimalConfig({ tags: { toString: "a", hasOwnProperty: "b" } })).accounts[0].roles[0].tags,
     ).toEqual({
       toString: "a",
       hasOwnProperty: "b",
     });
-    expect(refusal(minimalConfig({ tags: { constructor: "a" } }))).toContain(
-      `${ROLE}.tags: a key named "constructor" cannot be read here`,
+    expect(refusal(minimalConfig({ tags: { constructor: "a" } }))).toMatch(
+      /^test\.yaml:\d+:\d+: a key named "constructor" is not allowed/m,
     );
+  });
+
+  /** A role with a Deny guardrail under `key` (as written in YAML) and a harmless policy beside it. */
+  const denyUnder = (key: string, style: "flow" | "block" | "merge" = "flow") => {
+    const deny = '{ Version: "2012-10-17", Statement: [{ Effect: Deny, Action: "*", Resource: "*" }] }';
+    const policies = {
+      flow: `inlinePolicies: { ${key}: ${deny}, keep: ${deny} }`,
+      block: `inlinePolicies:\n          ${key}: ${deny}\n          keep: ${deny}`,
+      merge: `inlinePolicies: { <<: { ${key}: ${deny} }, keep: ${deny} }`,
+    }[style];
+    return stringify(minimalConfig()).replace("name: deploy", `name: deploy\n        ${policies}`);
+  };
+
+  test.each([
+    ['"_\\x5fproto__"', "flow"],
+    ['"\\u005f_proto__"', "flow"],
+    ["'__proto__'", "block"],
+    ['"__\\x70roto__"', "block"],
+    ['"_\\x5fproto__"', "merge"],
+    ['"constructor"', "flow"],
+    ['"\\x63onstructor"', "block"],
+    ["prototype", "flow"],
+    ['"pro\\x74otype"', "merge"],
+  ] as const)(
+    "a Deny guardrail under %s (%s map) is refused by the parsed key, never dropped",
+    (key, style) => {
+      // GIVEN a Deny policy under a forbidden key, however YAML spells it (escapes, quotes, merges)
+      const text = denyUnder(key, style);
+      // WHEN the config is read THEN it is refused, on the key's line, naming the parsed key
+      expect(refusal(text)).toMatch(
+        /^test\.yaml:\d+:\d+: a key named "(__proto__|constructor|prototype)" is not allowed/m,
+      );
+    },
+  );
+
+  test("the same policies under ordinary names are read, both kept (the refusal is about the key)", () => {
+    const text = denyUnder("guardrail");
+    const role = parseConfig(text, "test.yaml", lockFor(minimalConfig())).accounts[0].roles[0];
+    expect(Object.keys(role.inlinePolicies ?? {}).sort()).toEqual(["guardrail", "keep"]);
   });
 
   test("lookup tables keyed by user input answer only for their own keys", () => {

@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { auditJson, auditReport, auditText, toConfig } from "./audit";
 import { hasCritical } from "./findings";
 import { AuditInputError } from "./policy";
+import { safeWriter } from "../terminal-text";
 
 export const EXIT_OK = 0;
 /** A critical finding (audit), or a role that could not be converted (--to-config). */
@@ -76,7 +77,9 @@ function parse(argv: readonly string[]) {
   }
 }
 
-export function runCli(argv: readonly string[], io: CliIo): number {
+export function runCli(argv: readonly string[], rawIo: CliIo): number {
+  // Names, ARNs and policies from the AWS CLI's output reach the terminal with control characters escaped.
+  const io: CliIo = { stdout: safeWriter(rawIo.stdout), stderr: safeWriter(rawIo.stderr) };
   let args;
   try {
     args = parse(argv);

@@ -14,7 +14,9 @@ import {
 } from "./schema";
 import type { GitLabLock } from "../gitlab/lock";
 import { GITLAB_COM_CLAIM_KEYS, GITLAB_COM_ISSUER_HOST, isSuppliedClaim } from "../model/claims";
-import { grantIssues, type TrustSettings } from "../model/grants";
+import { grantIssues, NOT_IN_LOCK, type TrustSettings } from "../model/grants";
+
+export { NOT_IN_LOCK } from "../model/grants";
 import { issuerHost, oidcProviderArn, policyLength, trustPolicyFor } from "../model/trust-policy";
 import { terraformName } from "../model/names";
 import {
@@ -36,6 +38,8 @@ export interface Problem {
   /** 1-based line and column in the config file, where known. */
   readonly line?: number;
   readonly col?: number;
+  /** The file it is in, when not the config (the lock's problems are reported with the config's). */
+  readonly file?: string;
 }
 
 /** `["accounts", 0, "roles", 1]` → `accounts[0].roles[1]`. */
@@ -49,7 +53,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 /** `gitlab-oidc.yaml:12:9: accounts[0].roles[1].name: why` */
 export function formatProblem(problem: Problem, source?: string): string {
-  const where = source ? `${source}${problem.line ? `:${problem.line}:${problem.col ?? 1}` : ""}: ` : "";
+  const file = problem.file ?? source;
+  const where = file ? `${file}${problem.line ? `:${problem.line}:${problem.col ?? 1}` : ""}: ` : "";
   const field = problem.path.length ? `${formatPath(problem.path)}: ` : "";
   return `${where}${field}${problem.message}`;
 }
@@ -172,6 +177,7 @@ export function checkAllowEntry(entry: AllowEntry, path: readonly (string | numb
       at("group", "a group path may contain only letters, digits, _ . - and / between segments");
     }
   }
+  problems.push(...neverMatchingProblems(entry, path));
   const hasRefs = entry.branches !== undefined || entry.tags !== undefined;
   if (entry.anyRef && hasRefs) {
     problems.push({
@@ -183,6 +189,55 @@ export function checkAllowEntry(entry: AllowEntry, path: readonly (string | numb
       path,
       message:
         'say which refs may assume the role: branches: [main] and/or tags: ["v*"] (anyRef: true allows every ref, including unprotected branches)',
+    });
+  }
+  return problems;
+}
+
+/**
+ * Grants that can never match (or not as written), each with the fix. GitLab's `ref` claim is the bare
+ * branch or tag name (`refs/heads/main` is `ref_path`, which no grant reads); a merge-request pipeline
+ * runs for a branch, and its token says `ref_protected: "false"` unless the project protects merge
+ * request pipelines (GitLab 18.1+ `protect_merge_request_pipelines`, on by default only for projects
+ * created since) and both its source and target branches are protected and it is not from a fork.
+ */
+function neverMatchingProblems(entry: AllowEntry, path: readonly (string | number)[]): Problem[] {
+  const problems: Problem[] = [];
+  const refPrefixes = [
+    ["refs/heads/", "branch", "branches"],
+    ["refs/tags/", "tag", "tags"],
+  ] as const;
+  for (const key of ["branches", "tags"] as const) {
+    (entry[key] ?? []).forEach((pattern, i) => {
+      for (const [prefix, kind, list] of refPrefixes) {
+        if (!pattern.startsWith(prefix)) continue;
+        const name = pattern.slice(prefix.length);
+        const fix =
+          list === key
+            ? `write ${JSON.stringify(name)}`
+            : `it names a ${kind}: move ${JSON.stringify(name)} to ${list}`;
+        problems.push({
+          path: [...path, key, i],
+          message: `"${pattern}" never matches: GitLab's ref claim is the bare ${kind} name, without ${prefix}; ${fix}`,
+        });
+      }
+    });
+  }
+  const sources = entry.pipelineSources ?? [];
+  const mergeRequestOnly = sources.length > 0 && sources.every((source) => source === "merge_request_event");
+  if (mergeRequestOnly && entry.tags !== undefined) {
+    problems.push({
+      path: [...path, "tags"],
+      message:
+        "merge-request pipelines run for a branch, never a tag, so these tags never match with pipelineSources: [merge_request_event]; grant the tags in another entry",
+    });
+  }
+  if (sources.includes("merge_request_event") && entry.protected === undefined) {
+    problems.push({
+      path: [...path, "pipelineSources"],
+      message:
+        'merge_request_event with the default protected: true matches only merge-request pipelines GitLab marks protected: both the source and the target branch protected, not from a fork, and the project setting "protect merge request pipelines" on; a merge request from an ordinary (unprotected) branch gets ref_protected "false" and never matches. ' +
+        "Write protected: false to allow merge-request pipelines of unprotected branches (then only the branch names limit them), or protected: true to say you rely on protected merge-request pipelines",
     });
   }
   return problems;
@@ -462,6 +517,31 @@ function checkPinIds(config: Config): Problem[] {
 
 /** Every cross-field problem in a config that already matches the schema. */
 export function checkConfig(config: Config): Problem[] {
+  return oncePerLockPath(checkConfigOnce(config));
+}
+
+/** A path missing from the lock is one problem (at its first grant), however many grants name it. */
+function oncePerLockPath(problems: Problem[]): Problem[] {
+  const counts = new Map<string, number>();
+  for (const { message } of problems) {
+    if (message.includes(NOT_IN_LOCK)) counts.set(message, (counts.get(message) ?? 0) + 1);
+  }
+  const said = new Set<string>();
+  return problems.flatMap((problem) => {
+    const count = counts.get(problem.message);
+    if (count === undefined) return [problem];
+    if (said.has(problem.message)) return [];
+    said.add(problem.message);
+    const more = count - 1;
+    return [
+      more === 0
+        ? problem
+        : { ...problem, message: `${problem.message} (${more} more grant${more === 1 ? "" : "s"} name it)` },
+    ];
+  });
+}
+
+function checkConfigOnce(config: Config): Problem[] {
   const problems: Problem[] = [
     ...checkAudiences(config),
     ...checkPinIds(config),

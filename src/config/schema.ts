@@ -13,6 +13,8 @@ import {
   SUB_CLAIM_COMPONENTS,
   SUB_CLAIM_FIRST_COMPONENTS,
   DEFAULT_SUB_CLAIM,
+  PIPELINE_SOURCES,
+  RUNNER_ENVIRONMENTS,
 } from "../model/claims";
 import {
   descriptionProblem,
@@ -86,27 +88,7 @@ export const CLAIM_LIKE_KEYS = [
 /** @deprecated the old name of CLAIM_LIKE_KEYS (AWS does evaluate some of them on gitlab.com). */
 export const UNEVALUATED_CLAIMS = CLAIM_LIKE_KEYS;
 
-/** GitLab's pipeline sources (`CI_PIPELINE_SOURCE`, the ID token's `pipeline_source` claim). */
-export const PIPELINE_SOURCES = [
-  "api",
-  "chat",
-  "external",
-  "external_pull_request_event",
-  "merge_request_event",
-  "ondemand_dast_scan",
-  "ondemand_dast_validation",
-  "parent_pipeline",
-  "pipeline",
-  "push",
-  "schedule",
-  "security_orchestration_policy",
-  "trigger",
-  "web",
-  "webide",
-] as const;
-
-/** The ID token's `runner_environment` claim: GitLab-hosted (gitlab.com's runners) or self-hosted. */
-export const RUNNER_ENVIRONMENTS = ["gitlab-hosted", "self-hosted"] as const;
+export { PIPELINE_SOURCES, RUNNER_ENVIRONMENTS } from "../model/claims";
 
 /** A string or a list of strings, as the config allows for audiences. */
 const audienceSchema = z.union([z.string(), z.array(z.string())], {

@@ -109,6 +109,10 @@ const RESOURCE_NAME = { policy: /^[\w+=,.@-]{1,128}$/, role: /^[\w+=,.@-]{1,64}$
 export function iamArnProblem(arn: string, expected: ArnExpectation): string | undefined {
   const example = `arn:${expected.partition}:iam::${expected.allowAwsManaged ? "aws" : expected.accountId}:${expected.resourceType}/Name`;
   const parts = arn.split(":");
+  if (expected.allowAwsManaged && expected.resourceType === "policy" && /^[\w+=,.@/-]+$/.test(arn)) {
+    const name = arn.replace(/^\/+/, "");
+    return `"${arn}" is a policy name, not an ARN: an AWS managed policy is arn:${expected.partition}:iam::aws:policy/${name}, one of this account's arn:${expected.partition}:iam::${expected.accountId}:policy/${name}`;
+  }
   if (parts.length !== 6 || parts[0] !== "arn") {
     return `"${arn}" is not an ARN; write arn:<partition>:iam::<account>:${expected.resourceType}/<name>, e.g. ${example}`;
   }

@@ -22,6 +22,7 @@ import {
 } from "../model/claims";
 import { ASSUME_ROLE_WITH_WEB_IDENTITY, issuerHost } from "../model/trust-policy";
 import type { SynthesizedRole, SynthesizedStack } from "../terraform/synthesized-stacks";
+import { combinations, describeCondition, OPEN_CLAIM_VALUES, type Assumption } from "./open-claims";
 import {
   describeGrant,
   parseSubjectClaim,
@@ -49,6 +50,21 @@ export interface ExplainRequest {
   readonly role?: string;
   /** Only the stack with this name or account id. */
   readonly account?: string;
+  /**
+   * Claims the question left open: each role whose answer depends on one is judged under every value
+   * it can take (open-claims.ts), and its verdict says under which it holds.
+   * @default every claim as given in `claims`
+   */
+  readonly open?: OpenQuestion;
+}
+
+/** Claims the question left open, and how to ask with each assumed value. */
+export interface OpenQuestion {
+  readonly claims: readonly string[];
+  /** The request (sub and claims) when the open claims have the assumed values. */
+  readonly requestFor: (assumed: Assumption) => Pick<ExplainRequest, "sub" | "claims">;
+  /** The job, to name its ref in the condition. */
+  readonly job?: Job;
 }
 
 /** A pipeline given by its project and ref, as `--project … --branch …` names it. */
@@ -145,6 +161,16 @@ export interface RoleVerdict {
   readonly audience: string;
   readonly allowed: boolean;
   readonly decision: Evaluation["decision"] | "WrongIssuer";
+  /**
+   * When the answer depends on claims the question left open: the verdict holds only under `when`
+   * (`allowed` then says whether it is allowed under it), e.g. "branch feature/x is protected".
+   */
+  readonly dependsOn?: {
+    readonly claims: readonly string[];
+    readonly when: string;
+    /** The assumed values the details (matched grant) were computed with. */
+    readonly assumed: Assumption;
+  };
   /** For an allowed role: the grant that matched. */
   readonly matched?: GrantReference;
   /** For a denied role: the closest grant and every part that differed from it. */
@@ -167,8 +193,12 @@ export interface ExplainResult {
   readonly stated?: Readonly<Record<string, unknown>>;
   /** One verdict per selected role, in stack and role order. */
   readonly roles: readonly RoleVerdict[];
-  /** Whether any selected role is allowed. */
+  /** Whether any selected role is allowed (whatever values the open claims have). */
   readonly allowed: boolean;
+  /** No role is surely allowed, but some is under some values of the open claims. */
+  readonly depends: boolean;
+  /** Claims the question left open (none when everything was stated). */
+  readonly open?: readonly string[];
 }
 
 /** Raised when the filters select no role: a usage error, not a denial. */
@@ -191,7 +221,11 @@ export function explainAccess(stacks: readonly SynthesizedStack[], request: Expl
   for (const stack of selectedStacks) {
     for (const role of stack.roles) {
       if (request.role !== undefined && role.name !== request.role) continue;
-      verdicts.push(explainRole(stack, role, request));
+      verdicts.push(
+        request.open
+          ? explainRoleWithOpenClaims(stack, role, request, request.open)
+          : explainRole(stack, role, request),
+      );
     }
   }
   if (verdicts.length === 0) {
@@ -207,7 +241,50 @@ export function explainAccess(stacks: readonly SynthesizedStack[], request: Expl
     ...(request.issuer !== undefined ? { issuer: request.issuer } : {}),
     ...(request.claims ? { stated: request.claims } : {}),
     roles: verdicts,
-    allowed: verdicts.some((v) => v.allowed),
+    allowed: verdicts.some((v) => v.allowed && !v.dependsOn),
+    depends: !verdicts.some((v) => v.allowed && !v.dependsOn) && verdicts.some((v) => v.dependsOn),
+    ...(request.open && request.open.claims.length > 0 ? { open: request.open.claims } : {}),
+  };
+}
+
+/**
+ * One role when some claims are open: judged under every combination of the open claims it can depend
+ * on (those its trust policy names, or that change the job's sub); the verdict says under which values
+ * it is allowed when that is some but not all.
+ */
+function explainRoleWithOpenClaims(
+  stack: SynthesizedStack,
+  role: SynthesizedRole,
+  request: ExplainRequest,
+  open: OpenQuestion,
+): RoleVerdict {
+  const policy = JSON.stringify(role.trustPolicy);
+  const baseline = open.requestFor({});
+  const relevant = open.claims.filter(
+    (claim) =>
+      policy.includes(`:${claim}"`) ||
+      (OPEN_CLAIM_VALUES[claim] ?? []).some(
+        (value) => open.requestFor({ [claim]: value }).sub !== baseline.sub,
+      ),
+  );
+  const judge = (assumed: Assumption) =>
+    explainRole(stack, role, { ...request, ...open.requestFor(assumed) });
+  if (relevant.length === 0) return judge({});
+  const verdicts = combinations(relevant).map((assumed) => ({ assumed, verdict: judge(assumed) }));
+  const allowed = verdicts.filter(({ verdict }) => verdict.allowed);
+  if (allowed.length === 0 || allowed.length === verdicts.length) return judge({});
+  const [first] = allowed;
+  return {
+    ...first.verdict,
+    dependsOn: {
+      claims: relevant,
+      when: describeCondition(
+        relevant,
+        allowed.map(({ assumed }) => assumed),
+        open.job,
+      ),
+      assumed: first.assumed,
+    },
   };
 }
 

@@ -42,6 +42,21 @@ export interface GitLabApiProps {
    * @default setTimeout
    */
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Called before each wait for a retry, so a run that waits (up to maxRetryWaitMs) shows why.
+   * @default nothing is reported
+   */
+  readonly onRetry?: (retry: RetryNotice) => void;
+}
+
+/** A retry about to wait: for what, why, how long, and which attempt comes next. */
+export interface RetryNotice {
+  readonly what: string;
+  readonly status: number;
+  readonly waitMs: number;
+  /** The attempt after the wait (2 for the first retry), of maxAttempts. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
 }
 
 /** What went wrong, in the categories a user fixes differently. */
@@ -135,6 +150,7 @@ export class GitLabApi {
   private readonly backoffMs: number;
   private readonly fetch: typeof fetch;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly onRetry: ((retry: RetryNotice) => void) | undefined;
 
   constructor(props: GitLabApiProps) {
     let base: URL;
@@ -161,6 +177,7 @@ export class GitLabApi {
     this.backoffMs = props.backoffMs ?? 1000;
     this.fetch = props.fetch ?? globalThis.fetch;
     this.sleep = props.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.onRetry = props.onRetry;
   }
 
   /** The API root requests go to, for messages. */
@@ -344,6 +361,13 @@ export class GitLabApi {
       const wait = asked ?? this.backoffMs * 2 ** attempt;
       if (wait > this.maxRetryWaitMs) throw await this.statusError(response, what, wait);
       await response.body?.cancel();
+      this.onRetry?.({
+        what,
+        status: response.status,
+        waitMs: wait,
+        attempt: attempt + 2,
+        maxAttempts: this.maxRetries + 1,
+      });
       await this.sleep(wait);
     }
   }

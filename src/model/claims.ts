@@ -115,3 +115,25 @@ export function requestContextFor(
   }
   return context;
 }
+
+/** GitLab's pipeline sources (`CI_PIPELINE_SOURCE`, the ID token's `pipeline_source` claim). */
+export const PIPELINE_SOURCES = [
+  "api",
+  "chat",
+  "external",
+  "external_pull_request_event",
+  "merge_request_event",
+  "ondemand_dast_scan",
+  "ondemand_dast_validation",
+  "parent_pipeline",
+  "pipeline",
+  "push",
+  "schedule",
+  "security_orchestration_policy",
+  "trigger",
+  "web",
+  "webide",
+] as const;
+
+/** The ID token's `runner_environment` claim: GitLab-hosted (gitlab.com's runners) or self-hosted. */
+export const RUNNER_ENVIRONMENTS = ["gitlab-hosted", "self-hosted"] as const;

@@ -117,7 +117,7 @@ export function grantIssues(grant: AllowEntry, settings: TrustSettings): GrantIs
   const notLocked = (key: "project" | "group", path: string) =>
     issues.push({
       key,
-      message: `${key} ${path} is not in the lock file beside the config (gitlab-oidc.lock.yaml), and its ID is needed to pin it: run npm run resolve and commit the lock`,
+      message: `${key} ${path} ${NOT_IN_LOCK} beside the config (gitlab-oidc.lock.yaml), and its ID is needed to pin it: run npm run resolve and commit the lock`,
     });
   if (grant.project !== undefined) {
     const needsId = components[0] === "project_id" || pinsProjectKey(settings);
@@ -191,6 +191,9 @@ function environmentIssues(grant: AllowEntry, components: readonly SubClaimCompo
   }
   return [];
 }
+
+/** Marks the problem of a path the lock lacks (reported once per path, however many grants name it). */
+export const NOT_IN_LOCK = "is not in the lock file";
 
 /** The values of each sub component for one ref of a grant (`*` where any value is allowed). */
 type ComponentValues = Partial<Record<SubClaimComponent, string>>;

@@ -3,7 +3,7 @@
  * back. One real start as `npm run explain` runs it (node dist/src/explain/cli.js); the other cases
  * call its exported entry (runCli) in process, with the same arguments, input and environment.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ExplainResult } from "../../src/explain/explain";
@@ -131,17 +131,47 @@ describe("the CLI (one start of node dist/src/explain/cli.js, the rest in proces
 
   test("--unprotected, --project-id and --pipeline-source state the claims AWS checks on gitlab.com", async () => {
     const job = ["--project", "acme/web", "--branch", "main", "--role", "deploy", ...dir()];
-    // GIVEN the job on main, as the lock knows acme/web: allowed
-    expect((await explain(job)).code).toBe(0);
+    // GIVEN the job on main, as the lock knows acme/web, protection not stated: allowed only if protected (exit 4)
+    const open = await explain(job);
+    expect(open.code).toBe(4);
+    expect(open.stdout).toMatch(
+      /ALLOWED {2}deploy {2}\(path \/gitlab\/\) {2}only if branch main is protected/,
+    );
+    // … and stated protected: allowed
+    expect((await explain([...job, "--protected"])).code).toBe(0);
     // WHEN the branch is not protected THEN it is denied, and the report says to protect it
     const unprotected = await explain([...job, "--unprotected"]);
     expect(unprotected.code).toBe(3);
     expect(unprotected.stdout).toMatch(/gitlab\.com:ref_protected "false".*not protected/);
     // WHEN the path now belongs to another project (a recycled path) THEN it is denied on the project ID
-    const recycled = await explain([...job, "--project-id", "424242"]);
+    const recycled = await explain([...job, "--protected", "--project-id", "424242"]);
     expect(recycled.code).toBe(3);
     expect(recycled.stdout).toMatch(/gitlab\.com:project_id "424242".*recycled/);
     expect((await explain([...job, "--project-id", "x"])).code).toBe(2);
+  });
+
+  test("a terraform/ older than the config is named stale in the answer", async () => {
+    // GIVEN the config edited after the synth (its digest no longer the recorded one)
+    const text = readFileSync(fixture.configFile, "utf8");
+    try {
+      writeFileSync(fixture.configFile, `${text}# edited after the synth\n`);
+      // WHEN explained against the HCL synthesized before
+      const { code, stdout } = await explain([
+        "--project",
+        "acme/web",
+        "--branch",
+        "main",
+        "--protected",
+        ...dir(),
+      ]);
+      // THEN the answer comes with a warning naming the config and the fix
+      expect(stdout).toMatch(
+        /^warning: .*terraform-json\/ is older than .*gitlab-oidc\.yaml.*npm run synth/m,
+      );
+      expect(code).toBe(0);
+    } finally {
+      writeFileSync(fixture.configFile, text);
+    }
   });
 
   test("usage errors exit 2 with a clear message: unknown flag, bad token, missing job", async () => {
@@ -155,22 +185,26 @@ describe("the CLI (one start of node dist/src/explain/cli.js, the rest in proces
     expect((await explain(["--help"])).stdout).toMatch(/Exit codes: 0/);
   });
 
-  test("synthesizes first when the directory has no manifest.json", async () => {
-    // GIVEN an empty directory and the config named by GITLAB_OIDC_CONFIG
-    const empty = mkdtempSync(join(tmpdir(), "explain-empty-"));
+  test("a --dir without manifest.json is answered from a scratch synth; the folder is not written", async () => {
+    // GIVEN an existing folder holding files named like the synth's, and the config named by GITLAB_OIDC_CONFIG
+    const folder = mkdtempSync(join(tmpdir(), "explain-folder-"));
     try {
-      const outdir = join(empty, "terraform");
+      const mine = { "ACCESS.md": "mine\n", "stacks.gitlab-ci.yml": "mine: {}\n", "notes.txt": "x\n" };
+      for (const [name, text] of Object.entries(mine)) writeFileSync(join(folder, name), text);
       // WHEN explain runs against it
-      const { code, stderr } = await explain(["--project", "acme/web", "--branch", "main", "--dir", outdir], {
-        env: { GITLAB_OIDC_CONFIG: fixture.configFile },
-      });
-      // THEN it synthesized there, then answered
-      expect(stderr).toMatch(/synthesizing/);
+      const { code, stdout, stderr } = await explain(
+        ["--project", "acme/web", "--branch", "main", "--dir", folder],
+        { env: { GITLAB_OIDC_CONFIG: fixture.configFile } },
+      );
+      // THEN it says where the answer comes from, answers, and the folder is as it was
+      expect(stderr).toMatch(/manifest\.json is missing; answering from .*scratch directory/);
       expect(code).toBe(0);
-      expect(existsSync(join(outdir, "manifest.json"))).toBe(true);
-      expect(existsSync(join(outdir, "stacks", "production", "cdk.tf"))).toBe(true);
+      expect(stdout).toMatch(/ALLOWED {2}deploy/);
+      expect(readdirSync(folder).sort()).toEqual(Object.keys(mine).sort());
+      for (const [name, text] of Object.entries(mine))
+        expect(readFileSync(join(folder, name), "utf8")).toBe(text);
     } finally {
-      rmSync(empty, { recursive: true, force: true });
+      rmSync(folder, { recursive: true, force: true });
     }
   }, 60_000);
 });

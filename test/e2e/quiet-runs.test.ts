@@ -58,7 +58,7 @@ const ENTRY_POINTS: Record<string, EntryPoint> = {
       "--dir",
       example.dir,
     ],
-    codes: [0, 3],
+    codes: [0, 3, 4],
     did: (stdout) => expect(stdout).toMatch(/ALLOWED|DENIED/),
   },
   "npm run resolve -- --help": {

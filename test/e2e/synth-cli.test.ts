@@ -10,6 +10,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -169,5 +170,48 @@ describe("npm run synth (node dist/main.js)", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test("refusals about the output and the config are messages, exit 1, no trace; nothing outside is deleted", () => {
+    // GIVEN the odd-names fixture synthesized once
+    const config = join(root, "gitlab-oidc.yaml");
+    copyFileSync(join(ROOT, "test/fixtures/configs/odd-names.yaml"), config);
+    copyFileSync(
+      join(ROOT, "test/fixtures/configs/odd-names.lock.yaml"),
+      join(root, "gitlab-oidc.lock.yaml"),
+    );
+    const outdir = join(root, "out");
+    const synth = () =>
+      run(process.execPath, [join(ROOT, "dist/main.js")], {
+        env: { ...process.env, GITLAB_OIDC_CONFIG: config, CDKTF_OUTDIR: outdir },
+        timeoutMs: 25_000,
+      });
+    expect(synth().status).toBe(0);
+    const record = join(outdir, "synthesized-files.json");
+    // WHEN its record lists a file under a symlink to a folder outside (the issue's reproduction)
+    mkdirSync(join(root, "victim"));
+    writeFileSync(join(root, "victim", "important.txt"), "precious\n");
+    symlinkSync("../../victim", join(outdir, "stacks", "evil"));
+    const files = (JSON.parse(readFileSync(record, "utf8")) as { files: string[] }).files;
+    writeFileSync(record, JSON.stringify({ files: [...files, "stacks/evil/important.txt"] }));
+    const outside = synth();
+    // THEN exit 1, one message naming the entry, no trace, the victim untouched
+    expect(outside.status).toBe(1);
+    expect(outside.stderr).toMatch(/refusing to delete stacks\/evil\/important\.txt .*symlink/);
+    expect(outside.stderr).not.toMatch(/^\s+at /m);
+    expect(readFileSync(join(root, "victim", "important.txt"), "utf8")).toBe("precious\n");
+    // WHEN the record is truncated THEN the same: a message, no SyntaxError trace
+    writeFileSync(record, '{"files": ["stac');
+    const truncated = synth();
+    expect(truncated.status).toBe(1);
+    expect(truncated.stderr).toMatch(/synthesized-files\.json: not valid JSON .*restore it from git/);
+    expect(truncated.stderr).not.toMatch(/SyntaxError|^\s+at /m);
+    // WHEN a config value carries an escape sequence THEN the message shows it escaped
+    writeFileSync(config, `${readFileSync(config, "utf8")}"x\\e]0;owned\\a": 1\n`);
+    const hostile = synth();
+    expect(hostile.status).toBe(1);
+    expect(hostile.stderr).toContain(String.raw`x\u001b]0;owned\u0007`);
+    // eslint-disable-next-line no-control-regex -- control characters are what must not appear
+    expect(hostile.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
   });
 });

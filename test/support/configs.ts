@@ -112,12 +112,13 @@ export function problemsOf(rawOrYaml: RawConfig | string, lock?: GitLabLock): st
 export async function synthesizeToTemp(
   config: Config,
   hcl = true,
+  sources?: Readonly<Record<string, string>>,
 ): Promise<{ dir: string; stacks: SynthesizedStack[]; cleanup: () => void }> {
   const root = mkdtempSync(join(tmpdir(), "gitlab-oidc-test-"));
   const dir = join(root, "out");
   // Loaded on first use: cdktf and the provider classes cost a second or more per test file.
   const { synthesize } = await import("../../src/synth");
-  synthesize(config, { outdir: dir, hcl });
+  synthesize(config, { outdir: dir, hcl, ...(sources ? { sources } : {}) });
   return {
     dir,
     stacks: await readSynthesizedStacks(dir),

@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml, stringify } from "yaml";
-import { loadConfigFile } from "../../src/config/load";
+import { loadConfigFile, sourceDigests } from "../../src/config/load";
 import { lockPathFor, serializeLock } from "../../src/gitlab/lock";
 import { lockFor } from "./configs";
 import type { Config } from "../../src/config/schema";
@@ -73,8 +73,8 @@ export async function synthesizeFixture(raw: object = EXPLAIN_CONFIG): Promise<E
   if (!shared) {
     // Loaded here only: cdktf and the provider classes cost a second or more per test file.
     const { synthesize } = await import("../../src/synth");
-    synthesize(config, { outdir, hcl: true });
-    synthesize(config, { outdir: jsonOutdir, hcl: false });
+    synthesize(config, { outdir, hcl: true, sources: sourceDigests(configFile) });
+    synthesize(config, { outdir: jsonOutdir, hcl: false, sources: sourceDigests(configFile) });
   }
   const stacks = await readSynthesizedStacks(outdir);
   return {

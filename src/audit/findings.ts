@@ -85,7 +85,7 @@ function claimOf(key: string, issuerHost: string): string | undefined {
 
 /** Claim values a project owner can choose to satisfy the statement's other conditions. */
 function chosenClaims(statement: AuditStatement, issuerHost: string): Record<string, string> {
-  const claims: Record<string, string> = {};
+  const claims: Record<string, string> = Object.create(null);
   for (const { operator, key, values } of conditionEntries(statement.conditions)) {
     const claim = claimOf(key, issuerHost);
     if (claim === undefined || IDENTITY_CLAIMS.has(claim) || claim === "aud") continue;

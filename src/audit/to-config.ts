@@ -15,7 +15,7 @@ import { hasWildcard } from "../model/subjects";
 import { trustPolicyFor, type IamPolicyDocument } from "../model/trust-policy";
 import type { GitLabTrust } from "./gitlab-trust";
 import type { AuditedRole } from "./input";
-import { evaluablePolicy, statementLabel, type AuditStatement } from "./policy";
+import { evaluablePolicy, nullMap, statementLabel, type AuditStatement } from "./policy";
 import { conditionEntries, sampleTokens, subOf, tokenContext, type TokenSpec } from "./tokens";
 
 /** A grant as the config writes it (before defaults). */
@@ -92,7 +92,7 @@ function statementGrants(statement: AuditStatement, trust: GitLabTrust): Stateme
   let audiences: string[] | undefined;
   let exact: string[] | undefined;
   let like: string[] | undefined;
-  const claims: Record<string, string[]> = {};
+  const claims: Record<string, string[]> = nullMap();
   for (const { operator, key, values } of conditionEntries(statement.conditions)) {
     if (values.some((value) => value.includes("${"))) {
       throw new Inexpressible(`${label} uses a policy variable in ${key}, which the config cannot write`);

@@ -2,6 +2,7 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { HttpBackend, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { checkAccountFields, ConfigError, providerAudiences, providerUrlOf } from "../src/config/rules";
+import { providerAdoptionProblems } from "../src/config/adoption";
 import type { AccountConfig, Config } from "../src/config/schema";
 import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
 import { GitLabOidcRole } from "../src/constructs/gitlab-oidc-role";
@@ -41,7 +42,10 @@ export class AccountStack extends TerraformStack {
     const { account, gitlab, state, limits, lock } = props;
     super(scope, account.name);
     // The rules the config loader runs on these fields, for a stack built from code.
-    const problems = checkAccountFields(account, ["accounts", account.name]);
+    const problems = [
+      ...checkAccountFields(account, ["accounts", account.name]),
+      ...providerAdoptionProblems(account, ["accounts", account.name]),
+    ];
     if (problems.length > 0) throw new ConfigError(problems);
     const literal = literalFor(this);
 

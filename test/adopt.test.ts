@@ -77,8 +77,11 @@ describe("adopt: true", () => {
     expect(result.stdout).toBe(text);
   });
 
-  test("on one role: only that role is imported, not the provider or the other roles", async () => {
-    const raw = minimalConfig({ adopt: true });
+  test("on one role, the provider looked up: only that role is imported, not the provider or the other roles", async () => {
+    const raw = minimalConfig(
+      { adopt: true, managedPolicyArns: [], inlinePolicies: {} },
+      { provider: "existing" },
+    );
     (raw.accounts as Record<string, unknown>[])[0].roles = [
       ...((raw.accounts as Record<string, unknown>[])[0].roles as unknown[]),
       { name: "fresh", allow: [{ project: "acme/api", branches: ["main"] }] },
@@ -93,7 +96,9 @@ describe("adopt: true", () => {
   });
 
   test("with provider: existing, adopting the account imports the roles only (the provider is looked up)", async () => {
-    const { tf } = await synthHcl(minimalConfig({}, { adopt: true, provider: "existing" }));
+    const { tf } = await synthHcl(
+      minimalConfig({ managedPolicyArns: [], inlinePolicies: {} }, { adopt: true, provider: "existing" }),
+    );
     expect((tf.import as ImportBlock[]).map((b) => b.to)).not.toContain(
       "${aws_iam_openid_connect_provider.gitlab}",
     );

@@ -4,6 +4,7 @@
  * throwing, so one run reports every problem at once. The constructs call the same checks, so a stack
  * built from code gets the same protection as one built from the YAML.
  */
+import { providerAdoptionProblems } from "./adoption";
 import {
   CLAIM_LIKE_KEYS,
   type AccountConfig,
@@ -360,7 +361,10 @@ export function checkAccountFields(
 }
 
 function checkAccount(account: AccountConfig, config: Config, path: (string | number)[]): Problem[] {
-  const problems: Problem[] = checkAccountFields(account, path);
+  const problems: Problem[] = [
+    ...checkAccountFields(account, path),
+    ...providerAdoptionProblems(account, path),
+  ];
   const roleNames = new Map<string, number>();
   const addresses = new Map<string, number>();
   account.roles.forEach((role, i) => {

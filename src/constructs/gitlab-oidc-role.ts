@@ -14,6 +14,7 @@ import {
   trustSettingsOf,
   type RoleContext,
 } from "../config/rules";
+import { ADOPTED_POLICY_KEYS } from "../config/adoption";
 import type { AllowEntry, PolicyDocument } from "../config/schema";
 import { compareCodeUnits, terraformName } from "../model/names";
 import { trustPolicyFor, type IamPolicyDocument } from "../model/trust-policy";
@@ -40,13 +41,15 @@ export interface GitLabOidcRoleProps {
    */
   readonly description?: string;
   /**
-   * Managed policy ARNs to attach.
-   * @default []
+   * Managed policy ARNs to attach; the role's attachments are managed exclusively (others are detached).
+   * Required with `adopt`: the live role's policies, `[]` on purpose for none (docs/adopting.md).
+   * @default [] (without adopt)
    */
   readonly managedPolicyArns?: readonly string[];
   /**
-   * Inline policies by name, as structured IAM policy documents.
-   * @default {}
+   * Inline policies by name, as structured IAM policy documents; managed exclusively (others are
+   * deleted). Required with `adopt`: the live role's inline policies, `{}` on purpose for none.
+   * @default {} (without adopt)
    */
   readonly inlinePolicies?: Readonly<Record<string, PolicyDocument>>;
   /**
@@ -72,7 +75,9 @@ export interface GitLabOidcRoleProps {
   /**
    * Adopt an existing role: import blocks take over the role, its attachments, its inline policies and
    * the exclusive resources by their import IDs, instead of creating them (which fails with
-   * EntityAlreadyExists). Needs Terraform ≥ 1.5. See docs/adopting.md.
+   * EntityAlreadyExists). Needs Terraform ≥ 1.5. Requires `managedPolicyArns` and `inlinePolicies`
+   * (what the live role has), so adopting never detaches a policy the props did not name. See
+   * docs/adopting.md.
    * @default false
    */
   readonly adopt?: boolean;
@@ -146,6 +151,15 @@ export class GitLabOidcRole extends Construct {
       props.context,
       ["roles", props.name],
     );
+    if (props.adopt) {
+      for (const key of ADOPTED_POLICY_KEYS) {
+        if (props[key] !== undefined) continue;
+        problems.push({
+          path: ["roles", props.name, key],
+          message: `the role is adopted: pass ${key} (what the live role has, ${key === "managedPolicyArns" ? "[]" : "{}"} on purpose for none), or the first apply removes what it has`,
+        });
+      }
+    }
     if (props.allow.length === 0)
       problems.push({ path: ["roles", props.name, "allow"], message: "add at least one allow entry" });
     const audiences = roleAudiences(props.context.gitlab, { audience });

@@ -6,7 +6,7 @@
 import "../runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { auditJson, auditReport, auditText, toConfig } from "./audit";
+import { auditJson, auditReport, auditText, OutputMismatchError, toConfig, toConfigSummary } from "./audit";
 import { hasCritical } from "./findings";
 import { AuditInputError } from "./policy";
 
@@ -31,7 +31,10 @@ Options:
   -h, --help     this help
 
 Exit codes: 0 no critical finding (--to-config: every role converted), 1 a critical finding
-(--to-config: a role could not be converted), 2 usage error or unreadable/malformed FILE.
+(--to-config: a role could not be converted), 2 usage error or unreadable/malformed FILE (--to-config:
+or output that would not read back as the config it was built from; nothing is printed then).
+--to-config prints a summary to stderr: roles converted, NARROWED (an aud condition added to a trust
+that checks none) and with UNKNOWN POLICIES (get-role lists none; the synth refuses them until listed).
 Finding codes and severities: docs/adopting.md.
 `;
 
@@ -103,11 +106,16 @@ export function runCli(argv: readonly string[], io: CliIo): number {
     if (args.toConfig) {
       const output = toConfig(result, args.file);
       io.stdout(output.yaml);
+      io.stderr(toConfigSummary(output, result.roles.length - output.refused.length));
       return output.refused.length > 0 ? EXIT_FINDINGS : EXIT_OK;
     }
     io.stdout(args.json ? auditJson(result) : auditReport(result, args.file));
     return result.roles.some((r) => hasCritical(r.findings)) ? EXIT_FINDINGS : EXIT_OK;
   } catch (error) {
+    if (error instanceof OutputMismatchError) {
+      io.stderr(`audit: --to-config: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
     if (error instanceof AuditInputError) {
       io.stderr(`audit: ${args.file}: ${error.message}\n`);
       return EXIT_USAGE;

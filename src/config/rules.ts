@@ -99,12 +99,19 @@ export function pinIdsOf(gitlab: Config["gitlab"]): boolean {
   return gitlab.pinIds ?? issuerHost(providerUrlOf(gitlab)) === GITLAB_COM_ISSUER_HOST;
 }
 
-/** How this config's tokens can be checked, for the trust policy model. */
-export function trustSettingsOf(gitlab: Config["gitlab"], lock: GitLabLock | undefined): TrustSettings {
+/**
+ * How this config's tokens can be checked, for the trust policy model; `role` gives a role's own
+ * `pinIds: false`, which turns pinning off for that role only.
+ */
+export function trustSettingsOf(
+  gitlab: Config["gitlab"],
+  lock: GitLabLock | undefined,
+  role?: { readonly pinIds?: false },
+): TrustSettings {
   return {
     issuerHost: issuerHost(providerUrlOf(gitlab)),
     ...(gitlab.subClaim ? { subClaim: gitlab.subClaim } : {}),
-    pinIds: pinIdsOf(gitlab),
+    pinIds: role?.pinIds === false ? false : pinIdsOf(gitlab),
     ...(lock ? { lock } : {}),
   };
 }
@@ -215,7 +222,7 @@ export function checkRole(
   const at = (suffix: (string | number)[], message: string) =>
     problems.push({ path: [...path, ...suffix], message });
 
-  const settings = trustSettingsOf(context.gitlab, context.lock);
+  const settings = trustSettingsOf(context.gitlab, context.lock, role);
   role.allow.forEach((entry, i) => {
     const entryProblems = checkAllowEntry(entry, [...path, "allow", i]);
     problems.push(...entryProblems);

@@ -272,6 +272,13 @@ export const roleSchema = z.strictObject({
     .default("/")
     .meta({ description: "IAM path, e.g. /gitlab/." }),
   tags: tagsSchema.default({}).meta({ description: "Tags on the role." }),
+  pinIds: z
+    .literal(false, { error: "a role's pinIds can only be false (otherwise gitlab.pinIds decides)" })
+    .optional()
+    .meta({
+      description:
+        "false: this role's grants match projects and groups by path only, whatever gitlab.pinIds says (what an adopted trust without ID conditions does today; flagged in the access report). Per role, so no other role loses its pinning.",
+    }),
   adopt: adoptSchema("this role, its attachments and inline policies (imported by name)"),
 });
 

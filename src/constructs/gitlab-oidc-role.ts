@@ -73,6 +73,12 @@ export interface GitLabOidcRoleProps {
    */
   readonly tags?: Readonly<Record<string, string>>;
   /**
+   * `false`: this role's grants match by path only, whatever `gitlab.pinIds` says (an adopted trust
+   * that pins no IDs today). Only `false`; otherwise the context's gitlab.pinIds decides.
+   * @default the context's gitlab.pinIds
+   */
+  readonly pinIds?: false;
+  /**
    * Adopt an existing role: import blocks take over the role, its attachments, its inline policies and
    * the exclusive resources by their import IDs, instead of creating them (which fails with
    * EntityAlreadyExists). Needs Terraform ≥ 1.5. Requires `managedPolicyArns` and `inlinePolicies`
@@ -147,6 +153,7 @@ export class GitLabOidcRole extends Construct {
         tags: { ...props.tags },
         ...(props.description === undefined ? {} : { description: props.description }),
         ...(props.permissionsBoundary ? { permissionsBoundary: props.permissionsBoundary } : {}),
+        ...(props.pinIds === false ? { pinIds: false as const } : {}),
       },
       props.context,
       ["roles", props.name],
@@ -187,7 +194,7 @@ export class GitLabOidcRole extends Construct {
     // Every value from the config reaches cdktf through this escape, so it stays a literal in Terraform.
     const literal = literalFor(this);
     this.trustPolicy = trustPolicyFor({
-      ...trustSettingsOf(props.context.gitlab, props.context.lock),
+      ...trustSettingsOf(props.context.gitlab, props.context.lock, props),
       issuerHost: props.provider.issuerHost,
       providerArn: props.provider.arn,
       audiences,

@@ -6,7 +6,7 @@ import { isDeepStrictEqual } from "node:util";
 import { parseAllDocuments, stringify } from "yaml";
 import { auditRole, type Finding } from "./findings";
 import { gitlabTrustOf, type GitLabTrust } from "./gitlab-trust";
-import { readAuditInput, type AuditedRole } from "./input";
+import { readAuditInput, withPolicyListings, type AuditedRole } from "./input";
 import type { GitLabLock } from "../gitlab/lock";
 import { claimValues } from "./tokens";
 import { accountIdOf, convertRole, lockOf, type Conversion, type LockEntries } from "./to-config";
@@ -26,6 +26,8 @@ export interface AuditResult {
 export interface AuditOptions {
   /** Extra issuers to treat as GitLab (`https://gitlab.example.com` or `gitlab.example.com`). */
   readonly issuers?: readonly string[];
+  /** `--policies`: list-attached-role-policies / list-role-policies / get-role-policy outputs for a get-role input. */
+  readonly policies?: readonly { text: string; file: string }[];
 }
 
 function gitlabRoles(roles: readonly AuditedRole[], options: AuditOptions) {
@@ -40,7 +42,8 @@ function gitlabRoles(roles: readonly AuditedRole[], options: AuditOptions) {
 }
 
 export function auditText(text: string, file: string, options: AuditOptions = {}): AuditResult {
-  const { found, skipped } = gitlabRoles(readAuditInput(text, file), options);
+  const roles = withPolicyListings(readAuditInput(text, file), options.policies ?? []);
+  const { found, skipped } = gitlabRoles(roles, options);
   return {
     roles: found.map(({ role, trust }) => ({ role, trust, findings: auditRole(role, trust) })),
     skipped,

@@ -20,12 +20,14 @@ export const USAGE = `Usage: npm run audit -- FILE [options]
 
 Audits the roles in FILE that trust a GitLab OIDC provider. FILE is what the AWS CLI prints:
   aws iam get-account-authorization-details > account.json   (every role, with its policies)
-  aws iam get-role --role-name NAME > role.json
+  aws iam get-role --role-name NAME > role.json               (no policies: see --policies)
   a trust policy document (JSON)
 
 Options:
   --issuer URL   also treat this issuer as GitLab (repeatable); gitlab.com and issuers whose sub
                  conditions use project_path:/project_id: are found without it
+  --policies F   with get-role input: what the role has attached, from beside it (repeatable):
+                 aws iam list-attached-role-policies, list-role-policies, and get-role-policy per name
   --json         print { "roles": [ { "name", "arn", "findings": [ { "code", "severity", "message" } ] } ] }
   --to-config    print the gitlab-oidc.yaml roles and grants with the same access, or why a role has none
   -h, --help     this help
@@ -55,6 +57,7 @@ function parse(argv: readonly string[]) {
         json: { type: "boolean" },
         "to-config": { type: "boolean" },
         issuer: { type: "string", multiple: true },
+        policies: { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -72,6 +75,7 @@ function parse(argv: readonly string[]) {
       json: values.json ?? false,
       toConfig: values["to-config"] ?? false,
       issuers: values.issuer ?? [],
+      policies: values.policies ?? [],
     };
   } catch (error) {
     if (error instanceof UsageError) throw error;
@@ -101,8 +105,19 @@ export function runCli(argv: readonly string[], io: CliIo): number {
     );
     return EXIT_USAGE;
   }
+  const policies: { text: string; file: string }[] = [];
+  for (const file of args.policies) {
+    try {
+      policies.push({ text: readFileSync(file, "utf8"), file });
+    } catch (error) {
+      io.stderr(
+        `audit: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`,
+      );
+      return EXIT_USAGE;
+    }
+  }
   try {
-    const result = auditText(text, args.file, { issuers: args.issuers });
+    const result = auditText(text, args.file, { issuers: args.issuers, policies });
     if (args.toConfig) {
       const output = toConfig(result, args.file);
       io.stdout(output.yaml);

@@ -145,6 +145,24 @@ describe("plan-summary.sh", () => {
   }, 60_000);
 
   test.each(["mawk", "busybox awk", "gawk"].filter((awk) => onPath(awk.split(" ")[0])))(
+    "an exclusive resource losing policies counts as one delete per policy, never as an update (%s)",
+    (awk) => {
+      // GIVEN a plan whose exclusive attachments lose one ARN and whose exclusive inline policies lose one
+      // name (what adopting a role with a short list does), one that only gains a name, and a role update
+      const path = toolbox(awk);
+      try {
+        // WHEN it is summarised
+        const { status, stdout } = summarise([fixture("exclusive-removal.json")], undefined, { PATH: path });
+        // THEN the two removals are deletes; the gain and the role stay updates
+        expect(status).toBe(0);
+        expect(JSON.parse(stdout)).toEqual({ create: 0, update: 2, delete: 2 });
+      } finally {
+        rmSync(path, { recursive: true, force: true });
+      }
+    },
+  );
+
+  test.each(["mawk", "busybox awk", "gawk"].filter((awk) => onPath(awk.split(" ")[0])))(
     "needs only sh, sed and awk (%s): no jq, no node",
     (awk) => {
       // GIVEN a PATH with sh, sed and this awk only

@@ -100,7 +100,8 @@ function answer(account: LiveAccount, params: URLSearchParams): { status: number
         action,
         `<AttachedPolicies>${members(
           role!.managedPolicyArns.map(
-            (arn) => `<PolicyName>${xml(arn.split("/").pop()!)}</PolicyName><PolicyArn>${xml(arn)}</PolicyArn>`,
+            (arn) =>
+              `<PolicyName>${xml(arn.split("/").pop()!)}</PolicyName><PolicyArn>${xml(arn)}</PolicyArn>`,
           ),
         )}</AttachedPolicies><IsTruncated>false</IsTruncated>`,
       );

@@ -92,6 +92,7 @@ function statementGrants(
   statement: AuditStatement,
   trust: GitLabTrust,
   fallbackAudience: string,
+  readSubject: (value: string) => GrantOut = grantForSubject,
 ): StatementGrants {
   const label = statementLabel(statement);
   const host = trust.issuerHost;
@@ -171,7 +172,7 @@ function statementGrants(
     ...(claims.pipeline_source ? { pipelineSources: [...claims.pipeline_source] } : {}),
     ...(claims.runner_environment ? { runnerEnvironment: claims.runner_environment[0] } : {}),
   };
-  const grants = subjects.map((subject) => ({ ...grantForSubject(subject), ...options }));
+  const grants = subjects.map((subject) => ({ ...readSubject(subject), ...options }));
   return {
     audiences: audiences ?? [fallbackAudience],
     ...(addedAudience !== undefined ? { addedAudience } : {}),
@@ -390,6 +391,11 @@ function audienceToAdd(role: AuditedRole, trust: GitLabTrust, fallback: string |
 export interface ConvertOptions {
   /** The audience to add to a trust without an aud condition (default: see audienceToAdd). */
   readonly fallbackAudience?: string;
+  /**
+   * How one `sub` value is read into a grant (default grantForSubject). Tests pass a wrong reading to
+   * prove the self-check refuses a conversion that changes who gets in.
+   */
+  readonly readSubject?: (value: string) => GrantOut;
 }
 
 export function convertRole(role: AuditedRole, trust: GitLabTrust, options: ConvertOptions = {}): Conversion {
@@ -397,7 +403,7 @@ export function convertRole(role: AuditedRole, trust: GitLabTrust, options: Conv
     checkStatementsExpressible(role, trust);
     const fallback = audienceToAdd(role, trust, options.fallbackAudience);
     const perStatement = role.trustPolicy.statements.map((statement) =>
-      statementGrants(statement, trust, fallback),
+      statementGrants(statement, trust, fallback, options.readSubject),
     );
     const addedAudience = perStatement.find((s) => s.addedAudience !== undefined)?.addedAudience;
     const audiences = [...new Set(perStatement[0].audiences)];

@@ -285,3 +285,18 @@ describe("adoption without surprises: the config says what the adopted role has"
     }
   });
 });
+
+describe("docs/adopting.md", () => {
+  test("the single-role and mixed recipes are valid configs as written", () => {
+    // GIVEN the YAML recipes in docs/adopting.md (each an accounts: block)
+    const text = readFileSync(join(__dirname, "..", "docs", "adopting.md"), "utf8");
+    const recipes = [...text.matchAll(/```yaml\n(accounts:\n[\s\S]*?)```/g)].map((m) => m[1]);
+    expect(recipes.length).toBeGreaterThanOrEqual(2);
+    for (const recipe of recipes.filter((r) => /managedPolicyArns/.test(r))) {
+      // WHEN read with a gitlab block; THEN the loader accepts it (no adopted role without its policies,
+      // no adopted role while the provider is created)
+      const yaml = `gitlab: { url: "https://gitlab.com", pinIds: false }\n${recipe}`;
+      expect(problemsOf(yaml)).toEqual([]);
+    }
+  });
+});

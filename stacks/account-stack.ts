@@ -18,6 +18,7 @@ import {
   type RoleConfig,
 } from "../src/config/schema";
 import type { z } from "zod";
+import { providerAdoptionProblems } from "../src/config/adoption";
 import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
 import { GitLabOidcRole } from "../src/constructs/gitlab-oidc-role";
 import { compareCodeUnits } from "../src/model/names";
@@ -122,7 +123,10 @@ export class AccountStack extends TerraformStack {
     const { account, gitlab, state, limits, lock } = props;
     super(scope, account.name);
     // The rules the config loader runs on these fields, for a stack built from code.
-    const problems = checkAccountFields(account, ["accounts", account.name]);
+    const problems = [
+      ...checkAccountFields(account, ["accounts", account.name]),
+      ...providerAdoptionProblems(account, ["accounts", account.name]),
+    ];
     if (problems.length > 0) throw new ConfigError(problems);
     const literal = literalFor(this);
 

@@ -78,4 +78,18 @@ describe("plan-summary.sh", () => {
     expect(status).toBe(0);
     expect(JSON.parse(stdout)).toEqual({ create: 4, update: 1, delete: 3 });
   });
+
+  test.each(AWKS)(
+    "an exclusive resource losing policies counts as one delete per policy, never as an update (%s)",
+    (awk) => {
+      // GIVEN a plan whose exclusive attachments lose one ARN and whose exclusive inline policies lose one
+      // name (what adopting a role with a short list does), one that only gains a name, and a role update
+      // WHEN it is summarised
+      const { status, stdout, stderr } = summariseWithOnly(awk, fixture("exclusive-removal.json"));
+      // THEN the two removals are deletes; the gain and the role stay updates
+      expect(stderr).toBe("");
+      expect(status).toBe(0);
+      expect(JSON.parse(stdout)).toEqual({ create: 0, update: 2, delete: 2 });
+    },
+  );
 });

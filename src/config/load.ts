@@ -22,6 +22,7 @@ import {
   unknownKeyMessage,
   type Problem,
 } from "./rules";
+import { adoptedPolicyProblems, UNKNOWN_POLICIES_ISSUE } from "./adoption";
 import { allowEntrySchema, configSchema, type Config } from "./schema";
 import {
   readYaml,
@@ -125,7 +126,7 @@ function parseValidConfigFast(
   }
   if (data === undefined) return undefined;
   const parsed = configSchema.safeParse(data);
-  if (!parsed.success) return undefined;
+  if (!parsed.success || adoptedPolicyProblems(data).length > 0) return undefined;
   const config = withLock(parsed.data, lock);
   return checkConfig(config).length === 0 ? config : undefined;
 }
@@ -155,10 +156,16 @@ export function parseConfigWithPositions(
   if (!parsed.success) {
     // The cross-field rules need a well-formed config, but grants stand alone: check those that parse,
     // so the most common mistakes are reported in the same run as the shape errors.
-    throw located([...parsed.error.issues.flatMap(problemsFromIssue), ...standaloneGrantProblems(data)]);
+    throw located([
+      ...parsed.error.issues
+        .filter((issue) => issue.message !== UNKNOWN_POLICIES_ISSUE)
+        .flatMap(problemsFromIssue),
+      ...adoptedPolicyProblems(data),
+      ...standaloneGrantProblems(data),
+    ]);
   }
   const config = withLock(parsed.data, lock);
-  const problems = checkConfig(config);
+  const problems = [...adoptedPolicyProblems(data), ...checkConfig(config)];
   if (problems.length > 0) throw located(problems);
   return config;
 }

@@ -4,6 +4,7 @@
  * throwing, so one run reports every problem at once. The constructs call the same checks, so a stack
  * built from code gets the same protection as one built from the YAML.
  */
+import { providerAdoptionProblems } from "./adoption";
 import {
   CLAIM_LIKE_KEYS,
   type AccountConfig,
@@ -111,12 +112,19 @@ export function pinIdsOf(gitlab: Config["gitlab"]): boolean {
   return gitlab.pinIds ?? issuerHost(providerUrlOf(gitlab)) === GITLAB_COM_ISSUER_HOST;
 }
 
-/** How this config's tokens can be checked, for the trust policy model. */
-export function trustSettingsOf(gitlab: Config["gitlab"], lock: GitLabLock | undefined): TrustSettings {
+/**
+ * How this config's tokens can be checked, for the trust policy model; `role` gives a role's own
+ * `pinIds: false`, which turns pinning off for that role only.
+ */
+export function trustSettingsOf(
+  gitlab: Config["gitlab"],
+  lock: GitLabLock | undefined,
+  role?: { readonly pinIds?: false },
+): TrustSettings {
   return {
     issuerHost: issuerHost(providerUrlOf(gitlab)),
     ...(gitlab.subClaim ? { subClaim: gitlab.subClaim } : {}),
-    pinIds: pinIdsOf(gitlab),
+    pinIds: role?.pinIds === false ? false : pinIdsOf(gitlab),
     ...(lock ? { lock } : {}),
   };
 }
@@ -277,7 +285,7 @@ export function checkRole(
   const at = (suffix: (string | number)[], message: string) =>
     problems.push({ path: [...path, ...suffix], message });
 
-  const settings = trustSettingsOf(context.gitlab, context.lock);
+  const settings = trustSettingsOf(context.gitlab, context.lock, role);
   role.allow.forEach((entry, i) => {
     const entryProblems = checkAllowEntry(entry, [...path, "allow", i]);
     problems.push(...entryProblems);
@@ -423,7 +431,10 @@ export function checkAccountFields(
 }
 
 function checkAccount(account: AccountConfig, config: Config, path: (string | number)[]): Problem[] {
-  const problems: Problem[] = checkAccountFields(account, path);
+  const problems: Problem[] = [
+    ...checkAccountFields(account, path),
+    ...providerAdoptionProblems(account, path),
+  ];
   const roleNames = new Map<string, number>();
   const addresses = new Map<string, number>();
   account.roles.forEach((role, i) => {

@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import type { GitLabLock } from "../gitlab/lock";
+import { UNKNOWN_POLICIES, UNKNOWN_POLICIES_ISSUE, type AdoptedPolicyKey } from "./adoption";
 import {
   DEPLOYMENT_TIERS,
   SUB_CLAIM_COMPONENTS,
@@ -211,6 +212,13 @@ const policyDocumentSchema = z
   .loose()
   .meta({ description: "An IAM policy document (Version and Statement), written as YAML." });
 
+/** The message for a policies key that is not the right shape; `unknown` (from --to-config) says what to do. */
+const policiesError =
+  (key: AdoptedPolicyKey, shape: string) =>
+  (issue: { input?: unknown }): string =>
+    // `unknown` (from --to-config) is reported with the role's name by adoptedPolicyProblems.
+    issue.input === UNKNOWN_POLICIES ? UNKNOWN_POLICIES_ISSUE : `${key} must be ${shape}`;
+
 /** `adopt: true`: import what already exists instead of creating it (see docs/adopting.md). */
 const adoptSchema = (what: string) =>
   z
@@ -244,20 +252,25 @@ export const roleSchema = z.strictObject({
       description:
         "Who may assume the role. Entries are ORed; each grants one project or group and its refs.",
     }),
-  managedPolicyArns: z.array(z.string()).default([]).meta({
-    description: "Managed policies to attach (10 per role by default; see limits.managedPoliciesPerRole).",
-  }),
+  managedPolicyArns: z
+    .array(z.string(), { error: policiesError("managedPolicyArns", "a list of managed policy ARNs") })
+    .default([])
+    .meta({
+      description:
+        "Managed policies to attach (10 per role by default; see limits.managedPoliciesPerRole). An adopted role must list them ([] on purpose for none): docs/adopting.md.",
+    }),
   inlinePolicies: z
     .record(
       z.string().max(128, { error: "an inline policy name can be at most 128 characters" }).regex(IAM_NAME, {
         error: "an inline policy name may contain only letters, digits and + = , . @ _ -",
       }),
       policyDocumentSchema,
+      { error: policiesError("inlinePolicies", "a map of policy names to policy documents") },
     )
     .default({})
     .meta({
       description:
-        "Inline policies by name. All of a role's inline policies together: at most 10,240 characters.",
+        "Inline policies by name. All of a role's inline policies together: at most 10,240 characters. An adopted role must list them ({} on purpose for none): docs/adopting.md.",
     }),
   maxSessionDuration: z
     .number()
@@ -277,6 +290,13 @@ export const roleSchema = z.strictObject({
     .default("/")
     .meta({ description: "IAM path, e.g. /gitlab/." }),
   tags: tagsSchema.default({}).meta({ description: "Tags on the role." }),
+  pinIds: z
+    .literal(false, { error: "a role's pinIds can only be false (otherwise gitlab.pinIds decides)" })
+    .optional()
+    .meta({
+      description:
+        "false: this role's grants match projects and groups by path only, whatever gitlab.pinIds says (what an adopted trust without ID conditions does today; flagged in the access report). Per role, so no other role loses its pinning.",
+    }),
   adopt: adoptSchema("this role, its attachments and inline policies (imported by name)"),
 });
 

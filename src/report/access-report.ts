@@ -97,6 +97,18 @@ export function rowIsPinned(grant: SubjectGrant | undefined, facts: StatementFac
   );
 }
 
+/** How the stack gets its provider: adopted (imported), created, or looked up. */
+function providerModeText(stack: SynthesizedStack): string {
+  if (stack.providerImport) {
+    return `adopted: the existing provider ${code(stack.providerImport.id)} is imported, and its client IDs become the list below`;
+  }
+  return stack.providerMode === "create" ? "created by this stack" : "existing (looked up)";
+}
+
+/** What adopting a role changes, said where the role is listed. */
+const ADOPTED_ROLE_NOTE =
+  "**Adopted**: the existing role is imported (docs/adopting.md). Its trust policy is **replaced** by the grants below (the plan shows the before and after); its managed and inline policies become exactly the ones listed here.";
+
 /** Risks of one `sub` value, given the statement's other conditions. */
 export function grantRisks(grant: SubjectGrant | undefined, facts: StatementFacts): Risk[] {
   if (!grant) {
@@ -344,7 +356,7 @@ export function renderAccessReport(config: Config, stacks: readonly SynthesizedS
       "",
       `## ${stack.name}${stack.accountId ? ` (account ${stack.accountId})` : ""}`,
       "",
-      `- OIDC provider: ${code(stack.providerUrl)}, ${stack.providerMode === "create" ? "created by this stack" : "existing (looked up)"}` +
+      `- OIDC provider: ${code(stack.providerUrl)}, ${providerModeText(stack)}` +
         (stack.providerAudiences ? `; client IDs ${list(stack.providerAudiences)}` : ""),
       ...(stack.region ? [`- Region: ${code(stack.region)}`] : []),
     );
@@ -364,6 +376,7 @@ export function renderAccessReport(config: Config, stacks: readonly SynthesizedS
         `### ${role.name}`,
         "",
         ...(role.description ? [`Description: ${code(role.description)}`, ""] : []),
+        ...((role.imports ?? []).length > 0 ? [ADOPTED_ROLE_NOTE, ""] : []),
         `- ARN: ${code(roleArn(partition, stack, role))}`,
         `- Path: ${code(role.path)}`,
         `- Max session: ${duration(role.maxSessionDuration)}`,

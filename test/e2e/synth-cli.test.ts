@@ -3,7 +3,6 @@
  * cdktf's environment.
  */
 import {
-  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -106,16 +105,26 @@ describe("npm run synth (node dist/main.js)", () => {
   });
 
   test("adopt: true synthesizes where terraform is not installed (cdktf's `terraform version` probe is not run)", () => {
-    // GIVEN the example with its production account adopted, and a PATH without terraform
+    // GIVEN an adopted account (a fixture-free config, never the team's files), and a PATH without terraform
     const dir = join(root, "adopt");
     mkdirSync(dir);
-    const example = exampleText();
-    expect(example).toContain("    provider: create\n");
     writeFileSync(
       join(dir, "gitlab-oidc.yaml"),
-      example.replace("    provider: create\n", "    provider: create\n    adopt: true\n"),
+      [
+        'gitlab: { url: "https://gitlab.example.com" }',
+        "accounts:",
+        "  - name: production",
+        '    accountId: "111111111111"',
+        "    region: eu-west-1",
+        "    adopt: true",
+        "    roles:",
+        "      - name: deploy",
+        '        managedPolicyArns: ["arn:aws:iam::aws:policy/ReadOnlyAccess"]',
+        "        inlinePolicies: {}",
+        "        allow: [{ project: acme/web, branches: [main], protected: false }]",
+        "",
+      ].join("\n"),
     );
-    copyFileSync(EXAMPLE_FIXTURE.replace(/\.yaml$/, ".lock.yaml"), join(dir, "gitlab-oidc.lock.yaml"));
     const emptyBin = join(dir, "bin");
     mkdirSync(emptyBin);
     // WHEN the main job runs

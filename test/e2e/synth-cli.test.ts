@@ -3,6 +3,7 @@
  * cdktf's environment.
  */
 import {
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,

@@ -103,14 +103,14 @@ while IFS= read -r line || [ -n "$line" ]; do
   mvalue=${line#*=}
   sealed_printable "$mvalue" || sealed_fail "terraform/pipeline/$stack.$step.env: $mname holds a control character"
   case "$mname" in
-    GITLAB_URL | TF_ROOT | ACCOUNT_ID | ROLE_VARIABLE | AWS_CREDENTIALS_MODE | AWS_CREDENTIALS_REGION | \
+    GITLAB_URL | TF_ROOT | ACCOUNT_ID | ROLE_VARIABLE | AUDIENCE | AWS_CREDENTIALS_MODE | AWS_CREDENTIALS_REGION | \
       AWS_CREDENTIALS_PROFILES | AWS_CREDENTIALS_DEFAULT_PROFILE | AWS_CREDENTIALS_STS_ENDPOINT)
       eval "m_$mname=\$mvalue"
       manifest_names="$manifest_names $mname" ;;
     *) sealed_fail "terraform/pipeline/$stack.$step.env: unknown setting '$mname' (regenerate it with npm run synth)" ;;
   esac
 done <"$manifest"
-for mname in GITLAB_URL TF_ROOT ACCOUNT_ID ROLE_VARIABLE; do
+for mname in GITLAB_URL TF_ROOT ACCOUNT_ID ROLE_VARIABLE AUDIENCE; do
   [ -n "$(sealed_value "m_$mname")" ] ||
     sealed_fail "terraform/pipeline/$stack.$step.env has no $mname (regenerate it with npm run synth)"
 done
@@ -164,6 +164,16 @@ case "$job_token" in *[!A-Za-z0-9_.:+/=-]*) sealed_fail "CI_JOB_TOKEN holds char
 id_token=$(sealed_need AWS_ID_TOKEN)
 printf '%s\n' "$id_token" | grep -Eq '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$' ||
   sealed_fail "AWS_ID_TOKEN is not a JWT: declare it under id_tokens, never as a variable"
+# The token's audience must be the committed one of this stack and step: a plan job's token, or
+# another stack's deploy token, is refused here already (STS would refuse it too: the deployer of
+# each stack accepts only its own audience). The signature is STS's to check, not ours.
+payload=${id_token#*.}
+payload=$(printf '%s' "${payload%%.*}" | tr '_-' '/+')
+case $((${#payload} % 4)) in 2) payload="$payload==" ;; 3) payload="$payload=" ;; esac
+aud=$(printf '%s' "$payload" | base64 -d 2>/dev/null | LC_ALL=C tr -d '\000-\037\177' |
+  sed -n 's/.*"aud"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p') || aud=""
+[ "$aud" = "$m_AUDIENCE" ] ||
+  sealed_fail "the job's ID token has the audience '$aud', not $m_AUDIENCE (the committed audience of $step jobs of stack $stack): refusing to use it"
 
 role_arn=$(sealed_value "$m_ROLE_VARIABLE")
 printf '%s\n' "$role_arn" | grep -Eq '^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,64}$' ||

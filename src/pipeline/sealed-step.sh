@@ -93,26 +93,7 @@ if [ "$digest" != "$shown" ]; then
 fi
 printf 'deploy: the plan equals the one plan:%s showed (digest %s)\n' "$STACK" "$digest"
 
-# Deletions of what grants access (roles, OIDC providers, policies and their attachments) need a line
-# "<stack> <address>" in the committed deploy-acknowledgements.txt, reviewed in the merge request.
-acks="$root/deploy-acknowledgements.txt"
-unacknowledged=""
-while read -r word rtype address; do
-  [ "$word" = delete ] || continue
-  case "$rtype" in
-    aws_iam_role | aws_iam_openid_connect_provider | aws_iam_role_policy_attachment | aws_iam_role_policy | \
-      aws_iam_policy | aws_iam_policy_attachment | aws_iam_role_policies_exclusive | \
-      aws_iam_role_policy_attachments_exclusive) ;;
-    *) continue ;;
-  esac
-  if [ -f "$acks" ] && grep -v '^#' "$acks" | awk -v s="$STACK" -v a="$address" '$1 == s && $2 == a { f = 1 } END { exit !f }'; then
-    printf 'deploy: deletes %s (acknowledged in deploy-acknowledgements.txt)\n' "$address"
-  else
-    printf 'deploy: deletes %s: NOT acknowledged\n' "$address" >&2
-    unacknowledged="$unacknowledged $address"
-  fi
-done <"$SEALED_PRIVATE/deploy.facts"
-if [ -n "$unacknowledged" ]; then
-  fail "the plan deletes access resources no one acknowledged:$unacknowledged. If that is meant, add a line '$STACK <address>' per resource to deploy-acknowledgements.txt in a merge request (docs/pipeline.md, \"Deletions\")."
-fi
+# Deletions of roles, providers and attachments: printed, and acknowledged in the commit.
+sh "$pipeline/deletions-check.sh" "$STACK" "$root/deploy-acknowledgements.txt" <"$SEALED_PRIVATE/deploy.facts" ||
+  fail "nothing was applied"
 terraform apply -input=false "$SEALED_PRIVATE/deploy.tfplan"

@@ -23,7 +23,14 @@ export function idToken(claims: Record<string, unknown>): string {
   return `${part({ alg: "RS256", typ: "JWT" })}.${part(claims)}.c2lnbmF0dXJl`;
 }
 
-export const SCRIPTS = ["sealed-run.sh", "sealed-step.sh", "require-head.sh", "plan-check.sh", "plan-summary.sh"];
+export const SCRIPTS = [
+  "sealed-run.sh",
+  "sealed-step.sh",
+  "require-head.sh",
+  "plan-check.sh",
+  "plan-summary.sh",
+  "deletions-check.sh",
+];
 
 export interface SealedCheckoutOptions {
   /** The committed GitLab URL (state.url). */

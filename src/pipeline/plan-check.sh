@@ -79,5 +79,7 @@ END {
 }' >"$work/facts"
 [ -f "$work/changes" ] || printf 'null' >"$work/changes"
 cat "$work/facts"
-set -- $(sha256sum "$work/changes")
+# Back to Terraform's own bytes: \u0022 first, then \u005c (the other order would read the \ of an
+# escaped backslash as the start of a \u0022).
+set -- $(LC_ALL=C sed 's/\\u0022/\\"/g; s/\\u005c/\\\\/g' "$work/changes" | sha256sum)
 printf 'digest %s\n' "$1"

@@ -6,12 +6,14 @@
  */
 import { evaluateTrustPolicy } from "../src/iam/evaluate";
 import { requestContextFor } from "../src/model/claims";
-import { DEPLOY_AUDIENCE } from "../src/pipeline/stack-jobs";
+import { deployAudience } from "../src/pipeline/stack-jobs";
 import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
 import { fakeId, minimalConfig, parse, synthesizeToTemp } from "./support/configs";
 
 const PROJECT = "acme/platform/gitlab-oidc-aws";
 const PLAN_AUDIENCE = "https://gitlab.com";
+/** The deploy jobs of stack production ask for this audience, staging's for their own. */
+const DEPLOY_AUDIENCE = deployAudience("production");
 
 /** The roles of docs/pipeline.md, "The pipeline's roles in gitlab-oidc.yaml". */
 const raw = minimalConfig(
@@ -98,6 +100,7 @@ describe("the pipeline's roles (deployer with its own audience, push only; read-
     ["a web (Run pipeline) deploy job", { aud: DEPLOY_AUDIENCE, pipelineSource: "web" }],
     ["an API or trigger pipeline's deploy job", { aud: DEPLOY_AUDIENCE, pipelineSource: "api" }],
     ["main while unprotected", { aud: DEPLOY_AUDIENCE, protectedRef: false }],
+    ["the staging stack's deploy job (its own audience)", { aud: deployAudience("staging") }],
     ["another project that took over the path (another ID)", { aud: DEPLOY_AUDIENCE, projectId: 7 }],
     [
       "a fork's merge request (its own project claims)",

@@ -122,7 +122,7 @@ interface StackJobFacts {
 
 function stackFacts(config: Config, stacks: readonly SynthesizedStack[]): StackJobFacts[] {
   const suffixes = new Map<string, string>();
-  return stacks.map((stack) => {
+  for (const stack of stacks) {
     const suffix = stackVariableSuffix(stack.name);
     const clash = suffixes.get(suffix);
     if (clash !== undefined) {
@@ -131,6 +131,8 @@ function stackFacts(config: Config, stacks: readonly SynthesizedStack[]): StackJ
       );
     }
     suffixes.set(suffix, stack.name);
+  }
+  return stacks.map((stack) => {
     const account = config.accounts.find((a) => a.name === stack.name);
     if (account === undefined) throw new Error(`stack "${stack.name}" has no account in the config`);
     return {

@@ -15,8 +15,12 @@
 # given by an askpass program to the one URL under CI_SERVER_URL, never on a command line.
 #
 # Runs inside the sealed launcher (src/pipeline/sealed-step.sh), which passes the job token as
-# REQUIRE_HEAD_TOKEN. Usage: sh src/pipeline/require-head.sh
+# REQUIRE_HEAD_TOKEN. Usage: sh src/pipeline/require-head.sh [--ancestor]
+# --ancestor (release jobs): the commit need not be the head, but must be in the default branch's
+# history (a tag on a reviewed, merged commit), checked against the default branch fetched from the remote.
 set -eu
+mode=head
+case "${1:-}" in --ancestor) mode=ancestor ;; '') ;; *) printf 'usage: require-head.sh [--ancestor]\n' >&2; exit 2 ;; esac
 
 fail() {
   printf 'require-head: ERROR: %s\n' "$*" >&2
@@ -79,6 +83,23 @@ head=$(printf '%s\n' "$refs" | awk '$1 ~ /^[0-9a-f]+$/ && $2 == "HEAD" { print $
 [ -n "$branch" ] && [ -n "$head" ] || fail "$url did not say its default branch and its head"
 case "$branch" in *[!A-Za-z0-9._/-]*) fail "the default branch's name holds unexpected characters" ;; esac
 
+if [ "$mode" = ancestor ]; then
+  # The default branch's history, fetched from the same URL in the same sealed way (a shallow
+  # checkout is deepened until the commit is found or the history ends).
+  fetch() {
+    sealed_git -C "$dir" -c credential.helper= -c http.followRedirects=false -c protocol.allow=never \
+      -c "protocol.$protocol.allow=always" fetch -q --no-tags "$@" "$scheme://gitlab-ci-token@$rest" \
+      "+refs/heads/$branch:refs/sealed-run/default" 2>"$errors"
+  }
+  fetch || fail "could not fetch $branch from $url: $(sed 's#://[^/@[:space:]]*@#://[credentials]@#g' "$errors" | tail -n 3)"
+  if ! sealed_git -C "$dir" merge-base --is-ancestor "$sha" refs/sealed-run/default 2>/dev/null; then
+    if [ -f "$dir/.git/shallow" ]; then fetch --unshallow || true; fi
+    sealed_git -C "$dir" merge-base --is-ancestor "$sha" refs/sealed-run/default 2>/dev/null ||
+      fail "the tagged commit $sha is not on the default branch $branch: only reviewed, merged commits are released"
+  fi
+  printf 'require-head: %s is on the default branch %s (read from %s)\n' "$sha" "$branch" "$url"
+  exit 0
+fi
 if [ "$head" != "$sha" ]; then
   fail "this pipeline's commit $sha is not the head of the default branch $branch (now $head). An older pipeline's plan predates a newer merge, and another branch's was never merged: applying it could undo or bypass that. Deploy from the pipeline of $head instead."
 fi

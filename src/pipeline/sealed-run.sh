@@ -29,8 +29,8 @@ sealed_fail() {
 
 step=${1:-}
 case "$step" in
-  plan | deploy) ;;
-  *) sealed_fail "usage: sh src/pipeline/sealed-run.sh plan|deploy" ;;
+  plan | deploy | release) ;;
+  *) sealed_fail "usage: sh src/pipeline/sealed-run.sh plan|deploy|release" ;;
 esac
 
 # The checkout is where this script lies (src/pipeline/ in it), resolved physically.
@@ -89,51 +89,55 @@ sealed_value() { eval "printf '%s' \"\${$1:-}\""; }
 # No control characters (newline, escape, DEL): nothing the job prints or writes may be steered.
 sealed_printable() { case "$1" in *[[:cntrl:]]*) return 1 ;; esac; }
 
-stack=$(sealed_value STACK)
-printf '%s\n' "$stack" | grep -Eq '^[A-Za-z][A-Za-z0-9_-]{0,62}$' ||
-  sealed_fail "STACK '$stack' is not a stack name (a letter, then letters, digits, _ or -)"
-manifest="$root/terraform/pipeline/$stack.$step.env"
-[ -f "$manifest" ] && [ ! -L "$manifest" ] ||
-  sealed_fail "terraform/pipeline/$stack.$step.env is not committed: no $step job for stack $stack (run npm run synth)"
+# A release job (the component's tag pipeline) has no stack: no manifest, no AWS credentials.
+stack="" m_GITLAB_URL=""
+if [ "$step" != release ]; then
+  stack=$(sealed_value STACK)
+  printf '%s\n' "$stack" | grep -Eq '^[A-Za-z][A-Za-z0-9_-]{0,62}$' ||
+    sealed_fail "STACK '$stack' is not a stack name (a letter, then letters, digits, _ or -)"
+  manifest="$root/terraform/pipeline/$stack.$step.env"
+  [ -f "$manifest" ] && [ ! -L "$manifest" ] ||
+    sealed_fail "terraform/pipeline/$stack.$step.env is not committed: no $step job for stack $stack (run npm run synth)"
 
-manifest_names=""
-while IFS= read -r line || [ -n "$line" ]; do
-  case "$line" in '' | '#'*) continue ;; esac
-  mname=${line%%=*}
-  mvalue=${line#*=}
-  sealed_printable "$mvalue" || sealed_fail "terraform/pipeline/$stack.$step.env: $mname holds a control character"
-  case "$mname" in
-    GITLAB_URL | TF_ROOT | ACCOUNT_ID | ROLE_VARIABLE | AUDIENCE | AWS_CREDENTIALS_MODE | AWS_CREDENTIALS_REGION | \
-      AWS_CREDENTIALS_PROFILES | AWS_CREDENTIALS_DEFAULT_PROFILE | AWS_CREDENTIALS_STS_ENDPOINT)
-      eval "m_$mname=\$mvalue"
-      manifest_names="$manifest_names $mname" ;;
-    *) sealed_fail "terraform/pipeline/$stack.$step.env: unknown setting '$mname' (regenerate it with npm run synth)" ;;
-  esac
-done <"$manifest"
-for mname in GITLAB_URL TF_ROOT ACCOUNT_ID ROLE_VARIABLE AUDIENCE; do
-  [ -n "$(sealed_value "m_$mname")" ] ||
-    sealed_fail "terraform/pipeline/$stack.$step.env has no $mname (regenerate it with npm run synth)"
-done
-printf '%s\n' "$m_ROLE_VARIABLE" | grep -Eq '^[A-Z][A-Z0-9_]*$' ||
-  sealed_fail "terraform/pipeline/$stack.$step.env: ROLE_VARIABLE '$m_ROLE_VARIABLE' is not a variable name"
-case "$m_TF_ROOT" in /* | *..* | *[!A-Za-z0-9_./-]*) sealed_fail "terraform/pipeline/$stack.$step.env: TF_ROOT '$m_TF_ROOT' is not a directory inside the checkout" ;; esac
+  manifest_names=""
+  while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in '' | '#'*) continue ;; esac
+    mname=${line%%=*}
+    mvalue=${line#*=}
+    sealed_printable "$mvalue" || sealed_fail "terraform/pipeline/$stack.$step.env: $mname holds a control character"
+    case "$mname" in
+      GITLAB_URL | TF_ROOT | ACCOUNT_ID | ROLE_VARIABLE | AUDIENCE | AWS_CREDENTIALS_MODE | AWS_CREDENTIALS_REGION | \
+        AWS_CREDENTIALS_PROFILES | AWS_CREDENTIALS_DEFAULT_PROFILE | AWS_CREDENTIALS_STS_ENDPOINT)
+        eval "m_$mname=\$mvalue"
+        manifest_names="$manifest_names $mname" ;;
+      *) sealed_fail "terraform/pipeline/$stack.$step.env: unknown setting '$mname' (regenerate it with npm run synth)" ;;
+    esac
+  done <"$manifest"
+  for mname in GITLAB_URL TF_ROOT ACCOUNT_ID ROLE_VARIABLE AUDIENCE; do
+    [ -n "$(sealed_value "m_$mname")" ] ||
+      sealed_fail "terraform/pipeline/$stack.$step.env has no $mname (regenerate it with npm run synth)"
+  done
+  printf '%s\n' "$m_ROLE_VARIABLE" | grep -Eq '^[A-Z][A-Z0-9_]*$' ||
+    sealed_fail "terraform/pipeline/$stack.$step.env: ROLE_VARIABLE '$m_ROLE_VARIABLE' is not a variable name"
+  case "$m_TF_ROOT" in /* | *..* | *[!A-Za-z0-9_./-]*) sealed_fail "terraform/pipeline/$stack.$step.env: TF_ROOT '$m_TF_ROOT' is not a directory inside the checkout" ;; esac
 
-# The component's settings: only the committed ones. A different value in the environment is an
-# override (e.g. AWS_CREDENTIALS_PROFILES re-pointed at another account's role, AWS_CREDENTIALS_AWS_CLI
-# naming another program, AWS_CREDENTIALS_STS_ENDPOINT), refused.
-overridden=""
-for name in $names; do
-  case "$name" in
-    AWS_CREDENTIALS_*[!A-Za-z0-9_]*) overridden="$overridden $name" ;;
-    AWS_CREDENTIALS_*)
-      case " $manifest_names " in
-        *" $name "*) [ "$(sealed_value "$name")" = "$(sealed_value "m_$name")" ] || overridden="$overridden $name" ;;
-        *) overridden="$overridden $name" ;;
-      esac ;;
-  esac
-done
-if [ -n "$overridden" ]; then
-  sealed_fail "refusing to run $step: the component's settings differ from the committed terraform/pipeline/$stack.$step.env:$overridden (the committed config decides the credentials; unset these variables)"
+  # The component's settings: only the committed ones. A different value in the environment is an
+  # override (e.g. AWS_CREDENTIALS_PROFILES re-pointed at another account's role, AWS_CREDENTIALS_AWS_CLI
+  # naming another program, AWS_CREDENTIALS_STS_ENDPOINT), refused.
+  overridden=""
+  for name in $names; do
+    case "$name" in
+      AWS_CREDENTIALS_*[!A-Za-z0-9_]*) overridden="$overridden $name" ;;
+      AWS_CREDENTIALS_*)
+        case " $manifest_names " in
+          *" $name "*) [ "$(sealed_value "$name")" = "$(sealed_value "m_$name")" ] || overridden="$overridden $name" ;;
+          *) overridden="$overridden $name" ;;
+        esac ;;
+    esac
+  done
+  if [ -n "$overridden" ]; then
+    sealed_fail "refusing to run $step: the component's settings differ from the committed terraform/pipeline/$stack.$step.env:$overridden (the committed config decides the credentials; unset these variables)"
+  fi
 fi
 
 # --- 3. the few values taken from the environment, each checked ------------------------------------
@@ -149,7 +153,8 @@ physical=$(cd -P "$project_dir" 2>/dev/null && pwd -P) || sealed_fail "CI_PROJEC
 [ "$physical" = "$root" ] || sealed_fail "CI_PROJECT_DIR '$project_dir' is not the checkout this script is in ($root)"
 
 server_url=$(sealed_need CI_SERVER_URL)
-[ "${server_url%/}" = "${m_GITLAB_URL%/}" ] ||
+case "$server_url" in https://?* | http://127.0.0.1[:/]* | http://127.0.0.1) ;; *) sealed_fail "CI_SERVER_URL '$server_url' is not an https URL" ;; esac
+[ "$step" = release ] || [ "${server_url%/}" = "${m_GITLAB_URL%/}" ] ||
   sealed_fail "CI_SERVER_URL '$server_url' is not the committed GitLab instance $m_GITLAB_URL (state.url in the config): the job token goes nowhere else"
 
 commit_sha=$(sealed_need CI_COMMIT_SHA)
@@ -161,29 +166,32 @@ done
 
 job_token=$(sealed_need CI_JOB_TOKEN)
 case "$job_token" in *[!A-Za-z0-9_.:+/=-]*) sealed_fail "CI_JOB_TOKEN holds characters a job token never has" ;; esac
-id_token=$(sealed_need AWS_ID_TOKEN)
-printf '%s\n' "$id_token" | grep -Eq '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$' ||
-  sealed_fail "AWS_ID_TOKEN is not a JWT: declare it under id_tokens, never as a variable"
-# The token's audience must be the committed one of this stack and step: a plan job's token, or
-# another stack's deploy token, is refused here already (STS would refuse it too: the deployer of
-# each stack accepts only its own audience). The signature is STS's to check, not ours.
-payload=${id_token#*.}
-payload=$(printf '%s' "${payload%%.*}" | tr '_-' '/+')
-case $((${#payload} % 4)) in 2) payload="$payload==" ;; 3) payload="$payload=" ;; esac
-aud=$(printf '%s' "$payload" | base64 -d 2>/dev/null | LC_ALL=C tr -d '\000-\037\177' |
-  sed -n 's/.*"aud"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p') || aud=""
-[ "$aud" = "$m_AUDIENCE" ] ||
-  sealed_fail "the job's ID token has the audience '$aud', not $m_AUDIENCE (the committed audience of $step jobs of stack $stack): refusing to use it"
+id_token="" role_arn="" profiles=""
+if [ "$step" != release ]; then
+  id_token=$(sealed_need AWS_ID_TOKEN)
+  printf '%s\n' "$id_token" | grep -Eq '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$' ||
+    sealed_fail "AWS_ID_TOKEN is not a JWT: declare it under id_tokens, never as a variable"
+  # The token's audience must be the committed one of this stack and step: a plan job's token, or
+  # another stack's deploy token, is refused here already (STS would refuse it too: the deployer of
+  # each stack accepts only its own audience). The signature is STS's to check, not ours.
+  payload=${id_token#*.}
+  payload=$(printf '%s' "${payload%%.*}" | tr '_-' '/+')
+  case $((${#payload} % 4)) in 2) payload="$payload==" ;; 3) payload="$payload=" ;; esac
+  aud=$(printf '%s' "$payload" | base64 -d 2>/dev/null | LC_ALL=C tr -d '\000-\037\177' |
+    sed -n 's/.*"aud"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p') || aud=""
+  [ "$aud" = "$m_AUDIENCE" ] ||
+    sealed_fail "the job's ID token has the audience '$aud', not $m_AUDIENCE (the committed audience of $step jobs of stack $stack): refusing to use it"
 
-role_arn=$(sealed_value "$m_ROLE_VARIABLE")
-printf '%s\n' "$role_arn" | grep -Eq '^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,64}$' ||
-  sealed_fail "the CI/CD variable $m_ROLE_VARIABLE is not set to an IAM role ARN: give it the ARN of the role this job assumes with its ID token (docs/pipeline.md, Credentials)"
-role_account=${role_arn#arn:*:iam::}
-role_account=${role_account%%:*}
-[ "$role_account" = "$m_ACCOUNT_ID" ] ||
-  sealed_fail "$m_ROLE_VARIABLE names a role in account $role_account, but stack $stack is account $m_ACCOUNT_ID (the committed config)"
-# The role's ARN goes into the committed profiles where the generator left its placeholder.
-profiles=$(printf '%s' "${m_AWS_CREDENTIALS_PROFILES:-}" | sed "s#\"@ROLE_ARN@\"#\"$role_arn\"#g")
+  role_arn=$(sealed_value "$m_ROLE_VARIABLE")
+  printf '%s\n' "$role_arn" | grep -Eq '^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,64}$' ||
+    sealed_fail "the CI/CD variable $m_ROLE_VARIABLE is not set to an IAM role ARN: give it the ARN of the role this job assumes with its ID token (docs/pipeline.md, Credentials)"
+  role_account=${role_arn#arn:*:iam::}
+  role_account=${role_account%%:*}
+  [ "$role_account" = "$m_ACCOUNT_ID" ] ||
+    sealed_fail "$m_ROLE_VARIABLE names a role in account $role_account, but stack $stack is account $m_ACCOUNT_ID (the committed config)"
+  # The role's ARN goes into the committed profiles where the generator left its placeholder.
+  profiles=$(printf '%s' "${m_AWS_CREDENTIALS_PROFILES:-}" | sed "s#\"@ROLE_ARN@\"#\"$role_arn\"#g")
+fi
 
 # --- 4. the child, from an empty environment -------------------------------------------------------
 private=$(umask 077 && mktemp -d "${TMPDIR:-/tmp}/sealed-run.XXXXXX") || sealed_fail "cannot create a private directory"
@@ -192,13 +200,17 @@ mkdir "$private/home" "$private/tmp"
 printf '%s\n%s\n' "$id_token" "$job_token" >"$private/secrets"
 unset id_token job_token
 
-printf 'sealed-run: %s of stack %s, sealed (committed settings: terraform/pipeline/%s.%s.env)\n' "$step" "$stack" "$stack" "$step" >&2
+if [ "$step" = release ]; then
+  printf 'sealed-run: %s, sealed\n' "$step" >&2
+else
+  printf 'sealed-run: %s of stack %s, sealed (committed settings: terraform/pipeline/%s.%s.env)\n' "$step" "$stack" "$stack" "$step" >&2
+fi
 set +e
 env -i \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   HOME="$private/home" TMPDIR="$private/tmp" LC_ALL=C \
   SEALED_PRIVATE="$private" SEALED_STEP="$step" \
-  CI_PROJECT_DIR="$root" CI_SERVER_URL="${m_GITLAB_URL%/}" CI_COMMIT_SHA="$commit_sha" \
+  CI_PROJECT_DIR="$root" CI_SERVER_URL="${server_url%/}" CI_COMMIT_SHA="$commit_sha" \
   CI_JOB_ID="$(sealed_value CI_JOB_ID)" CI_PIPELINE_ID="$(sealed_value CI_PIPELINE_ID)" \
   CI_PROJECT_ID="$(sealed_value CI_PROJECT_ID)" \
   STACK="$stack" TF_ROOT="$m_TF_ROOT" \

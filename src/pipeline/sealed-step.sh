@@ -9,6 +9,7 @@
 #           made it) → refuse an incomplete or errored plan → refuse it unless its digest equals the
 #           plan job's (what this pipeline showed) → refuse deletions of IAM roles, OIDC providers and
 #           policy attachments not acknowledged in the committed deploy-acknowledgements.txt → apply.
+#   release require-head.sh --ancestor: the tagged commit is on the default branch.
 set -eu
 
 fail() {
@@ -24,6 +25,11 @@ rm -f "$SEALED_PRIVATE/secrets"
 root=$CI_PROJECT_DIR
 pipeline="$root/src/pipeline"
 
+if [ "$SEALED_STEP" = release ]; then
+  # A component release: the tagged commit must be on the default branch (reviewed, merged).
+  REQUIRE_HEAD_TOKEN="$job_token" sh "$pipeline/require-head.sh" --ancestor
+  exit 0
+fi
 if [ "$SEALED_STEP" = deploy ]; then
   REQUIRE_HEAD_TOKEN="$job_token" sh "$pipeline/require-head.sh"
 fi

@@ -135,3 +135,59 @@ describe("require-head.sh", () => {
     }
   });
 });
+
+describe("require-head.sh --ancestor (release jobs)", () => {
+  let root: string;
+  let work: string;
+  let remote: GitHttpServer;
+  let onMain: string;
+  let offMain: string;
+
+  beforeAll(async () => {
+    // GIVEN main with two commits on the remote, and a commit on a side branch that never merged
+    root = mkdtempSync(join(tmpdir(), "require-ancestor-"));
+    work = join(root, "work");
+    mkdirSync(work);
+    git(work, "init", "-q", "-b", "main");
+    git(work, "commit", "-q", "--allow-empty", "-m", "A");
+    onMain = git(work, "rev-parse", "HEAD");
+    git(work, "commit", "-q", "--allow-empty", "-m", "B");
+    mkdirSync(join(root, "srv", "acme"), { recursive: true });
+    git(root, "clone", "-q", "--bare", work, join("srv", "acme", "app.git"));
+    git(work, "checkout", "-q", "-b", "side", onMain);
+    git(work, "commit", "-q", "--allow-empty", "-m", "unreviewed");
+    offMain = git(work, "rev-parse", "HEAD");
+    remote = await GitHttpServer.start(join(root, "srv"), { jobToken: TOKEN });
+    git(work, "remote", "add", "origin", remote.repositoryUrl("acme/app", TOKEN));
+  });
+  afterAll(async () => {
+    await remote.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const check = (sha: string) => {
+    git(work, "checkout", "-q", "--detach", sha);
+    return runAsync("sh", [requireHead, "--ancestor"], {
+      cwd: work,
+      env: {
+        PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        CI_PROJECT_DIR: work,
+        CI_SERVER_URL: remote.url,
+        CI_COMMIT_SHA: sha,
+        REQUIRE_HEAD_TOKEN: TOKEN,
+      },
+    });
+  };
+
+  test("a tag on a commit of the default branch may be released", async () => {
+    const result = await check(onMain);
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toContain(`${onMain} is on the default branch main`);
+  });
+
+  test("a tag on a commit that is not on the default branch publishes nothing", async () => {
+    const result = await check(offMain);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`the tagged commit ${offMain} is not on the default branch main`);
+  });
+});

@@ -15,7 +15,13 @@ const planCheck = join(repoRoot, "src", "pipeline", "plan-check.sh");
 const deletionsCheck = join(repoRoot, "src", "pipeline", "deletions-check.sh");
 
 function change(address: string, type: string, actions: string[], after: unknown = null) {
-  return { address, mode: "managed", type, name: address.split(".")[1], change: { actions, before: null, after } };
+  return {
+    address,
+    mode: "managed",
+    type,
+    name: address.split(".")[1],
+    change: { actions, before: null, after },
+  };
 }
 function plan(changes: unknown[], extra: Record<string, unknown> = {}) {
   return JSON.stringify({
@@ -81,7 +87,9 @@ describe("plan-check.sh", () => {
       );
       const env = { PATH: process.env.PATH, HOME: dir, TF_IN_AUTOMATION: "1" };
       expect(run("terraform", ["init", "-input=false"], { cwd: dir, env }).status).toBe(0);
-      expect(run("terraform", ["plan", "-target=terraform_data.a", "-out=p"], { cwd: dir, env }).status).toBe(0);
+      expect(run("terraform", ["plan", "-target=terraform_data.a", "-out=p"], { cwd: dir, env }).status).toBe(
+        0,
+      );
       const json = run("terraform", ["show", "-json", "p"], { cwd: dir, env }).stdout;
       expect(check(json).stdout).toContain("complete false\n");
       expect(run("terraform", ["plan", "-out=q"], { cwd: dir, env }).status).toBe(0);

@@ -48,7 +48,13 @@ function gitlabStateConfig(extra: RawConfig = {}, production: RawConfig = {}): R
     accounts: [
       account,
       { ...account, ...production, name: "staging", accountId: "222222222222", deployRoleArn: undefined },
-      { ...account, name: "sandbox-eu", accountId: "333333333333", region: "eu-central-1", deployRoleArn: undefined },
+      {
+        ...account,
+        name: "sandbox-eu",
+        accountId: "333333333333",
+        region: "eu-central-1",
+        deployRoleArn: undefined,
+      },
     ],
     ...extra,
   };
@@ -103,7 +109,9 @@ describe("renderStackJobs and renderStackManifests", () => {
     const jobs = parseYaml(renderStackJobs(config, STACKS)) as Record<string, Job>;
     for (const s of ["production", "staging", "sandbox-eu"]) {
       expect(jobs[`plan:${s}`]!.id_tokens).toEqual({ AWS_ID_TOKEN: { aud: "sts.amazonaws.com" } });
-      expect(jobs[`deploy:${s}`]!.id_tokens).toEqual({ AWS_ID_TOKEN: { aud: `gitlab-oidc-aws-deploy-${s}` } });
+      expect(jobs[`deploy:${s}`]!.id_tokens).toEqual({
+        AWS_ID_TOKEN: { aud: `gitlab-oidc-aws-deploy-${s}` },
+      });
     }
     expect(deployAudience("production")).not.toBe(deployAudience("staging"));
   });
@@ -115,7 +123,9 @@ describe("renderStackJobs and renderStackManifests", () => {
     // WHEN the manifests are rendered
     const files = renderStackManifests(config, STACKS);
     expect(Object.keys(files).sort()).toEqual(
-      ["production", "staging", "sandbox-eu"].flatMap((s) => [`pipeline/${s}.plan.env`, `pipeline/${s}.deploy.env`]).sort(),
+      ["production", "staging", "sandbox-eu"]
+        .flatMap((s) => [`pipeline/${s}.plan.env`, `pipeline/${s}.deploy.env`])
+        .sort(),
     );
     const plan = manifest(files["pipeline/sandbox-eu.plan.env"]!);
     // THEN the plan job's chain is the planner from the token, in the stack's region and account

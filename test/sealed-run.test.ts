@@ -50,34 +50,60 @@ function launch(shell: string[], step: "plan" | "deploy", extra: Record<string, 
 }
 
 describe.each(SHELLS)("sealed-run.sh under %s", (...shell) => {
-  test.each(["plan", "deploy"] as const)("%s: refuses every steering variable of issue 18, each by name", (step) => {
-    // WHEN the job runs with all of them set (test/slow/ sets them one at a time)
-    const result = launch(shell, step, Object.fromEntries(STEERING));
-    // THEN it fails naming each, and the step never started
-    expect(result.status).toBe(1);
-    const refused = /refusing to run \w+: these variables are set and would change what the job does: ([^.]*)\./.exec(
-      result.stderr,
-    );
-    expect(refused?.[1]?.split(" ").sort()).toEqual(STEERING.map(([name]) => name).sort());
-    expect(result.stdout).not.toContain("--- child environment");
-  });
+  test.each(["plan", "deploy"] as const)(
+    "%s: refuses every steering variable of issue 18, each by name",
+    (step) => {
+      // WHEN the job runs with all of them set (test/slow/ sets them one at a time)
+      const result = launch(shell, step, Object.fromEntries(STEERING));
+      // THEN it fails naming each, and the step never started
+      expect(result.status).toBe(1);
+      const refused =
+        /refusing to run \w+: these variables are set and would change what the job does: ([^.]*)\./.exec(
+          result.stderr,
+        );
+      expect(refused?.[1]?.split(" ").sort()).toEqual(STEERING.map(([name]) => name).sort());
+      expect(result.stdout).not.toContain("--- child environment");
+    },
+  );
 
   test("refuses the component settings that differ from the committed manifest, each by name", () => {
     const result = launch(shell, "deploy", Object.fromEntries(OVERRIDES));
     expect(result.status).toBe(1);
-    const refused = /differ from the committed terraform\/pipeline\/prod\.deploy\.env: ([^(]*) \(/.exec(result.stderr);
+    const refused = /differ from the committed terraform\/pipeline\/prod\.deploy\.env: ([^(]*) \(/.exec(
+      result.stderr,
+    );
     expect(refused?.[1]?.split(" ").sort()).toEqual(OVERRIDES.map(([name]) => name).sort());
     expect(result.stdout).not.toContain("--- child environment");
   });
 
   test.each([
-    ["CI_SERVER_URL pointed elsewhere", { CI_SERVER_URL: "https://evil.example" }, /CI_SERVER_URL .* is not the committed GitLab instance/],
-    ["a role in another account", { GITLAB_OIDC_DEPLOY_ROLE_ARN_PROD: "arn:aws:iam::999999999999:role/gitlab/deployer" }, /account 999999999999, but stack prod is account 111111111111/],
-    ["a role variable that is no ARN", { GITLAB_OIDC_DEPLOY_ROLE_ARN_PROD: "x" }, /GITLAB_OIDC_DEPLOY_ROLE_ARN_PROD is not set to an IAM role ARN/],
-    ["another stack's deploy token", { AWS_ID_TOKEN: idToken({ aud: deployAudience("staging") }) }, /audience 'gitlab-oidc-aws-deploy-staging', not gitlab-oidc-aws-deploy-prod/],
+    [
+      "CI_SERVER_URL pointed elsewhere",
+      { CI_SERVER_URL: "https://evil.example" },
+      /CI_SERVER_URL .* is not the committed GitLab instance/,
+    ],
+    [
+      "a role in another account",
+      { GITLAB_OIDC_DEPLOY_ROLE_ARN_PROD: "arn:aws:iam::999999999999:role/gitlab/deployer" },
+      /account 999999999999, but stack prod is account 111111111111/,
+    ],
+    [
+      "a role variable that is no ARN",
+      { GITLAB_OIDC_DEPLOY_ROLE_ARN_PROD: "x" },
+      /GITLAB_OIDC_DEPLOY_ROLE_ARN_PROD is not set to an IAM role ARN/,
+    ],
+    [
+      "another stack's deploy token",
+      { AWS_ID_TOKEN: idToken({ aud: deployAudience("staging") }) },
+      /audience 'gitlab-oidc-aws-deploy-staging', not gitlab-oidc-aws-deploy-prod/,
+    ],
     ["a token that is no JWT", { AWS_ID_TOKEN: "not-a-token" }, /AWS_ID_TOKEN is not a JWT/],
     ["CI_PROJECT_DIR elsewhere", { CI_PROJECT_DIR: "/tmp" }, /CI_PROJECT_DIR '\/tmp' is not the checkout/],
-    ["a stack without a manifest", { STACK: "staging" }, /terraform\/pipeline\/staging\.deploy\.env is not committed/],
+    [
+      "a stack without a manifest",
+      { STACK: "staging" },
+      /terraform\/pipeline\/staging\.deploy\.env is not committed/,
+    ],
     ["a stack name with a path in it", { STACK: "../x" }, /STACK '\.\.\/x' is not a stack name/],
     ["a commit SHA that is none", { CI_COMMIT_SHA: "main" }, /CI_COMMIT_SHA 'main' is not a commit SHA/],
     ["a job token with a newline", { CI_JOB_TOKEN: "a\nb" }, /CI_JOB_TOKEN holds a control character/],
@@ -138,7 +164,10 @@ describe.each(SHELLS)("sealed-run.sh under %s", (...shell) => {
   });
 
   test("a component setting equal to the committed one is not an override", () => {
-    const result = launch(shell, "plan", { AWS_CREDENTIALS_REGION: "eu-west-1", AWS_CREDENTIALS_STS_ENDPOINT: "" });
+    const result = launch(shell, "plan", {
+      AWS_CREDENTIALS_REGION: "eu-west-1",
+      AWS_CREDENTIALS_STS_ENDPOINT: "",
+    });
     expect(result.stderr).not.toMatch(/ERROR/);
     expect(result.status).toBe(0);
     expect(result.stdout).toContain(`role_arn":"${PLAN_ROLE}"`);

@@ -190,7 +190,10 @@ export function renderStackJobs(config: Config, stacks: readonly SynthesizedStac
  * path → content): one \`NAME=value\` per line, read by src/pipeline/sealed-run.sh, which takes these
  * from the commit and refuses a job environment that says otherwise. None for local state.
  */
-export function renderStackManifests(config: Config, stacks: readonly SynthesizedStack[]): Record<string, string> {
+export function renderStackManifests(
+  config: Config,
+  stacks: readonly SynthesizedStack[],
+): Record<string, string> {
   const state = config.state;
   if (state.type !== "gitlab") return {};
   const files: Record<string, string> = {};
@@ -226,7 +229,9 @@ export function renderStackManifests(config: Config, stacks: readonly Synthesize
 function manifest(values: Record<string, string>): string {
   const lines = Object.entries(values).map(([name, value]) => {
     // Config values are validated long before; this is the writer's own guard.
-    if (/[\u0000-\u001f\u007f]/.test(value)) throw new Error(`${name} holds a control character`);
+    if ([...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) {
+      throw new Error(`${name} holds a control character`);
+    }
     return `${name}=${value}`;
   });
   return (

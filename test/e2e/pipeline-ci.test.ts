@@ -20,7 +20,13 @@ import { stringify } from "yaml";
 import { deployAudience, renderStackJobs } from "../../src/pipeline/stack-jobs";
 import type { SynthesizedStack } from "../../src/terraform/synthesized-stacks";
 import { minimalConfig, parse } from "../support/configs";
-import { gitlabCiSchemaFile, listJobs, parseCiYaml, previewPipeline, repoRoot } from "../support/pipeline-repo";
+import {
+  gitlabCiSchemaFile,
+  listJobs,
+  parseCiYaml,
+  previewPipeline,
+  repoRoot,
+} from "../support/pipeline-repo";
 
 const VALIDATE_JOBS = ["typecheck", "lint", "format", "unit-tests", "committed-hcl-current"];
 const STACKS = ["production", "staging"];
@@ -146,11 +152,16 @@ describe("this repository's pipeline", () => {
     git("init", "-q", "-b", "main");
     git("add", "-A");
     git("commit", "-q", "-m", "pipeline");
-    execFileSync("git", ["remote", "add", "origin", "git@gitlab.example.com:acme/platform/gitlab-oidc-aws.git"], {
-      cwd: dir,
-    });
-    workflow = (parseCiYaml(readFileSync(join(dir, ".gitlab-ci.yml"), "utf8")) as { workflow: { rules: Rule[] } })
-      .workflow.rules;
+    execFileSync(
+      "git",
+      ["remote", "add", "origin", "git@gitlab.example.com:acme/platform/gitlab-oidc-aws.git"],
+      {
+        cwd: dir,
+      },
+    );
+    workflow = (
+      parseCiYaml(readFileSync(join(dir, ".gitlab-ci.yml"), "utf8")) as { workflow: { rules: Rule[] } }
+    ).workflow.rules;
     // WHEN gitlab-ci-local renders the whole pipeline once
     preview = previewPipeline(dir) as Record<string, PreviewJob>;
   }, 60_000);
@@ -175,17 +186,27 @@ describe("this repository's pipeline", () => {
     const errors = () => ajv.errorsText(validate.errors, { separator: "\n" });
 
     test("the committed .gitlab-ci.yml and the generated jobs (both state types) are valid", () => {
-      for (const text of [readFileSync(join(repoRoot, ".gitlab-ci.yml"), "utf8"), gitlabStateJobs, localStateJobs])
+      for (const text of [
+        readFileSync(join(repoRoot, ".gitlab-ci.yml"), "utf8"),
+        gitlabStateJobs,
+        localStateJobs,
+      ])
         expect(validate(parseCiYaml(text)) ? "" : errors()).toBe("");
       // AND the validator is not vacuous
-      expect(validate(parseCiYaml(gitlabStateJobs.replace("access: developer", "access: everyone")))).toBe(false);
+      expect(validate(parseCiYaml(gitlabStateJobs.replace("access: developer", "access: everyone")))).toBe(
+        false,
+      );
     });
   });
 
   describe("which pipeline gets which jobs (GitLab-managed state)", () => {
     test.each<[string, Vars, string[]]>([
       ["default branch (push)", DEFAULT_BRANCH, [...VALIDATE_JOBS, ...PLANS, ...DEPLOYS]],
-      ["default branch with an open MR from it", { ...DEFAULT_BRANCH, ...OPEN_MR }, [...VALIDATE_JOBS, ...PLANS, ...DEPLOYS]],
+      [
+        "default branch with an open MR from it",
+        { ...DEFAULT_BRANCH, ...OPEN_MR },
+        [...VALIDATE_JOBS, ...PLANS, ...DEPLOYS],
+      ],
       ["merge request from this project", MR, [...VALIDATE_JOBS, ...PLANS]],
       ["merge request from a fork (or run in the parent project for it)", FORK_MR, VALIDATE_JOBS],
       ["scheduled on the default branch: plans, no deploy", SCHEDULED, [...VALIDATE_JOBS, ...PLANS]],
@@ -194,7 +215,11 @@ describe("this repository's pipeline", () => {
       ["unprotected tag: nothing is published", UNPROTECTED_TAG, VALIDATE_JOBS],
       ["a push to a branch with an open MR: no branch pipeline", { ...FEATURE_BRANCH, ...OPEN_MR }, []],
       ["a feature branch without an MR", FEATURE_BRANCH, VALIDATE_JOBS],
-      ["a scheduled pipeline on a branch with an open MR", { ...FEATURE_BRANCH, ...OPEN_MR, CI_PIPELINE_SOURCE: "schedule" }, VALIDATE_JOBS],
+      [
+        "a scheduled pipeline on a branch with an open MR",
+        { ...FEATURE_BRANCH, ...OPEN_MR, CI_PIPELINE_SOURCE: "schedule" },
+        VALIDATE_JOBS,
+      ],
     ])("%s", (_, vars, expected) => {
       expect(jobsFor(vars)).toEqual([...expected].sort());
     });
@@ -219,10 +244,14 @@ describe("this repository's pipeline", () => {
     test.each<[string, Vars]>([
       ["default branch", DEFAULT_BRANCH],
       ["unprotected tag", UNPROTECTED_TAG],
-    ])("gitlab-ci-local confirms the evaluation: %s", (_, vars) => {
-      const listed = listJobs(dir, vars).map((j) => j.name);
-      expect(listed.sort()).toEqual(jobsFor(vars));
-    }, 60_000);
+    ])(
+      "gitlab-ci-local confirms the evaluation: %s",
+      (_, vars) => {
+        const listed = listJobs(dir, vars).map((j) => j.name);
+        expect(listed.sort()).toEqual(jobsFor(vars));
+      },
+      60_000,
+    );
   });
 
   describe("what no pipeline variable can change", () => {
@@ -231,7 +260,10 @@ describe("this repository's pipeline", () => {
       expect(jobs.map(([n]) => n)).toEqual(expect.arrayContaining(["release", ...DEPLOYS]));
       for (const [name, job] of jobs) {
         const image = typeof job.image === "string" ? job.image : job.image?.name;
-        expect({ name, image }).toEqual({ name, image: expect.stringMatching(/^[^$\s]+@sha256:[0-9a-f]{64}$/) });
+        expect({ name, image }).toEqual({
+          name,
+          image: expect.stringMatching(/^[^$\s]+@sha256:[0-9a-f]{64}$/),
+        });
       }
     });
 
@@ -247,7 +279,10 @@ describe("this repository's pipeline", () => {
         const plan = preview[`plan:${s}`]!;
         const deploy = preview[`deploy:${s}`]!;
         expect([plan.before_script ?? [], plan.script]).toEqual([[], ["sh src/pipeline/sealed-run.sh plan"]]);
-        expect([deploy.before_script ?? [], deploy.script]).toEqual([[], ["sh src/pipeline/sealed-run.sh deploy"]]);
+        expect([deploy.before_script ?? [], deploy.script]).toEqual([
+          [],
+          ["sh src/pipeline/sealed-run.sh deploy"],
+        ]);
         // Only STACK, which the launcher checks against the committed manifests and the token's audience
         expect(plan.variables).toEqual({ STACK: s });
         expect(deploy.variables).toEqual({ STACK: s });

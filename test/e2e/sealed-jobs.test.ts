@@ -15,14 +15,13 @@ import { GitHttpServer } from "../support/git-http-server";
 import { runAsync } from "../support/run";
 import { JOB_TOKEN, STACK, jobEnvironment, sealedCheckout } from "../support/sealed-checkout";
 import { STEERING } from "../support/sealed-hostile";
-import { TERRAFORM, onPath } from "../support/tools";
+import { TERRAFORM, testWithTool } from "../support/tools";
 
-const describeWithTerraform = onPath(TERRAFORM.command) ? describe : describe.skip;
 const GIT = ["-c", "user.email=t@example.com", "-c", "user.name=t", "-c", "init.defaultBranch=main"];
 const git = (cwd: string, ...args: string[]) =>
   execFileSync("git", [...GIT, ...args], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
 
-describeWithTerraform("sealed plan and deploy jobs, played with real terraform", () => {
+describe("sealed plan and deploy jobs, played with real terraform", () => {
   let base: string;
   let dir: string;
   let bare: string;
@@ -84,40 +83,51 @@ describeWithTerraform("sealed plan and deploy jobs, played with real terraform",
   }
   const stackFile = (name: string) => join(dir, "terraform/stacks", STACK, name);
 
-  test("plan then deploy: require-head from the remote, the fresh plan equals the shown one, applied", async () => {
-    // WHEN the plan job runs, then the deploy job with harmless lies in the predefined variables
-    const plan = await job("plan");
-    expect(plan.stderr).not.toMatch(/ERROR/);
-    expect(plan.status).toBe(0);
-    expect(plan.output).toMatch(/plan for prod .*\{"create":1,"update":0,"delete":0\}/);
-    expect(readFileSync(stackFile("plan.digest"), "utf8")).toMatch(/^[0-9a-f]{64}\n$/);
-    const deploy = await job("deploy", {
-      CI_DEFAULT_BRANCH: "evil",
-      CI_COMMIT_BRANCH: "evil",
-      CI_REPOSITORY_URL: `${catcherUrl}/acme/app.git`,
-    });
-    // THEN the deploy read the default branch and its head from the remote, and applied
-    expect(deploy.stderr).not.toMatch(/ERROR/);
-    expect(deploy.status).toBe(0);
-    expect(deploy.output).toContain(`require-head: ${head} is the head of main (read from ${gitlab.url}/acme/app.git)`);
-    expect(deploy.output).toMatch(/deploy: the plan equals the one plan:prod showed/);
-    expect(readFileSync(state, "utf8")).toContain('"terraform_data"');
-    // AND the job token and ID token went nowhere else
-    expect(caught).toEqual([]);
-    expect(deploy.output).not.toContain(JOB_TOKEN);
-  }, 120_000);
+  testWithTool(
+    TERRAFORM,
+    "plan then deploy: require-head from the remote, the fresh plan equals the shown one, applied",
+    async () => {
+      // WHEN the plan job runs, then the deploy job with harmless lies in the predefined variables
+      const plan = await job("plan");
+      expect(plan.stderr).not.toMatch(/ERROR/);
+      expect(plan.status).toBe(0);
+      expect(plan.output).toMatch(/plan for prod .*\{"create":1,"update":0,"delete":0\}/);
+      expect(readFileSync(stackFile("plan.digest"), "utf8")).toMatch(/^[0-9a-f]{64}\n$/);
+      const deploy = await job("deploy", {
+        CI_DEFAULT_BRANCH: "evil",
+        CI_COMMIT_BRANCH: "evil",
+        CI_REPOSITORY_URL: `${catcherUrl}/acme/app.git`,
+      });
+      // THEN the deploy read the default branch and its head from the remote, and applied
+      expect(deploy.stderr).not.toMatch(/ERROR/);
+      expect(deploy.status).toBe(0);
+      expect(deploy.output).toContain(
+        `require-head: ${head} is the head of main (read from ${gitlab.url}/acme/app.git)`,
+      );
+      expect(deploy.output).toMatch(/deploy: the plan equals the one plan:prod showed/);
+      expect(readFileSync(state, "utf8")).toContain('"terraform_data"');
+      // AND the job token and ID token went nowhere else
+      expect(caught).toEqual([]);
+      expect(deploy.output).not.toContain(JOB_TOKEN);
+    },
+    120_000,
+  );
 
-  test.each(STEERING)("plan and deploy with %s: refused, nothing applied, nothing sent", async (name, value) => {
-    const hostile = value.replace(/127\.0\.0\.1:9|evil\.example/g, catcherUrl.replace("http://", ""));
-    for (const step of ["plan", "deploy"] as const) {
-      const result = await job(step, { [name]: hostile });
-      expect(result.status).toBe(1);
-      expect(result.stderr).toMatch(new RegExp(`refusing to run ${step}: .*\\b${name}\\b`));
-    }
-    expect(existsSync(state)).toBe(false);
-    expect(existsSync(stackFile("plan.digest"))).toBe(false);
-    expect(caught).toEqual([]);
-  }, 60_000);
+  test.each(STEERING)(
+    "plan and deploy with %s: refused, nothing applied, nothing sent",
+    async (name, value) => {
+      const hostile = value.replace(/127\.0\.0\.1:9|evil\.example/g, catcherUrl.replace("http://", ""));
+      for (const step of ["plan", "deploy"] as const) {
+        const result = await job(step, { [name]: hostile });
+        expect(result.status).toBe(1);
+        expect(result.stderr).toMatch(new RegExp(`refusing to run ${step}: .*\\b${name}\\b`));
+      }
+      expect(existsSync(state)).toBe(false);
+      expect(existsSync(stackFile("plan.digest"))).toBe(false);
+      expect(caught).toEqual([]);
+    },
+    60_000,
+  );
 
   test("the issue's git alias attack (AWS_CREDENTIALS_AWS_CLI=git with GIT_CONFIG_*) is refused", async () => {
     const result = await job("deploy", {
@@ -131,50 +141,71 @@ describeWithTerraform("sealed plan and deploy jobs, played with real terraform",
     expect(caught).toEqual([]);
   }, 60_000);
 
-  test("an older pipeline's deploy is refused after every override of the facts it checks", async () => {
-    // GIVEN a newer commit on main in the project's repository
-    const newer = git(bare, "commit-tree", `${head}^{tree}`, "-p", head, "-m", "newer");
-    git(bare, "update-ref", "refs/heads/main", newer);
-    try {
-      for (const overrides of [
-        {},
-        { CI_COMMIT_SHA: newer },
-        { CI_DEFAULT_BRANCH: "old-branch", CI_COMMIT_BRANCH: "old-branch" },
-        { CI_REPOSITORY_URL: `${catcherUrl}/acme/app.git` },
-        { GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: `url.${catcherUrl}/.insteadOf`, GIT_CONFIG_VALUE_0: gitlab.url },
-        { CI_SERVER_URL: catcherUrl },
-      ] as Record<string, string>[]) {
-        // WHEN the old pipeline's deploy is played with the override
-        const result = await job("deploy", overrides);
-        // THEN it is refused, nothing is applied and nothing reached the catcher
-        expect([result.status, result.stderr]).toEqual([1, expect.stringMatching(/ERROR/)]);
-        expect(result.output).not.toMatch(/is the head of main/);
-        expect(existsSync(state)).toBe(false);
+  testWithTool(
+    TERRAFORM,
+    "an older pipeline's deploy is refused after every override of the facts it checks",
+    async () => {
+      // GIVEN a newer commit on main in the project's repository
+      const newer = git(bare, "commit-tree", `${head}^{tree}`, "-p", head, "-m", "newer");
+      git(bare, "update-ref", "refs/heads/main", newer);
+      try {
+        for (const overrides of [
+          {},
+          { CI_COMMIT_SHA: newer },
+          { CI_DEFAULT_BRANCH: "old-branch", CI_COMMIT_BRANCH: "old-branch" },
+          { CI_REPOSITORY_URL: `${catcherUrl}/acme/app.git` },
+          {
+            GIT_CONFIG_COUNT: "1",
+            GIT_CONFIG_KEY_0: `url.${catcherUrl}/.insteadOf`,
+            GIT_CONFIG_VALUE_0: gitlab.url,
+          },
+          { CI_SERVER_URL: catcherUrl },
+        ] as Record<string, string>[]) {
+          // WHEN the old pipeline's deploy is played with the override
+          const result = await job("deploy", overrides);
+          // THEN it is refused, nothing is applied and nothing reached the catcher
+          expect([result.status, result.stderr]).toEqual([1, expect.stringMatching(/ERROR/)]);
+          expect(result.output).not.toMatch(/is the head of main/);
+          expect(existsSync(state)).toBe(false);
+        }
+        expect(caught).toEqual([]);
+      } finally {
+        git(bare, "update-ref", "refs/heads/main", head);
       }
-      expect(caught).toEqual([]);
-    } finally {
-      git(bare, "update-ref", "refs/heads/main", head);
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 
-  test("a deploy whose fresh plan diverged from the plan job's is refused", async () => {
-    // GIVEN the plan job's digest, then the state changed (an earlier deploy of the same plan)
-    expect((await job("plan")).status).toBe(0);
-    const shown = readFileSync(stackFile("plan.digest"), "utf8");
-    expect((await job("deploy")).status).toBe(0);
-    writeFileSync(stackFile("plan.digest"), shown);
-    // WHEN the deploy is played again with the old plan job's digest
-    const result = await job("deploy");
-    // THEN it reports the divergence and applies nothing
-    expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/the plan made now \([0-9a-f]{64}\) differs from the one this pipeline's plan:prod showed/);
-    expect(result.output).not.toMatch(/Apply complete/);
-  }, 120_000);
+  testWithTool(
+    TERRAFORM,
+    "a deploy whose fresh plan diverged from the plan job's is refused",
+    async () => {
+      // GIVEN the plan job's digest, then the state changed (an earlier deploy of the same plan)
+      expect((await job("plan")).status).toBe(0);
+      const shown = readFileSync(stackFile("plan.digest"), "utf8");
+      expect((await job("deploy")).status).toBe(0);
+      writeFileSync(stackFile("plan.digest"), shown);
+      // WHEN the deploy is played again with the old plan job's digest
+      const result = await job("deploy");
+      // THEN it reports the divergence and applies nothing
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(
+        /the plan made now \([0-9a-f]{64}\) differs from the one this pipeline's plan:prod showed/,
+      );
+      expect(result.output).not.toMatch(/Apply complete/);
+    },
+    120_000,
+  );
 
-  test("a deploy without the plan job's artifact applies nothing", async () => {
-    const result = await job("deploy");
-    expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/plan\.digest, the artifact of this pipeline's plan job, is missing/);
-    expect(existsSync(state)).toBe(false);
-  }, 60_000);
+  testWithTool(
+    TERRAFORM,
+    "a deploy without the plan job's artifact applies nothing",
+    async () => {
+      const result = await job("deploy");
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/plan\.digest, the artifact of this pipeline's plan job, is missing/);
+      expect(existsSync(state)).toBe(false);
+    },
+    60_000,
+  );
 });

@@ -34,7 +34,9 @@ describe.each(SHELLS)("sealed-run.sh under %s", (...shell) => {
       });
       // THEN it fails naming the variable, and the step never started
       expect(result.status).toBe(1);
-      expect(result.stderr).toMatch(new RegExp(`sealed-run: ERROR: refusing to run ${step}: .*\\b${name}\\b`));
+      expect(result.stderr).toMatch(
+        new RegExp(`sealed-run: ERROR: refusing to run ${step}: .*\\b${name}\\b`),
+      );
       expect(result.stdout).not.toContain("--- child environment");
     }
   });

@@ -51,7 +51,10 @@ export function sealedCheckout(options: SealedCheckoutOptions): string {
   for (const script of SCRIPTS) {
     copyFileSync(join(repoRoot, "src", "pipeline", script), join(dir, "src", "pipeline", script));
   }
-  copyFileSync(join(repoRoot, "templates", "aws-credentials.yml"), join(dir, "templates", "aws-credentials.yml"));
+  copyFileSync(
+    join(repoRoot, "templates", "aws-credentials.yml"),
+    join(dir, "templates", "aws-credentials.yml"),
+  );
   if (options.stubStep) {
     writeFileSync(
       join(dir, "src", "pipeline", "sealed-step.sh"),

@@ -8,46 +8,30 @@
  * The breadth (many more names, more shells' quirks) is in test/slow/sealed-run-sweep.test.ts.
  */
 import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { deployAudience } from "../src/pipeline/stack-jobs";
-import { run } from "./support/run";
 import {
   ACCOUNT,
   DEPLOYER_ROLE,
   JOB_TOKEN,
   PLAN_ROLE,
   STACK,
+  SHELLS,
+  STUB_GITLAB,
   idToken,
-  jobEnvironment,
+  launchStub,
   sealedCheckout,
 } from "./support/sealed-checkout";
 import { OVERRIDES, STEERING } from "./support/sealed-hostile";
 
-const GITLAB = "https://gitlab.example.com";
-const SHA = "0123456789abcdef0123456789abcdef01234567";
-const SHELLS = [["dash"], ["busybox", "sh"], ["bash", "--posix"]].filter(
-  ([cmd]) => run("sh", ["-c", `command -v ${cmd}`]).status === 0,
-);
-
 let dir: string;
 beforeAll(() => {
   // GIVEN a checkout with the committed manifests of stack prod and a stub step
-  dir = sealedCheckout({ gitlabUrl: GITLAB, stubStep: true });
+  dir = sealedCheckout({ gitlabUrl: STUB_GITLAB, stubStep: true });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function launch(shell: string[], step: "plan" | "deploy", extra: Record<string, string | undefined> = {}) {
-  const env: Record<string, string> = { ...jobEnvironment(dir, step, { gitlabUrl: GITLAB, sha: SHA }) };
-  for (const [name, value] of Object.entries(extra)) {
-    if (value === undefined) delete env[name];
-    else env[name] = value;
-  }
-  return run(shell[0]!, [...shell.slice(1), join(dir, "src", "pipeline", "sealed-run.sh"), step], {
-    cwd: dir,
-    env,
-    timeoutMs: 20_000,
-  });
-}
+const launch = (shell: string[], step: "plan" | "deploy", extra: Record<string, string | undefined> = {}) =>
+  launchStub(dir, shell, step, extra);
 
 describe.each(SHELLS)("sealed-run.sh under %s", (...shell) => {
   test.each(["plan", "deploy"] as const)(

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROLE_ARN_PLACEHOLDER, deployAudience } from "../../src/pipeline/stack-jobs";
 import { repoRoot } from "./pipeline-repo";
+import { run, type RunResult } from "./run";
 
 export const STACK = "prod";
 export const ACCOUNT = "111111111111";
@@ -120,4 +121,37 @@ export function jobEnvironment(
     [step === "plan" ? "GITLAB_OIDC_PLAN_ROLE_ARN_PROD" : "GITLAB_OIDC_DEPLOY_ROLE_ARN_PROD"]:
       step === "plan" ? PLAN_ROLE : DEPLOYER_ROLE,
   };
+}
+
+/** The shells a job image may have, those installed here. */
+export const SHELLS = [["dash"], ["busybox", "sh"], ["bash", "--posix"]].filter(
+  ([cmd]) => run("sh", ["-c", `command -v ${cmd}`]).status === 0,
+);
+
+/** The GitLab URL and commit of the stub checkout's jobs (the launcher's unit tests and sweep). */
+export const STUB_GITLAB = "https://gitlab.example.com";
+const STUB_SHA = "0123456789abcdef0123456789abcdef01234567";
+
+/**
+ * Runs the launcher of a stub checkout (`sealedCheckout({ gitlabUrl: STUB_GITLAB, stubStep: true })`)
+ * under `shell` with a job's environment changed by `extra` (undefined removes a variable).
+ */
+export function launchStub(
+  dir: string,
+  shell: string[],
+  step: "plan" | "deploy",
+  extra: Record<string, string | undefined> = {},
+): RunResult {
+  const env: Record<string, string> = {
+    ...jobEnvironment(dir, step, { gitlabUrl: STUB_GITLAB, sha: STUB_SHA }),
+  };
+  for (const [name, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
+  return run(shell[0]!, [...shell.slice(1), join(dir, "src", "pipeline", "sealed-run.sh"), step], {
+    cwd: dir,
+    env,
+    timeoutMs: 20_000,
+  });
 }

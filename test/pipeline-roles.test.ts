@@ -8,7 +8,8 @@ import { evaluateTrustPolicy } from "../src/iam/evaluate";
 import { requestContextFor } from "../src/model/claims";
 import { deployAudience } from "../src/pipeline/stack-jobs";
 import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
-import { fakeId, minimalConfig, parse, synthesizeToTemp } from "./support/configs";
+import { fakeId, lockFor, minimalConfig, parse, synthesizeToTemp } from "./support/configs";
+import { StsStandIn } from "./support/sts-stand-in";
 
 const PROJECT = "acme/platform/gitlab-oidc-aws";
 const PLAN_AUDIENCE = "https://gitlab.com";
@@ -121,5 +122,64 @@ describe("the pipeline's roles (deployer with its own audience, push only; read-
     ).toBe(true);
     expect(allows(stack, "platform-planner", { aud: PLAN_AUDIENCE })).toBe(true);
     expect(allows(stack, "platform-planner", { aud: DEPLOY_AUDIENCE })).toBe(false);
+  });
+});
+
+describe("one deployer audience per stack, through the STS stand-in", () => {
+  let standIn: StsStandIn;
+  let cleanup: () => void;
+  const deployer = (account: string) => `arn:aws:iam::${account}:role/gitlab/platform-deployer`;
+  beforeAll(async () => {
+    // GIVEN production (111…) and staging (222…), each with a deployer that accepts its own stack's
+    // deploy audience, synthesized, and STS standing in for both accounts
+    const deployerRole = (stack: string) => ({
+      name: "platform-deployer",
+      audience: deployAudience(stack),
+      allow: [{ project: PROJECT, branches: ["main"], protected: true }],
+      managedPolicyArns: ["arn:aws:iam::aws:policy/IAMFullAccess"],
+      path: "/gitlab/",
+    });
+    const base = minimalConfig();
+    const [production] = base.accounts as Record<string, unknown>[];
+    const config = {
+      ...base,
+      accounts: [
+        { ...production, roles: [deployerRole("production")] },
+        { ...production, name: "staging", accountId: "222222222222", roles: [deployerRole("staging")] },
+      ],
+    };
+    const result = await synthesizeToTemp(parse(config));
+    cleanup = result.cleanup;
+    standIn = await StsStandIn.start(result.dir, lockFor(config));
+  });
+  afterAll(async () => {
+    await standIn.close();
+    cleanup();
+  });
+
+  async function assume(roleArn: string, aud: string): Promise<string> {
+    const token = standIn.mintToken({ sub: `project_path:${PROJECT}:ref_type:branch:ref:main`, aud });
+    const body = new URLSearchParams({
+      Action: "AssumeRoleWithWebIdentity",
+      Version: "2011-06-15",
+      RoleArn: roleArn,
+      RoleSessionName: "test",
+      WebIdentityToken: token,
+    });
+    const response = await fetch(standIn.url, { method: "POST", body });
+    const text = await response.text();
+    return /<Code>(\w+)<\/Code>/.exec(text)?.[1] ?? (response.ok ? "OK" : `HTTP ${response.status}`);
+  }
+
+  test("the staging deploy job's token is denied by the production deployer", async () => {
+    // Production's OIDC provider does not even list staging's audience as a client ID (STS says
+    // InvalidIdentityToken before the trust policy, which would deny it too: the table above).
+    expect(await assume(deployer("111111111111"), deployAudience("staging"))).toBe("InvalidIdentityToken");
+  });
+
+  test("each deploy job's token gets its own stack's deployer", async () => {
+    expect(await assume(deployer("111111111111"), deployAudience("production"))).toBe("OK");
+    expect(await assume(deployer("222222222222"), deployAudience("staging"))).toBe("OK");
+    expect(await assume(deployer("222222222222"), deployAudience("production"))).toBe("InvalidIdentityToken");
   });
 });

@@ -18,7 +18,14 @@ import {
   subjectDifferences,
   type ExplainResult,
 } from "../src/explain/explain";
-import { EXIT_ALLOWED, EXIT_USAGE, parseArguments, runCli, UsageError } from "../src/explain/cli";
+import {
+  EXIT_ALLOWED,
+  EXIT_DENIED,
+  EXIT_USAGE,
+  parseArguments,
+  runCli,
+  UsageError,
+} from "../src/explain/cli";
 import { decodeTokenClaims, TokenError } from "../src/explain/token";
 import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
 import {
@@ -435,6 +442,66 @@ describe("explain --project with a project_id-first sub", () => {
       out.length = 0;
       expect(await runCli([...job, "--project-id", "5001"], io)).toBe(EXIT_ALLOWED);
       expect(out.join("")).toContain("sub: project_id:5001:ref_type:tag:ref:v1");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("explain --user-access-level", () => {
+  test("a deployer requiring maintainer or owner: a developer's job is denied on user_access_level, a maintainer's allowed", async () => {
+    // GIVEN a gitlab.com deployer whose grant also requires the user's project role, and its lock
+    const root = mkdtempSync(join(tmpdir(), "explain-level-"));
+    try {
+      writeFileSync(
+        join(root, "gitlab-oidc.yaml"),
+        stringify({
+          gitlab: { url: "https://gitlab.com" },
+          accounts: [
+            {
+              name: "p",
+              accountId: "111111111111",
+              region: "eu-west-1",
+              roles: [
+                {
+                  name: "deployer",
+                  allow: [
+                    { project: "acme/web", branches: ["main"], userAccessLevels: ["maintainer", "owner"] },
+                  ],
+                },
+              ],
+            },
+          ],
+        }),
+      );
+      writeFileSync(
+        join(root, "gitlab-oidc.lock.yaml"),
+        'projects:\n  "acme/web": { id: 7, namespaceId: 8 }\n',
+      );
+      const dir = join(root, "terraform");
+      synthesize(loadConfigFile(join(root, "gitlab-oidc.yaml")), { outdir: dir, hcl: true });
+      const out: string[] = [];
+      const io = {
+        stdout: (t: string) => out.push(t),
+        stderr: (t: string) => out.push(t),
+        readStdin: async () => "",
+      };
+      const job = ["--project", "acme/web", "--branch", "main", "--dir", dir];
+      // WHEN main's pipeline is explained for a developer (the default) and for a maintainer
+      const developer = await runCli(job, io);
+      const developerOut = out.join("");
+      out.length = 0;
+      const maintainer = await runCli([...job, "--user-access-level", "maintainer"], io);
+      // THEN the developer is denied, the differing key and its meaning named; the maintainer is allowed
+      expect(developer).toBe(EXIT_DENIED);
+      expect(developerOut).toContain("gitlab.com:user_access_level");
+      expect(developerOut).toContain("userAccessLevels leaves out");
+      expect(maintainer).toBe(EXIT_ALLOWED);
+      expect(out.join("")).toContain("user_access_level maintainer");
+      // AND a level GitLab does not spell is a usage error
+      expect(() => parseArguments([...job, "--user-access-level", "admin"])).toThrow(
+        /--user-access-level must be one of guest, planner, reporter, developer, maintainer, owner/,
+      );
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -547,6 +547,7 @@ const CLAIM_OPTIONS = new Map<string, string>([
   ["namespace_path", "group: <path>"],
   ["pipeline_source", "pipelineSources: [push, web] (gitlab.com only)"],
   ["runner_environment", "runnerEnvironment: gitlab-hosted (gitlab.com only)"],
+  ["user_access_level", "userAccessLevels: [maintainer, owner] (gitlab.com only)"],
 ]);
 
 /** Grant keys named after ID-token claims get their own explanation instead of "unknown key". */

@@ -8,7 +8,12 @@
  */
 import { z } from "zod";
 import type { GitLabLock } from "../gitlab/lock";
-import { SUB_CLAIM_COMPONENTS, SUB_CLAIM_FIRST_COMPONENTS, DEFAULT_SUB_CLAIM } from "../model/claims";
+import {
+  SUB_CLAIM_COMPONENTS,
+  SUB_CLAIM_FIRST_COMPONENTS,
+  DEFAULT_SUB_CLAIM,
+  USER_ACCESS_LEVELS,
+} from "../model/claims";
 import {
   descriptionProblem,
   httpsUrlProblem,
@@ -162,6 +167,18 @@ export const allowEntrySchema = z
       .meta({
         description:
           "gitlab.com only: gitlab-hosted allows only jobs on GitLab-hosted runners (the token's runner_environment).",
+      }),
+    userAccessLevels: z
+      .array(
+        z.enum(USER_ACCESS_LEVELS, {
+          error: `a user access level is one of ${USER_ACCESS_LEVELS.join(", ")}`,
+        }),
+      )
+      .min(1, { error: "list at least one user access level, or remove the key" })
+      .optional()
+      .meta({
+        description:
+          "gitlab.com only: the project roles of the user the job runs as that are allowed (the token's user_access_level), e.g. [maintainer, owner] for a deployer.",
       }),
   })
   .meta({

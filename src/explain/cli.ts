@@ -9,7 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { lockPathFor, readLockFor, type GitLabLock } from "../gitlab/lock";
 import type { Job } from "./explain";
-import { DEFAULT_SUB_CLAIM, type SubClaimComponent } from "../model/claims";
+import { DEFAULT_SUB_CLAIM, USER_ACCESS_LEVELS, type SubClaimComponent } from "../model/claims";
 import { formatSubject } from "../model/subjects";
 import { readSynthesizedStacks } from "../terraform/synthesized-stacks";
 import { explainAccess, jobClaims, lockedClaims, NoRoleSelectedError, type ExplainRequest } from "./explain";
@@ -41,6 +41,8 @@ The job's other claims (AWS checks them on gitlab.com; ignored with --token, whi
   --namespace-id ID             its namespace's ID (default: from the lock)
   --pipeline-source SOURCE      e.g. push, web, merge_request_event (default: push)
   --runner-environment ENV      gitlab-hosted or self-hosted (default: self-hosted)
+  --user-access-level LEVEL     the project role of the user the job runs as: guest, planner, reporter,
+                                developer, maintainer or owner (default: developer)
 
 Options:
   --aud AUD        the token's audience (repeatable); default: each account's GitLab URL
@@ -110,6 +112,7 @@ export function parseArguments(argv: readonly string[]): ParsedArguments {
         "namespace-id": { type: "string" },
         "pipeline-source": { type: "string" },
         "runner-environment": { type: "string" },
+        "user-access-level": { type: "string" },
         dir: { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -164,10 +167,15 @@ export function parseArguments(argv: readonly string[]): ParsedArguments {
       throw new UsageError(`--${flag} must be a numeric GitLab ID (got "${values[flag]}")`);
     }
   }
+  const level = values["user-access-level"];
+  if (level !== undefined && !(USER_ACCESS_LEVELS as readonly string[]).includes(level)) {
+    throw new UsageError(`--user-access-level must be one of ${USER_ACCESS_LEVELS.join(", ")}`);
+  }
   const claims: Record<string, string> = {
     ref_protected: values.unprotected ? "false" : "true",
     pipeline_source: values["pipeline-source"] ?? "push",
     runner_environment: values["runner-environment"] ?? "self-hosted",
+    user_access_level: values["user-access-level"] ?? "developer",
     ...(values["project-id"] !== undefined ? { project_id: values["project-id"] } : {}),
     ...(values["namespace-id"] !== undefined ? { namespace_id: values["namespace-id"] } : {}),
   };

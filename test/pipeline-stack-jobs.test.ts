@@ -16,7 +16,7 @@ import {
   renderStackManifests,
 } from "../src/pipeline/stack-jobs";
 import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
-import { minimalConfig, parse, type RawConfig } from "./support/configs";
+import { minimalConfig, parse, problemsOf, withDeployers, type RawConfig } from "./support/configs";
 
 type Job = {
   extends: string;
@@ -41,7 +41,7 @@ const stack = (name: string, region = "eu-west-1"): SynthesizedStack => ({
 function gitlabStateConfig(extra: RawConfig = {}, production: RawConfig = {}): RawConfig {
   const base = minimalConfig({}, production);
   const [account] = base.accounts as RawConfig[];
-  return {
+  return withDeployers({
     ...base,
     gitlab: { url: "https://gitlab.com", audience: "sts.amazonaws.com" },
     state: { type: "gitlab", url: "https://gitlab.com", projectId: 42 },
@@ -57,7 +57,7 @@ function gitlabStateConfig(extra: RawConfig = {}, production: RawConfig = {}): R
       },
     ],
     ...extra,
-  };
+  });
 }
 const STACKS = [stack("production"), stack("staging"), stack("sandbox-eu", "eu-central-1")];
 
@@ -114,6 +114,43 @@ describe("renderStackJobs and renderStackManifests", () => {
       });
     }
     expect(deployAudience("production")).not.toBe(deployAudience("staging"));
+  });
+
+  test("the config is refused when no role of an account accepts its deploy job's audience, naming the fix", () => {
+    // GIVEN GitLab-managed state, and staging's deployer gone while sandbox-eu's accepts production's audience
+    const raw = gitlabStateConfig();
+    const accounts = raw.accounts as RawConfig[];
+    accounts[1] = { ...accounts[1], roles: (accounts[1]!.roles as RawConfig[]).slice(0, 1) };
+    accounts[2] = {
+      ...accounts[2],
+      roles: (accounts[2]!.roles as RawConfig[]).map((r) =>
+        r.name === "deployer" ? { ...r, audience: "gitlab-oidc-aws-deploy-production" } : r,
+      ),
+    };
+    // WHEN the config is checked THEN both accounts are reported, each with its path and the audience to add
+    expect(problemsOf(raw)).toEqual([
+      expect.stringContaining(
+        'accounts[1].roles: no role of account "staging" accepts gitlab-oidc-aws-deploy-staging, the audience of its generated deploy job (deploy:staging), so that job could only fail with InvalidIdentityToken: add audience: gitlab-oidc-aws-deploy-staging to the account\'s deployer role',
+      ),
+      expect.stringContaining(
+        'accounts[2].roles: no role of account "sandbox-eu" accepts gitlab-oidc-aws-deploy-sandbox-eu',
+      ),
+    ]);
+    // AND with the audience in a list of the role's, the config is valid again
+    accounts[1] = {
+      ...accounts[1],
+      roles: [
+        ...(accounts[1]!.roles as RawConfig[]),
+        {
+          name: "d",
+          audience: ["x", "gitlab-oidc-aws-deploy-staging"],
+          allow: [{ project: "a/b", branches: ["main"] }],
+        },
+      ],
+    };
+    expect(problemsOf(raw)).toEqual([expect.stringContaining('account "sandbox-eu"')]);
+    // AND with local state (no deploy jobs) nothing is required
+    expect(problemsOf({ ...raw, state: { type: "local" } })).toEqual([]);
   });
 
   test("the manifests hold the stack's directory, account, audience, region and profiles", () => {

@@ -26,7 +26,7 @@ import {
   roleNameProblem,
   tagsProblems,
 } from "./validators";
-import { stackVariableSuffix } from "../pipeline/stack-jobs";
+import { deployAudience, generatesDeployJobs, stackVariableSuffix } from "../pipeline/stack-jobs";
 
 /** One thing wrong with the config: where (`accounts[0].roles[1].name`, as path segments) and why. */
 export interface Problem {
@@ -452,9 +452,36 @@ function checkPinIds(config: Config): Problem[] {
   ];
 }
 
+/**
+ * Where the synth generates deploy jobs, each account's `deploy:<stack>` job asks for the audience
+ * `gitlab-oidc-aws-deploy-<stack>`; a role of that account must accept it, or the job could only fail
+ * with InvalidIdentityToken (and no other audience would do: a shared one lets one stack's deploy
+ * token pass another stack's deployer).
+ */
+function checkDeployAudiences(config: Config): Problem[] {
+  if (!generatesDeployJobs(config.state)) return [];
+  return config.accounts.flatMap((account, i) => {
+    const audience = deployAudience(account.name);
+    if (account.roles.some((role) => roleAudiences(config.gitlab, role).includes(audience))) return [];
+    return [
+      {
+        path: ["accounts", i, "roles"],
+        message:
+          `no role of account "${account.name}" accepts ${audience}, the audience of its generated deploy job ` +
+          `(deploy:${account.name}), so that job could only fail with InvalidIdentityToken: add ` +
+          `audience: ${audience} to the account's deployer role (docs/pipeline.md, "The pipeline's roles")`,
+      },
+    ];
+  });
+}
+
 /** Every cross-field problem in a config that already matches the schema. */
 export function checkConfig(config: Config): Problem[] {
-  const problems: Problem[] = [...checkAudiences(config), ...checkPinIds(config)];
+  const problems: Problem[] = [
+    ...checkAudiences(config),
+    ...checkPinIds(config),
+    ...checkDeployAudiences(config),
+  ];
   const stackNames = new Map<string, number>();
   const providerCreatedBy = new Map<string, number>();
   // IAM role names are unique per AWS account, ignoring case; two stacks must not both manage one.

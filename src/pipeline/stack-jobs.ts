@@ -27,6 +27,14 @@ export function deployAudience(stack: string): string {
 }
 
 /**
+ * Does the synth generate plan and deploy jobs for this state? Every state a pipeline can keep (not
+ * `local`): the config rules hold each account's roles to the deploy jobs' audience whenever it does.
+ */
+export function generatesDeployJobs(state: Config["state"]): boolean {
+  return state.type !== "local";
+}
+
+/**
  * Where the generated profiles put the role ARN read from the stack's CI/CD variable; the sealed
  * launcher replaces it after checking the ARN (no ARN contains `@ROLE_ARN@` in quotes: ARNs start
  * with `arn:`).
@@ -148,7 +156,7 @@ function stackFacts(config: Config, stacks: readonly SynthesizedStack[]): StackJ
 /** The YAML of \`terraform/stacks.gitlab-ci.yml\`: a plan and a deploy job per stack, in config order. */
 export function renderStackJobs(config: Config, stacks: readonly SynthesizedStack[]): string {
   const facts = stackFacts(config, stacks);
-  if (config.state.type !== "gitlab") {
+  if (!generatesDeployJobs(config.state)) {
     return HEADER + NO_JOBS + JSON.stringify(stacks.map((s) => s.name).join(" ")) + "\n";
   }
   // The plan jobs' audience: the provider's first (default) audience, written out, not $CI_SERVER_URL.

@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { deployAudience, renderStackJobs } from "../../src/pipeline/stack-jobs";
 import type { SynthesizedStack } from "../../src/terraform/synthesized-stacks";
-import { minimalConfig, parse } from "../support/configs";
+import { minimalConfig, parse, withDeployers } from "../support/configs";
 import {
   gitlabCiSchemaFile,
   listJobs,
@@ -139,7 +139,13 @@ describe("this repository's pipeline", () => {
     const accounts = [account, { ...account, name: "staging", accountId: "222222222222" }];
     const stacks = STACKS.map(stack);
     gitlabStateJobs = renderStackJobs(
-      parse({ ...raw, accounts, state: { type: "gitlab", url: "https://gitlab.com", projectId: 42 } }),
+      parse(
+        withDeployers({
+          ...raw,
+          accounts,
+          state: { type: "gitlab", url: "https://gitlab.com", projectId: 42 },
+        }),
+      ),
       stacks,
     );
     localStateJobs = renderStackJobs(parse({ ...raw, accounts }), stacks);

@@ -24,7 +24,15 @@ const raw = minimalConfig(
       {
         name: "platform-deployer",
         audience: DEPLOY_AUDIENCE,
-        allow: [{ project: PROJECT, branches: ["main"], protected: true, pipelineSources: ["push"] }],
+        allow: [
+          {
+            project: PROJECT,
+            branches: ["main"],
+            protected: true,
+            pipelineSources: ["push"],
+            userAccessLevels: ["maintainer", "owner"],
+          },
+        ],
         managedPolicyArns: ["arn:aws:iam::aws:policy/IAMFullAccess"],
         path: "/gitlab/",
       },
@@ -45,6 +53,8 @@ interface Job {
   readonly pipelineSource?: string;
   readonly project?: string;
   readonly projectId?: number;
+  /** The project role of whoever pressed play. @default "maintainer" */
+  readonly userAccessLevel?: string;
 }
 
 /** The claims GitLab puts in a job's token (gitlab.com, default sub claim). */
@@ -61,6 +71,7 @@ function claims(job: Job): Record<string, string> {
     ref_protected: String(job.protectedRef ?? ref === "main"),
     pipeline_source: job.pipelineSource ?? "push",
     runner_environment: "self-hosted",
+    user_access_level: job.userAccessLevel ?? "maintainer",
   };
 }
 
@@ -101,6 +112,7 @@ describe("the pipeline's roles (deployer with its own audience, push only; read-
     ["a web (Run pipeline) deploy job", { aud: DEPLOY_AUDIENCE, pipelineSource: "web" }],
     ["an API or trigger pipeline's deploy job", { aud: DEPLOY_AUDIENCE, pipelineSource: "api" }],
     ["main while unprotected", { aud: DEPLOY_AUDIENCE, protectedRef: false }],
+    ["main's deploy job played by a Developer", { aud: DEPLOY_AUDIENCE, userAccessLevel: "developer" }],
     ["the staging stack's deploy job (its own audience)", { aud: deployAudience("staging") }],
     ["another project that took over the path (another ID)", { aud: DEPLOY_AUDIENCE, projectId: 7 }],
     [
@@ -135,7 +147,7 @@ describe("one deployer audience per stack, through the STS stand-in", () => {
     const deployerRole = (stack: string) => ({
       name: "platform-deployer",
       audience: deployAudience(stack),
-      allow: [{ project: PROJECT, branches: ["main"], protected: true }],
+      allow: [{ project: PROJECT, branches: ["main"], userAccessLevels: ["maintainer", "owner"] }],
       managedPolicyArns: ["arn:aws:iam::aws:policy/IAMFullAccess"],
       path: "/gitlab/",
     });
@@ -157,8 +169,12 @@ describe("one deployer audience per stack, through the STS stand-in", () => {
     cleanup();
   });
 
-  async function assume(roleArn: string, aud: string): Promise<string> {
-    const token = standIn.mintToken({ sub: `project_path:${PROJECT}:ref_type:branch:ref:main`, aud });
+  async function assume(roleArn: string, aud: string, level = "maintainer"): Promise<string> {
+    const token = standIn.mintToken({
+      sub: `project_path:${PROJECT}:ref_type:branch:ref:main`,
+      aud,
+      user_access_level: level,
+    });
     const body = new URLSearchParams({
       Action: "AssumeRoleWithWebIdentity",
       Version: "2011-06-15",
@@ -181,5 +197,12 @@ describe("one deployer audience per stack, through the STS stand-in", () => {
     expect(await assume(deployer("111111111111"), deployAudience("production"))).toBe("OK");
     expect(await assume(deployer("222222222222"), deployAudience("staging"))).toBe("OK");
     expect(await assume(deployer("222222222222"), deployAudience("production"))).toBe("InvalidIdentityToken");
+  });
+
+  test("a deploy job played by a Developer is denied by its own stack's deployer", async () => {
+    expect(await assume(deployer("111111111111"), deployAudience("production"), "developer")).toBe(
+      "AccessDenied",
+    );
+    expect(await assume(deployer("111111111111"), deployAudience("production"), "owner")).toBe("OK");
   });
 });

@@ -153,6 +153,28 @@ describe("renderStackJobs and renderStackManifests", () => {
     expect(problemsOf({ ...raw, state: { type: "local" } })).toEqual([]);
   });
 
+  test("deployRunnerTags become the deploy job's tags: for that account only; hostile tags are refused", () => {
+    // GIVEN production's deploy job bound to a protected runner's tags, the other accounts' not
+    const raw = gitlabStateConfig();
+    const accounts = raw.accounts as RawConfig[];
+    accounts[0] = { ...accounts[0], deployRunnerTags: ["aws-deploy", "prod: eu", "*x"] };
+    const config = parse(raw);
+    // WHEN the jobs are rendered
+    const text = renderStackJobs(config, STACKS);
+    const jobs = parseYaml(text) as Record<string, Job & { tags?: string[] }>;
+    // THEN production's deploy job carries exactly those tags (YAML-quoted where needed), its plan job none
+    expect(jobs["deploy:production"]!.tags).toEqual(["aws-deploy", "prod: eu", "*x"]);
+    expect(jobs["plan:production"]!.tags).toBeUndefined();
+    expect(jobs["deploy:staging"]!.tags).toBeUndefined();
+    // AND a tag GitLab would expand ($VAR), split (,) or that carries a line break is refused, by path
+    for (const tag of ["$RUNNER", "a,b", "a\nb", " lead", ""]) {
+      accounts[0] = { ...accounts[0], deployRunnerTags: [tag] };
+      expect(problemsOf(raw)).toEqual([
+        expect.stringMatching(/ accounts\[0\]\.deployRunnerTags\[0\]: a runner tag (cannot|can)/),
+      ]);
+    }
+  });
+
   test("the manifests hold the stack's directory, account, audience, region and profiles", () => {
     // GIVEN production with a deployRoleArn
     const arn = "arn:aws:iam::111111111111:role/platform-deployer";

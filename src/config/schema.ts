@@ -102,6 +102,12 @@ export const PIPELINE_SOURCES = [
   "webide",
 ] as const;
 
+/**
+ * A GitLab runner tag as the deploy job's `tags:` lists it: no comma (GitLab splits tag lists on it), no
+ * `$` (GitLab expands CI/CD variables in `tags:`), no control characters, no surrounding spaces.
+ */
+const RUNNER_TAG = /^(?! )[^,$\p{Cc}]*(?<! )$/u;
+
 /** The ID token's `runner_environment` claim: GitLab-hosted (gitlab.com's runners) or self-hosted. */
 export const RUNNER_ENVIRONMENTS = ["gitlab-hosted", "self-hosted"] as const;
 
@@ -303,6 +309,24 @@ export const accountSchema = z.strictObject({
     description:
       "Role the pipeline's deploy job assumes (through its deployer role) to apply this stack; never in the HCL.",
   }),
+  deployRunnerTags: z
+    .array(
+      z
+        .string()
+        .min(1, { error: "a runner tag cannot be empty" })
+        .max(255, { error: "a runner tag can be at most 255 characters" })
+        .regex(RUNNER_TAG, {
+          error:
+            "a runner tag cannot contain ',' (GitLab splits tags on it), '$' (GitLab expands variables in tags:, so a pipeline variable could pick the runner), control characters or leading/trailing spaces",
+        }),
+    )
+    .min(1, { error: "list at least one runner tag, or remove the key" })
+    .max(50, { error: "at most 50 runner tags" })
+    .optional()
+    .meta({
+      description:
+        "Runner tags of the generated deploy:<stack> job (with GitLab-managed state): tag the protected runner you trust with this account's deployer, e.g. [aws-deploy]. Without it any runner of the project may pick up the deploy.",
+    }),
   provider: z
     .enum(["create", "existing"], { error: 'provider must be "create" or "existing"' })
     .default("create")

@@ -126,6 +126,7 @@ interface StackJobFacts {
   readonly region: string;
   readonly accountId: string;
   readonly deployRoleArn?: string;
+  readonly deployRunnerTags?: readonly string[];
 }
 
 function stackFacts(config: Config, stacks: readonly SynthesizedStack[]): StackJobFacts[] {
@@ -149,6 +150,7 @@ function stackFacts(config: Config, stacks: readonly SynthesizedStack[]): StackJ
       region: stack.region ?? account.region ?? "us-east-1",
       accountId: account.accountId,
       deployRoleArn: account.deployRoleArn,
+      deployRunnerTags: account.deployRunnerTags,
     };
   });
 }
@@ -181,6 +183,9 @@ export function renderStackJobs(config: Config, stacks: readonly SynthesizedStac
       // Tier production whatever the account is called: a stack decides who may act in the account.
       environment: { name: `aws/${stack.name}`, deployment_tier: "production" },
       id_tokens: { AWS_ID_TOKEN: { aud: deployAudience(stack.name) } },
+      // The protected runner trusted with this account (deployRunnerTags in the config); without tags,
+      // any runner of the project may pick the job up.
+      ...(stack.deployRunnerTags ? { tags: [...stack.deployRunnerTags] } : {}),
       variables: { STACK: stack.name },
     };
   }

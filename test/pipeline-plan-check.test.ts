@@ -135,3 +135,57 @@ describe("deletions-check.sh", () => {
     expect(run("sh", [deletionsCheck, "prod", join(dir, "acks.txt")], { input: facts }).status).toBe(0);
   });
 });
+
+describe("reviewed-plan-check.sh", () => {
+  const reviewedPlanCheck = join(repoRoot, "src", "pipeline", "reviewed-plan-check.sh");
+  const reviewed = "a".repeat(64);
+  const other = "b".repeat(64);
+  let dir: string;
+  beforeAll(() => (dir = mkdtempSync(join(tmpdir(), "reviewed-"))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const check = (file: string, digest: string) => {
+    writeFileSync(join(dir, "reviewed-plans.txt"), file);
+    return run("sh", [reviewedPlanCheck, "prod", join(dir, "reviewed-plans.txt"), digest]);
+  };
+
+  test("warn (the default): a diverged plan is reported and the deploy goes on; an equal one says so", () => {
+    // GIVEN prod's reviewed digest recorded, and staging's
+    const file = `# stack digest\nstaging ${other}\nprod ${reviewed}\n`;
+    // WHEN the plan about to be applied differs THEN the divergence is printed with both digests
+    const diverged = check(file, other);
+    expect(diverged.status).toBe(0);
+    expect(diverged.stdout).toContain(`WARNING: reviewed plan: the plan (${other}) DIVERGED`);
+    expect(diverged.stdout).toContain(`(${reviewed}); mode warn`);
+    // AND an equal plan is reported as the reviewed one
+    const equal = check(file, reviewed);
+    expect(equal.status).toBe(0);
+    expect(equal.stdout).toContain("the plan equals the one recorded as reviewed");
+    // AND a stack without a line is not compared, and says so
+    expect(check(`staging ${other}\n`, reviewed).stdout).toContain(
+      "records no digest for prod: not compared",
+    );
+  });
+
+  test("fail: a diverged plan, or a stack with no reviewed digest, stops the deploy", () => {
+    const diverged = check(`mode fail\nprod ${reviewed}\n`, other);
+    expect(diverged.status).toBe(1);
+    expect(diverged.stderr).toContain("DIVERGED from the one recorded as reviewed");
+    expect(check(`mode fail\nprod ${reviewed}\n`, reviewed).status).toBe(0);
+    const missing = check("mode fail\n", reviewed);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain("records no digest for prod, and its mode is fail");
+  });
+
+  test("a malformed line is refused with its line number; a glob in it is not expanded", () => {
+    for (const [file, line] of [
+      ["prod abc\n", 1],
+      [`# x\nprod ${reviewed} extra\n`, 2],
+      ["mode strict\n", 1],
+      ["prod *\n", 1],
+    ] as const) {
+      const result = check(file, reviewed);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain(`reviewed-plans.txt:${line}: write`);
+    }
+  });
+});

@@ -7,7 +7,8 @@
 #   deploy  require-head → credentials → init → a fresh plan, made here in the sealed environment
 #           (the plan job's plan file is never applied: it stores the backend settings of the job that
 #           made it) → refuse an incomplete or errored plan → refuse it unless its digest equals the
-#           plan job's (what this pipeline showed) → refuse deletions of IAM roles, OIDC providers and
+#           plan job's (what this pipeline showed) → compare it with the merge request's reviewed digest
+#           (reviewed-plans.txt: warn or fail) → refuse deletions of IAM roles, OIDC providers and
 #           policy attachments not acknowledged in the committed deploy-acknowledgements.txt → apply.
 #   release require-head.sh --ancestor: the tagged commit is on the default branch.
 set -eu
@@ -98,6 +99,8 @@ if [ "$digest" != "$shown" ]; then
   fail "the plan made now ($digest) differs from the one this pipeline's plan:$STACK showed ($shown): state or AWS changed since, or the plan job was steered. Nothing was applied; run a new pipeline and review its plan."
 fi
 printf 'deploy: the plan equals the one plan:%s showed (digest %s)\n' "$STACK" "$digest"
+# Against what the merge request showed, as recorded in the commit (reviewed-plans.txt).
+sh "$pipeline/reviewed-plan-check.sh" "$STACK" "$root/reviewed-plans.txt" "$digest" || fail "nothing was applied"
 
 # Deletions of roles, providers and attachments: printed, and acknowledged in the commit.
 sh "$pipeline/deletions-check.sh" "$STACK" "$root/deploy-acknowledgements.txt" <"$SEALED_PRIVATE/deploy.facts" ||

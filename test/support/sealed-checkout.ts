@@ -31,6 +31,7 @@ export const SCRIPTS = [
   "plan-check.sh",
   "plan-summary.sh",
   "deletions-check.sh",
+  "reviewed-plan-check.sh",
 ];
 
 export interface SealedCheckoutOptions {

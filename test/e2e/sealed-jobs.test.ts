@@ -105,6 +105,9 @@ describe("sealed plan and deploy jobs, played with real terraform", () => {
         `require-head: ${head} is the head of main (read from ${gitlab.url}/acme/app.git)`,
       );
       expect(deploy.output).toMatch(/deploy: the plan equals the one plan:prod showed/);
+      expect(deploy.output).toContain(
+        "reviewed plan: reviewed-plans.txt records no digest for prod: not compared",
+      );
       expect(readFileSync(state, "utf8")).toContain('"terraform_data"');
       // AND the job token and ID token went nowhere else
       expect(caught).toEqual([]);
@@ -193,6 +196,35 @@ describe("sealed plan and deploy jobs, played with real terraform", () => {
         /the plan made now \([0-9a-f]{64}\) differs from the one this pipeline's plan:prod showed/,
       );
       expect(result.output).not.toMatch(/Apply complete/);
+    },
+    120_000,
+  );
+
+  testWithTool(
+    TERRAFORM,
+    "a plan that diverged from the merge request's reviewed digest is reported; under mode fail nothing is applied",
+    async () => {
+      const reviewed = join(dir, "reviewed-plans.txt");
+      try {
+        // GIVEN main's plan job, and a reviewed digest for prod that is not this plan's
+        expect((await job("plan")).status).toBe(0);
+        const digest = readFileSync(stackFile("plan.digest"), "utf8").trim();
+        const other = digest.replace(/^./, (c) => (c === "0" ? "1" : "0"));
+        // WHEN the deploy runs under mode fail THEN it names the divergence and applies nothing
+        writeFileSync(reviewed, `mode fail\n${STACK} ${other}\n`);
+        const refused = await job("deploy");
+        expect(refused.status).toBe(1);
+        expect(refused.stderr).toContain(`the plan (${digest}) DIVERGED from the one recorded as reviewed`);
+        expect(existsSync(state)).toBe(false);
+        // AND under mode warn it reports the divergence and deploys
+        writeFileSync(reviewed, `${STACK} ${other}\n`);
+        const warned = await job("deploy");
+        expect(warned.status).toBe(0);
+        expect(warned.output).toContain("WARNING: reviewed plan:");
+        expect(readFileSync(state, "utf8")).toContain('"terraform_data"');
+      } finally {
+        rmSync(reviewed, { force: true });
+      }
     },
     120_000,
   );

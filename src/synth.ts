@@ -140,7 +140,10 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
     if (options.hcl) formatStacks(scratch, stacks, stackFile);
     stepDone("format");
     const extra = generatedFiles(config, synthesized);
-    for (const [file, content] of Object.entries(extra)) writeFileSync(join(scratch, file), content);
+    for (const [file, content] of Object.entries(extra)) {
+      mkdirSync(dirname(join(scratch, file)), { recursive: true });
+      writeFileSync(join(scratch, file), content);
+    }
     stepDone("generated");
     // metadata.json comes with HCL output only.
     const stackFiles = stacks.flatMap((stack) =>

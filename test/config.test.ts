@@ -408,6 +408,7 @@ describe("accepted shapes", () => {
           roles: [
             {
               name: "deploy",
+              audience: "gitlab-oidc-aws-deploy-production",
               allow: [
                 { group: "acme/platform", tags: ["v*"] },
                 { project: "acme/web", anyRef: true },

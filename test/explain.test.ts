@@ -400,51 +400,94 @@ describe("argument parsing", () => {
   });
 });
 
+/**
+ * One account `p` with the given gitlab settings and roles, and the lock beside it, synthesized to HCL
+ * in a temporary directory; `explain` runs the CLI on it and collects its output.
+ */
+function explainSandbox(gitlab: Record<string, unknown>, roles: unknown[], lockYaml: string) {
+  const root = mkdtempSync(join(tmpdir(), "explain-cli-"));
+  writeFileSync(
+    join(root, "gitlab-oidc.yaml"),
+    stringify({ gitlab, accounts: [{ name: "p", accountId: "111111111111", region: "eu-west-1", roles }] }),
+  );
+  writeFileSync(join(root, "gitlab-oidc.lock.yaml"), lockYaml);
+  const dir = join(root, "terraform");
+  synthesize(loadConfigFile(join(root, "gitlab-oidc.yaml")), { outdir: dir, hcl: true });
+  const out: string[] = [];
+  const io = {
+    stdout: (t: string) => out.push(t),
+    stderr: (t: string) => out.push(t),
+    readStdin: async () => "",
+  };
+  return {
+    dir,
+    /** Runs explain; returns its exit code and what it printed. */
+    explain: async (argv: readonly string[]) => {
+      out.length = 0;
+      const code = await runCli([...argv, "--dir", dir], io);
+      return { code, output: out.join("") };
+    },
+    cleanup: () => rmSync(root, { recursive: true, force: true }),
+  };
+}
+
 describe("explain --project with a project_id-first sub", () => {
   test("a project below a granted group, which the lock does not name, needs --project-id; with it, the job is allowed", async () => {
     // GIVEN a config whose projects' sub starts with project_id, a group grant, and its lock
-    const root = mkdtempSync(join(tmpdir(), "explain-by-id-"));
+    const sandbox = explainSandbox(
+      { url: "https://gitlab.com", subClaim: ["project_id", "ref_type", "ref"] },
+      [{ name: "r", allow: [{ group: "acme/platform", tags: ["v*"] }] }],
+      'groups:\n  "acme/platform": { id: 33, descendantIds: [44] }\n',
+    );
     try {
-      writeFileSync(
-        join(root, "gitlab-oidc.yaml"),
-        stringify({
-          gitlab: { url: "https://gitlab.com", subClaim: ["project_id", "ref_type", "ref"] },
-          accounts: [
-            {
-              name: "p",
-              accountId: "111111111111",
-              region: "eu-west-1",
-              roles: [{ name: "r", allow: [{ group: "acme/platform", tags: ["v*"] }] }],
-            },
-          ],
-        }),
-      );
-      writeFileSync(
-        join(root, "gitlab-oidc.lock.yaml"),
-        'groups:\n  "acme/platform": { id: 33, descendantIds: [44] }\n',
-      );
-      const dir = join(root, "terraform");
-      synthesize(loadConfigFile(join(root, "gitlab-oidc.yaml")), { outdir: dir, hcl: true });
-      const out: string[] = [];
-      const io = {
-        stdout: (t: string) => out.push(t),
-        stderr: (t: string) => out.push(t),
-        readStdin: async () => "",
-      };
-      const job = ["--project", "acme/platform/svc", "--tag", "v1", "--protected", "--dir", dir];
+      const job = ["--project", "acme/platform/svc", "--tag", "v1", "--protected"];
       // WHEN a tag pipeline of a project in the group is explained by path, without its ID
-      const withoutId = await runCli(job, io);
+      const withoutId = await sandbox.explain(job);
       // THEN explain says it needs the ID (the sub GitLab mints carries it), instead of judging a sub
       // without one, which no real token has
-      expect(withoutId).toBe(EXIT_USAGE);
-      expect(out.join("")).toContain("the lock names no ID for acme/platform/svc");
-      expect(out.join("")).toContain("--project-id");
+      expect(withoutId.code).toBe(EXIT_USAGE);
+      expect(withoutId.output).toContain("the lock names no ID for acme/platform/svc");
+      expect(withoutId.output).toContain("--project-id");
       // … and with the ID stated, the job (namespace 33, from the lock) is allowed, as AWS would allow it
-      out.length = 0;
-      expect(await runCli([...job, "--project-id", "5001"], io)).toBe(EXIT_ALLOWED);
-      expect(out.join("")).toContain("sub: project_id:5001:ref_type:tag:ref:v1");
+      const withId = await sandbox.explain([...job, "--project-id", "5001"]);
+      expect(withId.code).toBe(EXIT_ALLOWED);
+      expect(withId.output).toContain("sub: project_id:5001:ref_type:tag:ref:v1");
     } finally {
-      rmSync(root, { recursive: true, force: true });
+      sandbox.cleanup();
+    }
+  });
+});
+
+describe("explain --user-access-level", () => {
+  test("a deployer requiring maintainer or owner: a developer's job is denied on user_access_level, a maintainer's allowed", async () => {
+    // GIVEN a gitlab.com deployer whose grant also requires the user's project role, and its lock
+    const sandbox = explainSandbox(
+      { url: "https://gitlab.com" },
+      [
+        {
+          name: "deployer",
+          allow: [{ project: "acme/web", branches: ["main"], userAccessLevels: ["maintainer", "owner"] }],
+        },
+      ],
+      'projects:\n  "acme/web": { id: 7, namespaceId: 8 }\n',
+    );
+    try {
+      const job = ["--project", "acme/web", "--branch", "main"];
+      // WHEN main's pipeline is explained for a developer (the default) and for a maintainer
+      const developer = await sandbox.explain(job);
+      const maintainer = await sandbox.explain([...job, "--user-access-level", "maintainer"]);
+      // THEN the developer is denied, the differing key and its meaning named; the maintainer is allowed
+      expect(developer.code).toBe(EXIT_DENIED);
+      expect(developer.output).toContain("gitlab.com:user_access_level");
+      expect(developer.output).toContain("userAccessLevels leaves out");
+      expect(maintainer.code).toBe(EXIT_ALLOWED);
+      expect(maintainer.output).toContain("user_access_level maintainer");
+      // AND a level GitLab does not spell is a usage error
+      expect(() => parseArguments([...job, "--user-access-level", "admin"])).toThrow(
+        /--user-access-level must be one of guest, planner, reporter, developer, maintainer, owner/,
+      );
+    } finally {
+      sandbox.cleanup();
     }
   });
 });

@@ -226,7 +226,7 @@ describe("stack contents (cdktf Testing helpers)", () => {
 
   test("GitLab-managed state uses the http backend with lock/unlock and no credentials", () => {
     const config = parse({
-      ...minimalConfig(),
+      ...minimalConfig({ audience: "gitlab-oidc-aws-deploy-production" }),
       state: { type: "gitlab", url: "https://gitlab.example.com", projectId: "acme/platform/oidc" },
     });
     const backend = JSON.parse(synthStack(config)).terraform.backend;

@@ -40,6 +40,8 @@ interface Job {
   readonly protected?: boolean;
   readonly pipelineSource?: string;
   readonly runnerEnvironment?: string;
+  /** The project role of the user the job runs as. @default "developer" */
+  readonly userAccessLevel?: string;
   /** A job with an environment carries environment_protected and deployment_tier. */
   readonly environment?: { readonly protected: boolean; readonly tier: string };
   /** @default AUD */
@@ -65,6 +67,7 @@ function claimsOf(job: Job): Record<string, string> {
     ...(job.namespaceId !== undefined ? { namespace_id: String(job.namespaceId) } : {}),
     pipeline_source: job.pipelineSource ?? "push",
     runner_environment: job.runnerEnvironment ?? "self-hosted",
+    user_access_level: job.userAccessLevel ?? "developer",
     sub: formatSubClaim(job.subClaim ?? DEFAULT_SUB_CLAIM, values),
   };
 }
@@ -598,6 +601,58 @@ describe("grant options and audiences (synthesized)", () => {
     ).toEqual([
       expect.stringContaining(
         "allow[0].pipelineSources: AWS supplies pipeline_source only for the gitlab.com provider; for gitlab.example.com it supplies aud and sub only, so a condition on gitlab.example.com:pipeline_source would find the key missing and deny every job",
+      ),
+    ]);
+  });
+
+  test("userAccessLevels on gitlab.com: a maintainer's job is admitted, a developer's denied; refused elsewhere", async () => {
+    // GIVEN a deployer that also requires the user's project role, synthesized to HCL and read back
+    const raw = minimalConfig({
+      allow: [{ project: "acme/web", branches: ["main"], userAccessLevels: ["maintainer", "owner"] }],
+    });
+    const { stacks, cleanup } = await synthesized(raw);
+    try {
+      const lock = lockFor(raw);
+      const job = (j: Partial<Job>): Job => ({
+        project: "acme/web",
+        projectId: lock.projects["acme/web"].id,
+        ...j,
+      });
+      // THEN the trust policy holds the key in the grant's statement, and only the listed roles pass
+      const statements = stacks[0].roles.find((r) => r.name === "deploy")?.trustPolicy.Statement ?? [];
+      expect(statements.map((st) => st.Condition.StringEquals?.["gitlab.com:user_access_level"])).toEqual([
+        ["maintainer", "owner"],
+      ]);
+      expect(allows(stacks[0], "deploy", job({ userAccessLevel: "maintainer" }))).toBe(true);
+      expect(allows(stacks[0], "deploy", job({ userAccessLevel: "owner" }))).toBe(true);
+      expect(allows(stacks[0], "deploy", job({ userAccessLevel: "developer" }))).toBe(false);
+      expect(allows(stacks[0], "deploy", job({ userAccessLevel: "Maintainer" }))).toBe(false);
+    } finally {
+      cleanup();
+    }
+    // AND on a self-managed issuer (AWS supplies no user_access_level key there) the config is refused
+    expect(
+      problemsOf({
+        ...minimalConfig({
+          allow: [
+            { project: "acme/web", branches: ["main"], protected: false, userAccessLevels: ["maintainer"] },
+          ],
+        }),
+        gitlab: { url: "https://gitlab.example.com" },
+      }),
+    ).toEqual([
+      expect.stringContaining(
+        "allow[0].userAccessLevels: AWS supplies user_access_level only for the gitlab.com provider; for gitlab.example.com it supplies aud and sub only",
+      ),
+    ]);
+    // AND a misspelt level is refused with the levels GitLab spells
+    expect(
+      problemsOf(
+        minimalConfig({ allow: [{ project: "acme/web", branches: ["main"], userAccessLevels: ["admin"] }] }),
+      ),
+    ).toEqual([
+      expect.stringContaining(
+        "a user access level is one of guest, planner, reporter, developer, maintainer, owner",
       ),
     ]);
   });

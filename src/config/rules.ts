@@ -29,7 +29,7 @@ import {
   roleNameProblem,
   tagsProblems,
 } from "./validators";
-import { stackVariableSuffix } from "../pipeline/stack-jobs";
+import { deployAudience, generatesDeployJobs, stackVariableSuffix } from "../pipeline/stack-jobs";
 import { checkStateAndPipelineRoles } from "./state-rules";
 
 /** One thing wrong with the config: where (`accounts[0].roles[1].name`, as path segments) and why. */
@@ -526,6 +526,29 @@ function checkPinIds(config: Config): Problem[] {
   ];
 }
 
+/**
+ * Where the synth generates deploy jobs, each account's `deploy:<stack>` job asks for the audience
+ * `gitlab-oidc-aws-deploy-<stack>`; a role of that account must accept it, or the job could only fail
+ * with InvalidIdentityToken (and no other audience would do: a shared one lets one stack's deploy
+ * token pass another stack's deployer).
+ */
+function checkDeployAudiences(config: Config): Problem[] {
+  if (!generatesDeployJobs(config.state)) return [];
+  return config.accounts.flatMap((account, i) => {
+    const audience = deployAudience(account.name);
+    if (account.roles.some((role) => roleAudiences(config.gitlab, role).includes(audience))) return [];
+    return [
+      {
+        path: ["accounts", i, "roles"],
+        message:
+          `no role of account "${account.name}" accepts ${audience}, the audience of its generated deploy job ` +
+          `(deploy:${account.name}), so that job could only fail with InvalidIdentityToken: add ` +
+          `audience: ${audience} to the account's deployer role (docs/pipeline.md, "The pipeline's roles")`,
+      },
+    ];
+  });
+}
+
 /** Every cross-field problem in a config that already matches the schema. */
 export function checkConfig(config: Config): Problem[] {
   return oncePerLockPath(checkConfigOnce(config));
@@ -557,6 +580,7 @@ function checkConfigOnce(config: Config): Problem[] {
     ...checkAudiences(config),
     ...checkPinIds(config),
     ...checkStateAndPipelineRoles(config),
+    ...checkDeployAudiences(config),
   ];
   const stackNames = new Map<string, number>();
   const providerCreatedBy = new Map<string, number>();
@@ -664,6 +688,7 @@ const CLAIM_OPTIONS = new Map<string, string>([
   ["pipeline_source", "pipelineSources: [push, web] (gitlab.com only)"],
   ["runner_environment", "runnerEnvironment: gitlab-hosted (gitlab.com only)"],
   ...ENVIRONMENT_CLAIM_OPTIONS,
+  ["user_access_level", "userAccessLevels: [maintainer, owner] (gitlab.com only)"],
 ]);
 
 /** Grant keys named after ID-token claims get their own explanation instead of "unknown key". */

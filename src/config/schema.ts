@@ -16,6 +16,7 @@ import {
   DEFAULT_SUB_CLAIM,
   PIPELINE_SOURCES,
   RUNNER_ENVIRONMENTS,
+  USER_ACCESS_LEVELS,
 } from "../model/claims";
 import {
   descriptionProblem,
@@ -90,6 +91,12 @@ export const CLAIM_LIKE_KEYS = [
 export const UNEVALUATED_CLAIMS = CLAIM_LIKE_KEYS;
 
 export { PIPELINE_SOURCES, RUNNER_ENVIRONMENTS } from "../model/claims";
+
+/**
+ * A GitLab runner tag as the deploy job's `tags:` lists it: no comma (GitLab splits tag lists on it), no
+ * `$` (GitLab expands CI/CD variables in `tags:`), no control characters, no surrounding spaces.
+ */
+const RUNNER_TAG = /^(?! )[^,$\p{Cc}]*(?<! )$/u;
 
 /** A string or a list of strings, as the config allows for audiences. */
 const audienceSchema = z.union([z.string(), z.array(z.string())], {
@@ -182,6 +189,18 @@ export const allowEntrySchema = z
           "gitlab.com only: gitlab-hosted allows only jobs on GitLab-hosted runners (the token's runner_environment).",
       }),
     environments: environmentsSchema.optional(),
+    userAccessLevels: z
+      .array(
+        z.enum(USER_ACCESS_LEVELS, {
+          error: `a user access level is one of ${USER_ACCESS_LEVELS.join(", ")}`,
+        }),
+      )
+      .min(1, { error: "list at least one user access level, or remove the key" })
+      .optional()
+      .meta({
+        description:
+          "gitlab.com only: the project roles of the user the job runs as that are allowed (the token's user_access_level), e.g. [maintainer, owner] for a deployer.",
+      }),
   })
   .meta({
     description:
@@ -324,6 +343,24 @@ export const accountSchema = z.strictObject({
     description:
       "Role the pipeline's deploy job assumes (through its deployer role) to apply this stack; never in the HCL.",
   }),
+  deployRunnerTags: z
+    .array(
+      z
+        .string()
+        .min(1, { error: "a runner tag cannot be empty" })
+        .max(255, { error: "a runner tag can be at most 255 characters" })
+        .regex(RUNNER_TAG, {
+          error:
+            "a runner tag cannot contain ',' (GitLab splits tags on it), '$' (GitLab expands variables in tags:, so a pipeline variable could pick the runner), control characters or leading/trailing spaces",
+        }),
+    )
+    .min(1, { error: "list at least one runner tag, or remove the key" })
+    .max(50, { error: "at most 50 runner tags" })
+    .optional()
+    .meta({
+      description:
+        "Runner tags of the generated deploy:<stack> job (with GitLab-managed state): tag the protected runner you trust with this account's deployer, e.g. [aws-deploy]. Without it any runner of the project may pick up the deploy.",
+    }),
   provider: z
     .enum(["create", "existing"], { error: 'provider must be "create" or "existing"' })
     .default("create")

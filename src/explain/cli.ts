@@ -15,6 +15,7 @@ import {
   DEFAULT_SUB_CLAIM,
   DEPLOYMENT_TIERS,
   ENVIRONMENT_SUB_CLAIM_COMPONENTS,
+  USER_ACCESS_LEVELS,
   type SubClaimComponent,
 } from "../model/claims";
 import { formatSubject } from "../model/subjects";
@@ -65,6 +66,8 @@ The job's other claims (AWS checks them on gitlab.com; ignored with --token, whi
                                 has no environment_protected or deployment_tier (with --project)
   --environment-protected | --environment-unprotected
                                 whether that environment is protected (default: protected)
+  --user-access-level LEVEL     the project role of the user the job runs as: guest, planner, reporter,
+                                developer, maintainer or owner (default: open)
   A claim left open is not assumed: a role whose answer depends on it says under which values it
   holds ("ALLOWED only if branch feature/x is protected").
 
@@ -142,6 +145,7 @@ export function parseArguments(argv: readonly string[]): ParsedArguments {
         "environment-tier": { type: "string" },
         "environment-protected": { type: "boolean" },
         "environment-unprotected": { type: "boolean" },
+        "user-access-level": { type: "string" },
         dir: { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -196,11 +200,16 @@ export function parseArguments(argv: readonly string[]): ParsedArguments {
       throw new UsageError(`--${flag} must be a numeric GitLab ID (got "${values[flag]}")`);
     }
   }
+  const level = values["user-access-level"];
+  if (level !== undefined && !(USER_ACCESS_LEVELS as readonly string[]).includes(level)) {
+    throw new UsageError(`--user-access-level must be one of ${USER_ACCESS_LEVELS.join(", ")}`);
+  }
   const environment = environmentClaims(values);
   const open = [
     values.protected || values.unprotected ? "" : "ref_protected",
     values["pipeline-source"] !== undefined ? "" : "pipeline_source",
     values["runner-environment"] !== undefined ? "" : "runner_environment",
+    values["user-access-level"] !== undefined ? "" : "user_access_level",
   ].filter(Boolean);
   // Values for open claims are placeholders: a role that depends on one is judged under each value.
   const claims: Record<string, string> = {
@@ -208,6 +217,7 @@ export function parseArguments(argv: readonly string[]): ParsedArguments {
     ref_protected: values.unprotected ? "false" : "true",
     pipeline_source: values["pipeline-source"] ?? "push",
     runner_environment: values["runner-environment"] ?? "self-hosted",
+    user_access_level: values["user-access-level"] ?? "developer",
     ...(values["project-id"] !== undefined ? { project_id: values["project-id"] } : {}),
     ...(values["namespace-id"] !== undefined ? { namespace_id: values["namespace-id"] } : {}),
   };

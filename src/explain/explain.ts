@@ -522,6 +522,8 @@ const CONDITION_MEANING: Record<string, string> = {
     "the branch or tag is not protected: protect it in GitLab, or grant protected: false on purpose",
   pipeline_source: "the pipeline was started by a source the grant's pipelineSources leaves out",
   runner_environment: "the job ran on a runner the grant's runnerEnvironment leaves out",
+  user_access_level:
+    "the user the job runs as (who pushed, pressed play or started the pipeline) has a project role the grant's userAccessLevels leaves out",
 };
 
 /** Why a job given by flags can lack an ID claim, and how to state it. */

@@ -31,6 +31,7 @@ const SHOWN_CLAIMS = [
   "ref_protected",
   "pipeline_source",
   "runner_environment",
+  "user_access_level",
   "environment",
   "environment_protected",
   "user_login",
@@ -43,6 +44,7 @@ const STATED_CLAIMS = [
   "ref_protected",
   "pipeline_source",
   "runner_environment",
+  "user_access_level",
 ];
 
 function statementName(reference: GrantReference): string {

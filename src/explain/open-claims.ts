@@ -4,7 +4,7 @@
  * every value it can take, and the answer says under which values it holds ("ALLOWED only if feature/x
  * is protected"), instead of assuming one.
  */
-import { PIPELINE_SOURCES, RUNNER_ENVIRONMENTS } from "../model/claims";
+import { PIPELINE_SOURCES, RUNNER_ENVIRONMENTS, USER_ACCESS_LEVELS } from "../model/claims";
 import type { Job } from "./explain";
 
 /** The claims a question can leave open, and every value each can take. */
@@ -12,6 +12,7 @@ export const OPEN_CLAIM_VALUES: Readonly<Record<string, readonly string[]>> = {
   ref_protected: ["true", "false"],
   pipeline_source: PIPELINE_SOURCES,
   runner_environment: RUNNER_ENVIRONMENTS,
+  user_access_level: USER_ACCESS_LEVELS,
 };
 
 /** The flag that states each open claim. */
@@ -19,6 +20,7 @@ export const OPEN_CLAIM_FLAGS: Readonly<Record<string, string>> = {
   ref_protected: "--protected or --unprotected",
   pipeline_source: "--pipeline-source",
   runner_environment: "--runner-environment",
+  user_access_level: "--user-access-level",
 };
 
 export type Assumption = Readonly<Record<string, string>>;
@@ -62,7 +64,12 @@ function describeValues(claim: string, values: readonly string[], job?: Job): st
   if (claim === "ref_protected")
     return values[0] === "true" ? `${ref} is protected` : `${ref} is not protected`;
   const all = OPEN_CLAIM_VALUES[claim] ?? [];
-  const name = claim === "pipeline_source" ? "the pipeline source" : "the runner";
+  const name =
+    claim === "pipeline_source"
+      ? "the pipeline source"
+      : claim === "user_access_level"
+        ? "the user's role"
+        : "the runner";
   const list = (items: readonly string[]) =>
     items.length === 1 ? items[0] : `${items.slice(0, -1).join(", ")} or ${items[items.length - 1]}`;
   const excluded = all.filter((value) => !values.includes(value));

@@ -31,6 +31,19 @@ export const GITLAB_COM_CLAIM_KEYS = [
   "user_access_level",
 ] as const;
 
+/**
+ * The ID token's `user_access_level` claim: the project role of the user the job runs as (who pushed,
+ * pressed play or started the pipeline), as GitLab spells it (`Gitlab::Access`'s names, lower case).
+ */
+export const USER_ACCESS_LEVELS = [
+  "guest",
+  "planner",
+  "reporter",
+  "developer",
+  "maintainer",
+  "owner",
+] as const;
+
 /** The claim names (without the issuer prefix) AWS supplies for tokens of this issuer host. */
 export function suppliedClaimKeys(issuerHost: string): readonly string[] {
   return issuerHost === GITLAB_COM_ISSUER_HOST

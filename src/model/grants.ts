@@ -1,7 +1,7 @@
 /**
  * One grant → what its trust policy statement must check: the `sub` values (formatted exactly as GitLab
  * builds `sub` for the configured components) and the other condition keys AWS supplies for the issuer
- * (project and namespace IDs from the lock, `ref_protected`, `pipeline_source`, `runner_environment`).
+ * (project and namespace IDs from the lock, `ref_protected`, `pipeline_source`, `runner_environment`, `user_access_level`).
  *
  * A grant's sub values and its other conditions belong together: they must be ANDed in one statement, so
  * a token whose `sub` matches one grant and whose project ID belongs to another is not let in.
@@ -113,6 +113,9 @@ export function grantIssues(grant: AllowEntry, settings: TrustSettings): GrantIs
     onlyGitLabCom("runnerEnvironment", "runner_environment");
   }
   issues.push(...environmentIssues(grant, components));
+  if (grant.userAccessLevels !== undefined && !supplies(settings, "user_access_level")) {
+    onlyGitLabCom("userAccessLevels", "user_access_level");
+  }
   const lock = settings.lock;
   const notLocked = (key: "project" | "group", path: string) =>
     issues.push({
@@ -260,5 +263,6 @@ export function grantTrust(grant: AllowEntry, settings: TrustSettings): GrantTru
   if (isProtected && !components.includes("ref_protected")) conditions[`${host}:ref_protected`] = ["true"];
   if (grant.pipelineSources) conditions[`${host}:pipeline_source`] = [...new Set(grant.pipelineSources)];
   if (grant.runnerEnvironment) conditions[`${host}:runner_environment`] = [grant.runnerEnvironment];
+  if (grant.userAccessLevels) conditions[`${host}:user_access_level`] = [...new Set(grant.userAccessLevels)];
   return { subjects: [...new Set(subjects)], conditions };
 }

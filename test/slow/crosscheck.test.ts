@@ -29,6 +29,7 @@ import {
   requestContextFor,
   SUB_CLAIM_COMPONENTS,
   type SubClaimComponent,
+  USER_ACCESS_LEVELS,
 } from "../../src/model/claims";
 import type { IamPolicyDocument } from "../../src/model/trust-policy";
 import { synthesize } from "../../src/synth";
@@ -320,6 +321,31 @@ const CONFIGS: Record<string, { raw: unknown; lock: GitLabLock }> = {
     },
     lock: GITLAB_COM_LOCK,
   },
+  // Per-stack deployers that also require the user's project role (last, so the configs above keep their tokens).
+  gitlabComAccessLevels: {
+    raw: {
+      gitlab: { url: "https://gitlab.com" },
+      accounts: [
+        account("levels", "141414141414", [
+          role(
+            "deployer",
+            [
+              { project: "acme/web", branches: ["main"], userAccessLevels: ["maintainer", "owner"] },
+              {
+                group: "acme/platform",
+                tags: ["v*"],
+                userAccessLevels: ["owner"],
+                pipelineSources: ["push"],
+              },
+            ],
+            { audience: "gitlab-oidc-aws-deploy-levels" },
+          ),
+          role("planner", [{ project: "acme/web", branches: ["main"] }]),
+        ]),
+      ],
+    },
+    lock: GITLAB_COM_LOCK,
+  },
 };
 
 /** Independent glob for `*` (any run, including `/`) and `?` (one character): dynamic programming. */
@@ -348,6 +374,7 @@ interface Claims {
   readonly refProtected: boolean;
   readonly pipelineSource: string;
   readonly runnerEnvironment: string;
+  readonly userAccessLevel: string;
   readonly environment?: { readonly protected: boolean; readonly tier: string };
   readonly aud: string;
   /** The provider ARN the request comes through. */
@@ -374,6 +401,7 @@ function tokenClaims(claims: Claims, subClaim: readonly SubClaimComponent[]): Re
     namespace_id: claims.namespaceId,
     pipeline_source: claims.pipelineSource,
     runner_environment: claims.runnerEnvironment,
+    user_access_level: claims.userAccessLevel,
     sub: formatSubClaim(subClaim, values),
   };
 }
@@ -416,6 +444,8 @@ function intended(config: Config, role: RoleConfig, providerArn: string, claims:
       )
         return false;
     }
+    if (entry.userAccessLevels && !entry.userAccessLevels.includes(claims.userAccessLevel as never))
+      return false;
     if (entry.anyRef) return true;
     const patterns = claims.refType === "branch" ? entry.branches : entry.tags;
     return (patterns ?? []).some((pattern) => glob(pattern, claims.ref));
@@ -431,6 +461,9 @@ function intended(config: Config, role: RoleConfig, providerArn: string, claims:
  */
 function claimGenerator(config: Config, random: () => number) {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
+  // Access levels come from their own stream, so adding them left every other config's tokens as they were.
+  const levelRandom = prng(SEED + 1);
+  const pickLevel = <T>(items: readonly T[]): T => items[Math.floor(levelRandom() * items.length)];
   const lock = config.lock ?? { projects: {}, groups: {} };
   const allEntries = config.accounts.flatMap((a) => a.roles.flatMap((r) => r.allow));
   const segment = () => pick(["x", "web", "a", "sub", "team-a", "api.v2", "z_z", "evil", "platform"]);
@@ -542,6 +575,9 @@ function claimGenerator(config: Config, random: () => number) {
     let refProtected = random() < 0.85;
     let pipelineSource = entry.pipelineSources ? pick(entry.pipelineSources) : "push";
     let runnerEnvironment = entry.runnerEnvironment ?? pick(["gitlab-hosted", "self-hosted"]);
+    let userAccessLevel = entry.userAccessLevels
+      ? pickLevel(entry.userAccessLevels)
+      : pickLevel(USER_ACCESS_LEVELS);
     // Near an environments: grant, mostly its own environments, else another tier, unprotected or none.
     const environment = entry.environments
       ? random() < 0.15
@@ -578,6 +614,7 @@ function claimGenerator(config: Config, random: () => number) {
       case 6:
         pipelineSource = pick(["merge_request_event", "api", "schedule", "web", "push"]);
         runnerEnvironment = pick(["gitlab-hosted", "self-hosted"]);
+        userAccessLevel = pickLevel(USER_ACCESS_LEVELS);
         break;
       case 7:
         refType = refType === "branch" ? "tag" : "branch";
@@ -606,6 +643,7 @@ function claimGenerator(config: Config, random: () => number) {
       refProtected,
       pipelineSource,
       runnerEnvironment,
+      userAccessLevel,
       ...(environment ? { environment } : {}),
       aud,
       principal,
@@ -651,6 +689,7 @@ function repair(
       if (claim === "ref_protected") return { ...claims, refProtected: value === "true" };
       if (claim === "pipeline_source") return { ...claims, pipelineSource: value };
       if (claim === "runner_environment") return { ...claims, runnerEnvironment: value };
+      if (claim === "user_access_level") return { ...claims, userAccessLevel: value };
       return undefined;
     }
     default:

@@ -7,6 +7,7 @@ import { parseConfig } from "../../src/config/load";
 import { ConfigError } from "../../src/config/rules";
 import type { Config } from "../../src/config/schema";
 import type { GitLabLock } from "../../src/gitlab/lock";
+import { deployAudience } from "../../src/pipeline/stack-jobs";
 import { readSynthesizedStacks, type SynthesizedStack } from "../../src/terraform/synthesized-stacks";
 
 /** A plain-object config, as it would be written in YAML. */
@@ -28,6 +29,25 @@ export function minimalConfig(
       },
     ],
   };
+}
+
+/**
+ * The raw config with a deployer role added to every account, accepting the audience of the account's
+ * generated deploy job, as the config rules require wherever the synth generates deploy jobs.
+ */
+export function withDeployers(raw: RawConfig): RawConfig {
+  const accounts = (raw.accounts as RawConfig[]).map((account) => ({
+    ...account,
+    roles: [
+      ...((account.roles as unknown[] | undefined) ?? []),
+      {
+        name: "deployer",
+        audience: deployAudience(account.name as string),
+        allow: [{ project: "acme/platform/oidc", branches: ["main"] }],
+      },
+    ],
+  }));
+  return { ...raw, accounts };
 }
 
 /** A stable fake GitLab ID for a path (FNV-1a), so tests name the same IDs on every run. */

@@ -224,6 +224,8 @@ export class StsStandIn {
         pipeline_source: "push",
         runner_environment: "self-hosted",
         ...environment,
+        // GitLab names the pusher's (or play-presser's) project role; a Developer unless the test says otherwise.
+        user_access_level: "developer",
         ...(this.lock.projects[projectPath]
           ? {
               project_id: String(this.lock.projects[projectPath].id),

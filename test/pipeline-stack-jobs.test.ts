@@ -190,6 +190,7 @@ describe("renderStackJobs and renderStackManifests", () => {
     // THEN the plan job's chain is the planner from the token, in the stack's region and account
     expect(plan).toEqual({
       GITLAB_URL: "https://gitlab.com",
+      STATE_TYPE: "gitlab",
       TF_ROOT: "terraform/stacks/sandbox-eu",
       ACCOUNT_ID: "333333333333",
       AWS_CREDENTIALS_MODE: "profiles",
@@ -213,6 +214,37 @@ describe("renderStackJobs and renderStackManifests", () => {
     // AND no plan manifest, nor staging's deploy, names deployRoleArn
     for (const name of ["production.plan", "staging.plan", "staging.deploy"])
       expect(files[`pipeline/${name}.env`]).not.toContain(arn);
+  });
+
+  test("with state in S3, jobs and manifests are generated; the job token goes only to the GitLab instance, never to Terraform", () => {
+    // GIVEN the S3 state fixture (a bucket in production, per-stack deployers)
+    const raw = parseYaml(
+      readFileSync(join(__dirname, "fixtures", "state", "s3-state.yaml"), "utf8"),
+    ) as RawConfig;
+    const config = parse(raw);
+    const stacks = STACKS.filter((s) => s.name === "production" || s.name === "staging").map((s) =>
+      s.name === "staging" ? { ...s, accountId: "222222222222", region: "eu-central-1" } : s,
+    );
+    // WHEN the jobs and manifests are rendered
+    const jobs = parseYaml(renderStackJobs(config, stacks)) as Record<string, unknown>;
+    const files = renderStackManifests(config, stacks);
+    // THEN each stack has its plan and deploy job, and its manifests say s3 and the tokens' instance
+    expect(Object.keys(jobs).filter((j) => !j.startsWith("."))).toEqual(
+      expect.arrayContaining(["plan:production", "deploy:production", "plan:staging", "deploy:staging"]),
+    );
+    for (const name of ["production.plan", "production.deploy", "staging.plan", "staging.deploy"]) {
+      const values = manifest(files[`pipeline/${name}.env`]!);
+      expect({ name, state: values.STATE_TYPE, url: values.GITLAB_URL }).toEqual({
+        name,
+        state: "s3",
+        url: "https://gitlab.com",
+      });
+    }
+    // AND the sealed step gives Terraform the job token (TF_HTTP_PASSWORD) for GitLab-managed state only
+    const step = readFileSync(join(__dirname, "..", "src", "pipeline", "sealed-step.sh"), "utf8");
+    expect(step).toMatch(
+      /if \[ "\$\{STATE_TYPE:-gitlab\}" = gitlab \]; then\n\s+export TF_HTTP_USERNAME=gitlab-ci-token TF_HTTP_PASSWORD="\$job_token"\nfi/,
+    );
   });
 
   test("a deployRoleArn with $, quotes or backslashes arrives in the manifest unchanged", () => {

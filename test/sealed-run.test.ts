@@ -128,6 +128,7 @@ describe.each(SHELLS)("sealed-run.sh under %s", (...shell) => {
         "SEALED_PRIVATE",
         "SEALED_STEP",
         "STACK",
+        "STATE_TYPE",
         "TF_ROOT",
         "TMPDIR",
       ].sort(),

@@ -159,7 +159,12 @@ describe("state in S3: the config's rules", () => {
     const lengths: number[] = [];
     let refused: string[] = [];
     for (let n = 2; n < 40 && refused.length === 0; n++) {
-      accounts(raw).push({ ...template, name: `extra${n}`, accountId: String(300000000000 + n) });
+      const name = `extra${n}`;
+      // Each stack's deployer accepts its own deploy jobs' audience (gitlab-oidc-aws-deploy-<stack>).
+      const roles = (template.roles as Record<string, unknown>[]).map((role) =>
+        role.audience ? { ...role, audience: `gitlab-oidc-aws-deploy-${name}` } : role,
+      );
+      accounts(raw).push({ ...template, name, accountId: String(300000000000 + n), roles });
       refused = problemsOf(raw);
       if (refused.length === 0) {
         const config = parse(raw);

@@ -170,7 +170,7 @@ describe("upstream's example (examples/basic/), what a fresh clone's main comman
     // GIVEN the example as upstream ships it WHEN synthesized THEN its committed terraform/ matches
     const file = join(TOOL_ROOT, "examples", "basic", "gitlab-oidc.yaml");
     const config = loadConfigFile(file);
-    const fresh = freshSynth(config);
+    const fresh = freshSynth(config, undefined, file);
     try {
       expect(outputDifferences(join(TOOL_ROOT, "examples", "basic", "terraform"), fresh.dir)).toEqual([]);
       expect(lockGaps(file, config)).toEqual([]);

@@ -90,7 +90,7 @@ sealed_value() { eval "printf '%s' \"\${$1:-}\""; }
 sealed_printable() { case "$1" in *[[:cntrl:]]*) return 1 ;; esac; }
 
 # A release job (the component's tag pipeline) has no stack: no manifest, no AWS credentials.
-stack="" m_GITLAB_URL=""
+stack="" m_GITLAB_URL="" m_STATE_TYPE=""
 if [ "$step" != release ]; then
   stack=$(sealed_value STACK)
   printf '%s\n' "$stack" | grep -Eq '^[A-Za-z][A-Za-z0-9_-]{0,62}$' ||
@@ -106,7 +106,7 @@ if [ "$step" != release ]; then
     mvalue=${line#*=}
     sealed_printable "$mvalue" || sealed_fail "terraform/pipeline/$stack.$step.env: $mname holds a control character"
     case "$mname" in
-      GITLAB_URL | TF_ROOT | ACCOUNT_ID | ROLE_VARIABLE | AUDIENCE | AWS_CREDENTIALS_MODE | AWS_CREDENTIALS_REGION | \
+      GITLAB_URL | STATE_TYPE | TF_ROOT | ACCOUNT_ID | ROLE_VARIABLE | AUDIENCE | AWS_CREDENTIALS_MODE | AWS_CREDENTIALS_REGION | \
         AWS_CREDENTIALS_PROFILES | AWS_CREDENTIALS_DEFAULT_PROFILE | AWS_CREDENTIALS_STS_ENDPOINT)
         eval "m_$mname=\$mvalue"
         manifest_names="$manifest_names $mname" ;;
@@ -117,6 +117,7 @@ if [ "$step" != release ]; then
     [ -n "$(sealed_value "m_$mname")" ] ||
       sealed_fail "terraform/pipeline/$stack.$step.env has no $mname (regenerate it with npm run synth)"
   done
+  case "${m_STATE_TYPE:-gitlab}" in gitlab | s3) ;; *) sealed_fail "terraform/pipeline/$stack.$step.env: STATE_TYPE '$m_STATE_TYPE' is not gitlab or s3" ;; esac
   printf '%s\n' "$m_ROLE_VARIABLE" | grep -Eq '^[A-Z][A-Z0-9_]*$' ||
     sealed_fail "terraform/pipeline/$stack.$step.env: ROLE_VARIABLE '$m_ROLE_VARIABLE' is not a variable name"
   case "$m_TF_ROOT" in /* | *..* | *[!A-Za-z0-9_./-]*) sealed_fail "terraform/pipeline/$stack.$step.env: TF_ROOT '$m_TF_ROOT' is not a directory inside the checkout" ;; esac
@@ -155,7 +156,7 @@ physical=$(cd -P "$project_dir" 2>/dev/null && pwd -P) || sealed_fail "CI_PROJEC
 server_url=$(sealed_need CI_SERVER_URL)
 case "$server_url" in https://?* | http://127.0.0.1[:/]* | http://127.0.0.1) ;; *) sealed_fail "CI_SERVER_URL '$server_url' is not an https URL" ;; esac
 [ "$step" = release ] || [ "${server_url%/}" = "${m_GITLAB_URL%/}" ] ||
-  sealed_fail "CI_SERVER_URL '$server_url' is not the committed GitLab instance $m_GITLAB_URL (state.url in the config): the job token goes nowhere else"
+  sealed_fail "CI_SERVER_URL '$server_url' is not the committed GitLab instance $m_GITLAB_URL (state.url, or gitlab.url, in the config): the job token goes nowhere else"
 
 commit_sha=$(sealed_need CI_COMMIT_SHA)
 printf '%s\n' "$commit_sha" | grep -Eq '^[0-9a-f]{40}$' || sealed_fail "CI_COMMIT_SHA '$commit_sha' is not a commit SHA"
@@ -213,7 +214,7 @@ env -i \
   CI_PROJECT_DIR="$root" CI_SERVER_URL="${server_url%/}" CI_COMMIT_SHA="$commit_sha" \
   CI_JOB_ID="$(sealed_value CI_JOB_ID)" CI_PIPELINE_ID="$(sealed_value CI_PIPELINE_ID)" \
   CI_PROJECT_ID="$(sealed_value CI_PROJECT_ID)" \
-  STACK="$stack" TF_ROOT="$m_TF_ROOT" \
+  STACK="$stack" TF_ROOT="$m_TF_ROOT" STATE_TYPE="${m_STATE_TYPE:-gitlab}" \
   AWS_CREDENTIALS_MODE="${m_AWS_CREDENTIALS_MODE:-profiles}" AWS_CREDENTIALS_REGION="${m_AWS_CREDENTIALS_REGION:-}" \
   AWS_CREDENTIALS_PROFILES="$profiles" AWS_CREDENTIALS_DEFAULT_PROFILE="${m_AWS_CREDENTIALS_DEFAULT_PROFILE:-}" \
   AWS_CREDENTIALS_STS_ENDPOINT="${m_AWS_CREDENTIALS_STS_ENDPOINT:-}" \

@@ -59,7 +59,11 @@ set -u
 unset AWS_ID_TOKEN
 
 export TF_IN_AUTOMATION=true TF_INPUT=0
-export TF_HTTP_USERNAME=gitlab-ci-token TF_HTTP_PASSWORD="$job_token"
+# GitLab-managed state: the job token is the state's password, in the environment only (never in a
+# file or -backend-config, which a plan file keeps). S3 state: the job's AWS profile reads and writes it.
+if [ "${STATE_TYPE:-gitlab}" = gitlab ]; then
+  export TF_HTTP_USERNAME=gitlab-ci-token TF_HTTP_PASSWORD="$job_token"
+fi
 cd "$root/$TF_ROOT"
 if [ ! -f .terraform.lock.hcl ]; then
   printf '%s: ERROR: %s/.terraform.lock.hcl is not committed: terraform init -lockfile=readonly needs it to verify the providers it downloads.\n' "$SEALED_STEP" "$TF_ROOT" >&2

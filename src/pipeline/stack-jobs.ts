@@ -208,11 +208,15 @@ export function renderStackManifests(
   stacks: readonly SynthesizedStack[],
 ): Record<string, string> {
   const state = config.state;
-  if (state.type !== "gitlab") return {};
+  if (!generatesDeployJobs(state)) return {};
+  // The GitLab instance the job token may go to: the state's (gitlab), else the one issuing the tokens.
+  const gitlabUrl = state.type === "gitlab" ? state.url : config.gitlab.url;
   const files: Record<string, string> = {};
   for (const stack of stackFacts(config, stacks)) {
     const common = {
-      GITLAB_URL: state.url.replace(/\/+$/, ""),
+      GITLAB_URL: gitlabUrl.replace(/\/+$/, ""),
+      // gitlab: the job token is the state's password (TF_HTTP_PASSWORD); s3: it never reaches Terraform.
+      STATE_TYPE: state.type,
       TF_ROOT: stack.dir,
       ACCOUNT_ID: stack.accountId,
       AWS_CREDENTIALS_MODE: "profiles",

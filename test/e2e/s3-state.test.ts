@@ -12,8 +12,8 @@ import { lockFor, parse, synthesizeToTemp, type RawConfig } from "../support/con
 import { runAsync } from "../support/run";
 import { startS3StandIn, type S3StandIn } from "../support/s3-stand-in";
 import { BUCKET_ACCOUNT, deployedStatePolicies, principals } from "../support/state-policies";
-import { TERRAFORM, testWithTool } from "../support/tools";
-import { planOffline, testWithAwsProvider } from "../support/offline-plan";
+import { TERRAFORM, testWithOfflineAwsProvider, testWithTool } from "../support/tools";
+import { awsProviderPlugin, planOffline } from "../support/offline-plan";
 
 const KEYS = {
   planner: { id: "AKIASTAGINGPLANNER01", arn: "arn:aws:iam::222222222222:role/gitlab/platform-planner" },
@@ -179,9 +179,10 @@ testWithTool(
   240_000,
 );
 
-testWithAwsProvider(
+testWithOfflineAwsProvider(
   "GIVEN state s3 WHEN the account stack and the bucket stack are planned with the real AWS provider THEN the state policies and the bucket's safeguards are in the plan",
-  async (plugin) => {
+  async (pluginDir) => {
+    const plugin = awsProviderPlugin(pluginDir);
     const staging = await planOffline(join(outdir, "stacks", "staging"), plugin);
     const policies = (staging.json.resource_changes ?? []).filter((r) => r.type === "aws_iam_role_policy");
     expect(policies.map((p) => (p.change.after as { name: string }).name).sort()).toEqual([

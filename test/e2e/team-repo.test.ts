@@ -212,7 +212,11 @@ describe("the team's copy", () => {
     // AND the team checks pass on its files
     const config = loadConfigFile(join(team, "gitlab-oidc.yaml"));
     expect(lockGaps(join(team, "gitlab-oidc.yaml"), config)).toEqual([]);
-    const fresh = freshSynth(config, loadExtension(join(FIXTURE, "gitlab-oidc.extend.ts")));
+    const fresh = freshSynth(
+      config,
+      loadExtension(join(FIXTURE, "gitlab-oidc.extend.ts")),
+      join(team, "gitlab-oidc.yaml"),
+    );
     try {
       expect(outputDifferences(join(team, "terraform"), fresh.dir)).toEqual([]);
     } finally {

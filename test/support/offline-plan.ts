@@ -3,43 +3,25 @@
  * override file (the provider version found in a local plugin directory, a local backend, no credential
  * or account checks), `terraform init -plugin-dir`, then `terraform plan -refresh=false`
  * (shared/FACTS.md: "Tools as they behave here"). A fresh machine has neither terraform nor the plugin:
- * `testWithAwsProvider` skips there, saying so in the test's name.
+ * `testWithOfflineAwsProvider` (./tools) skips there, saying so in the test's name.
  */
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runAsync } from "./run";
-import { onPath } from "./tools";
-
-/** Where this kind of machine keeps provider plugins: `<dir>/registry.terraform.io/hashicorp/aws/<version>/`. */
-const PLUGIN_DIRS = [process.env.TF_PLUGIN_DIR, "/opt/tf-plugins"].filter((d): d is string => !!d);
 
 export interface AwsProviderPlugin {
   readonly pluginDir: string;
   readonly version: string;
 }
 
-export function awsProviderPlugin(): AwsProviderPlugin | undefined {
-  for (const pluginDir of PLUGIN_DIRS) {
-    const versions = join(pluginDir, "registry.terraform.io", "hashicorp", "aws");
-    if (!existsSync(versions)) continue;
-    const version = readdirSync(versions).sort().pop();
-    if (version !== undefined) return { pluginDir, version };
-  }
-  return undefined;
-}
-
-/** `test` where terraform and an AWS provider plugin are present; elsewhere a skip that says why. */
-export function testWithAwsProvider(
-  name: string,
-  fn: (plugin: AwsProviderPlugin) => Promise<void>,
-  timeout?: number,
-): void {
-  const plugin = onPath("terraform") ? awsProviderPlugin() : undefined;
-  if (plugin) test(name, () => fn(plugin), timeout);
-  else
-    test.skip(`${name} [SKIPPED: needs terraform and the AWS provider in a plugin directory (${PLUGIN_DIRS.join(", ")}), which this machine lacks]`, () =>
-      undefined);
+/** The AWS provider in the plugin directory (awsProviderPluginDir), with its version, for the override. */
+export function awsProviderPlugin(pluginDir: string): AwsProviderPlugin {
+  const version = readdirSync(join(pluginDir, "registry.terraform.io", "hashicorp", "aws"))
+    .sort()
+    .pop();
+  if (version === undefined) throw new Error(`${pluginDir} holds no version of hashicorp/aws`);
+  return { pluginDir, version };
 }
 
 function overrideFile(version: string): string {

@@ -3,6 +3,7 @@
  * to do when they fail. The tool's tests (test/team-checks.test.ts) run them on fixtures and show that
  * each can fail; test/team/ runs them on the team's files.
  */
+import { sourceDigests } from "../../src/config/load";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,10 +17,20 @@ import { filesUnder, synthFilesUnder } from "./configs";
 import { parseCiYaml } from "./pipeline-repo";
 
 /** Synthesizes `config` (with the extension) into a temporary directory: what `npm run synth` writes. */
-export function freshSynth(config: Config, extension?: Extension): { dir: string; cleanup: () => void } {
+export function freshSynth(
+  config: Config,
+  extension?: Extension,
+  configFile?: string,
+): { dir: string; cleanup: () => void } {
   const root = mkdtempSync(join(tmpdir(), "gitlab-oidc-team-"));
   const dir = join(root, "terraform");
-  synthesize(config, { outdir: dir, hcl: true, ...(extension ? { extension } : {}) });
+  // As `npm run synth` writes it: with the digests of the config and lock it came from (configFile).
+  synthesize(config, {
+    outdir: dir,
+    hcl: true,
+    ...(extension ? { extension } : {}),
+    ...(configFile ? { sources: sourceDigests(configFile) } : {}),
+  });
   return { dir, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
 

@@ -35,7 +35,7 @@ describe(`team checks: ${shown} (${choice.source === "example" ? "no team config
     try {
       config = loadConfigFile(file);
       const extension = loadExtension(extensionFor(file));
-      fresh = freshSynth(config, extension);
+      fresh = freshSynth(config, extension, file);
     } catch (error) {
       // A ConfigError lists the problems; an ExtensionError or an error thrown by the extension says why.
       loadError = error instanceof ConfigError ? error.message : String(error);

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { DEFAULT_AUDIENCE } from "../src/config/rules";
 import { evaluateTrustPolicy } from "../src/iam/evaluate";
 import { formatSubClaim, requestContextFor, type SubClaimComponent } from "../src/model/claims";
 import { policyLength, trustPolicyFor } from "../src/model/trust-policy";
@@ -43,7 +44,8 @@ function admits(stack: SynthesizedStack, subClaim: readonly SubClaimComponent[],
   const host = stack.providerUrl.replace(/^https:\/\//, "");
   return evaluateTrustPolicy(stack.roles[0].trustPolicy, {
     federatedPrincipal: stack.providerReference,
-    context: requestContextFor(host, token, stack.providerUrl),
+    // The role's audience: the default one (gitlab.audience unset), sts.amazonaws.com.
+    context: requestContextFor(host, token, stack.providerAudiences?.[0] ?? DEFAULT_AUDIENCE),
   }).allowed;
 }
 

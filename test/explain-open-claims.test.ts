@@ -134,7 +134,7 @@ describe("a claim the question left open is not assumed", () => {
     expect(result).toMatchObject({
       allowed: false,
       depends: true,
-      open: ["ref_protected", "pipeline_source", "runner_environment"],
+      open: ["ref_protected", "pipeline_source", "runner_environment", "user_access_level"],
     });
     expect(result.roles[0].dependsOn).toMatchObject({ claims: ["ref_protected", "pipeline_source"] });
   });

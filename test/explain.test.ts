@@ -472,9 +472,13 @@ describe("explain --user-access-level", () => {
       'projects:\n  "acme/web": { id: 7, namespaceId: 8 }\n',
     );
     try {
-      const job = ["--project", "acme/web", "--branch", "main"];
+      const job = ["--project", "acme/web", "--branch", "main", "--protected", "--pipeline-source", "push"];
       // WHEN main's pipeline is explained for a developer (the default) and for a maintainer
-      const developer = await sandbox.explain(job);
+      const developer = await sandbox.explain([...job, "--user-access-level", "developer"]);
+      // (and with the level left open, the answer says which levels it holds for: exit 4)
+      const open = await sandbox.explain(job);
+      expect(open.code).toBe(4);
+      expect(open.output).toMatch(/only if the user's role is (maintainer or owner|owner or maintainer)/);
       const maintainer = await sandbox.explain([...job, "--user-access-level", "maintainer"]);
       // THEN the developer is denied, the differing key and its meaning named; the maintainer is allowed
       expect(developer.code).toBe(EXIT_DENIED);

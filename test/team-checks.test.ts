@@ -6,7 +6,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfigFile } from "../src/config/load";
-import { renderStackJobs } from "../src/pipeline/stack-jobs";
+import { deployAudience, renderStackJobs } from "../src/pipeline/stack-jobs";
 import { readSynthesizedStacks, type SynthesizedStack } from "../src/terraform/synthesized-stacks";
 import { EXAMPLE_FIXTURE, exampleText, synthesizedExample, TOOL_ROOT } from "./support/example";
 import { parse } from "./support/configs";
@@ -74,35 +74,29 @@ describe("audienceProblems", () => {
   const grant = { allow: [{ project: "acme/platform/oidc", branches: ["main"] }] };
 
   test("a deploy job whose token no provider client ID accepts is named; a deployer role's audience fixes it", async () => {
-    // GIVEN GitLab-managed state (plan and deploy jobs) and no role with the deploy jobs' audience
-    const without = gitlabState([{ name: "planner", ...grant }]);
-    const synth = freshSynth(without);
+    // GIVEN GitLab-managed state (plan and deploy jobs) with a deployer accepting the deploy jobs' audience
+    const withDeployer = gitlabState([
+      { name: "planner", ...grant },
+      { name: "deployer", audience: deployAudience("production"), ...grant },
+    ]);
+    const synth = freshSynth(withDeployer);
     try {
       const stacks = await readSynthesizedStacks(synth.dir);
-      const problems = audienceProblems(
-        stacks,
-        readFileSync(join(synth.dir, "stacks.gitlab-ci.yml"), "utf8"),
-      );
-      // THEN the deploy job is named, the plan job is not
-      expect(problems).toEqual([
-        expect.stringMatching(/^deploy:production: its ID token's aud gitlab-oidc-aws-deploy /),
+      const jobs = readFileSync(join(synth.dir, "stacks.gitlab-ci.yml"), "utf8");
+      // THEN nothing is named
+      expect(audienceProblems(stacks, jobs)).toEqual([]);
+      // WHEN the deploy job asks for an audience no role accepts (the config refuses that; an edited
+      // stacks.gitlab-ci.yml can still say it) THEN the deploy job is named, the plan job is not
+      expect(
+        audienceProblems(
+          stacks,
+          jobs.replace(deployAudience("production"), "gitlab-oidc-aws-deploy-elsewhere"),
+        ),
+      ).toEqual([
+        expect.stringMatching(/^deploy:production: its ID token's aud gitlab-oidc-aws-deploy-elsewhere /),
       ]);
     } finally {
       synth.cleanup();
-    }
-    // WHEN a role accepts that audience THEN nothing is refused
-    const withDeployer = gitlabState([
-      { name: "planner", ...grant },
-      { name: "deployer", audience: "gitlab-oidc-aws-deploy", ...grant },
-    ]);
-    const fixed = freshSynth(withDeployer);
-    try {
-      const stacks = await readSynthesizedStacks(fixed.dir);
-      expect(audienceProblems(stacks, readFileSync(join(fixed.dir, "stacks.gitlab-ci.yml"), "utf8"))).toEqual(
-        [],
-      );
-    } finally {
-      fixed.cleanup();
     }
   });
 
@@ -143,7 +137,13 @@ describe("undefinedTemplates", () => {
           name: "production",
           accountId: "111111111111",
           region: "eu-west-1",
-          roles: [{ name: "r", allow: [{ project: "a/b", branches: ["main"] }] }],
+          roles: [
+            {
+              name: "r",
+              audience: deployAudience("production"),
+              allow: [{ project: "a/b", branches: ["main"] }],
+            },
+          ],
         },
       ],
     });

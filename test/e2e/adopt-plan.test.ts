@@ -10,7 +10,7 @@
  * Needs terraform and the AWS provider 5.100.0 in a plugin directory (FACTS: /opt/tf-plugins); where
  * either is missing the terraform tests are skipped, naming why.
  */
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
@@ -20,24 +20,16 @@ import type { Config } from "../../src/config/schema";
 import { synthesize } from "../../src/synth";
 import { startIamStandIn, type LiveAccount, type IamStandIn } from "../support/iam-stand-in";
 import { runAsync, run } from "../support/run";
-import { onPath, skippedName } from "../support/tools";
+import { awsProviderPluginDir, testWithOfflineAwsProvider } from "../support/tools";
 
 const ROOT = join(__dirname, "..", "..");
 const FIXTURES = join(ROOT, "test", "fixtures", "audit");
 const fixture = (file: string) => readFileSync(join(FIXTURES, file), "utf8");
 
-const PLUGIN_DIRS = [process.env.TF_PLUGIN_DIR ?? "", "/opt/tf-plugins"].filter(Boolean);
-const PLUGIN_DIR = PLUGIN_DIRS.find((dir) =>
-  existsSync(join(dir, "registry.terraform.io/hashicorp/aws/5.100.0")),
-);
-const PLAN_TOOLS = {
-  command: "terraform",
-  whereToGetIt:
-    "needs terraform and the AWS provider 5.100.0 in a plugin directory (TF_PLUGIN_DIR or /opt/tf-plugins); the registry is out of reach",
-};
+const PLUGIN_DIR = awsProviderPluginDir();
+/** A test that plans with terraform and the AWS provider offline; a loud skip where either is missing. */
 function testWithPlan(name: string, fn: () => Promise<void>): void {
-  if (onPath("terraform") && PLUGIN_DIR) test(name, fn, 240_000);
-  else test.skip(skippedName(name, PLAN_TOOLS), fn);
+  testWithOfflineAwsProvider(name, fn, 240_000);
 }
 
 const POWER_USER = "arn:aws:iam::aws:policy/PowerUserAccess";

@@ -469,7 +469,7 @@ describe("the explain advice printed on AccessDenied is safe to paste", () => {
       const aud = `'$(touch ${marker}/aud)'`;
       const token = sts.mintToken({
         sub: `project_path:acme/web:ref_type:branch:ref:${branch}`,
-        aud: [aud, "https://gitlab.com"],
+        aud: [aud, "sts.amazonaws.com"],
       });
       // WHEN the production role (main and release/* only) denies the token
       const result = await shells.run("dash", {

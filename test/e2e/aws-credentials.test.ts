@@ -127,13 +127,13 @@ describe("exports mode", () => {
     expect(result.log).toContain(`role:            ${PRODUCTION_ROLE}`);
     expect(result.log).toContain("iss:             https://gitlab.com");
     expect(result.log).toContain("sub:             project_path:acme/web:ref_type:branch:ref:feature/x");
-    expect(result.log).toContain("aud:             https://gitlab.com");
+    expect(result.log).toContain("aud:             sts.amazonaws.com");
     expect(result.log).toContain("ref_protected:   false");
     expect(result.log).toContain("pipeline_source: push");
     expect(result.log).toContain("environment:     production");
     expect(result.log).toMatch(/wildcard \(\*\) under StringEquals/);
     expect(result.log).toContain(
-      `npm run explain -- --sub 'project_path:acme/web:ref_type:branch:ref:feature/x' --aud 'https://gitlab.com' --role '${PRODUCTION_ROLE}'`,
+      `npm run explain -- --sub 'project_path:acme/web:ref_type:branch:ref:feature/x' --aud 'sts.amazonaws.com' --role '${PRODUCTION_ROLE}'`,
     );
     expectNoSecrets(result.log, token);
   });

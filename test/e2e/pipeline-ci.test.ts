@@ -275,7 +275,7 @@ describe("this repository's pipeline", () => {
 
     test("token audiences are literals; each stack's deploy jobs have their own", () => {
       for (const s of STACKS) {
-        expect(preview[`plan:${s}`]!.id_tokens).toEqual({ AWS_ID_TOKEN: { aud: "https://gitlab.com" } });
+        expect(preview[`plan:${s}`]!.id_tokens).toEqual({ AWS_ID_TOKEN: { aud: "sts.amazonaws.com" } });
         expect(preview[`deploy:${s}`]!.id_tokens).toEqual({ AWS_ID_TOKEN: { aud: deployAudience(s) } });
       }
     });

@@ -500,7 +500,8 @@ function claimGenerator(config: Config, random: () => number) {
       case 4:
         return `${base}x`;
       case 5:
-        return base.slice(0, -1) || "a";
+        // One character shorter, still a path GitLab could mint (no empty last segment, no trailing "/").
+        return (base.slice(0, -1) || "a").replace(/\/+$/, "") || "a";
       case 6:
         return base.includes("/") ? base.slice(0, base.lastIndexOf("/")) : `${base}/${segment()}`;
       case 7:

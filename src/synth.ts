@@ -20,7 +20,6 @@ import {
 } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import type { Config } from "./config/schema";
-export { OutputFilesError, WRITTEN_FILES_RECORD } from "./output-files";
 import { generatedFiles } from "./generated-files";
 import {
   filesOfManifest,
@@ -36,6 +35,9 @@ import { unwrapInterpolationOnlyStrings } from "./terraform/unwrap-interpolation
 import { AccountStack } from "../stacks/account-stack";
 import { StateBucketStack } from "../stacks/state-bucket-stack";
 import { STATE_STACK, stateAccessOf, stateBucketPolicy } from "./model/state-access";
+import type { Extension } from "./extension";
+
+export { OutputFilesError, WRITTEN_FILES_RECORD } from "./output-files";
 
 /** The stacks a config synthesizes: one per account, in config order, then the state bucket's (s3). */
 export function stackNamesOf(config: Config): string[] {
@@ -44,7 +46,6 @@ export function stackNamesOf(config: Config): string[] {
     ...(config.state.type === "s3" ? [STATE_STACK] : []),
   ];
 }
-import type { Extension } from "./extension";
 
 export interface SynthOptions {
   /** Directory that receives `manifest.json` and `stacks/<name>/`. */

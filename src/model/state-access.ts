@@ -12,6 +12,7 @@
  * (AdministratorAccess, say) would let it.
  */
 import type { AccountConfig, Config } from "../config/schema";
+import { roleArn } from "./names";
 
 /** The bootstrap stack: the state bucket itself, in `state.account`; its state is break-glass only. */
 export const STATE_STACK = "gitlab-oidc-state";
@@ -75,11 +76,6 @@ export interface StackStateAccess {
   /** Where the writer's inline policy goes: a role of the config, or one only named by ARN. */
   readonly writerRole?: { readonly name: string; readonly managedHere: boolean };
   readonly readerRole?: string;
-}
-
-/** `arn:aws:iam::111111111111:role/gitlab/deployer`. */
-export function roleArn(partition: string, accountId: string, path: string, name: string): string {
-  return `arn:${partition}:iam::${accountId}:role${path}${name}`;
 }
 
 export function stateKey(state: S3StateConfig, stack: string): string {

@@ -7,6 +7,7 @@
  */
 import type { Config } from "../config/schema";
 import { stateReportLines } from "./state-report";
+import { roleArn } from "../model/names";
 import { parseSubjectGrant, type SubjectGrant } from "../explain/subject";
 import { issuerHost, type IamConditions } from "../model/trust-policy";
 import type { SynthesizedRole, SynthesizedStack } from "../terraform/synthesized-stacks";
@@ -317,10 +318,6 @@ function riskText(risks: readonly Risk[]): string {
   return risks.map((r) => `${r.level === "high" ? "⛔" : "⚠️"} ${cell(r.message)}`).join("<br>");
 }
 
-function roleArn(partition: string, stack: SynthesizedStack, role: SynthesizedRole): string {
-  return `arn:${partition}:iam::${stack.accountId ?? "<account>"}:role${role.path}${role.name}`;
-}
-
 function duration(seconds: number): string {
   const hours = seconds / 3600;
   return `${seconds} s (${Number.isInteger(hours) ? hours : hours.toFixed(2)} h)`;
@@ -377,7 +374,7 @@ export function renderAccessReport(config: Config, stacks: readonly SynthesizedS
         "",
         ...(role.description ? [`Description: ${code(role.description)}`, ""] : []),
         ...((role.imports ?? []).length > 0 ? [ADOPTED_ROLE_NOTE, ""] : []),
-        `- ARN: ${code(roleArn(partition, stack, role))}`,
+        `- ARN: ${code(roleArn(partition, stack.accountId ?? "<account>", role.path, role.name))}`,
         `- Path: ${code(role.path)}`,
         `- Max session: ${duration(role.maxSessionDuration)}`,
         `- Audience (\`aud\`): ${list(audiencesOfRole(stack, role))}`,

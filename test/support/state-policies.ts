@@ -6,8 +6,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../../src/config/schema";
 import { evaluateAccess } from "../../src/iam/evaluate-access";
+import { roleArn } from "../../src/model/names";
 import {
-  roleArn,
   STATE_STACK,
   stateAccessOf,
   type IamDocument,

@@ -4,6 +4,8 @@
  * others. The roles: COMPONENT_CONFIG's (synthesized; they trust only the OIDC provider) and AUDIT_ROLE,
  * managed elsewhere, which trusts the staging deployer (component-fixture.ts).
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { expectNoSecrets, PRODUCTION_ROLE, STAGING_ROLE, STAGING_SESSION } from "./ci-local";
 import { AUDIT_ROLE } from "./component-fixture";
 import { ComponentShells, stsRuleSetDataPath, type ShellName } from "./component-shell";
@@ -171,6 +173,38 @@ export function hopScenarios(
       expect(result.stdout).toMatch(/^AFTER config=\/\S+\/config$/m);
       expect(result.stdout).toContain("home_aws=[] left=[config web-identity-token ]");
     },
+
+    "the CLI runs with a private HOME, the job's Python user base and none of the job's keys or profile":
+      async (shell) => {
+        const { shells } = context();
+        // GIVEN a job with its own keys and profile, and a CLI that reports what it was started with
+        const cli = join(
+          shells.fakeBin({
+            aws: [
+              'printf "%s\\n" "HOME=$HOME" "PYTHONUSERBASE=$PYTHONUSERBASE" "KEY=${AWS_ACCESS_KEY_ID:-}" "PROFILE=${AWS_PROFILE:-}" "ARGS=$*" >>"$AWSCRED_TEST_SEEN"',
+              'echo "arn:aws:sts::222222222222:assumed-role/gitlab-deploy-web/gitlab-7-8-9"',
+            ].join("\n"),
+          }),
+          "aws",
+        );
+        const seen = join(shells.tempDir("seen-"), "seen");
+        const result = await run(shell, {
+          AWS_CREDENTIALS_PROFILES: JSON.stringify([{ name: "staging", role_arn: STAGING_ROLE }]),
+          AWS_CREDENTIALS_AWS_CLI: cli,
+          AWS_ACCESS_KEY_ID: "AKIAJOBSOWNKEY000000",
+          AWS_PROFILE: "jobs-own",
+          AWSCRED_TEST_SEEN: seen,
+        });
+        expect(result.status).toBe(0);
+        // THEN the CLI saw a HOME inside the token directory, the job's ~/.local, no keys, no AWS_PROFILE
+        const lines = readFileSync(seen, "utf8");
+        expect(lines).toMatch(new RegExp(`^HOME=${result.tokenDir}/aws-credentials\\.\\w+/verify$`, "m"));
+        expect(lines).toMatch(/^PYTHONUSERBASE=\/\S+\/component-home-\w+\/\.local$/m);
+        expect(lines).toContain("KEY=\nPROFILE=\n");
+        expect(lines).toContain(
+          `ARGS=sts get-caller-identity --profile staging --output text --query Arn --endpoint-url ${context().sts.url}`,
+        );
+      },
 
     "no AWS CLI in the image: a note, no STS call, the job goes on": async (shell) => {
       const { sts } = context();

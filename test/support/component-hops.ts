@@ -6,8 +6,14 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { expectNoSecrets, PRODUCTION_ROLE, STAGING_ROLE, STAGING_SESSION } from "./ci-local";
-import { AUDIT_ROLE } from "./component-fixture";
+import {
+  expectNoSecrets,
+  missingPrerequisites,
+  PRODUCTION_ROLE,
+  STAGING_ROLE,
+  STAGING_SESSION,
+} from "./ci-local";
+import { AUDIT_ROLE, startComponentStsStandIn } from "./component-fixture";
 import { ComponentShells, stsRuleSetDataPath, type ShellName } from "./component-shell";
 import type { StsStandIn } from "./sts-stand-in";
 
@@ -31,10 +37,32 @@ const PROD_FIRST = JSON.stringify([
   { name: "audit", role_arn: AUDIT_ROLE.arn, source_profile: "prod" },
 ]);
 
-export type HopScenario = (shell: ShellName) => Promise<void>;
+type HopScenario = (shell: ShellName) => Promise<void>;
+
+/** Registers every scenario under each of `shellNames`, with a stand-in and shells of its own. */
+export function describeHopScenarios(shellNames: readonly ShellName[]): void {
+  let sts: StsStandIn;
+  let closeSts: () => Promise<void>;
+  let shells: ComponentShells;
+  beforeAll(async () => {
+    const missing = missingPrerequisites();
+    if (missing.length > 0) throw new Error(`the component hop tests need: ${missing.join(", ")}`);
+    ({ sts, close: closeSts } = await startComponentStsStandIn());
+    shells = new ComponentShells();
+  });
+  afterAll(async () => {
+    await closeSts?.();
+    shells?.cleanup();
+  });
+  describe.each(shellNames)("mode profiles verifies each hop of its chains, under %s", (shell) => {
+    for (const [name, scenario] of Object.entries(hopScenarios(() => ({ sts, shells })))) {
+      it(name, () => scenario(shell));
+    }
+  });
+}
 
 /** The scenarios by name; `context` gives the suite's stand-in and shells once they exist. */
-export function hopScenarios(
+function hopScenarios(
   context: () => { sts: StsStandIn; shells: ComponentShells },
 ): Record<string, HopScenario> {
   /** Runs the script in mode profiles with `env` on top; the CLI's own STS calls reach the stand-in. */

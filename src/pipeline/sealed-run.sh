@@ -17,7 +17,9 @@
 #      of the job's environment reaches Terraform, git or the credential step. A variable that is
 #      neither needed nor known to steer anything is simply not passed.
 # The two secrets (the ID token and the job token) travel through a private file, not the command
-# line, which every process on the machine can read.
+# line, which every process on the machine can read. The component's own check of the profiles' hops
+# (verify_profiles) is off: it needs the AWS CLI, which the Terraform image lacks, and Terraform's AWS
+# provider assumes the same chain at once and names the role it could not assume.
 set -eu
 # Names come from the environment: no pathname expansion of them.
 set -f
@@ -218,6 +220,7 @@ env -i \
   AWS_CREDENTIALS_MODE="${m_AWS_CREDENTIALS_MODE:-profiles}" AWS_CREDENTIALS_REGION="${m_AWS_CREDENTIALS_REGION:-}" \
   AWS_CREDENTIALS_PROFILES="$profiles" AWS_CREDENTIALS_DEFAULT_PROFILE="${m_AWS_CREDENTIALS_DEFAULT_PROFILE:-}" \
   AWS_CREDENTIALS_STS_ENDPOINT="${m_AWS_CREDENTIALS_STS_ENDPOINT:-}" \
+  AWS_CREDENTIALS_VERIFY_PROFILES=false \
   /bin/sh "$root/src/pipeline/sealed-step.sh"
 status=$?
 set -e

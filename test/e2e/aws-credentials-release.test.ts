@@ -58,7 +58,7 @@ describe("the release job in this repository's pipeline", () => {
     // WHEN the release job runs for the template's version
     const result = runGitlabCiLocal(dir, ["release", "--force-shell-executor"], TAG_PIPELINE(VERSION));
     // THEN it passes, and its notes are the CHANGELOG section
-    expect(result.output).toContain("A major release: the default audience, the region default and what");
+    expect(result.output).toContain("A minor release: one new input, `verify_profiles`.");
     expect(result.status).toBe(0);
   }, 120_000);
 

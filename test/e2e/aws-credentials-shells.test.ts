@@ -197,13 +197,14 @@ describe("profiles are validated before anything is written", () => {
   it("reads GitLab's rendering of an array input (Ruby hash syntax) like JSON", async () => {
     // GIVEN the profiles as GitLab renders an array input inside a string: {"name" => "a", …}
     const profiles = `[{"name" => "staging", "role_arn" => "${STAGING_ROLE}"}, {"name"=>"audit", "role_arn"=>"${PRODUCTION_ROLE}", "source_profile"=>"staging"}] `;
-    // WHEN the script runs
+    // WHEN the script runs (writing the config only: nothing assumed)
     const result = await shells.run("dash", {
       env: {
         AWS_ID_TOKEN: sts.mintToken({ sub: MAIN }),
         AWS_CREDENTIALS_MODE: "profiles",
         AWS_CREDENTIALS_PROFILES: profiles,
         AWS_CREDENTIALS_REGION: "eu-west-1",
+        AWS_CREDENTIALS_VERIFY_PROFILES: "false",
       },
       after: 'cat "$AWS_CONFIG_FILE"',
     });

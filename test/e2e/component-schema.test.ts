@@ -54,6 +54,7 @@ describe("aws-credentials component YAML", () => {
         "session_policy",
         "session_policy_arns",
         "sts_endpoint",
+        "verify_profiles",
       ].sort(),
     );
     // (role_arn is empty by default because mode profiles needs none; the other modes refuse it empty)
@@ -74,6 +75,8 @@ describe("aws-credentials component YAML", () => {
     });
     expect(inputs.profiles).toMatchObject({ type: "array", default: [] });
     expect(inputs.default_profile!.default).toBe("");
+    // (mode profiles assumes every profile once before the job's script unless told not to)
+    expect(inputs.verify_profiles).toMatchObject({ type: "boolean", default: true });
     expect(inputs.sts_endpoint!.default).toBe("");
     // AND the catalog shows a description for every input
     for (const [name, input] of Object.entries(inputs)) {
@@ -149,6 +152,7 @@ describe("aws-credentials component YAML", () => {
       AWS_CREDENTIALS_MODE: "$[[ inputs.mode ]]",
       AWS_CREDENTIALS_PROFILES: "$[[ inputs.profiles ]] ",
       AWS_CREDENTIALS_DEFAULT_PROFILE: "$[[ inputs.default_profile ]]",
+      AWS_CREDENTIALS_VERIFY_PROFILES: "$[[ inputs.verify_profiles ]]",
       AWS_CREDENTIALS_STS_ENDPOINT: "$[[ inputs.sts_endpoint ]]",
     });
     expect(job.before_script).toEqual([[".aws-credentials-script", "script"]]);

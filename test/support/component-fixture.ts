@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { synthesize } from "../../src/synth";
 import { lockFor, parse, type RawConfig } from "./configs";
-import { StsStandIn } from "./sts-stand-in";
+import { STAGING_ROLE } from "./ci-local";
+import { StsStandIn, type ExternalRole } from "./sts-stand-in";
 
 export const ASSETS_BUCKET = "arn:aws:s3:::acme-web-assets";
 
@@ -56,12 +57,31 @@ export const COMPONENT_CONFIG: RawConfig = {
   ],
 };
 
-/** The stand-in for COMPONENT_CONFIG's stacks; `close` also removes the synthesized files. */
+/**
+ * A role managed outside this repository (as an account's deployRoleArn is), in the staging account,
+ * whose trust policy lets the staging deployer chain into it (sts:AssumeRole).
+ */
+export const AUDIT_ROLE: ExternalRole = {
+  arn: "arn:aws:iam::222222222222:role/audit/gitlab-audit",
+  trustPolicy: {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "StagingDeployer",
+        Effect: "Allow",
+        Principal: { AWS: [STAGING_ROLE] },
+        Action: ["sts:AssumeRole"],
+      },
+    ],
+  },
+};
+
+/** The stand-in for COMPONENT_CONFIG's stacks (and AUDIT_ROLE); `close` also removes the synthesized files. */
 export async function startComponentStsStandIn(): Promise<{ sts: StsStandIn; close: () => Promise<void> }> {
   const outdir = mkdtempSync(join(tmpdir(), "component-stacks-"));
   const lock = lockFor(COMPONENT_CONFIG);
   synthesize(parse(COMPONENT_CONFIG, lock), { outdir, hcl: false });
-  const sts = await StsStandIn.start(outdir, lock);
+  const sts = await StsStandIn.start(outdir, lock, { externalRoles: [AUDIT_ROLE] });
   return {
     sts,
     close: async () => {

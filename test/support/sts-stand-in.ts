@@ -9,6 +9,12 @@
  *   role (terraform/ read back by readSynthesizedStacks) with the project's one IAM evaluator;
  * - answers GetCallerIdentity for the credentials it issued (the SigV4 signature is not verified: the
  *   access key id is read from the Authorization header);
+ * - answers AssumeRole (role chaining: a profile with source_profile) for those credentials by evaluating
+ *   the target role's trust policy against the calling role's ARN: the synthesized roles trust only the
+ *   OIDC provider, so chaining into them is denied; roles managed elsewhere (`externalRoles`, as an
+ *   account's deployRoleArn is) are judged by the project's access evaluator (src/iam/evaluate-access.ts),
+ *   with no identity policies of the caller: a trust policy naming the calling role in its own account
+ *   allows; a cross-account chain, which would also need the caller's identity policies, is denied;
  * - can inject transient failures (IDPCommunicationError, Throttling, 5xx, dropped connections).
  * Formats follow STS's query protocol (form-encoded POST in, XML out; errors as ErrorResponse).
  */
@@ -17,6 +23,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { evaluateTrustPolicy } from "../../src/iam/evaluate";
+import { evaluateAccess } from "../../src/iam/evaluate-access";
+import type { IamDocument } from "../../src/model/state-access";
 import { parseSubjectClaim } from "../../src/explain/subject";
 import {
   ENVIRONMENT_SUB_CLAIM_COMPONENTS,
@@ -55,6 +63,8 @@ export interface StsCall {
 }
 
 export interface IssuedCredentials {
+  /** The role the credentials are a session of (aws:PrincipalArn when they sign a call). */
+  readonly roleArn: string;
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   readonly sessionToken: string;
@@ -63,6 +73,18 @@ export interface IssuedCredentials {
   readonly sessionName: string;
   /** The inline session policy the credentials were issued with, parsed. */
   readonly sessionPolicy?: unknown;
+}
+
+/** A role this project does not synthesize (e.g. an account's deployRoleArn), assumed by role chaining. */
+export interface ExternalRole {
+  readonly arn: string;
+  /** Its trust policy, with AWS principals (the roles that may chain into it). */
+  readonly trustPolicy: IamDocument;
+}
+
+export interface StandInOptions {
+  /** @default none */
+  readonly externalRoles?: readonly ExternalRole[];
 }
 
 export interface TokenClaims {
@@ -140,6 +162,56 @@ function verifyJwt(token: string, publicKey: KeyObject): JWTPayload {
   }
 }
 
+/** The session's ARN, as STS names it: arn:aws:sts::<account>:assumed-role/<role name>/<session>. */
+function assumedRoleArn({ accountId, roleName, sessionName }: IssuedCredentials): string {
+  return `arn:aws:sts::${accountId}:assumed-role/${roleName}/${sessionName}`;
+}
+
+/** AssumedRoleUser and Credentials of an AssumeRole* result, valid for `duration` seconds. */
+function sessionXml(credentials: IssuedCredentials, duration: number): string {
+  const expiration = new Date(Date.now() + duration * 1000).toISOString().replace(/\.\d+Z$/, "Z");
+  return (
+    `<AssumedRoleUser><Arn>${assumedRoleArn(credentials)}</Arn>` +
+    `<AssumedRoleId>AROA${credentials.accessKeyId.slice(4)}:${credentials.sessionName}</AssumedRoleId></AssumedRoleUser>` +
+    `<Credentials><SessionToken>${credentials.sessionToken}</SessionToken>` +
+    `<SecretAccessKey>${credentials.secretAccessKey}</SecretAccessKey>` +
+    `<Expiration>${expiration}</Expiration><AccessKeyId>${credentials.accessKeyId}</AccessKeyId></Credentials>`
+  );
+}
+
+/** RoleArn, RoleSessionName and DurationSeconds of an AssumeRole* call, checked as STS checks them. */
+function validatedAssumeParameters(params: URLSearchParams): {
+  roleArn: string;
+  sessionName: string;
+  duration: number;
+} {
+  const roleArn = params.get("RoleArn") ?? "";
+  const sessionName = params.get("RoleSessionName") ?? "";
+  const duration = Number(params.get("DurationSeconds") ?? "3600");
+  if (!ROLE_ARN.test(roleArn)) {
+    throw new StsError(
+      400,
+      "ValidationError",
+      `1 validation error detected: Value at 'roleArn' failed to satisfy constraint`,
+    );
+  }
+  if (!SESSION_NAME.test(sessionName)) {
+    throw new StsError(
+      400,
+      "ValidationError",
+      "1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+    );
+  }
+  if (!Number.isInteger(duration) || duration < 900 || duration > 43200) {
+    throw new StsError(
+      400,
+      "ValidationError",
+      "1 validation error detected: Value at 'durationSeconds' failed to satisfy constraint",
+    );
+  }
+  return { roleArn, sessionName, duration };
+}
+
 const INJECTED: Record<Exclude<InjectedFailure, "drop" | "EchoToken">, StsError> = {
   IDPCommunicationError: new StsError(
     400,
@@ -163,6 +235,7 @@ export class StsStandIn {
     private readonly privateKey: KeyObject,
     private readonly publicKey: KeyObject,
     private readonly lock: GitLabLock,
+    private readonly externalRoles: readonly ExternalRole[],
   ) {}
 
   /**
@@ -173,6 +246,7 @@ export class StsStandIn {
   static async start(
     terraformDir: string,
     lock: GitLabLock = readLockFor(join(terraformDir, "..", "gitlab-oidc.yaml")) ?? EMPTY_LOCK,
+    { externalRoles = [] }: StandInOptions = {},
   ): Promise<StsStandIn> {
     const stacks = await readSynthesizedStacks(terraformDir);
     const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -183,7 +257,15 @@ export class StsStandIn {
       server.listen(0, "127.0.0.1", resolve);
     });
     const { port } = server.address() as AddressInfo;
-    ready.standIn = new StsStandIn(server, `http://127.0.0.1:${port}`, stacks, privateKey, publicKey, lock);
+    ready.standIn = new StsStandIn(
+      server,
+      `http://127.0.0.1:${port}`,
+      stacks,
+      privateKey,
+      publicKey,
+      lock,
+      externalRoles,
+    );
     return ready.standIn;
   }
 
@@ -309,14 +391,9 @@ export class StsStandIn {
       } else if (action === "GetCallerIdentity") {
         body = this.getCallerIdentity(req, requestId);
       } else if (action === "AssumeRole") {
-        callerArn = this.callerArn(req);
-        // Every synthesized trust policy trusts only the GitLab OIDC provider, never another role, so
-        // AWS denies role chaining into these roles; the call shows which role's credentials signed it.
-        throw new StsError(
-          403,
-          "AccessDenied",
-          `User: ${callerArn} is not authorized to perform: sts:AssumeRole on resource: ${params.get("RoleArn") ?? ""}`,
-        );
+        const caller = this.caller(req);
+        callerArn = assumedRoleArn(caller);
+        body = this.assumeRole(caller, params, requestId);
       } else {
         throw new StsError(400, "InvalidAction", `Could not find operation ${action} for version 2011-06-15`);
       }
@@ -351,36 +428,13 @@ export class StsStandIn {
   }
 
   private async assumeRoleWithWebIdentity(params: URLSearchParams, requestId: string): Promise<string> {
-    const roleArn = params.get("RoleArn") ?? "";
-    const sessionName = params.get("RoleSessionName") ?? "";
+    const { roleArn, sessionName, duration } = validatedAssumeParameters(params);
     const token = params.get("WebIdentityToken") ?? "";
-    const duration = Number(params.get("DurationSeconds") ?? "3600");
-    if (!ROLE_ARN.test(roleArn)) {
-      throw new StsError(
-        400,
-        "ValidationError",
-        `1 validation error detected: Value at 'roleArn' failed to satisfy constraint`,
-      );
-    }
-    if (!SESSION_NAME.test(sessionName)) {
-      throw new StsError(
-        400,
-        "ValidationError",
-        "1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*",
-      );
-    }
     if (token.length < 4 || token.length > 20000) {
       throw new StsError(
         400,
         "ValidationError",
         "1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint",
-      );
-    }
-    if (!Number.isInteger(duration) || duration < 900 || duration > 43200) {
-      throw new StsError(
-        400,
-        "ValidationError",
-        "1 validation error detected: Value at 'durationSeconds' failed to satisfy constraint",
       );
     }
     const policy = params.get("Policy");
@@ -441,31 +495,83 @@ export class StsStandIn {
     if (!evaluation.allowed)
       throw new StsError(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
 
-    const credentials: IssuedCredentials = {
-      accessKeyId: randomId("ASIA", 16),
-      secretAccessKey: randomBytes(30).toString("base64"),
-      sessionToken: randomBytes(300).toString("base64"),
-      accountId: stack.accountId!,
-      roleName: role.name,
-      sessionName,
-      ...(sessionPolicy === undefined ? {} : { sessionPolicy }),
-    };
-    this.issued.push(credentials);
-    const expiration = new Date(Date.now() + duration * 1000).toISOString().replace(/\.\d+Z$/, "Z");
+    const credentials = this.issue(roleArn, sessionName, sessionPolicy);
     return (
       `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">` +
       `<AssumeRoleWithWebIdentityResult>` +
       `<SubjectFromWebIdentityToken>${xmlEscape(payload.sub ?? "")}</SubjectFromWebIdentityToken>` +
       `<Audience>${xmlEscape(aud)}</Audience>` +
-      `<AssumedRoleUser><Arn>arn:aws:sts::${stack.accountId}:assumed-role/${role.name}/${sessionName}</Arn>` +
-      `<AssumedRoleId>AROA${credentials.accessKeyId.slice(4)}:${sessionName}</AssumedRoleId></AssumedRoleUser>` +
-      `<Credentials><SessionToken>${credentials.sessionToken}</SessionToken>` +
-      `<SecretAccessKey>${credentials.secretAccessKey}</SecretAccessKey>` +
-      `<Expiration>${expiration}</Expiration><AccessKeyId>${credentials.accessKeyId}</AccessKeyId></Credentials>` +
+      sessionXml(credentials, duration) +
       `<Provider>${xmlEscape(stack.providerUrl.replace(/^https:\/\//, ""))}</Provider>` +
       `</AssumeRoleWithWebIdentityResult>` +
       `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata>` +
       `</AssumeRoleWithWebIdentityResponse>`
+    );
+  }
+
+  /** New credentials for a session of `roleArn` (validated), remembered for the calls they sign. */
+  private issue(roleArn: string, sessionName: string, sessionPolicy?: unknown): IssuedCredentials {
+    const [, accountId, , roleName] = ROLE_ARN.exec(roleArn)!;
+    const credentials: IssuedCredentials = {
+      roleArn,
+      accessKeyId: randomId("ASIA", 16),
+      secretAccessKey: randomBytes(30).toString("base64"),
+      sessionToken: randomBytes(300).toString("base64"),
+      accountId: accountId!,
+      roleName: roleName!,
+      sessionName,
+      ...(sessionPolicy === undefined ? {} : { sessionPolicy }),
+    };
+    this.issued.push(credentials);
+    return credentials;
+  }
+
+  /**
+   * AssumeRole with credentials this stand-in issued: IAM's decision on the target role's trust policy for
+   * the calling role (aws:PrincipalArn is the role, not its session).
+   */
+  private assumeRole(caller: IssuedCredentials, params: URLSearchParams, requestId: string): string {
+    const { roleArn, sessionName, duration } = validatedAssumeParameters(params);
+    // Role chaining limits a session to one hour (IAM User Guide, "Role chaining").
+    if (duration > 3600) {
+      throw new StsError(
+        400,
+        "ValidationError",
+        "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+      );
+    }
+    const synthesized = this.findRole(roleArn);
+    const external = this.externalRoles.find((r) => r.arn === roleArn);
+    // A synthesized trust policy's only principal is the OIDC provider (Principal.Federated): the
+    // calling role is not it, so no statement matches.
+    const allowed = synthesized
+      ? evaluateTrustPolicy(synthesized.role.trustPolicy, {
+          federatedPrincipal: caller.roleArn,
+          action: "sts:AssumeRole",
+          context: { "aws:PrincipalArn": caller.roleArn },
+        }).allowed
+      : external !== undefined &&
+        evaluateAccess(
+          { principalArn: caller.roleArn, action: "sts:AssumeRole", resource: roleArn },
+          {
+            identityPolicies: [],
+            resourcePolicy: external.trustPolicy,
+            resourceAccount: roleArn.split(":")[4]!,
+          },
+        ).allowed;
+    if (!allowed) {
+      throw new StsError(
+        403,
+        "AccessDenied",
+        `User: ${assumedRoleArn(caller)} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
+      );
+    }
+    const credentials = this.issue(roleArn, sessionName);
+    return (
+      `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>` +
+      sessionXml(credentials, duration) +
+      `</AssumeRoleResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata>` +
+      `</AssumeRoleResponse>`
     );
   }
 
@@ -483,18 +589,12 @@ export class StsStandIn {
     return credentials;
   }
 
-  /** AssumeRole (role chaining, e.g. a profile with source_profile): the ARN of the signing session. */
-  private callerArn(req: IncomingMessage): string {
-    const { accountId, roleName, sessionName } = this.caller(req);
-    return `arn:aws:sts::${accountId}:assumed-role/${roleName}/${sessionName}`;
-  }
-
   private getCallerIdentity(req: IncomingMessage, requestId: string): string {
     const credentials = this.caller(req);
-    const { accountId, roleName, sessionName } = credentials;
+    const { accountId, sessionName } = credentials;
     return (
       `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>` +
-      `<Arn>arn:aws:sts::${accountId}:assumed-role/${roleName}/${sessionName}</Arn>` +
+      `<Arn>${assumedRoleArn(credentials)}</Arn>` +
       `<UserId>AROA${credentials.accessKeyId.slice(4)}:${sessionName}</UserId><Account>${accountId}</Account>` +
       `</GetCallerIdentityResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata>` +
       `</GetCallerIdentityResponse>`

@@ -10,9 +10,11 @@ const root = dirname(fileURLToPath(import.meta.url));
  * CI) or when the command line names them (`--selectProjects slow`, a path under test/slow/).
  */
 const runs = (tier) =>
-  tier.byDefault || process.env.TEST_TIERS === "all" || process.argv.some((arg) => arg.includes(tier.name));
+  tier.byDefault ||
+  process.env.TEST_TIERS === "all" ||
+  process.argv.some((arg) => arg.split("=").pop() === tier.name || arg.includes(`${tier.dir}/`));
 
-/** What every tier shares: Node, the SWC transform, the child deadlines and cdktf's matchers. */
+/** What every tier shares: Node, the SWC transform and the child deadlines (test/setup.ts). */
 const shared = {
   testEnvironment: "node",
   setupFilesAfterEnv: ["<rootDir>/test/setup.ts"],

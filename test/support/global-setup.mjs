@@ -120,8 +120,10 @@ export default async function globalSetup() {
   if (build.status !== 0) {
     throw failure("node scripts/build.mjs", build.status, `${build.stdout}${build.stderr}`);
   }
-  const synths = {};
-  const made = await Promise.all(Object.entries(SHARED).map(([name, file]) => sharedSynth(name, file)));
-  Object.keys(SHARED).forEach((name, i) => (synths[name] = made[i]));
+  const synths = Object.fromEntries(
+    await Promise.all(
+      Object.entries(SHARED).map(async ([name, file]) => [name, await sharedSynth(name, file)]),
+    ),
+  );
   process.env.GITLAB_OIDC_TEST_SYNTHS = JSON.stringify(synths);
 }

@@ -170,10 +170,11 @@ describe("aws-credentials component YAML", () => {
     expect(commands[0]).toMatch(/^case \$- in \*x\*\) set \+x; _awscred_xtrace=on ;;/);
     expect(script.match(/set -[a-z]*x/g)).toEqual(["set -x"]);
     expect(script).toMatch(/if \[ -n "\$_awscred_xtrace" \]; then unset _awscred_xtrace; set -x;/);
-    // AND it never hides failures in export $(...), and uses no bash-only syntax
+    // AND it never hides failures in export $(...), and uses no bash-only syntax (`local` as a command,
+    // not the word in a path such as ~/.local)
     expect(script).not.toMatch(/export [A-Z_]+=?\$\(/);
     expect(script).not.toMatch(
-      /\[\[ |<<<|\$RANDOM|\bfunction \w+ *\{|\bfunction _awscred|\blocal\b|\$\{[A-Za-z_]+\/\//,
+      /\[\[ |<<<|\$RANDOM|\bfunction \w+ *\{|\bfunction _awscred|(?:^|[\s;&|(])local\s|\$\{[A-Za-z_]+\/\//,
     );
   });
 

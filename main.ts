@@ -7,7 +7,9 @@
 import "./src/runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
 import { configPath, loadConfigFile } from "./src/config/load";
 import { ConfigError } from "./src/config/rules";
+import { progressReporter } from "./src/runtime/progress";
 import { synthesize } from "./src/synth";
+import { defaultSynthCacheDir } from "./src/synth-cache";
 
 const DEFAULT_OUTDIR = "terraform";
 
@@ -27,8 +29,23 @@ async function main(): Promise<number> {
   const hclSetting = process.env.SYNTH_HCL_OUTPUT;
   const hcl =
     hclSetting === undefined || hclSetting === "" ? true : hclSetting === "true" || hclSetting === "1";
-  const result = synthesize(config, { outdir, hcl });
   const roles = config.accounts.reduce((sum, account) => sum + account.roles.length, 0);
+  const progress = progressReporter(process.stderr, roles);
+  const cacheDir = defaultSynthCacheDir();
+  let result;
+  try {
+    result = synthesize(config, {
+      outdir,
+      hcl,
+      // Unchanged accounts are reused from the last synth into this outdir (src/synth-cache.ts);
+      // GITLAB_OIDC_FULL_SYNTH=1 synthesizes all of them.
+      ...(cacheDir ? { cacheDir } : {}),
+      reuse: process.env.GITLAB_OIDC_FULL_SYNTH !== "1",
+      ...(progress ? { onProgress: progress.update } : {}),
+    });
+  } finally {
+    progress?.end();
+  }
   const names = result.stacks.slice(0, 10).join(", ") + (result.stacks.length > 10 ? ", …" : "");
   console.log(
     `Synthesized ${result.stacks.length} stack(s), ${roles} role(s) from ${file} into ${outdir}/stacks/ (${names})`,

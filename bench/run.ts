@@ -415,9 +415,8 @@ async function main(): Promise<void> {
       step("Read and validate the config (YAML, schema, rules)", (p) => p.loadValidate);
       step("Build the construct tree", (p) => p.construct);
       step("cdktf `App.synth()` (HCL text)", (p) => p.synth);
-      step("Collect the stacks' model (for the generated files)", (p) => p.model);
       step("Format HCL (src/terraform/format-hcl.ts)", (p) => p.format);
-      step("Generated files (src/generated-files.ts)", (p) => p.generated);
+      step("Generated files (src/generated-files.ts) and manifest.json", (p) => p.generated);
       step("Move into place", (p) => p.install);
       lines.push(`| Total | ${phases.map(({ p }) => seconds(p.total)).join(" | ")} |`, "");
     }

@@ -6,8 +6,11 @@
  * only what that record lists and it no longer writes, so anything else under the output survives.
  */
 import { App } from "cdktf";
+import type { Manifest } from "cdktf/lib/manifest";
 import {
+  copyFileSync,
   existsSync,
+  linkSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
@@ -22,7 +25,18 @@ import {
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { Config } from "./config/schema";
 import { generatedFiles } from "./generated-files";
-import type { SynthesizedStack } from "./terraform/synthesized-stacks";
+import {
+  readRecords,
+  recordFileFor,
+  sha256,
+  stackInputHash,
+  stackInputs,
+  stillValid,
+  toolFingerprint,
+  writeRecords,
+  type StackInputs,
+  type StackRecord,
+} from "./synth-cache";
 import { formatHcl } from "./terraform/format-hcl";
 import { unwrapInterpolationOnlyStrings } from "./terraform/unwrap-interpolations";
 import { AccountStack } from "../stacks/account-stack";
@@ -33,28 +47,57 @@ export interface SynthOptions {
   /** HCL (`cdk.tf`, formatted like `terraform fmt`) or JSON (`cdk.tf.json`). */
   readonly hcl: boolean;
   /**
-   * Called as each step ends (`construct`, `synth`, `model`, `format`, `generated`, `install`): the
-   * benchmark's stopwatch.
+   * Where the records that let a later synth reuse an unchanged account's output are kept
+   * (src/synth-cache.ts; `defaultSynthCacheDir()` is node_modules/.cache/gitlab-oidc-aws/synth).
+   * @default none: every account is synthesized, nothing is recorded
+   */
+  readonly cacheDir?: string;
+  /**
+   * Whether recorded output may be reused; false synthesizes every account (and still records them).
+   * @default true
+   */
+  readonly reuse?: boolean;
+  /**
+   * Called after each account, synthesized or reused, with how many are done and how many there are.
    * @default no callback
    */
-  readonly onStepDone?: (step: SynthStep) => void;
+  readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * Called once at the end with the time each step took in total over all accounts, in ms (the
+   * benchmark's stopwatch).
+   * @default no callback
+   */
+  readonly onStepTimes?: (times: Readonly<Record<SynthStep, number>>) => void;
 }
 
-export type SynthStep = "construct" | "synth" | "model" | "format" | "generated" | "install";
+/**
+ * The steps of a synth: per account `reuse` (hashing its inputs, checking its recorded files),
+ * `construct`, `synth` (cdktf's App.synth()), `format`; then `generated` (files spanning accounts, and
+ * manifest.json), `install` (the move into place) and `record` (the reuse record).
+ */
+export type SynthStep = "reuse" | "construct" | "synth" | "format" | "generated" | "install" | "record";
 
 export interface SynthResult {
   /** Stack names, in config order. */
   readonly stacks: string[];
   /** The written Terraform files, relative to the outdir. */
   readonly files: string[];
+  /** The stacks whose recorded output was reused (unchanged inputs and files), in config order. */
+  readonly reused: string[];
 }
 
 /** Builds the construct tree: one stack per account, writing HCL or JSON when synthesized. */
 export function buildApp(config: Config, outdir: string, hcl: boolean): App {
-  return withoutTokenCreationStacks(() => buildStacks(config, outdir, hcl));
+  return withoutTokenCreationStacks(() =>
+    buildStacks(
+      config.accounts.map((account) => stackInputs(config, account)),
+      outdir,
+      hcl,
+    ),
+  );
 }
 
-function buildStacks(config: Config, outdir: string, hcl: boolean): App {
+function buildStacks(inputs: readonly StackInputs[], outdir: string, hcl: boolean): App {
   // cdktf 0.21's App and stacks read HCL-or-JSON from this variable as they are constructed (App's
   // hclOutput only names the file; an empty value would mean JSON to App), so it is set for exactly
   // that moment.
@@ -63,15 +106,7 @@ function buildStacks(config: Config, outdir: string, hcl: boolean): App {
   let app: App;
   try {
     app = new App({ outdir, hclOutput: hcl, stackTraces: false });
-    for (const account of config.accounts) {
-      new AccountStack(app, {
-        gitlab: config.gitlab,
-        state: config.state,
-        limits: config.limits,
-        account,
-        ...(config.lock ? { lock: config.lock } : {}),
-      });
-    }
+    for (const props of inputs) new AccountStack(app, props);
   } finally {
     if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
     else process.env.SYNTH_HCL_OUTPUT = previous;
@@ -79,37 +114,133 @@ function buildStacks(config: Config, outdir: string, hcl: boolean): App {
   return app;
 }
 
+/**
+ * Writes one stack per account. Each account is synthesized on its own App (so progress can be told
+ * and each tree is garbage once written) or, with `cacheDir`, reused from the previous synth when its
+ * inputs and files are unchanged (src/synth-cache.ts); manifest.json, ACCESS.md and the pipeline's jobs
+ * always come fresh from every stack's model. The result is byte-identical to a full synth.
+ */
 export function synthesize(config: Config, options: SynthOptions): SynthResult {
-  const stepDone = options.onStepDone ?? (() => undefined);
+  const times: Record<SynthStep, number> = {
+    reuse: 0,
+    construct: 0,
+    synth: 0,
+    format: 0,
+    generated: 0,
+    install: 0,
+    record: 0,
+  };
+  let clock = performance.now();
+  const lap = (step: SynthStep) => {
+    const now = performance.now();
+    times[step] += now - clock;
+    clock = now;
+  };
   const outdir = realLocation(resolve(options.outdir));
   mkdirSync(dirname(outdir), { recursive: true });
   const scratch = mkdtempSync(join(dirname(outdir), `.${basename(outdir)}.synth-`));
   try {
-    const app = buildApp(config, scratch, options.hcl);
-    stepDone("construct");
-    withoutTokenCreationStacks(() => app.synth());
-    stepDone("synth");
-    // What will be deployed, for the generated files (equal to the HCL parsed back, as the tests check).
-    const synthesized: SynthesizedStack[] = app.node.children
-      .filter((child) => child instanceof AccountStack)
-      .map((stack) => stack.synthesized);
-    stepDone("model");
-    const stacks = config.accounts.map((account) => account.name);
     const stackFile = options.hcl ? "cdk.tf" : "cdk.tf.json";
-    if (options.hcl) formatStacks(scratch, stacks, stackFile);
-    stepDone("format");
-    const extra = generatedFiles(config, synthesized);
+    const recordFile = options.cacheDir && recordFileFor(options.cacheDir, outdir, options.hcl);
+    const previous =
+      recordFile && options.reuse !== false
+        ? readRecords(recordFile, outdir)
+        : new Map<string, StackRecord>();
+    const fingerprint = recordFile ? toolFingerprint() : "";
+    const records = new Map<string, StackRecord>();
+    const reused: string[] = [];
+    lap("reuse");
+    for (const account of config.accounts) {
+      const inputs = stackInputs(config, account);
+      const input = recordFile ? stackInputHash(fingerprint, options.hcl, inputs) : "";
+      const record = previous.get(account.name);
+      if (recordFile && stillValid(record, input, outdir)) {
+        // The recorded files are the ones on disk: linked into the scratch directory, they move back
+        // onto themselves with the rest.
+        for (const file of Object.keys(record!.files)) linkInto(outdir, scratch, file);
+        records.set(account.name, record!);
+        reused.push(account.name);
+        lap("reuse");
+      } else {
+        records.set(account.name, synthesizeStack(inputs, scratch, options.hcl, stackFile, input, lap));
+      }
+      options.onProgress?.(records.size, config.accounts.length);
+    }
+    const stacks = config.accounts.map((account) => account.name);
+    writeManifest(
+      scratch,
+      options.hcl,
+      [...records.values()].map((record) => record.manifest),
+    );
+    const models = [...records.values()].map((record) => record.model);
+    const extra = generatedFiles(config, models);
     for (const [file, content] of Object.entries(extra)) writeFileSync(join(scratch, file), content);
-    stepDone("generated");
+    lap("generated");
     // metadata.json comes with HCL output only.
     const stackFiles = stacks.flatMap((stack) =>
       [stackFile, "metadata.json"].map((f) => join("stacks", stack, f)),
     );
     const files = install(scratch, outdir, stackFiles, [...Object.keys(extra), "manifest.json"]);
-    stepDone("install");
-    return { stacks, files };
+    lap("install");
+    if (recordFile) writeRecords(recordFile, outdir, records);
+    lap("record");
+    options.onStepTimes?.(times);
+    return { stacks, files, reused };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Synthesizes one account's stack into `scratch` (formatted, for HCL) and returns its record. */
+function synthesizeStack(
+  inputs: StackInputs,
+  scratch: string,
+  hcl: boolean,
+  stackFile: string,
+  input: string,
+  lap: (step: SynthStep) => void,
+): StackRecord {
+  const app = withoutTokenCreationStacks(() => buildStacks([inputs], scratch, hcl));
+  const stack = app.node.children[0] as AccountStack;
+  lap("construct");
+  withoutTokenCreationStacks(() => app.synth());
+  lap("synth");
+  const name = inputs.account.name;
+  const written = [stackFile, "metadata.json"]
+    .map((file) => join("stacks", name, file))
+    .filter((file) => existsSync(join(scratch, file)));
+  const files: Record<string, string> = {};
+  for (const file of written) {
+    let content = readFileSync(join(scratch, file), "utf8");
+    if (hcl && file.endsWith(stackFile)) {
+      content = formatHcl(unwrapInterpolationOnlyStrings(content));
+      writeFileSync(join(scratch, file), content);
+    }
+    files[file] = sha256(content);
+  }
+  lap("format");
+  // What will be deployed, for the generated files (equal to the HCL parsed back, as the tests check).
+  return { input, files, manifest: app.manifest.stacks[name], model: stack.synthesized };
+}
+
+/** cdktf's manifest.json for all stacks, written by cdktf's own Manifest (same bytes as App.synth()). */
+function writeManifest(scratch: string, hcl: boolean, entries: readonly unknown[]): void {
+  const { manifest } = new App({ outdir: scratch, hclOutput: hcl, stackTraces: false });
+  for (const entry of entries) {
+    const stack = entry as Manifest["stacks"][string];
+    manifest.stacks[stack.name] = stack;
+  }
+  manifest.writeToFile();
+}
+
+/** A hard link of `outdir/file` at `scratch/file` (a copy where links are refused). */
+function linkInto(outdir: string, scratch: string, file: string): void {
+  const target = join(scratch, file);
+  mkdirSync(dirname(target), { recursive: true });
+  try {
+    linkSync(join(outdir, file), target);
+  } catch {
+    copyFileSync(join(outdir, file), target);
   }
 }
 
@@ -133,13 +264,6 @@ export function withoutTokenCreationStacks<T>(work: () => T): T {
     return work();
   } finally {
     Error.prepareStackTrace = previous;
-  }
-}
-
-function formatStacks(dir: string, stacks: string[], stackFile: string): void {
-  for (const stack of stacks) {
-    const file = join(dir, "stacks", stack, stackFile);
-    writeFileSync(file, formatHcl(unwrapInterpolationOnlyStrings(readFileSync(file, "utf8"))));
   }
 }
 

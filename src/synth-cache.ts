@@ -1,0 +1,259 @@
+/**
+ * What lets a synth reuse an account's output: per stack, a SHA-256 of everything that shapes it (its
+ * stack props — the account, the shared settings and its slice of the lock — and the tool's fingerprint:
+ * its own code, the cdktf, constructs and provider versions, Node's version), recorded with the SHA-256
+ * of each file it wrote, its cdktf manifest entry and its model (for the files that span accounts,
+ * ACCESS.md and the pipeline's jobs, which are always regenerated).
+ *
+ * The record lives outside the committed output (`node_modules/.cache/gitlab-oidc-aws/synth/`, one file
+ * per output directory), so `terraform/` stays exactly what a full synth writes, on any machine. A stack
+ * is reused only when its input hash is the same AND every file it wrote is still on disk with the
+ * recorded bytes; a record that is damaged (its checksum line), of another format, or for another
+ * output directory counts as absent: that run is a full synth, never stale output.
+ */
+import { createHash } from "node:crypto";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join } from "node:path";
+import type { AccountConfig, Config } from "./config/schema";
+import type { GitLabLock } from "./gitlab/lock";
+import { nearestNodeModules } from "./runtime/compile-cache";
+import type { SynthesizedStack } from "./terraform/synthesized-stacks";
+
+/** The shape of the record; a record of any other format is ignored (a full synth). */
+const FORMAT = "gitlab-oidc-aws synth cache 1";
+
+/** Where the records go under the nearest `node_modules`, beside the compile cache. */
+export const SYNTH_CACHE_SUBDIR = join(".cache", "gitlab-oidc-aws", "synth");
+
+/** How many records (output directories) are kept; older ones are deleted as new ones are written. */
+const KEPT_RECORDS = 16;
+
+/** One stack's reusable output. */
+export interface StackRecord {
+  /** SHA-256 of everything that shapes the stack (stackInputHash). */
+  readonly input: string;
+  /** The stack's files, relative to the output directory → SHA-256 of their bytes. */
+  readonly files: Readonly<Record<string, string>>;
+  /** Its entry in cdktf's manifest.json. */
+  readonly manifest: unknown;
+  /** What it synthesizes, for the generated files (AccountStack.synthesized). */
+  readonly model: SynthesizedStack;
+}
+
+/** The default record directory: `node_modules/.cache/gitlab-oidc-aws/synth`, or none without node_modules. */
+export function defaultSynthCacheDir(): string | undefined {
+  const nodeModules = nearestNodeModules(__dirname);
+  return nodeModules && join(nodeModules, SYNTH_CACHE_SUBDIR);
+}
+
+export const sha256 = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");
+
+/**
+ * A JSON-like text of a value that tells apart everything a stack could see: `undefined` from a missing
+ * key, -0 from 0; anything that is not plain data (a Map, a class instance, a function) fails loudly
+ * rather than hashing as `{}` and letting a changed input look unchanged.
+ */
+export function canonicalText(value: unknown): string {
+  if (value === undefined) return "u";
+  if (value === null || typeof value === "boolean" || typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number") return Object.is(value, -0) ? "-0" : JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalText).join(",")}]`;
+  if (typeof value === "object") {
+    const prototype = Object.getPrototypeOf(value) as unknown;
+    if (prototype !== Object.prototype && prototype !== null) {
+      throw new Error(`synth cache: cannot hash a ${value.constructor?.name ?? "non-plain"} object`);
+    }
+    const entries = Object.keys(value).map(
+      (key) => `${JSON.stringify(key)}:${canonicalText((value as Record<string, unknown>)[key])}`,
+    );
+    return `{${entries.join(",")}}`;
+  }
+  throw new Error(`synth cache: cannot hash a ${typeof value}`);
+}
+
+/**
+ * The lock entries an account's grants look up (and an explicit absence for those it lacks). The stack
+ * is built with this slice, not the whole lock, so its output cannot depend on any other entry.
+ */
+export function lockSlice(lock: GitLabLock, account: AccountConfig): GitLabLock {
+  const projects: GitLabLock["projects"] = Object.create(null) as GitLabLock["projects"];
+  const groups: GitLabLock["groups"] = Object.create(null) as GitLabLock["groups"];
+  for (const grant of account.roles.flatMap((role) => role.allow)) {
+    if (grant.project !== undefined && Object.hasOwn(lock.projects, grant.project)) {
+      projects[grant.project] = lock.projects[grant.project];
+    }
+    if (grant.group !== undefined && Object.hasOwn(lock.groups, grant.group)) {
+      groups[grant.group] = lock.groups[grant.group];
+    }
+  }
+  return { projects, groups };
+}
+
+/** The props of one account's stack: what shapes its output, and all it is built from. */
+export interface StackInputs {
+  readonly gitlab: Config["gitlab"];
+  readonly state: Config["state"];
+  readonly limits: Config["limits"];
+  readonly account: AccountConfig;
+  readonly lock?: GitLabLock;
+}
+
+export function stackInputs(config: Config, account: AccountConfig): StackInputs {
+  return {
+    gitlab: config.gitlab,
+    state: config.state,
+    limits: config.limits,
+    account,
+    ...(config.lock ? { lock: lockSlice(config.lock, account) } : {}),
+  };
+}
+
+/** SHA-256 of a stack's inputs under this tool (toolFingerprint) in this output format. */
+export function stackInputHash(fingerprint: string, hcl: boolean, inputs: StackInputs): string {
+  return sha256(canonicalText({ fingerprint, hcl, inputs }));
+}
+
+/** Files under `dir`, recursively, sorted: the tool's own code. */
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .flatMap((entry) =>
+      entry.isDirectory() ? filesUnder(join(dir, entry.name)) : entry.isFile() ? [join(dir, entry.name)] : [],
+    );
+}
+
+/** The version in the nearest package.json at or above the file `require.resolve(name)` names. */
+function packageVersion(name: string): string {
+  for (let dir = dirname(require.resolve(name)); dirname(dir) !== dir; dir = dirname(dir)) {
+    const file = join(dir, "package.json");
+    if (!existsSync(file)) continue;
+    const manifest = JSON.parse(readFileSync(file, "utf8")) as { name?: string; version?: string };
+    if (manifest.name === name) return String(manifest.version);
+  }
+  throw new Error(`synth cache: no package.json found for ${name}`);
+}
+
+let fingerprint: string | undefined;
+
+/**
+ * SHA-256 of what shapes every stack besides its inputs: the bytes of the tool's code (`src/` and
+ * `stacks/` beside this module: the compiled dist/ when run, the TypeScript under jest), the versions of
+ * cdktf, constructs and the providers, Node's version and cdktf's context variable.
+ */
+export function toolFingerprint(): string {
+  if (fingerprint !== undefined) return fingerprint;
+  const root = join(__dirname, "..");
+  const hash = createHash("sha256");
+  hash.update(`${FORMAT}\0${process.version}\0${process.env.CDKTF_CONTEXT_JSON ?? ""}\0`);
+  for (const name of ["cdktf", "constructs", "@cdktf/provider-aws", "@cdktf/provider-tls"]) {
+    hash.update(`${name}@${packageVersion(name)}\0`);
+  }
+  for (const file of [...filesUnder(join(root, "src")), ...filesUnder(join(root, "stacks"))]) {
+    hash.update(`${file.slice(root.length)}\0`).update(readFileSync(file));
+  }
+  fingerprint = hash.digest("hex");
+  return fingerprint;
+}
+
+/** The record file for an output directory (its real path) and output format. */
+export function recordFileFor(cacheDir: string, outdir: string, hcl: boolean): string {
+  return join(cacheDir, `${sha256(`${outdir}\0${hcl}`).slice(0, 32)}.json`);
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+function isStackRecord(value: unknown): value is StackRecord {
+  return (
+    isObject(value) &&
+    typeof value.input === "string" &&
+    isObject(value.files) &&
+    Object.values(value.files).every((digest) => typeof digest === "string") &&
+    isObject(value.manifest) &&
+    isObject(value.model)
+  );
+}
+
+/**
+ * The stack records of `file` for `outdir`, by stack name; empty when there is none, or it is damaged
+ * (checksum), of another format or for another output directory.
+ */
+export function readRecords(file: string, outdir: string): Map<string, StackRecord> {
+  const records = new Map<string, StackRecord>();
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return records;
+  }
+  const newline = text.indexOf("\n");
+  const body = text.slice(newline + 1);
+  if (newline !== 64 || text.slice(0, 64) !== sha256(body)) return records;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return records;
+  }
+  if (!isObject(parsed) || parsed.format !== FORMAT || parsed.outdir !== outdir || !isObject(parsed.stacks)) {
+    return records;
+  }
+  for (const [name, record] of Object.entries(parsed.stacks)) {
+    if (!isStackRecord(record)) return new Map();
+    records.set(name, record);
+  }
+  return records;
+}
+
+/**
+ * Whether a stack's recorded output can stand for a fresh synth: same inputs, and every recorded file
+ * still holds the recorded bytes (a hand-edited or deleted file is synthesized again).
+ */
+export function stillValid(record: StackRecord | undefined, input: string, outdir: string): boolean {
+  if (record === undefined || record.input !== input) return false;
+  const files = Object.entries(record.files);
+  if (files.length === 0) return false;
+  return files.every(([file, digest]) => {
+    try {
+      return sha256(readFileSync(join(outdir, file))) === digest;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Writes the records (atomically: a temporary file renamed over the old one) and keeps the newest
+ * KEPT_RECORDS files of the directory. A cache that cannot be written only costs the next run its
+ * speed, so failures are ignored.
+ */
+export function writeRecords(file: string, outdir: string, stacks: ReadonlyMap<string, StackRecord>): void {
+  const body = JSON.stringify({ format: FORMAT, outdir, stacks: Object.fromEntries(stacks) });
+  const temporary = `${file}.${process.pid}.tmp`;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(temporary, `${sha256(body)}\n${body}`);
+    renameSync(temporary, file);
+    pruneRecords(dirname(file));
+  } catch {
+    rmSync(temporary, { force: true });
+  }
+}
+
+function pruneRecords(dir: string): void {
+  const records = readdirSync(dir)
+    .filter((name) => name.endsWith(".json"))
+    .map((name) => ({ path: join(dir, name), mtime: statSync(join(dir, name)).mtimeMs }))
+    .sort((a, b) => b.mtime - a.mtime);
+  for (const { path } of records.slice(KEPT_RECORDS)) rmSync(path, { force: true });
+}

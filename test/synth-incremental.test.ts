@@ -1,0 +1,199 @@
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Config } from "../src/config/schema";
+import { canonicalText, recordFileFor, stackInputs } from "../src/synth-cache";
+import {
+  fullSynthTree,
+  generated,
+  incrementalSynth,
+  parsedOrUndefined,
+  EDIT_KINDS,
+  randomEdit,
+  seeded,
+  treeOf,
+  wholeAppStackTree,
+} from "./support/incremental";
+import { parse } from "./support/configs";
+
+let root: string;
+let outdir: string;
+let cacheDir: string;
+beforeEach(() => {
+  root = realpathSync(mkdtempSync(join(tmpdir(), "gitlab-oidc-incremental-")));
+  outdir = join(root, "out");
+  cacheDir = join(root, "cache");
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+const stackFiles = (tree: Record<string, string>) =>
+  Object.fromEntries(
+    Object.entries(tree).filter(([file]) => file.startsWith("stacks/") || file === "manifest.json"),
+  );
+
+describe("synthesizing each account on its own App", () => {
+  test("writes the same stack files and manifest as one App with every stack", () => {
+    // GIVEN a generated config of several accounts, with its lock
+    const { raw, lock } = generated(3, 8);
+    const config = parse(raw, lock);
+    // WHEN it is synthesized as the main job does, and the way it was before (one App, App.synth())
+    const perAccount = fullSynthTree(config);
+    // THEN every stack file and the manifest hold the same bytes
+    expect(stackFiles(perAccount)).toEqual(stackFiles(wholeAppStackTree(config)));
+  });
+});
+
+describe("incremental synth", () => {
+  test("a one-role edit re-synthesizes that account only, and writes what a full synth writes", () => {
+    // GIVEN an output synthesized with a record
+    const { raw, lock } = generated(4, 5);
+    expect(incrementalSynth(parse(raw, lock), outdir, cacheDir).reused).toEqual([]);
+    // WHEN one role in the third account gains a branch
+    const accounts = raw.accounts as { name: string; roles: { allow: { branches?: string[] }[] }[] }[];
+    accounts[2].roles[1].allow[0].branches!.push("hotfix");
+    const config = parse(raw, lock);
+    const result = incrementalSynth(config, outdir, cacheDir);
+    // THEN the other three accounts are reused
+    expect(result.reused).toEqual(accounts.filter((_, i) => i !== 2).map((a) => a.name));
+    // AND the output is byte-identical to a full synth, ACCESS.md and the pipeline's jobs included
+    expect(treeOf(outdir)).toEqual(fullSynthTree(config));
+    // AND the edit is in it
+    expect(readFileSync(join(outdir, "stacks", accounts[2].name, "cdk.tf"), "utf8")).toContain("hotfix");
+  });
+
+  test("nothing changed: every account is reused and nothing differs", () => {
+    // GIVEN an output synthesized with a record
+    const config = parse(generated(3, 4).raw, generated(3, 4).lock);
+    incrementalSynth(config, outdir, cacheDir);
+    const before = treeOf(outdir);
+    // WHEN the same config is synthesized again
+    const result = incrementalSynth(config, outdir, cacheDir);
+    // THEN all of it is reused and the files are the same
+    expect(result.reused).toEqual(config.accounts.map((a) => a.name));
+    expect(treeOf(outdir)).toEqual(before);
+  });
+
+  test("random edits: after each, the output equals a full synth of the edited config", () => {
+    // GIVEN a generated config and a seeded sequence of edits (roles, tags, lock IDs, shared settings,
+    // renames, reordering, removals)
+    const { raw, lock } = generated(4, 4);
+    const random = seeded(25);
+    incrementalSynth(parse(raw, lock), outdir, cacheDir);
+    let checked = 0;
+    let reusedSome = 0;
+    // Every kind of edit once, then random ones, account removal (the last kind) last.
+    const kinds = [...Array.from({ length: EDIT_KINDS }, (_, kind) => kind), random(EDIT_KINDS - 1)];
+    for (const kind of kinds) {
+      const edit = randomEdit(raw, lock, random, kind);
+      const config = parsedOrUndefined(raw, lock);
+      if (config === undefined) throw new Error(`the edit "${edit.what}" made the config invalid`);
+      // WHEN the edited config is synthesized incrementally
+      const result = incrementalSynth(config, outdir, cacheDir);
+      // THEN the output is byte-identical to a full synth of it
+      expect({ edit: edit.what, tree: treeOf(outdir) }).toEqual({
+        edit: edit.what,
+        tree: fullSynthTree(config),
+      });
+      // AND an edit inside one account re-synthesized that account only
+      if (edit.touches !== undefined) {
+        const others = config.accounts.map((a) => a.name).filter((name) => name !== edit.touches);
+        expect({ edit: edit.what, reused: result.reused }).toEqual({ edit: edit.what, reused: others });
+        reusedSome++;
+      }
+      checked++;
+    }
+    expect(checked).toBe(kinds.length);
+    expect(reusedSome).toBeGreaterThanOrEqual(4);
+  });
+
+  describe("falls back to synthesizing, never to stale output", () => {
+    let config: Config;
+    let recordFile: string;
+    beforeEach(() => {
+      const { raw, lock } = generated(2, 3);
+      config = parse(raw, lock);
+      incrementalSynth(config, outdir, cacheDir);
+      recordFile = recordFileFor(cacheDir, outdir, true);
+    });
+
+    test("a damaged record: every account is synthesized", () => {
+      // GIVEN the record with one character changed after its checksum line
+      const text = readFileSync(recordFile, "utf8");
+      const at = text.indexOf('"input":"') + 9;
+      writeFileSync(recordFile, text.slice(0, at) + (text[at] === "0" ? "1" : "0") + text.slice(at + 1));
+      // WHEN the config is synthesized again
+      const result = incrementalSynth(config, outdir, cacheDir);
+      // THEN nothing is reused, and the output is a full synth's
+      expect(result.reused).toEqual([]);
+      expect(treeOf(outdir)).toEqual(fullSynthTree(config));
+    });
+
+    test("a record written for another output directory: every account is synthesized", () => {
+      // GIVEN another output directory with the first one's record in its place
+      const other = join(root, "other");
+      incrementalSynth(config, other, cacheDir);
+      writeFileSync(recordFileFor(cacheDir, other, true), readFileSync(recordFile));
+      // WHEN that one is synthesized again
+      // THEN nothing is reused
+      expect(incrementalSynth(config, other, cacheDir).reused).toEqual([]);
+    });
+
+    test("a hand-edited stack file is synthesized again, and the edit is gone", () => {
+      // GIVEN one stack's cdk.tf edited by hand after the synth
+      const name = config.accounts[0].name;
+      const file = join(outdir, "stacks", name, "cdk.tf");
+      const original = readFileSync(file, "utf8");
+      writeFileSync(file, original.replace("gitlab", "GITLAB"));
+      // WHEN the same config is synthesized again
+      const result = incrementalSynth(config, outdir, cacheDir);
+      // THEN that stack is synthesized again and the file is back to the synth's bytes
+      expect(result.reused).toEqual([config.accounts[1].name]);
+      expect(readFileSync(file, "utf8")).toBe(original);
+    });
+
+    test("a record from another version of the tool (its input hashes differ): every account is synthesized", () => {
+      // GIVEN a record whose input hashes are another tool's (checksum made valid again)
+      const body = readFileSync(recordFile, "utf8").split("\n").slice(1).join("\n");
+      const foreign = body.replace(/"input":"[0-9a-f]{64}"/g, `"input":"${"a".repeat(64)}"`);
+      const { createHash } = jest.requireActual<typeof import("node:crypto")>("node:crypto");
+      writeFileSync(recordFile, `${createHash("sha256").update(foreign).digest("hex")}\n${foreign}`);
+      // WHEN the config is synthesized again
+      // THEN nothing is reused
+      expect(incrementalSynth(config, outdir, cacheDir).reused).toEqual([]);
+    });
+  });
+
+  test("the record directory keeps a bounded number of records", () => {
+    // GIVEN twenty output directories synthesized with the same record directory
+    const config = parse(generated(1, 1).raw, generated(1, 1).lock);
+    for (let i = 0; i < 20; i++) incrementalSynth(config, join(root, `out-${i}`), cacheDir);
+    // THEN at most sixteen records are kept
+    expect(readdirSync(cacheDir).length).toBeLessThanOrEqual(16);
+  });
+});
+
+describe("a stack's inputs", () => {
+  test("hold only the lock entries its own grants name", () => {
+    // GIVEN two accounts whose roles name different projects
+    const { raw, lock } = generated(2, 2);
+    const config = parse(raw, lock);
+    // WHEN the first account's stack inputs are taken
+    const inputs = stackInputs(config, config.accounts[0]);
+    // THEN its lock slice has its own projects and no project only the other account names
+    const own = config.accounts[0].roles.flatMap((r) =>
+      r.allow.flatMap((g) => (g.project ? [g.project] : [])),
+    );
+    const other = config.accounts[1].roles.flatMap((r) =>
+      r.allow.flatMap((g) => (g.project ? [g.project] : [])),
+    );
+    expect(Object.keys(inputs.lock!.projects).sort()).toEqual([...new Set(own)].sort());
+    expect(other.filter((p) => !own.includes(p)).some((p) => Object.hasOwn(inputs.lock!.projects, p))).toBe(
+      false,
+    );
+  });
+
+  test("hashing refuses what it cannot see into, rather than hashing it as {}", () => {
+    expect(() => canonicalText({ a: new Map([["k", 1]]) })).toThrow(/cannot hash a Map/);
+    expect(canonicalText({ a: undefined })).not.toBe(canonicalText({}));
+  });
+});

@@ -185,34 +185,121 @@ function isStackRecord(value: unknown): value is StackRecord {
 }
 
 /**
- * The stack records of `file` for `outdir`, by stack name; empty when there is none, or it is damaged
- * (checksum), of another format or for another output directory.
+ * What a whole run wrote, for the check that skips a run whose inputs are all unchanged (upToDate):
+ * the key of its raw inputs (runKeyOf) and every file it left in the output directory.
  */
-export function readRecords(file: string, outdir: string): Map<string, StackRecord> {
-  const records = new Map<string, StackRecord>();
+export interface RunRecord {
+  /** runKeyOf the config and lock files the run read. */
+  readonly key: string;
+  /** Every file the run wrote (stacks, generated files, manifest, its synthesized-files.json) → SHA-256. */
+  readonly files: Readonly<Record<string, string>>;
+  /** What the run reports: its stacks, in config order, and how many roles they hold. */
+  readonly stacks: readonly string[];
+  readonly roles: number;
+}
+
+function isRunRecord(value: unknown): value is RunRecord {
+  return (
+    isObject(value) &&
+    typeof value.key === "string" &&
+    isObject(value.files) &&
+    Object.values(value.files).every((digest) => typeof digest === "string") &&
+    Array.isArray(value.stacks) &&
+    value.stacks.every((name) => typeof name === "string") &&
+    typeof value.roles === "number"
+  );
+}
+
+/** A record file's content: per stack, and for the run as a whole when the run had a key. */
+export interface Records {
+  readonly stacks: Map<string, StackRecord>;
+  readonly run?: RunRecord;
+}
+
+/**
+ * The records of `file` for `outdir`; none when there is no file, or it is damaged (checksum), of
+ * another format or for another output directory.
+ */
+export function readRecords(file: string, outdir: string): Records {
+  const none: Records = { stacks: new Map() };
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch {
-    return records;
+    return none;
   }
   const newline = text.indexOf("\n");
   const body = text.slice(newline + 1);
-  if (newline !== 64 || text.slice(0, 64) !== sha256(body)) return records;
+  if (newline !== 64 || text.slice(0, 64) !== sha256(body)) return none;
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
   } catch {
-    return records;
+    return none;
   }
   if (!isObject(parsed) || parsed.format !== FORMAT || parsed.outdir !== outdir || !isObject(parsed.stacks)) {
-    return records;
+    return none;
   }
+  const stacks = new Map<string, StackRecord>();
   for (const [name, record] of Object.entries(parsed.stacks)) {
-    if (!isStackRecord(record)) return new Map();
-    records.set(name, record);
+    if (!isStackRecord(record)) return none;
+    stacks.set(name, record);
   }
-  return records;
+  if (parsed.run !== undefined && !isRunRecord(parsed.run)) return none;
+  return { stacks, ...(parsed.run !== undefined ? { run: parsed.run as RunRecord } : {}) };
+}
+
+/** Whether every file holds the recorded bytes. */
+function filesIntact(outdir: string, files: Readonly<Record<string, string>>): boolean {
+  const entries = Object.entries(files);
+  return (
+    entries.length > 0 &&
+    entries.every(([file, digest]) => {
+      try {
+        return sha256(readFileSync(join(outdir, file))) === digest;
+      } catch {
+        return false;
+      }
+    })
+  );
+}
+
+/**
+ * The key of a run's raw inputs: the tool (toolFingerprint), the output format, and the bytes of the
+ * config file and of its lock (absent is not empty). Undefined when the config cannot be read (the
+ * normal path then reports that).
+ */
+export function runKeyOf(configFile: string, lockFile: string, hcl: boolean): string | undefined {
+  const read = (file: string): Buffer | undefined => {
+    try {
+      return readFileSync(file);
+    } catch {
+      return undefined;
+    }
+  };
+  const config = read(configFile);
+  if (config === undefined) return undefined;
+  const lock = read(lockFile);
+  const hash = createHash("sha256").update(`${toolFingerprint()}\0${hcl}\0${configFile}\0`);
+  hash.update(`${config.length}\0`).update(config);
+  if (lock === undefined) hash.update("no lock");
+  else hash.update(`${lock.length}\0`).update(lock);
+  return hash.digest("hex");
+}
+
+/**
+ * When the last run into `outdir` had the same raw inputs (runKeyOf) and every file it wrote still has
+ * its bytes, what it reported: the output is what this run would write, so nothing needs doing.
+ */
+export function upToDate(
+  cacheDir: string,
+  outdir: string,
+  hcl: boolean,
+  key: string,
+): { readonly stacks: readonly string[]; readonly roles: number } | undefined {
+  const { run } = readRecords(recordFileFor(cacheDir, outdir, hcl), outdir);
+  if (run === undefined || run.key !== key || !filesIntact(outdir, run.files)) return undefined;
+  return { stacks: run.stacks, roles: run.roles };
 }
 
 /**
@@ -220,16 +307,7 @@ export function readRecords(file: string, outdir: string): Map<string, StackReco
  * still holds the recorded bytes (a hand-edited or deleted file is synthesized again).
  */
 export function stillValid(record: StackRecord | undefined, input: string, outdir: string): boolean {
-  if (record === undefined || record.input !== input) return false;
-  const files = Object.entries(record.files);
-  if (files.length === 0) return false;
-  return files.every(([file, digest]) => {
-    try {
-      return sha256(readFileSync(join(outdir, file))) === digest;
-    } catch {
-      return false;
-    }
-  });
+  return record !== undefined && record.input === input && filesIntact(outdir, record.files);
 }
 
 /**
@@ -237,8 +315,13 @@ export function stillValid(record: StackRecord | undefined, input: string, outdi
  * KEPT_RECORDS files of the directory. A cache that cannot be written only costs the next run its
  * speed, so failures are ignored.
  */
-export function writeRecords(file: string, outdir: string, stacks: ReadonlyMap<string, StackRecord>): void {
-  const body = JSON.stringify({ format: FORMAT, outdir, stacks: Object.fromEntries(stacks) });
+export function writeRecords(
+  file: string,
+  outdir: string,
+  stacks: ReadonlyMap<string, StackRecord>,
+  run?: RunRecord,
+): void {
+  const body = JSON.stringify({ format: FORMAT, outdir, stacks: Object.fromEntries(stacks), run });
   const temporary = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(dirname(file), { recursive: true });

@@ -16,7 +16,6 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
-  realpathSync,
   renameSync,
   rmdirSync,
   rmSync,
@@ -25,6 +24,7 @@ import {
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { Config } from "./config/schema";
 import { generatedFiles } from "./generated-files";
+import { realOutdir } from "./synth-location";
 import {
   readRecords,
   recordFileFor,
@@ -34,6 +34,7 @@ import {
   stillValid,
   toolFingerprint,
   writeRecords,
+  type RunRecord,
   type StackInputs,
   type StackRecord,
 } from "./synth-cache";
@@ -57,6 +58,12 @@ export interface SynthOptions {
    * @default true
    */
   readonly reuse?: boolean;
+  /**
+   * The key of the raw inputs this config was read from (runKeyOf in src/synth-cache.ts), recorded with
+   * every file written, so that an unchanged next run can skip everything (upToDate).
+   * @default none: the run is not recorded as a whole
+   */
+  readonly runKey?: string;
   /**
    * Called after each account, synthesized or reused, with how many are done and how many there are.
    * @default no callback
@@ -136,7 +143,7 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
     times[step] += now - clock;
     clock = now;
   };
-  const outdir = realLocation(resolve(options.outdir));
+  const outdir = realOutdir(options.outdir);
   mkdirSync(dirname(outdir), { recursive: true });
   const scratch = mkdtempSync(join(dirname(outdir), `.${basename(outdir)}.synth-`));
   try {
@@ -144,7 +151,7 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
     const recordFile = options.cacheDir && recordFileFor(options.cacheDir, outdir, options.hcl);
     const previous =
       recordFile && options.reuse !== false
-        ? readRecords(recordFile, outdir)
+        ? readRecords(recordFile, outdir).stacks
         : new Map<string, StackRecord>();
     const fingerprint = recordFile ? toolFingerprint() : "";
     const records = new Map<string, StackRecord>();
@@ -182,7 +189,8 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
     );
     const files = install(scratch, outdir, stackFiles, [...Object.keys(extra), "manifest.json"]);
     lap("install");
-    if (recordFile) writeRecords(recordFile, outdir, records);
+    if (recordFile)
+      writeRecords(recordFile, outdir, records, runRecord(config, outdir, files, options.runKey));
     lap("record");
     options.onStepTimes?.(times);
     return { stacks, files, reused };
@@ -221,6 +229,25 @@ function synthesizeStack(
   lap("format");
   // What will be deployed, for the generated files (equal to the HCL parsed back, as the tests check).
   return { input, files, manifest: app.manifest.stacks[name], model: stack.synthesized };
+}
+
+/** The record of the run as a whole: every file it left in `outdir` with its hash (none without a key). */
+function runRecord(
+  config: Config,
+  outdir: string,
+  files: readonly string[],
+  key: string | undefined,
+): RunRecord | undefined {
+  if (key === undefined) return undefined;
+  const digests: Record<string, string> = {};
+  for (const file of [...files, WRITTEN_FILES_RECORD])
+    digests[file] = sha256(readFileSync(join(outdir, file)));
+  return {
+    key,
+    files: digests,
+    stacks: config.accounts.map((account) => account.name),
+    roles: config.accounts.reduce((sum, account) => sum + account.roles.length, 0),
+  };
 }
 
 /** cdktf's manifest.json for all stacks, written by cdktf's own Manifest (same bytes as App.synth()). */
@@ -265,17 +292,6 @@ export function withoutTokenCreationStacks<T>(work: () => T): T {
   } finally {
     Error.prepareStackTrace = previous;
   }
-}
-
-/** `path` with every symlink resolved, also for the part that does not exist yet. */
-function realLocation(path: string): string {
-  const missing: string[] = [];
-  let existing = path;
-  while (!existsSync(existing) && dirname(existing) !== existing) {
-    missing.unshift(basename(existing));
-    existing = dirname(existing);
-  }
-  return join(realpathSync(existing), ...missing);
 }
 
 /** The record of what a synth wrote, relative to the output directory. */

@@ -2,7 +2,11 @@ import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFile
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../src/config/schema";
-import { canonicalText, recordFileFor, stackInputs } from "../src/synth-cache";
+import { parse as parseYaml } from "yaml";
+import { generateConfig, generateLock } from "../bench/generate";
+import { parseLock } from "../src/gitlab/lock";
+import { synthesize } from "../src/synth";
+import { canonicalText, recordFileFor, runKeyOf, stackInputs, upToDate } from "../src/synth-cache";
 import {
   fullSynthTree,
   generated,
@@ -14,7 +18,7 @@ import {
   treeOf,
   wholeAppStackTree,
 } from "./support/incremental";
-import { parse } from "./support/configs";
+import { parse, type RawConfig } from "./support/configs";
 
 let root: string;
 let outdir: string;
@@ -195,5 +199,56 @@ describe("a stack's inputs", () => {
   test("hashing refuses what it cannot see into, rather than hashing it as {}", () => {
     expect(() => canonicalText({ a: new Map([["k", 1]]) })).toThrow(/cannot hash a Map/);
     expect(canonicalText({ a: undefined })).not.toBe(canonicalText({}));
+  });
+});
+
+describe("a run whose raw inputs are unchanged (the main job's up-to-date check)", () => {
+  let configFile: string;
+  let lockFile: string;
+  const synthWithKey = () => {
+    const config = parse(
+      parseYaml(readFileSync(configFile, "utf8")) as RawConfig,
+      parseLock(readFileSync(lockFile, "utf8"), lockFile),
+    );
+    return synthesize(config, { outdir, hcl: true, cacheDir, runKey: runKeyOf(configFile, lockFile, true)! });
+  };
+  const check = () => upToDate(cacheDir, outdir, true, runKeyOf(configFile, lockFile, true)!);
+  beforeEach(() => {
+    configFile = join(root, "gitlab-oidc.yaml");
+    lockFile = join(root, "gitlab-oidc.lock.yaml");
+    writeFileSync(configFile, generateConfig(2, 3));
+    writeFileSync(lockFile, generateLock(2, 3));
+    synthWithKey();
+  });
+
+  test("is up to date after a synth, with what that synth reported", () => {
+    expect(check()).toEqual({ stacks: ["acct-001", "acct-002"], roles: 6 });
+  });
+
+  test("is not up to date once the config, the lock or the output changed", () => {
+    // GIVEN a comment added to the config (same meaning, other bytes)
+    writeFileSync(configFile, `${readFileSync(configFile, "utf8")}# edited\n`);
+    // THEN the run is not skipped
+    expect(check()).toBeUndefined();
+    // GIVEN it synthesized again, then a lock ID changed
+    synthWithKey();
+    expect(check()).toBeDefined();
+    writeFileSync(
+      lockFile,
+      readFileSync(lockFile, "utf8").replace(/id: (\d+)/, (_, id: string) => `id: ${Number(id) + 1}`),
+    );
+    expect(check()).toBeUndefined();
+    // GIVEN it synthesized again, then ACCESS.md edited by hand (not a stack file)
+    synthWithKey();
+    expect(check()).toBeDefined();
+    writeFileSync(join(outdir, "ACCESS.md"), `${readFileSync(join(outdir, "ACCESS.md"), "utf8")}\nedited\n`);
+    expect(check()).toBeUndefined();
+  });
+
+  test("is not up to date after a synth without a key (a run that read its config otherwise)", () => {
+    // GIVEN the same output synthesized again without a run key
+    synthesize(parse(generated(2, 3).raw, generated(2, 3).lock), { outdir, hcl: true, cacheDir });
+    // THEN the next run with a key is not skipped
+    expect(check()).toBeUndefined();
   });
 });

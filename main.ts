@@ -33,8 +33,8 @@ async function main(): Promise<number> {
     hclSetting === undefined || hclSetting === "" ? true : hclSetting === "true" || hclSetting === "1";
   const full = process.env.GITLAB_OIDC_FULL_SYNTH === "1";
   const cacheDir = defaultSynthCacheDir();
-  const runKey = cacheDir && !full ? runKeyOf(resolve(file), lockPathFor(resolve(file)), hcl) : undefined;
-  if (cacheDir && runKey) {
+  const runKey = cacheDir ? runKeyOf(resolve(file), lockPathFor(resolve(file)), hcl) : undefined;
+  if (cacheDir && runKey && !full) {
     const unchanged = upToDate(cacheDir, realOutdir(outdir), hcl, runKey);
     if (unchanged) {
       report(unchanged.stacks, unchanged.roles, file, outdir, "; unchanged since the last synth");

@@ -35,7 +35,7 @@ const FORMAT = "gitlab-oidc-aws synth cache 1";
 export const SYNTH_CACHE_SUBDIR = join(".cache", "gitlab-oidc-aws", "synth");
 
 /** How many records (output directories) are kept; older ones are deleted as new ones are written. */
-const KEPT_RECORDS = 16;
+export const KEPT_RECORDS = 24;
 
 /** One stack's reusable output. */
 export interface StackRecord {
@@ -210,44 +210,47 @@ function isRunRecord(value: unknown): value is RunRecord {
   );
 }
 
-/** A record file's content: per stack, and for the run as a whole when the run had a key. */
-export interface Records {
-  readonly stacks: Map<string, StackRecord>;
-  readonly run?: RunRecord;
-}
-
-/**
- * The records of `file` for `outdir`; none when there is no file, or it is damaged (checksum), of
- * another format or for another output directory.
- */
-export function readRecords(file: string, outdir: string): Records {
-  const none: Records = { stacks: new Map() };
+/** A record file's JSON, or undefined when it is missing, damaged (checksum) or not valid JSON. */
+function readChecked(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch {
-    return none;
+    return undefined;
   }
   const newline = text.indexOf("\n");
   const body = text.slice(newline + 1);
-  if (newline !== 64 || text.slice(0, 64) !== sha256(body)) return none;
-  let parsed: unknown;
+  if (newline !== 64 || text.slice(0, 64) !== sha256(body)) return undefined;
   try {
-    parsed = JSON.parse(body);
+    return JSON.parse(body) as unknown;
   } catch {
-    return none;
+    return undefined;
   }
-  if (!isObject(parsed) || parsed.format !== FORMAT || parsed.outdir !== outdir || !isObject(parsed.stacks)) {
-    return none;
-  }
+}
+
+/** The record's content when it is of this format and for `outdir`. */
+function recordFor(file: string, outdir: string): Record<string, unknown> | undefined {
+  const parsed = readChecked(file);
+  return isObject(parsed) && parsed.format === FORMAT && parsed.outdir === outdir ? parsed : undefined;
+}
+
+/**
+ * The stack records of `file` for `outdir`, by stack name; none when there is no file, or it is
+ * damaged (checksum), of another format or for another output directory.
+ */
+export function readRecords(file: string, outdir: string): Map<string, StackRecord> {
   const stacks = new Map<string, StackRecord>();
+  const parsed = recordFor(file, outdir);
+  if (parsed === undefined || !isObject(parsed.stacks)) return stacks;
   for (const [name, record] of Object.entries(parsed.stacks)) {
-    if (!isStackRecord(record)) return none;
+    if (!isStackRecord(record)) return new Map();
     stacks.set(name, record);
   }
-  if (parsed.run !== undefined && !isRunRecord(parsed.run)) return none;
-  return { stacks, ...(parsed.run !== undefined ? { run: parsed.run as RunRecord } : {}) };
+  return stacks;
 }
+
+/** The run record beside a stack record file: small, so the up-to-date check reads no models. */
+const runFileOf = (file: string) => file.replace(/\.json$/, ".run.json");
 
 /** Whether every file holds the recorded bytes. */
 function filesIntact(outdir: string, files: Readonly<Record<string, string>>): boolean {
@@ -297,8 +300,8 @@ export function upToDate(
   hcl: boolean,
   key: string,
 ): { readonly stacks: readonly string[]; readonly roles: number } | undefined {
-  const { run } = readRecords(recordFileFor(cacheDir, outdir, hcl), outdir);
-  if (run === undefined || run.key !== key || !filesIntact(outdir, run.files)) return undefined;
+  const run = recordFor(runFileOf(recordFileFor(cacheDir, outdir, hcl)), outdir)?.run;
+  if (!isRunRecord(run) || run.key !== key || !filesIntact(outdir, run.files)) return undefined;
   return { stacks: run.stacks, roles: run.roles };
 }
 
@@ -311,8 +314,8 @@ export function stillValid(record: StackRecord | undefined, input: string, outdi
 }
 
 /**
- * Writes the records (atomically: a temporary file renamed over the old one) and keeps the newest
- * KEPT_RECORDS files of the directory. A cache that cannot be written only costs the next run its
+ * Writes the stack records and the run record (each atomically: a temporary file renamed over the old
+ * one) and keeps the newest KEPT_RECORDS files of the directory (two per output directory). A cache that cannot be written only costs the next run its
  * speed, so failures are ignored.
  */
 export function writeRecords(
@@ -321,15 +324,31 @@ export function writeRecords(
   stacks: ReadonlyMap<string, StackRecord>,
   run?: RunRecord,
 ): void {
-  const body = JSON.stringify({ format: FORMAT, outdir, stacks: Object.fromEntries(stacks), run });
+  // An old run record goes first, so that one never outlives a failed write of the stack records
+  // (it would still be checked against every file, but the two files then describe the same run).
+  const runFile = runFileOf(file);
+  rmSync(runFile, { force: true });
+  if (!writeChecked(file, { format: FORMAT, outdir, stacks: Object.fromEntries(stacks) })) return;
+  if (run !== undefined) writeChecked(runFile, { format: FORMAT, outdir, run });
+  try {
+    pruneRecords(dirname(file));
+  } catch {
+    // another run pruning at the same time
+  }
+}
+
+/** Writes a checksummed record atomically; false when it could not be written. */
+function writeChecked(file: string, value: unknown): boolean {
+  const body = JSON.stringify(value);
   const temporary = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(temporary, `${sha256(body)}\n${body}`);
     renameSync(temporary, file);
-    pruneRecords(dirname(file));
+    return true;
   } catch {
     rmSync(temporary, { force: true });
+    return false;
   }
 }
 

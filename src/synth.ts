@@ -151,7 +151,7 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
     const recordFile = options.cacheDir && recordFileFor(options.cacheDir, outdir, options.hcl);
     const previous =
       recordFile && options.reuse !== false
-        ? readRecords(recordFile, outdir).stacks
+        ? readRecords(recordFile, outdir)
         : new Map<string, StackRecord>();
     const fingerprint = recordFile ? toolFingerprint() : "";
     const records = new Map<string, StackRecord>();

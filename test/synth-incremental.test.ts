@@ -6,7 +6,14 @@ import { parse as parseYaml } from "yaml";
 import { generateConfig, generateLock } from "../bench/generate";
 import { parseLock } from "../src/gitlab/lock";
 import { synthesize } from "../src/synth";
-import { canonicalText, recordFileFor, runKeyOf, stackInputs, upToDate } from "../src/synth-cache";
+import {
+  canonicalText,
+  KEPT_RECORDS,
+  recordFileFor,
+  runKeyOf,
+  stackInputs,
+  upToDate,
+} from "../src/synth-cache";
 import {
   fullSynthTree,
   generated,
@@ -168,11 +175,11 @@ describe("incremental synth", () => {
   });
 
   test("the record directory keeps a bounded number of records", () => {
-    // GIVEN twenty output directories synthesized with the same record directory
+    // GIVEN more output directories synthesized with the same record directory than it keeps records
     const config = parse(generated(1, 1).raw, generated(1, 1).lock);
-    for (let i = 0; i < 20; i++) incrementalSynth(config, join(root, `out-${i}`), cacheDir);
-    // THEN at most sixteen records are kept
-    expect(readdirSync(cacheDir).length).toBeLessThanOrEqual(16);
+    for (let i = 0; i < KEPT_RECORDS + 3; i++) incrementalSynth(config, join(root, `out-${i}`), cacheDir);
+    // THEN only the newest are kept
+    expect(readdirSync(cacheDir).length).toBe(KEPT_RECORDS);
   });
 });
 

@@ -71,7 +71,8 @@ async function main(): Promise<number> {
   } finally {
     progress?.end();
   }
-  report(result.stacks, roles, file, outdir);
+  const reused = result.reused.length;
+  report(result.stacks, roles, file, outdir, reused > 0 ? `; ${reused} unchanged stack(s) reused` : "");
   return 0;
 }
 

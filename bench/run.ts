@@ -19,7 +19,7 @@ import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { lockPathFor } from "../src/gitlab/lock";
 import { generateConfig, generateLock } from "./generate";
-import { GNU_TIME, hasGnuTime, median, repeat, type Measurement } from "./measure";
+import { GNU_TIME, hasGnuTime, median, repeat, summarize, type Measurement } from "./measure";
 import { nodeVersionBinaries } from "./node-versions";
 import type { Phases } from "./phases";
 import { CDKTF_JSON, cdktfEnv, createFastProject, createStockProject } from "./stock";
@@ -84,23 +84,6 @@ function synthEnv(config: string, outdir: string, incremental = false): NodeJS.P
   return result;
 }
 
-/** Medians over measurements of one run each (interleaved with another command's). */
-function combined(label: string, ms: readonly Measurement[]): Measurement {
-  const walls = ms.map((m) => m.wallMs);
-  return {
-    label,
-    runs: ms.length,
-    wallMs: median(walls),
-    maxRssKb: median(ms.map((m) => m.maxRssKb)),
-    treeRssKb: median(ms.map((m) => m.treeRssKb)),
-    cpuMs: median(ms.map((m) => m.cpuMs)),
-    minWallMs: Math.min(...walls),
-    maxWallMs: Math.max(...walls),
-    code: ms[ms.length - 1].code,
-    last: ms[ms.length - 1].last,
-  };
-}
-
 /**
  * `node dist/main.js` with `binary`, each run right after a bare `node -e 0` of the same binary (so
  * both see the same machine load): the main job's start-up as a multiple of Node's own.
@@ -124,7 +107,8 @@ async function withBareNode(
       main.push(m);
     }
   }
-  return { main: combined(label, main), bare: combined(`${label} (bare)`, bare) };
+  const samples = (ms: Measurement[]) => ms.map((m) => m.last);
+  return { main: summarize(label, samples(main)), bare: summarize(`${label} (bare)`, samples(bare)) };
 }
 
 /** Path → bytes of every file below `dir`. */

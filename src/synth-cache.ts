@@ -173,12 +173,15 @@ export function recordFileFor(cacheDir: string, outdir: string, hcl: boolean): s
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
+/** A map of file → SHA-256, as records hold them. */
+const isDigests = (value: unknown): value is Record<string, string> =>
+  isObject(value) && Object.values(value).every((digest) => typeof digest === "string");
+
 function isStackRecord(value: unknown): value is StackRecord {
   return (
     isObject(value) &&
     typeof value.input === "string" &&
-    isObject(value.files) &&
-    Object.values(value.files).every((digest) => typeof digest === "string") &&
+    isDigests(value.files) &&
     isObject(value.manifest) &&
     isObject(value.model)
   );
@@ -202,8 +205,7 @@ function isRunRecord(value: unknown): value is RunRecord {
   return (
     isObject(value) &&
     typeof value.key === "string" &&
-    isObject(value.files) &&
-    Object.values(value.files).every((digest) => typeof digest === "string") &&
+    isDigests(value.files) &&
     Array.isArray(value.stacks) &&
     value.stacks.every((name) => typeof name === "string") &&
     typeof value.roles === "number"

@@ -555,6 +555,7 @@ async function main(): Promise<void> {
       step("Format HCL (src/terraform/format-hcl.ts)", (p) => p.format);
       step("Generated files (src/generated-files.ts) and manifest.json", (p) => p.generated);
       step("Move into place", (p) => p.install);
+      step("Reuse check and record (src/synth-cache.ts)", (p) => p.reuse + p.record);
       lines.push(`| Total | ${phases.map(({ p }) => seconds(p.total)).join(" | ")} |`, "");
     }
 

@@ -1,61 +1,106 @@
 /**
- * The app: reads the config (`$GITLAB_OIDC_CONFIG` or gitlab-oidc.yaml), validates all of it, and only
- * then writes one Terraform stack per account. `npm run synth` writes formatted HCL to terraform/ (the
- * reviewed, committed artifact); under `cdktf synth|diff|deploy` the CLI's CDKTF_OUTDIR and
- * SYNTH_HCL_OUTPUT decide where and in which format.
+ * The app: reads the config, validates all of it, and only then writes one Terraform stack per account.
+ *
+ * Which config (src/layout.ts): `$GITLAB_OIDC_CONFIG`, else the team's gitlab-oidc.yaml, else (a fresh
+ * clone) the example in examples/basic/. Where it writes: `--out DIR` or `$CDKTF_OUTDIR` (set by
+ * `cdktf synth|diff|deploy`), else beside the config: the team's config writes terraform/, any other
+ * config its own directory, so a scratch run never overwrites the team's output. The team's extension,
+ * `<config name>.extend.ts` beside the config, runs in every account stack (docs/extending.md).
  *
  * A run whose config, lock and tool are unchanged since the last run into the same output, with that
- * output untouched, does nothing (src/synth-cache.ts); otherwise only the accounts whose inputs changed
- * are synthesized again. `GITLAB_OIDC_FULL_SYNTH=1` synthesizes everything.
+ * output untouched, does nothing (src/synth-cache.ts); otherwise only the stacks whose inputs changed
+ * are synthesized again. `GITLAB_OIDC_FULL_SYNTH=1` synthesizes everything, and so does every run with
+ * an extension (code, which no hash of the config can vouch for).
  */
 import "./src/runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { configPath } from "./src/config/load";
-import { lockPathFor } from "./src/gitlab/lock";
+import { chooseConfig, extensionFor, lockPathFor, outdirFor } from "./src/layout";
+import { realLocation } from "./src/output-files";
 import { progressReporter } from "./src/runtime/progress";
 import { defaultSynthCacheDir, runKeyOf, upToDate } from "./src/synth-cache";
-import { realOutdir } from "./src/synth-location";
 
-const DEFAULT_OUTDIR = "terraform";
+const USAGE = `Usage: npm run synth [-- --out DIR]
 
-function report(stacks: readonly string[], roles: number, file: string, outdir: string, note = ""): void {
-  const names = stacks.slice(0, 10).join(", ") + (stacks.length > 10 ? ", …" : "");
-  console.log(
-    `Synthesized ${stacks.length} stack(s), ${roles} role(s) from ${file} into ${outdir}/stacks/ (${names})${note}`,
-  );
+Validates the config and writes its Terraform stacks, ACCESS.md and pipeline jobs.
+  config   $GITLAB_OIDC_CONFIG, else gitlab-oidc.yaml, else the example (examples/basic/)
+  --out    output directory (also $CDKTF_OUTDIR); default beside the config: terraform/ for
+           gitlab-oidc.yaml, <name>.terraform/ for <name>.yaml
+`;
+
+function outOption(argv: readonly string[]): string | undefined | Error {
+  let out: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--out" && argv[i + 1] !== undefined && argv[i + 1] !== "") out = argv[++i];
+    else if (arg.startsWith("--out=") && arg.length > 6) out = arg.slice(6);
+    else return new Error(arg === "--out" ? "--out needs a directory" : `unknown argument: ${arg}`);
+  }
+  return out;
 }
 
-async function main(): Promise<number> {
-  const file = configPath();
-  const outdir = process.env.CDKTF_OUTDIR || DEFAULT_OUTDIR;
+async function main(argv: readonly string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const out = outOption(argv);
+  if (out instanceof Error) {
+    console.error(`${out.message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { file, source } = chooseConfig();
+  const outdir = out || process.env.CDKTF_OUTDIR || outdirFor(file);
   const hclSetting = process.env.SYNTH_HCL_OUTPUT;
   const hcl =
     hclSetting === undefined || hclSetting === "" ? true : hclSetting === "true" || hclSetting === "1";
+  const report = (stacks: readonly string[], roles: number, extended: boolean, note: string) => {
+    const names = stacks.slice(0, 10).join(", ") + (stacks.length > 10 ? ", …" : "");
+    console.log(
+      `Synthesized ${stacks.length} stack(s), ${roles} role(s) from ${file} into ${outdir}/stacks/ (${names})` +
+        (extended ? ` with ${extensionFor(file)}` : "") +
+        note,
+    );
+    if (source === "example") {
+      console.log(
+        "There is no gitlab-oidc.yaml yet, so this was upstream's example. Start your own: npm run init (docs/layout.md).",
+      );
+    }
+  };
+
   const full = process.env.GITLAB_OIDC_FULL_SYNTH === "1";
+  const extended = existsSync(extensionFor(file));
   const cacheDir = defaultSynthCacheDir();
   const runKey = cacheDir ? runKeyOf(resolve(file), lockPathFor(resolve(file)), hcl) : undefined;
-  if (cacheDir && runKey && !full) {
-    const unchanged = upToDate(cacheDir, realOutdir(outdir), hcl, runKey);
+  if (cacheDir && runKey && !full && !extended) {
+    const unchanged = upToDate(cacheDir, realLocation(resolve(outdir)), hcl, runKey);
     if (unchanged) {
-      report(unchanged.stacks, unchanged.roles, file, outdir, "; unchanged since the last synth");
+      report(unchanged.stacks, unchanged.roles, false, "; unchanged since the last synth");
       return 0;
     }
   }
 
   // Loaded only when there is work: cdktf and the provider classes are most of the start-up.
-  const { loadConfigFile } = await import("./src/config/load");
+  const { loadConfigFile, sourceDigests } = await import("./src/config/load");
   const { ConfigError } = await import("./src/config/rules");
-  const { synthesize } = await import("./src/synth");
+  const { audienceMigrationNotices, previousClientIds } = await import("./src/config/audience-migration");
+  const { ExtensionError, loadExtension } = await import("./src/extension/load");
+  const { OutputFilesError, synthesize } = await import("./src/synth");
+  const { terminalSafe } = await import("./src/terminal-text");
   let config;
+  let extension;
   try {
     config = loadConfigFile(file);
+    extension = loadExtension(extensionFor(file));
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    const count = error.problems.length;
+    if (!(error instanceof ConfigError || error instanceof ExtensionError)) throw error;
+    console.error(terminalSafe(error.message));
+    const count = error instanceof ConfigError ? error.problems.length : 1;
     console.error(`${count} problem${count === 1 ? "" : "s"} in ${file}; nothing was written.`);
     return 1;
   }
+  const stackNames = config.accounts.map((account) => account.name);
+  const notices = audienceMigrationNotices(config, previousClientIds(outdir, stackNames));
   const roles = config.accounts.reduce((sum, account) => sum + account.roles.length, 0);
   const progress = progressReporter(process.stderr, roles);
   let result;
@@ -63,20 +108,42 @@ async function main(): Promise<number> {
     result = synthesize(config, {
       outdir,
       hcl,
-      // Unchanged accounts are reused from the last synth into this outdir (src/synth-cache.ts).
+      sources: sourceDigests(file),
+      ...(extension ? { extension } : {}),
+      // Unchanged stacks are reused from the last synth into this outdir (src/synth-cache.ts).
       ...(cacheDir ? { cacheDir, reuse: !full } : {}),
       ...(runKey ? { runKey } : {}),
       ...(progress ? { onProgress: progress.update } : {}),
     });
-  } finally {
+  } catch (error) {
     progress?.end();
+    if (error instanceof OutputFilesError) {
+      console.error(terminalSafe(error.message));
+      return 1;
+    }
+    // A role the extension adds is checked like the config's: its problems are the config's.
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(terminalSafe(error.message));
+    console.error(`${error.problems.length} problem(s) in ${extensionFor(file)}; nothing was written.`);
+    return 1;
   }
+  progress?.end();
+  for (const notice of notices) console.error(`WARNING: ${terminalSafe(notice)}`);
   const reused = result.reused.length;
-  report(result.stacks, roles, file, outdir, reused > 0 ? `; ${reused} unchanged stack(s) reused` : "");
+  report(
+    result.stacks,
+    roles,
+    extension !== undefined,
+    extension
+      ? "; every stack synthesized (an extension is code: nothing is reused while one exists)"
+      : reused > 0
+        ? `; ${reused} unchanged stack(s) reused`
+        : "",
+  );
   return 0;
 }
 
-main().then(
+main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     console.error(error instanceof Error ? (error.stack ?? error.message) : error);

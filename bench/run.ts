@@ -57,8 +57,12 @@ const TARGETS = {
   /** 5,000 roles, one role changed / nothing changed, reusing the last synth's record (issue 25). */
   oneRoleChangedMs: 1000,
   unchangedMs: 500,
-  unitMs: 10000,
-  testMs: 90000,
+  /** `npm run test:unit` (issue 23). */
+  unitMs: 10_000,
+  /** `npx jest`: every tier (test/tiers.mjs). */
+  jestMs: 60_000,
+  /** `npm run test:all`, the README's test command: installer, static checks, every tier, Node 22/24. */
+  testAllMs: 300_000,
 };
 
 const seconds = (ms: number) => (ms >= 10000 ? (ms / 1000).toFixed(1) : (ms / 1000).toFixed(2)) + " s";
@@ -206,7 +210,7 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   const rows: string[][] = [];
   const notes: string[] = [];
-  const exampleConfig = join(root, "gitlab-oidc.yaml");
+  const exampleConfig = join(root, "examples", "basic", "gitlab-oidc.yaml");
   console.error(`bench: runs=${RUNS}, work dir ${work}`);
 
   try {
@@ -343,27 +347,28 @@ async function main(): Promise<void> {
     }
 
     // --- Tests ------------------------------------------------------------------------------------
+    let unit: Measurement | undefined;
     let jest: Measurement | undefined;
-    let npmTest: Measurement | undefined;
-    let otherNodeTests: Measurement | undefined;
+    let testAll: Measurement | undefined;
     if (!flag("BENCH_SKIP_TESTS")) {
-      jest = await repeat("npm run test:unit", ["npm", "run", "-s", "test:unit"], {
+      unit = await repeat("npm run test:unit", ["npm", "run", "-s", "test:unit"], {
         cwd: root,
         env,
         runs: TEST_RUNS,
         allowFailure: true,
       });
-      npmTest = await repeat("npm test", ["npm", "test"], {
+      jest = await repeat("npx jest", ["npx", "jest", "--ci"], {
         cwd: root,
         env,
         runs: TEST_RUNS,
         allowFailure: true,
       });
-      otherNodeTests = await repeat(
-        "node scripts/test-node-versions.mjs",
-        ["node", "scripts/test-node-versions.mjs"],
-        { cwd: root, env, runs: TEST_RUNS, allowFailure: true },
-      );
+      testAll = await repeat("npm run test:all", ["npm", "run", "-s", "test:all"], {
+        cwd: root,
+        env,
+        runs: TEST_RUNS,
+        allowFailure: true,
+      });
     }
 
     // --- Report -----------------------------------------------------------------------------------
@@ -424,36 +429,40 @@ async function main(): Promise<void> {
         `CLI overhead ${seconds(fast.wallMs - npmSynth.wallMs)}`,
       );
     }
+    /** The closing line of a test run: jest's (`jest: …`) or test:all's (`test:all: …`). */
+    const closing = (m: Measurement) =>
+      /^(?:jest|test:all): (\d+ passed, \d+ failed, \d+ skipped)$/m.exec(m.last.stdout)?.[1] ??
+      "no closing line";
+    const outcome = (m: Measurement) => `${m.code ? `exit ${m.code}` : "passed"}: ${closing(m)}`;
+    if (unit) {
+      row(
+        "Unit tests: `npm run test:unit` (the unit tier: in-process, test/*.test.ts)",
+        unit,
+        "≤ 10 s",
+        unit.wallMs <= TARGETS.unitMs,
+        outcome(unit),
+      );
+    }
     if (jest) {
       row(
-        "Unit tests: `npm run test:unit` (all but test/e2e: gitlab-ci-local, the AWS CLI, pipeline jobs)",
+        "Whole jest suite: `npx jest` (every tier: unit, e2e, slow; two workers)",
         jest,
-        "≤ 10 s",
-        jest.wallMs <= TARGETS.unitMs,
-        jest.code ? `exit ${jest.code}` : "passed",
+        "≤ 60 s",
+        jest.wallMs <= TARGETS.jestMs,
+        outcome(jest),
       );
     }
-    if (npmTest) {
-      row(
-        "Whole test command: `npm test`",
-        npmTest,
-        "≤ 90 s",
-        npmTest.wallMs <= TARGETS.testMs,
-        npmTest.code ? `exit ${npmTest.code}` : "passed",
-      );
-    }
-
-    if (otherNodeTests) {
-      // Its per-version lines: "node 24.21.0: ok: main job …, unit tests … in 12.3 s; cached, total 13.0 s".
-      const perVersion = [...otherNodeTests.last.stdout.matchAll(/^node (\S+): ok: .* total ([\d.]+ s)$/gm)]
-        .map(([, version, total]) => `${version} ${total}`)
+    if (testAll) {
+      // Its parts, as test-all.mjs lists them: "  jest, every tier   ok     passed …, … (83.2 s)".
+      const parts = [...testAll.last.stdout.matchAll(/^ {2}(\S.*?) +(?:ok|FAILED) +.*\(([\d.]+ s)\)$/gm)]
+        .map(([, part, took]) => `${part} ${took}`)
         .join(", ");
       row(
-        "Added by `npm run test:all`: main job, entry points and unit tests on Node 22 and 24 (`scripts/test-node-versions.mjs`)",
-        otherNodeTests,
-        "–",
-        undefined,
-        otherNodeTests.code ? `exit ${otherNodeTests.code}` : `passed; per version: ${perVersion}`,
+        "README's test command: `npm run test:all` (installer, static checks, every tier, Node 22 and 24)",
+        testAll,
+        "≤ 5 min",
+        testAll.wallMs <= TARGETS.testAllMs,
+        `${outcome(testAll)}; ${parts}`,
       );
     }
 
@@ -594,7 +603,7 @@ bench/results.md (bench/README.md explains what and how). A full run takes about
 Settings (environment variables):
   BENCH_RUNS=5          timed runs per synth row (medians are reported)
   BENCH_STOCK_RUNS      timed runs of stock \`cdktf synth\` (default: BENCH_RUNS)
-  BENCH_TEST_RUNS=1     timed runs of \`npm run test:unit\` and \`npm test\`
+  BENCH_TEST_RUNS=1     timed runs of \`npm run test:unit\`, \`npx jest\` and \`npm run test:all\`
   BENCH_WARMUP=1        untimed runs before each synth row
   BENCH_SCALES=1,10,100 accounts per scale config
   BENCH_ROLES=50        roles per account

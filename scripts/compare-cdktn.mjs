@@ -61,7 +61,7 @@ try {
       env: {
         ...process.env,
         CDKTN_MODULES: modules,
-        GITLAB_OIDC_CONFIG: join(root, "gitlab-oidc.yaml"),
+        GITLAB_OIDC_CONFIG: join(root, "examples/basic/gitlab-oidc.yaml"),
         CDKTF_OUTDIR: out,
         SYNTH_HCL_OUTPUT: "true",
       },
@@ -80,11 +80,11 @@ try {
       return `${head}"<pin>"${middle}"<pin>"`;
     });
   };
-  const differences = treeDifferences(join(root, "terraform"), out, normalize);
+  const differences = treeDifferences(join(root, "examples/basic/terraform"), out, normalize);
   if (differences.length > 0) {
     console.log(`compare-cdktn: ${PACKAGES.join(", ")}: the HCL differs beyond the AWS provider pin:`);
     for (const difference of differences) console.log(`  ${difference}`);
-    const diff = run("diff", ["-r", "-x", "*.json", join(root, "terraform"), out]);
+    const diff = run("diff", ["-r", "-x", "*.json", join(root, "examples/basic/terraform"), out]);
     console.log(diff.stdout);
     process.exit(1);
   }

@@ -1,5 +1,6 @@
-// The main job, the entry points and the unit tests on each Node LTS line we support besides the
-// machine's own (the whole suite runs there, with `npm test`). Part of `npm run test:all`.
+// What can differ between Node versions, on each Node LTS line we support besides the machine's own
+// (every tier runs there): start-up, warnings, the main job, the entry points and a representative slice
+// of the tests, not the whole suite again. Part of `npm run test:all` (scripts/test-all.mjs).
 //
 // Each version is the npm package node-<platform>-<arch>@<exact version> (the official binary), fetched
 // with `npm pack` once into a cache outside the repository and reused:
@@ -8,16 +9,28 @@
 //   1. `node --version` must be the pinned version;
 //   2. `node dist/main.js` on the example config writes exactly the committed terraform/ and prints
 //      nothing on stderr (no warnings);
-//   3. jest without test/e2e, plus test/e2e/quiet-runs.test.ts (every command's normal run prints no
-//      warning); type-check and lint are Node-independent and already ran: every test passes and no
-//      warning is printed;
+//   3. jest on NODE_VERSION_SLICE (test/tiers.mjs: the runtime hooks, the synth, fetch, child processes,
+//      and test/e2e/quiet-runs.test.ts: every command's normal run prints no warning); type-check and
+//      lint are Node-independent and already ran: every test passes and no warning is printed;
 //   4. scripts/compare-cdktn.mjs: the main job on CDK Terrain writes the same HCL (docs/cdktn.md).
 // A failure names the Node version. TEST_NODE_VERSIONS=22 (or 24, or "none") picks which lines run.
 // `--binaries` only fetches them and prints [{ line, version, binary }] as JSON (for `npm run bench`).
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
+// `--json FILE` writes {"passed": n, "failed": n, "skipped": n} there, and the closing line is left to
+// the caller (scripts/test-all.mjs prints one for the whole command). JEST_WORKERS sets jest's workers.
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { NODE_VERSION_SLICE } from "../test/tiers.mjs";
 import { cacheDir, run, treeDifferences } from "./test-helpers.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -41,12 +54,6 @@ const NODE_VERSIONS = [
       "sha512-3nULszZ5X0fciYpG0t6TrdApJzAn8+FlINP6OiMX7V8HrvpATPN936U1LlReOJriLRa4e8yEqQBYCnLyPNAs7Q==",
   },
 ];
-
-/**
- * jest's ignore pattern: all of test/e2e but quiet-runs, the table of every command's normal run with
- * its check that nothing prints a warning (the other end-to-end tests drive tools, not Node).
- */
-const UNIT_TESTS_AND_QUIET_RUNS = "/test/e2e/(?!quiet-runs\\.test\\.ts$)";
 
 /** A line Node prints for a process warning: `(node:1234) [DEP0044] DeprecationWarning: …`. */
 const WARNING_LINE = /^\(node:\d+\) (\[\w+\] )?\w*Warning: .*$/gm;
@@ -110,7 +117,11 @@ function warningsIn(text) {
 function checkMainJob(nodeEnv, binary, outdir) {
   const result = run(binary, [join(root, "dist/main.js")], {
     cwd: root,
-    env: { ...nodeEnv, GITLAB_OIDC_CONFIG: join(root, "gitlab-oidc.yaml"), CDKTF_OUTDIR: outdir },
+    env: {
+      ...nodeEnv,
+      GITLAB_OIDC_CONFIG: join(root, "examples/basic/gitlab-oidc.yaml"),
+      CDKTF_OUTDIR: outdir,
+    },
   });
   if (result.status !== 0) {
     throw new VersionFailure(`node dist/main.js exited ${result.status}:\n${result.stdout}${result.stderr}`);
@@ -119,7 +130,7 @@ function checkMainJob(nodeEnv, binary, outdir) {
   if (warnings.length > 0) {
     throw new VersionFailure(`node dist/main.js printed warnings:\n${warnings.join("\n")}`);
   }
-  const differences = treeDifferences(join(root, "terraform"), outdir);
+  const differences = treeDifferences(join(root, "examples/basic/terraform"), outdir);
   if (differences.length > 0) {
     throw new VersionFailure(
       `node dist/main.js wrote a different terraform/:\n  ${differences.join("\n  ")}`,
@@ -156,8 +167,9 @@ function checkVersion(target) {
       [
         join(root, "node_modules/jest/bin/jest.js"),
         "--ci",
-        "--testPathIgnorePatterns",
-        UNIT_TESTS_AND_QUIET_RUNS,
+        `--maxWorkers=${env.JEST_WORKERS || 2}`,
+        "--runTestsByPath",
+        ...NODE_VERSION_SLICE.map(({ file }) => file),
         "--json",
         "--outputFile",
         report,
@@ -166,12 +178,16 @@ function checkVersion(target) {
     );
     const unitMs = Date.now() - unitStarted;
     const results = existsSync(report) ? JSON.parse(readFileSync(report, "utf8")) : undefined;
-    const counts = { passed: results?.numPassedTests ?? 0, failed: results?.numFailedTests ?? 0 };
+    const counts = {
+      passed: results?.numPassedTests ?? 0,
+      failed: results?.numFailedTests ?? 0,
+      skipped: (results?.numPendingTests ?? 0) + (results?.numTodoTests ?? 0),
+    };
     if (jest.status !== 0 || !results?.success) {
       process.stderr.write(jest.stderr);
       throw Object.assign(
         new VersionFailure(
-          `unit tests failed (exit ${jest.status}): ${counts.passed} passed, ${counts.failed} failed`,
+          `tests failed (exit ${jest.status}): passed ${counts.passed}, failed ${counts.failed}`,
         ),
         { counts },
       );
@@ -179,7 +195,7 @@ function checkVersion(target) {
     const warnings = warningsIn(jest.stderr);
     if (warnings.length > 0) {
       throw Object.assign(
-        new VersionFailure(`unit tests printed warnings:\n${[...new Set(warnings)].join("\n")}`),
+        new VersionFailure(`tests printed warnings:\n${[...new Set(warnings)].join("\n")}`),
         { counts },
       );
     }
@@ -192,7 +208,8 @@ function checkVersion(target) {
       counts,
       note:
         `main job ${seconds(mainMs)} (same terraform/, no warnings), ` +
-        `unit tests ${counts.passed} passed, ${counts.failed} failed in ${seconds(unitMs)}, ` +
+        `slice of ${NODE_VERSION_SLICE.length} test files: passed ${counts.passed}, failed ${counts.failed}, ` +
+        `skipped ${counts.skipped} in ${seconds(unitMs)}, ` +
         `same HCL on cdktn; ` +
         `${fetched ? "fetched" : "cached"}, total ${seconds(Date.now() - started)}`,
     };
@@ -224,21 +241,25 @@ if (process.argv.includes("--binaries")) {
 const build = run(process.execPath, [join(root, "scripts/build.mjs")], { cwd: root, stdio: "inherit" });
 if (build.status !== 0) process.exit(build.status ?? 1);
 
-let passed = 0;
-let failed = 0;
+// Each version counts as one test (its main job and cdktn checks) plus the tests of its slice.
+const total = { passed: 0, failed: 0, skipped: 0 };
 for (const target of selected()) {
   const label = `node ${target.version}`;
-  console.log(`${label}: running the main job, the entry points and the unit tests…`);
+  console.log(`${label}: running the main job, the entry points and a slice of the tests…`);
   try {
     const { counts, note } = checkVersion(target);
-    passed += counts.passed + 1;
+    total.passed += counts.passed + 1;
+    total.skipped += counts.skipped;
     console.log(`${label}: ok: ${note}`);
   } catch (error) {
     if (!(error instanceof VersionFailure)) throw error;
-    passed += error.counts?.passed ?? 0;
-    failed += (error.counts?.failed ?? 0) + 1;
+    total.passed += error.counts?.passed ?? 0;
+    total.failed += (error.counts?.failed ?? 0) + 1;
+    total.skipped += error.counts?.skipped ?? 0;
     console.log(`${label}: FAILED: ${error.message}`);
   }
 }
-console.log(`node-versions: ${passed} passed, ${failed} failed`);
-process.exit(failed > 0 ? 1 : 0);
+const jsonAt = process.argv.indexOf("--json");
+if (jsonAt !== -1) writeFileSync(process.argv[jsonAt + 1], JSON.stringify(total));
+else console.log(`node-versions: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+process.exit(total.failed > 0 ? 1 : 0);

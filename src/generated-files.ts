@@ -3,7 +3,7 @@
  * from what was synthesized. They are committed with the HCL, so a merge request shows them changing.
  */
 import type { Config } from "./config/schema";
-import { renderStackJobs } from "./pipeline/stack-jobs";
+import { renderStackJobs, renderStackManifests } from "./pipeline/stack-jobs";
 import { renderAccessReport } from "./report/access-report";
 import type { SynthesizedStack } from "./terraform/synthesized-stacks";
 
@@ -12,5 +12,6 @@ export function generatedFiles(config: Config, stacks: readonly SynthesizedStack
   return {
     "stacks.gitlab-ci.yml": renderStackJobs(config, stacks),
     "ACCESS.md": renderAccessReport(config, stacks),
+    ...renderStackManifests(config, stacks),
   };
 }

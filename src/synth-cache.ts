@@ -14,6 +14,7 @@
 import { createHash } from "node:crypto";
 import {
   existsSync,
+  lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -25,6 +26,14 @@ import {
 import { dirname, join } from "node:path";
 import type { AccountConfig, Config } from "./config/schema";
 import type { GitLabLock } from "./gitlab/lock";
+import {
+  stateAccessOf,
+  stateBucketPolicy,
+  type IamDocument,
+  type S3StateConfig,
+  type StackStateAccess,
+} from "./model/state-access";
+import { isPlainRelativePath, isWithin, realLocation } from "./output-files";
 import { nearestNodeModules } from "./runtime/compile-cache";
 import type { SynthesizedStack } from "./terraform/synthesized-stacks";
 
@@ -45,8 +54,8 @@ export interface StackRecord {
   readonly files: Readonly<Record<string, string>>;
   /** Its entry in cdktf's manifest.json. */
   readonly manifest: unknown;
-  /** What it synthesizes, for the generated files (AccountStack.synthesized). */
-  readonly model: SynthesizedStack;
+  /** An account stack's: what it synthesizes, for the generated files (AccountStack.synthesized). */
+  readonly model?: SynthesizedStack;
 }
 
 /** The default record directory: `node_modules/.cache/gitlab-oidc-aws/synth`, or none without node_modules. */
@@ -105,20 +114,54 @@ export interface StackInputs {
   readonly limits: Config["limits"];
   readonly account: AccountConfig;
   readonly lock?: GitLabLock;
+  /** With state in S3: who may read and write this stack's state (from its own pipeline roles). */
+  readonly stateAccess?: StackStateAccess;
 }
 
 export function stackInputs(config: Config, account: AccountConfig): StackInputs {
+  const state = config.state;
+  const access =
+    state.type === "s3" ? stateAccessOf(config, state).find((a) => a.stack === account.name) : undefined;
   return {
     gitlab: config.gitlab,
-    state: config.state,
+    state,
     limits: config.limits,
     account,
     ...(config.lock ? { lock: lockSlice(config.lock, account) } : {}),
+    ...(access ? { stateAccess: access } : {}),
   };
 }
 
-/** SHA-256 of a stack's inputs under this tool (toolFingerprint) in this output format. */
-export function stackInputHash(fingerprint: string, hcl: boolean, inputs: StackInputs): string {
+/**
+ * The props of the state bucket's stack (state in S3): the state settings, the owning account, and
+ * the bucket policy, which names every account's planner and deployer, so an edit of any account's
+ * pipeline roles or of the state settings changes this stack's hash. Undefined without state in S3.
+ */
+export interface StateStackInputs {
+  readonly state: S3StateConfig;
+  readonly account: AccountConfig;
+  readonly bucketPolicy: IamDocument;
+}
+
+export function stateStackInputs(config: Config): StateStackInputs | undefined {
+  const state = config.state;
+  if (state.type !== "s3") return undefined;
+  const owner = config.accounts.find((account) => account.name === state.account);
+  if (owner === undefined)
+    throw new Error(`state.account "${state.account}" is not an account of the config`);
+  return { state, account: owner, bucketPolicy: stateBucketPolicy(config, state) };
+}
+
+/**
+ * SHA-256 of a stack's inputs under this tool (toolFingerprint) in this output format. The inputs'
+ * shape tells an account stack from the state bucket's (one has `bucketPolicy`), so neither record
+ * can stand for the other.
+ */
+export function stackInputHash(
+  fingerprint: string,
+  hcl: boolean,
+  inputs: StackInputs | StateStackInputs,
+): string {
   return sha256(canonicalText({ fingerprint, hcl, inputs }));
 }
 
@@ -182,8 +225,9 @@ function isStackRecord(value: unknown): value is StackRecord {
     isObject(value) &&
     typeof value.input === "string" &&
     isDigests(value.files) &&
+    Object.keys(value.files).every(isPlainRelativePath) &&
     isObject(value.manifest) &&
-    isObject(value.model)
+    (value.model === undefined || isObject(value.model))
   );
 }
 
@@ -206,6 +250,7 @@ function isRunRecord(value: unknown): value is RunRecord {
     isObject(value) &&
     typeof value.key === "string" &&
     isDigests(value.files) &&
+    Object.keys(value.files).every(isPlainRelativePath) &&
     Array.isArray(value.stacks) &&
     value.stacks.every((name) => typeof name === "string") &&
     typeof value.roles === "number"
@@ -254,14 +299,22 @@ export function readRecords(file: string, outdir: string): Map<string, StackReco
 /** The run record beside a stack record file: small, so the up-to-date check reads no models. */
 const runFileOf = (file: string) => file.replace(/\.json$/, ".run.json");
 
-/** Whether every file holds the recorded bytes. */
+/**
+ * Whether every file is a regular file (not a symlink, which a synth would replace) inside `outdir`
+ * holding the recorded bytes.
+ */
 function filesIntact(outdir: string, files: Readonly<Record<string, string>>): boolean {
   const entries = Object.entries(files);
   return (
     entries.length > 0 &&
     entries.every(([file, digest]) => {
+      const path = join(outdir, file);
       try {
-        return sha256(readFileSync(join(outdir, file))) === digest;
+        return (
+          lstatSync(path).isFile() &&
+          isWithin(outdir, realLocation(dirname(path))) &&
+          sha256(readFileSync(path)) === digest
+        );
       } catch {
         return false;
       }
@@ -308,11 +361,28 @@ export function upToDate(
 }
 
 /**
- * Whether a stack's recorded output can stand for a fresh synth: same inputs, and every recorded file
- * still holds the recorded bytes (a hand-edited or deleted file is synthesized again).
+ * Whether a stack's recorded output can stand for a fresh synth: same inputs, only files the stack may
+ * write (`expected`, its stack file among them), each still holding the recorded bytes (a hand-edited
+ * or deleted file is synthesized again), and for an account stack (`withModel`) its model.
  */
-export function stillValid(record: StackRecord | undefined, input: string, outdir: string): boolean {
-  return record !== undefined && record.input === input && filesIntact(outdir, record.files);
+export function stillValid(
+  record: StackRecord | undefined,
+  input: string,
+  outdir: string,
+  expected: readonly string[],
+  withModel: boolean,
+): boolean {
+  if (record === undefined || record.input !== input) return false;
+  if ((record.model !== undefined) !== withModel) return false;
+  const files = Object.keys(record.files);
+  if (!files.includes(expected[0]!) || !files.every((file) => expected.includes(file))) return false;
+  return filesIntact(outdir, record.files);
+}
+
+/** Deletes the records of an output directory (an extension run: nothing may be reused after it). */
+export function forgetRecords(file: string): void {
+  rmSync(runFileOf(file), { force: true });
+  rmSync(file, { force: true });
 }
 
 /**

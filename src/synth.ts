@@ -21,26 +21,50 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import type { Config } from "./config/schema";
 import { generatedFiles } from "./generated-files";
-import { realOutdir } from "./synth-location";
 import {
+  filesOfManifest,
+  readWrittenRecord,
+  realLocation,
+  refuseOutside,
+  WRITTEN_FILES_RECORD,
+  type WrittenRecord,
+} from "./output-files";
+import {
+  forgetRecords,
   readRecords,
   recordFileFor,
   sha256,
   stackInputHash,
   stackInputs,
+  stateStackInputs,
   stillValid,
   toolFingerprint,
   writeRecords,
   type RunRecord,
   type StackInputs,
   type StackRecord,
+  type StateStackInputs,
 } from "./synth-cache";
+import type { SynthesizedStack } from "./terraform/synthesized-stacks";
 import { formatHcl } from "./terraform/format-hcl";
 import { unwrapInterpolationOnlyStrings } from "./terraform/unwrap-interpolations";
 import { AccountStack } from "../stacks/account-stack";
+import { StateBucketStack } from "../stacks/state-bucket-stack";
+import { STATE_STACK } from "./model/state-access";
+import type { Extension } from "./extension";
+
+export { OutputFilesError, WRITTEN_FILES_RECORD } from "./output-files";
+
+/** The stacks a config synthesizes: one per account, in config order, then the state bucket's (s3). */
+export function stackNamesOf(config: Config): string[] {
+  return [
+    ...config.accounts.map((account) => account.name),
+    ...(config.state.type === "s3" ? [STATE_STACK] : []),
+  ];
+}
 
 export interface SynthOptions {
   /** Directory that receives `manifest.json` and `stacks/<name>/`. */
@@ -48,13 +72,13 @@ export interface SynthOptions {
   /** HCL (`cdk.tf`, formatted like `terraform fmt`) or JSON (`cdk.tf.json`). */
   readonly hcl: boolean;
   /**
-   * Where the records that let a later synth reuse an unchanged account's output are kept
+   * Where the records that let a later synth reuse an unchanged stack's output are kept
    * (src/synth-cache.ts; `defaultSynthCacheDir()` is node_modules/.cache/gitlab-oidc-aws/synth).
-   * @default none: every account is synthesized, nothing is recorded
+   * @default none: every stack is synthesized, nothing is recorded
    */
   readonly cacheDir?: string;
   /**
-   * Whether recorded output may be reused; false synthesizes every account (and still records them).
+   * Whether recorded output may be reused; false synthesizes every stack (and still records them).
    * @default true
    */
   readonly reuse?: boolean;
@@ -65,27 +89,40 @@ export interface SynthOptions {
    */
   readonly runKey?: string;
   /**
-   * Called after each account, synthesized or reused, with how many are done and how many there are.
+   * Called after each stack, synthesized or reused, with how many are done and how many there are.
    * @default no callback
    */
   readonly onProgress?: (done: number, total: number) => void;
   /**
-   * Called once at the end with the time each step took in total over all accounts, in ms (the
+   * Called once at the end with the time each step took in total over all stacks, in ms (the
    * benchmark's stopwatch).
    * @default no callback
    */
   readonly onStepTimes?: (times: Readonly<Record<SynthStep, number>>) => void;
+  /**
+   * The team's extension (gitlab-oidc.extend.ts, src/extension): its hook runs in every account stack.
+   * An extension is code, which no hash of the config can vouch for: with one, every stack is
+   * synthesized on one App (as without incremental synth), and the reuse records are dropped.
+   * @default no extension
+   */
+  readonly extension?: Extension;
+  /**
+   * Digests of the inputs (`config`, `lock`), kept in the record so `npm run explain` can tell whether
+   * the output is older than the config (sourceDigests in src/config/load.ts).
+   * @default none recorded
+   */
+  readonly sources?: Readonly<Record<string, string>>;
 }
 
 /**
- * The steps of a synth: per account `reuse` (hashing its inputs, checking its recorded files),
+ * The steps of a synth: per stack `reuse` (hashing its inputs, checking its recorded files),
  * `construct`, `synth` (cdktf's App.synth()), `format`; then `generated` (files spanning accounts, and
  * manifest.json), `install` (the move into place) and `record` (the reuse record).
  */
 export type SynthStep = "reuse" | "construct" | "synth" | "format" | "generated" | "install" | "record";
 
 export interface SynthResult {
-  /** Stack names, in config order. */
+  /** Stack names, in config order (the state bucket's last). */
   readonly stacks: string[];
   /** The written Terraform files, relative to the outdir. */
   readonly files: string[];
@@ -93,18 +130,26 @@ export interface SynthResult {
   readonly reused: string[];
 }
 
-/** Builds the construct tree: one stack per account, writing HCL or JSON when synthesized. */
-export function buildApp(config: Config, outdir: string, hcl: boolean): App {
-  return withoutTokenCreationStacks(() =>
-    buildStacks(
-      config.accounts.map((account) => stackInputs(config, account)),
-      outdir,
-      hcl,
-    ),
-  );
+/** Builds the construct tree: one stack per account (and the state bucket's), writing HCL or JSON. */
+export function buildApp(config: Config, outdir: string, hcl: boolean, extension?: Extension): App {
+  const stacks: StackProps[] = config.accounts.map((account) => ({
+    ...stackInputs(config, account),
+    ...(extension ? { extension: { hook: extension, config } } : {}),
+  }));
+  const state = stateStackInputs(config);
+  return withoutTokenCreationStacks(() => buildStacks(state ? [...stacks, state] : stacks, outdir, hcl));
 }
 
-function buildStacks(inputs: readonly StackInputs[], outdir: string, hcl: boolean): App {
+/** The props of one stack: an account's (with the extension, if any) or the state bucket's. */
+type StackProps =
+  | (StackInputs & { readonly extension?: { hook: Extension; config: Config } })
+  | StateStackInputs;
+
+const isStateStack = (props: StackProps): props is StateStackInputs => "bucketPolicy" in props;
+
+const stackName = (props: StackProps): string => (isStateStack(props) ? STATE_STACK : props.account.name);
+
+function buildStacks(stacks: readonly StackProps[], outdir: string, hcl: boolean): App {
   // cdktf 0.21's App and stacks read HCL-or-JSON from this variable as they are constructed (App's
   // hclOutput only names the file; an empty value would mean JSON to App), so it is set for exactly
   // that moment.
@@ -113,7 +158,10 @@ function buildStacks(inputs: readonly StackInputs[], outdir: string, hcl: boolea
   let app: App;
   try {
     app = new App({ outdir, hclOutput: hcl, stackTraces: false });
-    for (const props of inputs) new AccountStack(app, props);
+    for (const props of stacks) {
+      if (isStateStack(props)) new StateBucketStack(app, props);
+      else new AccountStack(app, props);
+    }
   } finally {
     if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
     else process.env.SYNTH_HCL_OUTPUT = previous;
@@ -121,11 +169,19 @@ function buildStacks(inputs: readonly StackInputs[], outdir: string, hcl: boolea
   return app;
 }
 
+/** What a synthesized (or reused) stack contributes to the whole output. */
+interface StackOutput {
+  readonly manifest: unknown;
+  /** Account stacks only: what it deploys, for the generated files. */
+  readonly model?: SynthesizedStack;
+}
+
 /**
- * Writes one stack per account. Each account is synthesized on its own App (so progress can be told
- * and each tree is garbage once written) or, with `cacheDir`, reused from the previous synth when its
- * inputs and files are unchanged (src/synth-cache.ts); manifest.json, ACCESS.md and the pipeline's jobs
- * always come fresh from every stack's model. The result is byte-identical to a full synth.
+ * Writes one stack per account and, with state in S3, the state bucket's. Each stack is synthesized on
+ * its own App (so progress can be told and each tree is garbage once written) or, with `cacheDir`,
+ * reused from the previous synth when its inputs and files are unchanged (src/synth-cache.ts);
+ * manifest.json, ACCESS.md and the pipeline's jobs always come fresh from every stack's model. The
+ * result is byte-identical to a full synth. With an extension, everything is synthesized on one App.
  */
 export function synthesize(config: Config, options: SynthOptions): SynthResult {
   const times: Record<SynthStep, number> = {
@@ -143,51 +199,72 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
     times[step] += now - clock;
     clock = now;
   };
-  const outdir = realOutdir(options.outdir);
+  const outdir = realLocation(resolve(options.outdir));
   mkdirSync(dirname(outdir), { recursive: true });
   const scratch = mkdtempSync(join(dirname(outdir), `.${basename(outdir)}.synth-`));
   try {
     const stackFile = options.hcl ? "cdk.tf" : "cdk.tf.json";
-    const recordFile = options.cacheDir && recordFileFor(options.cacheDir, outdir, options.hcl);
-    const previous =
-      recordFile && options.reuse !== false
-        ? readRecords(recordFile, outdir)
-        : new Map<string, StackRecord>();
-    const fingerprint = recordFile ? toolFingerprint() : "";
+    let recordFile = options.cacheDir && recordFileFor(options.cacheDir, outdir, options.hcl);
+    if (recordFile && options.extension) {
+      // Records from before the extension must not outlive it: a later run without it starts afresh.
+      forgetRecords(recordFile);
+      recordFile = undefined;
+    }
+    const stacks = stackNamesOf(config);
     const records = new Map<string, StackRecord>();
     const reused: string[] = [];
-    lap("reuse");
-    for (const account of config.accounts) {
-      const inputs = stackInputs(config, account);
-      const input = recordFile ? stackInputHash(fingerprint, options.hcl, inputs) : "";
-      const record = previous.get(account.name);
-      if (recordFile && stillValid(record, input, outdir)) {
-        // The recorded files are the ones on disk: linked into the scratch directory, they move back
-        // onto themselves with the rest.
-        for (const file of Object.keys(record!.files)) linkInto(outdir, scratch, file);
-        records.set(account.name, record!);
-        reused.push(account.name);
-        lap("reuse");
-      } else {
-        records.set(account.name, synthesizeStack(inputs, scratch, options.hcl, stackFile, input, lap));
+    let outputs: StackOutput[];
+    if (options.extension) {
+      outputs = synthesizeAll(config, options.extension, scratch, options.hcl, stackFile, lap);
+      options.onProgress?.(stacks.length, stacks.length);
+    } else {
+      const previous =
+        recordFile && options.reuse !== false
+          ? readRecords(recordFile, outdir)
+          : new Map<string, StackRecord>();
+      const fingerprint = recordFile ? toolFingerprint() : "";
+      lap("reuse");
+      const all: StackProps[] = config.accounts.map((account) => stackInputs(config, account));
+      const state = stateStackInputs(config);
+      if (state) all.push(state);
+      for (const props of all) {
+        const name = stackName(props);
+        const input = recordFile ? stackInputHash(fingerprint, options.hcl, props) : "";
+        const record = previous.get(name);
+        const expected = stackFilesOf(name, stackFile);
+        if (recordFile && stillValid(record, input, outdir, expected, !isStateStack(props))) {
+          // The recorded files are the ones on disk: linked into the scratch directory, they move back
+          // onto themselves with the rest.
+          for (const file of Object.keys(record!.files)) linkInto(outdir, scratch, file);
+          records.set(name, record!);
+          reused.push(name);
+          lap("reuse");
+        } else {
+          records.set(name, synthesizeStack(props, scratch, options.hcl, stackFile, input, lap));
+        }
+        options.onProgress?.(records.size, all.length);
       }
-      options.onProgress?.(records.size, config.accounts.length);
+      outputs = [...records.values()];
     }
-    const stacks = config.accounts.map((account) => account.name);
     writeManifest(
       scratch,
       options.hcl,
-      [...records.values()].map((record) => record.manifest),
+      outputs.map((output) => output.manifest),
     );
-    const models = [...records.values()].map((record) => record.model);
+    const models = outputs.flatMap((output) => (output.model ? [output.model] : []));
     const extra = generatedFiles(config, models);
-    for (const [file, content] of Object.entries(extra)) writeFileSync(join(scratch, file), content);
+    for (const [file, content] of Object.entries(extra)) {
+      mkdirSync(dirname(join(scratch, file)), { recursive: true });
+      writeFileSync(join(scratch, file), content);
+    }
     lap("generated");
-    // metadata.json comes with HCL output only.
-    const stackFiles = stacks.flatMap((stack) =>
-      [stackFile, "metadata.json"].map((f) => join("stacks", stack, f)),
+    const files = install(
+      scratch,
+      outdir,
+      stacks.flatMap((stack) => stackFilesOf(stack, stackFile)),
+      [...Object.keys(extra), "manifest.json"],
+      options.sources,
     );
-    const files = install(scratch, outdir, stackFiles, [...Object.keys(extra), "manifest.json"]);
     lap("install");
     if (recordFile)
       writeRecords(recordFile, outdir, records, runRecord(config, outdir, files, options.runKey));
@@ -199,36 +276,80 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
   }
 }
 
-/** Synthesizes one account's stack into `scratch` (formatted, for HCL) and returns its record. */
+/** The files a stack may write: its stack file and (HCL output only) metadata.json. */
+function stackFilesOf(stack: string, stackFile: string): string[] {
+  return [stackFile, "metadata.json"].map((file) => join("stacks", stack, file));
+}
+
+/** Formats a synthesized stack file in place (HCL) and returns its content. */
+function finishStackFile(path: string, hcl: boolean): string {
+  const content = readFileSync(path, "utf8");
+  if (!hcl || !path.endsWith(".tf")) return content;
+  const formatted = formatHcl(unwrapInterpolationOnlyStrings(content));
+  writeFileSync(path, formatted);
+  return formatted;
+}
+
+/** Synthesizes one stack into `scratch` (formatted, for HCL) and returns its record. */
 function synthesizeStack(
-  inputs: StackInputs,
+  props: StackProps,
   scratch: string,
   hcl: boolean,
   stackFile: string,
   input: string,
   lap: (step: SynthStep) => void,
 ): StackRecord {
-  const app = withoutTokenCreationStacks(() => buildStacks([inputs], scratch, hcl));
-  const stack = app.node.children[0] as AccountStack;
+  const app = withoutTokenCreationStacks(() => buildStacks([props], scratch, hcl));
+  const stack = app.node.children[0];
   lap("construct");
   withoutTokenCreationStacks(() => app.synth());
   lap("synth");
-  const name = inputs.account.name;
-  const written = [stackFile, "metadata.json"]
-    .map((file) => join("stacks", name, file))
-    .filter((file) => existsSync(join(scratch, file)));
+  const name = stackName(props);
   const files: Record<string, string> = {};
-  for (const file of written) {
-    let content = readFileSync(join(scratch, file), "utf8");
-    if (hcl && file.endsWith(stackFile)) {
-      content = formatHcl(unwrapInterpolationOnlyStrings(content));
-      writeFileSync(join(scratch, file), content);
-    }
-    files[file] = sha256(content);
+  for (const file of stackFilesOf(name, stackFile).filter((f) => existsSync(join(scratch, f)))) {
+    files[file] = sha256(finishStackFile(join(scratch, file), hcl));
   }
   lap("format");
-  // What will be deployed, for the generated files (equal to the HCL parsed back, as the tests check).
-  return { input, files, manifest: app.manifest.stacks[name], model: stack.synthesized };
+  return {
+    input,
+    files,
+    manifest: app.manifest.stacks[name],
+    // What will be deployed, for the generated files (equal to the HCL parsed back, as the tests check).
+    ...(stack instanceof AccountStack ? { model: stack.synthesized } : {}),
+  };
+}
+
+/**
+ * Every stack on one App, as before incremental synth: with an extension (code that may reach across
+ * stacks), nothing about the stacks is assumed beyond what cdktf itself does.
+ */
+function synthesizeAll(
+  config: Config,
+  extension: Extension,
+  scratch: string,
+  hcl: boolean,
+  stackFile: string,
+  lap: (step: SynthStep) => void,
+): StackOutput[] {
+  const app = buildApp(config, scratch, hcl, extension);
+  lap("construct");
+  withoutTokenCreationStacks(() => app.synth());
+  lap("synth");
+  for (const stack of stackNamesOf(config)) {
+    const file = join(scratch, "stacks", stack, stackFile);
+    if (existsSync(file)) finishStackFile(file, hcl);
+  }
+  lap("format");
+  return app.node.children.flatMap((child) =>
+    child instanceof AccountStack || child instanceof StateBucketStack
+      ? [
+          {
+            manifest: app.manifest.stacks[child.node.id],
+            ...(child instanceof AccountStack ? { model: child.synthesized } : {}),
+          },
+        ]
+      : [],
+  );
 }
 
 /** The record of the run as a whole: every file it left in `outdir` with its hash (none without a key). */
@@ -245,7 +366,7 @@ function runRecord(
   return {
     key,
     files: digests,
-    stacks: config.accounts.map((account) => account.name),
+    stacks: stackNamesOf(config),
     roles: config.accounts.reduce((sum, account) => sum + account.roles.length, 0),
   };
 }
@@ -294,34 +415,15 @@ export function withoutTokenCreationStacks<T>(work: () => T): T {
   }
 }
 
-/** The record of what a synth wrote, relative to the output directory. */
-export const WRITTEN_FILES_RECORD = "synthesized-files.json";
-
 /**
  * What the previous synth wrote: its record, or for an output written before records existed, the
- * files its cdktf manifest names (both stack file formats) and the generated files.
+ * files its cdktf manifest names and the generated files.
  */
-function previouslyWritten(outdir: string, generated: readonly string[]): string[] {
-  const record = join(outdir, WRITTEN_FILES_RECORD);
-  if (existsSync(record)) return (JSON.parse(readFileSync(record, "utf8")) as { files: string[] }).files;
-  const manifest = join(outdir, "manifest.json");
-  if (!existsSync(manifest)) return [];
-  const stacks = Object.values(
-    (JSON.parse(readFileSync(manifest, "utf8")) as { stacks?: Record<string, { workingDirectory: string }> })
-      .stacks ?? {},
-  );
-  return [
-    ...stacks.flatMap(({ workingDirectory }) =>
-      ["cdk.tf", "cdk.tf.json", "metadata.json"].map((file) => join(workingDirectory, file)),
-    ),
-    ...generated,
-  ];
-}
-
-/** Whether a recorded path names a file inside the output directory (a record is a file anyone can edit). */
-function inside(outdir: string, file: string): boolean {
-  const path = relative(outdir, resolve(outdir, file));
-  return path !== "" && !isAbsolute(path) && path.split(sep)[0] !== "..";
+function previouslyWritten(outdir: string, generated: readonly string[]): readonly string[] {
+  const record = readWrittenRecord(outdir);
+  if (record) return record.files;
+  const manifest = filesOfManifest(outdir);
+  return manifest ? [...manifest, ...generated] : [];
 }
 
 /**
@@ -329,22 +431,42 @@ function inside(outdir: string, file: string): boolean {
  * deletes what the previous synth wrote and this one did not, and the directories that leaves empty.
  * Nothing else under `outdir` is touched.
  */
-function install(scratch: string, outdir: string, stackFiles: string[], generated: string[]): string[] {
+function install(
+  scratch: string,
+  outdir: string,
+  stackFiles: string[],
+  generated: string[],
+  sources: Readonly<Record<string, string>> | undefined,
+): string[] {
   const files = [...stackFiles, ...generated].filter((file) => existsSync(join(scratch, file)));
+  // Every check before the first move: a refusal leaves the output as it was.
   const previous = previouslyWritten(outdir, generated);
-  writeFileSync(join(scratch, WRITTEN_FILES_RECORD), `${JSON.stringify({ files }, null, 2)}\n`);
+  const kept = new Set(files);
+  const stale = previous.filter((file) => !kept.has(file) && file !== WRITTEN_FILES_RECORD);
+  for (const file of [...files, WRITTEN_FILES_RECORD]) refuseOutside(outdir, file, "write");
+  for (const file of stale) refuseOutside(outdir, file, "delete");
+  const record: WrittenRecord = { files, ...(sources ? { sources } : {}) };
+  writeFileSync(join(scratch, WRITTEN_FILES_RECORD), `${JSON.stringify(record, null, 2)}\n`);
   for (const file of [...files, WRITTEN_FILES_RECORD]) {
     mkdirSync(dirname(join(outdir, file)), { recursive: true });
     renameSync(join(scratch, file), join(outdir, file));
   }
-  const kept = new Set(files);
-  for (const stale of previous.filter((file) => !kept.has(file) && inside(outdir, file))) {
-    const path = join(outdir, stale);
-    if (existsSync(path) && lstatSync(path).isDirectory()) continue; // a record lists files only
+  for (const file of stale) {
+    const path = join(outdir, file);
+    if (!existsSync(path) && !isSymlink(path)) continue;
+    if (lstatSync(path).isDirectory()) continue; // a record lists files only
     rmSync(path, { force: true });
     removeEmptyParents(dirname(path), outdir);
   }
   return files;
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 /** Removes `dir` and its parents up to (not including) `outdir` while they are empty. */
@@ -354,7 +476,8 @@ function removeEmptyParents(dir: string, outdir: string): void {
     current !== outdir && current.startsWith(outdir + sep);
     current = dirname(current)
   ) {
-    if (!existsSync(current) || readdirSync(current).length > 0) return;
+    // A symlinked folder is not ours to remove (and rmdir cannot remove a link).
+    if (!existsSync(current) || isSymlink(current) || readdirSync(current).length > 0) return;
     rmdirSync(current);
   }
 }

@@ -1,14 +1,39 @@
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { HttpBackend, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { Fn, HttpBackend, LocalBackend, S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
-import { checkAccountFields, ConfigError, providerAudiences, providerUrlOf } from "../src/config/rules";
-import type { AccountConfig, Config } from "../src/config/schema";
+import {
+  checkAccountFields,
+  ConfigError,
+  providerAudiences,
+  providerUrlOf,
+  roleAudiences,
+  type RoleContext,
+} from "../src/config/rules";
+import {
+  roleSchema,
+  type AccountConfig,
+  type Config,
+  type PolicyDocument,
+  type RoleConfig,
+} from "../src/config/schema";
+import type { z } from "zod";
+import { providerAdoptionProblems } from "../src/config/adoption";
 import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
 import { GitLabOidcRole } from "../src/constructs/gitlab-oidc-role";
 import { compareCodeUnits } from "../src/model/names";
+import {
+  STATE_READ_POLICY,
+  STATE_WRITE_POLICY,
+  stateReadPolicy,
+  stateWritePolicy,
+  type S3StateConfig,
+  type StackStateAccess,
+} from "../src/model/state-access";
 import { oidcProviderArn } from "../src/model/trust-policy";
-import { literalFor, literalMap } from "../src/terraform/literal";
+import { expressionLiterals, literalFor, literalMap } from "../src/terraform/literal";
 import type { SynthesizedRole, SynthesizedStack } from "../src/terraform/synthesized-stacks";
+import type { Extension } from "../src/extension";
 
 export interface AccountStackProps {
   /** The GitLab instance (issuer, audiences, thumbprints). */
@@ -24,7 +49,57 @@ export interface AccountStackProps {
    * @default no IDs (grants that need one are refused)
    */
   readonly lock?: Config["lock"];
+  /**
+   * The team's extension (gitlab-oidc.extend.ts) and the config it extends: its hook runs after the
+   * config's roles, before the outputs and the model are fixed.
+   * @default no extension
+   */
+  readonly extension?: { readonly hook: Extension; readonly config: Config };
+  /**
+   * With `state.type: s3`: this stack's state key and who may read and write it (stateAccessOf), whose
+   * permissions the stack attaches to the pipeline's roles.
+   * @default none (required with state.type s3)
+   */
+  readonly stateAccess?: StackStateAccess;
 }
+
+/** The S3 backend of one stack: encrypted, S3-native locking, credentials from the job's profile. */
+export function s3BackendProps(state: S3StateConfig, stack: string) {
+  return {
+    bucket: state.bucket,
+    key: `${state.keyPrefix}${stack}.tfstate`,
+    region: state.region,
+    encrypt: true,
+    ...(state.kmsKeyArn ? { kmsKeyId: state.kmsKeyArn } : {}),
+    // Terraform ≥ 1.10: the lock is an object beside the state (<key>.tflock), written with a
+    // conditional PUT; no DynamoDB table. cdktf 0.21's typings predate it; the backend passes it on.
+    useLockfile: true,
+  };
+}
+
+/**
+ * `role` with its generated state policy, if it is one of the stack's pipeline roles (state in S3): one
+ * more inline policy, managed (exclusively) like the others.
+ */
+function withStatePolicy(
+  role: RoleConfig,
+  state: S3StateConfig,
+  partition: string,
+  access: StackStateAccess,
+): RoleConfig {
+  const generated: Record<string, PolicyDocument> =
+    role.name === access.readerRole
+      ? { [STATE_READ_POLICY]: stateReadPolicy(partition, state, access) as unknown as PolicyDocument }
+      : access.writerRole?.managedHere && role.name === access.writerRole.name
+        ? { [STATE_WRITE_POLICY]: stateWritePolicy(partition, state, access) as unknown as PolicyDocument }
+        : {};
+  return Object.keys(generated).length === 0
+    ? role
+    : { ...role, inlinePolicies: { ...role.inlinePolicies, ...generated } };
+}
+
+/** A role as written in gitlab-oidc.yaml (defaults not yet applied): what `AccountStack.addRole` takes. */
+export type RoleInput = z.input<typeof roleSchema>;
 
 /** Tag on every resource, so the console shows where a role is managed. */
 export const MANAGED_BY_TAG = { "managed-by": "gitlab-oidc-aws" } as const;
@@ -36,12 +111,22 @@ export class AccountStack extends TerraformStack {
    * full resolve, ~20% of a 5,000-role synth). A test holds it equal to the HCL parsed back.
    */
   public readonly synthesized: SynthesizedStack;
+  /** The account's GitLab OIDC provider (created or looked up): the provider of every role. */
+  public readonly provider: GitLabOidcProvider;
+  /** The account this stack deploys to. */
+  public readonly account: AccountConfig;
+  private readonly roleContext: RoleContext;
+  private readonly roleArns: Record<string, string> = {};
+  private readonly roles: SynthesizedRole[] = [];
 
   constructor(scope: Construct, props: AccountStackProps) {
     const { account, gitlab, state, limits, lock } = props;
     super(scope, account.name);
     // The rules the config loader runs on these fields, for a stack built from code.
-    const problems = checkAccountFields(account, ["accounts", account.name]);
+    const problems = [
+      ...checkAccountFields(account, ["accounts", account.name]),
+      ...providerAdoptionProblems(account, ["accounts", account.name]),
+    ];
     if (problems.length > 0) throw new ConfigError(problems);
     const literal = literalFor(this);
 
@@ -68,6 +153,8 @@ export class AccountStack extends TerraformStack {
         unlockMethod: "DELETE",
         retryWaitMin: 5,
       });
+    } else if (state.type === "s3") {
+      new S3Backend(this, s3BackendProps(state, account.name));
     } else {
       // Relative to the stack's directory (<outdir>/stacks/<name>): the repository root, where cdktf
       // keeps local state by default, whichever of terraform/ or cdktf.out/ runs it.
@@ -84,26 +171,35 @@ export class AccountStack extends TerraformStack {
         ? { adoptArn: oidcProviderArn(account.partition, account.accountId, providerUrlOf(gitlab)) }
         : {}),
     });
-    const roleArns: Record<string, string> = {};
-    const roles: SynthesizedRole[] = [];
+    this.provider = provider;
+    this.account = account;
+    this.roleContext = {
+      gitlab,
+      ...(lock ? { lock } : {}),
+      limits,
+      accountId: account.accountId,
+      partition: account.partition,
+    };
+    const stateAccess = props.stateAccess;
     for (const role of account.roles) {
-      const { name, adopt, ...rest } = role;
-      const construct = new GitLabOidcRole(this, name, {
-        provider,
-        name,
-        ...rest,
-        adopt: adopt ?? account.adopt ?? false,
-        context: {
-          gitlab,
-          ...(lock ? { lock } : {}),
-          limits,
-          accountId: account.accountId,
-          partition: account.partition,
-        },
-      });
-      roleArns[name] = construct.arn;
-      roles.push(construct.synthesized);
+      this.addValidRole(
+        state.type === "s3" && stateAccess !== undefined
+          ? withStatePolicy(role, state, account.partition, stateAccess)
+          : role,
+      );
     }
+    if (state.type === "s3" && stateAccess?.writerRole && !stateAccess.writerRole.managedHere) {
+      // deployRoleArn writes the state (the deploy job's terraform runs as it); it is not a role of this
+      // config, so its state permissions are one inline policy beside whatever else manages it.
+      new IamRolePolicy(this, "state-writer", {
+        name: STATE_WRITE_POLICY,
+        role: literal(stateAccess.writerRole.name),
+        // jsonencode of the structure, as the role's own inline policies are written.
+        policy: Fn.jsonencode(expressionLiterals(stateWritePolicy(account.partition, state, stateAccess))),
+      });
+    }
+    props.extension?.hook.accountStack?.(this, { config: props.extension.config, account });
+    const { roleArns, roles } = this;
     this.synthesized = {
       name: account.name,
       accountId: account.accountId,
@@ -127,5 +223,60 @@ export class AccountStack extends TerraformStack {
       value: roleArns,
       description: "Role ARN by role name: the role_arn input of the aws-credentials CI/CD component",
     });
+  }
+
+  /**
+   * Adds a role, written as under this account in gitlab-oidc.yaml (`{ name, allow: [...], ... }`, the
+   * same keys and defaults): the same schema, construct and rules (a grant the trust policy cannot
+   * enforce is refused with a ConfigError), with the account's provider, lock and quotas and its `adopt`
+   * default; it appears in the HCL, the `role_arns` output, ACCESS.md and explain. For the team's
+   * extension hook (src/extension).
+   */
+  addRole(role: RoleInput): GitLabOidcRole {
+    const parsed = roleSchema.safeParse(role);
+    const at = ["accounts", this.account.name, "roles", String((role as { name?: unknown }).name ?? "?")];
+    if (!parsed.success) {
+      throw new ConfigError(
+        parsed.error.issues.map((issue) => ({
+          path: [...at, ...issue.path.map((part) => (typeof part === "symbol" ? String(part) : part))],
+          message: issue.message,
+        })),
+      );
+    }
+    return this.addValidRole(parsed.data);
+  }
+
+  private addValidRole(role: RoleConfig): GitLabOidcRole {
+    const { name, adopt, ...rest } = role;
+    if (name in this.roleArns) {
+      throw new ConfigError([
+        {
+          path: ["accounts", this.account.name, "roles"],
+          message: `a role named ${name} already exists in this account`,
+        },
+      ]);
+    }
+    // The provider's client IDs are fixed from the config's roles; a role added later cannot widen them.
+    const missing = this.provider.existing
+      ? []
+      : roleAudiences(this.roleContext.gitlab, role).filter((aud) => !this.provider.audiences.includes(aud));
+    if (missing.length > 0) {
+      throw new ConfigError([
+        {
+          path: ["accounts", this.account.name, "roles", name, "audience"],
+          message: `the account's provider does not accept ${missing.join(", ")}; add it to gitlab.audience or give a role in the config that audience`,
+        },
+      ]);
+    }
+    const construct = new GitLabOidcRole(this, name, {
+      provider: this.provider,
+      name,
+      ...rest,
+      adopt: adopt ?? this.account.adopt ?? false,
+      context: this.roleContext,
+    });
+    this.roleArns[name] = construct.arn;
+    this.roles.push(construct.synthesized);
+    return construct;
   }
 }

@@ -46,7 +46,7 @@ describe("renderAccessReport", () => {
     expect(deploy).toContain("| project `acme/web` | branch | `main` |");
     expect(deploy).toContain("| project `acme/web` | branch | `release/*` |");
     expect(deploy).toContain("| group `acme/platform` (every project below it) | tag | `v*` |");
-    expect(deploy).toContain("- Audience (`aud`): `https://gitlab.com`");
+    expect(deploy).toContain("- Audience (`aud`): `sts.amazonaws.com`");
     expect(deploy).toContain("- Managed policies: `arn:aws:iam::aws:policy/ReadOnlyAccess`");
     expect(deploy).toContain("- Inline policies: `deploy-assets`");
     expect(deploy).toContain("- Permissions boundary: none");
@@ -113,6 +113,27 @@ describe("renderAccessReport", () => {
       /\| projects in the pinned namespaces \| tag \| `v\*` \|.*\| ⚠️ group grant \(`project_id:\*` in the pinned namespaces\)/,
     );
     expect(text).toMatch(/^\| production \| `[^`]+` \| ⚠️ group grant \(`project_id:\*`/m);
+  }, 60_000);
+
+  test("a grant's userAccessLevels show in its row's Also required column", async () => {
+    // GIVEN the fixture's admin role granted to maintainers and owners only
+    type Role = { name: string; allow: Record<string, unknown>[] };
+    const [account] = EXPLAIN_CONFIG.accounts as { roles: Role[] }[];
+    const roles = account!.roles.map((role) =>
+      role.name === "admin"
+        ? { ...role, allow: [{ ...role.allow[0], userAccessLevels: ["maintainer", "owner"] }] }
+        : role,
+    );
+    const variant = await synthesizeFixture({ ...EXPLAIN_CONFIG, accounts: [{ ...account, roles }] });
+    try {
+      // WHEN the report is rendered THEN acme/infra's row names the condition it is ANDed with
+      const text = renderAccessReport(variant.config, variant.stacks);
+      expect(text).toMatch(
+        /project `acme\/infra` \| branch \| `main` \|.*\| user_access_level `maintainer`, `owner` \|/,
+      );
+    } finally {
+      variant.cleanup();
+    }
   }, 60_000);
 
   test("does not claim path-only matching for pinIds: false when the sub starts with project_id", async () => {

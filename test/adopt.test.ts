@@ -12,7 +12,18 @@ import { buildApp } from "../src/synth";
 import { readStackConfiguration } from "../src/terraform/synthesized-stacks";
 import { AccountStack } from "../stacks/account-stack";
 import { TERRAFORM, testWithTool } from "./support/tools";
-import { minimalConfig, parse, synthesizeToTemp, type RawConfig } from "./support/configs";
+import { App, TerraformStack } from "cdktf";
+import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
+import { GitLabOidcRole } from "../src/constructs/gitlab-oidc-role";
+import { renderAccessReport } from "../src/report/access-report";
+import {
+  accountStackProps,
+  minimalConfig,
+  parse,
+  problemsOf,
+  synthesizeToTemp,
+  type RawConfig,
+} from "./support/configs";
 
 const READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess";
 const TEAM = "arn:aws:iam::111111111111:policy/team/Deploy";
@@ -77,8 +88,11 @@ describe("adopt: true", () => {
     expect(result.stdout).toBe(text);
   });
 
-  test("on one role: only that role is imported, not the provider or the other roles", async () => {
-    const raw = minimalConfig({ adopt: true });
+  test("on one role, the provider looked up: only that role is imported, not the provider or the other roles", async () => {
+    const raw = minimalConfig(
+      { adopt: true, managedPolicyArns: [], inlinePolicies: {} },
+      { provider: "existing" },
+    );
     (raw.accounts as Record<string, unknown>[])[0].roles = [
       ...((raw.accounts as Record<string, unknown>[])[0].roles as unknown[]),
       { name: "fresh", allow: [{ project: "acme/api", branches: ["main"] }] },
@@ -93,7 +107,9 @@ describe("adopt: true", () => {
   });
 
   test("with provider: existing, adopting the account imports the roles only (the provider is looked up)", async () => {
-    const { tf } = await synthHcl(minimalConfig({}, { adopt: true, provider: "existing" }));
+    const { tf } = await synthHcl(
+      minimalConfig({ managedPolicyArns: [], inlinePolicies: {} }, { adopt: true, provider: "existing" }),
+    );
     expect((tf.import as ImportBlock[]).map((b) => b.to)).not.toContain(
       "${aws_iam_openid_connect_provider.gitlab}",
     );
@@ -149,5 +165,138 @@ describe("drift control", () => {
     const { stacks: fromHcl } = await synthHcl(raw);
     expect(fromHcl).toEqual(described);
     expect(fromJson).toEqual(described);
+  });
+});
+
+describe("adoption without surprises: the config says what the adopted role has", () => {
+  const lockless = (raw: RawConfig) => problemsOf(raw).join("\n");
+
+  test("an adopted role that leaves out its policies is refused, naming the role, the command and adopt: false", () => {
+    // GIVEN an adopted account whose role says nothing about its policies
+    const problems = lockless(minimalConfig({}, { adopt: true }));
+    // THEN both keys are asked for, with what to run, and a new role is told to say adopt: false
+    expect(problems).toMatch(/role "deploy" is adopted, but the config does not say which managed policies/);
+    expect(problems).toMatch(/list-attached-role-policies --role-name deploy/);
+    expect(problems).toMatch(/role "deploy" is adopted, but the config does not say which inline policies/);
+    expect(problems).toMatch(/If "deploy" is a new role, write adopt: false on it/);
+  });
+
+  test("managedPolicyArns: unknown (what --to-config writes from get-role) is refused, naming the role", () => {
+    const problems = lockless(
+      minimalConfig(
+        { adopt: true, managedPolicyArns: "unknown", inlinePolicies: "unknown" },
+        { provider: "existing" },
+      ),
+    );
+    expect(problems).toMatch(/managedPolicyArns: unknown: .*"deploy"/);
+    expect(problems).toMatch(/inlinePolicies: unknown: .*"deploy"/);
+    expect(problems).not.toMatch(/must be a list|must be a map/);
+  });
+
+  test("[] and {} on purpose are accepted; a role marked adopt: false under an adopted account needs neither", () => {
+    const raw = minimalConfig({ managedPolicyArns: [], inlinePolicies: {} }, { adopt: true });
+    (raw.accounts as Record<string, unknown>[])[0].roles = [
+      ...((raw.accounts as Record<string, unknown>[])[0].roles as unknown[]),
+      { name: "fresh", adopt: false, allow: [{ project: "acme/api", branches: ["main"] }] },
+    ];
+    expect(problemsOf(raw)).toEqual([]);
+  });
+
+  test("adopting a role while the account creates the provider is refused (EntityAlreadyExists at apply)", () => {
+    const problems = lockless(minimalConfig({ adopt: true, managedPolicyArns: [], inlinePolicies: {} }));
+    expect(problems).toMatch(/role "deploy" is adopted, so the GitLab provider it trusts already exists/);
+    expect(problems).toMatch(/provider: existing/);
+    // The documented ways are accepted: look the provider up, or adopt it with the account
+    expect(
+      problemsOf(
+        minimalConfig({ adopt: true, managedPolicyArns: [], inlinePolicies: {} }, { provider: "existing" }),
+      ),
+    ).toEqual([]);
+  });
+
+  test("the construct refuses adopt without the policy lists, as the loader does", () => {
+    const props = accountStackProps(
+      minimalConfig({ adopt: true, managedPolicyArns: [], inlinePolicies: {} }, { provider: "existing" }),
+    );
+    const app = new App();
+    const stack = new TerraformStack(app, "s");
+    const provider = new GitLabOidcProvider(stack, "gitlab", { url: "https://gitlab.com", existing: true });
+    const context = {
+      gitlab: props.gitlab,
+      ...(props.lock ? { lock: props.lock } : {}),
+      limits: props.limits,
+      accountId: "111111111111",
+      partition: "aws",
+    };
+    const allow = [{ project: "acme/web", branches: ["main"] }];
+    expect(
+      () => new GitLabOidcRole(stack, "r", { provider, name: "deploy", allow, adopt: true, context }),
+    ).toThrow(/the role is adopted: pass managedPolicyArns/);
+    expect(
+      () =>
+        new GitLabOidcRole(stack, "r2", {
+          provider,
+          name: "deploy2",
+          allow,
+          adopt: true,
+          managedPolicyArns: [],
+          inlinePolicies: {},
+          context,
+        }),
+    ).not.toThrow();
+  });
+
+  test("ACCESS.md marks the adopted provider and role and says the trust policy will be replaced", async () => {
+    const raw = minimalConfig({ managedPolicyArns: [READ_ONLY], inlinePolicies: {} }, { adopt: true });
+    (raw.accounts as Record<string, unknown>[])[0].roles = [
+      ...((raw.accounts as Record<string, unknown>[])[0].roles as unknown[]),
+      { name: "fresh", adopt: false, allow: [{ project: "acme/api", branches: ["main"] }] },
+    ];
+    const config = parse(raw);
+    const written = await synthesizeToTemp(config);
+    try {
+      const report = renderAccessReport(config, written.stacks);
+      expect(report).toMatch(
+        /OIDC provider: `https:\/\/gitlab.com`, adopted: the existing provider `arn:aws:iam::111111111111:oidc-provider\/gitlab.com` is imported/,
+      );
+      const deploy = report.slice(report.indexOf("### deploy"), report.indexOf("### fresh"));
+      const fresh = report.slice(report.indexOf("### fresh"));
+      expect(deploy).toMatch(/\*\*Adopted\*\*: .*trust policy is \*\*replaced\*\*.*before and after/);
+      expect(fresh).not.toMatch(/Adopted/);
+    } finally {
+      written.cleanup();
+    }
+  });
+
+  test("pinIds: false on one role unpins that role only", async () => {
+    const raw = minimalConfig({ pinIds: false });
+    (raw.accounts as Record<string, unknown>[])[0].roles = [
+      ...((raw.accounts as Record<string, unknown>[])[0].roles as unknown[]),
+      { name: "pinned", allow: [{ project: "acme/api", branches: ["main"] }] },
+    ];
+    const written = await synthesizeToTemp(parse(raw));
+    try {
+      const keys = (name: string) =>
+        JSON.stringify(written.stacks[0].roles.find((r) => r.name === name)!.trustPolicy.Statement);
+      expect(keys("deploy")).not.toMatch(/gitlab\.com:project_id/);
+      expect(keys("pinned")).toMatch(/gitlab\.com:project_id/);
+    } finally {
+      written.cleanup();
+    }
+  });
+});
+
+describe("docs/adopting.md", () => {
+  test("the single-role and mixed recipes are valid configs as written", () => {
+    // GIVEN the YAML recipes in docs/adopting.md (each an accounts: block)
+    const text = readFileSync(join(__dirname, "..", "docs", "adopting.md"), "utf8");
+    const recipes = [...text.matchAll(/```yaml\n(accounts:\n[\s\S]*?)```/g)].map((m) => m[1]);
+    expect(recipes.length).toBeGreaterThanOrEqual(2);
+    for (const recipe of recipes.filter((r) => /managedPolicyArns/.test(r))) {
+      // WHEN read with a gitlab block; THEN the loader accepts it (no adopted role without its policies,
+      // no adopted role while the provider is created)
+      const yaml = `gitlab: { url: "https://gitlab.com", pinIds: false }\n${recipe}`;
+      expect(problemsOf(yaml)).toEqual([]);
+    }
   });
 });

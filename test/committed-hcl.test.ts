@@ -7,6 +7,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { addTerraformWorkingFiles } from "./support/configs";
+import { synthesizedExample } from "./support/example";
 import { parseCiYaml, repoRoot } from "./support/pipeline-repo";
 import { run, runOk } from "./support/run";
 
@@ -29,13 +30,11 @@ describe("the committed-hcl-current job's comparison, on a checkout with terrafo
   const compare = () => run("bash", ["-e", "-o", "pipefail", "-c", jobComparison()], { cwd: dir });
   const addTerraformFiles = () => addTerraformWorkingFiles(join(dir, "terraform", "stacks", "production"));
 
-  beforeEach(() => {
-    // GIVEN a repository with the committed terraform/, .gitignore, and node_modules as a symlink
+  beforeEach(async () => {
+    // GIVEN a repository with the example's synth committed as terraform/, .gitignore, and node_modules
+    // as a symlink
     dir = mkdtempSync(join(tmpdir(), "committed-hcl-"));
-    cpSync(join(repoRoot, "terraform"), join(dir, "terraform"), {
-      recursive: true,
-      filter: (source) => !/[/\\](\.terraform|plan\.(txt|json)|[^/\\]*\.tfplan)$/.test(source),
-    });
+    cpSync((await synthesizedExample()).dir, join(dir, "terraform"), { recursive: true });
     cpSync(join(repoRoot, ".gitignore"), join(dir, ".gitignore"));
     git("init", "-q");
     git("add", "-A");

@@ -4,8 +4,9 @@ import { generateConfig, generateLock } from "../bench/generate";
 import { loadConfigFile, parseConfig, parseConfigWithPositions } from "../src/config/load";
 import { parseLock, readLockFor, type GitLabLock } from "../src/gitlab/lock";
 import { minimalConfig, parse, problemsOf, type RawConfig } from "./support/configs";
+import { EXAMPLE_FIXTURE } from "./support/example";
 
-const ROOT = join(__dirname, "..");
+const ROOT = join(__dirname, ".."); // the tool's files only: fixtures, never the team's root config
 
 /** A config whose first account's first role has these allow entries. */
 const withAllow = (...allow: unknown[]) => minimalConfig({ allow });
@@ -13,9 +14,9 @@ const withGitlab = (gitlab: Record<string, unknown>) => ({ ...minimalConfig(), g
 
 describe("the example config", () => {
   test("is accepted, with defaults filled in", () => {
-    // GIVEN the checked-in gitlab-oidc.yaml (and the lock beside it)
+    // GIVEN the example (its copy in test/fixtures, with the lock beside it)
     // WHEN it is loaded
-    const config = loadConfigFile(join(ROOT, "gitlab-oidc.yaml"));
+    const config = loadConfigFile(EXAMPLE_FIXTURE);
     // THEN it has both accounts, and defaults the team did not write
     expect(config.accounts.map((a) => a.name)).toEqual(["production", "staging"]);
     expect(config.state).toEqual({ type: "local" });
@@ -86,7 +87,7 @@ describe("rejections name the field and the fix", () => {
     [
       "an environment condition",
       withAllow({ project: "acme/web", branches: ["main"], environment: "production" }),
-      'accounts[0].roles[0].allow[0].environment: "environment" is a GitLab ID-token claim that this tool has no grant option for: AWS does not supply it as a condition key',
+      'accounts[0].roles[0].allow[0].environment: "environment" is a GitLab ID-token claim; write environments: { tiers: [production], protected: true } (checked through sub',
     ],
     [
       "a ref_protected condition",
@@ -277,8 +278,13 @@ describe("rejections name the field and the fix", () => {
     ],
     [
       "an unknown state type",
+      { ...minimalConfig(), state: { type: "azurerm" } },
+      'state.type: state.type must be "local", "gitlab" or "s3"',
+    ],
+    [
+      "an s3 state without its bucket",
       { ...minimalConfig(), state: { type: "s3" } },
-      'state.type: state.type must be "local" or "gitlab"',
+      "state.bucket: missing: bucket is required",
     ],
   ];
 
@@ -402,6 +408,7 @@ describe("accepted shapes", () => {
           roles: [
             {
               name: "deploy",
+              audience: "gitlab-oidc-aws-deploy-production",
               allow: [
                 { group: "acme/platform", tags: ["v*"] },
                 { project: "acme/web", anyRef: true },
@@ -465,7 +472,7 @@ describe("the two YAML readers", () => {
   // they must read every config alike.
   const texts: [string, string, GitLabLock?][] = [
     ...[
-      "gitlab-oidc.yaml",
+      "test/fixtures/configs/example.yaml",
       "test/fixtures/configs/kitchen-sink.yaml",
       "test/fixtures/configs/odd-names.yaml",
     ].map((file): [string, string, GitLabLock?] => [

@@ -18,7 +18,15 @@ import {
   subjectDifferences,
   type ExplainResult,
 } from "../src/explain/explain";
-import { EXIT_ALLOWED, EXIT_USAGE, parseArguments, runCli, UsageError } from "../src/explain/cli";
+import {
+  EXIT_ALLOWED,
+  EXIT_DENIED,
+  EXIT_ERROR,
+  EXIT_USAGE,
+  parseArguments,
+  runCli,
+  UsageError,
+} from "../src/explain/cli";
 import { decodeTokenClaims, TokenError } from "../src/explain/token";
 import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
 import {
@@ -80,7 +88,7 @@ describe("explainAccess", () => {
     const result = explainAccess(stacks, { ...branch("acme/web", "main") });
     // THEN production/deploy and staging/preview allow it, by the exact and the wildcard grant
     const deploy = verdict(result, "production", "deploy");
-    expect(deploy).toMatchObject({ allowed: true, decision: "Allow", audience: "https://gitlab.com" });
+    expect(deploy).toMatchObject({ allowed: true, decision: "Allow", audience: "sts.amazonaws.com" });
     expect(deploy.matched).toMatchObject({
       sid: expect.stringMatching(/^Project\d+Exact$/),
       operator: "StringEquals",
@@ -226,7 +234,7 @@ describe("explainAccess", () => {
     // GIVEN the right sub with an aud the roles do not accept
     const result = explainAccess(stacks, {
       ...branch("acme/web", "main"),
-      audiences: ["sts.amazonaws.com"],
+      audiences: ["https://gitlab.com"],
     });
     // THEN every role is denied; deploy's closest grant matches the sub and names the audience
     expect(result.allowed).toBe(false);
@@ -235,8 +243,8 @@ describe("explainAccess", () => {
     expect(deploy.closest?.differences).toEqual([
       expect.objectContaining({
         part: "audience",
-        expected: "https://gitlab.com",
-        actual: "sts.amazonaws.com",
+        expected: "sts.amazonaws.com",
+        actual: "https://gitlab.com",
       }),
     ]);
   });
@@ -244,12 +252,12 @@ describe("explainAccess", () => {
   test("several audiences: allowed when any is accepted", () => {
     const result = explainAccess(stacks, {
       ...branch("acme/web", "main"),
-      audiences: ["sts.amazonaws.com", "https://gitlab.com"],
+      audiences: ["https://gitlab.com", "sts.amazonaws.com"],
       role: "deploy",
     });
     expect(verdict(result, "production", "deploy")).toMatchObject({
       allowed: true,
-      audience: "https://gitlab.com",
+      audience: "sts.amazonaws.com",
     });
   });
 
@@ -271,7 +279,7 @@ describe("explainAccess", () => {
                 Principal: { Federated: [stack.providerReference] },
                 Condition: {
                   StringEquals: {
-                    "gitlab.com:aud": ["https://gitlab.com"],
+                    "gitlab.com:aud": ["sts.amazonaws.com"],
                     "gitlab.com:sub": ["project_path:acme/web:ref_type:branch:ref:release/*"],
                   },
                 },
@@ -392,51 +400,153 @@ describe("argument parsing", () => {
   });
 });
 
+/**
+ * One account `p` with the given gitlab settings and roles, and the lock beside it, synthesized to HCL
+ * in a temporary directory; `explain` runs the CLI on it and collects its output.
+ */
+function explainSandbox(gitlab: Record<string, unknown>, roles: unknown[], lockYaml: string) {
+  const root = mkdtempSync(join(tmpdir(), "explain-cli-"));
+  writeFileSync(
+    join(root, "gitlab-oidc.yaml"),
+    stringify({ gitlab, accounts: [{ name: "p", accountId: "111111111111", region: "eu-west-1", roles }] }),
+  );
+  writeFileSync(join(root, "gitlab-oidc.lock.yaml"), lockYaml);
+  const dir = join(root, "terraform");
+  synthesize(loadConfigFile(join(root, "gitlab-oidc.yaml")), { outdir: dir, hcl: true });
+  const out: string[] = [];
+  const io = {
+    stdout: (t: string) => out.push(t),
+    stderr: (t: string) => out.push(t),
+    readStdin: async () => "",
+  };
+  return {
+    dir,
+    /** Runs explain; returns its exit code and what it printed. */
+    explain: async (argv: readonly string[]) => {
+      out.length = 0;
+      const code = await runCli([...argv, "--dir", dir], io);
+      return { code, output: out.join("") };
+    },
+    cleanup: () => rmSync(root, { recursive: true, force: true }),
+  };
+}
+
 describe("explain --project with a project_id-first sub", () => {
   test("a project below a granted group, which the lock does not name, needs --project-id; with it, the job is allowed", async () => {
     // GIVEN a config whose projects' sub starts with project_id, a group grant, and its lock
-    const root = mkdtempSync(join(tmpdir(), "explain-by-id-"));
+    const sandbox = explainSandbox(
+      { url: "https://gitlab.com", subClaim: ["project_id", "ref_type", "ref"] },
+      [{ name: "r", allow: [{ group: "acme/platform", tags: ["v*"] }] }],
+      'groups:\n  "acme/platform": { id: 33, descendantIds: [44] }\n',
+    );
     try {
-      writeFileSync(
-        join(root, "gitlab-oidc.yaml"),
-        stringify({
-          gitlab: { url: "https://gitlab.com", subClaim: ["project_id", "ref_type", "ref"] },
-          accounts: [
-            {
-              name: "p",
-              accountId: "111111111111",
-              region: "eu-west-1",
-              roles: [{ name: "r", allow: [{ group: "acme/platform", tags: ["v*"] }] }],
-            },
-          ],
-        }),
-      );
-      writeFileSync(
-        join(root, "gitlab-oidc.lock.yaml"),
-        'groups:\n  "acme/platform": { id: 33, descendantIds: [44] }\n',
-      );
-      const dir = join(root, "terraform");
-      synthesize(loadConfigFile(join(root, "gitlab-oidc.yaml")), { outdir: dir, hcl: true });
-      const out: string[] = [];
-      const io = {
-        stdout: (t: string) => out.push(t),
-        stderr: (t: string) => out.push(t),
-        readStdin: async () => "",
-      };
-      const job = ["--project", "acme/platform/svc", "--tag", "v1", "--dir", dir];
+      const job = ["--project", "acme/platform/svc", "--tag", "v1", "--protected"];
       // WHEN a tag pipeline of a project in the group is explained by path, without its ID
-      const withoutId = await runCli(job, io);
+      const withoutId = await sandbox.explain(job);
       // THEN explain says it needs the ID (the sub GitLab mints carries it), instead of judging a sub
       // without one, which no real token has
-      expect(withoutId).toBe(EXIT_USAGE);
-      expect(out.join("")).toContain("the lock names no ID for acme/platform/svc");
-      expect(out.join("")).toContain("--project-id");
+      expect(withoutId.code).toBe(EXIT_USAGE);
+      expect(withoutId.output).toContain("the lock names no ID for acme/platform/svc");
+      expect(withoutId.output).toContain("--project-id");
       // … and with the ID stated, the job (namespace 33, from the lock) is allowed, as AWS would allow it
-      out.length = 0;
-      expect(await runCli([...job, "--project-id", "5001"], io)).toBe(EXIT_ALLOWED);
-      expect(out.join("")).toContain("sub: project_id:5001:ref_type:tag:ref:v1");
+      const withId = await sandbox.explain([...job, "--project-id", "5001"]);
+      expect(withId.code).toBe(EXIT_ALLOWED);
+      expect(withId.output).toContain("sub: project_id:5001:ref_type:tag:ref:v1");
     } finally {
-      rmSync(root, { recursive: true, force: true });
+      sandbox.cleanup();
+    }
+  });
+});
+
+describe("explain --user-access-level", () => {
+  test("a deployer requiring maintainer or owner: a developer's job is denied on user_access_level, a maintainer's allowed", async () => {
+    // GIVEN a gitlab.com deployer whose grant also requires the user's project role, and its lock
+    const sandbox = explainSandbox(
+      { url: "https://gitlab.com" },
+      [
+        {
+          name: "deployer",
+          allow: [{ project: "acme/web", branches: ["main"], userAccessLevels: ["maintainer", "owner"] }],
+        },
+      ],
+      'projects:\n  "acme/web": { id: 7, namespaceId: 8 }\n',
+    );
+    try {
+      const job = ["--project", "acme/web", "--branch", "main", "--protected", "--pipeline-source", "push"];
+      // WHEN main's pipeline is explained for a developer (the default) and for a maintainer
+      const developer = await sandbox.explain([...job, "--user-access-level", "developer"]);
+      // (and with the level left open, the answer says which levels it holds for: exit 4)
+      const open = await sandbox.explain(job);
+      expect(open.code).toBe(4);
+      expect(open.output).toMatch(/only if the user's role is (maintainer or owner|owner or maintainer)/);
+      const maintainer = await sandbox.explain([...job, "--user-access-level", "maintainer"]);
+      // THEN the developer is denied, the differing key and its meaning named; the maintainer is allowed
+      expect(developer.code).toBe(EXIT_DENIED);
+      expect(developer.output).toContain("gitlab.com:user_access_level");
+      expect(developer.output).toContain("userAccessLevels leaves out");
+      expect(maintainer.code).toBe(EXIT_ALLOWED);
+      expect(maintainer.output).toContain("user_access_level maintainer");
+      // AND a level GitLab does not spell is a usage error
+      expect(() => parseArguments([...job, "--user-access-level", "admin"])).toThrow(
+        /--user-access-level must be one of guest, planner, reporter, developer, maintainer, owner/,
+      );
+    } finally {
+      sandbox.cleanup();
+    }
+  });
+});
+
+describe("explain's exit codes (runCli in process; test/e2e/explain-cli.test.ts starts the real CLI)", () => {
+  /** runCli on the fixture's HCL with captured output. */
+  async function explain(args: string[], dir = fixture.outdir) {
+    let stdout = "";
+    let stderr = "";
+    const code = await runCli([...args, "--dir", dir], {
+      stdout: (text) => (stdout += text),
+      stderr: (text) => (stderr += text),
+      readStdin: async () => "",
+    });
+    return { code, stdout, stderr };
+  }
+
+  test("GIVEN a job a role allows THEN exit 0 (EXIT_ALLOWED)", async () => {
+    const { code, stdout } = await explain(["--project", "acme/web", "--branch", "main"]);
+    expect(EXIT_ALLOWED).toBe(0);
+    expect(code).toBe(EXIT_ALLOWED);
+    expect(stdout).toMatch(/ALLOWED {2}deploy/);
+  });
+
+  test("GIVEN a job no role allows THEN exit 3 (EXIT_DENIED), not 0", async () => {
+    const { code, stdout } = await explain(["--project", "acme/platform-evil/x", "--tag", "v1.0.0"]);
+    expect(EXIT_DENIED).toBe(3);
+    expect(code).toBe(EXIT_DENIED);
+    expect(stdout).toMatch(/^DENIED: 0 of 3 roles/m);
+  });
+
+  test("GIVEN the selected role denies and another allows THEN the exit code follows the selection", async () => {
+    const job = ["--project", "acme/web", "--branch", "feature/x"];
+    expect((await explain([...job, "--role", "preview"])).code).toBe(EXIT_ALLOWED);
+    expect((await explain([...job, "--role", "deploy"])).code).toBe(EXIT_DENIED);
+  });
+
+  test("GIVEN a usage error (unknown flag, unknown role) THEN exit 2 (EXIT_USAGE)", async () => {
+    expect(EXIT_USAGE).toBe(2);
+    expect((await explain(["--project", "acme/web", "--branch", "main", "--nope"])).code).toBe(EXIT_USAGE);
+    const unknown = await explain(["--project", "acme/web", "--branch", "main", "--role", "nope"]);
+    expect(unknown.code).toBe(EXIT_USAGE);
+    expect(unknown.stderr).toMatch(/no role "nope"/);
+  });
+
+  test("GIVEN synthesized output it cannot read THEN exit 1 (EXIT_ERROR) with the reason", async () => {
+    const broken = mkdtempSync(join(tmpdir(), "explain-broken-"));
+    try {
+      writeFileSync(join(broken, "manifest.json"), "{ not json");
+      const { code, stderr } = await explain(["--sub", formatSubject("acme/web", "branch", "main")], broken);
+      expect(EXIT_ERROR).toBe(1);
+      expect(code).toBe(EXIT_ERROR);
+      expect(stderr).toMatch(/^explain: /);
+    } finally {
+      rmSync(broken, { recursive: true, force: true });
     }
   });
 });

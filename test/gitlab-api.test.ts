@@ -81,11 +81,46 @@ describe("GitLabApi", () => {
   });
 
   test("GIVEN a Link outside the API root on the same origin WHEN paginating THEN refused too", async () => {
-    const { fetch } = fakeFetch([
-      page([], { link: '<https://gitlab.example.com/other/x?page=2>; rel="next"' }),
+    // The fake has a second answer (a valid last page), so only the check itself can make this fail:
+    // without it the page would be fetched and the listing would succeed.
+    const { fetch, calls } = fakeFetch([
+      page([{ id: 2, full_path: "a/b" }], {
+        link: '<https://gitlab.example.com/other/x?page=2>; rel="next"',
+      }),
+      page([{ id: 3, full_path: "a/c" }]),
     ]);
     const api = new GitLabApi({ baseUrl: "https://gitlab.example.com/api/v4", token: TOKEN, fetch });
-    await expect(api.listDescendantGroups(1, "a")).rejects.toThrow(GitLabApiError);
+    const error = await failureOf(api.listDescendantGroups(1, "a"));
+    expect(error).toBeInstanceOf(GitLabApiError);
+    expect(error.message).toMatch(/refusing to send the token there/);
+    expect(calls).toHaveLength(1);
+  });
+
+  test("GIVEN 429s with Retry-After WHEN retried THEN each wait is announced before it starts", async () => {
+    const busy = () => new Response("{}", { status: 429, headers: { "retry-after": "30" } });
+    const { fetch } = fakeFetch([
+      busy,
+      busy,
+      page({ id: 7, path_with_namespace: "a/b", namespace: { id: 3 } }),
+    ]);
+    const events: string[] = [];
+    const api = new GitLabApi({
+      baseUrl: "https://gitlab.example.com/api/v4",
+      token: TOKEN,
+      fetch,
+      sleep: async (ms) => {
+        events.push(`sleep ${ms}`);
+      },
+      onRetry: ({ status, waitMs, attempt, maxAttempts }) =>
+        events.push(`${status} wait ${waitMs} then ${attempt}/${maxAttempts}`),
+    });
+    expect(await api.getProject("a/b")).toMatchObject({ id: 7 });
+    expect(events).toEqual([
+      "429 wait 30000 then 2/4",
+      "sleep 30000",
+      "429 wait 30000 then 3/4",
+      "sleep 30000",
+    ]);
   });
 
   test("GIVEN any request THEN redirects are not followed, the path is encoded, the token goes as PRIVATE-TOKEN with a timeout signal", async () => {

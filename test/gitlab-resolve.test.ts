@@ -2,13 +2,21 @@
  * `npm run resolve` and `npm run resolve -- --check` (runResolve, in process) against the GitLab API
  * stand-in: the lock it writes, what --check reports, and every failure leaving the old lock as it was.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { loadConfigFile } from "../src/config/load";
-import { EXIT_CURRENT, EXIT_DRIFT, EXIT_ERROR, runResolve } from "../src/gitlab/cli";
+import { EXIT_CURRENT, EXIT_DRIFT, EXIT_ERROR, runResolve, type LockFileOps } from "../src/gitlab/cli";
 import { parseLock } from "../src/gitlab/lock";
 import { GitLabApiStandIn, type StandInOptions } from "./support/gitlab-api-stand-in";
 import { minimalConfig } from "./support/configs";
@@ -164,7 +172,7 @@ describe("npm run resolve", () => {
     writeFileSync(lockFile, "projects: [");
     const run = await resolve();
     expect(run.code).toBe(EXIT_CURRENT);
-    expect(run.stdout).toMatch(/replaced an unreadable lock \(.*not valid YAML/);
+    expect(run.stdout).toMatch(/replaced an unreadable lock \(.*invalid YAML/);
     expect(Object.keys(parseLock(readFileSync(lockFile, "utf8"), lockFile).projects)).toHaveLength(2);
   });
 
@@ -177,11 +185,16 @@ describe("npm run resolve", () => {
     expect(run.stdout).toMatch(/! project acme\/web: ID 1001 -> 5555: the path now names ANOTHER project/);
   });
 
-  test("GIVEN a path spelled in another case than GitLab's WHEN resolved THEN a warning says tokens carry GitLab's spelling", async () => {
+  test("GIVEN a path spelled in another case than GitLab's WHEN resolved THEN refused, naming GitLab's spelling; no lock written", async () => {
+    // The lock would pin IDs under a spelling no token carries: a grant that never matches.
     writeConfig([{ project: "Acme/Web", branches: ["main"] }]);
     const run = await resolve();
-    expect(run.code).toBe(EXIT_CURRENT);
-    expect(run.stdout).toMatch(/warning: project Acme\/Web: GitLab spells it acme\/web/);
+    expect(run.code).toBe(EXIT_ERROR);
+    expect(run.stderr).toMatch(
+      /project Acme\/Web: GitLab spells it "acme\/web".*never match: write "acme\/web" in the config/,
+    );
+    expect(run.stderr).toMatch(/Nothing was written; .*gitlab-oidc\.lock\.yaml is unchanged/);
+    expect(existsSync(lockFile)).toBe(false);
   });
 
   test("GIVEN a config with a schema error WHEN resolved THEN exit 2 with the file, line and field, before any request", async () => {
@@ -347,7 +360,7 @@ describe("npm run resolve -- --check", () => {
     writeFileSync(lockFile, "projects: [");
     const run = await check();
     expect(run.code).toBe(EXIT_DRIFT);
-    expect(run.stderr).toMatch(/gitlab-oidc\.lock\.yaml: not valid YAML .*run npm run resolve/);
+    expect(run.stderr).toMatch(/gitlab-oidc\.lock\.yaml:1:\d+: invalid YAML[^]*npm run resolve rewrites it/);
     expect(standIn.requests).toHaveLength(0);
   });
 });
@@ -427,12 +440,18 @@ describe("failures name the path and the fix, never print the token, and leave t
 
   test("GIVEN Retry-After as an HTTP date WHEN resolved THEN it waits until then (bounded)", async () => {
     writeConfig(GRANTS);
-    standIn.throttle(1, new Date(Date.now() + 5000).toUTCString());
+    // GIVEN a date on a whole second (what an HTTP date can say), 20 s ahead
+    const until = Math.ceil((Date.now() + 20_000) / 1000) * 1000;
+    standIn.throttle(1, new Date(until).toUTCString());
+    // WHEN resolved (however slowly: the clock is read before and after)
+    const before = Date.now();
     const run = await resolve();
+    const after = Date.now();
+    // THEN it waited from the moment it read the answer until that date, once
     expect(run.code).toBe(EXIT_CURRENT);
     expect(run.waits).toHaveLength(1);
-    expect(run.waits[0]).toBeGreaterThan(3000);
-    expect(run.waits[0]).toBeLessThanOrEqual(5000);
+    expect(run.waits[0]).toBeGreaterThanOrEqual(until - after);
+    expect(run.waits[0]).toBeLessThanOrEqual(until - before);
   });
 
   test("GIVEN rate limiting that does not end WHEN resolved THEN 3 retries, then exit 2 naming 429 and what to do", async () => {
@@ -499,4 +518,87 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+describe("npm run resolve: what reaches the lock file and the terminal", () => {
+  test("GIVEN a write interrupted half-way WHEN resolve rewrites the lock THEN the old lock is intact, exit 2 with a message", async () => {
+    // GIVEN a current lock, and a config that needs one more project
+    const before = await lockedBaseline();
+    writeConfig([...GRANTS, { project: "acme/platform/team-0/infra", branches: ["main"] }]);
+    // … and a disk that fails after writing the first bytes of any file
+    let writes = 0;
+    const files = {
+      writeFileSync: (file: string, text: string) => {
+        writes++;
+        writeFileSync(file, text.slice(0, 25));
+        throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+      },
+      renameSync,
+      rmSync,
+    };
+    // WHEN resolve rewrites the lock
+    const run = await resolveWith({}, files);
+    // THEN the lock is byte for byte what it was (a write in place would have left 25 bytes), and no temp file is left
+    expect(writes).toBe(1);
+    expect(readFileSync(lockFile)).toEqual(before);
+    expect(readdirSync(dir).sort()).toEqual(["gitlab-oidc.lock.yaml", "gitlab-oidc.yaml"]);
+    expect(run.code).toBe(EXIT_ERROR);
+    expect(run.stderr).toMatch(/cannot write .*gitlab-oidc\.lock\.yaml: ENOSPC.*It is unchanged\./);
+  });
+
+  test("GIVEN a lock already current but written by hand WHEN resolved THEN it says there are no changes", async () => {
+    await lockedBaseline();
+    // A hand-written lock with the same IDs, in another order and style
+    const lock = parseLock(readFileSync(lockFile, "utf8"), lockFile);
+    writeFileSync(lockFile, stringify({ groups: lock.groups, projects: lock.projects }));
+    const run = await resolve();
+    expect(run.code).toBe(EXIT_CURRENT);
+    expect(run.stdout).toMatch(/no changes to its IDs/);
+    expect(run.stdout).not.toMatch(/review them|above/);
+  });
+
+  test("GIVEN GitLab answering 429 with Retry-After WHEN resolved THEN each wait is announced on stderr", async () => {
+    let busy = 2;
+    const fetch = (async (url: URL | string, init: RequestInit) => {
+      if (busy-- > 0) return new Response("{}", { status: 429, headers: { "retry-after": "12" } });
+      return globalThis.fetch(url, init);
+    }) as typeof globalThis.fetch;
+    const run = await resolveWith({ fetch });
+    expect(run.code).toBe(EXIT_CURRENT);
+    expect(run.stderr).toMatch(
+      /GitLab answered 429 for .*; waiting 12 s, then attempt 2 of 4…\n.*waiting 12 s, then attempt 3 of 4…/,
+    );
+  });
+
+  test("GIVEN control characters in GitLab's answer WHEN printed THEN they are escaped, never sent to the terminal", async () => {
+    // GIVEN GitLab spelling acme/web with an escape sequence that would clear the screen and set the title
+    const hostile = "acme/web\u001b[2J\u001b]0;owned\u0007\u009b6n";
+    const fetch = (async (url: URL | string, init: RequestInit) => {
+      const response = await globalThis.fetch(url, init);
+      if (!String(url).endsWith("/projects/acme%2Fweb")) return response;
+      const body = (await response.json()) as Record<string, unknown>;
+      return new Response(JSON.stringify({ ...body, path_with_namespace: hostile }), { status: 200 });
+    }) as typeof globalThis.fetch;
+    // WHEN resolve reports the spelling
+    const run = await resolveWith({ fetch });
+    // THEN the path is shown with its control characters escaped, the lock refused
+    expect(run.code).toBe(EXIT_ERROR);
+    expect(run.stderr).toContain(String.raw`acme/web\u001b[2J\u001b]0;owned\u0007\u009b6n`);
+    // eslint-disable-next-line no-control-regex -- control characters are what must not appear
+    expect(run.stdout + run.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+    expect(existsSync(lockFile)).toBe(false);
+  });
+});
+
+/** resolve with extra API options (a fetch wrapper), recording what it prints. */
+async function resolveWith(api: { fetch?: typeof globalThis.fetch }, files?: LockFileOps): Promise<Run> {
+  let stdout = "";
+  let stderr = "";
+  const code = await runResolve([], {
+    env: { GITLAB_OIDC_CONFIG: configFile, GITLAB_API_URL: standIn.apiUrl, GITLAB_TOKEN: TOKEN },
+    io: { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) },
+    api: { sleep: async () => undefined, backoffMs: 10, timeoutMs: 2000, ...api },
+    ...(files ? { files } : {}),
+  });
+  return { code, stdout, stderr, waits: [] };
 }

@@ -1,6 +1,6 @@
 import Ajv from "ajv";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { configJsonSchema, JSON_SCHEMA_FILE } from "../src/config/json-schema";
 import { minimalConfig } from "./support/configs";
@@ -16,8 +16,13 @@ describe("the published JSON schema", () => {
   });
 
   test("accepts the example config, which points editors at it", () => {
-    const text = readFileSync(join(ROOT, "gitlab-oidc.yaml"), "utf8");
-    expect(text.split("\n")[0]).toBe("# yaml-language-server: $schema=./schema/gitlab-oidc.schema.json");
+    // GIVEN the example's copy in test/fixtures/configs/
+    const file = join(ROOT, "test", "fixtures", "configs", "example.yaml");
+    const text = readFileSync(file, "utf8");
+    // THEN its first line points the YAML language server at the schema, relative to the file
+    const pointer = /^# yaml-language-server: \$schema=(\S+)$/.exec(text.split("\n")[0]!)?.[1];
+    expect(pointer && resolve(dirname(file), pointer)).toBe(join(ROOT, JSON_SCHEMA_FILE));
+    // AND the schema accepts it
     expect(validate(parseYaml(text))).toBe(true);
   });
 

@@ -21,7 +21,7 @@ function load(config: string): { outcome: string; yamlLoaded: boolean } {
   const file = join(dir, "gitlab-oidc.yaml");
   writeFileSync(file, config);
   // The example's pinned IDs, beside it as the loader expects.
-  copyFileSync(join(ROOT, "gitlab-oidc.lock.yaml"), join(dir, "gitlab-oidc.lock.yaml"));
+  copyFileSync(join(ROOT, "test/fixtures/configs/example.lock.yaml"), join(dir, "gitlab-oidc.lock.yaml"));
   const script = `
     const { loadConfigFile } = require(${JSON.stringify(join(ROOT, "dist/src/config/load.js"))});
     let outcome;
@@ -34,7 +34,7 @@ function load(config: string): { outcome: string; yamlLoaded: boolean } {
 
 test("a valid config is read without loading yaml", () => {
   // GIVEN the example config WHEN the compiled loader reads it THEN it is valid and yaml stays unloaded
-  expect(load(readFileSync(join(ROOT, "gitlab-oidc.yaml"), "utf8"))).toEqual({
+  expect(load(readFileSync(join(ROOT, "test/fixtures/configs/example.yaml"), "utf8"))).toEqual({
     outcome: "valid: 2 account(s)",
     yamlLoaded: false,
   });
@@ -42,7 +42,7 @@ test("a valid config is read without loading yaml", () => {
 
 test("a config with a problem loads yaml and gets its line", () => {
   // GIVEN the example with an unquoted account id WHEN read THEN the problem names its line, via yaml
-  const config = readFileSync(join(ROOT, "gitlab-oidc.yaml"), "utf8").replace(
+  const config = readFileSync(join(ROOT, "test/fixtures/configs/example.yaml"), "utf8").replace(
     /accountId: "(\d{12})"/,
     "accountId: $1",
   );

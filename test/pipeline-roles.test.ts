@@ -6,12 +6,15 @@
  */
 import { evaluateTrustPolicy } from "../src/iam/evaluate";
 import { requestContextFor } from "../src/model/claims";
-import { DEPLOY_AUDIENCE } from "../src/pipeline/stack-jobs";
+import { deployAudience } from "../src/pipeline/stack-jobs";
 import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
-import { fakeId, minimalConfig, parse, synthesizeToTemp } from "./support/configs";
+import { fakeId, lockFor, minimalConfig, parse, synthesizeToTemp } from "./support/configs";
+import { StsStandIn } from "./support/sts-stand-in";
 
 const PROJECT = "acme/platform/gitlab-oidc-aws";
-const PLAN_AUDIENCE = "https://gitlab.com";
+const PLAN_AUDIENCE = "sts.amazonaws.com";
+/** The deploy jobs of stack production ask for this audience, staging's for their own. */
+const DEPLOY_AUDIENCE = deployAudience("production");
 
 /** The roles of docs/pipeline.md, "The pipeline's roles in gitlab-oidc.yaml". */
 const raw = minimalConfig(
@@ -21,7 +24,15 @@ const raw = minimalConfig(
       {
         name: "platform-deployer",
         audience: DEPLOY_AUDIENCE,
-        allow: [{ project: PROJECT, branches: ["main"], protected: true, pipelineSources: ["push"] }],
+        allow: [
+          {
+            project: PROJECT,
+            branches: ["main"],
+            protected: true,
+            pipelineSources: ["push"],
+            userAccessLevels: ["maintainer", "owner"],
+          },
+        ],
         managedPolicyArns: ["arn:aws:iam::aws:policy/IAMFullAccess"],
         path: "/gitlab/",
       },
@@ -42,6 +53,8 @@ interface Job {
   readonly pipelineSource?: string;
   readonly project?: string;
   readonly projectId?: number;
+  /** The project role of whoever pressed play. @default "maintainer" */
+  readonly userAccessLevel?: string;
 }
 
 /** The claims GitLab puts in a job's token (gitlab.com, default sub claim). */
@@ -58,6 +71,7 @@ function claims(job: Job): Record<string, string> {
     ref_protected: String(job.protectedRef ?? ref === "main"),
     pipeline_source: job.pipelineSource ?? "push",
     runner_environment: "self-hosted",
+    user_access_level: job.userAccessLevel ?? "maintainer",
   };
 }
 
@@ -98,6 +112,8 @@ describe("the pipeline's roles (deployer with its own audience, push only; read-
     ["a web (Run pipeline) deploy job", { aud: DEPLOY_AUDIENCE, pipelineSource: "web" }],
     ["an API or trigger pipeline's deploy job", { aud: DEPLOY_AUDIENCE, pipelineSource: "api" }],
     ["main while unprotected", { aud: DEPLOY_AUDIENCE, protectedRef: false }],
+    ["main's deploy job played by a Developer", { aud: DEPLOY_AUDIENCE, userAccessLevel: "developer" }],
+    ["the staging stack's deploy job (its own audience)", { aud: deployAudience("staging") }],
     ["another project that took over the path (another ID)", { aud: DEPLOY_AUDIENCE, projectId: 7 }],
     [
       "a fork's merge request (its own project claims)",
@@ -118,5 +134,75 @@ describe("the pipeline's roles (deployer with its own audience, push only; read-
     ).toBe(true);
     expect(allows(stack, "platform-planner", { aud: PLAN_AUDIENCE })).toBe(true);
     expect(allows(stack, "platform-planner", { aud: DEPLOY_AUDIENCE })).toBe(false);
+  });
+});
+
+describe("one deployer audience per stack, through the STS stand-in", () => {
+  let standIn: StsStandIn;
+  let cleanup: () => void;
+  const deployer = (account: string) => `arn:aws:iam::${account}:role/gitlab/platform-deployer`;
+  beforeAll(async () => {
+    // GIVEN production (111…) and staging (222…), each with a deployer that accepts its own stack's
+    // deploy audience, synthesized, and STS standing in for both accounts
+    const deployerRole = (stack: string) => ({
+      name: "platform-deployer",
+      audience: deployAudience(stack),
+      allow: [{ project: PROJECT, branches: ["main"], userAccessLevels: ["maintainer", "owner"] }],
+      managedPolicyArns: ["arn:aws:iam::aws:policy/IAMFullAccess"],
+      path: "/gitlab/",
+    });
+    const base = minimalConfig();
+    const [production] = base.accounts as Record<string, unknown>[];
+    const config = {
+      ...base,
+      accounts: [
+        { ...production, roles: [deployerRole("production")] },
+        { ...production, name: "staging", accountId: "222222222222", roles: [deployerRole("staging")] },
+      ],
+    };
+    const result = await synthesizeToTemp(parse(config));
+    cleanup = result.cleanup;
+    standIn = await StsStandIn.start(result.dir, lockFor(config));
+  });
+  afterAll(async () => {
+    await standIn.close();
+    cleanup();
+  });
+
+  async function assume(roleArn: string, aud: string, level = "maintainer"): Promise<string> {
+    const token = standIn.mintToken({
+      sub: `project_path:${PROJECT}:ref_type:branch:ref:main`,
+      aud,
+      user_access_level: level,
+    });
+    const body = new URLSearchParams({
+      Action: "AssumeRoleWithWebIdentity",
+      Version: "2011-06-15",
+      RoleArn: roleArn,
+      RoleSessionName: "test",
+      WebIdentityToken: token,
+    });
+    const response = await fetch(standIn.url, { method: "POST", body });
+    const text = await response.text();
+    return /<Code>(\w+)<\/Code>/.exec(text)?.[1] ?? (response.ok ? "OK" : `HTTP ${response.status}`);
+  }
+
+  test("the staging deploy job's token is denied by the production deployer", async () => {
+    // Production's OIDC provider does not even list staging's audience as a client ID (STS says
+    // InvalidIdentityToken before the trust policy, which would deny it too: the table above).
+    expect(await assume(deployer("111111111111"), deployAudience("staging"))).toBe("InvalidIdentityToken");
+  });
+
+  test("each deploy job's token gets its own stack's deployer", async () => {
+    expect(await assume(deployer("111111111111"), deployAudience("production"))).toBe("OK");
+    expect(await assume(deployer("222222222222"), deployAudience("staging"))).toBe("OK");
+    expect(await assume(deployer("222222222222"), deployAudience("production"))).toBe("InvalidIdentityToken");
+  });
+
+  test("a deploy job played by a Developer is denied by its own stack's deployer", async () => {
+    expect(await assume(deployer("111111111111"), deployAudience("production"), "developer")).toBe(
+      "AccessDenied",
+    );
+    expect(await assume(deployer("111111111111"), deployAudience("production"), "owner")).toBe("OK");
   });
 });

@@ -7,18 +7,18 @@ function stream(isTTY: boolean) {
 }
 
 describe("synth progress", () => {
-  test("on a terminal, a config with hundreds of roles shows accounts done / total on one line, then clears it", () => {
+  test("on a terminal, a config with hundreds of roles shows stacks done / total on one line, then clears it", () => {
     // GIVEN stderr is a terminal and the config has 300 roles
     const terminal = stream(true);
     const progress = progressReporter(terminal, 300)!;
-    // WHEN two of three accounts are done, then the synth ends
+    // WHEN two of three stacks are done, then the synth ends
     progress.update(1, 3);
     progress.update(2, 3);
     progress.end();
     // THEN each update rewrites the line in place, and the end erases it
     expect(terminal.written).toEqual([
-      "\r\x1b[2KSynthesizing: 1/3 accounts",
-      "\r\x1b[2KSynthesizing: 2/3 accounts",
+      "\r\x1b[2KSynthesizing: 1/3 stacks",
+      "\r\x1b[2KSynthesizing: 2/3 stacks",
       "\r\x1b[2K",
     ]);
   });

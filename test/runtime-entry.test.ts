@@ -15,6 +15,7 @@ const ENTRY_POINTS = [
   "src/config/json-schema.ts",
   "src/gitlab/cli.ts",
   "src/audit/cli.ts",
+  "src/init/cli.ts",
   "bench/run.ts",
   "bench/phases.ts",
 ];

@@ -18,7 +18,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../src/config/schema";
-import { synthesize, WRITTEN_FILES_RECORD } from "../src/synth";
+import { OutputFilesError, synthesize, WRITTEN_FILES_RECORD } from "../src/synth";
 import { minimalConfig, parse } from "./support/configs";
 
 /** Two accounts; `only` keeps the first. */
@@ -90,17 +90,118 @@ describe("the synth deletes only what it wrote before", () => {
     expect(readdirSync(join(outdir, "stacks/staging"))).toEqual(["mine.txt"]);
   });
 
-  test("a record edited to name a file outside the output directory deletes nothing there", () => {
+  test("a record edited to name a file outside the output directory is refused, nothing deleted", () => {
     const outdir = join(root, "out");
     synthesize(config(), { outdir, hcl: true });
     writeFileSync(join(root, "precious.txt"), "keep\n");
+    for (const entry of ["../precious.txt", join(root, "precious.txt"), "stacks/../../precious.txt"]) {
+      writeFileSync(join(outdir, WRITTEN_FILES_RECORD), JSON.stringify({ files: [entry] }));
+      expect(() => synthesize(config(true), { outdir, hcl: true })).toThrow(
+        new RegExp(
+          `lists ${JSON.stringify(entry).replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}, which is not a path inside`,
+        ),
+      );
+      expect(readFileSync(join(root, "precious.txt"), "utf8")).toBe("keep\n");
+    }
+  });
+});
+
+describe("real paths: a symlinked folder never carries a delete or a write outside the output", () => {
+  /** An output of two stacks, a victim folder beside it, and `stacks/evil` a symlink to the victim. */
+  function outputWithSymlinkToVictim(victimFiles: string[]) {
+    const outdir = join(root, "terraform");
+    synthesize(config(), { outdir, hcl: true });
+    const victim = join(root, "victim");
+    mkdirSync(victim);
+    for (const file of victimFiles) writeFileSync(join(victim, file), "precious\n");
+    symlinkSync("../../victim", join(outdir, "stacks/evil"));
+    return { outdir, victim };
+  }
+
+  test.each([
+    ["a file in the symlink's target", ["important.txt"]],
+    ["an empty target (no ENOTDIR trace)", []],
+  ])("the record lists stacks/evil/important.txt, evil a symlink out: refused, %s survives", (_, files) => {
+    // GIVEN a record that lists a file under the symlinked folder
+    const { outdir, victim } = outputWithSymlinkToVictim(files);
+    const before = readFileSync(join(outdir, "stacks/staging/cdk.tf"), "utf8");
+    const record = JSON.parse(readFileSync(join(outdir, WRITTEN_FILES_RECORD), "utf8")) as {
+      files: string[];
+    };
     writeFileSync(
       join(outdir, WRITTEN_FILES_RECORD),
-      JSON.stringify({ files: ["../precious.txt", join(root, "precious.txt"), "stacks"] }),
+      JSON.stringify({ files: [...record.files, "stacks/evil/important.txt"] }),
     );
+    // WHEN a synth that no longer writes that file runs
+    // THEN it is refused with a message naming the entry and the symlink
+    expect(() => synthesize(config(true), { outdir, hcl: true })).toThrow(OutputFilesError);
+    expect(() => synthesize(config(true), { outdir, hcl: true })).toThrow(
+      /refusing to delete stacks\/evil\/important\.txt .*leads outside the output directory.*symlink/,
+    );
+    // … nothing outside was deleted, and nothing inside moved (staging's files are still there)
+    expect(readdirSync(victim)).toEqual(files);
+    expect(readFileSync(join(outdir, "stacks/staging/cdk.tf"), "utf8")).toBe(before);
+  });
+
+  test("a stack folder that is a symlink out is refused for writing, nothing written there", () => {
+    // GIVEN stacks/production a symlink to a folder outside the output
+    const outdir = join(root, "terraform");
+    synthesize(config(true), { outdir, hcl: true });
+    const elsewhere = join(root, "elsewhere");
+    mkdirSync(elsewhere);
+    rmSync(join(outdir, "stacks/production"), { recursive: true });
+    symlinkSync(elsewhere, join(outdir, "stacks/production"));
+    // WHEN the synth runs THEN it refuses, and the folder outside stays empty
+    expect(() => synthesize(config(true), { outdir, hcl: true })).toThrow(
+      /refusing to write stacks\/production\/cdk\.tf/,
+    );
+    expect(readdirSync(elsewhere)).toEqual([]);
+  });
+
+  test("a symlinked folder that stays inside the output is followed", () => {
+    const outdir = join(root, "terraform");
+    synthesize(config(true), { outdir, hcl: true });
+    mkdirSync(join(outdir, "real-production"));
+    rmSync(join(outdir, "stacks/production"), { recursive: true });
+    symlinkSync("../real-production", join(outdir, "stacks/production"));
+    synthesize(config(true), { outdir, hcl: true });
+    expect(readdirSync(join(outdir, "real-production")).sort()).toEqual(["cdk.tf", "metadata.json"]);
+  });
+});
+
+describe("a record not of its shape is refused before anything moves", () => {
+  test.each([
+    ["truncated JSON", '{"files": ["ACCESS.md", "stac', /not valid JSON/],
+    ["a list, not an object", '["ACCESS.md"]', /expected an object with a files list/],
+    ["files not a list", '{"files": "ACCESS.md"}', /"files" must be a list of paths/],
+    ["a number among the files", '{"files": ["ACCESS.md", 7]}', /"files" holds 7, not a path/],
+    ["sources not a map", '{"files": [], "sources": ["x"]}', /"sources" must map names to digests/],
+  ])("%s: a message naming the record, the output as it was", (_, text, message) => {
+    // GIVEN an output of two stacks whose record is damaged
+    const outdir = join(root, "out");
     synthesize(config(), { outdir, hcl: true });
-    expect(readFileSync(join(root, "precious.txt"), "utf8")).toBe("keep\n");
-    expect(existsSync(join(outdir, "stacks/production/cdk.tf"))).toBe(true);
+    const before = readFileSync(join(outdir, "stacks/production/cdk.tf"), "utf8");
+    writeFileSync(join(outdir, WRITTEN_FILES_RECORD), text);
+    // WHEN a synth of one stack in JSON runs
+    // THEN it is refused, naming the record and what to do
+    expect(() => synthesize(config(true), { outdir, hcl: false })).toThrow(message);
+    expect(() => synthesize(config(true), { outdir, hcl: false })).toThrow(/restore it from git/);
+    // … and nothing moved: the HCL is still there, no JSON stack, staging kept, the record as it was
+    expect(readFileSync(join(outdir, "stacks/production/cdk.tf"), "utf8")).toBe(before);
+    expect(existsSync(join(outdir, "stacks/production/cdk.tf.json"))).toBe(false);
+    expect(existsSync(join(outdir, "stacks/staging/cdk.tf"))).toBe(true);
+    expect(readFileSync(join(outdir, WRITTEN_FILES_RECORD), "utf8")).toBe(text);
+  });
+
+  test("a manifest.json not of cdktf's shape (no record) is refused the same way", () => {
+    const outdir = join(root, "out");
+    synthesize(config(), { outdir, hcl: true });
+    rmSync(join(outdir, WRITTEN_FILES_RECORD));
+    writeFileSync(join(outdir, "manifest.json"), '{"stacks": {"x": {"workingDirectory": "../.."}}}');
+    expect(() => synthesize(config(true), { outdir, hcl: true })).toThrow(
+      /manifest\.json: a stack's workingDirectory/,
+    );
+    expect(existsSync(join(outdir, "stacks/staging/cdk.tf"))).toBe(true);
   });
 });
 

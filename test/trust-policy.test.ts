@@ -3,8 +3,6 @@
  * evaluates them, against the claims GitLab puts in real ID tokens (formatted by GitLab's rules, turned
  * into the request context AWS builds for the issuer).
  */
-import { join } from "node:path";
-import { loadConfigFile } from "../src/config/load";
 import type { GitLabLock } from "../src/gitlab/lock";
 import { evaluateTrustPolicy, stringLike } from "../src/iam/evaluate";
 import {
@@ -25,9 +23,11 @@ import {
   synthesizeToTemp,
   type RawConfig,
 } from "./support/configs";
+import { synthesizedExample } from "./support/example";
 
-const AUD = "https://gitlab.com";
-const ROOT = join(__dirname, "..");
+/** The default audience (gitlab.audience unset): the component's default aud. */
+const AUD = "sts.amazonaws.com";
+const OLD_AUD = "https://gitlab.com";
 
 /** A CI/CD job as GitLab describes it in its ID token. */
 interface Job {
@@ -40,6 +40,8 @@ interface Job {
   readonly protected?: boolean;
   readonly pipelineSource?: string;
   readonly runnerEnvironment?: string;
+  /** The project role of the user the job runs as. @default "developer" */
+  readonly userAccessLevel?: string;
   /** A job with an environment carries environment_protected and deployment_tier. */
   readonly environment?: { readonly protected: boolean; readonly tier: string };
   /** @default AUD */
@@ -65,6 +67,7 @@ function claimsOf(job: Job): Record<string, string> {
     ...(job.namespaceId !== undefined ? { namespace_id: String(job.namespaceId) } : {}),
     pipeline_source: job.pipelineSource ?? "push",
     runner_environment: job.runnerEnvironment ?? "self-hosted",
+    user_access_level: job.userAccessLevel ?? "developer",
     sub: formatSubClaim(job.subClaim ?? DEFAULT_SUB_CLAIM, values),
   };
 }
@@ -192,16 +195,14 @@ describe("StringLike as IAM defines it", () => {
   });
 });
 
-describe("the synthesized example (gitlab-oidc.yaml with its lock)", () => {
+describe("the synthesized example (test/fixtures/configs/example.yaml with its lock)", () => {
   let stacks: SynthesizedStack[];
-  let cleanup: () => void;
   let lock: GitLabLock;
   beforeAll(async () => {
-    const config = loadConfigFile(join(ROOT, "gitlab-oidc.yaml"));
+    let config;
+    ({ stacks, config } = await synthesizedExample());
     lock = config.lock!;
-    ({ stacks, cleanup } = await synthesizeToTemp(config));
   });
-  afterAll(() => cleanup());
 
   const production = () => stacks.find((s) => s.name === "production")!;
   const staging = () => stacks.find((s) => s.name === "staging")!;
@@ -263,7 +264,7 @@ describe("the synthesized example (gitlab-oidc.yaml with its lock)", () => {
     ["the group itself as a project path", () => platform("acme/platform", lock.groups["acme/platform"].id)],
     ["another namespace with the same project name", () => web({ project: "evil/acme/web" })],
     ["a differently cased project", () => web({ project: "Acme/Web" })],
-    ["another audience", () => web({ aud: "sts.amazonaws.com" })],
+    ["another audience", () => web({ aud: "https://evil.example" })],
   ])("denies %s", (_name, job) => {
     expect(allows(production(), "gitlab-deploy-web", job())).toBe(false);
   });
@@ -379,7 +380,7 @@ describe("no cross-pairing between grants (synthesized)", () => {
 /** Jobs of acme/web on the self-managed instance whose projects use `subClaim`. */
 const selfManagedJob =
   (subClaim: readonly SubClaimComponent[]) =>
-  (job: Partial<Job>): Job => ({ project: "acme/web", subClaim, aud: "https://gitlab.example.com", ...job });
+  (job: Partial<Job>): Job => ({ project: "acme/web", subClaim, aud: AUD, ...job });
 
 describe("self-managed and custom sub claims (synthesized)", () => {
   const selfManaged = (gitlab: Record<string, unknown>, allow: unknown[]) => ({
@@ -442,7 +443,7 @@ describe("self-managed and custom sub claims (synthesized)", () => {
         project: "acme/web",
         projectId: id,
         subClaim,
-        aud: "https://gitlab.example.com",
+        aud: AUD,
         ...j,
       });
       expect(allows(stacks[0], "deploy", job({}))).toBe(true);
@@ -471,7 +472,7 @@ describe("self-managed and custom sub claims (synthesized)", () => {
     const subClaim: SubClaimComponent[] = ["project_id", "ref_type", "ref"];
     const raw = {
       ...minimalConfig({ allow: [{ group: "acme", tags: ["v*"] }] }),
-      gitlab: { url: AUD, subClaim },
+      gitlab: { url: OLD_AUD, subClaim },
     };
     const lock = lockFor(raw, { acme: [8801] });
     const { stacks, cleanup } = await synthesized(raw, lock);
@@ -529,7 +530,7 @@ describe("self-managed and custom sub claims (synthesized)", () => {
 
   test("a sub without ref_type or ref refuses branch grants, and anyRef needs no ref", () => {
     const sub = (subClaim: string[], allow: unknown[]) =>
-      problemsOf({ ...minimalConfig({ allow }), gitlab: { url: AUD, subClaim } });
+      problemsOf({ ...minimalConfig({ allow }), gitlab: { url: OLD_AUD, subClaim } });
     expect(sub(["project_path", "ref"], [{ project: "acme/web", branches: ["main"] }])).toEqual([
       expect.stringMatching(/allow\[0\]\.branches: gitlab\.subClaim \(project_path, ref\) has no ref_type/),
     ]);
@@ -553,10 +554,8 @@ describe("self-managed and custom sub claims (synthesized)", () => {
       expect(stacks[0].providerUrl).toBe("https://oidc.example.com/gitlab");
       const keys = Object.keys(stacks[0].roles[0].trustPolicy.Statement[0].Condition.StringEquals);
       expect(keys.sort()).toEqual(["oidc.example.com/gitlab:aud", "oidc.example.com/gitlab:sub"]);
-      // The audience stays the instance URL (GitLab's guide), and a token of that issuer is allowed.
-      expect(
-        allows(stacks[0], "deploy", { project: "acme/web", subClaim, aud: "https://gitlab.example.com" }),
-      ).toBe(true);
+      // The audience is the default, and a token of that issuer is allowed.
+      expect(allows(stacks[0], "deploy", { project: "acme/web", subClaim, aud: AUD })).toBe(true);
     } finally {
       cleanup();
     }
@@ -606,8 +605,60 @@ describe("grant options and audiences (synthesized)", () => {
     ]);
   });
 
+  test("userAccessLevels on gitlab.com: a maintainer's job is admitted, a developer's denied; refused elsewhere", async () => {
+    // GIVEN a deployer that also requires the user's project role, synthesized to HCL and read back
+    const raw = minimalConfig({
+      allow: [{ project: "acme/web", branches: ["main"], userAccessLevels: ["maintainer", "owner"] }],
+    });
+    const { stacks, cleanup } = await synthesized(raw);
+    try {
+      const lock = lockFor(raw);
+      const job = (j: Partial<Job>): Job => ({
+        project: "acme/web",
+        projectId: lock.projects["acme/web"].id,
+        ...j,
+      });
+      // THEN the trust policy holds the key in the grant's statement, and only the listed roles pass
+      const statements = stacks[0].roles.find((r) => r.name === "deploy")?.trustPolicy.Statement ?? [];
+      expect(statements.map((st) => st.Condition.StringEquals?.["gitlab.com:user_access_level"])).toEqual([
+        ["maintainer", "owner"],
+      ]);
+      expect(allows(stacks[0], "deploy", job({ userAccessLevel: "maintainer" }))).toBe(true);
+      expect(allows(stacks[0], "deploy", job({ userAccessLevel: "owner" }))).toBe(true);
+      expect(allows(stacks[0], "deploy", job({ userAccessLevel: "developer" }))).toBe(false);
+      expect(allows(stacks[0], "deploy", job({ userAccessLevel: "Maintainer" }))).toBe(false);
+    } finally {
+      cleanup();
+    }
+    // AND on a self-managed issuer (AWS supplies no user_access_level key there) the config is refused
+    expect(
+      problemsOf({
+        ...minimalConfig({
+          allow: [
+            { project: "acme/web", branches: ["main"], protected: false, userAccessLevels: ["maintainer"] },
+          ],
+        }),
+        gitlab: { url: "https://gitlab.example.com" },
+      }),
+    ).toEqual([
+      expect.stringContaining(
+        "allow[0].userAccessLevels: AWS supplies user_access_level only for the gitlab.com provider; for gitlab.example.com it supplies aud and sub only",
+      ),
+    ]);
+    // AND a misspelt level is refused with the levels GitLab spells
+    expect(
+      problemsOf(
+        minimalConfig({ allow: [{ project: "acme/web", branches: ["main"], userAccessLevels: ["admin"] }] }),
+      ),
+    ).toEqual([
+      expect.stringContaining(
+        "a user access level is one of guest, planner, reporter, developer, maintainer, owner",
+      ),
+    ]);
+  });
+
   test("a role's own audience replaces gitlab.audience for it; the provider accepts the union", async () => {
-    const raw = minimalConfig({ audience: "sts.amazonaws.com" });
+    const raw = minimalConfig({ audience: OLD_AUD });
     (raw.accounts as Record<string, unknown>[])[0].roles = [
       ...((raw.accounts as Record<string, unknown>[])[0].roles as unknown[]),
       { name: "other", allow: [{ project: "acme/web", branches: ["main"] }] },
@@ -620,11 +671,11 @@ describe("grant options and audiences (synthesized)", () => {
         projectId: lock.projects["acme/web"].id,
         aud,
       });
-      expect(allows(stacks[0], "deploy", job("sts.amazonaws.com"))).toBe(true);
+      expect(allows(stacks[0], "deploy", job(OLD_AUD))).toBe(true);
       expect(allows(stacks[0], "deploy", job(AUD))).toBe(false);
       expect(allows(stacks[0], "other", job(AUD))).toBe(true);
-      expect(allows(stacks[0], "other", job("sts.amazonaws.com"))).toBe(false);
-      expect(stacks[0].providerAudiences).toEqual([AUD, "sts.amazonaws.com"]);
+      expect(allows(stacks[0], "other", job(OLD_AUD))).toBe(false);
+      expect(stacks[0].providerAudiences).toEqual([AUD, OLD_AUD]);
     } finally {
       cleanup();
     }
@@ -639,7 +690,7 @@ describe("grant options and audiences (synthesized)", () => {
   });
 
   test("pinIds: false on gitlab.com matches by path only; pinIds: true elsewhere is refused", async () => {
-    const raw = { ...minimalConfig(), gitlab: { url: AUD, pinIds: false } };
+    const raw = { ...minimalConfig(), gitlab: { url: OLD_AUD, pinIds: false } };
     const { stacks, cleanup } = await synthesized(raw, { projects: {}, groups: {} });
     try {
       expect(allows(stacks[0], "deploy", { project: "acme/web", projectId: 123 })).toBe(true);
@@ -803,9 +854,9 @@ describe("trust policy length", () => {
     const numbers = {
       onePinned: lengthOf(projects(1)),
       fivePinned: lengthOf(projects(5)),
-      fiveByPath: lengthOf(projects(5), { gitlab: { url: AUD, pinIds: false } }),
+      fiveByPath: lengthOf(projects(5), { gitlab: { url: OLD_AUD, pinIds: false } }),
       fiveByIdInSub: lengthOf(projects(5), {
-        gitlab: { url: AUD, subClaim: ["project_id", "ref_type", "ref"] },
+        gitlab: { url: OLD_AUD, subClaim: ["project_id", "ref_type", "ref"] },
       }),
       groupAndProjectWithPatterns: lengthOf([
         { project: "acme/web", branches: ["main", "release/*"] },

@@ -6,9 +6,10 @@
 import "../runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { auditJson, auditReport, auditText, toConfig } from "./audit";
+import { auditJson, auditReport, auditText, OutputMismatchError, toConfig, toConfigSummary } from "./audit";
 import { hasCritical } from "./findings";
 import { AuditInputError } from "./policy";
+import { safeWriter } from "../terminal-text";
 
 export const EXIT_OK = 0;
 /** A critical finding (audit), or a role that could not be converted (--to-config). */
@@ -20,18 +21,23 @@ export const USAGE = `Usage: npm run audit -- FILE [options]
 
 Audits the roles in FILE that trust a GitLab OIDC provider. FILE is what the AWS CLI prints:
   aws iam get-account-authorization-details > account.json   (every role, with its policies)
-  aws iam get-role --role-name NAME > role.json
+  aws iam get-role --role-name NAME > role.json               (no policies: see --policies)
   a trust policy document (JSON)
 
 Options:
   --issuer URL   also treat this issuer as GitLab (repeatable); gitlab.com and issuers whose sub
                  conditions use project_path:/project_id: are found without it
+  --policies F   with get-role input: what the role has attached, from beside it (repeatable):
+                 aws iam list-attached-role-policies, list-role-policies, and get-role-policy per name
   --json         print { "roles": [ { "name", "arn", "findings": [ { "code", "severity", "message" } ] } ] }
   --to-config    print the gitlab-oidc.yaml roles and grants with the same access, or why a role has none
   -h, --help     this help
 
 Exit codes: 0 no critical finding (--to-config: every role converted), 1 a critical finding
-(--to-config: a role could not be converted), 2 usage error or unreadable/malformed FILE.
+(--to-config: a role could not be converted), 2 usage error or unreadable/malformed FILE (--to-config:
+or output that would not read back as the config it was built from; nothing is printed then).
+--to-config prints a summary to stderr: roles converted, NARROWED (an aud condition added to a trust
+that checks none) and with UNKNOWN POLICIES (get-role lists none; the synth refuses them until listed).
 Finding codes and severities: docs/adopting.md.
 `;
 
@@ -52,6 +58,7 @@ function parse(argv: readonly string[]) {
         json: { type: "boolean" },
         "to-config": { type: "boolean" },
         issuer: { type: "string", multiple: true },
+        policies: { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -69,6 +76,7 @@ function parse(argv: readonly string[]) {
       json: values.json ?? false,
       toConfig: values["to-config"] ?? false,
       issuers: values.issuer ?? [],
+      policies: values.policies ?? [],
     };
   } catch (error) {
     if (error instanceof UsageError) throw error;
@@ -76,7 +84,9 @@ function parse(argv: readonly string[]) {
   }
 }
 
-export function runCli(argv: readonly string[], io: CliIo): number {
+export function runCli(argv: readonly string[], rawIo: CliIo): number {
+  // Names, ARNs and policies from the AWS CLI's output reach the terminal with control characters escaped.
+  const io: CliIo = { stdout: safeWriter(rawIo.stdout), stderr: safeWriter(rawIo.stderr) };
   let args;
   try {
     args = parse(argv);
@@ -98,16 +108,32 @@ export function runCli(argv: readonly string[], io: CliIo): number {
     );
     return EXIT_USAGE;
   }
+  const policies: { text: string; file: string }[] = [];
+  for (const file of args.policies) {
+    try {
+      policies.push({ text: readFileSync(file, "utf8"), file });
+    } catch (error) {
+      io.stderr(
+        `audit: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`,
+      );
+      return EXIT_USAGE;
+    }
+  }
   try {
-    const result = auditText(text, args.file, { issuers: args.issuers });
+    const result = auditText(text, args.file, { issuers: args.issuers, policies });
     if (args.toConfig) {
       const output = toConfig(result, args.file);
       io.stdout(output.yaml);
+      io.stderr(toConfigSummary(output, result.roles.length - output.refused.length));
       return output.refused.length > 0 ? EXIT_FINDINGS : EXIT_OK;
     }
     io.stdout(args.json ? auditJson(result) : auditReport(result, args.file));
     return result.roles.some((r) => hasCritical(r.findings)) ? EXIT_FINDINGS : EXIT_OK;
   } catch (error) {
+    if (error instanceof OutputMismatchError) {
+      io.stderr(`audit: --to-config: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
     if (error instanceof AuditInputError) {
       io.stderr(`audit: ${args.file}: ${error.message}\n`);
       return EXIT_USAGE;

@@ -85,7 +85,7 @@ function claimOf(key: string, issuerHost: string): string | undefined {
 
 /** Claim values a project owner can choose to satisfy the statement's other conditions. */
 function chosenClaims(statement: AuditStatement, issuerHost: string): Record<string, string> {
-  const claims: Record<string, string> = {};
+  const claims: Record<string, string> = Object.create(null);
   for (const { operator, key, values } of conditionEntries(statement.conditions)) {
     const claim = claimOf(key, issuerHost);
     if (claim === undefined || IDENTITY_CLAIMS.has(claim) || claim === "aud") continue;
@@ -191,11 +191,16 @@ function escapeProbes(
   });
 }
 
-/** Projects the statement means to let in, as concrete tokens' project claims. */
+type ProjectClaims = Pick<TokenSpec, "projectPath" | "projectId" | "namespaceId">;
+
+/**
+ * Projects the statement means to let in, as concrete tokens' project claims, each with how findings
+ * name it: the path as the policy writes it (`acme/*`), never the probe's made-up instance (`acme/x`).
+ */
 function intendedProjects(
   statement: AuditStatement,
   issuerHost: string,
-): Pick<TokenSpec, "projectPath" | "projectId" | "namespaceId">[] {
+): { project: ProjectClaims; shown: string }[] {
   const conditions = [statement.conditions];
   const projectId = instantiate(
     claimValues(conditions, issuerHost, "project_id")[0] ?? OUTSIDER.projectId,
@@ -206,14 +211,32 @@ function intendedProjects(
     "9",
   );
   const patterns = claimValues(conditions, issuerHost, "sub").map(parseSubPattern);
-  if (patterns.length === 0) return [{ projectPath: "audit-probe/pinned", projectId, namespaceId }];
+  if (patterns.length === 0) {
+    return [
+      {
+        project: { projectPath: "audit-probe/pinned", projectId, namespaceId },
+        shown: `project ${projectId}`,
+      },
+    ];
+  }
   return patterns.flatMap((pattern) => {
-    const path =
-      pattern.values.project_path !== undefined ? instantiate(pattern.values.project_path, "x") : undefined;
+    const written = pattern.values.project_path;
+    const path = written !== undefined ? instantiate(written, "x") : undefined;
     const id =
       pattern.values.project_id !== undefined ? instantiate(pattern.values.project_id, "9") : undefined;
     if (path !== undefined && !isProjectPath(path)) return [];
-    return [{ projectPath: path ?? "audit-probe/by-id", projectId: id ?? projectId, namespaceId }];
+    const shown =
+      written === undefined
+        ? `project ${pattern.values.project_id ?? projectId}`
+        : hasWildcard(written)
+          ? `every project matching ${written}`
+          : written;
+    return [
+      {
+        project: { projectPath: path ?? "audit-probe/by-id", projectId: id ?? projectId, namespaceId },
+        shown,
+      },
+    ];
   });
 }
 
@@ -362,7 +385,7 @@ function accessFindings(statement: AuditStatement, trust: GitLabTrust, verdict: 
       break;
     }
   }
-  for (const project of intendedProjects(statement, host)) {
+  for (const { project, shown } of intendedProjects(statement, host)) {
     const branch = verdict.firstPassing(
       statement,
       ownerTokens(statement, host, project, [ANY_BRANCH]).filter((t) => t.refType === "branch"),
@@ -376,7 +399,7 @@ function accessFindings(statement: AuditStatement, trust: GitLabTrust, verdict: 
       findings.push(
         finding(
           "any-ref",
-          `${label}: ${what} of ${project.projectPath.startsWith("audit-probe/") ? `project ${project.projectId}` : project.projectPath} gets the role, including refs any developer can push; name the branches or tags`,
+          `${label}: ${what} of ${shown} gets the role, including refs any developer can push; name the branches or tags`,
         ),
       );
       break;

@@ -137,3 +137,82 @@ export function readAuditInput(text: string, file: string): AuditedRole[] {
     `found none of RoleDetailList (aws iam get-account-authorization-details), Role (aws iam get-role), Roles (aws iam list-roles) or Statement (a trust policy document); top-level keys: ${Object.keys(json).join(", ") || "none"}`,
   );
 }
+
+/**
+ * What `--policies FILE` adds to a role read from `aws iam get-role` (which lists no policies):
+ * `aws iam list-attached-role-policies` (`AttachedPolicies`: the managed policies), `aws iam
+ * list-role-policies` (`PolicyNames`: the inline policies' names) and `aws iam get-role-policy`
+ * (`RoleName`, `PolicyName`, `PolicyDocument`: one inline policy). The managed policies are known with the
+ * first; the inline ones with the second plus one get-role-policy per name it lists.
+ */
+export function withPolicyListings(
+  roles: readonly AuditedRole[],
+  listings: readonly { text: string; file: string }[],
+): AuditedRole[] {
+  if (listings.length === 0) return [...roles];
+  if (roles.length !== 1) {
+    throw new AuditInputError(
+      `--policies goes with the output of aws iam get-role for one role (this input holds ${roles.length}); get-account-authorization-details lists every role's policies itself`,
+    );
+  }
+  const role = roles[0];
+  let managed: string[] | undefined;
+  let inlineNames: string[] | undefined;
+  const documents = new Map<string, Record<string, unknown>>();
+  for (const { text, file } of listings) {
+    let json: Json;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw new AuditInputError(`${file}: not JSON (${jsonErrorLocation(text, error as Error)})`);
+    }
+    if (!isObject(json)) throw new AuditInputError(`${file}: expected a JSON object`);
+    if (json.IsTruncated === true) {
+      throw new AuditInputError(
+        `${file}: the list is truncated (IsTruncated); run the command without --max-items so it lists everything`,
+      );
+    }
+    if (Array.isArray(json.AttachedPolicies)) {
+      managed = json.AttachedPolicies.map((policy, i) => {
+        const arn = isObject(policy) ? policy.PolicyArn : undefined;
+        if (typeof arn !== "string")
+          throw new AuditInputError(`${file}: AttachedPolicies[${i}] has no PolicyArn`);
+        return arn;
+      });
+    } else if (Array.isArray(json.PolicyNames)) {
+      inlineNames = json.PolicyNames.map((name, i) => {
+        if (typeof name !== "string")
+          throw new AuditInputError(`${file}: PolicyNames[${i}] must be a string`);
+        return name;
+      });
+    } else if (typeof json.PolicyName === "string" && json.PolicyDocument !== undefined) {
+      if (json.RoleName !== role.name) {
+        throw new AuditInputError(
+          `${file}: get-role-policy output for role ${JSON.stringify(json.RoleName)}, not ${JSON.stringify(role.name)}`,
+        );
+      }
+      documents.set(json.PolicyName, policyDocumentValue(json.PolicyDocument, `${file}: PolicyDocument`));
+    } else {
+      throw new AuditInputError(
+        `${file}: found none of AttachedPolicies (aws iam list-attached-role-policies), PolicyNames (aws iam list-role-policies) or PolicyName and PolicyDocument (aws iam get-role-policy)`,
+      );
+    }
+  }
+  let inline: Record<string, Record<string, unknown>> | undefined;
+  if (inlineNames !== undefined) {
+    const missing = inlineNames.filter((name) => !documents.has(name));
+    if (missing.length > 0) {
+      throw new AuditInputError(
+        `list-role-policies names ${missing.map((m) => JSON.stringify(m)).join(", ")}; give each one's aws iam get-role-policy --role-name ${role.name} --policy-name NAME output with --policies too`,
+      );
+    }
+    inline = Object.fromEntries(inlineNames.map((name) => [name, documents.get(name)!]));
+  }
+  return [
+    {
+      ...role,
+      ...(managed !== undefined ? { managedPolicyArns: managed } : {}),
+      ...(inline !== undefined ? { inlinePolicies: inline } : {}),
+    },
+  ];
+}

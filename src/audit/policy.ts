@@ -41,6 +41,11 @@ export interface AuditPolicy {
 
 type Json = unknown;
 
+/** An empty map without a prototype: for keys that come from the input. */
+export function nullMap<T = Record<string, string[]>>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
 function isObject(value: Json): value is Record<string, Json> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -103,14 +108,20 @@ function principalOf(value: Json, where: string): AuditPrincipal {
 function conditionsOf(value: Json, where: string): IamConditions {
   if (value === undefined) return {};
   if (!isObject(value)) throw new AuditInputError(`${where} must be an object of operators`);
-  const conditions: IamConditions = {};
+  // Prototype-less maps keyed by the input's own operators and keys: an operator named "__proto__" or
+  // "constructor" is an entry like any other, never Object.prototype (which every other role reads).
+  const conditions: IamConditions = nullMap();
   for (const [operator, keys] of Object.entries(value)) {
     if (!isObject(keys))
       throw new AuditInputError(`${where}.${operator} must be an object of condition keys`);
-    const byKey = (conditions[operator] ??= {});
+    const byKey = Object.hasOwn(conditions, operator) ? conditions[operator] : nullMap<string[]>();
+    conditions[operator] = byKey;
     for (const [key, values] of Object.entries(keys)) {
       const lower = key.toLowerCase();
-      byKey[lower] = [...(byKey[lower] ?? []), ...strings(values, `${where}.${operator}["${key}"]`)];
+      byKey[lower] = [
+        ...(Object.hasOwn(byKey, lower) ? byKey[lower] : []),
+        ...strings(values, `${where}.${operator}["${key}"]`),
+      ];
     }
   }
   return conditions;

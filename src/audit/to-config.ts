@@ -15,8 +15,9 @@ import { hasWildcard } from "../model/subjects";
 import { trustPolicyFor, type IamPolicyDocument } from "../model/trust-policy";
 import type { GitLabTrust } from "./gitlab-trust";
 import type { AuditedRole } from "./input";
-import { evaluablePolicy, statementLabel, type AuditStatement } from "./policy";
-import { conditionEntries, sampleTokens, subOf, tokenContext, type TokenSpec } from "./tokens";
+import { evaluablePolicy, nullMap, statementLabel, type AuditStatement } from "./policy";
+import { claimValues, conditionEntries, sampleTokens, subOf, tokenContext, type TokenSpec } from "./tokens";
+import { ADOPTED_POLICY_KEYS, UNKNOWN_POLICIES, type AdoptedPolicyKey } from "../config/adoption";
 
 /** A grant as the config writes it (before defaults). */
 export interface GrantOut {
@@ -41,8 +42,12 @@ export type Conversion =
       readonly notes: readonly string[];
       /** The IDs the trust pins, which the lock must hold for the config to pin the same. */
       readonly lock: LockEntries;
-      /** gitlab.com: whether the trust pins IDs (the config's gitlab.pinIds). */
+      /** gitlab.com: whether the trust pins IDs (false: the role says pinIds: false). */
       readonly pinIds?: boolean;
+      /** The audience the conversion added to statements without an aud condition: a narrowing. */
+      readonly addedAudience?: string;
+      /** Policy keys the input did not list (get-role): written as `unknown`, refused by the synth. */
+      readonly unknownPolicies: readonly AdoptedPolicyKey[];
     }
   | { readonly ok: false; readonly reason: string };
 
@@ -72,6 +77,8 @@ export function grantForSubject(value: string): GrantOut {
 
 interface StatementGrants {
   readonly audiences: string[];
+  /** Set when the statement had no aud condition and the conversion requires this one. */
+  readonly addedAudience?: string;
   readonly grants: GrantOut[];
   readonly notes: string[];
   /** IDs the statement pins (gitlab.com): the lock entries the config needs to pin the same. */
@@ -81,7 +88,12 @@ interface StatementGrants {
 /** Claims (besides aud and sub) whose StringEquals a grant option writes. */
 const GRANT_CLAIMS = ["ref_protected", "pipeline_source", "runner_environment", "project_id", "namespace_id"];
 
-function statementGrants(statement: AuditStatement, trust: GitLabTrust): StatementGrants {
+function statementGrants(
+  statement: AuditStatement,
+  trust: GitLabTrust,
+  fallbackAudience: string,
+  readSubject: (value: string) => GrantOut = grantForSubject,
+): StatementGrants {
   const label = statementLabel(statement);
   const host = trust.issuerHost;
   if (statement.actions.some((action) => action.toLowerCase() !== WEB_IDENTITY)) {
@@ -92,7 +104,7 @@ function statementGrants(statement: AuditStatement, trust: GitLabTrust): Stateme
   let audiences: string[] | undefined;
   let exact: string[] | undefined;
   let like: string[] | undefined;
-  const claims: Record<string, string[]> = {};
+  const claims: Record<string, string[]> = nullMap();
   for (const { operator, key, values } of conditionEntries(statement.conditions)) {
     if (values.some((value) => value.includes("${"))) {
       throw new Inexpressible(`${label} uses a policy variable in ${key}, which the config cannot write`);
@@ -111,17 +123,20 @@ function statementGrants(statement: AuditStatement, trust: GitLabTrust): Stateme
       claims[claim] = values;
     } else throw new Inexpressible(`${label}: the config cannot write ${operator} on ${key}`);
   }
-  if (audiences === undefined) {
-    throw new Inexpressible(
-      `${label} has no StringEquals on ${host}:aud; the config always requires one, which would narrow who gets in: add the audience to the policy first, or write the role by hand`,
-    );
-  }
   if (exact === undefined && like === undefined) {
     throw new Inexpressible(
-      `${label} has no sub condition (aud only): any ${host} project can assume the role, and the config has no safe way to say that; write the projects or groups you mean`,
+      `${label} has no sub condition (${audiences === undefined ? "and no aud" : "aud only"}): any ${host} project can assume the role, and the config has no safe way to say that; write the projects or groups you mean`,
     );
   }
   const notes: string[] = [];
+  // GitLab's tutorial trust checks sub only; the config always requires an audience. Adding one narrows
+  // who gets in (tokens minted for other audiences stop working), which the output and summary say.
+  const addedAudience = audiences === undefined ? fallbackAudience : undefined;
+  if (addedAudience !== undefined) {
+    notes.push(
+      `NARROWED: ${label} has no ${host}:aud condition; the config requires aud "${addedAudience}", so jobs whose ID token requests another audience (today accepted) are refused. Check the provider's client IDs (aws iam get-open-id-connect-provider) and that the jobs' id_tokens request this aud`,
+    );
+  }
   const literalOnly = (exact ?? []).filter((value) => {
     if (!hasWildcard(value)) return true;
     notes.push(`${label}: StringEquals "${value}" never matches (wildcards are literal there); left out`);
@@ -157,8 +172,14 @@ function statementGrants(statement: AuditStatement, trust: GitLabTrust): Stateme
     ...(claims.pipeline_source ? { pipelineSources: [...claims.pipeline_source] } : {}),
     ...(claims.runner_environment ? { runnerEnvironment: claims.runner_environment[0] } : {}),
   };
-  const grants = subjects.map((subject) => ({ ...grantForSubject(subject), ...options }));
-  return { audiences, grants, notes, pins: pinsOf(label, grants, claims) };
+  const grants = subjects.map((subject) => ({ ...readSubject(subject), ...options }));
+  return {
+    audiences: audiences ?? [fallbackAudience],
+    ...(addedAudience !== undefined ? { addedAudience } : {}),
+    grants,
+    notes,
+    pins: pinsOf(label, grants, claims),
+  };
 }
 
 /**
@@ -240,12 +261,12 @@ function roleSettings(role: AuditedRole): Record<string, unknown> {
   const tags = Object.fromEntries(
     Object.entries(role.tags ?? {}).filter(([key]) => !key.toLowerCase().startsWith("aws:")),
   );
+  // Always written: the role is adopted, and the config must say what it has (docs/adopting.md). Input
+  // that does not list them (get-role) says `unknown`, which the synth refuses until someone fills it in.
   return {
     ...(role.description ? { description: role.description } : {}),
-    ...(role.managedPolicyArns?.length ? { managedPolicyArns: [...role.managedPolicyArns] } : {}),
-    ...(role.inlinePolicies && Object.keys(role.inlinePolicies).length > 0
-      ? { inlinePolicies: role.inlinePolicies }
-      : {}),
+    managedPolicyArns: role.managedPolicyArns ? [...role.managedPolicyArns] : UNKNOWN_POLICIES,
+    inlinePolicies: role.inlinePolicies ? { ...role.inlinePolicies } : UNKNOWN_POLICIES,
     ...(role.maxSessionDuration !== undefined ? { maxSessionDuration: role.maxSessionDuration } : {}),
     ...(role.permissionsBoundary ? { permissionsBoundary: role.permissionsBoundary } : {}),
     ...(role.path && role.path !== "/" ? { path: role.path } : {}),
@@ -284,13 +305,11 @@ export function wrapRole(
   audiences: readonly string[],
   accountId: string,
   role: Record<string, unknown>,
-  pinIds: boolean | undefined,
 ) {
   return {
     gitlab: {
       url: `https://${issuerHost}`,
       audience: audiences.length === 1 ? audiences[0] : [...audiences],
-      ...(pinIds !== undefined ? { pinIds } : {}),
     },
     accounts: [{ name: `account-${accountId}`, accountId, region: "us-east-1", adopt: true, roles: [role] }],
   };
@@ -303,7 +322,7 @@ export function accountIdOf(trust: GitLabTrust): string {
 /** The trust policy the synth writes for a parsed role: the converted side of every comparison. */
 export function synthesizedTrust(role: RoleConfig, config: Config, trust: GitLabTrust): IamPolicyDocument {
   return trustPolicyFor({
-    ...trustSettingsOf(config.gitlab, config.lock),
+    ...trustSettingsOf(config.gitlab, config.lock, role),
     providerArn: trust.providerArn,
     audiences: roleAudiences(config.gitlab, role),
     allow: role.allow,
@@ -315,12 +334,17 @@ export function firstDisagreement(
   original: IamPolicyDocument,
   converted: IamPolicyDocument,
   trust: GitLabTrust,
+  narrowedTo?: readonly string[],
 ): { token: TokenSpec; original: boolean } | undefined {
   const conditions = [...original.Statement, ...converted.Statement].map((s) => s.Condition);
   for (const token of sampleTokens({ conditions, issuerHost: trust.issuerHost })) {
     const request = { federatedPrincipal: trust.providerArn, context: tokenContext(trust.issuerHost, token) };
     const before = evaluateTrustPolicy(original, request).allowed;
-    if (before !== evaluateTrustPolicy(converted, request).allowed) return { token, original: before };
+    const after = evaluateTrustPolicy(converted, request).allowed;
+    // The one narrowing a conversion may make: refusing tokens for an audience it did not add. Whoever
+    // the original lets in with the added audience, the conversion must let in too, and never more.
+    const narrowed = narrowedTo !== undefined && before && !after && !narrowedTo.includes(token.aud);
+    if (before !== after && !narrowed) return { token, original: before };
   }
   return undefined;
 }
@@ -350,10 +374,38 @@ function checkStatementsExpressible(role: AuditedRole, trust: GitLabTrust): void
   }
 }
 
-export function convertRole(role: AuditedRole, trust: GitLabTrust): Conversion {
+/**
+ * The audience to require where a statement checks none: the one the role's other statements require,
+ * else `fallback` (the issuer's most common, from toConfig), else the issuer URL, which GitLab's
+ * tutorial registers as the provider's client ID.
+ */
+function audienceToAdd(role: AuditedRole, trust: GitLabTrust, fallback: string | undefined): string {
+  const own = claimValues(
+    role.trustPolicy.statements.map((statement) => statement.conditions),
+    trust.issuerHost,
+    "aud",
+  );
+  return own[0] ?? fallback ?? `https://${trust.issuerHost}`;
+}
+
+export interface ConvertOptions {
+  /** The audience to add to a trust without an aud condition (default: see audienceToAdd). */
+  readonly fallbackAudience?: string;
+  /**
+   * How one `sub` value is read into a grant (default grantForSubject). Tests pass a wrong reading to
+   * prove the self-check refuses a conversion that changes who gets in.
+   */
+  readonly readSubject?: (value: string) => GrantOut;
+}
+
+export function convertRole(role: AuditedRole, trust: GitLabTrust, options: ConvertOptions = {}): Conversion {
   try {
     checkStatementsExpressible(role, trust);
-    const perStatement = role.trustPolicy.statements.map((statement) => statementGrants(statement, trust));
+    const fallback = audienceToAdd(role, trust, options.fallbackAudience);
+    const perStatement = role.trustPolicy.statements.map((statement) =>
+      statementGrants(statement, trust, fallback, options.readSubject),
+    );
+    const addedAudience = perStatement.find((s) => s.addedAudience !== undefined)?.addedAudience;
     const audiences = [...new Set(perStatement[0].audiences)];
     if (perStatement.some((s) => [...new Set(s.audiences)].sort().join() !== [...audiences].sort().join())) {
       throw new Inexpressible(
@@ -377,16 +429,34 @@ export function convertRole(role: AuditedRole, trust: GitLabTrust): Conversion {
       projects: Object.assign({}, ...pinned.map((s) => s.pins!.projects)),
       groups: Object.assign({}, ...pinned.map((s) => s.pins!.groups)),
     };
-    // gitlab.com pins IDs by default; a trust without ID conditions says pinIds: false.
+    // gitlab.com pins IDs by default; a trust without ID conditions says pinIds: false on that role
+    // alone (never gitlab.pinIds, which would unpin every role of a config it is merged into).
     const pinIds = trust.issuerHost === GITLAB_COM_ISSUER_HOST ? pinned.length > 0 : undefined;
     const allow = mergeGrants(grants);
-    const converted = { name: role.name, ...roleSettings(role), allow };
+    const settings = roleSettings(role);
+    const converted = {
+      name: role.name,
+      ...settings,
+      ...(pinIds === false ? { pinIds: false } : {}),
+      allow,
+    };
+    const unknownPolicies = ADOPTED_POLICY_KEYS.filter((key) => settings[key] === UNKNOWN_POLICIES);
+    if (unknownPolicies.length > 0) {
+      notes.push(
+        `${unknownPolicies.join(" and ")}: unknown: the input (aws iam get-role) does not list them; the synth refuses the role until you write what the live role has (aws iam list-attached-role-policies / list-role-policies --role-name ${role.name}), or [] / {} on purpose`,
+      );
+    }
 
     const accountId = accountIdOf(trust);
     let parsed: Config;
     try {
+      // Policies do not change who gets in: the check reads `unknown` as none.
+      const checked = {
+        ...converted,
+        ...Object.fromEntries(unknownPolicies.map((key) => [key, key === "managedPolicyArns" ? [] : {}])),
+      };
       parsed = parseConfig(
-        stringify(wrapRole(trust.issuerHost, audiences, accountId, converted, pinIds)),
+        stringify(wrapRole(trust.issuerHost, audiences, accountId, checked)),
         role.name,
         lockOf(lock),
       );
@@ -397,13 +467,23 @@ export function convertRole(role: AuditedRole, trust: GitLabTrust): Conversion {
       evaluablePolicy(role.trustPolicy, trust.providerArn),
       synthesizedTrust(parsed.accounts[0].roles[0], parsed, trust),
       trust,
+      addedAudience !== undefined ? audiences : undefined,
     );
     if (disagreement) {
       throw new Inexpressible(
         `the closest config would change who gets in: a job with sub "${subOf(disagreement.token)}" and aud "${disagreement.token.aud}" is ${disagreement.original ? "allowed by the policy but not by the config" : "denied by the policy but allowed by the config"}`,
       );
     }
-    return { ok: true, role: converted, audiences, notes, lock, ...(pinIds !== undefined ? { pinIds } : {}) };
+    return {
+      ok: true,
+      role: converted,
+      audiences,
+      notes,
+      lock,
+      ...(pinIds !== undefined ? { pinIds } : {}),
+      ...(addedAudience !== undefined ? { addedAudience } : {}),
+      unknownPolicies,
+    };
   } catch (error) {
     if (error instanceof Inexpressible) return { ok: false, reason: error.message };
     throw error;

@@ -86,7 +86,8 @@ const COMPONENT_MARK = new RegExp(`(?:^|:)(${SUB_CLAIM_COMPONENTS.join("|")}):`,
 export function parseSubPattern(value: string): SubPattern {
   const marks = [...value.matchAll(COMPONENT_MARK)];
   const components: SubClaimComponent[] = [];
-  const values: Partial<Record<SubClaimComponent, string>> = {};
+  // No prototype: `values.project_path` is only ever what the pattern says.
+  const values: Partial<Record<SubClaimComponent, string>> = Object.create(null);
   marks.forEach((mark, i) => {
     const component = mark[1] as SubClaimComponent;
     if (components.includes(component)) return;

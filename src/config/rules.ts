@@ -4,6 +4,7 @@
  * throwing, so one run reports every problem at once. The constructs call the same checks, so a stack
  * built from code gets the same protection as one built from the YAML.
  */
+import { providerAdoptionProblems } from "./adoption";
 import {
   CLAIM_LIKE_KEYS,
   type AccountConfig,
@@ -14,7 +15,9 @@ import {
 } from "./schema";
 import type { GitLabLock } from "../gitlab/lock";
 import { GITLAB_COM_CLAIM_KEYS, GITLAB_COM_ISSUER_HOST, isSuppliedClaim } from "../model/claims";
-import { grantIssues, type TrustSettings } from "../model/grants";
+import { grantIssues, NOT_IN_LOCK, type TrustSettings } from "../model/grants";
+
+export { NOT_IN_LOCK } from "../model/grants";
 import { issuerHost, oidcProviderArn, policyLength, trustPolicyFor } from "../model/trust-policy";
 import { terraformName } from "../model/names";
 import {
@@ -26,7 +29,8 @@ import {
   roleNameProblem,
   tagsProblems,
 } from "./validators";
-import { stackVariableSuffix } from "../pipeline/stack-jobs";
+import { deployAudience, generatesDeployJobs, stackVariableSuffix } from "../pipeline/stack-jobs";
+import { checkStateAndPipelineRoles } from "./state-rules";
 
 /** One thing wrong with the config: where (`accounts[0].roles[1].name`, as path segments) and why. */
 export interface Problem {
@@ -35,6 +39,8 @@ export interface Problem {
   /** 1-based line and column in the config file, where known. */
   readonly line?: number;
   readonly col?: number;
+  /** The file it is in, when not the config (the lock's problems are reported with the config's). */
+  readonly file?: string;
 }
 
 /** `["accounts", 0, "roles", 1]` → `accounts[0].roles[1]`. */
@@ -48,7 +54,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 /** `gitlab-oidc.yaml:12:9: accounts[0].roles[1].name: why` */
 export function formatProblem(problem: Problem, source?: string): string {
-  const where = source ? `${source}${problem.line ? `:${problem.line}:${problem.col ?? 1}` : ""}: ` : "";
+  const file = problem.file ?? source;
+  const where = file ? `${file}${problem.line ? `:${problem.line}:${problem.col ?? 1}` : ""}: ` : "";
   const field = problem.path.length ? `${formatPath(problem.path)}: ` : "";
   return `${where}${field}${problem.message}`;
 }
@@ -68,9 +75,16 @@ const GROUP_PATH = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 const INLINE_POLICIES_MAX_LENGTH = 10240;
 const AUDIENCES_MAX = 100;
 
-/** The audiences of `gitlab.audience`; default: the GitLab URL, as GitLab's AWS guide says. */
+/**
+ * The default of `gitlab.audience` (since component 2.0.0): the logical name of the target service, as
+ * GitLab's AWS guide now advises (the instance URL, the old default, "might work … but is semantically
+ * misleading") and AWS's own GitLab guide uses.
+ */
+export const DEFAULT_AUDIENCE = "sts.amazonaws.com";
+
+/** The audiences of `gitlab.audience`; default: sts.amazonaws.com. */
 export function audiencesOf(gitlab: Config["gitlab"]): string[] {
-  const audience = gitlab.audience ?? gitlab.url;
+  const audience = gitlab.audience ?? DEFAULT_AUDIENCE;
   return Array.isArray(audience) ? audience : [audience];
 }
 
@@ -98,12 +112,19 @@ export function pinIdsOf(gitlab: Config["gitlab"]): boolean {
   return gitlab.pinIds ?? issuerHost(providerUrlOf(gitlab)) === GITLAB_COM_ISSUER_HOST;
 }
 
-/** How this config's tokens can be checked, for the trust policy model. */
-export function trustSettingsOf(gitlab: Config["gitlab"], lock: GitLabLock | undefined): TrustSettings {
+/**
+ * How this config's tokens can be checked, for the trust policy model; `role` gives a role's own
+ * `pinIds: false`, which turns pinning off for that role only.
+ */
+export function trustSettingsOf(
+  gitlab: Config["gitlab"],
+  lock: GitLabLock | undefined,
+  role?: { readonly pinIds?: false },
+): TrustSettings {
   return {
     issuerHost: issuerHost(providerUrlOf(gitlab)),
     ...(gitlab.subClaim ? { subClaim: gitlab.subClaim } : {}),
-    pinIds: pinIdsOf(gitlab),
+    pinIds: role?.pinIds === false ? false : pinIdsOf(gitlab),
     ...(lock ? { lock } : {}),
   };
 }
@@ -164,6 +185,7 @@ export function checkAllowEntry(entry: AllowEntry, path: readonly (string | numb
       at("group", "a group path may contain only letters, digits, _ . - and / between segments");
     }
   }
+  problems.push(...neverMatchingProblems(entry, path));
   const hasRefs = entry.branches !== undefined || entry.tags !== undefined;
   if (entry.anyRef && hasRefs) {
     problems.push({
@@ -175,6 +197,55 @@ export function checkAllowEntry(entry: AllowEntry, path: readonly (string | numb
       path,
       message:
         'say which refs may assume the role: branches: [main] and/or tags: ["v*"] (anyRef: true allows every ref, including unprotected branches)',
+    });
+  }
+  return problems;
+}
+
+/**
+ * Grants that can never match (or not as written), each with the fix. GitLab's `ref` claim is the bare
+ * branch or tag name (`refs/heads/main` is `ref_path`, which no grant reads); a merge-request pipeline
+ * runs for a branch, and its token says `ref_protected: "false"` unless the project protects merge
+ * request pipelines (GitLab 18.1+ `protect_merge_request_pipelines`, on by default only for projects
+ * created since) and both its source and target branches are protected and it is not from a fork.
+ */
+function neverMatchingProblems(entry: AllowEntry, path: readonly (string | number)[]): Problem[] {
+  const problems: Problem[] = [];
+  const refPrefixes = [
+    ["refs/heads/", "branch", "branches"],
+    ["refs/tags/", "tag", "tags"],
+  ] as const;
+  for (const key of ["branches", "tags"] as const) {
+    (entry[key] ?? []).forEach((pattern, i) => {
+      for (const [prefix, kind, list] of refPrefixes) {
+        if (!pattern.startsWith(prefix)) continue;
+        const name = pattern.slice(prefix.length);
+        const fix =
+          list === key
+            ? `write ${JSON.stringify(name)}`
+            : `it names a ${kind}: move ${JSON.stringify(name)} to ${list}`;
+        problems.push({
+          path: [...path, key, i],
+          message: `"${pattern}" never matches: GitLab's ref claim is the bare ${kind} name, without ${prefix}; ${fix}`,
+        });
+      }
+    });
+  }
+  const sources = entry.pipelineSources ?? [];
+  const mergeRequestOnly = sources.length > 0 && sources.every((source) => source === "merge_request_event");
+  if (mergeRequestOnly && entry.tags !== undefined) {
+    problems.push({
+      path: [...path, "tags"],
+      message:
+        "merge-request pipelines run for a branch, never a tag, so these tags never match with pipelineSources: [merge_request_event]; grant the tags in another entry",
+    });
+  }
+  if (sources.includes("merge_request_event") && entry.protected === undefined) {
+    problems.push({
+      path: [...path, "pipelineSources"],
+      message:
+        'merge_request_event with the default protected: true matches only merge-request pipelines GitLab marks protected: both the source and the target branch protected, not from a fork, and the project setting "protect merge request pipelines" on; a merge request from an ordinary (unprotected) branch gets ref_protected "false" and never matches. ' +
+        "Write protected: false to allow merge-request pipelines of unprotected branches (then only the branch names limit them), or protected: true to say you rely on protected merge-request pipelines",
     });
   }
   return problems;
@@ -214,7 +285,7 @@ export function checkRole(
   const at = (suffix: (string | number)[], message: string) =>
     problems.push({ path: [...path, ...suffix], message });
 
-  const settings = trustSettingsOf(context.gitlab, context.lock);
+  const settings = trustSettingsOf(context.gitlab, context.lock, role);
   role.allow.forEach((entry, i) => {
     const entryProblems = checkAllowEntry(entry, [...path, "allow", i]);
     problems.push(...entryProblems);
@@ -360,7 +431,10 @@ export function checkAccountFields(
 }
 
 function checkAccount(account: AccountConfig, config: Config, path: (string | number)[]): Problem[] {
-  const problems: Problem[] = checkAccountFields(account, path);
+  const problems: Problem[] = [
+    ...checkAccountFields(account, path),
+    ...providerAdoptionProblems(account, path),
+  ];
   const roleNames = new Map<string, number>();
   const addresses = new Map<string, number>();
   account.roles.forEach((role, i) => {
@@ -452,9 +526,62 @@ function checkPinIds(config: Config): Problem[] {
   ];
 }
 
+/**
+ * Where the synth generates deploy jobs, each account's `deploy:<stack>` job asks for the audience
+ * `gitlab-oidc-aws-deploy-<stack>`; a role of that account must accept it, or the job could only fail
+ * with InvalidIdentityToken (and no other audience would do: a shared one lets one stack's deploy
+ * token pass another stack's deployer).
+ */
+function checkDeployAudiences(config: Config): Problem[] {
+  if (!generatesDeployJobs(config.state)) return [];
+  return config.accounts.flatMap((account, i) => {
+    const audience = deployAudience(account.name);
+    if (account.roles.some((role) => roleAudiences(config.gitlab, role).includes(audience))) return [];
+    return [
+      {
+        path: ["accounts", i, "roles"],
+        message:
+          `no role of account "${account.name}" accepts ${audience}, the audience of its generated deploy job ` +
+          `(deploy:${account.name}), so that job could only fail with InvalidIdentityToken: add ` +
+          `audience: ${audience} to the account's deployer role (docs/pipeline.md, "The pipeline's roles")`,
+      },
+    ];
+  });
+}
+
 /** Every cross-field problem in a config that already matches the schema. */
 export function checkConfig(config: Config): Problem[] {
-  const problems: Problem[] = [...checkAudiences(config), ...checkPinIds(config)];
+  return oncePerLockPath(checkConfigOnce(config));
+}
+
+/** A path missing from the lock is one problem (at its first grant), however many grants name it. */
+function oncePerLockPath(problems: Problem[]): Problem[] {
+  const counts = new Map<string, number>();
+  for (const { message } of problems) {
+    if (message.includes(NOT_IN_LOCK)) counts.set(message, (counts.get(message) ?? 0) + 1);
+  }
+  const said = new Set<string>();
+  return problems.flatMap((problem) => {
+    const count = counts.get(problem.message);
+    if (count === undefined) return [problem];
+    if (said.has(problem.message)) return [];
+    said.add(problem.message);
+    const more = count - 1;
+    return [
+      more === 0
+        ? problem
+        : { ...problem, message: `${problem.message} (${more} more grant${more === 1 ? "" : "s"} name it)` },
+    ];
+  });
+}
+
+function checkConfigOnce(config: Config): Problem[] {
+  const problems: Problem[] = [
+    ...checkAudiences(config),
+    ...checkPinIds(config),
+    ...checkStateAndPipelineRoles(config),
+    ...checkDeployAudiences(config),
+  ];
   const stackNames = new Map<string, number>();
   const providerCreatedBy = new Map<string, number>();
   // IAM role names are unique per AWS account, ignoring case; two stacks must not both manage one.
@@ -521,7 +648,7 @@ function checkAudiencesOfSharedProviders(
       if (missing.length === 0) return;
       problems.push({
         path: ["accounts", i, "roles", r, "audience"],
-        message: `${missing.map((a) => `"${a}"`).join(", ")} is not a client ID of the provider that accounts[${creator}] creates in account ${account.accountId}, so STS would refuse every token for this role: add it to gitlab.audience (every provider's client IDs)`,
+        message: `${missing.map((a) => `"${a}"`).join(", ")} is not a client ID of the provider that accounts[${creator}] creates in account ${account.accountId}, so STS would refuse every token for this role: add it to gitlab.audience (every provider's client IDs), e.g. gitlab.audience: [${DEFAULT_AUDIENCE}, ${missing.join(", ")}] while the jobs that send it move to ${DEFAULT_AUDIENCE} (docs/config.md, "Moving to the sts.amazonaws.com audience")`,
       });
     });
   });
@@ -539,6 +666,19 @@ const KEY_ALIASES = new Map<string, string>([
   ["namespace", "group"],
 ]);
 
+/** The environment claims reach a grant through `environments:` (checked in sub; issue 24). */
+const ENVIRONMENT_CLAIM_OPTIONS: [string, string][] = [
+  "environment",
+  "environment_protected",
+  "deployment_tier",
+].map((claim) => [
+  claim,
+  "environments: { tiers: [production], protected: true } (checked through sub: needs environment_protected and deployment_tier in gitlab.subClaim" +
+    (claim === "environment"
+      ? "; the environment's name is not part of sub, its tier and protection are)"
+      : ")"),
+]);
+
 /** Claim-like grant keys that have a typed grant option, and what to write instead. */
 const CLAIM_OPTIONS = new Map<string, string>([
   ["ref_protected", "protected: true (the default) keeps unprotected branches and tags out"],
@@ -547,6 +687,8 @@ const CLAIM_OPTIONS = new Map<string, string>([
   ["namespace_path", "group: <path>"],
   ["pipeline_source", "pipelineSources: [push, web] (gitlab.com only)"],
   ["runner_environment", "runnerEnvironment: gitlab-hosted (gitlab.com only)"],
+  ...ENVIRONMENT_CLAIM_OPTIONS,
+  ["user_access_level", "userAccessLevels: [maintainer, owner] (gitlab.com only)"],
 ]);
 
 /** Grant keys named after ID-token claims get their own explanation instead of "unknown key". */

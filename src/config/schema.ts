@@ -8,12 +8,24 @@
  */
 import { z } from "zod";
 import type { GitLabLock } from "../gitlab/lock";
-import { SUB_CLAIM_COMPONENTS, SUB_CLAIM_FIRST_COMPONENTS, DEFAULT_SUB_CLAIM } from "../model/claims";
+import { UNKNOWN_POLICIES, UNKNOWN_POLICIES_ISSUE, type AdoptedPolicyKey } from "./adoption";
+import {
+  DEPLOYMENT_TIERS,
+  SUB_CLAIM_COMPONENTS,
+  SUB_CLAIM_FIRST_COMPONENTS,
+  DEFAULT_SUB_CLAIM,
+  PIPELINE_SOURCES,
+  RUNNER_ENVIRONMENTS,
+  USER_ACCESS_LEVELS,
+} from "../model/claims";
 import {
   descriptionProblem,
   httpsUrlProblem,
   IAM_NAME,
   iamPathProblem,
+  kmsKeyArnProblem,
+  s3BucketNameProblem,
+  s3KeyPrefixProblem,
   misleadingCharacterProblem,
   PARTITIONS,
   tagsProblems,
@@ -78,27 +90,13 @@ export const CLAIM_LIKE_KEYS = [
 /** @deprecated the old name of CLAIM_LIKE_KEYS (AWS does evaluate some of them on gitlab.com). */
 export const UNEVALUATED_CLAIMS = CLAIM_LIKE_KEYS;
 
-/** GitLab's pipeline sources (`CI_PIPELINE_SOURCE`, the ID token's `pipeline_source` claim). */
-export const PIPELINE_SOURCES = [
-  "api",
-  "chat",
-  "external",
-  "external_pull_request_event",
-  "merge_request_event",
-  "ondemand_dast_scan",
-  "ondemand_dast_validation",
-  "parent_pipeline",
-  "pipeline",
-  "push",
-  "schedule",
-  "security_orchestration_policy",
-  "trigger",
-  "web",
-  "webide",
-] as const;
+export { PIPELINE_SOURCES, RUNNER_ENVIRONMENTS } from "../model/claims";
 
-/** The ID token's `runner_environment` claim: GitLab-hosted (gitlab.com's runners) or self-hosted. */
-export const RUNNER_ENVIRONMENTS = ["gitlab-hosted", "self-hosted"] as const;
+/**
+ * A GitLab runner tag as the deploy job's `tags:` lists it: no comma (GitLab splits tag lists on it), no
+ * `$` (GitLab expands CI/CD variables in `tags:`), no control characters, no surrounding spaces.
+ */
+const RUNNER_TAG = /^(?! )[^,$\p{Cc}]*(?<! )$/u;
 
 /** A string or a list of strings, as the config allows for audiences. */
 const audienceSchema = z.union([z.string(), z.array(z.string())], {
@@ -118,6 +116,33 @@ const refPatterns = (kind: "branch" | "tag") =>
         .superRefine(checkedBy((value) => prefixed(`a ${kind} pattern`, misleadingCharacterProblem(value)))),
     )
     .min(1, { error: `list at least one ${kind} pattern, or remove the key` });
+
+/**
+ * `environments:` of a grant: only jobs that deploy to an environment, checked through the `sub` claim
+ * (AWS supplies no environment key for any issuer), so it needs the environment parts in gitlab.subClaim.
+ */
+const environmentsSchema = z
+  .strictObject({
+    tiers: z
+      .array(
+        z.enum(DEPLOYMENT_TIERS, { error: `a deployment tier is one of ${DEPLOYMENT_TIERS.join(", ")}` }),
+      )
+      .min(1, { error: "list at least one deployment tier, or remove the key" })
+      .optional()
+      .meta({
+        description:
+          "Deployment tiers the job's environment may have (the token's deployment_tier), e.g. [production]. Needs deployment_tier in gitlab.subClaim.",
+      }),
+    protected: z.boolean({ error: "environments.protected must be true or false" }).optional().meta({
+      description:
+        "Only protected environments (the token's environment_protected; default true). Needs environment_protected in gitlab.subClaim; false allows unprotected ones on purpose.",
+      default: true,
+    }),
+  })
+  .meta({
+    description:
+      "Only jobs that deploy to an environment (environment: in .gitlab-ci.yml), by tier and protection; jobs without an environment are denied. Checked through sub: needs environment_protected and/or deployment_tier in gitlab.subClaim and in the projects' ci_id_token_sub_claim_components (GitLab 18.7+).",
+  });
 
 export const allowEntrySchema = z
   .strictObject({
@@ -163,6 +188,19 @@ export const allowEntrySchema = z
         description:
           "gitlab.com only: gitlab-hosted allows only jobs on GitLab-hosted runners (the token's runner_environment).",
       }),
+    environments: environmentsSchema.optional(),
+    userAccessLevels: z
+      .array(
+        z.enum(USER_ACCESS_LEVELS, {
+          error: `a user access level is one of ${USER_ACCESS_LEVELS.join(", ")}`,
+        }),
+      )
+      .min(1, { error: "list at least one user access level, or remove the key" })
+      .optional()
+      .meta({
+        description:
+          "gitlab.com only: the project roles of the user the job runs as that are allowed (the token's user_access_level), e.g. [maintainer, owner] for a deployer.",
+      }),
   })
   .meta({
     description:
@@ -192,6 +230,13 @@ const policyDocumentSchema = z
   })
   .loose()
   .meta({ description: "An IAM policy document (Version and Statement), written as YAML." });
+
+/** The message for a policies key that is not the right shape; `unknown` (from --to-config) says what to do. */
+const policiesError =
+  (key: AdoptedPolicyKey, shape: string) =>
+  (issue: { input?: unknown }): string =>
+    // `unknown` (from --to-config) is reported with the role's name by adoptedPolicyProblems.
+    issue.input === UNKNOWN_POLICIES ? UNKNOWN_POLICIES_ISSUE : `${key} must be ${shape}`;
 
 /** `adopt: true`: import what already exists instead of creating it (see docs/adopting.md). */
 const adoptSchema = (what: string) =>
@@ -226,20 +271,25 @@ export const roleSchema = z.strictObject({
       description:
         "Who may assume the role. Entries are ORed; each grants one project or group and its refs.",
     }),
-  managedPolicyArns: z.array(z.string()).default([]).meta({
-    description: "Managed policies to attach (10 per role by default; see limits.managedPoliciesPerRole).",
-  }),
+  managedPolicyArns: z
+    .array(z.string(), { error: policiesError("managedPolicyArns", "a list of managed policy ARNs") })
+    .default([])
+    .meta({
+      description:
+        "Managed policies to attach (10 per role by default; see limits.managedPoliciesPerRole). An adopted role must list them ([] on purpose for none): docs/adopting.md.",
+    }),
   inlinePolicies: z
     .record(
       z.string().max(128, { error: "an inline policy name can be at most 128 characters" }).regex(IAM_NAME, {
         error: "an inline policy name may contain only letters, digits and + = , . @ _ -",
       }),
       policyDocumentSchema,
+      { error: policiesError("inlinePolicies", "a map of policy names to policy documents") },
     )
     .default({})
     .meta({
       description:
-        "Inline policies by name. All of a role's inline policies together: at most 10,240 characters.",
+        "Inline policies by name. All of a role's inline policies together: at most 10,240 characters. An adopted role must list them ({} on purpose for none): docs/adopting.md.",
     }),
   maxSessionDuration: z
     .number()
@@ -259,6 +309,13 @@ export const roleSchema = z.strictObject({
     .default("/")
     .meta({ description: "IAM path, e.g. /gitlab/." }),
   tags: tagsSchema.default({}).meta({ description: "Tags on the role." }),
+  pinIds: z
+    .literal(false, { error: "a role's pinIds can only be false (otherwise gitlab.pinIds decides)" })
+    .optional()
+    .meta({
+      description:
+        "false: this role's grants match projects and groups by path only, whatever gitlab.pinIds says (what an adopted trust without ID conditions does today; flagged in the access report). Per role, so no other role loses its pinning.",
+    }),
   adopt: adoptSchema("this role, its attachments and inline policies (imported by name)"),
 });
 
@@ -286,6 +343,24 @@ export const accountSchema = z.strictObject({
     description:
       "Role the pipeline's deploy job assumes (through its deployer role) to apply this stack; never in the HCL.",
   }),
+  deployRunnerTags: z
+    .array(
+      z
+        .string()
+        .min(1, { error: "a runner tag cannot be empty" })
+        .max(255, { error: "a runner tag can be at most 255 characters" })
+        .regex(RUNNER_TAG, {
+          error:
+            "a runner tag cannot contain ',' (GitLab splits tags on it), '$' (GitLab expands variables in tags:, so a pipeline variable could pick the runner), control characters or leading/trailing spaces",
+        }),
+    )
+    .min(1, { error: "list at least one runner tag, or remove the key" })
+    .max(50, { error: "at most 50 runner tags" })
+    .optional()
+    .meta({
+      description:
+        "Runner tags of the generated deploy:<stack> job (with GitLab-managed state): tag the protected runner you trust with this account's deployer, e.g. [aws-deploy]. Without it any runner of the project may pick up the deploy.",
+    }),
   provider: z
     .enum(["create", "existing"], { error: 'provider must be "create" or "existing"' })
     .default("create")
@@ -297,6 +372,22 @@ export const accountSchema = z.strictObject({
     .default({})
     .meta({ description: "Default tags for every resource in this account's stack." }),
   adopt: adoptSchema("the account's OIDC provider (with provider: create) and every role listed here"),
+  pipeline: z
+    .strictObject({
+      planner: z.string().regex(IAM_NAME, { error: "planner must name a role of this account" }).meta({
+        description:
+          "The role this stack's plan jobs assume (read-only): with state.type s3 it may read the stack's state.",
+      }),
+      deployer: z.string().regex(IAM_NAME, { error: "deployer must name a role of this account" }).meta({
+        description:
+          "The role this stack's deploy jobs assume: with state.type s3 it (or deployRoleArn, when set) is the only one that may write the stack's state.",
+      }),
+    })
+    .optional()
+    .meta({
+      description:
+        "Which of this account's roles the repository's own pipeline uses to plan and to deploy this stack. Required with state.type s3, whose state permissions are generated for them.",
+    }),
   roles: z
     .array(roleSchema)
     .min(1, { error: "an account needs at least one role" })
@@ -309,6 +400,34 @@ export const stateSchema = z
     [
       z.strictObject({ type: z.literal("local") }),
       z.strictObject({
+        type: z.literal("s3"),
+        bucket: z
+          .string()
+          .superRefine(checkedBy(s3BucketNameProblem))
+          .meta({ description: "The S3 bucket holding every stack's state (S3's naming rules)." }),
+        region: z
+          .string()
+          .regex(AWS_REGION, { error: "state.region must be an AWS region name such as eu-west-1" })
+          .meta({ description: "The bucket's region." }),
+        account: z.string().meta({
+          description:
+            "Name of the config account that owns the bucket: the bootstrap stack (gitlab-oidc-state) is deployed there.",
+        }),
+        keyPrefix: z
+          .string()
+          .superRefine(checkedBy(s3KeyPrefixProblem))
+          .default("gitlab-oidc-aws/")
+          .meta({ description: "Prefix of the state objects: <keyPrefix><stack>.tfstate." }),
+        kmsKeyArn: z.string().superRefine(checkedBy(kmsKeyArnProblem)).optional().meta({
+          description:
+            "A customer managed KMS key (its ARN) for the state objects; default SSE-S3 (AES-256). The planners get kms:Decrypt, the deployers also kms:Encrypt and kms:GenerateDataKey.",
+        }),
+        breakGlassRoleArn: z.string().meta({
+          description:
+            "The one role besides the deployers that may write state objects (recovery by hand), in the bucket's account; it alone writes the bootstrap stack's state.",
+        }),
+      }),
+      z.strictObject({
         type: z.literal("gitlab"),
         url: httpsUrl("state.url").meta({
           description: "GitLab instance holding the state, e.g. https://gitlab.example.com.",
@@ -320,12 +439,12 @@ export const stateSchema = z
           .meta({ description: "Project whose GitLab-managed Terraform state stores the stacks." }),
       }),
     ],
-    { error: 'state.type must be "local" or "gitlab"' },
+    { error: 'state.type must be "local", "gitlab" or "s3"' },
   )
   .default({ type: "local" })
   .meta({
     description:
-      "Where Terraform state lives: local files, or GitLab-managed state (credentials from TF_HTTP_USERNAME / TF_HTTP_PASSWORD).",
+      "Where Terraform state lives: local files, GitLab-managed state (credentials from TF_HTTP_USERNAME / TF_HTTP_PASSWORD), or an S3 bucket only the deployers can write (docs/state.md).",
   });
 
 export const configSchema = z
@@ -343,7 +462,7 @@ export const configSchema = z
         }),
         audience: audienceSchema.optional().meta({
           description:
-            "Audience(s) the ID token's aud must equal. Default: the GitLab URL (GitLab's AWS guide, doc/ci/cloud_services/aws).",
+            "Audience(s) the ID token's aud must equal. Default: sts.amazonaws.com (GitLab's and AWS's guides; before component 2.0.0 the default was the GitLab URL: list both while jobs move).",
         }),
         subClaim: z
           .array(

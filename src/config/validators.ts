@@ -109,6 +109,10 @@ const RESOURCE_NAME = { policy: /^[\w+=,.@-]{1,128}$/, role: /^[\w+=,.@-]{1,64}$
 export function iamArnProblem(arn: string, expected: ArnExpectation): string | undefined {
   const example = `arn:${expected.partition}:iam::${expected.allowAwsManaged ? "aws" : expected.accountId}:${expected.resourceType}/Name`;
   const parts = arn.split(":");
+  if (expected.allowAwsManaged && expected.resourceType === "policy" && /^[\w+=,.@/-]+$/.test(arn)) {
+    const name = arn.replace(/^\/+/, "");
+    return `"${arn}" is a policy name, not an ARN: an AWS managed policy is arn:${expected.partition}:iam::aws:policy/${name}, one of this account's arn:${expected.partition}:iam::${expected.accountId}:policy/${name}`;
+  }
   if (parts.length !== 6 || parts[0] !== "arn") {
     return `"${arn}" is not an ARN; write arn:<partition>:iam::<account>:${expected.resourceType}/<name>, e.g. ${example}`;
   }
@@ -275,4 +279,61 @@ export function audienceProblem(audience: string): string | undefined {
   }
   const misleading = misleadingCharacterProblem(audience);
   return misleading === undefined ? undefined : `audience ${misleading}`;
+}
+
+/**
+ * S3's rules for a general purpose bucket name, plus one of ours: no dots. Terraform's S3 backend
+ * addresses the bucket as `<bucket>.s3.<region>.amazonaws.com`, and a dot there breaks the TLS
+ * certificate match (S3 recommends against dots for that reason).
+ */
+export function s3BucketNameProblem(name: string): string | undefined {
+  if (name.length < 3 || name.length > 63)
+    return `a bucket name is 3–63 characters ("${name}" has ${name.length})`;
+  if (name.includes(".")) {
+    return "a state bucket name must not contain dots: Terraform reaches the bucket as <bucket>.s3.<region>.amazonaws.com, where a dot breaks TLS; use - instead";
+  }
+  if (!/^[a-z0-9][a-z0-9-]*[a-z0-9]$/.test(name)) {
+    return "a bucket name holds lowercase letters, digits and -, and starts and ends with a letter or digit (S3's rule)";
+  }
+  for (const prefix of ["xn--", "sthree-", "amzn-s3-demo-"]) {
+    if (name.startsWith(prefix)) return `a bucket name cannot start with "${prefix}" (S3 reserves it)`;
+  }
+  for (const suffix of ["-s3alias", "--ol-s3", "--x-s3", "--table-s3"]) {
+    if (name.endsWith(suffix)) return `a bucket name cannot end with "${suffix}" (S3 reserves it)`;
+  }
+  return undefined;
+}
+
+/**
+ * The prefix of the state objects' keys. Only S3's "safe" characters (letters, digits, `! - _ . ' ( ) /`)
+ * and no `*` or `?`: the keys become resources in the generated IAM policies, where those are wildcards.
+ */
+export function s3KeyPrefixProblem(prefix: string): string | undefined {
+  if (prefix.length > 512) return "keyPrefix can be at most 512 characters";
+  if (!/^[A-Za-z0-9!_.'()/-]*$/.test(prefix)) {
+    return "keyPrefix may hold letters, digits and ! - _ . ' ( ) / only (no * or ?, which IAM policies read as wildcards)";
+  }
+  if (prefix.startsWith("/")) return 'keyPrefix must not start with "/" (S3 keys have no leading slash)';
+  if (
+    prefix
+      .split("/")
+      .some(
+        (part, i, parts) => part === "." || part === ".." || (part === "" && i > 0 && i < parts.length - 1),
+      )
+  ) {
+    return 'keyPrefix must not contain ".", ".." or empty segments ("//")';
+  }
+  return undefined;
+}
+
+/** A KMS key ARN: `arn:<partition>:kms:<region>:<account>:key/<key id>` (an alias cannot be granted). */
+export function kmsKeyArnProblem(arn: string): string | undefined {
+  const match =
+    /^arn:([a-z-]+):kms:([a-z]{2}(?:-[a-z]+)+-\d+):(\d{12}):key\/((?:mrk-)?[0-9a-f-]{32,36})$/.exec(arn);
+  if (match === null) {
+    return `"${arn}" is not a KMS key ARN; write arn:aws:kms:<region>:<account>:key/<key id> (an alias cannot be named in the generated policies)`;
+  }
+  if (!(PARTITIONS as readonly string[]).includes(match[1]!))
+    return `partition "${match[1]}" of "${arn}" is not one of ${PARTITIONS.join(", ")}`;
+  return undefined;
 }

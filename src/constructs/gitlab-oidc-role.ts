@@ -14,6 +14,7 @@ import {
   trustSettingsOf,
   type RoleContext,
 } from "../config/rules";
+import { ADOPTED_POLICY_KEYS } from "../config/adoption";
 import type { AllowEntry, PolicyDocument } from "../config/schema";
 import { compareCodeUnits, terraformName } from "../model/names";
 import { trustPolicyFor, type IamPolicyDocument } from "../model/trust-policy";
@@ -40,13 +41,15 @@ export interface GitLabOidcRoleProps {
    */
   readonly description?: string;
   /**
-   * Managed policy ARNs to attach.
-   * @default []
+   * Managed policy ARNs to attach; the role's attachments are managed exclusively (others are detached).
+   * Required with `adopt`: the live role's policies, `[]` on purpose for none (docs/adopting.md).
+   * @default [] (without adopt)
    */
   readonly managedPolicyArns?: readonly string[];
   /**
-   * Inline policies by name, as structured IAM policy documents.
-   * @default {}
+   * Inline policies by name, as structured IAM policy documents; managed exclusively (others are
+   * deleted). Required with `adopt`: the live role's inline policies, `{}` on purpose for none.
+   * @default {} (without adopt)
    */
   readonly inlinePolicies?: Readonly<Record<string, PolicyDocument>>;
   /**
@@ -70,9 +73,17 @@ export interface GitLabOidcRoleProps {
    */
   readonly tags?: Readonly<Record<string, string>>;
   /**
+   * `false`: this role's grants match by path only, whatever `gitlab.pinIds` says (an adopted trust
+   * that pins no IDs today). Only `false`; otherwise the context's gitlab.pinIds decides.
+   * @default the context's gitlab.pinIds
+   */
+  readonly pinIds?: false;
+  /**
    * Adopt an existing role: import blocks take over the role, its attachments, its inline policies and
    * the exclusive resources by their import IDs, instead of creating them (which fails with
-   * EntityAlreadyExists). Needs Terraform ≥ 1.5. See docs/adopting.md.
+   * EntityAlreadyExists). Needs Terraform ≥ 1.5. Requires `managedPolicyArns` and `inlinePolicies`
+   * (what the live role has), so adopting never detaches a policy the props did not name. See
+   * docs/adopting.md.
    * @default false
    */
   readonly adopt?: boolean;
@@ -142,10 +153,20 @@ export class GitLabOidcRole extends Construct {
         tags: { ...props.tags },
         ...(props.description === undefined ? {} : { description: props.description }),
         ...(props.permissionsBoundary ? { permissionsBoundary: props.permissionsBoundary } : {}),
+        ...(props.pinIds === false ? { pinIds: false as const } : {}),
       },
       props.context,
       ["roles", props.name],
     );
+    if (props.adopt) {
+      for (const key of ADOPTED_POLICY_KEYS) {
+        if (props[key] !== undefined) continue;
+        problems.push({
+          path: ["roles", props.name, key],
+          message: `the role is adopted: pass ${key} (what the live role has, ${key === "managedPolicyArns" ? "[]" : "{}"} on purpose for none), or the first apply removes what it has`,
+        });
+      }
+    }
     if (props.allow.length === 0)
       problems.push({ path: ["roles", props.name, "allow"], message: "add at least one allow entry" });
     const audiences = roleAudiences(props.context.gitlab, { audience });
@@ -155,7 +176,7 @@ export class GitLabOidcRole extends Construct {
     if (notClientIds.length > 0) {
       problems.push({
         path: ["roles", props.name, "audience"],
-        message: `${notClientIds.map((a) => `"${a}"`).join(", ")} is not a client ID of the provider, so STS would refuse the token: add it to the provider's audiences`,
+        message: `${notClientIds.map((a) => `"${a}"`).join(", ")} is not a client ID of the provider, so STS would refuse the token: add it to the provider's audiences (gitlab.audience lists every provider's client IDs: keep an old audience there, beside the new one, until no job sends it)`,
       });
     }
     // The rules (pinning, ref_protected, which keys AWS supplies) were checked for the context's issuer;
@@ -173,7 +194,7 @@ export class GitLabOidcRole extends Construct {
     // Every value from the config reaches cdktf through this escape, so it stays a literal in Terraform.
     const literal = literalFor(this);
     this.trustPolicy = trustPolicyFor({
-      ...trustSettingsOf(props.context.gitlab, props.context.lock),
+      ...trustSettingsOf(props.context.gitlab, props.context.lock, props),
       issuerHost: props.provider.issuerHost,
       providerArn: props.provider.arn,
       audiences,

@@ -4,15 +4,31 @@
  * explainAccess(): arguments in, text or JSON out, and an exit code scripts can test.
  */
 import "../runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { lockPathFor, readLockFor, type GitLabLock } from "../gitlab/lock";
+import { chooseConfig, outdirFor } from "../layout";
 import type { Job } from "./explain";
-import { DEFAULT_SUB_CLAIM, type SubClaimComponent } from "../model/claims";
+import {
+  DEFAULT_SUB_CLAIM,
+  DEPLOYMENT_TIERS,
+  ENVIRONMENT_SUB_CLAIM_COMPONENTS,
+  USER_ACCESS_LEVELS,
+  type SubClaimComponent,
+} from "../model/claims";
 import { formatSubject } from "../model/subjects";
-import { readSynthesizedStacks } from "../terraform/synthesized-stacks";
-import { explainAccess, jobClaims, lockedClaims, NoRoleSelectedError, type ExplainRequest } from "./explain";
+import { readSynthesizedStacks, type SynthesizedStack } from "../terraform/synthesized-stacks";
+import {
+  explainAccess,
+  jobClaims,
+  lockedClaims,
+  NoRoleSelectedError,
+  type ExplainRequest,
+  type OpenQuestion,
+} from "./explain";
+import { safeWriter } from "../terminal-text";
 import { parseSubjectClaim } from "./subject";
 import { renderExplanation } from "./format";
 import { audiencesOf, decodeTokenClaims, TokenError, type TokenClaims } from "./token";
@@ -21,8 +37,12 @@ export const EXIT_ALLOWED = 0;
 export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_DENIED = 3;
+export const EXIT_DEPENDS = 4;
 
-export const DEFAULT_DIR = "terraform";
+/** The output of the config `npm run synth` uses (src/layout.ts): terraform/, or the example's on a fresh clone. */
+function defaultDir(): string {
+  return outdirFor(chooseConfig().file);
+}
 
 export const USAGE = `Usage: npm run explain -- <job> [options]
 
@@ -36,22 +56,32 @@ The job, one of:
                                                 claims are decoded, never verified
 
 The job's other claims (AWS checks them on gitlab.com; ignored with --token, which has its own):
-  --protected | --unprotected   whether the branch or tag is protected (default: protected)
+  --protected | --unprotected   whether the branch or tag is protected (default: open, see below)
   --project-id ID               the project's ID (default: from gitlab-oidc.lock.yaml)
   --namespace-id ID             its namespace's ID (default: from the lock)
-  --pipeline-source SOURCE      e.g. push, web, merge_request_event (default: push)
-  --runner-environment ENV      gitlab-hosted or self-hosted (default: self-hosted)
+  --pipeline-source SOURCE      e.g. push, web, merge_request_event (default: open)
+  --runner-environment ENV      gitlab-hosted or self-hosted (default: open)
+  --environment-tier TIER       the job deploys to an environment of this tier (production, staging,
+                                testing, development, other); default: no environment, so its sub
+                                has no environment_protected or deployment_tier (with --project)
+  --environment-protected | --environment-unprotected
+                                whether that environment is protected (default: protected)
+  --user-access-level LEVEL     the project role of the user the job runs as: guest, planner, reporter,
+                                developer, maintainer or owner (default: open)
+  A claim left open is not assumed: a role whose answer depends on it says under which values it
+  holds ("ALLOWED only if branch feature/x is protected").
 
 Options:
   --aud AUD        the token's audience (repeatable); default: each account's GitLab URL
   --role NAME|ARN  only roles with this name (a role ARN also selects its account)
   --account NAME   only this account (stack name or 12-digit id)
-  --dir DIR        synth output directory (default: terraform; synthesized first if it has no manifest.json)
+  --dir DIR        synth output directory (default: the config's, terraform/; synthesized first if it has no manifest.json)
   --json           machine-readable output
   -h, --help       this help
 
-Exit codes: 0 at least one selected role is allowed, 3 every selected role is denied,
-2 usage error, 1 other error.
+Exit codes: 0 at least one selected role is allowed (whatever the open claims are),
+3 every selected role is denied (whatever they are), 4 allowed only for some values of the
+claims left open (the answer says which), 2 usage error, 1 other error.
 `;
 
 /** `arn:aws:iam::111111111111:role/gitlab/deploy` → account and role name (the path is dropped). */
@@ -84,6 +114,8 @@ export interface ParsedArguments {
   readonly job?: Job;
   /** Claims stated by flags (ref_protected, project_id, …); for --token, the token's own are used. */
   readonly claims?: Readonly<Record<string, string>>;
+  /** Claims no flag stated (ref_protected, pipeline_source, runner_environment): not assumed. */
+  readonly open?: readonly string[];
 }
 
 const ID = /^[1-9]\d{0,18}$/;
@@ -110,6 +142,10 @@ export function parseArguments(argv: readonly string[]): ParsedArguments {
         "namespace-id": { type: "string" },
         "pipeline-source": { type: "string" },
         "runner-environment": { type: "string" },
+        "environment-tier": { type: "string" },
+        "environment-protected": { type: "boolean" },
+        "environment-unprotected": { type: "boolean" },
+        "user-access-level": { type: "string" },
         dir: { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -129,7 +165,7 @@ export function parseArguments(argv: readonly string[]): ParsedArguments {
   const common = {
     help: values.help ?? false,
     json: values.json ?? false,
-    dir: values.dir ?? DEFAULT_DIR,
+    dir: values.dir ?? defaultDir(),
     ...(values.aud ? { audiences: values.aud } : {}),
     ...(role !== undefined ? { role } : {}),
     ...(account !== undefined ? { account } : {}),
@@ -164,16 +200,35 @@ export function parseArguments(argv: readonly string[]): ParsedArguments {
       throw new UsageError(`--${flag} must be a numeric GitLab ID (got "${values[flag]}")`);
     }
   }
+  const level = values["user-access-level"];
+  if (level !== undefined && !(USER_ACCESS_LEVELS as readonly string[]).includes(level)) {
+    throw new UsageError(`--user-access-level must be one of ${USER_ACCESS_LEVELS.join(", ")}`);
+  }
+  const environment = environmentClaims(values);
+  const open = [
+    values.protected || values.unprotected ? "" : "ref_protected",
+    values["pipeline-source"] !== undefined ? "" : "pipeline_source",
+    values["runner-environment"] !== undefined ? "" : "runner_environment",
+    values["user-access-level"] !== undefined ? "" : "user_access_level",
+  ].filter(Boolean);
+  // Values for open claims are placeholders: a role that depends on one is judged under each value.
   const claims: Record<string, string> = {
+    ...environment,
     ref_protected: values.unprotected ? "false" : "true",
     pipeline_source: values["pipeline-source"] ?? "push",
     runner_environment: values["runner-environment"] ?? "self-hosted",
+    user_access_level: values["user-access-level"] ?? "developer",
     ...(values["project-id"] !== undefined ? { project_id: values["project-id"] } : {}),
     ...(values["namespace-id"] !== undefined ? { namespace_id: values["namespace-id"] } : {}),
   };
 
   if (values.token !== undefined) return { ...common, tokenSource: values.token };
-  if (values.sub !== undefined) return { ...common, sub: values.sub, claims };
+  if (Object.keys(environment).length > 0 && values.sub !== undefined) {
+    throw new UsageError(
+      "--environment-* shape the sub of --project; a raw --sub carries its own environment parts",
+    );
+  }
+  if (values.sub !== undefined) return { ...common, sub: values.sub, claims, open };
 
   if (values.project === undefined) throw new UsageError("--branch and --tag need --project PATH");
   if (!/^[^\s:/][^\s:]*\/[^\s:]*[^\s:/]$/.test(values.project)) {
@@ -194,6 +249,37 @@ export function parseArguments(argv: readonly string[]): ParsedArguments {
     sub: formatSubject(values.project, refType, ref),
     job: { project: values.project, refType, ref },
     claims: { project_path: values.project, ref_type: refType, ref, ...claims },
+    open,
+  };
+}
+
+/**
+ * The job's environment claims from `--environment-tier` and `--environment-protected|unprotected`: none
+ * without a tier (a job without `environment:` has neither claim; GitLab leaves both out of its sub).
+ */
+function environmentClaims(values: {
+  "environment-tier"?: string;
+  "environment-protected"?: boolean;
+  "environment-unprotected"?: boolean;
+}): Record<string, string> {
+  const tier = values["environment-tier"];
+  if (values["environment-protected"] && values["environment-unprotected"]) {
+    throw new UsageError("give --environment-protected or --environment-unprotected, not both");
+  }
+  if (tier === undefined) {
+    if (values["environment-protected"] || values["environment-unprotected"]) {
+      throw new UsageError(
+        "--environment-protected/--environment-unprotected need --environment-tier: a job's environment always has a tier",
+      );
+    }
+    return {};
+  }
+  if (!(DEPLOYMENT_TIERS as readonly string[]).includes(tier)) {
+    throw new UsageError(`--environment-tier must be one of ${DEPLOYMENT_TIERS.join(", ")} (got "${tier}")`);
+  }
+  return {
+    environment_protected: values["environment-unprotected"] ? "false" : "true",
+    deployment_tier: tier,
   };
 }
 
@@ -204,8 +290,8 @@ export function parseArguments(argv: readonly string[]): ParsedArguments {
 async function configContext(
   dir: string,
 ): Promise<{ subClaim: readonly SubClaimComponent[]; lock?: GitLabLock }> {
-  const { CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE, loadConfigFile } = await import("../config/load");
-  const file = process.env[CONFIG_FILE_ENV] || join(dirname(resolve(dir)), DEFAULT_CONFIG_FILE);
+  const { loadConfigFile } = await import("../config/load");
+  const file = await configFileFor(dir);
   if (!existsSync(file)) return { subClaim: DEFAULT_SUB_CLAIM };
   const { ConfigError } = await import("../config/rules");
   let config;
@@ -220,19 +306,72 @@ async function configContext(
   return { subClaim: config.gitlab.subClaim ?? DEFAULT_SUB_CLAIM, ...(lock ? { lock } : {}) };
 }
 
-/** Reads the stacks from `dir`, synthesizing from the config file first when it has no manifest. */
-async function loadStacks(dir: string, io: CliIo) {
-  if (!existsSync(join(dir, "manifest.json"))) {
-    const { configPath, loadConfigFile } = await import("../config/load");
-    const { synthesize } = await import("../synth");
-    const file = configPath();
-    io.stderr(`explain: ${join(dir, "manifest.json")} is missing; synthesizing ${file} into ${dir}/ first\n`);
-    synthesize(loadConfigFile(file), { outdir: dir, hcl: true });
+/**
+ * Reads the stacks from `dir`. A `dir` without a manifest is not a synth output: explain then
+ * synthesizes the config into a scratch directory of its own and answers from that, never writing into
+ * `dir` (which may be any folder) and never leaving anything behind.
+ */
+async function loadStacks(
+  dir: string,
+  io: CliIo,
+): Promise<{ stacks: SynthesizedStack[]; warnings: string[] }> {
+  if (existsSync(join(dir, "manifest.json"))) {
+    return { stacks: await readSynthesizedStacks(dir), warnings: await stalenessWarnings(dir) };
   }
-  return readSynthesizedStacks(dir);
+  const { loadConfigFile } = await import("../config/load");
+  const { synthesize } = await import("../synth");
+  const file = chooseConfig().file;
+  io.stderr(
+    `explain: ${join(dir, "manifest.json")} is missing; answering from ${file}, synthesized into a scratch directory (${dir}/ is not written)\n`,
+  );
+  const scratch = mkdtempSync(join(tmpdir(), "gitlab-oidc-explain-"));
+  try {
+    synthesize(loadConfigFile(file), { outdir: scratch, hcl: true });
+    return { stacks: await readSynthesizedStacks(scratch), warnings: [] };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+/** The config file explain goes by: `$GITLAB_OIDC_CONFIG`, else the gitlab-oidc.yaml beside `dir`. */
+async function configFileFor(dir: string): Promise<string> {
+  const { CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE } = await import("../config/load");
+  return process.env[CONFIG_FILE_ENV] || join(dirname(resolve(dir)), DEFAULT_CONFIG_FILE);
+}
+
+/**
+ * Whether `dir` was synthesized from the config and lock as they are now: the synth records their
+ * content digests (not times, which a checkout or copy changes) in synthesized-files.json.
+ */
+async function stalenessWarnings(dir: string): Promise<string[]> {
+  const file = await configFileFor(dir);
+  if (!existsSync(file)) return [];
+  const { sourceDigests } = await import("../config/load");
+  const { readWrittenRecord, OutputFilesError } = await import("../output-files");
+  const rerun = `This answer is about ${dir}/ (what would be deployed), not the config as it is now: run npm run synth.`;
+  let recorded: Readonly<Record<string, string>> | undefined;
+  try {
+    recorded = readWrittenRecord(dir)?.sources;
+  } catch (error) {
+    if (!(error instanceof OutputFilesError)) throw error;
+  }
+  if (!recorded) {
+    return [
+      `cannot tell whether ${dir}/ matches ${file}: its synthesized-files.json records no digests of the config. ${rerun}`,
+    ];
+  }
+  const now = sourceDigests(file);
+  const changed = [
+    recorded.config !== now.config ? file : "",
+    recorded.lock !== now.lock ? lockPathFor(file) : "",
+  ].filter(Boolean);
+  if (changed.length === 0) return [];
+  return [`${dir}/ is older than ${changed.join(" and ")} (synthesized from other content). ${rerun}`];
+}
+
+export async function runCli(argv: readonly string[], rawIo: CliIo): Promise<number> {
+  // Token claims, subs and paths from the HCL reach the terminal with control characters escaped.
+  const io: CliIo = { ...rawIo, stdout: safeWriter(rawIo.stdout), stderr: safeWriter(rawIo.stderr) };
   let args: ParsedArguments;
   let token: TokenClaims | undefined;
   let request: ExplainRequest;
@@ -246,9 +385,23 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     let claims: Readonly<Record<string, unknown>> | undefined = args.claims;
     let audiences = args.audiences;
     let issuer: string | undefined;
+    let open: OpenQuestion | undefined;
     if (args.job && args.claims) {
       const { subClaim, lock } = await configContext(args.dir);
-      ({ sub, claims } = jobClaims(args.job, args.claims, subClaim, lock));
+      const { job, claims: stated } = args;
+      ({ sub, claims } = jobClaims(job, stated, subClaim, lock));
+      open = {
+        claims: args.open ?? [],
+        requestFor: (assumed) => jobClaims(job, { ...stated, ...assumed }, subClaim, lock),
+        job,
+      };
+      const environmentParts = subClaim.filter((c) => ENVIRONMENT_SUB_CLAIM_COMPONENTS.includes(c));
+      if (environmentParts.length > 0 && claims.deployment_tier === undefined) {
+        io.stderr(
+          `explain: the job is taken to have no environment, so its sub has no ${environmentParts.join(" or ")}; ` +
+            "for a job with environment:, state it with --environment-tier (and --environment-unprotected if it is not protected)\n",
+        );
+      }
       // GitLab always puts the ID there: a sub without it would be judged as no token can look.
       if (subClaim[0] === "project_id" && claims.project_id === undefined) {
         throw new UsageError(
@@ -261,6 +414,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       const projectPath = parseSubjectClaim(args.sub)?.projectPath;
       if (projectPath)
         claims = { ...lockedClaims(projectPath, (await configContext(args.dir)).lock), ...args.claims };
+      const [rawSub, baseClaims] = [args.sub, claims];
+      open = {
+        claims: args.open ?? [],
+        requestFor: (assumed) => ({ sub: rawSub, claims: { ...baseClaims, ...assumed } }),
+      };
     }
     if (args.tokenSource !== undefined) {
       const text = args.tokenSource === "-" ? await io.readStdin() : readToken(args.tokenSource);
@@ -280,6 +438,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       ...(issuer !== undefined ? { issuer } : {}),
       ...(args.role !== undefined ? { role: args.role } : {}),
       ...(args.account !== undefined ? { account: args.account } : {}),
+      ...(open && open.claims.length > 0 ? { open } : {}),
     };
   } catch (error) {
     if (error instanceof UsageError || error instanceof TokenError) {
@@ -290,16 +449,20 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 
   try {
-    const stacks = await loadStacks(args.dir, io);
+    const { stacks, warnings } = await loadStacks(args.dir, io);
     const result = explainAccess(stacks, request);
     if (args.json) {
-      io.stdout(
-        `${JSON.stringify({ ...result, ...(token ? { token: { claims: token } } : {}) }, null, 2)}\n`,
-      );
+      const extra = {
+        ...(token ? { token: { claims: token } } : {}),
+        ...(warnings.length ? { warnings } : {}),
+      };
+      io.stdout(`${JSON.stringify({ ...result, ...extra }, null, 2)}\n`);
     } else {
-      io.stdout(renderExplanation(result, token));
+      io.stdout(
+        warnings.map((warning) => `warning: ${warning}\n`).join("") + renderExplanation(result, token),
+      );
     }
-    return result.allowed ? EXIT_ALLOWED : EXIT_DENIED;
+    return result.allowed ? EXIT_ALLOWED : result.depends ? EXIT_DEPENDS : EXIT_DENIED;
   } catch (error) {
     if (error instanceof NoRoleSelectedError) {
       io.stderr(`explain: ${error.message}\n`);

@@ -5,6 +5,7 @@
  *
  * Pure: stacks and a request in, a result out. The CLI (cli.ts) only reads arguments and prints.
  */
+import { DEFAULT_AUDIENCE } from "../config/rules";
 import {
   evaluateTrustPolicy,
   stringLike,
@@ -13,9 +14,15 @@ import {
   type StatementResult,
 } from "../iam/evaluate";
 import { lockedGroup, lockedProject, type GitLabLock } from "../gitlab/lock";
-import { formatSubClaim, requestContextFor, type SubClaimComponent } from "../model/claims";
+import {
+  ENVIRONMENT_SUB_CLAIM_COMPONENTS,
+  formatSubClaim,
+  requestContextFor,
+  type SubClaimComponent,
+} from "../model/claims";
 import { ASSUME_ROLE_WITH_WEB_IDENTITY, issuerHost } from "../model/trust-policy";
 import type { SynthesizedRole, SynthesizedStack } from "../terraform/synthesized-stacks";
+import { combinations, describeCondition, OPEN_CLAIM_VALUES, type Assumption } from "./open-claims";
 import {
   describeGrant,
   parseSubjectClaim,
@@ -33,8 +40,8 @@ export interface ExplainRequest {
    */
   readonly claims?: Readonly<Record<string, unknown>>;
   /**
-   * The token's `aud` value(s). Default, per stack: the stack's provider URL (the CI component's
-   * default `aud` is `$CI_SERVER_URL`). With several, a role is allowed when any of them is.
+   * The token's `aud` value(s). Default: sts.amazonaws.com, the CI component's default `aud` (since
+   * 2.0.0). With several, a role is allowed when any of them is.
    */
   readonly audiences?: readonly string[];
   /** The token's `iss`, when known: a stack whose provider is for another URL cannot accept it. */
@@ -43,6 +50,21 @@ export interface ExplainRequest {
   readonly role?: string;
   /** Only the stack with this name or account id. */
   readonly account?: string;
+  /**
+   * Claims the question left open: each role whose answer depends on one is judged under every value
+   * it can take (open-claims.ts), and its verdict says under which it holds.
+   * @default every claim as given in `claims`
+   */
+  readonly open?: OpenQuestion;
+}
+
+/** Claims the question left open, and how to ask with each assumed value. */
+export interface OpenQuestion {
+  readonly claims: readonly string[];
+  /** The request (sub and claims) when the open claims have the assumed values. */
+  readonly requestFor: (assumed: Assumption) => Pick<ExplainRequest, "sub" | "claims">;
+  /** The job, to name its ref in the condition. */
+  readonly job?: Job;
 }
 
 /** A pipeline given by its project and ref, as `--project … --branch …` names it. */
@@ -69,6 +91,8 @@ export function jobClaims(
     ref: job.ref,
     ...(claims.project_id !== undefined ? { project_id: claims.project_id } : {}),
     ref_protected: claims.ref_protected,
+    environment_protected: claims.environment_protected,
+    deployment_tier: claims.deployment_tier,
   });
   return { sub, claims };
 }
@@ -137,6 +161,16 @@ export interface RoleVerdict {
   readonly audience: string;
   readonly allowed: boolean;
   readonly decision: Evaluation["decision"] | "WrongIssuer";
+  /**
+   * When the answer depends on claims the question left open: the verdict holds only under `when`
+   * (`allowed` then says whether it is allowed under it), e.g. "branch feature/x is protected".
+   */
+  readonly dependsOn?: {
+    readonly claims: readonly string[];
+    readonly when: string;
+    /** The assumed values the details (matched grant) were computed with. */
+    readonly assumed: Assumption;
+  };
   /** For an allowed role: the grant that matched. */
   readonly matched?: GrantReference;
   /** For a denied role: the closest grant and every part that differed from it. */
@@ -152,15 +186,19 @@ export interface ExplainResult {
   readonly sub: string;
   /** The `sub` claim's parts, when it is in GitLab's default format. */
   readonly claims?: SubjectClaims;
-  /** The audiences given, or undefined for "each stack's provider URL". */
+  /** The audiences given, or undefined for "the component's default, sts.amazonaws.com". */
   readonly audiences?: readonly string[];
   readonly issuer?: string;
   /** The request's other claims (`project_id`, `ref_protected`, …), as given. */
   readonly stated?: Readonly<Record<string, unknown>>;
   /** One verdict per selected role, in stack and role order. */
   readonly roles: readonly RoleVerdict[];
-  /** Whether any selected role is allowed. */
+  /** Whether any selected role is allowed (whatever values the open claims have). */
   readonly allowed: boolean;
+  /** No role is surely allowed, but some is under some values of the open claims. */
+  readonly depends: boolean;
+  /** Claims the question left open (none when everything was stated). */
+  readonly open?: readonly string[];
 }
 
 /** Raised when the filters select no role: a usage error, not a denial. */
@@ -183,7 +221,11 @@ export function explainAccess(stacks: readonly SynthesizedStack[], request: Expl
   for (const stack of selectedStacks) {
     for (const role of stack.roles) {
       if (request.role !== undefined && role.name !== request.role) continue;
-      verdicts.push(explainRole(stack, role, request));
+      verdicts.push(
+        request.open
+          ? explainRoleWithOpenClaims(stack, role, request, request.open)
+          : explainRole(stack, role, request),
+      );
     }
   }
   if (verdicts.length === 0) {
@@ -199,7 +241,50 @@ export function explainAccess(stacks: readonly SynthesizedStack[], request: Expl
     ...(request.issuer !== undefined ? { issuer: request.issuer } : {}),
     ...(request.claims ? { stated: request.claims } : {}),
     roles: verdicts,
-    allowed: verdicts.some((v) => v.allowed),
+    allowed: verdicts.some((v) => v.allowed && !v.dependsOn),
+    depends: !verdicts.some((v) => v.allowed && !v.dependsOn) && verdicts.some((v) => v.dependsOn),
+    ...(request.open && request.open.claims.length > 0 ? { open: request.open.claims } : {}),
+  };
+}
+
+/**
+ * One role when some claims are open: judged under every combination of the open claims it can depend
+ * on (those its trust policy names, or that change the job's sub); the verdict says under which values
+ * it is allowed when that is some but not all.
+ */
+function explainRoleWithOpenClaims(
+  stack: SynthesizedStack,
+  role: SynthesizedRole,
+  request: ExplainRequest,
+  open: OpenQuestion,
+): RoleVerdict {
+  const policy = JSON.stringify(role.trustPolicy);
+  const baseline = open.requestFor({});
+  const relevant = open.claims.filter(
+    (claim) =>
+      policy.includes(`:${claim}"`) ||
+      (OPEN_CLAIM_VALUES[claim] ?? []).some(
+        (value) => open.requestFor({ [claim]: value }).sub !== baseline.sub,
+      ),
+  );
+  const judge = (assumed: Assumption) =>
+    explainRole(stack, role, { ...request, ...open.requestFor(assumed) });
+  if (relevant.length === 0) return judge({});
+  const verdicts = combinations(relevant).map((assumed) => ({ assumed, verdict: judge(assumed) }));
+  const allowed = verdicts.filter(({ verdict }) => verdict.allowed);
+  if (allowed.length === 0 || allowed.length === verdicts.length) return judge({});
+  const [first] = allowed;
+  return {
+    ...first.verdict,
+    dependsOn: {
+      claims: relevant,
+      when: describeCondition(
+        relevant,
+        allowed.map(({ assumed }) => assumed),
+        open.job,
+      ),
+      assumed: first.assumed,
+    },
   };
 }
 
@@ -210,7 +295,7 @@ export function explainRole(
   request: ExplainRequest,
 ): RoleVerdict {
   const audiences =
-    request.audiences && request.audiences.length > 0 ? request.audiences : [stack.providerUrl];
+    request.audiences && request.audiences.length > 0 ? request.audiences : [DEFAULT_AUDIENCE];
   const verdicts = audiences.map((audience) => explainRoleForAudience(stack, role, request, audience));
   const allowed = verdicts.find((v) => v.allowed);
   if (allowed) return allowed;
@@ -437,6 +522,8 @@ const CONDITION_MEANING: Record<string, string> = {
     "the branch or tag is not protected: protect it in GitLab, or grant protected: false on purpose",
   pipeline_source: "the pipeline was started by a source the grant's pipelineSources leaves out",
   runner_environment: "the job ran on a runner the grant's runnerEnvironment leaves out",
+  user_access_level:
+    "the user the job runs as (who pushed, pressed play or started the pipeline) has a project role the grant's userAccessLevels leaves out",
 };
 
 /** Why a job given by flags can lack an ID claim, and how to state it. */
@@ -547,17 +634,36 @@ export function subjectDifferences(
         part: "subject",
         expected: `${name}:${pattern}`,
         ...(actualValue !== undefined ? { actual: `${name}:${actualValue}` } : {}),
-        message:
-          actualValue === undefined
-            ? `the sub claim has no ${name}; the grant needs ${name} ${pattern} (are the project's sub claim components the config's gitlab.subClaim?)`
-            : name === "ref_protected"
-              ? `the ref is not protected (ref_protected:${actualValue}); protect it in GitLab, or grant protected: false on purpose`
-              : `${name} is ${actualValue}, the grant needs ${pattern}`,
+        message: subPartMessage(name, pattern, actualValue),
       });
     }
   }
   // The parts all match but the whole does not (e.g. a customised sub with extra parts): say so plainly.
   return differences.length > 0 ? differences : [whole];
+}
+
+/** Why one `name:value` part of the sub differs from what a grant's value needs. */
+function subPartMessage(name: string, pattern: string, actual: string | undefined): string {
+  const isEnvironmentPart = ENVIRONMENT_SUB_CLAIM_COMPONENTS.includes(name as SubClaimComponent);
+  if (actual === undefined && isEnvironmentPart) {
+    return (
+      `the sub claim has no ${name}: the job deploys to no environment (GitLab leaves ${name} out of sub then), and the grant needs ${name} ${pattern}; ` +
+      "deploy from a job with environment: (explain: state it with --environment-tier), or check that the project's sub claim components are the config's gitlab.subClaim"
+    );
+  }
+  if (actual === undefined) {
+    return `the sub claim has no ${name}; the grant needs ${name} ${pattern} (are the project's sub claim components the config's gitlab.subClaim?)`;
+  }
+  switch (name) {
+    case "ref_protected":
+      return `the ref is not protected (ref_protected:${actual}); protect it in GitLab, or grant protected: false on purpose`;
+    case "environment_protected":
+      return `the environment is not protected (environment_protected:${actual}); protect it in GitLab (Settings > CI/CD > Protected environments), or grant environments.protected: false on purpose`;
+    case "deployment_tier":
+      return `the environment's tier is ${actual}, the grant needs ${pattern} (the job's environment:deployment_tier)`;
+    default:
+      return `${name} is ${actual}, the grant needs ${pattern}`;
+  }
 }
 
 function projectDifference(grant: SubjectGrant, projectPath: string): Difference {

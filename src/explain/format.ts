@@ -1,5 +1,6 @@
 /** The human-readable rendering of an explain result (the CLI's default output). */
 import type { Difference, ExplainResult, GrantReference, RoleVerdict } from "./explain";
+import { OPEN_CLAIM_FLAGS } from "./open-claims";
 import type { TokenClaims } from "./token";
 
 const PART_LABELS: Record<Difference["part"], string> = {
@@ -30,6 +31,7 @@ const SHOWN_CLAIMS = [
   "ref_protected",
   "pipeline_source",
   "runner_environment",
+  "user_access_level",
   "environment",
   "environment_protected",
   "user_login",
@@ -42,6 +44,7 @@ const STATED_CLAIMS = [
   "ref_protected",
   "pipeline_source",
   "runner_environment",
+  "user_access_level",
 ];
 
 function statementName(reference: GrantReference): string {
@@ -51,7 +54,14 @@ function statementName(reference: GrantReference): string {
 
 function renderVerdict(verdict: RoleVerdict, audienceGiven: boolean): string[] {
   const label = verdict.allowed ? "ALLOWED" : "DENIED ";
-  const lines = [`  ${label}  ${verdict.role}${verdict.path !== "/" ? `  (path ${verdict.path})` : ""}`];
+  const condition = verdict.dependsOn ? `  only if ${verdict.dependsOn.when}` : "";
+  const lines = [
+    `  ${label}  ${verdict.role}${verdict.path !== "/" ? `  (path ${verdict.path})` : ""}${condition}`,
+  ];
+  if (verdict.dependsOn) {
+    const flags = verdict.dependsOn.claims.map((claim) => OPEN_CLAIM_FLAGS[claim] ?? claim).join(", ");
+    lines.push(`           not stated, so not assumed: ${flags} decides it`);
+  }
   const aud = audienceGiven ? "" : ` (aud ${verdict.audience})`;
   if (verdict.allowed && verdict.matched) {
     lines.push(`           matched ${statementName(verdict.matched)}${verdict.matched.description}${aud}`);
@@ -93,15 +103,18 @@ export function renderExplanation(result: ExplainResult, token?: TokenClaims): s
   lines.push(
     result.audiences
       ? `aud: ${result.audiences.join(", ")}`
-      : "aud: not given; each account's GitLab URL (the CI component's default, $CI_SERVER_URL)",
+      : "aud: not given; sts.amazonaws.com (the CI component's default)",
   );
   if (!token && result.stated) {
     // The claims AWS also checks on gitlab.com, as the flags and the lock gave them.
-    const stated = STATED_CLAIMS.filter((claim) => result.stated?.[claim] !== undefined)
+    const stated = STATED_CLAIMS.filter(
+      (claim) => result.stated?.[claim] !== undefined && !result.open?.includes(claim),
+    )
       .map((claim) => `${claim} ${String(result.stated?.[claim])}`)
       .join(", ");
     if (stated) lines.push(`claims: ${stated}`);
   }
+  if (!token && result.open) lines.push(`not stated (not assumed): ${result.open.join(", ")}`);
   if (!result.claims) {
     lines.push(
       "note: the sub is not in GitLab's format (name:value pairs starting with project_path or project_id)",
@@ -115,10 +128,15 @@ export function renderExplanation(result: ExplainResult, token?: TokenClaims): s
     }
     lines.push(...renderVerdict(verdict, result.audiences !== undefined));
   }
-  const allowed = result.roles.filter((v) => v.allowed).length;
+  const allowed = result.roles.filter((v) => v.allowed && !v.dependsOn).length;
+  const conditional = result.roles.filter((v) => v.allowed && v.dependsOn).length;
+  const roles = `${result.roles.length} role${result.roles.length === 1 ? "" : "s"}`;
+  const more = conditional > 0 ? `, ${conditional} more only under the conditions above` : "";
   lines.push(
     "",
-    `${result.allowed ? "ALLOWED" : "DENIED"}: ${allowed} of ${result.roles.length} role${result.roles.length === 1 ? "" : "s"} would accept this job.`,
+    result.allowed || !result.depends
+      ? `${result.allowed ? "ALLOWED" : "DENIED"}: ${allowed} of ${roles} would accept this job${more}.`
+      : `DEPENDS: no role surely accepts this job; ${conditional} of ${roles} would under the conditions above (state them to know).`,
   );
   return `${lines.join("\n")}\n`;
 }

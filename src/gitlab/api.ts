@@ -42,6 +42,21 @@ export interface GitLabApiProps {
    * @default setTimeout
    */
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Called before each wait for a retry, so a run that waits (up to maxRetryWaitMs) shows why.
+   * @default nothing is reported
+   */
+  readonly onRetry?: (retry: RetryNotice) => void;
+}
+
+/** A retry about to wait: for what, why, how long, and which attempt comes next. */
+export interface RetryNotice {
+  readonly what: string;
+  readonly status: number;
+  readonly waitMs: number;
+  /** The attempt after the wait (2 for the first retry), of maxAttempts. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
 }
 
 /** What went wrong, in the categories a user fixes differently. */
@@ -71,6 +86,16 @@ export interface GitLabProject {
   readonly namespaceId: number;
   /** The path as GitLab spells it (`path_with_namespace`): the `project_path` of the project's tokens. */
   readonly path: string;
+  /**
+   * `ci_id_token_sub_claim_components`, when GitLab shows it: only to users who may administer the
+   * project (Maintainer), so undefined means "not visible to this token", not "default".
+   */
+  readonly subClaimComponents?: readonly string[];
+}
+
+/** A protected branch or tag: a name or a wildcard pattern (`*`), as GitLab lists them. */
+export interface ProtectedRef {
+  readonly name: string;
 }
 
 export interface GitLabGroup {
@@ -125,6 +150,7 @@ export class GitLabApi {
   private readonly backoffMs: number;
   private readonly fetch: typeof fetch;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly onRetry: ((retry: RetryNotice) => void) | undefined;
 
   constructor(props: GitLabApiProps) {
     let base: URL;
@@ -151,6 +177,7 @@ export class GitLabApi {
     this.backoffMs = props.backoffMs ?? 1000;
     this.fetch = props.fetch ?? globalThis.fetch;
     this.sleep = props.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.onRetry = props.onRetry;
   }
 
   /** The API root requests go to, for messages. */
@@ -161,12 +188,76 @@ export class GitLabApi {
   /** `GET /projects/:path`. */
   async getProject(path: string): Promise<GitLabProject> {
     const body = await this.getJson(`/projects/${encodeURIComponent(path)}`, `project ${path}`);
-    const project = body as { id?: unknown; path_with_namespace?: unknown; namespace?: { id?: unknown } };
-    return {
-      id: positiveId(project.id, `project ${path}: id`),
-      namespaceId: positiveId(project.namespace?.id, `project ${path}: namespace.id`),
-      path: typeof project.path_with_namespace === "string" ? project.path_with_namespace : path,
-    };
+    return projectOf(body, path);
+  }
+
+  /**
+   * `PUT /projects/:id` with `ci_id_token_sub_claim_components` (Maintainer, a token with the `api`
+   * scope); returns the project as GitLab saved it.
+   */
+  async setSubClaimComponents(
+    projectId: number,
+    projectPath: string,
+    components: readonly string[],
+  ): Promise<GitLabProject> {
+    const what = `setting the sub claim components of project ${projectPath}`;
+    const response = await this.request(this.url(`/projects/${projectId}`), what, {
+      method: "PUT",
+      body: JSON.stringify({ ci_id_token_sub_claim_components: components }),
+    });
+    return projectOf(await readJson(response, what), projectPath);
+  }
+
+  /** `GET /projects/:id/protected_branches` or `/protected_tags`, every page. */
+  async listProtectedRefs(
+    projectId: number,
+    projectPath: string,
+    kind: "branches" | "tags",
+  ): Promise<ProtectedRef[]> {
+    const what = `protected ${kind} of ${projectPath}`;
+    const entries = await this.listAll(
+      `/projects/${projectId}/protected_${kind}?per_page=${PER_PAGE}&page=1`,
+      what,
+    );
+    return entries.map((entry) => {
+      const name = (entry as { name?: unknown })?.name;
+      if (typeof name !== "string") throw new GitLabApiError("server", `${what}: an entry has no name`);
+      return { name };
+    });
+  }
+
+  /** `GET /groups/:id/projects?include_subgroups=true`, the first `limit` (one page): a sample. */
+  async sampleGroupProjects(groupId: number, groupPath: string, limit: number): Promise<GitLabProject[]> {
+    const what = `projects of ${groupPath}`;
+    const body = await this.getJson(
+      `/groups/${groupId}/projects?include_subgroups=true&archived=false&order_by=last_activity_at&per_page=${limit}&page=1`,
+      what,
+    );
+    if (!Array.isArray(body)) {
+      throw new GitLabApiError("server", `${what}: GitLab answered with something other than a list`);
+    }
+    return body.map((entry) => projectOf(entry, `${groupPath}/…`));
+  }
+
+  /** Every page of a list endpoint. */
+  private async listAll(pathAndQuery: string, what: string): Promise<unknown[]> {
+    const items: unknown[] = [];
+    let url: URL | undefined = this.url(pathAndQuery);
+    const seen = new Set<string>();
+    while (url) {
+      if (seen.has(url.href) || seen.size >= MAX_PAGES) {
+        throw new GitLabApiError("server", `${what}: GitLab's pagination does not end (page ${url.href})`);
+      }
+      seen.add(url.href);
+      const response = await this.request(url, what);
+      const body = await readJson(response, what);
+      if (!Array.isArray(body)) {
+        throw new GitLabApiError("server", `${what}: GitLab answered with something other than a list`);
+      }
+      items.push(...(body as unknown[]));
+      url = this.nextPage(response, url, what);
+    }
+    return items;
   }
 
   /** `GET /groups/:path` (without the deprecated project list). */
@@ -188,30 +279,14 @@ export class GitLabApi {
    */
   async listDescendantGroups(groupId: number, groupPath: string): Promise<GitLabGroup[]> {
     const what = `descendant groups of ${groupPath}`;
-    const groups: GitLabGroup[] = [];
-    let url: URL | undefined = this.url(
+    const entries = await this.listAll(
       `/groups/${groupId}/descendant_groups?all_available=true&per_page=${PER_PAGE}&page=1`,
+      what,
     );
-    const seen = new Set<string>();
-    while (url) {
-      if (seen.has(url.href) || seen.size >= MAX_PAGES) {
-        throw new GitLabApiError("server", `${what}: GitLab's pagination does not end (page ${url.href})`);
-      }
-      seen.add(url.href);
-      const response = await this.request(url, what);
-      const body = await readJson(response, what);
-      if (!Array.isArray(body)) {
-        throw new GitLabApiError("server", `${what}: GitLab answered with something other than a list`);
-      }
-      for (const entry of body as { id?: unknown; full_path?: unknown }[]) {
-        groups.push({
-          id: positiveId(entry?.id, `${what}: id`),
-          path: typeof entry?.full_path === "string" ? entry.full_path : `(id ${String(entry?.id)})`,
-        });
-      }
-      url = this.nextPage(response, url, what);
-    }
-    return groups;
+    return (entries as { id?: unknown; full_path?: unknown }[]).map((entry) => ({
+      id: positiveId(entry?.id, `${what}: id`),
+      path: typeof entry?.full_path === "string" ? entry.full_path : `(id ${String(entry?.id)})`,
+    }));
   }
 
   /** The next page: the `Link` header's `rel="next"` when there is one, else `x-next-page`. */
@@ -253,13 +328,25 @@ export class GitLabApi {
     return readJson(response, what);
   }
 
-  /** One GET with a timeout; retried on 429 and 5xx; any other non-2xx becomes a GitLabApiError. */
-  private async request(url: URL, what: string): Promise<Response> {
+  /**
+   * One request (a GET unless `write` says otherwise) with a timeout; retried on 429 and 5xx (a PUT of
+   * the same settings is idempotent); any other non-2xx becomes a GitLabApiError.
+   */
+  private async request(
+    url: URL,
+    what: string,
+    write?: { readonly method: "PUT"; readonly body: string },
+  ): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
       let response: Response;
       try {
         response = await this.fetch(url, {
-          headers: { accept: "application/json", ...(this.token ? { "private-token": this.token } : {}) },
+          ...(write ? { method: write.method, body: write.body } : {}),
+          headers: {
+            accept: "application/json",
+            ...(write ? { "content-type": "application/json" } : {}),
+            ...(this.token ? { "private-token": this.token } : {}),
+          },
           // A redirect would carry PRIVATE-TOKEN to wherever it points; a moved path is reported instead.
           redirect: "manual",
           signal: AbortSignal.timeout(this.timeoutMs),
@@ -274,6 +361,13 @@ export class GitLabApi {
       const wait = asked ?? this.backoffMs * 2 ** attempt;
       if (wait > this.maxRetryWaitMs) throw await this.statusError(response, what, wait);
       await response.body?.cancel();
+      this.onRetry?.({
+        what,
+        status: response.status,
+        waitMs: wait,
+        attempt: attempt + 2,
+        maxAttempts: this.maxRetries + 1,
+      });
       await this.sleep(wait);
     }
   }
@@ -366,6 +460,25 @@ async function gitlabMessage(response: Response): Promise<string> {
   }
   const line = (typeof said === "string" ? said : JSON.stringify(said)).replace(/\s+/g, " ").trim();
   return line.length > 160 ? `${line.slice(0, 157)}...` : line;
+}
+
+/** A project entity of GitLab's answer (`GET /projects/:id`, list endpoints, `PUT /projects/:id`). */
+function projectOf(body: unknown, path: string): GitLabProject {
+  const project = body as {
+    id?: unknown;
+    path_with_namespace?: unknown;
+    namespace?: { id?: unknown };
+    ci_id_token_sub_claim_components?: unknown;
+  };
+  const components = project?.ci_id_token_sub_claim_components;
+  return {
+    id: positiveId(project?.id, `project ${path}: id`),
+    namespaceId: positiveId(project?.namespace?.id, `project ${path}: namespace.id`),
+    path: typeof project?.path_with_namespace === "string" ? project.path_with_namespace : path,
+    ...(Array.isArray(components) && components.every((c) => typeof c === "string")
+      ? { subClaimComponents: components as string[] }
+      : {}),
+  };
 }
 
 function positiveId(value: unknown, what: string): number {

@@ -4,14 +4,32 @@
  * code out; the logic is in resolve.ts, the HTTP in api.ts.
  */
 import "../runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
-import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { CONFIG_FILE_ENV, configPath, loadConfigWithoutLock } from "../config/load";
 import { ConfigError } from "../config/rules";
+import { terminalSafe } from "../terminal-text";
 import type { Config } from "../config/schema";
 import { GitLabApi, GitLabApiError, redact, type GitLabApiProps } from "./api";
-import { EMPTY_LOCK, LockFileError, lockPathFor, parseLock, serializeLock, type GitLabLock } from "./lock";
+import {
+  checkProtectedRefs,
+  describeApplyFailure,
+  describeSubClaimReport,
+  describeUnprotected,
+  sampleGrantedGroups,
+  subClaimReport,
+  type SubClaimReport,
+} from "./project-checks";
+import {
+  EMPTY_LOCK,
+  LockFileError,
+  lockPathFor,
+  parseLock,
+  readLockText,
+  serializeLock,
+  type GitLabLock,
+} from "./lock";
 import {
   compareLock,
   describeDrift,
@@ -29,7 +47,7 @@ export const EXIT_ERROR = 2;
 export const API_URL_ENV = "GITLAB_API_URL";
 export const TOKEN_ENV = "GITLAB_TOKEN";
 
-export const USAGE = `Usage: npm run resolve [-- --check]
+export const USAGE = `Usage: npm run resolve [-- --check | --apply-sub-claim]
 
 Reads the ID of every project and group the config's grants name (and each group's descendant
 groups) from GitLab's REST API, and writes them to the lock file beside the config
@@ -39,6 +57,12 @@ Options:
   --check      change nothing; exit 1 when the lock is not what resolve would write now
                (a path now names another project or group, no longer exists, a group has new
                or removed descendants, or the config names a path the lock does not have)
+               and warn about grants whose branch or tag patterns match no protected
+               branch or tag of the project (a sample of each granted group's projects)
+  --apply-sub-claim
+               set ci_id_token_sub_claim_components of the named projects whose setting
+               differs from gitlab.subClaim (PUT /projects/:id; Maintainer, api scope).
+               Without it, resolve only reports them with the API call to make
   -h, --help   this help
 
 Environment:
@@ -60,6 +84,18 @@ export interface ResolveCliOptions {
   readonly io?: ResolveIo;
   /** Timeouts, retries and sleep for the API client (tests). */
   readonly api?: Omit<GitLabApiProps, "baseUrl" | "token">;
+  /**
+   * The file operations the lock is written with (tests inject a failing disk).
+   * @default node:fs
+   */
+  readonly files?: LockFileOps;
+}
+
+/** What writing the lock needs from the filesystem. */
+export interface LockFileOps {
+  readonly writeFileSync: (file: string, text: string) => void;
+  readonly renameSync: (from: string, to: string) => void;
+  readonly rmSync: (file: string, options: { force: true }) => void;
 }
 
 class UsageError extends Error {}
@@ -72,12 +108,14 @@ export async function runResolve(argv: readonly string[], options: ResolveCliOpt
     stderr: (t) => process.stderr.write(t),
   };
   // Nothing printed can carry the token, whatever a server or the runtime put in a message.
-  const out = (text: string) => raw.stdout(redact(text, [token]) + "\n");
-  const err = (text: string) => raw.stderr(redact(text, [token]) + "\n");
+  // … nor a control character: GitLab's paths and messages reach the terminal escaped (terminalSafe).
+  const out = (text: string) => raw.stdout(terminalSafe(redact(text, [token])) + "\n");
+  const err = (text: string) => raw.stderr(terminalSafe(redact(text, [token])) + "\n");
 
   let check: boolean;
+  let applySubClaim: boolean;
   try {
-    ({ check } = parseArguments(argv));
+    ({ check, applySubClaim } = parseArguments(argv));
   } catch (error) {
     if (error === HELP) {
       raw.stdout(USAGE);
@@ -102,7 +140,15 @@ export async function runResolve(argv: readonly string[], options: ResolveCliOpt
   const apiUrl = env[API_URL_ENV] || `${config.gitlab.url}/api/v4`;
   let api: GitLabApi;
   try {
-    api = new GitLabApi({ ...options.api, baseUrl: apiUrl, token });
+    api = new GitLabApi({
+      onRetry: ({ what, status, waitMs, attempt, maxAttempts }) =>
+        err(
+          `GitLab answered ${status} for ${what}; waiting ${Math.ceil(waitMs / 1000)} s, then attempt ${attempt} of ${maxAttempts}…`,
+        ),
+      ...options.api,
+      baseUrl: apiUrl,
+      token,
+    });
   } catch (error) {
     err(`${API_URL_ENV}: ${(error as Error).message}`);
     return EXIT_ERROR;
@@ -124,9 +170,28 @@ export async function runResolve(argv: readonly string[], options: ResolveCliOpt
     err(`Nothing was ${check ? "checked" : "written"}${check ? "" : `; ${lockFile} is unchanged`}.`);
     return EXIT_ERROR;
   }
-  for (const warning of resolution.warnings) out(`warning: ${warning}`);
+  // Refused, not warned: the lock would hold IDs under a spelling no token carries (see Resolution).
+  if (resolution.misspelled.length > 0) {
+    for (const problem of resolution.misspelled) err(problem);
+    err(
+      `${resolution.misspelled.length} path(s) spelled otherwise than GitLab spells them; fix ${configFile}. Nothing was ${check ? "checked" : "written"}${check ? "" : `; ${lockFile} is unchanged`}.`,
+    );
+    return EXIT_ERROR;
+  }
+  const sampled = await sampleGrantedGroups(api, resolution.lock);
+  const subClaims = subClaimReport(config, [...resolution.projects, ...sampled.projects]);
+  for (const line of describeSubClaimReport(subClaims, api.baseUrl, applySubClaim)) out(line);
+  if (sampled.note) out(`note: ${sampled.note}`);
 
   if (check) {
+    try {
+      const refs = await checkProtectedRefs(api, config, resolution.lock, token !== undefined);
+      for (const entry of refs.unprotected) out(describeUnprotected(entry));
+      if (refs.couldNotCheck) out(`note: could not check protected branches and tags: ${refs.couldNotCheck}`);
+    } catch (error) {
+      if (!(error instanceof GitLabApiError)) throw error;
+      out(`note: could not check protected branches and tags: ${error.message}`);
+    }
     const drift = compareLock(previous.lock ?? EMPTY_LOCK, paths, resolution);
     if (drift.length > 0) {
       for (const entry of drift) err(describeDrift(entry));
@@ -147,59 +212,103 @@ export async function runResolve(argv: readonly string[], options: ResolveCliOpt
   const text = serializeLock(resolution.lock);
   if (previous.text === text) {
     out(`${lockFile} is already current: ${summary(resolution.lock)}.`);
-    return EXIT_CURRENT;
+  } else {
+    try {
+      writeAtomically(lockFile, text, options.files ?? { writeFileSync, renameSync, rmSync });
+    } catch (error) {
+      err(`cannot write ${lockFile}: ${(error as Error).message}. It is unchanged.`);
+      return EXIT_ERROR;
+    }
+    if (previous.problem) out(`replaced an unreadable lock (${previous.problem.split("\n")[0]})`);
+    const changes = compareLock(previous.lock ?? EMPTY_LOCK, paths, resolution);
+    for (const change of changes) out(describeChange(change));
+    out(
+      changes.length === 0
+        ? `Wrote ${lockFile}: ${summary(resolution.lock)}; no changes to its IDs (rewritten in resolve's own format). Commit it.`
+        : `Wrote ${lockFile}: ${summary(resolution.lock)}; ${changes.length} change(s) above: review them and commit it.`,
+    );
   }
-  writeAtomically(lockFile, text);
-  if (previous.problem) out(`replaced an unreadable lock (${previous.problem.split("\n")[0]})`);
-  for (const change of compareLock(previous.lock ?? EMPTY_LOCK, paths, resolution)) {
-    out(describeChange(change));
+  // After the lock is safely written: GitLab's settings change only when asked.
+  const applied = applySubClaim ? await applySubClaims(api, subClaims, err, out) : true;
+  return applied ? EXIT_CURRENT : EXIT_ERROR;
+}
+
+/** --apply-sub-claim: sets each differing project's components; false when any could not be set. */
+async function applySubClaims(
+  api: GitLabApi,
+  report: SubClaimReport,
+  err: (text: string) => void,
+  out: (text: string) => void,
+): Promise<boolean> {
+  let ok = true;
+  for (const mismatch of report.mismatches) {
+    if (mismatch.sampledFrom !== undefined) continue; // below a granted group: reported, never set
+    try {
+      const saved = await api.setSubClaimComponents(mismatch.id, mismatch.path, report.wanted);
+      out(
+        `set ${mismatch.path}: ci_id_token_sub_claim_components [${mismatch.actual.join(", ")}] -> [${(saved.subClaimComponents ?? report.wanted).join(", ")}]`,
+      );
+    } catch (error) {
+      if (!(error instanceof GitLabApiError)) throw error;
+      err(describeApplyFailure(mismatch.path, error));
+      ok = false;
+    }
   }
-  out(`Wrote ${lockFile}: ${summary(resolution.lock)}. Review the changes above and commit it.`);
-  return EXIT_CURRENT;
+  if (report.unreadable.length > 0) {
+    err(
+      `not set: ${report.unreadable.join(", ")} (their setting is not visible to this token, which needs the Maintainer role to set it)`,
+    );
+    ok = false;
+  }
+  return ok;
 }
 
 const HELP = Symbol("help");
 
-function parseArguments(argv: readonly string[]): { check: boolean } {
+function parseArguments(argv: readonly string[]): { check: boolean; applySubClaim: boolean } {
   let values;
   try {
     ({ values } = parseArgs({
       args: [...argv],
       strict: true,
       allowPositionals: false,
-      options: { check: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      options: {
+        check: { type: "boolean" },
+        "apply-sub-claim": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
     }));
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
   if (values.help) throw HELP;
-  return { check: values.check === true };
+  if (values.check && values["apply-sub-claim"]) {
+    throw new UsageError("--check changes nothing; --apply-sub-claim changes GitLab: give one of them");
+  }
+  return { check: values.check === true, applySubClaim: values["apply-sub-claim"] === true };
 }
 
 function readPreviousLock(file: string): { text?: string; lock?: GitLabLock; problem?: string } {
-  let text: string;
+  if (!existsSync(file)) return {};
+  let text: string | undefined;
   try {
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
-    return { problem: `${file}: cannot read it (${(error as Error).message})` };
-  }
-  try {
+    text = readLockText(file);
     return { text, lock: parseLock(text, file) };
   } catch (error) {
-    if (error instanceof LockFileError) return { text, problem: error.message };
+    if (error instanceof LockFileError)
+      return { ...(text !== undefined ? { text } : {}), problem: error.message };
     throw error;
   }
 }
 
 /** Temp file in the same directory, then rename: the lock is either the old one or the new one. */
-function writeAtomically(file: string, text: string): void {
+function writeAtomically(file: string, text: string, fs: LockFileOps): void {
   const temp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
   try {
-    writeFileSync(temp, text, { encoding: "utf8", flag: "w" });
-    renameSync(temp, file);
+    fs.writeFileSync(temp, text);
+    fs.renameSync(temp, file);
   } catch (error) {
-    rmSync(temp, { force: true });
+    fs.rmSync(temp, { force: true });
     throw error;
   }
 }
@@ -238,7 +347,7 @@ if (require.main === module) {
     },
     (error: unknown) => {
       const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      console.error(redact(text, [process.env[TOKEN_ENV]]));
+      console.error(terminalSafe(redact(text, [process.env[TOKEN_ENV]])));
       process.exitCode = EXIT_ERROR;
     },
   );

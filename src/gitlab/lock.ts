@@ -10,10 +10,10 @@
  *   acme/platform: { id: 2002, descendantIds: [2003, 2004] }
  * ```
  */
-import { existsSync, readFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
-import { load } from "js-yaml";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { z } from "zod";
+import { readYaml, readYamlFast, YamlProblemsError } from "../config/yaml-document";
+import { lockPathFor } from "../layout";
 
 const gitlabId = z.number().int().positive();
 
@@ -45,69 +45,122 @@ export function lockedGroup(lock: GitLabLock | undefined, path: string): LockedG
   return lock !== undefined && Object.hasOwn(lock.groups, path) ? lock.groups[path] : undefined;
 }
 
-/** `gitlab-oidc.yaml` → `gitlab-oidc.lock.yaml`, `path/x.yml` → `path/x.lock.yaml`: beside the config. */
-export function lockPathFor(configFile: string): string {
-  const name = basename(configFile).replace(/\.ya?ml$/i, "");
-  return join(dirname(configFile), `${name}.lock.yaml`);
+// In src/layout.ts with the other paths beside a config (the main job's up-to-date check loads no zod).
+export { lockPathFor };
+
+/** One problem in a lock file: where (field path, line) and what is wrong. */
+export interface LockProblem {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+  readonly line?: number;
+  readonly col?: number;
 }
 
-/** Raised for a lock file that is not valid YAML or not of the lock's shape. */
+/** How to fix a lock, said once under its problems. */
+export const LOCK_FIX =
+  'fix the lock: npm run resolve rewrites it from GitLab\'s API; without the API, write it by hand (docs/resolve.md, "Writing the lock by hand")';
+
+/** Raised for a lock file that cannot be read, is not valid YAML, or not of the lock's shape. */
 export class LockFileError extends Error {
   constructor(
     readonly file: string,
-    readonly problems: readonly string[],
+    readonly problems: readonly LockProblem[],
   ) {
-    super(problems.map((problem) => `${file}: ${problem}`).join("\n"));
+    super(
+      [...problems, { path: [], message: LOCK_FIX }]
+        .map((problem: LockProblem) => {
+          const where = problem.line ? `${file}:${problem.line}:${problem.col ?? 1}` : file;
+          const field = problem.path.length ? `${problem.path.map(String).join(".")}: ` : "";
+          return `${where}: ${field}${problem.message}`;
+        })
+        .join("\n"),
+    );
     this.name = "LockFileError";
   }
 }
 
-/** Parses a lock file's text; `file` names it in errors. */
+const LOCK_READ = { nameKeysUnder: ["projects", "groups"] } as const;
+
+/** Parses a lock file's text with the config's limits; `file` names it in errors, every problem at once. */
 export function parseLock(text: string, file: string): GitLabLock {
-  let raw: unknown;
+  const careful = () => readYaml(text, LOCK_READ, "a lock");
   try {
-    raw = load(text, { json: false }) ?? {};
+    const fast = readYamlFast(text);
+    const read = fast === undefined ? careful() : undefined;
+    const problems: LockProblem[] = [];
+    const lock = lockOf(read ? read.data : fast, problems);
+    if (lock) return lock;
+    // The fast reader has no lines: read again carefully to place each problem.
+    const { locate } = read ?? careful();
+    throw new LockFileError(
+      file,
+      problems
+        .map((problem) => ({ ...problem, ...locate(problem.path) }))
+        .sort((a, b) => (a.line ?? 0) - (b.line ?? 0)),
+    );
   } catch (error) {
-    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
-    throw new LockFileError(file, [`not valid YAML (${reason}); run npm run resolve to rewrite it`]);
+    if (error instanceof YamlProblemsError) throw new LockFileError(file, error.problems);
+    throw error;
   }
-  // Checked entry by entry into maps without a prototype, not through a zod record: GitLab paths may
-  // be named `__proto__` or `constructor`, which a plain object would drop or misread.
-  const problem = (message: string) =>
-    new LockFileError(file, [`${message}; run npm run resolve to rewrite it`]);
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw problem("(top level): expected a map with projects and groups");
-  }
-  const unknown = Object.keys(raw).filter((key) => key !== "projects" && key !== "groups");
-  if (unknown.length > 0) throw problem(`(top level): unknown key "${unknown[0]}"`);
-  const sections = raw as { projects?: unknown; groups?: unknown };
-  return {
-    projects: ownEntries(sections.projects, projectEntry, "projects", file),
-    groups: ownEntries(sections.groups, groupEntry, "groups", file),
-  };
 }
 
-/** A lock section as a map without a prototype, each entry checked by `entry`. */
-function ownEntries<T>(section: unknown, entry: z.ZodType<T>, name: string, file: string): Record<string, T> {
+/** The lock in `data`, or undefined with `problems` filled (each entry checked, all reported). */
+function lockOf(data: unknown, problems: LockProblem[]): GitLabLock | undefined {
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    problems.push({ path: [], message: "expected a map with projects and groups" });
+    return undefined;
+  }
+  for (const key of Object.keys(data).filter((key) => key !== "projects" && key !== "groups")) {
+    problems.push({ path: [key], message: `unknown key "${key}" (a lock has projects and groups)` });
+  }
+  const sections = data as { projects?: unknown; groups?: unknown };
+  const lock = {
+    projects: ownEntries(sections.projects, projectEntry, "projects", problems),
+    groups: ownEntries(sections.groups, groupEntry, "groups", problems),
+  };
+  return problems.length === 0 ? lock : undefined;
+}
+
+const ENTRY_EXAMPLE = {
+  projects: '"acme/web": { id: 1001, namespaceId: 2001 }',
+  groups: '"acme/platform": { id: 2002, descendantIds: [2003] }',
+} as const;
+
+/**
+ * A lock section as a map without a prototype, each entry checked by `entry`: not through a zod record,
+ * because GitLab paths may be named `__proto__` or `constructor`, which a plain object would drop or misread.
+ */
+function ownEntries<T>(
+  section: unknown,
+  entry: z.ZodType<T>,
+  name: "projects" | "groups",
+  problems: LockProblem[],
+): Record<string, T> {
   const result = Object.create(null) as Record<string, T>;
   if (section === undefined || section === null) return result;
   if (typeof section !== "object" || Array.isArray(section)) {
-    throw new LockFileError(file, [
-      `${name}: expected a map of path → entry; run npm run resolve to rewrite it`,
-    ]);
+    problems.push({
+      path: [name],
+      message: `expected a map of path → entry, such as ${ENTRY_EXAMPLE[name]}`,
+    });
+    return result;
   }
   for (const [path, value] of Object.entries(section)) {
     const parsed = entry.safeParse(value);
-    if (!parsed.success) {
-      throw new LockFileError(
-        file,
-        parsed.error.issues.map(
-          (issue) =>
-            `${[name, path, ...issue.path.map(String)].join(".")}: ${issue.message}; run npm run resolve to rewrite it`,
-        ),
-      );
+    if (parsed.success) {
+      result[path] = parsed.data;
+      continue;
     }
-    result[path] = parsed.data;
+    for (const issue of parsed.error.issues) {
+      problems.push({
+        path: [
+          name,
+          path,
+          ...issue.path.map((segment) => (typeof segment === "number" ? segment : String(segment))),
+        ],
+        message: `${issue.message} (an entry reads ${ENTRY_EXAMPLE[name]})`,
+      });
+    }
   }
   return result;
 }
@@ -116,7 +169,25 @@ function ownEntries<T>(section: unknown, entry: z.ZodType<T>, name: string, file
 export function readLockFor(configFile: string): GitLabLock | undefined {
   const file = lockPathFor(configFile);
   if (!existsSync(file)) return undefined;
-  return parseLock(readFileSync(file, "utf8"), file);
+  return parseLock(readLockText(file), file);
+}
+
+/** A lock file's text; a directory or an unreadable file is a LockFileError, not an EISDIR trace. */
+export function readLockText(file: string): string {
+  const refuse = (message: string) => new LockFileError(file, [{ path: [], message }]);
+  let stats;
+  try {
+    stats = statSync(file);
+  } catch (error) {
+    throw refuse(`cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  if (stats.isDirectory()) throw refuse("is a directory, not a lock file; move it away");
+  if (!stats.isFile()) throw refuse("is not a regular file");
+  try {
+    return readFileSync(file, "utf8");
+  } catch (error) {
+    throw refuse(`cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
 }
 
 /** Deterministic text: paths sorted, IDs as numbers, one entry a line, so diffs show exactly what moved. */

@@ -3,7 +3,7 @@
  * differs from the lock. No files and no printing here: the CLI does those.
  */
 import type { Config } from "../config/schema";
-import { GitLabApiError, type GitLabApi, type GitLabGroup } from "./api";
+import { GitLabApiError, type GitLabApi, type GitLabGroup, type GitLabProject } from "./api";
 import type { GitLabLock } from "./lock";
 
 /** The project and group paths the config's grants name, sorted and without duplicates. */
@@ -43,8 +43,14 @@ export interface Resolution {
   readonly descendants: Readonly<Record<string, readonly GitLabGroup[]>>;
   /** Paths that no longer resolve; the lock is only complete when this is empty. */
   readonly failures: readonly PathFailure[];
-  /** Things worth a look that do not stop the lock from being written. */
-  readonly warnings: readonly string[];
+  /** The named projects as GitLab answered (their settings, for the sub claim report). */
+  readonly projects: readonly GitLabProject[];
+  /**
+   * Paths the config spells otherwise than GitLab (case): tokens carry GitLab's spelling and IAM
+   * compares case-sensitively, so a lock under the config's spelling would pin a grant that never
+   * matches. They stop the lock from being written.
+   */
+  readonly misspelled: readonly string[];
 }
 
 /** Failures that concern one path; every other failure (token, rate limit, network) stops the run. */
@@ -60,12 +66,13 @@ export async function resolvePaths(api: GitLabReader, paths: NamedPaths): Promis
   const lock: GitLabLock = { projects: Object.create(null), groups: Object.create(null) };
   const descendants: Record<string, GitLabGroup[]> = {};
   const failures: PathFailure[] = [];
-  const warnings: string[] = [];
+  const projects: GitLabProject[] = [];
+  const misspelled: string[] = [];
 
   const spelling = (kind: "project" | "group", asked: string, actual: string) => {
     if (actual !== asked) {
-      warnings.push(
-        `${kind} ${asked}: GitLab spells it ${actual}. Tokens carry GitLab's spelling and IAM compares case-sensitively, so write ${actual} in the config.`,
+      misspelled.push(
+        `${kind} ${asked}: GitLab spells it ${JSON.stringify(actual)}. Tokens carry GitLab's spelling and IAM compares case-sensitively, so the grant would never match: write ${JSON.stringify(actual)} in the config.`,
       );
     }
   };
@@ -74,6 +81,7 @@ export async function resolvePaths(api: GitLabReader, paths: NamedPaths): Promis
       const project = await api.getProject(path);
       spelling("project", path, project.path);
       lock.projects[path] = { id: project.id, namespaceId: project.namespaceId };
+      projects.push(project);
     }),
     ...paths.groups.map((path) => async () => {
       const group = await api.getGroup(path);
@@ -102,8 +110,8 @@ export async function resolvePaths(api: GitLabReader, paths: NamedPaths): Promis
   }
 
   failures.sort((a, b) => a.kind.localeCompare(b.kind) || a.path.localeCompare(b.path));
-  warnings.sort();
-  return { lock, descendants, failures, warnings };
+  misspelled.sort();
+  return { lock, descendants, failures, misspelled, projects };
 }
 
 /** One way the lock no longer says what GitLab and the config say. */

@@ -31,6 +31,19 @@ export const GITLAB_COM_CLAIM_KEYS = [
   "user_access_level",
 ] as const;
 
+/**
+ * The ID token's `user_access_level` claim: the project role of the user the job runs as (who pushed,
+ * pressed play or started the pipeline), as GitLab spells it (`Gitlab::Access`'s names, lower case).
+ */
+export const USER_ACCESS_LEVELS = [
+  "guest",
+  "planner",
+  "reporter",
+  "developer",
+  "maintainer",
+  "owner",
+] as const;
+
 /** The claim names (without the issuer prefix) AWS supplies for tokens of this issuer host. */
 export function suppliedClaimKeys(issuerHost: string): readonly string[] {
   return issuerHost === GITLAB_COM_ISSUER_HOST
@@ -86,6 +99,14 @@ export const ENVIRONMENT_SUB_CLAIM_COMPONENTS: readonly SubClaimComponent[] = [
 ];
 
 /**
+ * GitLab's deployment tiers (`environment:deployment_tier`, the token's `deployment_tier` claim). An
+ * environment without an explicit tier gets one guessed from its name, `other` when nothing fits
+ * (GitLab `doc/ci/environments/_index.md`, "Deployment tier of environments").
+ */
+export const DEPLOYMENT_TIERS = ["production", "staging", "testing", "development", "other"] as const;
+export type DeploymentTier = (typeof DEPLOYMENT_TIERS)[number];
+
+/**
  * The request context AWS STS builds from a GitLab ID token for `sts:AssumeRoleWithWebIdentity`: one
  * `<issuerHost>:<claim>` key per claim AWS supplies for that issuer and the token carries, with the
  * claim's value as a string (GitLab sends IDs as strings already). `aud` is the one audience the call is
@@ -107,3 +128,25 @@ export function requestContextFor(
   }
   return context;
 }
+
+/** GitLab's pipeline sources (`CI_PIPELINE_SOURCE`, the ID token's `pipeline_source` claim). */
+export const PIPELINE_SOURCES = [
+  "api",
+  "chat",
+  "external",
+  "external_pull_request_event",
+  "merge_request_event",
+  "ondemand_dast_scan",
+  "ondemand_dast_validation",
+  "parent_pipeline",
+  "pipeline",
+  "push",
+  "schedule",
+  "security_orchestration_policy",
+  "trigger",
+  "web",
+  "webide",
+] as const;
+
+/** The ID token's `runner_environment` claim: GitLab-hosted (gitlab.com's runners) or self-hosted. */
+export const RUNNER_ENVIRONMENTS = ["gitlab-hosted", "self-hosted"] as const;

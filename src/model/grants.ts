@@ -1,7 +1,7 @@
 /**
  * One grant → what its trust policy statement must check: the `sub` values (formatted exactly as GitLab
  * builds `sub` for the configured components) and the other condition keys AWS supplies for the issuer
- * (project and namespace IDs from the lock, `ref_protected`, `pipeline_source`, `runner_environment`).
+ * (project and namespace IDs from the lock, `ref_protected`, `pipeline_source`, `runner_environment`, `user_access_level`).
  *
  * A grant's sub values and its other conditions belong together: they must be ANDed in one statement, so
  * a token whose `sub` matches one grant and whose project ID belongs to another is not let in.
@@ -112,11 +112,15 @@ export function grantIssues(grant: AllowEntry, settings: TrustSettings): GrantIs
   if (grant.runnerEnvironment !== undefined && !supplies(settings, "runner_environment")) {
     onlyGitLabCom("runnerEnvironment", "runner_environment");
   }
+  issues.push(...environmentIssues(grant, components));
+  if (grant.userAccessLevels !== undefined && !supplies(settings, "user_access_level")) {
+    onlyGitLabCom("userAccessLevels", "user_access_level");
+  }
   const lock = settings.lock;
   const notLocked = (key: "project" | "group", path: string) =>
     issues.push({
       key,
-      message: `${key} ${path} is not in the lock file beside the config (gitlab-oidc.lock.yaml), and its ID is needed to pin it: run npm run resolve and commit the lock`,
+      message: `${key} ${path} ${NOT_IN_LOCK} beside the config (gitlab-oidc.lock.yaml), and its ID is needed to pin it: run npm run resolve and commit the lock`,
     });
   if (grant.project !== undefined) {
     const needsId = components[0] === "project_id" || pinsProjectKey(settings);
@@ -137,8 +141,84 @@ export function grantIssues(grant: AllowEntry, settings: TrustSettings): GrantIs
   return issues;
 }
 
+/** The sub claim components an `environments:` option needs, and why. */
+function environmentComponentsNeeded(
+  environments: NonNullable<AllowEntry["environments"]>,
+): { component: SubClaimComponent; why: string }[] {
+  const needed: { component: SubClaimComponent; why: string }[] = [];
+  if (environments.protected !== false) {
+    needed.push({
+      component: "environment_protected",
+      why: "protected environments (environments.protected, default true)",
+    });
+  }
+  if (environments.tiers !== undefined) {
+    needed.push({ component: "deployment_tier", why: `the tiers ${environments.tiers.join(", ")}` });
+  }
+  return needed;
+}
+
+/**
+ * AWS supplies no environment key for any issuer: `environments:` is checked through `sub` alone, so the
+ * projects' sub must carry the parts it restricts (and at least one, to tell a job with an environment).
+ */
+function environmentIssues(grant: AllowEntry, components: readonly SubClaimComponent[]): GrantIssue[] {
+  if (grant.environments === undefined) return [];
+  const fix = (missing: readonly string[]) =>
+    `add ${missing.join(" and ")} to gitlab.subClaim, and to the granted projects' ci_id_token_sub_claim_components ` +
+    "(GitLab 18.7+; npm run resolve reports projects that differ, --apply-sub-claim sets them)";
+  const needed = environmentComponentsNeeded(grant.environments);
+  const missing = needed.filter(({ component }) => !components.includes(component));
+  if (missing.length > 0) {
+    return [
+      {
+        key: "environments",
+        message:
+          `environments needs ${missing.map((m) => `${m.component} for ${m.why}`).join(" and ")} in the sub claim: ` +
+          `AWS supplies no environment condition key, so sub is the only place to check it. ${fix(missing.map((m) => m.component))}` +
+          (missing.some((m) => m.component === "environment_protected")
+            ? "; or write environments.protected: false on purpose"
+            : ""),
+      },
+    ];
+  }
+  if (!components.some((c) => ENVIRONMENT_SUB_CLAIM_COMPONENTS.includes(c))) {
+    return [
+      {
+        key: "environments",
+        message:
+          `environments (protected: false, no tiers) means "any environment", which only the environment parts of sub can tell: ` +
+          fix(["environment_protected or deployment_tier"]),
+      },
+    ];
+  }
+  return [];
+}
+
+/** Marks the problem of a path the lock lacks (reported once per path, however many grants name it). */
+export const NOT_IN_LOCK = "is not in the lock file";
+
 /** The values of each sub component for one ref of a grant (`*` where any value is allowed). */
 type ComponentValues = Partial<Record<SubClaimComponent, string>>;
+
+/**
+ * The environment parts of a grant's `sub` values. GitLab leaves environment_protected and
+ * deployment_tier out for a job without an environment: a grant without `environments:` allows both
+ * forms; one with it only the form with the environment parts, holding the values it names (`*` for a
+ * part it does not restrict).
+ */
+function environmentValues(grant: AllowEntry, components: readonly SubClaimComponent[]): ComponentValues[] {
+  const usesEnvironment = components.some((c) => ENVIRONMENT_SUB_CLAIM_COMPONENTS.includes(c));
+  if (!usesEnvironment) return [{}];
+  const anyEnvironment: ComponentValues = Object.fromEntries(
+    ENVIRONMENT_SUB_CLAIM_COMPONENTS.map((c) => [c, "*"]),
+  );
+  const environments = grant.environments;
+  if (environments === undefined) return [{}, anyEnvironment];
+  const protection: ComponentValues =
+    environments.protected !== false ? { ...anyEnvironment, environment_protected: "true" } : anyEnvironment;
+  return (environments.tiers ?? ["*"]).map((tier) => ({ ...protection, deployment_tier: tier }));
+}
 
 /** What a grant requires; throws when grantIssues finds a problem (the config rules refuse those first). */
 export function grantTrust(grant: AllowEntry, settings: TrustSettings): GrantTrust {
@@ -164,12 +244,7 @@ export function grantTrust(grant: AllowEntry, settings: TrustSettings): GrantTru
   const refProtected: ComponentValues[] = components.includes("ref_protected")
     ? (isProtected ? ["true"] : ["true", "false"]).map((value) => ({ ref_protected: value }))
     : [{}];
-  // GitLab leaves environment_protected and deployment_tier out for a job without an environment; a grant
-  // does not restrict environments, so it allows both forms.
-  const usesEnvironment = components.some((c) => ENVIRONMENT_SUB_CLAIM_COMPONENTS.includes(c));
-  const environment: ComponentValues[] = usesEnvironment
-    ? [{}, Object.fromEntries(ENVIRONMENT_SUB_CLAIM_COMPONENTS.map((c) => [c, "*"]))]
-    : [{}];
+  const environment = environmentValues(grant, components);
 
   const subjects = refs.flatMap((ref) =>
     refProtected.flatMap((protection) =>
@@ -188,5 +263,6 @@ export function grantTrust(grant: AllowEntry, settings: TrustSettings): GrantTru
   if (isProtected && !components.includes("ref_protected")) conditions[`${host}:ref_protected`] = ["true"];
   if (grant.pipelineSources) conditions[`${host}:pipeline_source`] = [...new Set(grant.pipelineSources)];
   if (grant.runnerEnvironment) conditions[`${host}:runner_environment`] = [grant.runnerEnvironment];
+  if (grant.userAccessLevels) conditions[`${host}:user_access_level`] = [...new Set(grant.userAccessLevels)];
   return { subjects: [...new Set(subjects)], conditions };
 }

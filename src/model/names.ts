@@ -14,3 +14,8 @@ export function terraformName(iamName: string): string {
   const name = iamName.replace(/[^A-Za-z0-9_-]/g, "_");
   return /^[A-Za-z_]/.test(name) ? name : `_${name}`;
 }
+
+/** `arn:aws:iam::111111111111:role/gitlab/deployer`: a role's ARN from its partition, account, path and name. */
+export function roleArn(partition: string, accountId: string, path: string, name: string): string {
+  return `arn:${partition}:iam::${accountId}:role${path}${name}`;
+}

@@ -6,6 +6,8 @@
  * same bytes.
  */
 import type { Config } from "../config/schema";
+import { stateReportLines } from "./state-report";
+import { roleArn } from "../model/names";
 import { parseSubjectGrant, type SubjectGrant } from "../explain/subject";
 import { issuerHost, type IamConditions } from "../model/trust-policy";
 import type { SynthesizedRole, SynthesizedStack } from "../terraform/synthesized-stacks";
@@ -95,6 +97,18 @@ export function rowIsPinned(grant: SubjectGrant | undefined, facts: StatementFac
     (grant?.scope === "id" && grant.path !== "*")
   );
 }
+
+/** How the stack gets its provider: adopted (imported), created, or looked up. */
+function providerModeText(stack: SynthesizedStack): string {
+  if (stack.providerImport) {
+    return `adopted: the existing provider ${code(stack.providerImport.id)} is imported, and its client IDs become the list below`;
+  }
+  return stack.providerMode === "create" ? "created by this stack" : "existing (looked up)";
+}
+
+/** What adopting a role changes, said where the role is listed. */
+const ADOPTED_ROLE_NOTE =
+  "**Adopted**: the existing role is imported (docs/adopting.md). Its trust policy is **replaced** by the grants below (the plan shows the before and after); its managed and inline policies become exactly the ones listed here.";
 
 /** Risks of one `sub` value, given the statement's other conditions. */
 export function grantRisks(grant: SubjectGrant | undefined, facts: StatementFacts): Risk[] {
@@ -208,7 +222,7 @@ function audiencesOfRole(stack: SynthesizedStack, role: SynthesizedRole): string
 }
 
 /** Inline code that survives any character, and `|` inside a table cell. */
-function code(value: string): string {
+export function code(value: string): string {
   const escaped = visible(value).replace(/\|/g, "\\|");
   // A fence longer than any run of backticks inside, so the value cannot close it.
   const longest = Math.max(0, ...(escaped.match(/`+/g) ?? []).map((run) => run.length));
@@ -251,9 +265,47 @@ function pinnedText(row: GrantRow): string {
   return "**no**";
 }
 
-function alsoRequired(facts: StatementFacts): string {
-  const entries = Object.entries(facts.other);
-  return entries.length === 0 ? "—" : entries.map(([claim, v]) => `${claim} ${list(v)}`).join("; ");
+function alsoRequired(row: GrantRow): string {
+  const environment = environmentDemand(row.grant);
+  const entries = [
+    ...Object.entries(row.facts.other).map(([claim, v]) => `${claim} ${list(v)}`),
+    ...(environment !== undefined && environment !== ANY_ENVIRONMENT ? [`environment: ${environment}`] : []),
+  ];
+  return entries.length === 0 ? "—" : entries.join("; ");
+}
+
+const ANY_ENVIRONMENT = "any environment";
+
+/**
+ * What a `sub` value demands of the job's environment, from its environment parts (GitLab puts them in
+ * `sub` only for a job with an environment): undefined when it has none (jobs without an environment
+ * match it), else e.g. "protected, tier `production`".
+ */
+export function environmentDemand(grant: SubjectGrant | undefined): string | undefined {
+  const isProtected = grant?.other?.environment_protected;
+  const tier = grant?.other?.deployment_tier;
+  if (isProtected === undefined && tier === undefined) return undefined;
+  const parts = [
+    ...(isProtected !== undefined && isProtected !== "*"
+      ? [isProtected === "true" ? "protected" : `environment_protected ${code(isProtected)}`]
+      : []),
+    ...(tier !== undefined && tier !== "*" ? [`tier ${code(tier)}`] : []),
+  ];
+  return parts.length === 0 ? ANY_ENVIRONMENT : parts.join(", ");
+}
+
+/** The role's environment line: which environments its grants demand, or that they demand none. */
+function roleEnvironments(rows: readonly GrantRow[]): string {
+  const demands = rows.map((row) => environmentDemand(row.grant));
+  const demanded = [...new Set(demands.filter((d): d is string => d !== undefined && d !== ANY_ENVIRONMENT))];
+  const unrestricted = demands.some((d) => d === undefined);
+  if (demanded.length === 0) {
+    return unrestricted
+      ? "not restricted (jobs with or without an environment)"
+      : "any environment (jobs without one are denied)";
+  }
+  const only = `only jobs deploying to an environment: ${demanded.join("; ")}`;
+  return unrestricted ? `${only} for some grants; the others are not restricted` : only;
 }
 
 function refsOf(row: GrantRow): [string, string] {
@@ -264,10 +316,6 @@ function refsOf(row: GrantRow): [string, string] {
 
 function riskText(risks: readonly Risk[]): string {
   return risks.map((r) => `${r.level === "high" ? "⛔" : "⚠️"} ${cell(r.message)}`).join("<br>");
-}
-
-function roleArn(partition: string, stack: SynthesizedStack, role: SynthesizedRole): string {
-  return `arn:${partition}:iam::${stack.accountId ?? "<account>"}:role${role.path}${role.name}`;
 }
 
 function duration(seconds: number): string {
@@ -305,7 +353,7 @@ export function renderAccessReport(config: Config, stacks: readonly SynthesizedS
       "",
       `## ${stack.name}${stack.accountId ? ` (account ${stack.accountId})` : ""}`,
       "",
-      `- OIDC provider: ${code(stack.providerUrl)}, ${stack.providerMode === "create" ? "created by this stack" : "existing (looked up)"}` +
+      `- OIDC provider: ${code(stack.providerUrl)}, ${providerModeText(stack)}` +
         (stack.providerAudiences ? `; client IDs ${list(stack.providerAudiences)}` : ""),
       ...(stack.region ? [`- Region: ${code(stack.region)}`] : []),
     );
@@ -325,7 +373,8 @@ export function renderAccessReport(config: Config, stacks: readonly SynthesizedS
         `### ${role.name}`,
         "",
         ...(role.description ? [`Description: ${code(role.description)}`, ""] : []),
-        `- ARN: ${code(roleArn(partition, stack, role))}`,
+        ...((role.imports ?? []).length > 0 ? [ADOPTED_ROLE_NOTE, ""] : []),
+        `- ARN: ${code(roleArn(partition, stack.accountId ?? "<account>", role.path, role.name))}`,
         `- Path: ${code(role.path)}`,
         `- Max session: ${duration(role.maxSessionDuration)}`,
         `- Audience (\`aud\`): ${list(audiencesOfRole(stack, role))}`,
@@ -339,6 +388,7 @@ export function renderAccessReport(config: Config, stacks: readonly SynthesizedS
                 .map(([key, value]) => `${code(key)} = ${code(value)}`)
                 .join(", ")
         }`,
+        ...(rows.length > 0 ? [`- Environments: ${roleEnvironments(rows)}`] : []),
         ...[...risks, ...policyRisks].map((r) => `- ${riskText([r])}`),
         "",
       );
@@ -353,7 +403,7 @@ export function renderAccessReport(config: Config, stacks: readonly SynthesizedS
       for (const row of rows) {
         const [refType, ref] = refsOf(row);
         sections.push(
-          `| ${whoOf(row)} | ${refType} | ${ref} | ${rowIsProtected(row.grant, row.facts) ? "yes" : "**no**"} | ${pinnedText(row)} | ${alsoRequired(row.facts)} | ${code(row.value)} (${row.operator}, ${row.statement}) | ${riskText(row.risks) || "—"} |`,
+          `| ${whoOf(row)} | ${refType} | ${ref} | ${rowIsProtected(row.grant, row.facts) ? "yes" : "**no**"} | ${pinnedText(row)} | ${alsoRequired(row)} | ${code(row.value)} (${row.operator}, ${row.statement}) | ${riskText(row.risks) || "—"} |`,
         );
       }
     }
@@ -368,6 +418,6 @@ export function renderAccessReport(config: Config, stacks: readonly SynthesizedS
   lines.push("", "## Risky grants", "");
   if (summary.length === 0) lines.push("None found.");
   else lines.push("| Account | Role | Risk |", "|---|---|---|", ...summary);
-  lines.push(...sections);
+  lines.push(...sections, ...stateReportLines(config));
   return `${lines.join("\n")}\n`;
 }

@@ -1,5 +1,5 @@
 /**
- * Progress of a long synth on a terminal: `Synthesizing: 37/100 accounts` on one line of stderr,
+ * Progress of a long synth on a terminal: `Synthesizing: 37/101 stacks` on one line of stderr,
  * rewritten in place and cleared at the end. Nothing at all when stderr is not a terminal (CI logs, a
  * pipe, a test) or the config is small enough to finish before anyone looks.
  */
@@ -14,7 +14,7 @@ export interface ProgressStream {
 }
 
 export interface ProgressReporter {
-  /** Shows `done/total accounts`. */
+  /** Shows `done/total stacks`. */
   readonly update: (done: number, total: number) => void;
   /** Clears the line (call before printing the result, also after a failure). */
   readonly end: () => void;
@@ -27,7 +27,7 @@ export function progressReporter(stream: ProgressStream, roles: number): Progres
   return {
     update: (done, total) => {
       // \r back to the line's start, ESC[2K erases it: the line is rewritten, not appended to.
-      stream.write(`\r\x1b[2KSynthesizing: ${done}/${total} accounts`);
+      stream.write(`\r\x1b[2KSynthesizing: ${done}/${total} stacks`);
       shown = true;
     },
     end: () => {

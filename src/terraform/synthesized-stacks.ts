@@ -6,6 +6,7 @@
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { compareCodeUnits } from "../model/names";
+import { STATE_STACK } from "../model/state-access";
 import type { IamConditions, IamPolicyDocument, IamStatement } from "../model/trust-policy";
 import { fromTemplate } from "./literal";
 
@@ -261,6 +262,9 @@ export async function readSynthesizedStacks(outdir: string): Promise<Synthesized
     stacks: Record<string, { synthesizedStackPath: string }>;
   };
   return Promise.all(
-    Object.entries(manifest.stacks).map(([name, stack]) => parseStackFile(name, join(outdir, stack.synthesizedStackPath))),
+    Object.entries(manifest.stacks)
+      // The state bucket's stack (state.type s3) holds no roles: nothing to explain or report.
+      .filter(([name]) => name !== STATE_STACK)
+      .map(([name, stack]) => parseStackFile(name, join(outdir, stack.synthesizedStackPath))),
   );
 }

@@ -5,6 +5,8 @@
  * (`node dist/src/audit/cli.js`, as `npm run audit` runs it). The result equals the audit of the
  * committed fixture, so the fixtures are what the CLI prints.
  */
+import { auditText, toConfig } from "../../src/audit/audit";
+import { serializeLock } from "../../src/gitlab/lock";
 import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -161,10 +163,13 @@ test("--to-config on the CLI's output prints YAML the synth accepts", async () =
   const result = audit([file, "--to-config"]);
   expect(result.code).toBe(1); // some roles have no safe equivalent
   expect(result.stdout).toContain("- name: gitlab-group-deploy");
-  // One YAML document per issuer (and, with ID pinning, per pinIds setting): take the role's.
+  // One YAML document per issuer: take the role's. Its neighbours pin IDs, which the lock beside the
+  // config must hold (npm run resolve writes it; here from the IDs the conversion names).
   const document = result.stdout.split(/^---$/m).find((doc) => doc.includes("- name: gitlab-group-deploy"))!;
   const config = join(dir, "gitlab-oidc.yaml");
   writeFileSync(config, document);
+  const { lock } = toConfig(auditText(readFileSync(file, "utf8"), file), file);
+  writeFileSync(join(dir, "gitlab-oidc.lock.yaml"), serializeLock(lock));
   const synth = spawnSync(process.execPath, [join(REPO, "dist", "main.js")], {
     cwd: REPO,
     encoding: "utf8",

@@ -29,6 +29,7 @@ import {
 } from "../support/component-project";
 import { GitHttpServer } from "../support/git-http-server";
 import { StsStandIn } from "../support/sts-stand-in";
+import { exampleLock, synthesizedExample } from "../support/example";
 
 const PROJECT = "acme/platform/gitlab-oidc-aws";
 const fixture = readFileSync(join(repoRoot, "test", "fixtures", "consumer", "catalog.gitlab-ci.yml"), "utf8");
@@ -54,7 +55,8 @@ const tempDirs: string[] = [];
 beforeAll(async () => {
   const missing = missingPrerequisites();
   if (missing.length > 0) throw new Error(`the component e2e tests need: ${missing.join(", ")}`);
-  sts = await StsStandIn.start(join(repoRoot, "terraform"));
+  // The example (its copy in test/fixtures), synthesized: never the team's terraform/.
+  sts = await StsStandIn.start((await synthesizedExample()).dir, exampleLock());
   const root = mkdtempSync(join(tmpdir(), "git-http-root-"));
   tempDirs.push(root);
   server = await GitHttpServer.start(root);

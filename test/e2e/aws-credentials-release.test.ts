@@ -16,6 +16,8 @@ const TAG_PIPELINE = (tag: string) => ({
   CI_COMMIT_TAG: tag,
   CI_COMMIT_REF_NAME: tag,
   CI_PIPELINE_SOURCE: "push",
+  // Releases run for protected tags only (issue 18).
+  CI_COMMIT_REF_PROTECTED: "true",
 });
 
 describe("the release job in this repository's pipeline", () => {
@@ -36,7 +38,7 @@ describe("the release job in this repository's pipeline", () => {
     // THEN the tag pipeline has the release job (after the unit tests), the branch pipeline has none
     expect(tag.find((job) => job.name === "release")).toMatchObject({
       stage: "deploy",
-      needs: [{ job: "unit-tests" }],
+      needs: [{ job: "unit-tests" }, { job: "release-on-default-branch" }],
     });
     expect(branch.map((job) => job.name)).not.toContain("release");
   }, 120_000);
@@ -56,7 +58,7 @@ describe("the release job in this repository's pipeline", () => {
     // WHEN the release job runs for the template's version
     const result = runGitlabCiLocal(dir, ["release", "--force-shell-executor"], TAG_PIPELINE(VERSION));
     // THEN it passes, and its notes are the CHANGELOG section
-    expect(result.output).toContain("First release for the CI/CD Catalog.");
+    expect(result.output).toContain("A major release: the default audience, the region default and what");
     expect(result.status).toBe(0);
   }, 120_000);
 

@@ -11,7 +11,6 @@ import {
   missingPrerequisites,
   PRODUCTION_ROLE,
   PRODUCTION_SESSION,
-  repoRoot,
   STAGING_ROLE,
   STAGING_SESSION,
 } from "../support/ci-local";
@@ -23,6 +22,7 @@ import {
   type ShellName,
 } from "../support/component-shell";
 import { StsStandIn } from "../support/sts-stand-in";
+import { exampleLock, synthesizedExample } from "../support/example";
 
 const STAGING = `${STAGING_SESSION}gitlab-7-8-9`;
 const PRODUCTION = `${PRODUCTION_SESSION}gitlab-7-8-9`;
@@ -40,7 +40,8 @@ let shells: ComponentShells;
 beforeAll(async () => {
   const missing = missingPrerequisites();
   if (missing.length > 0) throw new Error(`the component shell tests need: ${missing.join(", ")}`);
-  sts = await StsStandIn.start(join(repoRoot, "terraform"));
+  // The example (its copy in test/fixtures), synthesized: never the team's terraform/.
+  sts = await StsStandIn.start((await synthesizedExample()).dir, exampleLock());
   shells = new ComponentShells();
 });
 
@@ -270,13 +271,16 @@ describe.each(SHELLS)("hardening under %s", (shell: ShellName) => {
       AWS_CREDENTIALS_TOKEN_DIR: tokenDir,
       AWS_CREDENTIALS_ROLE_ARN: PRODUCTION_ROLE,
     };
-    const fakes = shells.fakeBin({
-      // A CLI that is killed with the job (the runner cancels it) while the token file exists.
-      "aws-killed":
-        'ls "$AWSCRED_TEST_DIR"/aws-credentials.*/web-identity-token >/dev/null && kill -TERM "$AWSCRED_TEST_SHELL_PID"; sleep 5',
-      // A CLI that answers with something that is not credentials.
-      "aws-garbage": "echo garbage",
-    });
+    // Only an executable named aws passes for the AWS CLI: each fake is one, in its own directory.
+    const killedCli = join(
+      shells.fakeBin({
+        // A CLI that is killed with the job (the runner cancels it) while the token file exists.
+        aws: 'ls "$AWSCRED_TEST_DIR"/aws-credentials.*/web-identity-token >/dev/null && kill -TERM "$AWSCRED_TEST_SHELL_PID"; sleep 5',
+      }),
+      "aws",
+    );
+    // A CLI that answers with something that is not credentials.
+    const garbageCli = join(shells.fakeBin({ aws: "echo garbage" }), "aws");
     const token = sts.mintToken({ sub: MAIN });
     const jobTrap = "trap 'echo JOB-EXIT-TRAP' EXIT";
 
@@ -301,8 +305,7 @@ describe.each(SHELLS)("hardening under %s", (shell: ShellName) => {
 
     // WHEN the CLI's output is not credentials THEN exit 1 and nothing left
     const garbage = await shells.run(shell, {
-      pathPrefix: [fakes],
-      env: { ...env, AWS_ID_TOKEN: token, AWS_CREDENTIALS_AWS_CLI: "aws-garbage" },
+      env: { ...env, AWS_ID_TOKEN: token, AWS_CREDENTIALS_AWS_CLI: garbageCli },
     });
     expect(garbage.stderr).toContain("unexpected output");
     expect(garbage.status).toBe(1);
@@ -311,8 +314,7 @@ describe.each(SHELLS)("hardening under %s", (shell: ShellName) => {
     // WHEN the job is terminated (SIGTERM) while the token file exists THEN exit 143 and nothing left
     const killed = await shells.run(shell, {
       before: "AWSCRED_TEST_SHELL_PID=$$; export AWSCRED_TEST_SHELL_PID",
-      pathPrefix: [fakes],
-      env: { ...env, AWS_ID_TOKEN: token, AWS_CREDENTIALS_AWS_CLI: "aws-killed", AWSCRED_TEST_DIR: tokenDir },
+      env: { ...env, AWS_ID_TOKEN: token, AWS_CREDENTIALS_AWS_CLI: killedCli, AWSCRED_TEST_DIR: tokenDir },
       after: "echo AFTER",
     });
     expect(killed.status).toBe(143);
@@ -467,7 +469,7 @@ describe("the explain advice printed on AccessDenied is safe to paste", () => {
       const aud = `'$(touch ${marker}/aud)'`;
       const token = sts.mintToken({
         sub: `project_path:acme/web:ref_type:branch:ref:${branch}`,
-        aud: [aud, "https://gitlab.com"],
+        aud: [aud, "sts.amazonaws.com"],
       });
       // WHEN the production role (main and release/* only) denies the token
       const result = await shells.run("dash", {

@@ -14,12 +14,12 @@ import {
   expectNoSecrets as expectNoSecretsIn,
   missingPrerequisites,
   PRODUCTION_ROLE,
-  repoRoot,
   runJobs,
   STAGING_ROLE,
   type JobRun,
 } from "../support/ci-local";
 import { stsRuleSetDataPath as ruleSetDataPath } from "../support/component-shell";
+import { exampleLock, synthesizedExample } from "../support/example";
 
 const sub = (project: string, ref: string, refType = "branch"): string =>
   `project_path:${project}:ref_type:${refType}:ref:${ref}`;
@@ -43,7 +43,8 @@ beforeAll(async () => {
   if (missing.length > 0) {
     throw new Error(`the aws-credentials e2e tests need: ${missing.join(", ")} (.ci/run installs them)`);
   }
-  sts = await StsStandIn.start(join(repoRoot, "terraform"));
+  // The example (its copy in test/fixtures), synthesized: never the team's terraform/.
+  sts = await StsStandIn.start((await synthesizedExample()).dir, exampleLock());
 });
 
 afterAll(async () => {
@@ -126,13 +127,13 @@ describe("exports mode", () => {
     expect(result.log).toContain(`role:            ${PRODUCTION_ROLE}`);
     expect(result.log).toContain("iss:             https://gitlab.com");
     expect(result.log).toContain("sub:             project_path:acme/web:ref_type:branch:ref:feature/x");
-    expect(result.log).toContain("aud:             https://gitlab.com");
+    expect(result.log).toContain("aud:             sts.amazonaws.com");
     expect(result.log).toContain("ref_protected:   false");
     expect(result.log).toContain("pipeline_source: push");
     expect(result.log).toContain("environment:     production");
     expect(result.log).toMatch(/wildcard \(\*\) under StringEquals/);
     expect(result.log).toContain(
-      `npm run explain -- --sub 'project_path:acme/web:ref_type:branch:ref:feature/x' --aud 'https://gitlab.com' --role '${PRODUCTION_ROLE}'`,
+      `npm run explain -- --sub 'project_path:acme/web:ref_type:branch:ref:feature/x' --aud 'sts.amazonaws.com' --role '${PRODUCTION_ROLE}'`,
     );
     expectNoSecrets(result.log, token);
   });
@@ -246,7 +247,7 @@ describe("exports mode", () => {
     const token = sts.mintToken({ sub: sub("acme/web", "main") });
     const noCli = await run(
       { branch: "main", token, jobs: ["staging-exports"] },
-      { AWS_CREDENTIALS_AWS_CLI: "aws-cli-not-installed" },
+      { AWS_CREDENTIALS_AWS_CLI: "/opt/not-installed/bin/aws" },
     );
     // THEN it fails naming the image need and the web-identity alternative
     expect(noCli.exitCode).not.toBe(0);
@@ -403,6 +404,7 @@ describe("web-identity mode", () => {
           AWS_ID_TOKEN: token,
           AWS_CREDENTIALS_ROLE_ARN: STAGING_ROLE,
           AWS_CREDENTIALS_MODE: "web-identity",
+          AWS_CREDENTIALS_REGION: "eu-west-1",
           CI_PROJECT_DIR: join(home, "project"),
           CI_JOB_ID: "7",
           CI_PIPELINE_ID: "8",

@@ -40,21 +40,32 @@ describe("aws-credentials component YAML", () => {
     // AND the inputs are the interface contract
     expect(Object.keys(inputs).sort()).toEqual(
       [
+        "allowed_account_ids",
         "aud",
         "default_profile",
         "duration_seconds",
+        "job",
+        "mask_account_id",
         "mode",
         "profiles",
         "region",
         "role_arn",
         "session_name",
+        "session_policy",
+        "session_policy_arns",
         "sts_endpoint",
       ].sort(),
     );
     // (role_arn is empty by default because mode profiles needs none; the other modes refuse it empty)
     expect(inputs.role_arn).toMatchObject({ type: "string", default: "" });
-    expect(inputs.aud!.default).toBe("$CI_SERVER_URL");
-    expect(inputs.region!.default).toBe("us-east-1");
+    expect(inputs.aud!.default).toBe("sts.amazonaws.com");
+    // (no default region: the job's AWS_REGION, else the script stops naming the input)
+    expect(inputs.region!.default).toBe("");
+    expect(inputs.job!.default).toBe(".aws-credentials");
+    expect(inputs.session_policy!.default).toBe("");
+    expect(inputs.session_policy_arns).toMatchObject({ type: "array", default: [] });
+    expect(inputs.allowed_account_ids).toMatchObject({ type: "array", default: [] });
+    expect(inputs.mask_account_id).toMatchObject({ type: "boolean", default: false });
     expect(inputs.duration_seconds).toMatchObject({ type: "number", default: 3600 });
     expect(inputs.session_name!.default).toBe("");
     expect(inputs.mode).toMatchObject({
@@ -85,6 +96,12 @@ describe("aws-credentials component YAML", () => {
       ["role_arn", "arn:aws:iam::111111111111:role/", false],
       ["role_arn", `arn:aws:iam::111111111111:role/${"a".repeat(65)}`, false],
       ["role_arn", "arn:aws:iam::111111111111:role/x y", false],
+      ["job", ".aws-credentials", true],
+      ["job", ".aws-credentials-staging", true],
+      ["job", ".aws-credentials-", false],
+      ["job", "deploy", false],
+      ["job", ".aws-credentials-a b", false],
+      ["region", "", true],
       ["region", "eu-west-1", true],
       ["region", "us-gov-west-1", true],
       ["region", "eu-west1", false],
@@ -100,6 +117,9 @@ describe("aws-credentials component YAML", () => {
       ["sts_endpoint", "http://sts.example.com", false],
       ["sts_endpoint", "http://127.0.0.1.evil.example", false],
       ["sts_endpoint", "ftp://sts.example.com", false],
+      ["sts_endpoint", "http://127.0.0.1:x@evil.example/", false],
+      ["sts_endpoint", "https://sts.amazonaws.com@evil.example/", false],
+      ["sts_endpoint", "https://sts.amazonaws.com/?x=1", false],
       ["default_profile", "prod", true],
       ["default_profile", "", true],
       ["default_profile", "prod db", false],
@@ -112,14 +132,20 @@ describe("aws-credentials component YAML", () => {
     // GIVEN the body document
     // THEN the schema accepts it
     expect(validate(body)).toEqual([]);
-    // AND .aws-credentials declares the ID token, the variables from the inputs and runs the script first
-    const job = body[".aws-credentials"] as Record<string, unknown>;
+    // AND the hidden job named by the job input declares the ID token, the variables from the inputs and
+    // runs the script first
+    const job = body["$[[ inputs.job ]]"] as Record<string, unknown>;
     expect(job.id_tokens).toEqual({ AWS_ID_TOKEN: { aud: "$[[ inputs.aud ]]" } });
     expect(job.variables).toEqual({
+      AWS_CREDENTIALS_JOB: "$[[ inputs.job ]]",
       AWS_CREDENTIALS_ROLE_ARN: "$[[ inputs.role_arn ]]",
       AWS_CREDENTIALS_REGION: "$[[ inputs.region ]]",
       AWS_CREDENTIALS_DURATION_SECONDS: "$[[ inputs.duration_seconds ]]",
       AWS_CREDENTIALS_SESSION_NAME: "$[[ inputs.session_name ]]",
+      AWS_CREDENTIALS_SESSION_POLICY: { value: "$[[ inputs.session_policy ]]", expand: false },
+      AWS_CREDENTIALS_SESSION_POLICY_ARNS: "$[[ inputs.session_policy_arns ]] ",
+      AWS_CREDENTIALS_ALLOWED_ACCOUNT_IDS: "$[[ inputs.allowed_account_ids ]] ",
+      AWS_CREDENTIALS_MASK_ACCOUNT_ID: "$[[ inputs.mask_account_id ]]",
       AWS_CREDENTIALS_MODE: "$[[ inputs.mode ]]",
       AWS_CREDENTIALS_PROFILES: "$[[ inputs.profiles ]] ",
       AWS_CREDENTIALS_DEFAULT_PROFILE: "$[[ inputs.default_profile ]]",

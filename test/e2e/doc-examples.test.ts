@@ -2,9 +2,9 @@
  * The examples in the README and docs/ that can be run are run, and their printed lines compared with
  * the text in the docs, so the docs cannot drift from what the commands print.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { run, runOk } from "../support/run";
 
 const ROOT = join(__dirname, "..", "..");
@@ -18,9 +18,21 @@ function blockAfter(text: string, after: string, info: string): string {
   return match![1]!;
 }
 
-beforeAll(() =>
-  runOk(process.execPath, [join(ROOT, "scripts", "build.mjs")], { cwd: ROOT, timeoutMs: 25_000 }),
-);
+/** The example's copy as gitlab-oidc.yaml in a scratch directory: explain synthesizes it beside itself. */
+let scratchExample: string;
+beforeAll(() => {
+  runOk(process.execPath, [join(ROOT, "scripts", "build.mjs")], { cwd: ROOT, timeoutMs: 25_000 });
+  const dir = mkdtempSync(join(tmpdir(), "doc-explain-"));
+  scratchExample = join(dir, "gitlab-oidc.yaml");
+  copyFileSync(join(ROOT, "test/fixtures/configs/example.yaml"), scratchExample);
+  copyFileSync(join(ROOT, "test/fixtures/configs/example.lock.yaml"), join(dir, "gitlab-oidc.lock.yaml"));
+  runOk(process.execPath, [join(ROOT, "dist", "main.js")], {
+    cwd: ROOT,
+    env: { ...process.env, GITLAB_OIDC_CONFIG: scratchExample },
+    timeoutMs: 25_000,
+  });
+});
+afterAll(() => scratchExample && rmSync(dirname(scratchExample), { recursive: true, force: true }));
 
 describe("README", () => {
   test("the error example is what the synth prints for the example config with those two mistakes", () => {
@@ -33,7 +45,7 @@ describe("README", () => {
     try {
       writeFileSync(
         join(dir, "gitlab-oidc.yaml"),
-        doc("gitlab-oidc.yaml")
+        doc("test/fixtures/configs/example.yaml")
           .replace("project: acme/web", "project: acme/*")
           .replace('accountId: "222222222222"', "accountId: 222222222222"),
       );
@@ -59,9 +71,10 @@ describe("docs/explain.md", () => {
       .replace(/ \\\n\s+/g, " ")
       .split("\n");
     expect(command).toMatch(/^\$ npm run explain -- /);
-    // WHEN it is run in the repository (on the committed terraform/)
+    // WHEN it is run in the repository on the example (its copy in a scratch directory, synthesized there)
     const explain = run("sh", ["-c", command!.replace(/^\$ npm run /, "npm run -s ")], {
       cwd: ROOT,
+      env: { ...process.env, GITLAB_OIDC_CONFIG: scratchExample },
       timeoutMs: 30_000,
     });
     // THEN it prints the doc's lines, and exits 3 (denied)
@@ -74,7 +87,11 @@ describe("docs/explain.md", () => {
     const script = blockAfter(doc("docs/explain.md"), "In a script:", "sh");
     // WHEN it runs for a feature branch (staging's role of the same name allows it) and for main
     const forBranch = (branch: string) =>
-      runOk("sh", ["-c", `BRANCH='${branch}'\n${script}`], { cwd: ROOT, timeoutMs: 30_000 }).stdout;
+      runOk("sh", ["-c", `BRANCH='${branch}'\n${script}`], {
+        cwd: ROOT,
+        env: { ...process.env, GITLAB_OIDC_CONFIG: scratchExample },
+        timeoutMs: 30_000,
+      }).stdout;
     // THEN only main can deploy
     expect(forBranch("feature/login")).toBe("");
     expect(forBranch("main")).toBe("this branch can deploy\n");

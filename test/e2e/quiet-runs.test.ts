@@ -8,13 +8,16 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { EXAMPLE_FIXTURE, synthesizedExample } from "../support/example";
 
 const ROOT = join(__dirname, "..", "..");
 /** A line Node prints for a process warning: `(node:1234) [DEP0044] DeprecationWarning: …`. */
 const WARNING_LINE = /^\(node:\d+\) (\[\w+\] )?\w*Warning: /m;
 
 let scratch: string;
-beforeAll(() => {
+let example: { dir: string };
+beforeAll(async () => {
+  example = await synthesizedExample();
   execFileSync(process.execPath, [join(ROOT, "scripts", "build.mjs")], { cwd: ROOT });
   scratch = mkdtempSync(join(tmpdir(), "gitlab-oidc-quiet-"));
   mkdirSync(join(scratch, "schema"));
@@ -36,11 +39,11 @@ const ENTRY_POINTS: Record<string, EntryPoint> = {
   "npm run synth": {
     script: "scripts/build.mjs",
     args: () => ["--run", "dist/main.js"],
-    env: () => ({ GITLAB_OIDC_CONFIG: join(ROOT, "gitlab-oidc.yaml"), CDKTF_OUTDIR: join(scratch, "out") }),
+    env: () => ({ GITLAB_OIDC_CONFIG: EXAMPLE_FIXTURE, CDKTF_OUTDIR: join(scratch, "out") }),
     codes: [0],
     did: () =>
       expect(readFileSync(join(scratch, "out", "stacks", "production", "cdk.tf"), "utf8")).toBe(
-        readFileSync(join(ROOT, "terraform", "stacks", "production", "cdk.tf"), "utf8"),
+        readFileSync(join(example.dir, "stacks", "production", "cdk.tf"), "utf8"),
       ),
   },
   "npm run explain": {
@@ -53,9 +56,9 @@ const ENTRY_POINTS: Record<string, EntryPoint> = {
       "--branch",
       "main",
       "--dir",
-      join(ROOT, "terraform"),
+      example.dir,
     ],
-    codes: [0, 3],
+    codes: [0, 3, 4],
     did: (stdout) => expect(stdout).toMatch(/ALLOWED|DENIED/),
   },
   "npm run resolve -- --help": {
@@ -74,6 +77,13 @@ const ENTRY_POINTS: Record<string, EntryPoint> = {
     ],
     codes: [0, 1],
     did: (stdout) => expect(stdout).toMatch(/gitlab/i),
+  },
+  "npm run init": {
+    script: "scripts/build.mjs",
+    args: () => ["--run", "dist/src/init/cli.js"],
+    cwd: () => scratch,
+    codes: [0],
+    did: (stdout) => expect(stdout).toMatch(/^Wrote gitlab-oidc\.yaml from /),
   },
   "npm run schema": {
     script: "scripts/build.mjs",

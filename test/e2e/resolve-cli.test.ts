@@ -88,7 +88,7 @@ describe("the pipeline's gitlab-ids-current job (gitlab-ci-local, shell executor
   beforeAll(async () => {
     // The repository as committed: the example config and its lock, served by a GitLab with those IDs.
     const lock = parseLock(
-      readFileSync(join(REPO, "gitlab-oidc.lock.yaml"), "utf8"),
+      readFileSync(join(REPO, "test/fixtures/configs/example.lock.yaml"), "utf8"),
       "gitlab-oidc.lock.yaml",
     );
     gitlab = await GitLabApiStandIn.start();
@@ -145,9 +145,14 @@ describe("the pipeline's gitlab-ids-current job (gitlab-ci-local, shell executor
     expect(current.output + drift.output).not.toContain(TOKEN);
   }, 300_000);
 
-  test("GIVEN no GITLAB_TOKEN THEN the job is not in the pipeline", () => {
+  test("GIVEN no GITLAB_TOKEN, an unprotected ref or a merge request THEN the job is not in the pipeline", () => {
     const names = (variables: Record<string, string>) => listJobs(repo, variables).map((job) => job.name);
     expect(names({})).not.toContain("gitlab-ids-current");
-    expect(names({ GITLAB_TOKEN: "x" })).toContain("gitlab-ids-current");
+    // The token reaches protected refs and schedules only: merge-request code could read it elsewhere.
+    expect(names({ GITLAB_TOKEN: "x", CI_COMMIT_REF_PROTECTED: "true" })).toContain("gitlab-ids-current");
+    expect(names({ GITLAB_TOKEN: "x", CI_PIPELINE_SOURCE: "schedule" })).toContain("gitlab-ids-current");
+    expect(names({ GITLAB_TOKEN: "x", CI_COMMIT_REF_PROTECTED: "false" })).not.toContain(
+      "gitlab-ids-current",
+    );
   }, 120_000);
 });

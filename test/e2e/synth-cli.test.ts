@@ -10,13 +10,16 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { stringify } from "yaml";
 import { generateConfig, generateLock } from "../../bench/generate";
-import { filesUnder } from "../support/configs";
+import { filesUnder, minimalConfig } from "../support/configs";
 import { run, runOk } from "../support/run";
+import { EXAMPLE_FIXTURE, exampleText, synthesizedExample } from "../support/example";
 
 const ROOT = join(__dirname, "..", "..");
 
@@ -36,7 +39,7 @@ describe("npm run synth (node dist/main.js)", () => {
     const config = join(root, "bad.yaml");
     writeFileSync(
       config,
-      readFileSync(join(ROOT, "gitlab-oidc.yaml"), "utf8")
+      exampleText()
         .replace("project: acme/web", "project: acme/*")
         .replace('accountId: "222222222222"', "accountId: 222222222222"),
     );
@@ -109,7 +112,12 @@ describe("npm run synth (node dist/main.js)", () => {
     const outdir = join(root, "cdktf.out");
     const synth = run(process.execPath, [join(ROOT, "dist/main.js")], {
       cwd: ROOT,
-      env: { ...process.env, CDKTF_OUTDIR: outdir, SYNTH_HCL_OUTPUT: "false" },
+      env: {
+        ...process.env,
+        GITLAB_OIDC_CONFIG: EXAMPLE_FIXTURE,
+        CDKTF_OUTDIR: outdir,
+        SYNTH_HCL_OUTPUT: "false",
+      },
       timeoutMs: 25_000,
     });
     expect(synth.stderr).toBe("");
@@ -118,35 +126,50 @@ describe("npm run synth (node dist/main.js)", () => {
     expect(existsSync(join(outdir, "stacks/production/cdk.tf"))).toBe(false);
   });
 
-  test("an empty SYNTH_HCL_OUTPUT means the default, HCL, not a crash", () => {
+  test("an empty SYNTH_HCL_OUTPUT means the default, HCL, not a crash", async () => {
     // GIVEN the variable set but empty, as a CI template might leave it
     const outdir = join(root, "empty-setting");
     // WHEN the main job runs
     const synth = run(process.execPath, [join(ROOT, "dist/main.js")], {
       cwd: ROOT,
-      env: { ...process.env, CDKTF_OUTDIR: outdir, SYNTH_HCL_OUTPUT: "" },
+      env: {
+        ...process.env,
+        GITLAB_OIDC_CONFIG: EXAMPLE_FIXTURE,
+        CDKTF_OUTDIR: outdir,
+        SYNTH_HCL_OUTPUT: "",
+      },
       timeoutMs: 25_000,
     });
     // THEN it writes formatted HCL, as without the variable
     expect(synth.stderr).toBe("");
     expect(synth.status).toBe(0);
     expect(readFileSync(join(outdir, "stacks/production/cdk.tf"), "utf8")).toBe(
-      readFileSync(join(ROOT, "terraform/stacks/production/cdk.tf"), "utf8"),
+      readFileSync(join((await synthesizedExample()).dir, "stacks/production/cdk.tf"), "utf8"),
     );
     expect(existsSync(join(outdir, "stacks/production/cdk.tf.json"))).toBe(false);
   });
 
   test("adopt: true synthesizes where terraform is not installed (cdktf's `terraform version` probe is not run)", () => {
-    // GIVEN the example with its production account adopted, and a PATH without terraform
+    // GIVEN an adopted account (a fixture-free config, never the team's files), and a PATH without terraform
     const dir = join(root, "adopt");
     mkdirSync(dir);
-    const example = readFileSync(join(ROOT, "gitlab-oidc.yaml"), "utf8");
-    expect(example).toContain("    provider: create\n");
     writeFileSync(
       join(dir, "gitlab-oidc.yaml"),
-      example.replace("    provider: create\n", "    provider: create\n    adopt: true\n"),
+      [
+        'gitlab: { url: "https://gitlab.example.com" }',
+        "accounts:",
+        "  - name: production",
+        '    accountId: "111111111111"',
+        "    region: eu-west-1",
+        "    adopt: true",
+        "    roles:",
+        "      - name: deploy",
+        '        managedPolicyArns: ["arn:aws:iam::aws:policy/ReadOnlyAccess"]',
+        "        inlinePolicies: {}",
+        "        allow: [{ project: acme/web, branches: [main], protected: false }]",
+        "",
+      ].join("\n"),
     );
-    copyFileSync(join(ROOT, "gitlab-oidc.lock.yaml"), join(dir, "gitlab-oidc.lock.yaml"));
     const emptyBin = join(dir, "bin");
     mkdirSync(emptyBin);
     // WHEN the main job runs
@@ -164,5 +187,85 @@ describe("npm run synth (node dist/main.js)", () => {
     expect(synth.stderr).toBe("");
     expect(synth.status).toBe(0);
     expect(readFileSync(join(dir, "out/stacks/production/cdk.tf"), "utf8")).toMatch(/^import \{/m);
+  });
+
+  test("npm run synth answers each with problem lines and exit 1, never a stack trace", () => {
+    // GIVEN the built main job and three hostile documents
+    const dir = mkdtempSync(join(tmpdir(), "gitlab-oidc-yaml-"));
+    try {
+      const documents = {
+        laughs: `a: &a [x, x, x, x, x, x, x, x, x, x]\n${Array.from(
+          { length: 9 },
+          (_, i) =>
+            `b${i}: &b${i} [${Array(10)
+              .fill(i === 0 ? "*a" : `*b${i - 1}`)
+              .join(", ")}]`,
+        ).join("\n")}\n`,
+        deep: `accounts: ${"[".repeat(100_000)}${"]".repeat(100_000)}\n`,
+        proto: `${stringify(minimalConfig())}__proto__: { polluted: true }\n`,
+      };
+      for (const [name, text] of Object.entries(documents)) {
+        writeFileSync(join(dir, `${name}.yaml`), text);
+        // WHEN the main job reads it
+        const synth = run(process.execPath, [join(ROOT, "dist/main.js")], {
+          cwd: dir,
+          env: {
+            ...process.env,
+            GITLAB_OIDC_CONFIG: join(dir, `${name}.yaml`),
+            CDKTF_OUTDIR: join(dir, "out"),
+          },
+        });
+        // THEN it exits 1 with problem lines only, and writes nothing
+        expect({ name, status: synth.status }).toEqual({ name, status: 1 });
+        expect(synth.stderr).toMatch(/nothing was written\.\n$/);
+        expect(synth.stderr).not.toMatch(/^\s+at /m);
+        expect(existsSync(join(dir, "out"))).toBe(false);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("refusals about the output and the config are messages, exit 1, no trace; nothing outside is deleted", () => {
+    // GIVEN the odd-names fixture synthesized once
+    const config = join(root, "gitlab-oidc.yaml");
+    copyFileSync(join(ROOT, "test/fixtures/configs/odd-names.yaml"), config);
+    copyFileSync(
+      join(ROOT, "test/fixtures/configs/odd-names.lock.yaml"),
+      join(root, "gitlab-oidc.lock.yaml"),
+    );
+    const outdir = join(root, "out");
+    const synth = () =>
+      run(process.execPath, [join(ROOT, "dist/main.js")], {
+        env: { ...process.env, GITLAB_OIDC_CONFIG: config, CDKTF_OUTDIR: outdir },
+        timeoutMs: 25_000,
+      });
+    expect(synth().status).toBe(0);
+    const record = join(outdir, "synthesized-files.json");
+    // WHEN its record lists a file under a symlink to a folder outside (the issue's reproduction)
+    mkdirSync(join(root, "victim"));
+    writeFileSync(join(root, "victim", "important.txt"), "precious\n");
+    symlinkSync("../../victim", join(outdir, "stacks", "evil"));
+    const files = (JSON.parse(readFileSync(record, "utf8")) as { files: string[] }).files;
+    writeFileSync(record, JSON.stringify({ files: [...files, "stacks/evil/important.txt"] }));
+    const outside = synth();
+    // THEN exit 1, one message naming the entry, no trace, the victim untouched
+    expect(outside.status).toBe(1);
+    expect(outside.stderr).toMatch(/refusing to delete stacks\/evil\/important\.txt .*symlink/);
+    expect(outside.stderr).not.toMatch(/^\s+at /m);
+    expect(readFileSync(join(root, "victim", "important.txt"), "utf8")).toBe("precious\n");
+    // WHEN the record is truncated THEN the same: a message, no SyntaxError trace
+    writeFileSync(record, '{"files": ["stac');
+    const truncated = synth();
+    expect(truncated.status).toBe(1);
+    expect(truncated.stderr).toMatch(/synthesized-files\.json: not valid JSON .*restore it from git/);
+    expect(truncated.stderr).not.toMatch(/SyntaxError|^\s+at /m);
+    // WHEN a config value carries an escape sequence THEN the message shows it escaped
+    writeFileSync(config, `${readFileSync(config, "utf8")}"x\\e]0;owned\\a": 1\n`);
+    const hostile = synth();
+    expect(hostile.status).toBe(1);
+    expect(hostile.stderr).toContain(String.raw`x\u001b]0;owned\u0007`);
+    // eslint-disable-next-line no-control-regex -- control characters are what must not appear
+    expect(hostile.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
   });
 });

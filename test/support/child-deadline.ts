@@ -4,8 +4,9 @@
  * 6 s in `spawnSync` passes), and a child without a timeout hangs the run without a word.
  *
  * Every `node:child_process` call made without a `timeout` of its own gets run.ts's default deadline:
- * the running test's timeout (10% less for asynchronous children, so the kill comes before jest's
- * timeout), or HOOK_DEADLINE_MS outside a test (beforeAll, module scope). At the deadline the child is
+ * the running test's timeout (less run.ts's asyncMargin for asynchronous children, so the kill comes
+ * well before jest's timeout), or HOOK_DEADLINE_MS outside a test (beforeAll, module scope). At the
+ * deadline the child is
  * killed (SIGKILL) and
  * - a synchronous call throws CommandError with the command and the tail of its output;
  * - an asynchronous child fails its test (afterEach, see test/setup.ts) with the same.

@@ -22,7 +22,7 @@ export const componentFile = join(repoRoot, "templates", "aws-credentials.yml");
 export const consumerFixture = join(repoRoot, "test", "fixtures", "consumer", ".gitlab-ci.yml");
 const gitlabCiLocal = join(repoRoot, "node_modules", ".bin", "gitlab-ci-local");
 
-/** The example config's roles (gitlab-oidc.yaml → terraform/), as the component's tests use them. */
+/** The example config's roles (test/fixtures/configs/example.yaml, synthesized), as the component's tests use them. */
 export const STAGING_ROLE = "arn:aws:iam::222222222222:role/gitlab/gitlab-deploy-web";
 export const PRODUCTION_ROLE = "arn:aws:iam::111111111111:role/gitlab/gitlab-deploy-web";
 /** The sessions of those roles, as GetCallerIdentity names them (without the session name). */

@@ -53,7 +53,7 @@ export class ComponentShells {
 
   /**
    * Runs `set -e`, `before`, the component script and `after` under `shell`, with only `env` (plus a
-   * private HOME and a checkout directory CI_PROJECT_DIR unless given) in the environment. `pathPrefix`
+   * private HOME, a checkout directory CI_PROJECT_DIR and region eu-west-1 unless given) in the environment. `pathPrefix`
    * directories come first on PATH. Async: the STS stand-in answers from this process.
    */
   run(
@@ -81,6 +81,8 @@ export class ComponentShells {
           AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
           AWS_EC2_METADATA_DISABLED: "true",
           AWS_CREDENTIALS_AWS_CLI: AWS_CLI,
+          // The component has no default region (2.0.0): jobs name one; tests of that set it to "".
+          AWS_CREDENTIALS_REGION: "eu-west-1",
           CI_JOB_ID: "7",
           CI_PIPELINE_ID: "8",
           CI_PROJECT_ID: "9",

@@ -7,7 +7,7 @@ import { parseConfig } from "../../src/config/load";
 import { ConfigError } from "../../src/config/rules";
 import type { Config } from "../../src/config/schema";
 import type { GitLabLock } from "../../src/gitlab/lock";
-import { synthesize } from "../../src/synth";
+import { deployAudience } from "../../src/pipeline/stack-jobs";
 import { readSynthesizedStacks, type SynthesizedStack } from "../../src/terraform/synthesized-stacks";
 
 /** A plain-object config, as it would be written in YAML. */
@@ -29,6 +29,25 @@ export function minimalConfig(
       },
     ],
   };
+}
+
+/**
+ * The raw config with a deployer role added to every account, accepting the audience of the account's
+ * generated deploy job, as the config rules require wherever the synth generates deploy jobs.
+ */
+export function withDeployers(raw: RawConfig): RawConfig {
+  const accounts = (raw.accounts as RawConfig[]).map((account) => ({
+    ...account,
+    roles: [
+      ...((account.roles as unknown[] | undefined) ?? []),
+      {
+        name: "deployer",
+        audience: deployAudience(account.name as string),
+        allow: [{ project: "acme/platform/oidc", branches: ["main"] }],
+      },
+    ],
+  }));
+  return { ...raw, accounts };
 }
 
 /** A stable fake GitLab ID for a path (FNV-1a), so tests name the same IDs on every run. */
@@ -113,10 +132,13 @@ export function problemsOf(rawOrYaml: RawConfig | string, lock?: GitLabLock): st
 export async function synthesizeToTemp(
   config: Config,
   hcl = true,
+  sources?: Readonly<Record<string, string>>,
 ): Promise<{ dir: string; stacks: SynthesizedStack[]; cleanup: () => void }> {
   const root = mkdtempSync(join(tmpdir(), "gitlab-oidc-test-"));
   const dir = join(root, "out");
-  synthesize(config, { outdir: dir, hcl });
+  // Loaded on first use: cdktf and the provider classes cost a second or more per test file.
+  const { synthesize } = await import("../../src/synth");
+  synthesize(config, { outdir: dir, hcl, ...(sources ? { sources } : {}) });
   return {
     dir,
     stacks: await readSynthesizedStacks(dir),

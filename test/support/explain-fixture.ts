@@ -1,64 +1,24 @@
 /** TEST SUPPORT for explain and the access report: one config, synthesized to HCL and read back. */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stringify } from "yaml";
-import { loadConfigFile } from "../../src/config/load";
+import { parse as parseYaml, stringify } from "yaml";
+import { loadConfigFile, sourceDigests } from "../../src/config/load";
 import { lockPathFor, serializeLock } from "../../src/gitlab/lock";
 import { lockFor } from "./configs";
 import type { Config } from "../../src/config/schema";
-import { synthesize } from "../../src/synth";
 import { readSynthesizedStacks, type SynthesizedStack } from "../../src/terraform/synthesized-stacks";
 import { run, runOk } from "./run";
 
-export const EXPLAIN_CONFIG = {
-  gitlab: { url: "https://gitlab.com" },
-  accounts: [
-    {
-      name: "production",
-      accountId: "111111111111",
-      region: "eu-west-1",
-      roles: [
-        {
-          name: "deploy",
-          allow: [
-            { project: "acme/web", branches: ["main", "release/*"] },
-            { group: "acme/platform", tags: ["v*"] },
-          ],
-          managedPolicyArns: ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
-          inlinePolicies: {
-            "deploy-assets": {
-              Version: "2012-10-17",
-              Statement: [{ Effect: "Allow", Action: "s3:PutObject", Resource: "arn:aws:s3:::acme-web/*" }],
-            },
-          },
-          path: "/gitlab/",
-        },
-        {
-          name: "admin",
-          allow: [{ project: "acme/infra", branches: ["main"] }],
-          managedPolicyArns: ["arn:aws:iam::aws:policy/AdministratorAccess"],
-          permissionsBoundary: "arn:aws:iam::111111111111:policy/gitlab-boundary",
-          maxSessionDuration: 7200,
-        },
-      ],
-    },
-    {
-      name: "staging",
-      accountId: "222222222222",
-      region: "eu-west-1",
-      roles: [
-        {
-          name: "preview",
-          allow: [
-            { project: "acme/web", branches: ["*"], protected: false },
-            { group: "acme/platform", anyRef: true },
-          ],
-          managedPolicyArns: ["arn:aws:iam::aws:policy/PowerUserAccess"],
-        },
-      ],
-    },
-  ],
+/** The fixture's directory: gitlab-oidc.yaml and the lock `npm run resolve` would write (fake IDs). */
+export const EXPLAIN_FIXTURE_DIR = join(__dirname, "..", "fixtures", "explain");
+
+/** Two accounts, three roles: project and group grants, branches, tags, any ref, an unprotected one. */
+export const EXPLAIN_CONFIG = parseYaml(
+  readFileSync(join(EXPLAIN_FIXTURE_DIR, "gitlab-oidc.yaml"), "utf8"),
+) as {
+  gitlab: Record<string, unknown>;
+  accounts: Record<string, unknown>[];
 };
 
 /** The IDs of acme/platform's subgroups in the fixture's lock. */
@@ -79,22 +39,44 @@ export interface ExplainFixture {
   readonly cleanup: () => void;
 }
 
-/** Writes the config as YAML, synthesizes it into `<tmp>/terraform` (HCL) and `<tmp>/terraform-json`, reads the HCL back. */
+/** The shared synth of the fixture made by jest's global set-up (test/support/global-setup.mjs), if any. */
+function sharedSynth(): string | undefined {
+  const synths = JSON.parse(process.env.GITLAB_OIDC_TEST_SYNTHS ?? "{}") as Record<string, string>;
+  return synths.explain !== undefined && existsSync(synths.explain) ? synths.explain : undefined;
+}
+
+/**
+ * The config as YAML with its lock in a fresh directory, synthesized into `<tmp>/terraform` (HCL) and
+ * `<tmp>/terraform-json`, the HCL read back. The fixture itself (the default) is copied from the run's
+ * shared synth instead of being synthesized again in every test file.
+ */
 export async function synthesizeFixture(raw: object = EXPLAIN_CONFIG): Promise<ExplainFixture> {
   const root = mkdtempSync(join(tmpdir(), "explain-"));
   const configFile = join(root, "gitlab-oidc.yaml");
-  writeFileSync(configFile, stringify(raw));
-  // The lock `npm run resolve` would write: fake IDs; acme/platform has two subgroups.
-  writeFileSync(
-    lockPathFor(configFile),
-    serializeLock(lockFor(raw as Record<string, unknown>, { "acme/platform": FIXTURE_SUBGROUP_IDS })),
-  );
-  const config = loadConfigFile(configFile);
   const outdir = join(root, "terraform");
-  synthesize(config, { outdir, hcl: true });
-  const stacks = await readSynthesizedStacks(outdir);
   const jsonOutdir = join(root, "terraform-json");
-  synthesize(config, { outdir: jsonOutdir, hcl: false });
+  const shared = raw === EXPLAIN_CONFIG ? sharedSynth() : undefined;
+  if (shared) {
+    cpSync(join(EXPLAIN_FIXTURE_DIR, "gitlab-oidc.yaml"), configFile);
+    cpSync(join(EXPLAIN_FIXTURE_DIR, "gitlab-oidc.lock.yaml"), lockPathFor(configFile));
+    cpSync(join(shared, "terraform"), outdir, { recursive: true });
+    cpSync(join(shared, "terraform-json"), jsonOutdir, { recursive: true });
+  } else {
+    writeFileSync(configFile, stringify(raw));
+    // The lock `npm run resolve` would write: fake IDs; acme/platform has two subgroups.
+    writeFileSync(
+      lockPathFor(configFile),
+      serializeLock(lockFor(raw as Record<string, unknown>, { "acme/platform": FIXTURE_SUBGROUP_IDS })),
+    );
+  }
+  const config = loadConfigFile(configFile);
+  if (!shared) {
+    // Loaded here only: cdktf and the provider classes cost a second or more per test file.
+    const { synthesize } = await import("../../src/synth");
+    synthesize(config, { outdir, hcl: true, sources: sourceDigests(configFile) });
+    synthesize(config, { outdir: jsonOutdir, hcl: false, sources: sourceDigests(configFile) });
+  }
+  const stacks = await readSynthesizedStacks(outdir);
   return {
     root,
     outdir,
@@ -136,7 +118,35 @@ export function runCli(
     cwd: options.cwd ?? REPO,
     input: options.input ?? "",
     env: { ...process.env, ...options.env },
-    timeoutMs: 25_000,
+    timeoutMs: 45_000, // the tests that start it allow 60 s
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * The CLI's exported entry in process, as `runCli` starts it: the same arguments, stdin and environment
+ * (set for the call, then restored), its output captured.
+ */
+export async function explainInProcess(
+  args: string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { runCli: explainCli } = await import("../../src/explain/cli");
+  const saved = Object.fromEntries(Object.keys(options.env ?? {}).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, options.env);
+  let stdout = "";
+  let stderr = "";
+  try {
+    const code = await explainCli(args, {
+      stdout: (text) => (stdout += text),
+      stderr: (text) => (stderr += text),
+      readStdin: async () => options.input ?? "",
+    });
+    return { code, stdout, stderr };
+  } finally {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
 }

@@ -18,6 +18,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+// GitLab 18.7's list (app/models/project_ci_cd_setting.rb), the same table the config accepts.
+import { SUB_CLAIM_COMPONENTS } from "../../src/model/claims";
 
 export type Visibility = "public" | "internal" | "private";
 
@@ -34,6 +36,12 @@ export interface StandInProject {
   readonly path: string;
   readonly namespaceId: number;
   readonly visibility: Visibility;
+  /** Users with the Maintainer role: they see and may set the CI/CD settings and protected refs. */
+  readonly maintainers: readonly string[];
+  /** `ci_id_token_sub_claim_components` (GitLab's default when not set). */
+  readonly subClaim: readonly string[];
+  readonly protectedBranches: readonly string[];
+  readonly protectedTags: readonly string[];
 }
 
 export interface StandInToken {
@@ -58,6 +66,11 @@ export interface StandInOptions {
   readonly echoTokenInErrors?: boolean;
   /** Wait this long before answering (timeouts). */
   readonly delayMs?: number;
+  /**
+   * The sub claim components this GitLab accepts (app/models/project_ci_cd_setting.rb).
+   * @default GitLab 18.7's: project_path, project_id, ref_type, ref, ref_protected, environment_protected, deployment_tier
+   */
+  readonly allowedSubClaimComponents?: readonly string[];
 }
 
 const READ_SCOPES = ["read_api", "api"];
@@ -128,7 +141,17 @@ export class GitLabApiStandIn {
   }
 
   /** A project at `path` in its (existing) parent group. Returns its ID. */
-  addProject(path: string, options: { visibility?: Visibility; id?: number } = {}): number {
+  addProject(
+    path: string,
+    options: {
+      visibility?: Visibility;
+      id?: number;
+      maintainers?: string[];
+      subClaim?: string[];
+      protectedBranches?: string[];
+      protectedTags?: string[];
+    } = {},
+  ): number {
     const namespace = this.groupByPath(path.slice(0, path.lastIndexOf("/")));
     if (!namespace) throw new Error(`stand-in: add the group of ${path} first`);
     const id = options.id ?? this.nextId++;
@@ -137,8 +160,18 @@ export class GitLabApiStandIn {
       path,
       namespaceId: namespace.id,
       visibility: options.visibility ?? "public",
+      maintainers: options.maintainers ?? [],
+      subClaim: options.subClaim ?? ["project_path", "ref_type", "ref"],
+      // GitLab protects the default branch of a new project.
+      protectedBranches: options.protectedBranches ?? ["main"],
+      protectedTags: options.protectedTags ?? [],
     });
     return id;
+  }
+
+  /** The project's `ci_id_token_sub_claim_components` now. */
+  subClaimOf(path: string): readonly string[] | undefined {
+    return this.projectByPath(path)?.subClaim;
   }
 
   deleteProject(path: string): void {
@@ -207,10 +240,12 @@ export class GitLabApiStandIn {
     }
 
     let user: string | undefined;
+    let scopes: readonly string[] = [];
     if (sent !== undefined) {
       const token = this.tokens.get(sent);
       if (!token) return message(401, "401 Unauthorized");
-      if (!(token.scopes ?? ["read_api"]).some((scope) => READ_SCOPES.includes(scope))) {
+      scopes = token.scopes ?? ["read_api"];
+      if (!scopes.some((scope) => READ_SCOPES.includes(scope))) {
         return json(403, {
           error: "insufficient_scope",
           error_description: `The request requires higher privileges than provided by the access token.${echo}`,
@@ -226,18 +261,32 @@ export class GitLabApiStandIn {
     // Route on the raw path: an encoded %2F stays inside one segment, as in GitLab's router.
     const rawPath = (request.url ?? "/").split("?")[0];
     const segments = rawPath.split("/").slice(1);
-    if (request.method !== "GET" || segments[0] !== "api" || segments[1] !== "v4") {
+    const [resource, id, sub, ...rest] = segments.slice(2);
+    const isPut = request.method === "PUT" && resource === "projects" && sub === undefined;
+    if ((request.method !== "GET" && !isPut) || segments[0] !== "api" || segments[1] !== "v4") {
       return json(404, { error: "404 Not Found" });
     }
-    const [resource, id, sub, ...rest] = segments.slice(2);
     if (rest.length > 0 || id === undefined || id === "") return json(404, { error: "404 Not Found" });
 
-    if (resource === "projects" && sub === undefined) {
+    if (
+      resource === "projects" &&
+      (sub === undefined || sub === "protected_branches" || sub === "protected_tags")
+    ) {
       const key = decodeURIComponent(id);
       const project = /^\d+$/.test(key) ? this.projects.get(Number(key)) : this.projectByPath(key);
-      if (project && this.canSee(project.visibility, user, this.groups.get(project.namespaceId))) {
-        return json(200, this.projectJson(project));
+      const visible = project && this.canSee(project.visibility, user, this.groups.get(project.namespaceId));
+      if (project && visible && isPut) return this.updateProject(project, user, scopes, request, json);
+      if (project && visible && (sub === "protected_branches" || sub === "protected_tags")) {
+        // doc/api/protected_branches.md, protected_tags.md: Maintainer role needed to list them.
+        if (user === undefined || !project.maintainers.includes(user)) return message(403, "403 Forbidden");
+        const names = sub === "protected_branches" ? project.protectedBranches : project.protectedTags;
+        return this.paginate(
+          url,
+          names.map((name) => ({ name })),
+          response,
+        );
       }
+      if (project && visible && sub === undefined) return json(200, this.projectJson(project, user));
       const movedTo = this.redirects.get(key.toLowerCase());
       if (!project && movedTo !== undefined && this.projects.has(movedTo)) {
         const location = `${this.origin}/api/v4/projects/${movedTo}`;
@@ -252,6 +301,23 @@ export class GitLabApiStandIn {
       const group = /^\d+$/.test(key) ? this.groups.get(Number(key)) : this.groupByPath(key);
       if (!group || !this.canSee(group.visibility, user, group)) return message(404, "404 Group Not Found");
       if (sub === undefined) return json(200, this.groupJson(group));
+      if (sub === "projects" && url.searchParams.get("include_subgroups") === "true") {
+        const inside = [...this.projects.values()]
+          .filter((project) => {
+            const namespace = this.groups.get(project.namespaceId);
+            return (
+              namespace !== undefined &&
+              (namespace.id === group.id || namespace.fullPath.startsWith(`${group.fullPath}/`)) &&
+              this.canSee(project.visibility, user, namespace)
+            );
+          })
+          .sort((a, b) => a.id - b.id);
+        return this.paginate(
+          url,
+          inside.map((project) => this.projectJson(project, user)),
+          response,
+        );
+      }
       if (sub === "descendant_groups") {
         const allAvailable = url.searchParams.get("all_available") === "true";
         const below = [...this.groups.values()]
@@ -321,7 +387,54 @@ export class GitLabApiStandIn {
     return group !== undefined && this.isMember(user, group);
   }
 
-  private projectJson(project: StandInProject) {
+  /**
+   * `PUT /projects/:id` with a JSON body, for `ci_id_token_sub_claim_components` only: a token with the
+   * `api` scope (read_api: 403 insufficient_scope), the Maintainer role (else 403), components GitLab
+   * accepts (else 400 with the validation messages).
+   */
+  private async updateProject(
+    project: StandInProject,
+    user: string | undefined,
+    scopes: readonly string[],
+    request: IncomingMessage,
+    json: (status: number, body: unknown) => void,
+  ): Promise<void> {
+    if (user === undefined) return json(401, { message: "401 Unauthorized" });
+    if (!scopes.includes("api")) {
+      return json(403, {
+        error: "insufficient_scope",
+        error_description: "The request requires higher privileges than provided by the access token.",
+        scope: "api",
+      });
+    }
+    if (!project.maintainers.includes(user)) return json(403, { message: "403 Forbidden" });
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    let body: { ci_id_token_sub_claim_components?: unknown };
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    } catch {
+      return json(400, { error: "The provided content-type '' is not supported." });
+    }
+    const components = body.ci_id_token_sub_claim_components;
+    if (components !== undefined) {
+      const allowed = this.options.allowedSubClaimComponents ?? SUB_CLAIM_COMPONENTS;
+      const list = Array.isArray(components) ? components.map(String) : [];
+      const errors = [
+        ...(["project_path", "project_id"].includes(list[0] ?? "")
+          ? []
+          : ["project_path or project_id must be the first element of the sub claim"]),
+        ...list.filter((c) => !allowed.includes(c)).map((c) => `${c} is not an allowed sub claim component`),
+      ];
+      if (errors.length > 0) {
+        return json(400, { message: { "ci_cd_settings.id_token_sub_claim_components": errors } });
+      }
+      this.projects.set(project.id, { ...project, subClaim: list });
+    }
+    return json(200, this.projectJson(this.projects.get(project.id)!, user));
+  }
+
+  private projectJson(project: StandInProject, user?: string) {
     const namespace = this.groups.get(project.namespaceId)!;
     const name = project.path.slice(project.path.lastIndexOf("/") + 1);
     return {
@@ -338,6 +451,10 @@ export class GitLabApiStandIn {
         kind: "group",
         full_path: namespace.fullPath,
       },
+      // lib/api/entities/project.rb exposes the CI/CD settings only to those who may administer the project.
+      ...(user !== undefined && project.maintainers.includes(user)
+        ? { ci_id_token_sub_claim_components: project.subClaim }
+        : {}),
     };
   }
 

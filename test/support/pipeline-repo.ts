@@ -2,10 +2,11 @@
  * Helpers for the pipeline tests: a throw-away git repository holding a copy of the working tree (what
  * would be committed), and gitlab-ci-local run in it. The real checkout is never touched.
  */
-import { existsSync, mkdtempSync, rmSync, symlinkSync, appendFileSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parse } from "yaml";
+import { TEAM_FILES } from "../../src/layout";
 import { run, runAsync, runOk } from "./run";
 
 export const repoRoot = join(__dirname, "..", "..");
@@ -33,9 +34,11 @@ export function parseCiYaml(text: string): unknown {
 const GIT = ["-c", "user.email=pipeline-test@example.com", "-c", "user.name=pipeline-test"];
 
 /**
- * Copies the working tree (without node_modules, dist and state) into a new git repository with one
- * commit on `main` and an `origin` remote, with node_modules linked (not committed). `prepare` may
- * change files before the commit. Returns the directory.
+ * Copies the tool's files of the working tree (without node_modules, dist and state, and without the
+ * team's files: docs/layout.md) into a new git repository with one commit on `main` and an `origin`
+ * remote, with node_modules linked (not committed). The team's place is taken by upstream's example
+ * (examples/basic/: config, lock and committed output), so the copy's pipeline has its per-stack jobs
+ * whatever the team's config is. `prepare` may change files before the commit. Returns the directory.
  */
 export function copyRepository(prepare?: (dir: string) => void): string {
   const dir = mkdtempSync(join(tmpdir(), "pipeline-repo-"));
@@ -50,9 +53,13 @@ export function copyRepository(prepare?: (dir: string) => void): string {
     "--exclude=/.gitlab-ci-local*",
     "--exclude=.terraform",
     "--exclude=*.tfstate",
+    ...TEAM_FILES.map((file) => `--exclude=/${file}`),
     `${repoRoot}/`,
     `${dir}/`,
   ]);
+  for (const file of ["gitlab-oidc.yaml", "gitlab-oidc.lock.yaml", "terraform"]) {
+    cpSync(join(repoRoot, "examples", "basic", file), join(dir, file), { recursive: true });
+  }
   const git = (...args: string[]) => runOk("git", [...GIT, ...args], { cwd: dir });
   git("init", "-q", "-b", "main");
   appendFileSync(join(dir, ".git", "info", "exclude"), "/node_modules\n/.gitlab-ci-local/\n");
@@ -120,7 +127,7 @@ export async function runGitlabCiLocalAsync(
   dir: string,
   args: string[],
   variables: Record<string, string> = {},
-  /** Kill gitlab-ci-local (and its children) and fail after this long. @default 90% of the test's timeout */
+  /** Kill gitlab-ci-local (and its children) and fail after this long. @default the test's timeout less run.ts's asyncMargin */
   timeoutMs?: number,
 ): Promise<GclResult> {
   const gcl = gclInvocation(dir, args, variables);

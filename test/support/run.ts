@@ -25,7 +25,7 @@ export interface RunOptions {
   readonly input?: string;
   /**
    * Kill the child (SIGKILL) and fail after this long.
-   * @default the running test's timeout (90% of it for runAsync, so the kill comes before jest's
+   * @default the running test's timeout (less ASYNC_MARGIN for runAsync, so the kill comes before jest's
    * timeout), or HOOK_DEADLINE_MS outside a test (beforeAll, module scope)
    */
   readonly timeoutMs?: number;
@@ -60,14 +60,23 @@ function runningTestTimeout(): number | undefined {
 }
 
 /**
+ * How long before jest's timeout an asynchronous child is killed: a tenth of the timeout, at least 5 s
+ * (at most half of a short timeout), so that on a loaded machine the kill, its report and the test's
+ * own clean-up finish well before jest gives up on the test (a 0.2 s margin did not, issue 23).
+ */
+export function asyncMargin(testTimeout: number): number {
+  return Math.max(testTimeout * 0.1, Math.min(testTimeout * 0.5, 5_000));
+}
+
+/**
  * The default deadline of a child: the running test's timeout (a synchronous spawn blocks jest's own
- * timer, so the child's deadline is the only one), 90% of it for an asynchronous child (killed, with its
- * output reported, before jest's timeout fires), HOOK_DEADLINE_MS outside a test.
+ * timer, so the child's deadline is the only one), less asyncMargin for an asynchronous child (killed,
+ * with its output reported, before jest's timeout fires), HOOK_DEADLINE_MS outside a test.
  */
 export function defaultDeadline(asynchronous: boolean): number {
   const testTimeout = runningTestTimeout();
   if (testTimeout === undefined) return HOOK_DEADLINE_MS;
-  return asynchronous ? Math.max(100, Math.floor(testTimeout * 0.9)) : testTimeout;
+  return asynchronous ? Math.max(100, Math.floor(testTimeout - asyncMargin(testTimeout))) : testTimeout;
 }
 
 /** A child that did not finish in time (it has been killed), or did not start. */

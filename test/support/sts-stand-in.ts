@@ -17,7 +17,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { evaluateTrustPolicy } from "../../src/iam/evaluate";
-import { requestContextFor } from "../../src/model/claims";
+import { parseSubjectClaim } from "../../src/explain/subject";
+import {
+  ENVIRONMENT_SUB_CLAIM_COMPONENTS,
+  requestContextFor,
+  type SubClaimComponent,
+} from "../../src/model/claims";
 import { EMPTY_LOCK, readLockFor, type GitLabLock } from "../../src/gitlab/lock";
 import {
   readSynthesizedStacks,
@@ -43,6 +48,10 @@ export interface StsCall {
   readonly outcome: string;
   /** AssumeRole: the assumed-role ARN of the credentials that signed the call. */
   readonly callerArn?: string;
+  /** The inline session policy (Policy), as sent. */
+  readonly policy?: string;
+  /** The managed session policy ARNs (PolicyArns.member.N.arn), in order. */
+  readonly policyArns?: readonly string[];
 }
 
 export interface IssuedCredentials {
@@ -52,12 +61,14 @@ export interface IssuedCredentials {
   readonly accountId: string;
   readonly roleName: string;
   readonly sessionName: string;
+  /** The inline session policy the credentials were issued with, parsed. */
+  readonly sessionPolicy?: unknown;
 }
 
 export interface TokenClaims {
   /** e.g. project_path:acme/web:ref_type:branch:ref:main */
   readonly sub: string;
-  /** @default the provider URL */
+  /** @default sts.amazonaws.com, the component's default aud */
   readonly aud?: string | string[];
   /** Seconds from now; negative for an expired token. @default 300 */
   readonly expiresIn?: number;
@@ -188,8 +199,18 @@ export class StsStandIn {
    */
   mintToken({ sub, aud, expiresIn = 300, ...claims }: TokenClaims): string {
     const now = Math.floor(Date.now() / 1000);
-    const [, projectPath = "", refType = "", ref = ""] =
-      /^project_path:(.*):ref_type:(\w+):ref:(.*)$/.exec(sub) ?? [];
+    // The sub's parts as GitLab formats them (any components, in any order: src/explain/subject.ts).
+    // A sub in no GitLab format (a hostile-input test) is read as the default format, greedily, as before.
+    const parts = parseSubjectClaim(sub);
+    const [, projectPath = "", refType = "", ref = ""] = parts
+      ? [sub, parts.projectPath, parts.refType, parts.ref ?? ""]
+      : (/^project_path:(.*):ref_type:(\w+):ref:(.*)$/.exec(sub) ?? []);
+    // A job with an environment carries environment_protected and deployment_tier as claims too.
+    const environment = Object.fromEntries(
+      Object.entries(parts?.other ?? {}).filter(([name]) =>
+        ENVIRONMENT_SUB_CLAIM_COMPONENTS.includes(name as SubClaimComponent),
+      ),
+    );
     return signJwt(
       {
         namespace_path: projectPath.split("/").slice(0, -1).join("/"),
@@ -198,9 +219,13 @@ export class StsStandIn {
         ref,
         ref_path: `refs/${refType === "tag" ? "tags" : "heads"}/${ref}`,
         // GitLab protects a project's default branch unless told otherwise; other refs start unprotected.
-        ref_protected: refType === "branch" && ref === "main" ? "true" : "false",
+        ref_protected:
+          parts?.other?.ref_protected ?? (refType === "branch" && ref === "main" ? "true" : "false"),
         pipeline_source: "push",
         runner_environment: "self-hosted",
+        ...environment,
+        // GitLab names the pusher's (or play-presser's) project role; a Developer unless the test says otherwise.
+        user_access_level: "developer",
         ...(this.lock.projects[projectPath]
           ? {
               project_id: String(this.lock.projects[projectPath].id),
@@ -210,7 +235,7 @@ export class StsStandIn {
         ...claims,
         iss: this.issuer,
         sub,
-        aud: aud ?? this.issuer,
+        aud: aud ?? "sts.amazonaws.com",
         iat: now,
         nbf: now - 5,
         exp: now + expiresIn,
@@ -247,8 +272,14 @@ export class StsStandIn {
     const action = params.get("Action") ?? "";
     const requestId = randomUUID();
     let callerArn: string | undefined;
+    const policyArns = [...params.keys()]
+      .filter((k) => /^PolicyArns\.member\.\d+\.arn$/.test(k))
+      .sort((a, b) => Number(a.split(".")[2]) - Number(b.split(".")[2]))
+      .map((k) => params.get(k)!);
     const record = (outcome: string): void => {
       this.calls.push({
+        ...(params.get("Policy") ? { policy: params.get("Policy")! } : {}),
+        ...(policyArns.length > 0 ? { policyArns } : {}),
         action,
         ...(params.get("RoleArn") ? { roleArn: params.get("RoleArn")! } : {}),
         ...(params.get("RoleSessionName") ? { roleSessionName: params.get("RoleSessionName")! } : {}),
@@ -352,6 +383,16 @@ export class StsStandIn {
         "1 validation error detected: Value at 'durationSeconds' failed to satisfy constraint",
       );
     }
+    const policy = params.get("Policy");
+    let sessionPolicy: unknown;
+    if (policy !== null) {
+      try {
+        sessionPolicy = JSON.parse(policy);
+      } catch {
+        throw new StsError(400, "MalformedPolicyDocument", "The policy is not in the valid JSON format.");
+      }
+      if (policy.length > 2048) throw new StsError(400, "PackedPolicyTooLarge", "Session policy too large");
+    }
     const found = this.findRole(roleArn);
     if (!found)
       throw new StsError(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
@@ -407,6 +448,7 @@ export class StsStandIn {
       accountId: stack.accountId!,
       roleName: role.name,
       sessionName,
+      ...(sessionPolicy === undefined ? {} : { sessionPolicy }),
     };
     this.issued.push(credentials);
     const expiration = new Date(Date.now() + duration * 1000).toISOString().replace(/\.\d+Z$/, "Z");

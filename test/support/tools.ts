@@ -5,7 +5,7 @@
  * present and run against terraform in addition where it is installed. Where it is not, they are
  * skipped loudly: the reason is in the test's name, and the closing summary line counts the skips.
  */
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
 
 export interface OptionalTool {
@@ -64,4 +64,28 @@ export function requireOnPath(command: string, debianPackage: string, why: strin
       `\`apt-get install ${debianPackage}\`, or run \`bash scripts/ensure-test-tools.sh\`, which installs ` +
       "every tool the tests use or says which are missing.",
   );
+}
+
+/**
+ * The directory holding the AWS provider for `terraform init -plugin-dir` (a machine without the
+ * registry): $TF_PLUGIN_DIR, else /opt/tf-plugins; undefined when neither has hashicorp/aws.
+ */
+export function awsProviderPluginDir(): string | undefined {
+  return [process.env.TF_PLUGIN_DIR, "/opt/tf-plugins"]
+    .filter((dir): dir is string => Boolean(dir))
+    .find((dir) => existsSync(join(dir, "registry.terraform.io", "hashicorp", "aws")));
+}
+
+/** Like testWithTool(TERRAFORM, …), and also needs the AWS provider offline (awsProviderPluginDir). */
+export function testWithOfflineAwsProvider(
+  name: string,
+  fn: (pluginDir: string) => void | Promise<void>,
+  timeout?: number,
+): void {
+  const pluginDir = awsProviderPluginDir();
+  if (!onPath(TERRAFORM.command)) test.skip(skippedName(name, TERRAFORM), () => undefined);
+  else if (!pluginDir) {
+    test.skip(`${name} [SKIPPED: no AWS provider plugin directory; set TF_PLUGIN_DIR to one (terraform providers mirror)]`, () =>
+      undefined);
+  } else test(name, async () => await fn(pluginDir), timeout);
 }

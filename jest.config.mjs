@@ -1,0 +1,32 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { TIERS } from "./test/tiers.mjs";
+
+const root = dirname(fileURLToPath(import.meta.url));
+
+/** What every tier shares: Node, the SWC transform, the child deadlines and cdktf's matchers. */
+const shared = {
+  testEnvironment: "node",
+  setupFilesAfterEnv: ["<rootDir>/test/setup.ts"],
+  transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022" } }] },
+};
+
+/** @type {import('jest').Config} */
+export default {
+  // One project per tier (test/tiers.mjs): `jest --selectProjects unit e2e` picks tiers.
+  projects: TIERS.filter((tier) => existsSync(join(root, tier.dir))).map((tier) => ({
+    ...shared,
+    displayName: tier.name,
+    roots: [`<rootDir>/${tier.dir}`],
+    testMatch: tier.testMatch,
+  })),
+  // dist/ built and the shared fixture synthesized once per run, cached by a hash of its inputs
+  // (test/support/global-setup.mjs).
+  globalSetup: "<rootDir>/test/support/global-setup.mjs",
+  reporters: ["default", "<rootDir>/test/support/summary-reporter.js"],
+  // Two workers match the 2-core machines; the tiers share them.
+  maxWorkers: 2,
+  // Far above any harness deadline a test sets itself; tests that start slow tools say their own.
+  testTimeout: 30_000,
+};

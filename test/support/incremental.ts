@@ -12,6 +12,10 @@ import type { Config } from "../../src/config/schema";
 import { parseLock, type GitLabLock } from "../../src/gitlab/lock";
 import { formatHcl } from "../../src/terraform/format-hcl";
 import { unwrapInterpolationOnlyStrings } from "../../src/terraform/unwrap-interpolations";
+import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
+import { defineExtension, type Extension } from "../../src/extension";
+import { STATE_STACK } from "../../src/model/state-access";
+import { deployAudience } from "../../src/pipeline/stack-jobs";
 import { buildApp, synthesize, type SynthResult } from "../../src/synth";
 import { filesUnder, parse, type RawConfig } from "./configs";
 
@@ -127,10 +131,10 @@ export function treeOf(dir: string): Record<string, string> {
 }
 
 /** A full synth (no record) into a fresh directory: its files, and the directory removed again. */
-export function fullSynthTree(config: Config, hcl = true): Record<string, string> {
+export function fullSynthTree(config: Config, hcl = true, extension?: Extension): Record<string, string> {
   const root = mkdtempSync(join(tmpdir(), "gitlab-oidc-full-"));
   try {
-    synthesize(config, { outdir: join(root, "out"), hcl });
+    synthesize(config, { outdir: join(root, "out"), hcl, ...(extension ? { extension } : {}) });
     return treeOf(join(root, "out"));
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -157,6 +161,129 @@ export function wholeAppStackTree(config: Config): Record<string, string> {
 }
 
 /** Synthesizes with a record in `cacheDir`, into `outdir`. */
-export function incrementalSynth(config: Config, outdir: string, cacheDir: string): SynthResult {
-  return synthesize(config, { outdir, hcl: true, cacheDir });
+export function incrementalSynth(
+  config: Config,
+  outdir: string,
+  cacheDir: string,
+  extension?: Extension,
+): SynthResult {
+  return synthesize(config, { outdir, hcl: true, cacheDir, ...(extension ? { extension } : {}) });
+}
+
+/**
+ * An extension as a team writes one (test/fixtures/extension): a policy in every account stack, named
+ * after a value the test can change, so that editing the "extension" changes the output.
+ */
+export function policyExtension(version: string): Extension {
+  return defineExtension({
+    accountStack(stack, { account }) {
+      new IamPolicy(stack, "team-boundary", {
+        name: `team-boundary-${version}`,
+        policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            { Effect: "Allow", Action: ["s3:GetObject"], Resource: `arn:aws:s3:::${account.name}/*` },
+          ],
+        }),
+      });
+    },
+  });
+}
+
+interface PipelineAccount extends Account {
+  accountId: string;
+  deployRoleArn?: string;
+  pipeline: { planner: string; deployer: string };
+  roles: (Account["roles"][number] & { audience?: string; path?: string })[];
+}
+
+/**
+ * `raw` with its state in S3 (the bucket in the first account) and pipeline roles in every account: the
+ * first role plans, the second (accepting the account's deploy audience) deploys.
+ */
+export function withS3State(raw: RawConfig): RawConfig {
+  const accounts = raw.accounts as PipelineAccount[];
+  for (const account of accounts) usePipelineRoles(account);
+  raw.state = {
+    type: "s3",
+    bucket: "acme-gitlab-oidc-state",
+    region: "eu-west-1",
+    account: accounts[0].name,
+    breakGlassRoleArn: `arn:aws:iam::${accounts[0].accountId}:role/break-glass`,
+  };
+  return raw;
+}
+
+function usePipelineRoles(account: PipelineAccount): void {
+  account.pipeline = { planner: account.roles[0].name, deployer: account.roles[1].name };
+  account.roles[1].audience = deployAudience(account.name);
+}
+
+/** How many kinds of edit randomStateEdit makes. */
+export const STATE_EDIT_KINDS = 8;
+
+/**
+ * One edit of a config with state in S3 (withS3State): `touches` lists every stack that must be
+ * synthesized again when the edit is confined (the state bucket's stack whenever a pipeline role's ARN,
+ * a writer or a state setting changes).
+ */
+export function randomStateEdit(
+  raw: RawConfig,
+  random: (n: number) => number,
+  kind = random(STATE_EDIT_KINDS),
+): Edit & { readonly stacks?: readonly string[] } {
+  const accounts = raw.accounts as PipelineAccount[];
+  const account = accounts[random(accounts.length)];
+  const state = raw.state as Record<string, unknown>;
+  switch (kind) {
+    case 0: {
+      // Neither planner nor deployer: the bucket policy does not name it.
+      const role = account.roles[2 + random(account.roles.length - 2)];
+      role.allow[0].branches = [...(role.allow[0].branches ?? []), `feature-${random(1000)}`];
+      return { what: `a branch on ${account.name}/${role.name}`, stacks: [account.name] };
+    }
+    case 1: {
+      const deployer = account.roles[1];
+      deployer.path = `/gitlab/moved-${random(1000)}/`;
+      return { what: `${account.name}'s deployer moved (its ARN)`, stacks: [account.name, STATE_STACK] };
+    }
+    case 2: {
+      if (account.deployRoleArn) delete account.deployRoleArn;
+      else account.deployRoleArn = `arn:aws:iam::${account.accountId}:role/terraform-apply-${random(1000)}`;
+      return { what: `${account.name}'s deployRoleArn toggled`, stacks: [account.name, STATE_STACK] };
+    }
+    case 3: {
+      // The planner becomes a role that was neither planner nor deployer.
+      const other = account.roles[2 + random(account.roles.length - 2)];
+      account.pipeline = { ...account.pipeline, planner: other.name };
+      return { what: `${account.name}'s planner is now ${other.name}`, stacks: [account.name, STATE_STACK] };
+    }
+    case 4: {
+      state.keyPrefix = `prefix-${random(1000)}/`;
+      return { what: "state.keyPrefix (every stack)" };
+    }
+    case 5: {
+      if (state.kmsKeyArn) delete state.kmsKeyArn;
+      else
+        state.kmsKeyArn = `arn:aws:kms:eu-west-1:${accounts[0].accountId}:key/${"0".repeat(7)}${random(10)}-0000-0000-0000-000000000000`;
+      return { what: "state.kmsKeyArn toggled (every stack)" };
+    }
+    case 6: {
+      const copy = structuredClone(account);
+      copy.name = `${account.name}-copy-${random(1000)}`;
+      copy.accountId = String(900_000_000_000 + random(1_000_000));
+      delete copy.deployRoleArn;
+      usePipelineRoles(copy);
+      accounts.push(copy);
+      return { what: `account ${copy.name} added` };
+    }
+    default: {
+      // Any account but the bucket's.
+      const others = accounts.filter((a) => a.name !== state.account);
+      if (others.length === 0) return { what: "nothing" };
+      const removed = others[random(others.length)];
+      accounts.splice(accounts.indexOf(removed), 1);
+      return { what: `account ${removed.name} removed` };
+    }
+  }
 }

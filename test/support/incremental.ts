@@ -223,9 +223,9 @@ function usePipelineRoles(account: PipelineAccount): void {
 export const STATE_EDIT_KINDS = 8;
 
 /**
- * One edit of a config with state in S3 (withS3State): `touches` lists every stack that must be
- * synthesized again when the edit is confined (the state bucket's stack whenever a pipeline role's ARN,
- * a writer or a state setting changes).
+ * One edit of a config with state in S3 (withS3State): `stacks` lists every stack that must be
+ * synthesized again when the edit is confined: the state bucket's stack too whenever a planner's or a
+ * writer's ARN changes, or anything in the bucket's own account (its stack is built from that account).
  */
 export function randomStateEdit(
   raw: RawConfig,
@@ -235,28 +235,33 @@ export function randomStateEdit(
   const accounts = raw.accounts as PipelineAccount[];
   const account = accounts[random(accounts.length)];
   const state = raw.state as Record<string, unknown>;
+  const { planner, deployer } = account.pipeline;
+  // Roles the bucket policy does not name.
+  const others = account.roles.filter((role) => role.name !== planner && role.name !== deployer);
+  const other = others[random(others.length)];
+  const confined = (what: string, policyChanges: boolean) => ({
+    what,
+    stacks: policyChanges || account.name === state.account ? [account.name, STATE_STACK] : [account.name],
+  });
   switch (kind) {
     case 0: {
-      // Neither planner nor deployer: the bucket policy does not name it.
-      const role = account.roles[2 + random(account.roles.length - 2)];
-      role.allow[0].branches = [...(role.allow[0].branches ?? []), `feature-${random(1000)}`];
-      return { what: `a branch on ${account.name}/${role.name}`, stacks: [account.name] };
+      other.allow[0].branches = [...(other.allow[0].branches ?? []), `feature-${random(1000)}`];
+      return confined(`a branch on ${account.name}/${other.name}`, false);
     }
     case 1: {
-      const deployer = account.roles[1];
-      deployer.path = `/gitlab/moved-${random(1000)}/`;
-      return { what: `${account.name}'s deployer moved (its ARN)`, stacks: [account.name, STATE_STACK] };
+      const role = account.roles.find((r) => r.name === deployer)!;
+      role.path = `/gitlab/moved-${random(1000)}/`;
+      // With deployRoleArn, that role writes the state, not the deployer.
+      return confined(`${account.name}'s deployer moved (its ARN)`, account.deployRoleArn === undefined);
     }
     case 2: {
       if (account.deployRoleArn) delete account.deployRoleArn;
       else account.deployRoleArn = `arn:aws:iam::${account.accountId}:role/terraform-apply-${random(1000)}`;
-      return { what: `${account.name}'s deployRoleArn toggled`, stacks: [account.name, STATE_STACK] };
+      return confined(`${account.name}'s deployRoleArn toggled`, true);
     }
     case 3: {
-      // The planner becomes a role that was neither planner nor deployer.
-      const other = account.roles[2 + random(account.roles.length - 2)];
       account.pipeline = { ...account.pipeline, planner: other.name };
-      return { what: `${account.name}'s planner is now ${other.name}`, stacks: [account.name, STATE_STACK] };
+      return confined(`${account.name}'s planner is now ${other.name}`, true);
     }
     case 4: {
       state.keyPrefix = `prefix-${random(1000)}/`;

@@ -35,6 +35,7 @@ import {
 } from "./model/state-access";
 import { isPlainRelativePath, isWithin, realLocation } from "./output-files";
 import { nearestNodeModules } from "./runtime/compile-cache";
+import type { AccessReportPart } from "./report/access-report";
 import type { SynthesizedStack } from "./terraform/synthesized-stacks";
 
 /** The shape of the record; a record of any other format is ignored (a full synth). */
@@ -56,6 +57,8 @@ export interface StackRecord {
   readonly manifest: unknown;
   /** An account stack's: what it synthesizes, for the generated files (AccountStack.synthesized). */
   readonly model?: SynthesizedStack;
+  /** An account stack's share of ACCESS.md (accessReportPart of its model and partition). */
+  readonly access?: AccessReportPart;
 }
 
 /** The default record directory: `node_modules/.cache/gitlab-oidc-aws/synth`, or none without node_modules. */
@@ -220,6 +223,13 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 const isDigests = (value: unknown): value is Record<string, string> =>
   isObject(value) && Object.values(value).every((digest) => typeof digest === "string");
 
+const isLines = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((line) => typeof line === "string");
+
+function isAccessPart(value: unknown): value is AccessReportPart {
+  return isObject(value) && isLines(value.summary) && isLines(value.section);
+}
+
 function isStackRecord(value: unknown): value is StackRecord {
   return (
     isObject(value) &&
@@ -227,7 +237,9 @@ function isStackRecord(value: unknown): value is StackRecord {
     isDigests(value.files) &&
     Object.keys(value.files).every(isPlainRelativePath) &&
     isObject(value.manifest) &&
-    (value.model === undefined || isObject(value.model))
+    (value.model === undefined
+      ? value.access === undefined
+      : isObject(value.model) && isAccessPart(value.access))
   );
 }
 

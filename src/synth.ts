@@ -8,9 +8,7 @@
 import { App } from "cdktf";
 import type { Manifest } from "cdktf/lib/manifest";
 import {
-  copyFileSync,
   existsSync,
-  linkSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
@@ -24,6 +22,7 @@ import {
 import { basename, dirname, join, resolve, sep } from "node:path";
 import type { Config } from "./config/schema";
 import { generatedFiles } from "./generated-files";
+import { accessReportPart, type AccessReportPart } from "./report/access-report";
 import {
   filesOfManifest,
   readWrittenRecord,
@@ -174,6 +173,8 @@ interface StackOutput {
   readonly manifest: unknown;
   /** Account stacks only: what it deploys, for the generated files. */
   readonly model?: SynthesizedStack;
+  /** Account stacks only: its share of ACCESS.md, when already rendered. */
+  readonly access?: AccessReportPart;
 }
 
 /**
@@ -213,6 +214,7 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
     const stacks = stackNamesOf(config);
     const records = new Map<string, StackRecord>();
     const reused: string[] = [];
+    const inPlace = new Set<string>();
     let outputs: StackOutput[];
     if (options.extension) {
       outputs = synthesizeAll(config, options.extension, scratch, options.hcl, stackFile, lap);
@@ -233,9 +235,8 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
         const record = previous.get(name);
         const expected = stackFilesOf(name, stackFile);
         if (recordFile && stillValid(record, input, outdir, expected, !isStateStack(props))) {
-          // The recorded files are the ones on disk: linked into the scratch directory, they move back
-          // onto themselves with the rest.
-          for (const file of Object.keys(record!.files)) linkInto(outdir, scratch, file);
+          // The recorded files are on disk with the recorded bytes: they stay where they are.
+          for (const file of Object.keys(record!.files)) inPlace.add(file);
           records.set(name, record!);
           reused.push(name);
           lap("reuse");
@@ -252,7 +253,15 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
       outputs.map((output) => output.manifest),
     );
     const models = outputs.flatMap((output) => (output.model ? [output.model] : []));
-    const extra = generatedFiles(config, models);
+    // A stack's share of ACCESS.md depends on its model and partition only: kept with its record.
+    const parts = new Map(
+      outputs.flatMap((output) => (output.model && output.access ? [[output.model, output.access]] : [])),
+    );
+    const extra = generatedFiles(
+      config,
+      models,
+      (model, partition) => parts.get(model) ?? accessReportPart(model, partition),
+    );
     for (const [file, content] of Object.entries(extra)) {
       mkdirSync(dirname(join(scratch, file)), { recursive: true });
       writeFileSync(join(scratch, file), content);
@@ -264,10 +273,20 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
       stacks.flatMap((stack) => stackFilesOf(stack, stackFile)),
       [...Object.keys(extra), "manifest.json"],
       options.sources,
+      inPlace,
     );
     lap("install");
-    if (recordFile)
-      writeRecords(recordFile, outdir, records, runRecord(config, outdir, files, options.runKey));
+    if (recordFile) {
+      // Every file's digest is known (the stacks' from their records, the rest from what was written)
+      // but the record of written files and the manifest, which are small.
+      const digests: Record<string, string> = Object.fromEntries(
+        [...records.values()].flatMap((record) => Object.entries(record.files)),
+      );
+      for (const [file, content] of Object.entries(extra)) digests[file] = sha256(content);
+      for (const file of ["manifest.json", WRITTEN_FILES_RECORD])
+        digests[file] = sha256(readFileSync(join(outdir, file)));
+      writeRecords(recordFile, outdir, records, runRecord(config, files, digests, options.runKey));
+    }
     lap("record");
     options.onStepTimes?.(times);
     return { stacks, files, reused };
@@ -315,7 +334,12 @@ function synthesizeStack(
     files,
     manifest: app.manifest.stacks[name],
     // What will be deployed, for the generated files (equal to the HCL parsed back, as the tests check).
-    ...(stack instanceof AccountStack ? { model: stack.synthesized } : {}),
+    ...(stack instanceof AccountStack
+      ? {
+          model: stack.synthesized,
+          access: accessReportPart(stack.synthesized, stack.account.partition),
+        }
+      : {}),
   };
 }
 
@@ -355,17 +379,20 @@ function synthesizeAll(
 /** The record of the run as a whole: every file it left in `outdir` with its hash (none without a key). */
 function runRecord(
   config: Config,
-  outdir: string,
   files: readonly string[],
+  digests: Readonly<Record<string, string>>,
   key: string | undefined,
 ): RunRecord | undefined {
   if (key === undefined) return undefined;
-  const digests: Record<string, string> = {};
-  for (const file of [...files, WRITTEN_FILES_RECORD])
-    digests[file] = sha256(readFileSync(join(outdir, file)));
+  const written: Record<string, string> = {};
+  for (const file of [...files, WRITTEN_FILES_RECORD]) {
+    const digest = digests[file];
+    if (digest === undefined) throw new Error(`synth: no digest of ${file} for the run record`);
+    written[file] = digest;
+  }
   return {
     key,
-    files: digests,
+    files: written,
     stacks: stackNamesOf(config),
     roles: config.accounts.reduce((sum, account) => sum + account.roles.length, 0),
   };
@@ -379,17 +406,6 @@ function writeManifest(scratch: string, hcl: boolean, entries: readonly unknown[
     manifest.stacks[stack.name] = stack;
   }
   manifest.writeToFile();
-}
-
-/** A hard link of `outdir/file` at `scratch/file` (a copy where links are refused). */
-function linkInto(outdir: string, scratch: string, file: string): void {
-  const target = join(scratch, file);
-  mkdirSync(dirname(target), { recursive: true });
-  try {
-    linkSync(join(outdir, file), target);
-  } catch {
-    copyFileSync(join(outdir, file), target);
-  }
 }
 
 /**
@@ -429,6 +445,7 @@ function previouslyWritten(outdir: string, generated: readonly string[]): readon
 /**
  * Moves the written files from `scratch` into `outdir` (each a rename, atomic), records them, then
  * deletes what the previous synth wrote and this one did not, and the directories that leaves empty.
+ * Files `inPlace` (a reused stack's, checked to hold the recorded bytes) are written already: they stay.
  * Nothing else under `outdir` is touched.
  */
 function install(
@@ -437,8 +454,11 @@ function install(
   stackFiles: string[],
   generated: string[],
   sources: Readonly<Record<string, string>> | undefined,
+  inPlace: ReadonlySet<string>,
 ): string[] {
-  const files = [...stackFiles, ...generated].filter((file) => existsSync(join(scratch, file)));
+  const files = [...stackFiles, ...generated].filter(
+    (file) => inPlace.has(file) || existsSync(join(scratch, file)),
+  );
   // Every check before the first move: a refusal leaves the output as it was.
   const previous = previouslyWritten(outdir, generated);
   const kept = new Set(files);
@@ -447,7 +467,7 @@ function install(
   for (const file of stale) refuseOutside(outdir, file, "delete");
   const record: WrittenRecord = { files, ...(sources ? { sources } : {}) };
   writeFileSync(join(scratch, WRITTEN_FILES_RECORD), `${JSON.stringify(record, null, 2)}\n`);
-  for (const file of [...files, WRITTEN_FILES_RECORD]) {
+  for (const file of [...files.filter((f) => !inPlace.has(f)), WRITTEN_FILES_RECORD]) {
     mkdirSync(dirname(join(outdir, file)), { recursive: true });
     renameSync(join(scratch, file), join(outdir, file));
   }

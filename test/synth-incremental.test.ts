@@ -29,6 +29,7 @@ import {
   fullSynthTree,
   generated,
   incrementalSynth,
+  outputOf,
   parsedOrUndefined,
   policyExtension,
   EDIT_KINDS,
@@ -60,14 +61,17 @@ const stackFiles = (tree: Record<string, string>) =>
   );
 
 describe("synthesizing each account on its own App", () => {
-  test("writes the same stack files and manifest as one App with every stack", () => {
+  test("writes the bytes of one App with every stack, generated files rendered afresh", () => {
     // GIVEN a generated config of several accounts, with its lock
     const { raw, lock } = generated(3, 8);
     const config = parse(raw, lock);
-    // WHEN it is synthesized as the main job does, and the way it was before (one App, App.synth())
+    // WHEN it is synthesized as the main job does, and the way it was before (one App, App.synth(),
+    // the generated files rendered from scratch)
     const perAccount = fullSynthTree(config);
-    // THEN every stack file and the manifest hold the same bytes
+    // THEN every stack file, the manifest and the generated files hold the same bytes
     expect(stackFiles(perAccount)).toEqual(stackFiles(wholeAppStackTree(config)));
+    incrementalSynth(config, outdir, cacheDir);
+    expect(outputOf(outdir)).toEqual(wholeAppStackTree(config));
   });
 });
 
@@ -85,6 +89,8 @@ describe("incremental synth", () => {
     expect(result.reused).toEqual(accounts.filter((_, i) => i !== 2).map((a) => a.name));
     // AND the output is byte-identical to a full synth, ACCESS.md and the pipeline's jobs included
     expect(treeOf(outdir)).toEqual(fullSynthTree(config));
+    // AND to the output rendered afresh on one App (ACCESS.md's parts of reused stacks included)
+    expect(outputOf(outdir)).toEqual(wholeAppStackTree(config));
     // AND the edit is in it
     expect(readFileSync(join(outdir, "stacks", accounts[2].name, "cdk.tf"), "utf8")).toContain("hotfix");
   });
@@ -176,6 +182,8 @@ describe("incremental synth", () => {
       }
     }
     expect(confined).toBeGreaterThanOrEqual(5);
+    // AND the last output is what one App with every stack writes, the generated files rendered afresh
+    expect(outputOf(outdir)).toEqual(wholeAppStackTree(parse(raw, lock)));
   });
 
   test("a run with an extension drops the records: the next run without it reuses nothing", () => {

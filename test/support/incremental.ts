@@ -16,7 +16,9 @@ import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { defineExtension, type Extension } from "../../src/extension";
 import { STATE_STACK } from "../../src/model/state-access";
 import { deployAudience } from "../../src/pipeline/stack-jobs";
-import { buildApp, synthesize, type SynthResult } from "../../src/synth";
+import { buildApp, synthesize, WRITTEN_FILES_RECORD, type SynthResult } from "../../src/synth";
+import { generatedFiles } from "../../src/generated-files";
+import { AccountStack } from "../../stacks/account-stack";
 import { filesUnder, parse, type RawConfig } from "./configs";
 
 /** A generated config (bench/generate.ts) as raw data, and its lock. */
@@ -125,6 +127,13 @@ export function parsedOrUndefined(raw: RawConfig, lock: GitLabLock): Config | un
   }
 }
 
+/** Path → content of every file below `dir` but the record of written files (the same in every run). */
+export function outputOf(dir: string): Record<string, string> {
+  const tree = treeOf(dir);
+  delete tree[WRITTEN_FILES_RECORD];
+  return tree;
+}
+
 /** Path → content of every file below `dir`. */
 export function treeOf(dir: string): Record<string, string> {
   return Object.fromEntries(filesUnder(dir).map((file) => [file, readFileSync(join(dir, file), "utf8")]));
@@ -142,19 +151,24 @@ export function fullSynthTree(config: Config, hcl = true, extension?: Extension)
 }
 
 /**
- * The stack files as the synth wrote them before accounts were synthesized one App each: one App with
- * every stack, App.synth(), each cdk.tf formatted. The per-account synth must write the same bytes.
+ * The output as the synth wrote it before stacks were synthesized one App each and before their parts of
+ * ACCESS.md were kept: one App with every stack, App.synth(), each cdk.tf formatted, and the generated
+ * files rendered afresh from the stacks' models. The synth, incremental or not, must write the same bytes.
  */
-export function wholeAppStackTree(config: Config): Record<string, string> {
+export function wholeAppStackTree(config: Config, extension?: Extension): Record<string, string> {
   const root = mkdtempSync(join(tmpdir(), "gitlab-oidc-whole-"));
   try {
-    buildApp(config, root, true).synth();
+    const app = buildApp(config, root, true, extension);
+    app.synth();
     const tree = treeOf(root);
     for (const file of Object.keys(tree).filter((f) => f.endsWith("cdk.tf"))) {
       tree[file] = formatHcl(unwrapInterpolationOnlyStrings(tree[file]));
       writeFileSync(join(root, file), tree[file]);
     }
-    return tree;
+    const models = app.node.children.flatMap((child) =>
+      child instanceof AccountStack ? [child.synthesized] : [],
+    );
+    return { ...tree, ...generatedFiles(config, models) };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -211,9 +211,17 @@ export function toolFingerprint(): string {
   return fingerprint;
 }
 
-/** The record file for an output directory (its real path) and output format. */
-export function recordFileFor(cacheDir: string, outdir: string, hcl: boolean): string {
-  return join(cacheDir, `${sha256(`${outdir}\0${hcl}`).slice(0, 32)}.json`);
+/**
+ * The record directory of an output directory (its real path) and output format: one file per stack
+ * (stackRecordFile), so a run rewrites only the records of the stacks it synthesized, and `run.json`.
+ */
+export function recordDirFor(cacheDir: string, outdir: string, hcl: boolean): string {
+  return join(cacheDir, sha256(`${outdir}\0${hcl}`).slice(0, 32));
+}
+
+/** A stack's record file in a record directory (named by a hash: a stack name is not a file name). */
+export function stackRecordFile(dir: string, stack: string): string {
+  return join(dir, `stack-${sha256(stack).slice(0, 32)}.json`);
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -294,22 +302,20 @@ function recordFor(file: string, outdir: string): Record<string, unknown> | unde
 }
 
 /**
- * The stack records of `file` for `outdir`, by stack name; none when there is no file, or it is
- * damaged (checksum), of another format or for another output directory.
+ * The records in `dir` of the stacks named, for `outdir`, by stack name; a stack has none when its file
+ * is missing, damaged (checksum), of another format, for another output directory or another stack.
  */
-export function readRecords(file: string, outdir: string): Map<string, StackRecord> {
+export function readRecords(dir: string, outdir: string, names: readonly string[]): Map<string, StackRecord> {
   const stacks = new Map<string, StackRecord>();
-  const parsed = recordFor(file, outdir);
-  if (parsed === undefined || !isObject(parsed.stacks)) return stacks;
-  for (const [name, record] of Object.entries(parsed.stacks)) {
-    if (!isStackRecord(record)) return new Map();
-    stacks.set(name, record);
+  for (const name of names) {
+    const parsed = recordFor(stackRecordFile(dir, name), outdir);
+    if (parsed?.stack === name && isStackRecord(parsed.record)) stacks.set(name, parsed.record);
   }
   return stacks;
 }
 
-/** The run record beside a stack record file: small, so the up-to-date check reads no models. */
-const runFileOf = (file: string) => file.replace(/\.json$/, ".run.json");
+/** The run record: small and apart, so the up-to-date check reads no models. */
+const runFileOf = (dir: string) => join(dir, "run.json");
 
 /**
  * Whether every file is a regular file (not a symlink, which a synth would replace) inside `outdir`
@@ -367,7 +373,7 @@ export function upToDate(
   hcl: boolean,
   key: string,
 ): { readonly stacks: readonly string[]; readonly roles: number } | undefined {
-  const run = recordFor(runFileOf(recordFileFor(cacheDir, outdir, hcl)), outdir)?.run;
+  const run = recordFor(runFileOf(recordDirFor(cacheDir, outdir, hcl)), outdir)?.run;
   if (!isRunRecord(run) || run.key !== key || !filesIntact(outdir, run.files)) return undefined;
   return { stacks: run.stacks, roles: run.roles };
 }
@@ -392,30 +398,42 @@ export function stillValid(
 }
 
 /** Deletes the records of an output directory (an extension run: nothing may be reused after it). */
-export function forgetRecords(file: string): void {
-  rmSync(runFileOf(file), { force: true });
-  rmSync(file, { force: true });
+export function forgetRecords(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /**
- * Writes the stack records and the run record (each atomically: a temporary file renamed over the old
- * one) and keeps the newest KEPT_RECORDS files of the directory (two per output directory). A cache that cannot be written only costs the next run its
- * speed, so failures are ignored.
+ * Writes the records of the stacks `fresh` names (each atomically: a temporary file renamed over the old
+ * one), deletes those of stacks no longer in `stacks`, writes the run record, and keeps the newest
+ * KEPT_RECORDS record directories (one per output directory). A cache that cannot be written only costs
+ * the next run its speed, so failures are ignored.
  */
 export function writeRecords(
-  file: string,
+  dir: string,
   outdir: string,
   stacks: ReadonlyMap<string, StackRecord>,
+  fresh: ReadonlySet<string>,
   run?: RunRecord,
 ): void {
   // An old run record goes first, so that one never outlives a failed write of the stack records
-  // (it would still be checked against every file, but the two files then describe the same run).
-  const runFile = runFileOf(file);
+  // (it would still be checked against every file, but the records then describe the same run).
+  const runFile = runFileOf(dir);
   rmSync(runFile, { force: true });
-  if (!writeChecked(file, { format: FORMAT, outdir, stacks: Object.fromEntries(stacks) })) return;
+  const kept = new Set([...stacks.keys()].map((name) => stackRecordFile(dir, name)));
+  try {
+    for (const name of readdirSync(dir)) {
+      if (!kept.has(join(dir, name))) rmSync(join(dir, name), { force: true });
+    }
+  } catch {
+    // no directory yet
+  }
+  for (const [stack, record] of stacks) {
+    if (!fresh.has(stack)) continue;
+    if (!writeChecked(stackRecordFile(dir, stack), { format: FORMAT, outdir, stack, record })) return;
+  }
   if (run !== undefined) writeChecked(runFile, { format: FORMAT, outdir, run });
   try {
-    pruneRecords(dirname(file));
+    pruneRecords(dirname(dir));
   } catch {
     // another run pruning at the same time
   }
@@ -436,10 +454,13 @@ function writeChecked(file: string, value: unknown): boolean {
   }
 }
 
-function pruneRecords(dir: string): void {
-  const records = readdirSync(dir)
-    .filter((name) => name.endsWith(".json"))
-    .map((name) => ({ path: join(dir, name), mtime: statSync(join(dir, name)).mtimeMs }))
+function pruneRecords(cacheDir: string): void {
+  const dirs = readdirSync(cacheDir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => ({
+      path: join(cacheDir, entry.name),
+      mtime: statSync(join(cacheDir, entry.name)).mtimeMs,
+    }))
     .sort((a, b) => b.mtime - a.mtime);
-  for (const { path } of records.slice(KEPT_RECORDS)) rmSync(path, { force: true });
+  for (const { path } of dirs.slice(KEPT_RECORDS)) rmSync(path, { recursive: true, force: true });
 }

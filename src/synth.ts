@@ -34,7 +34,7 @@ import {
 import {
   forgetRecords,
   readRecords,
-  recordFileFor,
+  recordDirFor,
   sha256,
   stackInputHash,
   stackInputs,
@@ -205,11 +205,11 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
   const scratch = mkdtempSync(join(dirname(outdir), `.${basename(outdir)}.synth-`));
   try {
     const stackFile = options.hcl ? "cdk.tf" : "cdk.tf.json";
-    let recordFile = options.cacheDir && recordFileFor(options.cacheDir, outdir, options.hcl);
-    if (recordFile && options.extension) {
+    let recordDir = options.cacheDir && recordDirFor(options.cacheDir, outdir, options.hcl);
+    if (recordDir && options.extension) {
       // Records from before the extension must not outlive it: a later run without it starts afresh.
-      forgetRecords(recordFile);
-      recordFile = undefined;
+      forgetRecords(recordDir);
+      recordDir = undefined;
     }
     const stacks = stackNamesOf(config);
     const records = new Map<string, StackRecord>();
@@ -221,20 +221,20 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
       options.onProgress?.(stacks.length, stacks.length);
     } else {
       const previous =
-        recordFile && options.reuse !== false
-          ? readRecords(recordFile, outdir)
+        recordDir && options.reuse !== false
+          ? readRecords(recordDir, outdir, stacks)
           : new Map<string, StackRecord>();
-      const fingerprint = recordFile ? toolFingerprint() : "";
+      const fingerprint = recordDir ? toolFingerprint() : "";
       lap("reuse");
       const all: StackProps[] = config.accounts.map((account) => stackInputs(config, account));
       const state = stateStackInputs(config);
       if (state) all.push(state);
       for (const props of all) {
         const name = stackName(props);
-        const input = recordFile ? stackInputHash(fingerprint, options.hcl, props) : "";
+        const input = recordDir ? stackInputHash(fingerprint, options.hcl, props) : "";
         const record = previous.get(name);
         const expected = stackFilesOf(name, stackFile);
-        if (recordFile && stillValid(record, input, outdir, expected, !isStateStack(props))) {
+        if (recordDir && stillValid(record, input, outdir, expected, !isStateStack(props))) {
           // The recorded files are on disk with the recorded bytes: they stay where they are.
           for (const file of Object.keys(record!.files)) inPlace.add(file);
           records.set(name, record!);
@@ -276,7 +276,7 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
       inPlace,
     );
     lap("install");
-    if (recordFile) {
+    if (recordDir) {
       // Every file's digest is known (the stacks' from their records, the rest from what was written)
       // but the record of written files and the manifest, which are small.
       const digests: Record<string, string> = Object.fromEntries(
@@ -285,7 +285,8 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
       for (const [file, content] of Object.entries(extra)) digests[file] = sha256(content);
       for (const file of ["manifest.json", WRITTEN_FILES_RECORD])
         digests[file] = sha256(readFileSync(join(outdir, file)));
-      writeRecords(recordFile, outdir, records, runRecord(config, files, digests, options.runKey));
+      const fresh = new Set(stacks.filter((name) => !reused.includes(name)));
+      writeRecords(recordDir, outdir, records, fresh, runRecord(config, files, digests, options.runKey));
     }
     lap("record");
     options.onStepTimes?.(times);

@@ -19,10 +19,11 @@ import { synthesize } from "../src/synth";
 import {
   canonicalText,
   KEPT_RECORDS,
-  recordFileFor,
+  recordDirFor,
   runKeyOf,
   sha256,
   stackInputs,
+  stackRecordFile,
   upToDate,
 } from "../src/synth-cache";
 import {
@@ -201,31 +202,52 @@ describe("incremental synth", () => {
 
   describe("falls back to synthesizing, never to stale output", () => {
     let config: Config;
+    let recordDir: string;
+    /** The first account's record file. */
     let recordFile: string;
     beforeEach(() => {
       const { raw, lock } = generated(2, 3);
       config = parse(raw, lock);
       incrementalSynth(config, outdir, cacheDir);
-      recordFile = recordFileFor(cacheDir, outdir, true);
+      recordDir = recordDirFor(cacheDir, outdir, true);
+      recordFile = stackRecordFile(recordDir, config.accounts[0].name);
     });
+    /** Rewrites a record file's body through `edit`, with a valid checksum. */
+    const rewrite = (file: string, edit: (body: string) => string) => {
+      const body = readFileSync(file, "utf8").split("\n").slice(1).join("\n");
+      const changed = edit(body);
+      expect(changed).not.toBe(body);
+      const { createHash } = jest.requireActual<typeof import("node:crypto")>("node:crypto");
+      writeFileSync(file, `${createHash("sha256").update(changed).digest("hex")}\n${changed}`);
+    };
 
-    test("a damaged record: every account is synthesized", () => {
-      // GIVEN the record with one character changed after its checksum line
+    test("a damaged record: that stack is synthesized", () => {
+      // GIVEN the first stack's record with one character changed after its checksum line
       const text = readFileSync(recordFile, "utf8");
       const at = text.indexOf('"input":"') + 9;
       writeFileSync(recordFile, text.slice(0, at) + (text[at] === "0" ? "1" : "0") + text.slice(at + 1));
       // WHEN the config is synthesized again
       const result = incrementalSynth(config, outdir, cacheDir);
-      // THEN nothing is reused, and the output is a full synth's
-      expect(result.reused).toEqual([]);
+      // THEN that stack is not reused, and the output is a full synth's
+      expect(result.reused).toEqual([config.accounts[1].name]);
       expect(treeOf(outdir)).toEqual(fullSynthTree(config));
     });
 
-    test("a record written for another output directory: every account is synthesized", () => {
-      // GIVEN another output directory with the first one's record in its place
+    test("a record written for another output directory or another stack is not reused", () => {
+      // GIVEN another output directory with the first one's records in its place
       const other = join(root, "other");
       incrementalSynth(config, other, cacheDir);
-      writeFileSync(recordFileFor(cacheDir, other, true), readFileSync(recordFile));
+      const otherDir = recordDirFor(cacheDir, other, true);
+      for (const account of config.accounts) {
+        writeFileSync(
+          stackRecordFile(otherDir, account.name),
+          readFileSync(stackRecordFile(recordDir, account.name)),
+        );
+      }
+      // AND in the first, the second stack's record in the first stack's place
+      writeFileSync(recordFile, readFileSync(stackRecordFile(recordDir, config.accounts[1].name)));
+      // THEN the first output reuses only the second stack
+      expect(incrementalSynth(config, outdir, cacheDir).reused).toEqual([config.accounts[1].name]);
       // WHEN that one is synthesized again
       // THEN nothing is reused
       expect(incrementalSynth(config, other, cacheDir).reused).toEqual([]);
@@ -261,16 +283,11 @@ describe("incremental synth", () => {
     test("a record naming files another stack may not write is not reused", () => {
       // GIVEN the record of the first stack listing, with its true digest, a file outside its folder in
       // place of its metadata.json (checksum made valid)
-      const body = readFileSync(recordFile, "utf8").split("\n").slice(1).join("\n");
       const name = config.accounts[0].name;
       const access = sha256(readFileSync(join(outdir, "ACCESS.md")));
-      const foreign = body.replace(
-        new RegExp(`"stacks/${name}/metadata.json":"[0-9a-f]{64}"`),
-        `"ACCESS.md":"${access}"`,
+      rewrite(recordFile, (body) =>
+        body.replace(new RegExp(`"stacks/${name}/metadata.json":"[0-9a-f]{64}"`), `"ACCESS.md":"${access}"`),
       );
-      expect(foreign).not.toBe(body);
-      const { createHash } = jest.requireActual<typeof import("node:crypto")>("node:crypto");
-      writeFileSync(recordFile, `${createHash("sha256").update(foreign).digest("hex")}\n${foreign}`);
       // WHEN the config is synthesized again
       // THEN that stack is synthesized again, and the output is a full synth's
       expect(incrementalSynth(config, outdir, cacheDir).reused).toEqual([config.accounts[1].name]);
@@ -278,11 +295,12 @@ describe("incremental synth", () => {
     });
 
     test("a record from another version of the tool (its input hashes differ): every account is synthesized", () => {
-      // GIVEN a record whose input hashes are another tool's (checksum made valid again)
-      const body = readFileSync(recordFile, "utf8").split("\n").slice(1).join("\n");
-      const foreign = body.replace(/"input":"[0-9a-f]{64}"/g, `"input":"${"a".repeat(64)}"`);
-      const { createHash } = jest.requireActual<typeof import("node:crypto")>("node:crypto");
-      writeFileSync(recordFile, `${createHash("sha256").update(foreign).digest("hex")}\n${foreign}`);
+      // GIVEN records whose input hashes are another tool's (checksums made valid again)
+      for (const account of config.accounts) {
+        rewrite(stackRecordFile(recordDir, account.name), (body) =>
+          body.replace(/"input":"[0-9a-f]{64}"/g, `"input":"${"a".repeat(64)}"`),
+        );
+      }
       // WHEN the config is synthesized again
       // THEN nothing is reused
       expect(incrementalSynth(config, outdir, cacheDir).reused).toEqual([]);

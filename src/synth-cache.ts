@@ -13,6 +13,7 @@
  */
 import { createHash } from "node:crypto";
 import {
+  type BigIntStats,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -263,6 +264,11 @@ export interface RunRecord {
   /** What the run reports: its stacks, in config order, and how many roles they hold. */
   readonly stacks: readonly string[];
   readonly roles: number;
+  /**
+   * Stat signatures (statSignature) of files whose bytes were checked against `files` at that stat,
+   * taken when their ctime was already SETTLE_MS old: a file with the same signature has those bytes.
+   */
+  readonly stats?: Readonly<Record<string, string>>;
 }
 
 function isRunRecord(value: unknown): value is RunRecord {
@@ -273,7 +279,8 @@ function isRunRecord(value: unknown): value is RunRecord {
     Object.keys(value.files).every(isPlainRelativePath) &&
     Array.isArray(value.stacks) &&
     value.stacks.every((name) => typeof name === "string") &&
-    typeof value.roles === "number"
+    typeof value.roles === "number" &&
+    (value.stats === undefined || isDigests(value.stats))
   );
 }
 
@@ -318,26 +325,67 @@ export function readRecords(dir: string, outdir: string, names: readonly string[
 const runFileOf = (dir: string) => join(dir, "run.json");
 
 /**
- * Whether every file is a regular file (not a symlink, which a synth would replace) inside `outdir`
- * holding the recorded bytes.
+ * How old a file's ctime must be before its stat signature may stand for its bytes: a write within the
+ * same tick of a coarse clock would leave the signature as it was.
  */
-function filesIntact(outdir: string, files: Readonly<Record<string, string>>): boolean {
+export const SETTLE_MS = 2000;
+
+/**
+ * Whether every file is a regular file (not a symlink, which a synth would replace) inside `outdir`
+ * holding the recorded bytes; a file whose stat signature is among `known` is not read again.
+ */
+function filesIntact(
+  outdir: string,
+  files: Readonly<Record<string, string>>,
+  known: Readonly<Record<string, string>> = {},
+  settled: Record<string, string> = {},
+  settleMs = SETTLE_MS,
+): boolean {
   const entries = Object.entries(files);
+  const settledBefore = BigInt(Date.now() - settleMs) * 1_000_000n;
   return (
     entries.length > 0 &&
     entries.every(([file, digest]) => {
       const path = join(outdir, file);
       try {
-        return (
-          lstatSync(path).isFile() &&
-          isWithin(outdir, realLocation(dirname(path))) &&
-          sha256(readFileSync(path)) === digest
-        );
+        // Taken before the bytes are read: a write after it changes the ctime the signature holds.
+        const stat = lstatSync(path, { bigint: true });
+        if (!stat.isFile() || !isWithin(outdir, realLocation(dirname(path)))) return false;
+        const signature = statSignature(stat);
+        if (known[file] !== signature && sha256(readFileSync(path)) !== digest) return false;
+        if (stat.ctimeNs < settledBefore) settled[file] = signature;
+        return true;
       } catch {
         return false;
       }
     })
   );
+}
+
+/**
+ * Size, inode, mtime and ctime (ns): any write, rename or replacement of the file changes its ctime,
+ * which nothing in user space can set back (a `touch -d` sets the mtime only).
+ */
+const statSignature = (stat: BigIntStats): string =>
+  `${stat.size}:${stat.ino}:${stat.mtimeNs}:${stat.ctimeNs}`;
+
+/** The run record of an output directory, if there is a valid one. */
+export function readRunRecord(dir: string, outdir: string): RunRecord | undefined {
+  const run = recordFor(runFileOf(dir), outdir)?.run;
+  return isRunRecord(run) ? run : undefined;
+}
+
+/**
+ * The stat signatures of `previous` that still stand for `files`: those of files with the same digest
+ * (a file's bytes unchanged; if it was rewritten, its signature will not match and it is read again).
+ */
+export function keptStats(
+  previous: RunRecord | undefined,
+  files: Readonly<Record<string, string>>,
+): Record<string, string> | undefined {
+  if (previous?.stats === undefined) return undefined;
+  const kept = Object.entries(previous.stats).filter(([file]) => files[file] === previous.files[file]);
+  return kept.length > 0 ? Object.fromEntries(kept) : undefined;
 }
 
 /**
@@ -372,9 +420,18 @@ export function upToDate(
   outdir: string,
   hcl: boolean,
   key: string,
+  settleMs = SETTLE_MS,
 ): { readonly stacks: readonly string[]; readonly roles: number } | undefined {
-  const run = recordFor(runFileOf(recordDirFor(cacheDir, outdir, hcl)), outdir)?.run;
-  if (!isRunRecord(run) || run.key !== key || !filesIntact(outdir, run.files)) return undefined;
+  const dir = recordDirFor(cacheDir, outdir, hcl);
+  const run = readRunRecord(dir, outdir);
+  const settled: Record<string, string> = {};
+  if (run === undefined || run.key !== key || !filesIntact(outdir, run.files, run.stats, settled, settleMs)) {
+    return undefined;
+  }
+  // The signatures of the files just read: the next check need not read them.
+  if (canonicalText(settled) !== canonicalText(run.stats ?? {})) {
+    writeChecked(runFileOf(dir), { format: FORMAT, outdir, run: { ...run, stats: settled } });
+  }
   return { stacks: run.stacks, roles: run.roles };
 }
 

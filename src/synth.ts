@@ -33,6 +33,8 @@ import {
 } from "./output-files";
 import {
   forgetRecords,
+  keptStats,
+  readRunRecord,
   readRecords,
   recordDirFor,
   sha256,
@@ -215,6 +217,7 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
     const records = new Map<string, StackRecord>();
     const reused: string[] = [];
     const inPlace = new Set<string>();
+    let previousRun: RunRecord | undefined;
     let outputs: StackOutput[];
     if (options.extension) {
       outputs = synthesizeAll(config, options.extension, scratch, options.hcl, stackFile, lap);
@@ -224,6 +227,7 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
         recordDir && options.reuse !== false
           ? readRecords(recordDir, outdir, stacks)
           : new Map<string, StackRecord>();
+      previousRun = recordDir && options.reuse !== false ? readRunRecord(recordDir, outdir) : undefined;
       const fingerprint = recordDir ? toolFingerprint() : "";
       lap("reuse");
       const all: StackProps[] = config.accounts.map((account) => stackInputs(config, account));
@@ -286,7 +290,9 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
       for (const file of ["manifest.json", WRITTEN_FILES_RECORD])
         digests[file] = sha256(readFileSync(join(outdir, file)));
       const fresh = new Set(stacks.filter((name) => !reused.includes(name)));
-      writeRecords(recordDir, outdir, records, fresh, runRecord(config, files, digests, options.runKey));
+      const run = runRecord(config, files, digests, options.runKey);
+      const stats = keptStats(previousRun, run?.files ?? {});
+      writeRecords(recordDir, outdir, records, fresh, run && stats ? { ...run, stats } : run);
     }
     lap("record");
     options.onStepTimes?.(times);

@@ -6,7 +6,9 @@ import {
   realpathSync,
   renameSync,
   rmSync,
+  statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +22,7 @@ import {
   canonicalText,
   KEPT_RECORDS,
   recordDirFor,
+  readRunRecord,
   runKeyOf,
   sha256,
   stackInputs,
@@ -352,7 +355,8 @@ describe("a run whose raw inputs are unchanged (the main job's up-to-date check)
     );
     return synthesize(config, { outdir, hcl: true, cacheDir, runKey: runKeyOf(configFile, lockFile, true)! });
   };
-  const check = () => upToDate(cacheDir, outdir, true, runKeyOf(configFile, lockFile, true)!);
+  const check = (settleMs?: number) =>
+    upToDate(cacheDir, outdir, true, runKeyOf(configFile, lockFile, true)!, settleMs);
   beforeEach(() => {
     configFile = join(root, "gitlab-oidc.yaml");
     lockFile = join(root, "gitlab-oidc.lock.yaml");
@@ -383,6 +387,42 @@ describe("a run whose raw inputs are unchanged (the main job's up-to-date check)
     expect(check()).toBeDefined();
     writeFileSync(join(outdir, "ACCESS.md"), `${readFileSync(join(outdir, "ACCESS.md"), "utf8")}\nedited\n`);
     expect(check()).toBeUndefined();
+  });
+
+  test("a file rewritten with its size, inode and mtime kept is read again, though its signature was kept", () => {
+    // GIVEN ACCESS.md's mtime on a whole second (so that it can be set back exactly), and a check that
+    // read every file and kept their stat signatures (all settled: settle time 0)
+    const file = join(outdir, "ACCESS.md");
+    const second = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    utimesSync(file, second, second);
+    expect(check(0)).toBeDefined();
+    expect(readRunRecord(recordDirFor(cacheDir, outdir, true), outdir)?.stats).toHaveProperty(["ACCESS.md"]);
+    expect(check(0)).toBeDefined();
+    // WHEN ACCESS.md is rewritten in place with other bytes of the same length, its mtime set back
+    const text = readFileSync(file, "utf8");
+    writeFileSync(file, text.replace("# Access report", "# Access REPORT"));
+    utimesSync(file, second, second);
+    expect(statSync(file, { bigint: true }).mtimeNs).toBe(BigInt(second.getTime()) * 1_000_000n);
+    // THEN the run is not up to date: the ctime moved, so the file was read again
+    expect(check(0)).toBeUndefined();
+  });
+
+  test("stat signatures are kept across synths only for files whose bytes did not change", () => {
+    // GIVEN signatures kept by a check
+    expect(check(0)).toBeDefined();
+    // WHEN a role changes and the config is synthesized again
+    writeFileSync(
+      configFile,
+      readFileSync(configFile, "utf8").replace("description: Deploys", "description: Ships"),
+    );
+    synthWithKey();
+    // THEN the new run record keeps no signature of a file whose bytes changed
+    const dir = recordDirFor(cacheDir, outdir, true);
+    const run = readRunRecord(dir, outdir)!;
+    expect(Object.keys(run.stats ?? {})).not.toContain("ACCESS.md");
+    expect(Object.keys(run.stats ?? {}).length).toBeGreaterThan(0);
+    // AND the output is still up to date
+    expect(check(0)).toBeDefined();
   });
 
   test("is not up to date after a synth without a key (a run that read its config otherwise)", () => {

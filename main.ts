@@ -6,15 +6,19 @@
  * `cdktf synth|diff|deploy`), else beside the config: the team's config writes terraform/, any other
  * config its own directory, so a scratch run never overwrites the team's output. The team's extension,
  * `<config name>.extend.ts` beside the config, runs in every account stack (docs/extending.md).
+ *
+ * A run whose config, lock and tool are unchanged since the last run into the same output, with that
+ * output untouched, does nothing (src/synth-cache.ts); otherwise only the stacks whose inputs changed
+ * are synthesized again. `GITLAB_OIDC_FULL_SYNTH=1` synthesizes everything, and so does every run with
+ * an extension (code, which no hash of the config can vouch for).
  */
 import "./src/runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
-import { loadConfigFile, sourceDigests } from "./src/config/load";
-import { ConfigError } from "./src/config/rules";
-import { audienceMigrationNotices, previousClientIds } from "./src/config/audience-migration";
-import { ExtensionError, loadExtension } from "./src/extension/load";
-import { chooseConfig, extensionFor, outdirFor } from "./src/layout";
-import { OutputFilesError, synthesize } from "./src/synth";
-import { terminalSafe } from "./src/terminal-text";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { chooseConfig, extensionFor, lockPathFor, outdirFor } from "./src/layout";
+import { realLocation } from "./src/output-files";
+import { progressReporter } from "./src/runtime/progress";
+import { defaultSynthCacheDir, runKeyOf, upToDate } from "./src/synth-cache";
 
 const USAGE = `Usage: npm run synth [-- --out DIR]
 
@@ -46,6 +50,43 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const { file, source } = chooseConfig();
+  const outdir = out || process.env.CDKTF_OUTDIR || outdirFor(file);
+  const hclSetting = process.env.SYNTH_HCL_OUTPUT;
+  const hcl =
+    hclSetting === undefined || hclSetting === "" ? true : hclSetting === "true" || hclSetting === "1";
+  const report = (stacks: readonly string[], roles: number, extended: boolean, note: string) => {
+    const names = stacks.slice(0, 10).join(", ") + (stacks.length > 10 ? ", …" : "");
+    console.log(
+      `Synthesized ${stacks.length} stack(s), ${roles} role(s) from ${file} into ${outdir}/stacks/ (${names})` +
+        (extended ? ` with ${extensionFor(file)}` : "") +
+        note,
+    );
+    if (source === "example") {
+      console.log(
+        "There is no gitlab-oidc.yaml yet, so this was upstream's example. Start your own: npm run init (docs/layout.md).",
+      );
+    }
+  };
+
+  const full = process.env.GITLAB_OIDC_FULL_SYNTH === "1";
+  const extended = existsSync(extensionFor(file));
+  const cacheDir = defaultSynthCacheDir();
+  const runKey = cacheDir ? runKeyOf(resolve(file), lockPathFor(resolve(file)), hcl) : undefined;
+  if (cacheDir && runKey && !full && !extended) {
+    const unchanged = upToDate(cacheDir, realLocation(resolve(outdir)), hcl, runKey);
+    if (unchanged) {
+      report(unchanged.stacks, unchanged.roles, false, "; unchanged since the last synth");
+      return 0;
+    }
+  }
+
+  // Loaded only when there is work: cdktf and the provider classes are most of the start-up.
+  const { loadConfigFile, sourceDigests } = await import("./src/config/load");
+  const { ConfigError } = await import("./src/config/rules");
+  const { audienceMigrationNotices, previousClientIds } = await import("./src/config/audience-migration");
+  const { ExtensionError, loadExtension } = await import("./src/extension/load");
+  const { OutputFilesError, synthesize } = await import("./src/synth");
+  const { terminalSafe } = await import("./src/terminal-text");
   let config;
   let extension;
   try {
@@ -58,12 +99,10 @@ async function main(argv: readonly string[]): Promise<number> {
     console.error(`${count} problem${count === 1 ? "" : "s"} in ${file}; nothing was written.`);
     return 1;
   }
-  const outdir = out || process.env.CDKTF_OUTDIR || outdirFor(file);
-  const hclSetting = process.env.SYNTH_HCL_OUTPUT;
-  const hcl =
-    hclSetting === undefined || hclSetting === "" ? true : hclSetting === "true" || hclSetting === "1";
   const stackNames = config.accounts.map((account) => account.name);
   const notices = audienceMigrationNotices(config, previousClientIds(outdir, stackNames));
+  const roles = config.accounts.reduce((sum, account) => sum + account.roles.length, 0);
+  const progress = progressReporter(process.stderr, roles);
   let result;
   try {
     result = synthesize(config, {
@@ -71,8 +110,13 @@ async function main(argv: readonly string[]): Promise<number> {
       hcl,
       sources: sourceDigests(file),
       ...(extension ? { extension } : {}),
+      // Unchanged stacks are reused from the last synth into this outdir (src/synth-cache.ts).
+      ...(cacheDir ? { cacheDir, reuse: !full } : {}),
+      ...(runKey ? { runKey } : {}),
+      ...(progress ? { onProgress: progress.update } : {}),
     });
   } catch (error) {
+    progress?.end();
     if (error instanceof OutputFilesError) {
       console.error(terminalSafe(error.message));
       return 1;
@@ -83,18 +127,19 @@ async function main(argv: readonly string[]): Promise<number> {
     console.error(`${error.problems.length} problem(s) in ${extensionFor(file)}; nothing was written.`);
     return 1;
   }
+  progress?.end();
   for (const notice of notices) console.error(`WARNING: ${terminalSafe(notice)}`);
-  const roles = config.accounts.reduce((sum, account) => sum + account.roles.length, 0);
-  const names = result.stacks.slice(0, 10).join(", ") + (result.stacks.length > 10 ? ", …" : "");
-  console.log(
-    `Synthesized ${result.stacks.length} stack(s), ${roles} role(s) from ${file} into ${outdir}/stacks/ (${names})` +
-      (extension ? ` with ${extensionFor(file)}` : ""),
+  const reused = result.reused.length;
+  report(
+    result.stacks,
+    roles,
+    extension !== undefined,
+    extension
+      ? "; every stack synthesized (an extension is code: nothing is reused while one exists)"
+      : reused > 0
+        ? `; ${reused} unchanged stack(s) reused`
+        : "",
   );
-  if (source === "example") {
-    console.log(
-      "There is no gitlab-oidc.yaml yet, so this was upstream's example. Start your own: npm run init (docs/layout.md).",
-    );
-  }
   return 0;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Where the main job's time goes: module loading, config validation, then the steps of
- * `synthesize()` as it reports them (SynthOptions.onStepDone), in a fresh process, printed as JSON.
+ * `synthesize()` as it reports them (SynthOptions.onStepTimes), in a fresh process, printed as JSON.
  *
  *   GITLAB_OIDC_CONFIG=<yaml> node dist/bench/phases.js <scratch dir>
  */
@@ -30,11 +30,12 @@ async function main(): Promise<void> {
   const modules = lap();
   const config = loadConfigFile(configPath());
   const loadValidate = lap();
-  const steps: Partial<Record<SynthStep, number>> = {};
+  let steps: Partial<Record<SynthStep, number>> = {};
+  // A full synth: no reuse record.
   synthesize(config, {
     outdir: join(scratch, "out"),
     hcl: true,
-    onStepDone: (step) => (steps[step] = lap()),
+    onStepTimes: (times) => (steps = times),
   });
   const phases = { modules, loadValidate, ...steps, total: now() - start } as Phases;
   rmSync(scratch, { recursive: true, force: true });

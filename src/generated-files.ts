@@ -4,14 +4,21 @@
  */
 import type { Config } from "./config/schema";
 import { renderStackJobs, renderStackManifests } from "./pipeline/stack-jobs";
-import { renderAccessReport } from "./report/access-report";
+import { renderAccessReport, type AccessReportPart } from "./report/access-report";
 import type { SynthesizedStack } from "./terraform/synthesized-stacks";
 
-/** Relative path in the output directory → content. */
-export function generatedFiles(config: Config, stacks: readonly SynthesizedStack[]): Record<string, string> {
+/**
+ * Relative path in the output directory → content. `accessPartOf` may hand back a stack's share of
+ * ACCESS.md kept from an earlier synth (the incremental synth's records).
+ */
+export function generatedFiles(
+  config: Config,
+  stacks: readonly SynthesizedStack[],
+  accessPartOf?: (stack: SynthesizedStack, partition: string) => AccessReportPart,
+): Record<string, string> {
   return {
     "stacks.gitlab-ci.yml": renderStackJobs(config, stacks),
-    "ACCESS.md": renderAccessReport(config, stacks),
+    "ACCESS.md": renderAccessReport(config, stacks, accessPartOf),
     ...renderStackManifests(config, stacks),
   };
 }

@@ -61,6 +61,12 @@ export function extensionFor(configFile: string): string {
   return join(dirname(configFile), `${name}.extend.ts`);
 }
 
+/** `gitlab-oidc.yaml` → `gitlab-oidc.lock.yaml`, `path/x.yml` → `path/x.lock.yaml`: beside the config. */
+export function lockPathFor(configFile: string): string {
+  const name = basename(configFile).replace(/\.ya?ml$/i, "");
+  return join(dirname(configFile), `${name}.lock.yaml`);
+}
+
 /** The tool's repository root: the nearest directory above this module (src/ or dist/src/) with a package.json. */
 export function toolRoot(): string {
   let dir = __dirname;

@@ -58,7 +58,7 @@ export function refuseOutside(outdir: string, file: string, what: "write" | "del
 }
 
 /** A relative, normalized path that stays inside: what a record entry must be. */
-function isPlainRelativePath(file: string): boolean {
+export function isPlainRelativePath(file: string): boolean {
   return (
     file !== "" &&
     !isAbsolute(file) &&

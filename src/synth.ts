@@ -6,6 +6,7 @@
  * only what that record lists and it no longer writes, so anything else under the output survives.
  */
 import { App } from "cdktf";
+import type { Manifest } from "cdktf/lib/manifest";
 import {
   existsSync,
   lstatSync,
@@ -21,6 +22,7 @@ import {
 import { basename, dirname, join, resolve, sep } from "node:path";
 import type { Config } from "./config/schema";
 import { generatedFiles } from "./generated-files";
+import { accessReportPart, type AccessReportPart } from "./report/access-report";
 import {
   filesOfManifest,
   readWrittenRecord,
@@ -29,12 +31,30 @@ import {
   WRITTEN_FILES_RECORD,
   type WrittenRecord,
 } from "./output-files";
+import {
+  forgetRecords,
+  keptStats,
+  readRunRecord,
+  readRecords,
+  recordDirFor,
+  sha256,
+  stackInputHash,
+  stackInputs,
+  stateStackInputs,
+  stillValid,
+  toolFingerprint,
+  writeRecords,
+  type RunRecord,
+  type StackInputs,
+  type StackRecord,
+  type StateStackInputs,
+} from "./synth-cache";
 import type { SynthesizedStack } from "./terraform/synthesized-stacks";
 import { formatHcl } from "./terraform/format-hcl";
 import { unwrapInterpolationOnlyStrings } from "./terraform/unwrap-interpolations";
 import { AccountStack } from "../stacks/account-stack";
 import { StateBucketStack } from "../stacks/state-bucket-stack";
-import { STATE_STACK, stateAccessOf, stateBucketPolicy } from "./model/state-access";
+import { STATE_STACK } from "./model/state-access";
 import type { Extension } from "./extension";
 
 export { OutputFilesError, WRITTEN_FILES_RECORD } from "./output-files";
@@ -53,13 +73,37 @@ export interface SynthOptions {
   /** HCL (`cdk.tf`, formatted like `terraform fmt`) or JSON (`cdk.tf.json`). */
   readonly hcl: boolean;
   /**
-   * Called as each step ends (`construct`, `synth`, `model`, `format`, `generated`, `install`): the
-   * benchmark's stopwatch.
+   * Where the records that let a later synth reuse an unchanged stack's output are kept
+   * (src/synth-cache.ts; `defaultSynthCacheDir()` is node_modules/.cache/gitlab-oidc-aws/synth).
+   * @default none: every stack is synthesized, nothing is recorded
+   */
+  readonly cacheDir?: string;
+  /**
+   * Whether recorded output may be reused; false synthesizes every stack (and still records them).
+   * @default true
+   */
+  readonly reuse?: boolean;
+  /**
+   * The key of the raw inputs this config was read from (runKeyOf in src/synth-cache.ts), recorded with
+   * every file written, so that an unchanged next run can skip everything (upToDate).
+   * @default none: the run is not recorded as a whole
+   */
+  readonly runKey?: string;
+  /**
+   * Called after each stack, synthesized or reused, with how many are done and how many there are.
    * @default no callback
    */
-  readonly onStepDone?: (step: SynthStep) => void;
+  readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * Called once at the end with the time each step took in total over all stacks, in ms (the
+   * benchmark's stopwatch).
+   * @default no callback
+   */
+  readonly onStepTimes?: (times: Readonly<Record<SynthStep, number>>) => void;
   /**
    * The team's extension (gitlab-oidc.extend.ts, src/extension): its hook runs in every account stack.
+   * An extension is code, which no hash of the config can vouch for: with one, every stack is
+   * synthesized on one App (as without incremental synth), and the reuse records are dropped.
    * @default no extension
    */
   readonly extension?: Extension;
@@ -71,21 +115,42 @@ export interface SynthOptions {
   readonly sources?: Readonly<Record<string, string>>;
 }
 
-export type SynthStep = "construct" | "synth" | "model" | "format" | "generated" | "install";
+/**
+ * The steps of a synth: per stack `reuse` (hashing its inputs, checking its recorded files),
+ * `construct`, `synth` (cdktf's App.synth()), `format`; then `generated` (files spanning accounts, and
+ * manifest.json), `install` (the move into place) and `record` (the reuse record).
+ */
+export type SynthStep = "reuse" | "construct" | "synth" | "format" | "generated" | "install" | "record";
 
 export interface SynthResult {
-  /** Stack names, in config order. */
+  /** Stack names, in config order (the state bucket's last). */
   readonly stacks: string[];
   /** The written Terraform files, relative to the outdir. */
   readonly files: string[];
+  /** The stacks whose recorded output was reused (unchanged inputs and files), in config order. */
+  readonly reused: string[];
 }
 
-/** Builds the construct tree: one stack per account, writing HCL or JSON when synthesized. */
+/** Builds the construct tree: one stack per account (and the state bucket's), writing HCL or JSON. */
 export function buildApp(config: Config, outdir: string, hcl: boolean, extension?: Extension): App {
-  return withoutTokenCreationStacks(() => buildStacks(config, outdir, hcl, extension));
+  const stacks: StackProps[] = config.accounts.map((account) => ({
+    ...stackInputs(config, account),
+    ...(extension ? { extension: { hook: extension, config } } : {}),
+  }));
+  const state = stateStackInputs(config);
+  return withoutTokenCreationStacks(() => buildStacks(state ? [...stacks, state] : stacks, outdir, hcl));
 }
 
-function buildStacks(config: Config, outdir: string, hcl: boolean, extension?: Extension): App {
+/** The props of one stack: an account's (with the extension, if any) or the state bucket's. */
+type StackProps =
+  | (StackInputs & { readonly extension?: { hook: Extension; config: Config } })
+  | StateStackInputs;
+
+const isStateStack = (props: StackProps): props is StateStackInputs => "bucketPolicy" in props;
+
+const stackName = (props: StackProps): string => (isStateStack(props) ? STATE_STACK : props.account.name);
+
+function buildStacks(stacks: readonly StackProps[], outdir: string, hcl: boolean): App {
   // cdktf 0.21's App and stacks read HCL-or-JSON from this variable as they are constructed (App's
   // hclOutput only names the file; an empty value would mean JSON to App), so it is set for exactly
   // that moment.
@@ -94,25 +159,9 @@ function buildStacks(config: Config, outdir: string, hcl: boolean, extension?: E
   let app: App;
   try {
     app = new App({ outdir, hclOutput: hcl, stackTraces: false });
-    const state = config.state;
-    const stateAccess = state.type === "s3" ? stateAccessOf(config, state) : [];
-    for (const account of config.accounts) {
-      const access = stateAccess.find((a) => a.stack === account.name);
-      new AccountStack(app, {
-        gitlab: config.gitlab,
-        state,
-        limits: config.limits,
-        account,
-        ...(config.lock ? { lock: config.lock } : {}),
-        ...(access ? { stateAccess: access } : {}),
-        ...(extension ? { extension: { hook: extension, config } } : {}),
-      });
-    }
-    if (state.type === "s3") {
-      const owner = config.accounts.find((account) => account.name === state.account);
-      if (owner === undefined)
-        throw new Error(`state.account "${state.account}" is not an account of the config`);
-      new StateBucketStack(app, { state, account: owner, bucketPolicy: stateBucketPolicy(config, state) });
+    for (const props of stacks) {
+      if (isStateStack(props)) new StateBucketStack(app, props);
+      else new AccountStack(app, props);
     }
   } finally {
     if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
@@ -121,47 +170,249 @@ function buildStacks(config: Config, outdir: string, hcl: boolean, extension?: E
   return app;
 }
 
+/** What a synthesized (or reused) stack contributes to the whole output. */
+interface StackOutput {
+  readonly manifest: unknown;
+  /** Account stacks only: what it deploys, for the generated files. */
+  readonly model?: SynthesizedStack;
+  /** Account stacks only: its share of ACCESS.md, when already rendered. */
+  readonly access?: AccessReportPart;
+}
+
+/**
+ * Writes one stack per account and, with state in S3, the state bucket's. Each stack is synthesized on
+ * its own App (so progress can be told and each tree is garbage once written) or, with `cacheDir`,
+ * reused from the previous synth when its inputs and files are unchanged (src/synth-cache.ts);
+ * manifest.json, ACCESS.md and the pipeline's jobs always come fresh from every stack's model. The
+ * result is byte-identical to a full synth. With an extension, everything is synthesized on one App.
+ */
 export function synthesize(config: Config, options: SynthOptions): SynthResult {
-  const stepDone = options.onStepDone ?? (() => undefined);
+  const times: Record<SynthStep, number> = {
+    reuse: 0,
+    construct: 0,
+    synth: 0,
+    format: 0,
+    generated: 0,
+    install: 0,
+    record: 0,
+  };
+  let clock = performance.now();
+  const lap = (step: SynthStep) => {
+    const now = performance.now();
+    times[step] += now - clock;
+    clock = now;
+  };
   const outdir = realLocation(resolve(options.outdir));
   mkdirSync(dirname(outdir), { recursive: true });
   const scratch = mkdtempSync(join(dirname(outdir), `.${basename(outdir)}.synth-`));
   try {
-    const app = buildApp(config, scratch, options.hcl, options.extension);
-    stepDone("construct");
-    withoutTokenCreationStacks(() => app.synth());
-    stepDone("synth");
-    // What will be deployed, for the generated files (equal to the HCL parsed back, as the tests check).
-    const synthesized: SynthesizedStack[] = app.node.children
-      .filter((child) => child instanceof AccountStack)
-      .map((stack) => stack.synthesized);
-    stepDone("model");
-    const stacks = stackNamesOf(config);
     const stackFile = options.hcl ? "cdk.tf" : "cdk.tf.json";
-    if (options.hcl) formatStacks(scratch, stacks, stackFile);
-    stepDone("format");
-    const extra = generatedFiles(config, synthesized);
+    let recordDir = options.cacheDir && recordDirFor(options.cacheDir, outdir, options.hcl);
+    if (recordDir && options.extension) {
+      // Records from before the extension must not outlive it: a later run without it starts afresh.
+      forgetRecords(recordDir);
+      recordDir = undefined;
+    }
+    const stacks = stackNamesOf(config);
+    const records = new Map<string, StackRecord>();
+    const reused: string[] = [];
+    const inPlace = new Set<string>();
+    let previousRun: RunRecord | undefined;
+    let outputs: StackOutput[];
+    if (options.extension) {
+      outputs = synthesizeAll(config, options.extension, scratch, options.hcl, stackFile, lap);
+      options.onProgress?.(stacks.length, stacks.length);
+    } else {
+      const previous =
+        recordDir && options.reuse !== false
+          ? readRecords(recordDir, outdir, stacks)
+          : new Map<string, StackRecord>();
+      previousRun = recordDir && options.reuse !== false ? readRunRecord(recordDir, outdir) : undefined;
+      const fingerprint = recordDir ? toolFingerprint() : "";
+      lap("reuse");
+      const all: StackProps[] = config.accounts.map((account) => stackInputs(config, account));
+      const state = stateStackInputs(config);
+      if (state) all.push(state);
+      for (const props of all) {
+        const name = stackName(props);
+        const input = recordDir ? stackInputHash(fingerprint, options.hcl, props) : "";
+        const record = previous.get(name);
+        const expected = stackFilesOf(name, stackFile);
+        if (recordDir && stillValid(record, input, outdir, expected, !isStateStack(props))) {
+          // The recorded files are on disk with the recorded bytes: they stay where they are.
+          for (const file of Object.keys(record!.files)) inPlace.add(file);
+          records.set(name, record!);
+          reused.push(name);
+          lap("reuse");
+        } else {
+          records.set(name, synthesizeStack(props, scratch, options.hcl, stackFile, input, lap));
+        }
+        options.onProgress?.(records.size, all.length);
+      }
+      outputs = [...records.values()];
+    }
+    writeManifest(
+      scratch,
+      options.hcl,
+      outputs.map((output) => output.manifest),
+    );
+    const models = outputs.flatMap((output) => (output.model ? [output.model] : []));
+    // A stack's share of ACCESS.md depends on its model and partition only: kept with its record.
+    const parts = new Map(
+      outputs.flatMap((output) => (output.model && output.access ? [[output.model, output.access]] : [])),
+    );
+    const extra = generatedFiles(
+      config,
+      models,
+      (model, partition) => parts.get(model) ?? accessReportPart(model, partition),
+    );
     for (const [file, content] of Object.entries(extra)) {
       mkdirSync(dirname(join(scratch, file)), { recursive: true });
       writeFileSync(join(scratch, file), content);
     }
-    stepDone("generated");
-    // metadata.json comes with HCL output only.
-    const stackFiles = stacks.flatMap((stack) =>
-      [stackFile, "metadata.json"].map((f) => join("stacks", stack, f)),
-    );
+    lap("generated");
     const files = install(
       scratch,
       outdir,
-      stackFiles,
+      stacks.flatMap((stack) => stackFilesOf(stack, stackFile)),
       [...Object.keys(extra), "manifest.json"],
       options.sources,
+      inPlace,
     );
-    stepDone("install");
-    return { stacks, files };
+    lap("install");
+    if (recordDir) {
+      // Every file's digest is known (the stacks' from their records, the rest from what was written)
+      // but the record of written files and the manifest, which are small.
+      const digests: Record<string, string> = Object.fromEntries(
+        [...records.values()].flatMap((record) => Object.entries(record.files)),
+      );
+      for (const [file, content] of Object.entries(extra)) digests[file] = sha256(content);
+      for (const file of ["manifest.json", WRITTEN_FILES_RECORD])
+        digests[file] = sha256(readFileSync(join(outdir, file)));
+      const fresh = new Set(stacks.filter((name) => !reused.includes(name)));
+      const run = runRecord(config, files, digests, options.runKey);
+      const stats = keptStats(previousRun, run?.files ?? {});
+      writeRecords(recordDir, outdir, records, fresh, run && stats ? { ...run, stats } : run);
+    }
+    lap("record");
+    options.onStepTimes?.(times);
+    return { stacks, files, reused };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** The files a stack may write: its stack file and (HCL output only) metadata.json. */
+function stackFilesOf(stack: string, stackFile: string): string[] {
+  return [stackFile, "metadata.json"].map((file) => join("stacks", stack, file));
+}
+
+/** Formats a synthesized stack file in place (HCL) and returns its content. */
+function finishStackFile(path: string, hcl: boolean): string {
+  const content = readFileSync(path, "utf8");
+  if (!hcl || !path.endsWith(".tf")) return content;
+  const formatted = formatHcl(unwrapInterpolationOnlyStrings(content));
+  writeFileSync(path, formatted);
+  return formatted;
+}
+
+/** Synthesizes one stack into `scratch` (formatted, for HCL) and returns its record. */
+function synthesizeStack(
+  props: StackProps,
+  scratch: string,
+  hcl: boolean,
+  stackFile: string,
+  input: string,
+  lap: (step: SynthStep) => void,
+): StackRecord {
+  const app = withoutTokenCreationStacks(() => buildStacks([props], scratch, hcl));
+  const stack = app.node.children[0];
+  lap("construct");
+  withoutTokenCreationStacks(() => app.synth());
+  lap("synth");
+  const name = stackName(props);
+  const files: Record<string, string> = {};
+  for (const file of stackFilesOf(name, stackFile).filter((f) => existsSync(join(scratch, f)))) {
+    files[file] = sha256(finishStackFile(join(scratch, file), hcl));
+  }
+  lap("format");
+  return {
+    input,
+    files,
+    manifest: app.manifest.stacks[name],
+    // What will be deployed, for the generated files (equal to the HCL parsed back, as the tests check).
+    ...(stack instanceof AccountStack
+      ? {
+          model: stack.synthesized,
+          access: accessReportPart(stack.synthesized, stack.account.partition),
+        }
+      : {}),
+  };
+}
+
+/**
+ * Every stack on one App, as before incremental synth: with an extension (code that may reach across
+ * stacks), nothing about the stacks is assumed beyond what cdktf itself does.
+ */
+function synthesizeAll(
+  config: Config,
+  extension: Extension,
+  scratch: string,
+  hcl: boolean,
+  stackFile: string,
+  lap: (step: SynthStep) => void,
+): StackOutput[] {
+  const app = buildApp(config, scratch, hcl, extension);
+  lap("construct");
+  withoutTokenCreationStacks(() => app.synth());
+  lap("synth");
+  for (const stack of stackNamesOf(config)) {
+    const file = join(scratch, "stacks", stack, stackFile);
+    if (existsSync(file)) finishStackFile(file, hcl);
+  }
+  lap("format");
+  return app.node.children.flatMap((child) =>
+    child instanceof AccountStack || child instanceof StateBucketStack
+      ? [
+          {
+            manifest: app.manifest.stacks[child.node.id],
+            ...(child instanceof AccountStack ? { model: child.synthesized } : {}),
+          },
+        ]
+      : [],
+  );
+}
+
+/** The record of the run as a whole: every file it left in `outdir` with its hash (none without a key). */
+function runRecord(
+  config: Config,
+  files: readonly string[],
+  digests: Readonly<Record<string, string>>,
+  key: string | undefined,
+): RunRecord | undefined {
+  if (key === undefined) return undefined;
+  const written: Record<string, string> = {};
+  for (const file of [...files, WRITTEN_FILES_RECORD]) {
+    const digest = digests[file];
+    if (digest === undefined) throw new Error(`synth: no digest of ${file} for the run record`);
+    written[file] = digest;
+  }
+  return {
+    key,
+    files: written,
+    stacks: stackNamesOf(config),
+    roles: config.accounts.reduce((sum, account) => sum + account.roles.length, 0),
+  };
+}
+
+/** cdktf's manifest.json for all stacks, written by cdktf's own Manifest (same bytes as App.synth()). */
+function writeManifest(scratch: string, hcl: boolean, entries: readonly unknown[]): void {
+  const { manifest } = new App({ outdir: scratch, hclOutput: hcl, stackTraces: false });
+  for (const entry of entries) {
+    const stack = entry as Manifest["stacks"][string];
+    manifest.stacks[stack.name] = stack;
+  }
+  manifest.writeToFile();
 }
 
 /**
@@ -187,13 +438,6 @@ export function withoutTokenCreationStacks<T>(work: () => T): T {
   }
 }
 
-function formatStacks(dir: string, stacks: string[], stackFile: string): void {
-  for (const stack of stacks) {
-    const file = join(dir, "stacks", stack, stackFile);
-    writeFileSync(file, formatHcl(unwrapInterpolationOnlyStrings(readFileSync(file, "utf8"))));
-  }
-}
-
 /**
  * What the previous synth wrote: its record, or for an output written before records existed, the
  * files its cdktf manifest names and the generated files.
@@ -208,6 +452,7 @@ function previouslyWritten(outdir: string, generated: readonly string[]): readon
 /**
  * Moves the written files from `scratch` into `outdir` (each a rename, atomic), records them, then
  * deletes what the previous synth wrote and this one did not, and the directories that leaves empty.
+ * Files `inPlace` (a reused stack's, checked to hold the recorded bytes) are written already: they stay.
  * Nothing else under `outdir` is touched.
  */
 function install(
@@ -216,8 +461,11 @@ function install(
   stackFiles: string[],
   generated: string[],
   sources: Readonly<Record<string, string>> | undefined,
+  inPlace: ReadonlySet<string>,
 ): string[] {
-  const files = [...stackFiles, ...generated].filter((file) => existsSync(join(scratch, file)));
+  const files = [...stackFiles, ...generated].filter(
+    (file) => inPlace.has(file) || existsSync(join(scratch, file)),
+  );
   // Every check before the first move: a refusal leaves the output as it was.
   const previous = previouslyWritten(outdir, generated);
   const kept = new Set(files);
@@ -226,7 +474,7 @@ function install(
   for (const file of stale) refuseOutside(outdir, file, "delete");
   const record: WrittenRecord = { files, ...(sources ? { sources } : {}) };
   writeFileSync(join(scratch, WRITTEN_FILES_RECORD), `${JSON.stringify(record, null, 2)}\n`);
-  for (const file of [...files, WRITTEN_FILES_RECORD]) {
+  for (const file of [...files.filter((f) => !inPlace.has(f)), WRITTEN_FILES_RECORD]) {
     mkdirSync(dirname(join(outdir, file)), { recursive: true });
     renameSync(join(scratch, file), join(outdir, file));
   }

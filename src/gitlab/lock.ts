@@ -11,9 +11,9 @@
  * ```
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 import { readYaml, readYamlFast, YamlProblemsError } from "../config/yaml-document";
+import { lockPathFor } from "../layout";
 
 const gitlabId = z.number().int().positive();
 
@@ -45,11 +45,8 @@ export function lockedGroup(lock: GitLabLock | undefined, path: string): LockedG
   return lock !== undefined && Object.hasOwn(lock.groups, path) ? lock.groups[path] : undefined;
 }
 
-/** `gitlab-oidc.yaml` → `gitlab-oidc.lock.yaml`, `path/x.yml` → `path/x.lock.yaml`: beside the config. */
-export function lockPathFor(configFile: string): string {
-  const name = basename(configFile).replace(/\.ya?ml$/i, "");
-  return join(dirname(configFile), `${name}.lock.yaml`);
-}
+// In src/layout.ts with the other paths beside a config (the main job's up-to-date check loads no zod).
+export { lockPathFor };
 
 /** One problem in a lock file: where (field path, line) and what is wrong. */
 export interface LockProblem {

@@ -327,7 +327,86 @@ function list(values: readonly string[]): string {
   return values.length === 0 ? "none" : values.map(code).join(", ");
 }
 
-export function renderAccessReport(config: Config, stacks: readonly SynthesizedStack[]): string {
+/** One stack's share of the report: its lines of the risk summary and its section. */
+export interface AccessReportPart {
+  readonly summary: readonly string[];
+  readonly section: readonly string[];
+}
+
+/**
+ * One stack's share of the report, from its model and its account's partition alone (so a synth can
+ * keep it with a reused stack's record).
+ */
+export function accessReportPart(stack: SynthesizedStack, partition: string): AccessReportPart {
+  const summary: string[] = [];
+  const sections: string[] = [];
+  sections.push(
+    "",
+    `## ${stack.name}${stack.accountId ? ` (account ${stack.accountId})` : ""}`,
+    "",
+    `- OIDC provider: ${code(stack.providerUrl)}, ${providerModeText(stack)}` +
+      (stack.providerAudiences ? `; client IDs ${list(stack.providerAudiences)}` : ""),
+    ...(stack.region ? [`- Region: ${code(stack.region)}`] : []),
+  );
+  for (const role of stack.roles) {
+    const { rows, risks } = roleGrants(stack, role);
+    const policyRisks = [
+      ...role.managedPolicyArns.flatMap((arn) => adminPolicyRisk(arn) ?? []),
+      ...roleRisks(role),
+    ];
+    const allRisks = [...risks, ...policyRisks, ...rows.flatMap((r) => r.risks)];
+    // One summary line per distinct risk: a group grant on two refs is one thing to check.
+    for (const text of new Set(allRisks.map((risk) => riskText([risk])))) {
+      summary.push(`| ${stack.name} | ${code(role.name)} | ${text} |`);
+    }
+    sections.push(
+      "",
+      `### ${role.name}`,
+      "",
+      ...(role.description ? [`Description: ${code(role.description)}`, ""] : []),
+      ...((role.imports ?? []).length > 0 ? [ADOPTED_ROLE_NOTE, ""] : []),
+      `- ARN: ${code(roleArn(partition, stack.accountId ?? "<account>", role.path, role.name))}`,
+      `- Path: ${code(role.path)}`,
+      `- Max session: ${duration(role.maxSessionDuration)}`,
+      `- Audience (\`aud\`): ${list(audiencesOfRole(stack, role))}`,
+      `- Managed policies: ${list(role.managedPolicyArns)}`,
+      `- Inline policies: ${list(role.inlinePolicyNames)}`,
+      `- Permissions boundary: ${role.permissionsBoundary ? code(role.permissionsBoundary) : "none"}`,
+      `- Tags: ${
+        Object.keys(role.tags ?? {}).length === 0
+          ? "none"
+          : Object.entries(role.tags ?? {})
+              .map(([key, value]) => `${code(key)} = ${code(value)}`)
+              .join(", ")
+      }`,
+      ...(rows.length > 0 ? [`- Environments: ${roleEnvironments(rows)}`] : []),
+      ...[...risks, ...policyRisks].map((r) => `- ${riskText([r])}`),
+      "",
+    );
+    if (rows.length === 0) {
+      sections.push("No `sub` grants.");
+      continue;
+    }
+    sections.push(
+      "| Who | Ref type | Ref | Protected only | Pinned IDs | Also required | Trust policy value | Risk |",
+      "|---|---|---|---|---|---|---|---|",
+    );
+    for (const row of rows) {
+      const [refType, ref] = refsOf(row);
+      sections.push(
+        `| ${whoOf(row)} | ${refType} | ${ref} | ${rowIsProtected(row.grant, row.facts) ? "yes" : "**no**"} | ${pinnedText(row)} | ${alsoRequired(row)} | ${code(row.value)} (${row.operator}, ${row.statement}) | ${riskText(row.risks) || "—"} |`,
+      );
+    }
+  }
+  return { summary, section: sections };
+}
+
+/** The report; `partOf` may hand back a stack's part kept from an earlier synth (accessReportPart). */
+export function renderAccessReport(
+  config: Config,
+  stacks: readonly SynthesizedStack[],
+  partOf: (stack: SynthesizedStack, partition: string) => AccessReportPart = accessReportPart,
+): string {
   const partitionOf = new Map(config.accounts.map((a) => [a.name, a.partition]));
   const lines: string[] = [
     "# Access report",
@@ -348,65 +427,9 @@ export function renderAccessReport(config: Config, stacks: readonly SynthesizedS
   const summary: string[] = [];
   const sections: string[] = [];
   for (const stack of stacks) {
-    const partition = partitionOf.get(stack.name) ?? "aws";
-    sections.push(
-      "",
-      `## ${stack.name}${stack.accountId ? ` (account ${stack.accountId})` : ""}`,
-      "",
-      `- OIDC provider: ${code(stack.providerUrl)}, ${providerModeText(stack)}` +
-        (stack.providerAudiences ? `; client IDs ${list(stack.providerAudiences)}` : ""),
-      ...(stack.region ? [`- Region: ${code(stack.region)}`] : []),
-    );
-    for (const role of stack.roles) {
-      const { rows, risks } = roleGrants(stack, role);
-      const policyRisks = [
-        ...role.managedPolicyArns.flatMap((arn) => adminPolicyRisk(arn) ?? []),
-        ...roleRisks(role),
-      ];
-      const allRisks = [...risks, ...policyRisks, ...rows.flatMap((r) => r.risks)];
-      // One summary line per distinct risk: a group grant on two refs is one thing to check.
-      for (const text of new Set(allRisks.map((risk) => riskText([risk])))) {
-        summary.push(`| ${stack.name} | ${code(role.name)} | ${text} |`);
-      }
-      sections.push(
-        "",
-        `### ${role.name}`,
-        "",
-        ...(role.description ? [`Description: ${code(role.description)}`, ""] : []),
-        ...((role.imports ?? []).length > 0 ? [ADOPTED_ROLE_NOTE, ""] : []),
-        `- ARN: ${code(roleArn(partition, stack.accountId ?? "<account>", role.path, role.name))}`,
-        `- Path: ${code(role.path)}`,
-        `- Max session: ${duration(role.maxSessionDuration)}`,
-        `- Audience (\`aud\`): ${list(audiencesOfRole(stack, role))}`,
-        `- Managed policies: ${list(role.managedPolicyArns)}`,
-        `- Inline policies: ${list(role.inlinePolicyNames)}`,
-        `- Permissions boundary: ${role.permissionsBoundary ? code(role.permissionsBoundary) : "none"}`,
-        `- Tags: ${
-          Object.keys(role.tags ?? {}).length === 0
-            ? "none"
-            : Object.entries(role.tags ?? {})
-                .map(([key, value]) => `${code(key)} = ${code(value)}`)
-                .join(", ")
-        }`,
-        ...(rows.length > 0 ? [`- Environments: ${roleEnvironments(rows)}`] : []),
-        ...[...risks, ...policyRisks].map((r) => `- ${riskText([r])}`),
-        "",
-      );
-      if (rows.length === 0) {
-        sections.push("No `sub` grants.");
-        continue;
-      }
-      sections.push(
-        "| Who | Ref type | Ref | Protected only | Pinned IDs | Also required | Trust policy value | Risk |",
-        "|---|---|---|---|---|---|---|---|",
-      );
-      for (const row of rows) {
-        const [refType, ref] = refsOf(row);
-        sections.push(
-          `| ${whoOf(row)} | ${refType} | ${ref} | ${rowIsProtected(row.grant, row.facts) ? "yes" : "**no**"} | ${pinnedText(row)} | ${alsoRequired(row)} | ${code(row.value)} (${row.operator}, ${row.statement}) | ${riskText(row.risks) || "—"} |`,
-        );
-      }
-    }
+    const part = partOf(stack, partitionOf.get(stack.name) ?? "aws");
+    summary.push(...part.summary);
+    sections.push(...part.section);
   }
 
   // With a project_id-first sub, pinIds changes nothing: projects are pinned in sub, groups by namespace.

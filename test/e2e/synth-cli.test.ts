@@ -16,6 +16,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import { generateConfig, generateLock } from "../../bench/generate";
 import { filesUnder, minimalConfig } from "../support/configs";
 import { run, runOk } from "../support/run";
 import { EXAMPLE_FIXTURE, exampleText, synthesizedExample } from "../support/example";
@@ -63,6 +64,49 @@ describe("npm run synth (node dist/main.js)", () => {
     expect(filesUnder(outdir)).toEqual(["stacks/production/cdk.tf"]);
     expect(readdirSync(root).filter((f) => f.includes("synth-"))).toEqual([]);
   });
+
+  test("a second run reuses what is unchanged, writes what a full synth writes, and prints no progress off a terminal", () => {
+    // GIVEN a generated config of 3 accounts × 34 roles (enough for progress on a terminal) and its lock
+    const config = join(root, "scale.yaml");
+    writeFileSync(config, generateConfig(3, 34));
+    writeFileSync(join(root, "scale.lock.yaml"), generateLock(3, 34));
+    const outdir = join(root, "out");
+    const synth = (out: string, extra: NodeJS.ProcessEnv = {}) =>
+      runOk(process.execPath, [join(ROOT, "dist/main.js")], {
+        env: { ...process.env, GITLAB_OIDC_CONFIG: config, CDKTF_OUTDIR: out, ...extra },
+        timeoutMs: 50_000,
+      });
+    // WHEN the main job runs with stderr not a terminal
+    const first = synth(outdir);
+    // THEN it prints its one line on stdout and nothing on stderr
+    expect(first.stdout).toMatch(
+      /^Synthesized 3 stack\(s\), 102 role\(s\) from .* \(acct-001, acct-002, acct-003\)\n$/,
+    );
+    expect(first.stderr).toBe("");
+    // WHEN it runs again on the same config
+    // THEN it says the output is unchanged
+    expect(synth(outdir).stdout).toMatch(/; unchanged since the last synth\n$/);
+    // WHEN one role of the second account changes
+    writeFileSync(
+      config,
+      readFileSync(config, "utf8").replace(
+        "description: Deploys svc-001 of acme/team-01",
+        "description: Deploys svc-001 (edited) of acme/team-01",
+      ),
+    );
+    // THEN the other two stacks are reused, and the output is what a full synth writes
+    expect(synth(outdir).stdout).toMatch(/; 2 unchanged stack\(s\) reused\n$/);
+    const full = join(root, "full");
+    synth(full, { GITLAB_OIDC_FULL_SYNTH: "1" });
+    expect(filesUnder(outdir)).toEqual(filesUnder(full));
+    for (const file of filesUnder(full)) {
+      expect({ file, content: readFileSync(join(outdir, file), "utf8") }).toEqual({
+        file,
+        content: readFileSync(join(full, file), "utf8"),
+      });
+    }
+    expect(readFileSync(join(outdir, "stacks/acct-002/cdk.tf"), "utf8")).toContain("(edited)");
+  }, 240_000);
 
   test("honours CDKTF_OUTDIR and SYNTH_HCL_OUTPUT", () => {
     const outdir = join(root, "cdktf.out");

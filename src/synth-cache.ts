@@ -1,0 +1,523 @@
+/**
+ * What lets a synth reuse an account's output: per stack, a SHA-256 of everything that shapes it (its
+ * stack props — the account, the shared settings and its slice of the lock — and the tool's fingerprint:
+ * its own code, the cdktf, constructs and provider versions, Node's version), recorded with the SHA-256
+ * of each file it wrote, its cdktf manifest entry and its model (for the files that span accounts,
+ * ACCESS.md and the pipeline's jobs, which are always regenerated).
+ *
+ * The record lives outside the committed output (`node_modules/.cache/gitlab-oidc-aws/synth/`, one file
+ * per output directory), so `terraform/` stays exactly what a full synth writes, on any machine. A stack
+ * is reused only when its input hash is the same AND every file it wrote is still on disk with the
+ * recorded bytes; a record that is damaged (its checksum line), of another format, or for another
+ * output directory counts as absent: that run is a full synth, never stale output.
+ */
+import { createHash } from "node:crypto";
+import {
+  type BigIntStats,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join } from "node:path";
+import type { AccountConfig, Config } from "./config/schema";
+import type { GitLabLock } from "./gitlab/lock";
+import {
+  stateAccessOf,
+  stateBucketPolicy,
+  type IamDocument,
+  type S3StateConfig,
+  type StackStateAccess,
+} from "./model/state-access";
+import { isPlainRelativePath, isWithin, realLocation } from "./output-files";
+import { nearestNodeModules } from "./runtime/compile-cache";
+import type { AccessReportPart } from "./report/access-report";
+import type { SynthesizedStack } from "./terraform/synthesized-stacks";
+
+/** The shape of the record; a record of any other format is ignored (a full synth). */
+const FORMAT = "gitlab-oidc-aws synth cache 1";
+
+/** Where the records go under the nearest `node_modules`, beside the compile cache. */
+export const SYNTH_CACHE_SUBDIR = join(".cache", "gitlab-oidc-aws", "synth");
+
+/** How many records (output directories) are kept; older ones are deleted as new ones are written. */
+export const KEPT_RECORDS = 24;
+
+/** One stack's reusable output. */
+export interface StackRecord {
+  /** SHA-256 of everything that shapes the stack (stackInputHash). */
+  readonly input: string;
+  /** The stack's files, relative to the output directory → SHA-256 of their bytes. */
+  readonly files: Readonly<Record<string, string>>;
+  /** Its entry in cdktf's manifest.json. */
+  readonly manifest: unknown;
+  /** An account stack's: what it synthesizes, for the generated files (AccountStack.synthesized). */
+  readonly model?: SynthesizedStack;
+  /** An account stack's share of ACCESS.md (accessReportPart of its model and partition). */
+  readonly access?: AccessReportPart;
+}
+
+/** The default record directory: `node_modules/.cache/gitlab-oidc-aws/synth`, or none without node_modules. */
+export function defaultSynthCacheDir(): string | undefined {
+  const nodeModules = nearestNodeModules(__dirname);
+  return nodeModules && join(nodeModules, SYNTH_CACHE_SUBDIR);
+}
+
+export const sha256 = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");
+
+/**
+ * A JSON-like text of a value that tells apart everything a stack could see: `undefined` from a missing
+ * key, -0 from 0; anything that is not plain data (a Map, a class instance, a function) fails loudly
+ * rather than hashing as `{}` and letting a changed input look unchanged.
+ */
+export function canonicalText(value: unknown): string {
+  if (value === undefined) return "u";
+  if (value === null || typeof value === "boolean" || typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number") return Object.is(value, -0) ? "-0" : JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalText).join(",")}]`;
+  if (typeof value === "object") {
+    const prototype = Object.getPrototypeOf(value) as unknown;
+    if (prototype !== Object.prototype && prototype !== null) {
+      throw new Error(`synth cache: cannot hash a ${value.constructor?.name ?? "non-plain"} object`);
+    }
+    const entries = Object.keys(value).map(
+      (key) => `${JSON.stringify(key)}:${canonicalText((value as Record<string, unknown>)[key])}`,
+    );
+    return `{${entries.join(",")}}`;
+  }
+  throw new Error(`synth cache: cannot hash a ${typeof value}`);
+}
+
+/**
+ * The lock entries an account's grants look up (and an explicit absence for those it lacks). The stack
+ * is built with this slice, not the whole lock, so its output cannot depend on any other entry.
+ */
+export function lockSlice(lock: GitLabLock, account: AccountConfig): GitLabLock {
+  const projects: GitLabLock["projects"] = Object.create(null) as GitLabLock["projects"];
+  const groups: GitLabLock["groups"] = Object.create(null) as GitLabLock["groups"];
+  for (const grant of account.roles.flatMap((role) => role.allow)) {
+    if (grant.project !== undefined && Object.hasOwn(lock.projects, grant.project)) {
+      projects[grant.project] = lock.projects[grant.project];
+    }
+    if (grant.group !== undefined && Object.hasOwn(lock.groups, grant.group)) {
+      groups[grant.group] = lock.groups[grant.group];
+    }
+  }
+  return { projects, groups };
+}
+
+/** The props of one account's stack: what shapes its output, and all it is built from. */
+export interface StackInputs {
+  readonly gitlab: Config["gitlab"];
+  readonly state: Config["state"];
+  readonly limits: Config["limits"];
+  readonly account: AccountConfig;
+  readonly lock?: GitLabLock;
+  /** With state in S3: who may read and write this stack's state (from its own pipeline roles). */
+  readonly stateAccess?: StackStateAccess;
+}
+
+export function stackInputs(config: Config, account: AccountConfig): StackInputs {
+  const state = config.state;
+  const access =
+    state.type === "s3" ? stateAccessOf(config, state).find((a) => a.stack === account.name) : undefined;
+  return {
+    gitlab: config.gitlab,
+    state,
+    limits: config.limits,
+    account,
+    ...(config.lock ? { lock: lockSlice(config.lock, account) } : {}),
+    ...(access ? { stateAccess: access } : {}),
+  };
+}
+
+/**
+ * The props of the state bucket's stack (state in S3): the state settings, the owning account, and
+ * the bucket policy, which names every account's planner and deployer, so an edit of any account's
+ * pipeline roles or of the state settings changes this stack's hash. Undefined without state in S3.
+ */
+export interface StateStackInputs {
+  readonly state: S3StateConfig;
+  readonly account: AccountConfig;
+  readonly bucketPolicy: IamDocument;
+}
+
+export function stateStackInputs(config: Config): StateStackInputs | undefined {
+  const state = config.state;
+  if (state.type !== "s3") return undefined;
+  const owner = config.accounts.find((account) => account.name === state.account);
+  if (owner === undefined)
+    throw new Error(`state.account "${state.account}" is not an account of the config`);
+  return { state, account: owner, bucketPolicy: stateBucketPolicy(config, state) };
+}
+
+/**
+ * SHA-256 of a stack's inputs under this tool (toolFingerprint) in this output format. The inputs'
+ * shape tells an account stack from the state bucket's (one has `bucketPolicy`), so neither record
+ * can stand for the other.
+ */
+export function stackInputHash(
+  fingerprint: string,
+  hcl: boolean,
+  inputs: StackInputs | StateStackInputs,
+): string {
+  return sha256(canonicalText({ fingerprint, hcl, inputs }));
+}
+
+/** Files under `dir`, recursively, sorted: the tool's own code. */
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .flatMap((entry) =>
+      entry.isDirectory() ? filesUnder(join(dir, entry.name)) : entry.isFile() ? [join(dir, entry.name)] : [],
+    );
+}
+
+/** The version in the nearest package.json at or above the file `require.resolve(name)` names. */
+function packageVersion(name: string): string {
+  for (let dir = dirname(require.resolve(name)); dirname(dir) !== dir; dir = dirname(dir)) {
+    const file = join(dir, "package.json");
+    if (!existsSync(file)) continue;
+    const manifest = JSON.parse(readFileSync(file, "utf8")) as { name?: string; version?: string };
+    if (manifest.name === name) return String(manifest.version);
+  }
+  throw new Error(`synth cache: no package.json found for ${name}`);
+}
+
+let fingerprint: string | undefined;
+
+/**
+ * SHA-256 of what shapes every stack besides its inputs: the bytes of the tool's code (`src/` and
+ * `stacks/` beside this module: the compiled dist/ when run, the TypeScript under jest), the versions of
+ * cdktf, constructs and the providers, Node's version and cdktf's context variable.
+ */
+export function toolFingerprint(): string {
+  if (fingerprint !== undefined) return fingerprint;
+  const root = join(__dirname, "..");
+  const hash = createHash("sha256");
+  hash.update(`${FORMAT}\0${process.version}\0${process.env.CDKTF_CONTEXT_JSON ?? ""}\0`);
+  for (const name of ["cdktf", "constructs", "@cdktf/provider-aws", "@cdktf/provider-tls"]) {
+    hash.update(`${name}@${packageVersion(name)}\0`);
+  }
+  for (const file of [...filesUnder(join(root, "src")), ...filesUnder(join(root, "stacks"))]) {
+    hash.update(`${file.slice(root.length)}\0`).update(readFileSync(file));
+  }
+  fingerprint = hash.digest("hex");
+  return fingerprint;
+}
+
+/**
+ * The record directory of an output directory (its real path) and output format: one file per stack
+ * (stackRecordFile), so a run rewrites only the records of the stacks it synthesized, and `run.json`.
+ */
+export function recordDirFor(cacheDir: string, outdir: string, hcl: boolean): string {
+  return join(cacheDir, sha256(`${outdir}\0${hcl}`).slice(0, 32));
+}
+
+/** A stack's record file in a record directory (named by a hash: a stack name is not a file name). */
+export function stackRecordFile(dir: string, stack: string): string {
+  return join(dir, `stack-${sha256(stack).slice(0, 32)}.json`);
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** A map of file → SHA-256, as records hold them. */
+const isDigests = (value: unknown): value is Record<string, string> =>
+  isObject(value) && Object.values(value).every((digest) => typeof digest === "string");
+
+const isLines = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((line) => typeof line === "string");
+
+function isAccessPart(value: unknown): value is AccessReportPart {
+  return isObject(value) && isLines(value.summary) && isLines(value.section);
+}
+
+function isStackRecord(value: unknown): value is StackRecord {
+  return (
+    isObject(value) &&
+    typeof value.input === "string" &&
+    isDigests(value.files) &&
+    Object.keys(value.files).every(isPlainRelativePath) &&
+    isObject(value.manifest) &&
+    (value.model === undefined
+      ? value.access === undefined
+      : isObject(value.model) && isAccessPart(value.access))
+  );
+}
+
+/**
+ * What a whole run wrote, for the check that skips a run whose inputs are all unchanged (upToDate):
+ * the key of its raw inputs (runKeyOf) and every file it left in the output directory.
+ */
+export interface RunRecord {
+  /** runKeyOf the config and lock files the run read. */
+  readonly key: string;
+  /** Every file the run wrote (stacks, generated files, manifest, its synthesized-files.json) → SHA-256. */
+  readonly files: Readonly<Record<string, string>>;
+  /** What the run reports: its stacks, in config order, and how many roles they hold. */
+  readonly stacks: readonly string[];
+  readonly roles: number;
+  /**
+   * Stat signatures (statSignature) of files whose bytes were checked against `files` at that stat,
+   * taken when their ctime was already SETTLE_MS old: a file with the same signature has those bytes.
+   */
+  readonly stats?: Readonly<Record<string, string>>;
+}
+
+function isRunRecord(value: unknown): value is RunRecord {
+  return (
+    isObject(value) &&
+    typeof value.key === "string" &&
+    isDigests(value.files) &&
+    Object.keys(value.files).every(isPlainRelativePath) &&
+    Array.isArray(value.stacks) &&
+    value.stacks.every((name) => typeof name === "string") &&
+    typeof value.roles === "number" &&
+    (value.stats === undefined || isDigests(value.stats))
+  );
+}
+
+/** A record file's JSON, or undefined when it is missing, damaged (checksum) or not valid JSON. */
+function readChecked(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+  const newline = text.indexOf("\n");
+  const body = text.slice(newline + 1);
+  if (newline !== 64 || text.slice(0, 64) !== sha256(body)) return undefined;
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The record's content when it is of this format and for `outdir`. */
+function recordFor(file: string, outdir: string): Record<string, unknown> | undefined {
+  const parsed = readChecked(file);
+  return isObject(parsed) && parsed.format === FORMAT && parsed.outdir === outdir ? parsed : undefined;
+}
+
+/**
+ * The records in `dir` of the stacks named, for `outdir`, by stack name; a stack has none when its file
+ * is missing, damaged (checksum), of another format, for another output directory or another stack.
+ */
+export function readRecords(dir: string, outdir: string, names: readonly string[]): Map<string, StackRecord> {
+  const stacks = new Map<string, StackRecord>();
+  for (const name of names) {
+    const parsed = recordFor(stackRecordFile(dir, name), outdir);
+    if (parsed?.stack === name && isStackRecord(parsed.record)) stacks.set(name, parsed.record);
+  }
+  return stacks;
+}
+
+/** The run record: small and apart, so the up-to-date check reads no models. */
+const runFileOf = (dir: string) => join(dir, "run.json");
+
+/**
+ * How old a file's ctime must be before its stat signature may stand for its bytes: a write within the
+ * same tick of a coarse clock would leave the signature as it was.
+ */
+export const SETTLE_MS = 2000;
+
+/**
+ * Whether every file is a regular file (not a symlink, which a synth would replace) inside `outdir`
+ * holding the recorded bytes; a file whose stat signature is among `known` is not read again.
+ */
+function filesIntact(
+  outdir: string,
+  files: Readonly<Record<string, string>>,
+  known: Readonly<Record<string, string>> = {},
+  settled: Record<string, string> = {},
+  settleMs = SETTLE_MS,
+): boolean {
+  const entries = Object.entries(files);
+  const settledBefore = BigInt(Date.now() - settleMs) * 1_000_000n;
+  return (
+    entries.length > 0 &&
+    entries.every(([file, digest]) => {
+      const path = join(outdir, file);
+      try {
+        // Taken before the bytes are read: a write after it changes the ctime the signature holds.
+        const stat = lstatSync(path, { bigint: true });
+        if (!stat.isFile() || !isWithin(outdir, realLocation(dirname(path)))) return false;
+        const signature = statSignature(stat);
+        if (known[file] !== signature && sha256(readFileSync(path)) !== digest) return false;
+        if (stat.ctimeNs < settledBefore) settled[file] = signature;
+        return true;
+      } catch {
+        return false;
+      }
+    })
+  );
+}
+
+/**
+ * Size, inode, mtime and ctime (ns): any write, rename or replacement of the file changes its ctime,
+ * which nothing in user space can set back (a `touch -d` sets the mtime only).
+ */
+const statSignature = (stat: BigIntStats): string =>
+  `${stat.size}:${stat.ino}:${stat.mtimeNs}:${stat.ctimeNs}`;
+
+/** The run record of an output directory, if there is a valid one. */
+export function readRunRecord(dir: string, outdir: string): RunRecord | undefined {
+  const run = recordFor(runFileOf(dir), outdir)?.run;
+  return isRunRecord(run) ? run : undefined;
+}
+
+/**
+ * The stat signatures of `previous` that still stand for `files`: those of files with the same digest
+ * (a file's bytes unchanged; if it was rewritten, its signature will not match and it is read again).
+ */
+export function keptStats(
+  previous: RunRecord | undefined,
+  files: Readonly<Record<string, string>>,
+): Record<string, string> | undefined {
+  if (previous?.stats === undefined) return undefined;
+  const kept = Object.entries(previous.stats).filter(([file]) => files[file] === previous.files[file]);
+  return kept.length > 0 ? Object.fromEntries(kept) : undefined;
+}
+
+/**
+ * The key of a run's raw inputs: the tool (toolFingerprint), the output format, and the bytes of the
+ * config file and of its lock (absent is not empty). Undefined when the config cannot be read (the
+ * normal path then reports that).
+ */
+export function runKeyOf(configFile: string, lockFile: string, hcl: boolean): string | undefined {
+  const read = (file: string): Buffer | undefined => {
+    try {
+      return readFileSync(file);
+    } catch {
+      return undefined;
+    }
+  };
+  const config = read(configFile);
+  if (config === undefined) return undefined;
+  const lock = read(lockFile);
+  const hash = createHash("sha256").update(`${toolFingerprint()}\0${hcl}\0${configFile}\0`);
+  hash.update(`${config.length}\0`).update(config);
+  if (lock === undefined) hash.update("no lock");
+  else hash.update(`${lock.length}\0`).update(lock);
+  return hash.digest("hex");
+}
+
+/**
+ * When the last run into `outdir` had the same raw inputs (runKeyOf) and every file it wrote still has
+ * its bytes, what it reported: the output is what this run would write, so nothing needs doing.
+ */
+export function upToDate(
+  cacheDir: string,
+  outdir: string,
+  hcl: boolean,
+  key: string,
+  settleMs = SETTLE_MS,
+): { readonly stacks: readonly string[]; readonly roles: number } | undefined {
+  const dir = recordDirFor(cacheDir, outdir, hcl);
+  const run = readRunRecord(dir, outdir);
+  const settled: Record<string, string> = {};
+  if (run === undefined || run.key !== key || !filesIntact(outdir, run.files, run.stats, settled, settleMs)) {
+    return undefined;
+  }
+  // The signatures of the files just read: the next check need not read them.
+  if (canonicalText(settled) !== canonicalText(run.stats ?? {})) {
+    writeChecked(runFileOf(dir), { format: FORMAT, outdir, run: { ...run, stats: settled } });
+  }
+  return { stacks: run.stacks, roles: run.roles };
+}
+
+/**
+ * Whether a stack's recorded output can stand for a fresh synth: same inputs, only files the stack may
+ * write (`expected`, its stack file among them), each still holding the recorded bytes (a hand-edited
+ * or deleted file is synthesized again), and for an account stack (`withModel`) its model.
+ */
+export function stillValid(
+  record: StackRecord | undefined,
+  input: string,
+  outdir: string,
+  expected: readonly string[],
+  withModel: boolean,
+): boolean {
+  if (record === undefined || record.input !== input) return false;
+  if ((record.model !== undefined) !== withModel) return false;
+  const files = Object.keys(record.files);
+  if (!files.includes(expected[0]!) || !files.every((file) => expected.includes(file))) return false;
+  return filesIntact(outdir, record.files);
+}
+
+/** Deletes the records of an output directory (an extension run: nothing may be reused after it). */
+export function forgetRecords(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Writes the records of the stacks `fresh` names (each atomically: a temporary file renamed over the old
+ * one), deletes those of stacks no longer in `stacks`, writes the run record, and keeps the newest
+ * KEPT_RECORDS record directories (one per output directory). A cache that cannot be written only costs
+ * the next run its speed, so failures are ignored.
+ */
+export function writeRecords(
+  dir: string,
+  outdir: string,
+  stacks: ReadonlyMap<string, StackRecord>,
+  fresh: ReadonlySet<string>,
+  run?: RunRecord,
+): void {
+  // An old run record goes first, so that one never outlives a failed write of the stack records
+  // (it would still be checked against every file, but the records then describe the same run).
+  const runFile = runFileOf(dir);
+  rmSync(runFile, { force: true });
+  const kept = new Set([...stacks.keys()].map((name) => stackRecordFile(dir, name)));
+  try {
+    for (const name of readdirSync(dir)) {
+      if (!kept.has(join(dir, name))) rmSync(join(dir, name), { force: true });
+    }
+  } catch {
+    // no directory yet
+  }
+  for (const [stack, record] of stacks) {
+    if (!fresh.has(stack)) continue;
+    if (!writeChecked(stackRecordFile(dir, stack), { format: FORMAT, outdir, stack, record })) return;
+  }
+  if (run !== undefined) writeChecked(runFile, { format: FORMAT, outdir, run });
+  try {
+    pruneRecords(dirname(dir));
+  } catch {
+    // another run pruning at the same time
+  }
+}
+
+/** Writes a checksummed record atomically; false when it could not be written. */
+function writeChecked(file: string, value: unknown): boolean {
+  const body = JSON.stringify(value);
+  const temporary = `${file}.${process.pid}.tmp`;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(temporary, `${sha256(body)}\n${body}`);
+    renameSync(temporary, file);
+    return true;
+  } catch {
+    rmSync(temporary, { force: true });
+    return false;
+  }
+}
+
+function pruneRecords(cacheDir: string): void {
+  const dirs = readdirSync(cacheDir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => ({
+      path: join(cacheDir, entry.name),
+      mtime: statSync(join(cacheDir, entry.name)).mtimeMs,
+    }))
+    .sort((a, b) => b.mtime - a.mtime);
+  for (const { path } of dirs.slice(KEPT_RECORDS)) rmSync(path, { recursive: true, force: true });
+}

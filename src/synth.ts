@@ -30,6 +30,7 @@ import {
   type WrittenRecord,
 } from "./output-files";
 import type { SynthesizedStack } from "./terraform/synthesized-stacks";
+import { withFastResolve } from "./terraform/fast-resolve";
 import { formatHcl } from "./terraform/format-hcl";
 import { unwrapInterpolationOnlyStrings } from "./terraform/unwrap-interpolations";
 import { AccountStack } from "../stacks/account-stack";
@@ -129,7 +130,7 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
   try {
     const app = buildApp(config, scratch, options.hcl, options.extension);
     stepDone("construct");
-    withoutTokenCreationStacks(() => app.synth());
+    withoutTokenCreationStacks(() => withFastResolve(() => app.synth()));
     stepDone("synth");
     // What will be deployed, for the generated files (equal to the HCL parsed back, as the tests check).
     const synthesized: SynthesizedStack[] = app.node.children

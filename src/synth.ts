@@ -30,7 +30,7 @@ import {
   type WrittenRecord,
 } from "./output-files";
 import type { SynthesizedStack } from "./terraform/synthesized-stacks";
-import { withFastResolve } from "./terraform/fast-resolve";
+import { withFastCdktf } from "./terraform/cdktf-hooks";
 import { formatHcl } from "./terraform/format-hcl";
 import { unwrapInterpolationOnlyStrings } from "./terraform/unwrap-interpolations";
 import { AccountStack } from "../stacks/account-stack";
@@ -83,7 +83,7 @@ export interface SynthResult {
 
 /** Builds the construct tree: one stack per account, writing HCL or JSON when synthesized. */
 export function buildApp(config: Config, outdir: string, hcl: boolean, extension?: Extension): App {
-  return withoutTokenCreationStacks(() => buildStacks(config, outdir, hcl, extension));
+  return withoutTokenCreationStacks(() => withFastCdktf(() => buildStacks(config, outdir, hcl, extension)));
 }
 
 function buildStacks(config: Config, outdir: string, hcl: boolean, extension?: Extension): App {
@@ -130,7 +130,7 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
   try {
     const app = buildApp(config, scratch, options.hcl, options.extension);
     stepDone("construct");
-    withoutTokenCreationStacks(() => withFastResolve(() => app.synth()));
+    withoutTokenCreationStacks(() => withFastCdktf(() => app.synth()));
     stepDone("synth");
     // What will be deployed, for the generated files (equal to the HCL parsed back, as the tests check).
     const synthesized: SynthesizedStack[] = app.node.children

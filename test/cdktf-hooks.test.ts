@@ -84,6 +84,7 @@ describe("fastResolve: what cdktf's resolve returns, cdktf resolving every token
   test.each([
     ["a number token", () => ({ n: Token.asNumber(Lazy.numberValue({ produce: () => 42 })) })],
     ["a plain number", () => ({ n: [1, 2.5] })],
+    ["a number list token", () => ({ l: Token.asNumberList(Lazy.anyValue({ produce: () => [1, 2] })) })],
     ["a list token", () => ({ l: Token.asList(Lazy.anyValue({ produce: () => ["a", "b"] })) })],
     ["a map token key", () => ({ m: Token.asStringMap(Lazy.anyValue({ produce: () => ({ k: "v" }) })) })],
     ["an IResolvable object", () => ({ r: [Lazy.anyValue({ produce: () => ({ k: "v" }) })] })],

@@ -7,6 +7,7 @@ import {
   Fn,
   Lazy,
   StringConcat,
+  TerraformOutput,
   TerraformStack,
   Token,
   Tokenization,
@@ -19,7 +20,7 @@ import { loadConfigFile } from "../src/config/load";
 import type { Config } from "../src/config/schema";
 import { lockPathFor } from "../src/gitlab/lock";
 import { buildApp } from "../src/synth";
-import { withFastCdktf } from "../src/terraform/cdktf-hooks";
+import { SkippedPrepareError, withFastCdktf } from "../src/terraform/cdktf-hooks";
 import { cdktfOwnResolve, fastResolve, withFastResolve } from "../src/terraform/fast-resolve";
 import { withoutStackCapture } from "../src/terraform/stack-capture";
 import { filesUnder } from "./support/configs";
@@ -164,19 +165,66 @@ function crossStackApp(outdir: string): App {
   return app;
 }
 
-describe("withFastCdktf around app.synth(): byte-identical to stock cdktf", () => {
-  test("GIVEN a cross-stack reference THEN cdktf still wires it (output, remote state), as stock", () => {
+describe("cdktf's prepare pass, skipped: the guards", () => {
+  test("GIVEN a cross-stack reference WHEN synthesized with the fast path alone THEN cdktf wires it, as stock", () => {
     const stockDir = join(scratch, "cross-stock");
     crossStackApp(stockDir).synth();
     const fastDir = join(scratch, "cross-fast");
-    withFastCdktf(() => crossStackApp(fastDir).synth());
+    withFastResolve(() => crossStackApp(fastDir).synth());
     const fast = written(fastDir);
     expect(fast).toEqual(written(stockDir));
-    // The guard's case: the prepare pass found the reference and added the output and remote state.
     expect(fast["stacks/second/cdk.tf.json"]).toContain("terraform_remote_state");
     expect(fast["stacks/first/cdk.tf.json"]).toContain("cross-stack-output-aws_iam_rolerolename");
   });
 
+  test.each([false, true])(
+    "GIVEN a cross-stack reference WHEN synthesized with the prepare pass skipped (hcl: %s) THEN SkippedPrepareError names both stacks",
+    (hcl) => {
+      const previous = process.env.SYNTH_HCL_OUTPUT;
+      process.env.SYNTH_HCL_OUTPUT = String(hcl);
+      try {
+        const app = crossStackApp(join(scratch, `cross-skipped-${hcl}`));
+        const synth = () => withFastCdktf(() => app.synth());
+        expect(synth).toThrow(SkippedPrepareError);
+        expect(synth).toThrow(/stack second refers to aws_iam_role\.role\.name of stack first/);
+      } finally {
+        if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
+        else process.env.SYNTH_HCL_OUTPUT = previous;
+      }
+    },
+  );
+
+  test("GIVEN a token whose resolution adds a construct WHEN synthesized with the prepare pass skipped THEN SkippedPrepareError", () => {
+    // GIVEN a value that creates an output in its stack when resolved (what the prepare pass would
+    // have done before rendering)
+    const app = new App({ outdir: join(scratch, "growing"), stackTraces: false });
+    const stack = new TerraformStack(app, "growing");
+    new AwsProvider(stack, "aws", { region: "eu-west-1" });
+    let made = 0;
+    const value = Lazy.stringValue({
+      produce: () => {
+        new TerraformOutput(stack, `late-${made++}`, { value: "x" });
+        return "v";
+      },
+    });
+    new IamRole(stack, "role", { name: value, assumeRolePolicy: "{}" });
+    // WHEN synthesized THEN refused, naming the stack
+    expect(() => withFastCdktf(() => app.synth())).toThrow(/stack growing gained 1 construct/);
+    // AND with the pass, stock cdktf renders such a stack without complaint (the case the guard covers)
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  test("GIVEN a reference within one stack THEN no guard fires", () => {
+    const app = new App({ outdir: join(scratch, "within"), stackTraces: false });
+    const stack = new TerraformStack(app, "within");
+    new AwsProvider(stack, "aws", { region: "eu-west-1" });
+    const role = new IamRole(stack, "role", { name: "r", assumeRolePolicy: "{}" });
+    new IamRolePolicy(stack, "policy", { role: role.name, policy: "{}" });
+    expect(() => withFastCdktf(() => app.synth())).not.toThrow();
+  });
+});
+
+describe("withFastCdktf around app.synth(): byte-identical to stock cdktf", () => {
   /** The fixture configs and a generated config of 3 accounts × 10 roles (with its lock). */
   function configs(): [string, () => Config][] {
     const generated = join(scratch, "generated.yaml");

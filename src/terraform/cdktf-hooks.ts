@@ -8,10 +8,15 @@
  * - `withoutStackCapture` (stack-capture.ts): no stack trace captured for each token made.
  * - `withFastResolve` (fast-resolve.ts): the token-free parts of a stack skip cdktf's resolver; every
  *   token still goes through it.
+ * - `withoutPrepareResolve` (skip-prepare.ts): no throw-away resolve of every stack before rendering;
+ *   a cross-stack reference, or a construct added while resolving, throws `SkippedPrepareError`.
  */
 import { withFastResolve } from "./fast-resolve";
+import { withoutPrepareResolve } from "./skip-prepare";
 import { withoutStackCapture } from "./stack-capture";
 
+export { SkippedPrepareError } from "./skip-prepare";
+
 export function withFastCdktf<T>(work: () => T): T {
-  return withoutStackCapture(() => withFastResolve(work));
+  return withoutStackCapture(() => withFastResolve(() => withoutPrepareResolve(work)));
 }

@@ -22,6 +22,7 @@ import { Token } from "cdktf/lib/tokens/token";
 import { resolve as cdktfResolve } from "cdktf/lib/tokens/private/resolve";
 import { TokenString } from "cdktf/lib/tokens/private/encoding";
 import type { IConstruct } from "constructs";
+import { withReplaced } from "./scoped-patch";
 
 /** The options cdktf's `Tokenization.resolve` takes. */
 export interface ResolveOptions {
@@ -115,14 +116,7 @@ type ResolveFunction = (value: unknown, options: ResolveOptions) => unknown;
  * when `work` throws). Per call, so it composes with any number of Apps and stacks.
  */
 export function withFastResolve<T>(work: () => T): T {
-  const target = Tokenization as unknown as { resolve: ResolveFunction };
-  const previous = target.resolve;
-  target.resolve = fastResolve;
-  try {
-    return work();
-  } finally {
-    target.resolve = previous;
-  }
+  return withReplaced(Tokenization as unknown as { resolve: ResolveFunction }, "resolve", fastResolve, work);
 }
 
 /** For tests: cdktf's own resolve of `value` (what `fastResolve` must equal). */

@@ -13,17 +13,12 @@
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 import stackTraceModule = require("cdktf/lib/tokens/private/stack-trace");
 
+import { withReplaced } from "./scoped-patch";
+
 type Capture = typeof stackTraceModule.captureStackTrace;
 
 const noFrames: Capture = () => [];
 
 export function withoutStackCapture<T>(work: () => T): T {
-  const target = stackTraceModule as { captureStackTrace: Capture };
-  const previous = target.captureStackTrace;
-  target.captureStackTrace = noFrames;
-  try {
-    return work();
-  } finally {
-    target.captureStackTrace = previous;
-  }
+  return withReplaced(stackTraceModule as { captureStackTrace: Capture }, "captureStackTrace", noFrames, work);
 }

@@ -50,6 +50,7 @@ import {
   type StateStackInputs,
 } from "./synth-cache";
 import type { SynthesizedStack } from "./terraform/synthesized-stacks";
+import { withFastCdktf } from "./terraform/cdktf-hooks";
 import { formatHcl } from "./terraform/format-hcl";
 import { unwrapInterpolationOnlyStrings } from "./terraform/unwrap-interpolations";
 import { AccountStack } from "../stacks/account-stack";
@@ -138,7 +139,9 @@ export function buildApp(config: Config, outdir: string, hcl: boolean, extension
     ...(extension ? { extension: { hook: extension, config } } : {}),
   }));
   const state = stateStackInputs(config);
-  return withoutTokenCreationStacks(() => buildStacks(state ? [...stacks, state] : stacks, outdir, hcl));
+  return withoutTokenCreationStacks(() =>
+    withFastCdktf(() => buildStacks(state ? [...stacks, state] : stacks, outdir, hcl)),
+  );
 }
 
 /** The props of one stack: an account's (with the extension, if any) or the state bucket's. */
@@ -325,10 +328,10 @@ function synthesizeStack(
   input: string,
   lap: (step: SynthStep) => void,
 ): StackRecord {
-  const app = withoutTokenCreationStacks(() => buildStacks([props], scratch, hcl));
+  const app = withoutTokenCreationStacks(() => withFastCdktf(() => buildStacks([props], scratch, hcl)));
   const stack = app.node.children[0];
   lap("construct");
-  withoutTokenCreationStacks(() => app.synth());
+  withoutTokenCreationStacks(() => withFastCdktf(() => app.synth()));
   lap("synth");
   const name = stackName(props);
   const files: Record<string, string> = {};
@@ -364,7 +367,7 @@ function synthesizeAll(
 ): StackOutput[] {
   const app = buildApp(config, scratch, hcl, extension);
   lap("construct");
-  withoutTokenCreationStacks(() => app.synth());
+  withoutTokenCreationStacks(() => withFastCdktf(() => app.synth()));
   lap("synth");
   for (const stack of stackNamesOf(config)) {
     const file = join(scratch, "stacks", stack, stackFile);

@@ -1,0 +1,259 @@
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import {
+  App,
+  DefaultTokenResolver,
+  Fn,
+  Lazy,
+  StringConcat,
+  TerraformOutput,
+  TerraformStack,
+  Token,
+  Tokenization,
+} from "cdktf";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { generateConfig, generateLock } from "../bench/generate";
+import { loadConfigFile } from "../src/config/load";
+import type { Config } from "../src/config/schema";
+import { lockPathFor } from "../src/gitlab/lock";
+import { buildApp } from "../src/synth";
+import { SkippedPrepareError, withFastCdktf } from "../src/terraform/cdktf-hooks";
+import { cdktfOwnResolve, fastResolve, withFastResolve } from "../src/terraform/fast-resolve";
+import { withoutStackCapture } from "../src/terraform/stack-capture";
+import { filesUnder } from "./support/configs";
+
+const FIXTURES = join(__dirname, "fixtures", "configs");
+
+let scratch: string;
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), "gitlab-oidc-hooks-"));
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** A stack to resolve in, and cdktf's default resolver. */
+function resolveOptions(preparing = false) {
+  const app = new App({ outdir: mkdtempSync(join(scratch, "app-")) });
+  const scope = new TerraformStack(app, "s");
+  return { scope, resolver: new DefaultTokenResolver(new StringConcat()), preparing };
+}
+
+/** A string token whose producer counts its calls: proof that cdktf's resolver reached it. */
+function countingToken(value: string): { token: string; calls: () => number } {
+  let calls = 0;
+  const token = Lazy.stringValue({
+    produce: () => {
+      calls++;
+      return value;
+    },
+  });
+  return { token, calls: () => calls };
+}
+
+describe("fastResolve: what cdktf's resolve returns, cdktf resolving every token", () => {
+  test("GIVEN plain data WHEN resolved THEN equal to cdktf's, a fresh copy, undefined values dropped", () => {
+    const options = resolveOptions();
+    const input = {
+      a: "x",
+      b: { c: undefined, d: null, e: true, f: ["p", undefined, "q"] },
+      "quoted key": [{ g: "release-e-1", h: "" }],
+    };
+    const fast = fastResolve(input, options) as typeof input;
+    expect(fast).toStrictEqual(cdktfOwnResolve(input, options));
+    expect(fast).toStrictEqual({
+      a: "x",
+      b: { d: null, e: true, f: ["p", "q"] },
+      "quoted key": [{ g: "release-e-1", h: "" }],
+    });
+    expect(fast.b).not.toBe(input.b);
+    expect(fast["quoted key"][0]).not.toBe(input["quoted key"][0]);
+  });
+
+  test("GIVEN a token deep in an otherwise plain subtree THEN cdktf's resolver resolves it, once", () => {
+    // GIVEN a string token inside a string, three levels down
+    const { token, calls } = countingToken("v");
+    const input = { a: { b: ["plain", `arn:${token}:x`], c: "plain" } };
+    // WHEN resolved on the fast path
+    const fast = fastResolve(input, resolveOptions());
+    // THEN the token was resolved by cdktf (its producer ran) and the rest copied
+    expect(fast).toStrictEqual({ a: { b: ["plain", "arn:v:x"], c: "plain" } });
+    expect(calls()).toBe(1);
+  });
+
+  test.each([
+    ["a number token", () => ({ n: Token.asNumber(Lazy.numberValue({ produce: () => 42 })) })],
+    ["a plain number", () => ({ n: [1, 2.5] })],
+    ["a number list token", () => ({ l: Token.asNumberList(Lazy.anyValue({ produce: () => [1, 2] })) })],
+    ["a list token", () => ({ l: Token.asList(Lazy.anyValue({ produce: () => ["a", "b"] })) })],
+    ["a map token key", () => ({ m: Token.asStringMap(Lazy.anyValue({ produce: () => ({ k: "v" }) })) })],
+    ["an IResolvable object", () => ({ r: [Lazy.anyValue({ produce: () => ({ k: "v" }) })] })],
+    ["a function call token", () => ({ j: Fn.jsonencode({ a: "b", c: ["d"] }) })],
+    ["a string the number-token pattern matches", () => ({ s: "1e5 and 2e-3" })],
+    ["a map token value", () => ({ s: [Token.STRING_MAP_TOKEN_VALUE] })],
+  ])("GIVEN %s THEN the result is cdktf's", (_, make) => {
+    const options = resolveOptions();
+    const stock = (() => {
+      try {
+        return { value: cdktfOwnResolve(make(), options) };
+      } catch (error) {
+        return { error: (error as Error).message };
+      }
+    })();
+    const fast = (() => {
+      try {
+        return { value: fastResolve(make(), options) };
+      } catch (error) {
+        return { error: (error as Error).message };
+      }
+    })();
+    expect(fast).toStrictEqual(stock);
+  });
+
+  test("GIVEN a function or a cyclic structure THEN cdktf's own error", () => {
+    const options = resolveOptions();
+    const withFunction = { a: { f: () => 1 } };
+    const cyclic: Record<string, unknown> = { a: {} };
+    (cyclic.a as Record<string, unknown>).self = cyclic;
+    for (const input of [withFunction, cyclic]) {
+      let stockError = "";
+      try {
+        cdktfOwnResolve(input, options);
+      } catch (error) {
+        stockError = (error as Error).message;
+      }
+      expect(stockError).not.toBe("");
+      expect(() => fastResolve(input, options)).toThrow(stockError);
+    }
+  });
+
+  test("GIVEN withFastResolve WHEN work throws THEN the error propagates and cdktf's resolve is restored", () => {
+    const before = Tokenization.resolve;
+    expect(() =>
+      withFastResolve(() => {
+        expect(Tokenization.resolve).not.toBe(before);
+        throw new Error("inside");
+      }),
+    ).toThrow("inside");
+    expect(Tokenization.resolve).toBe(before);
+  });
+});
+
+describe("withoutStackCapture", () => {
+  test("GIVEN a token made inside THEN its creation stack is empty; made outside, recorded as before", () => {
+    const inside = withoutStackCapture(() => Lazy.anyValue({ produce: () => "x" }));
+    expect(inside.creationStack).toEqual([]);
+    expect(Lazy.anyValue({ produce: () => "x" }).creationStack.length).toBeGreaterThan(0);
+  });
+});
+
+/** Every file an App wrote, by path relative to its outdir. */
+function written(dir: string): Record<string, string> {
+  return Object.fromEntries(filesUnder(dir).map((file) => [file, readFileSync(join(dir, file), "utf8")]));
+}
+
+/** Two stacks, the second referring to a resource of the first: a cross-stack reference. */
+function crossStackApp(outdir: string): App {
+  const app = new App({ outdir, stackTraces: false });
+  const first = new TerraformStack(app, "first");
+  new AwsProvider(first, "aws", { region: "eu-west-1" });
+  const role = new IamRole(first, "role", { name: "r", assumeRolePolicy: "{}" });
+  const second = new TerraformStack(app, "second");
+  new AwsProvider(second, "aws", { region: "eu-west-1" });
+  new IamRolePolicy(second, "policy", { role: role.name, policy: "{}" });
+  return app;
+}
+
+describe("cdktf's prepare pass, skipped: the guards", () => {
+  test("GIVEN a cross-stack reference WHEN synthesized with the fast path alone THEN cdktf wires it, as stock", () => {
+    const stockDir = join(scratch, "cross-stock");
+    crossStackApp(stockDir).synth();
+    const fastDir = join(scratch, "cross-fast");
+    withFastResolve(() => crossStackApp(fastDir).synth());
+    const fast = written(fastDir);
+    expect(fast).toEqual(written(stockDir));
+    expect(fast["stacks/second/cdk.tf.json"]).toContain("terraform_remote_state");
+    expect(fast["stacks/first/cdk.tf.json"]).toContain("cross-stack-output-aws_iam_rolerolename");
+  });
+
+  test.each([false, true])(
+    "GIVEN a cross-stack reference WHEN synthesized with the prepare pass skipped (hcl: %s) THEN SkippedPrepareError names both stacks",
+    (hcl) => {
+      const previous = process.env.SYNTH_HCL_OUTPUT;
+      process.env.SYNTH_HCL_OUTPUT = String(hcl);
+      try {
+        const app = crossStackApp(join(scratch, `cross-skipped-${hcl}`));
+        const synth = () => withFastCdktf(() => app.synth());
+        expect(synth).toThrow(SkippedPrepareError);
+        expect(synth).toThrow(/stack second refers to aws_iam_role\.role\.name of stack first/);
+      } finally {
+        if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
+        else process.env.SYNTH_HCL_OUTPUT = previous;
+      }
+    },
+  );
+
+  test("GIVEN a token whose resolution adds a construct WHEN synthesized with the prepare pass skipped THEN SkippedPrepareError", () => {
+    // GIVEN a value that creates an output in its stack when resolved (what the prepare pass would
+    // have done before rendering)
+    const app = new App({ outdir: join(scratch, "growing"), stackTraces: false });
+    const stack = new TerraformStack(app, "growing");
+    new AwsProvider(stack, "aws", { region: "eu-west-1" });
+    let made = 0;
+    const value = Lazy.stringValue({
+      produce: () => {
+        new TerraformOutput(stack, `late-${made++}`, { value: "x" });
+        return "v";
+      },
+    });
+    new IamRole(stack, "role", { name: value, assumeRolePolicy: "{}" });
+    // WHEN synthesized THEN refused, naming the stack
+    expect(() => withFastCdktf(() => app.synth())).toThrow(/stack growing gained 1 construct/);
+    // AND with the pass, stock cdktf renders such a stack without complaint (the case the guard covers)
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  test("GIVEN a reference within one stack THEN no guard fires", () => {
+    const app = new App({ outdir: join(scratch, "within"), stackTraces: false });
+    const stack = new TerraformStack(app, "within");
+    new AwsProvider(stack, "aws", { region: "eu-west-1" });
+    const role = new IamRole(stack, "role", { name: "r", assumeRolePolicy: "{}" });
+    new IamRolePolicy(stack, "policy", { role: role.name, policy: "{}" });
+    expect(() => withFastCdktf(() => app.synth())).not.toThrow();
+  });
+});
+
+describe("withFastCdktf around app.synth(): byte-identical to stock cdktf", () => {
+  /** The fixture configs and a generated config of 3 accounts × 10 roles (with its lock). */
+  function configs(): [string, () => Config][] {
+    const generated = join(scratch, "generated.yaml");
+    writeFileSync(generated, generateConfig(3, 10));
+    writeFileSync(lockPathFor(generated), generateLock(3, 10));
+    return [
+      ...readdirSync(FIXTURES)
+        .filter((file) => file.endsWith(".yaml") && !file.endsWith(".lock.yaml"))
+        .map((file): [string, () => Config] => [file, () => loadConfigFile(join(FIXTURES, file))]),
+      ["generated 3 × 10", () => loadConfigFile(generated)],
+    ];
+  }
+
+  test.each([true, false])(
+    "GIVEN each fixture config and a generated one WHEN synthesized (hcl: %s) THEN every file equals stock cdktf's",
+    (hcl) => {
+      for (const [name, load] of configs()) {
+        const config = load();
+        const stockDir = join(scratch, `${name}-${hcl}-stock`);
+        buildApp(config, stockDir, hcl).synth();
+        const fastDir = join(scratch, `${name}-${hcl}-fast`);
+        const app = buildApp(config, fastDir, hcl);
+        withFastCdktf(() => app.synth());
+        const stock = written(stockDir);
+        expect(Object.keys(stock).filter((file) => /\/cdk\.tf(\.json)?$/.test(file)).length).toBeGreaterThan(
+          0,
+        );
+        expect({ name, files: written(fastDir) }).toEqual({ name, files: stock });
+      }
+    },
+  );
+});

@@ -1,0 +1,153 @@
+// One file per entry point (esbuild), for start-up: `node dist/main.js` spent most of its time loading
+// ~530 modules one by one (resolving, reading and compiling each), ~200 of them cdktf's and never used by
+// a synth. A bundle is one read and one compile, cached by Node's compile cache (src/runtime/entry.ts).
+// scripts/build.mjs calls this only when a bundle is stale; docs/performance.md has the numbers.
+//
+// What a bundle changes, and the guard for each:
+// - Modules a synth never calls are CUT (below): each is replaced by a module that throws, naming the
+//   module, as soon as anything reads, calls or constructs it. Nothing is ever silently skipped.
+// - cdktf's one `util.isArray` call becomes `Array.isArray` (the same function): Node ≥ 22 would print
+//   DEP0044 for it, and src/runtime/warnings.ts can no longer tell cdktf's frames from ours in a bundle.
+//   The build fails if that call is not found exactly once.
+// - The tool's own modules are inlined, so an extension (src/extension/load.ts) could not share them:
+//   dist/main.js runs the unbundled build when the config has one (src/runtime/launch.ts).
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join, relative } from "node:path";
+
+/**
+ * Modules cut from the bundles: `request` as required by a file matching `importer`; `why` a synth never
+ * reaches it. A cut module's exported names are kept (so `export *` over it still lists them), their
+ * values are the guard.
+ */
+export const CUT_MODULES = [
+  {
+    request: "archiver",
+    importer: /[\\/]node_modules[\\/]cdktf[\\/]lib[\\/]private[\\/]fs\.js$/,
+    module: "archiver (cdktf/lib/private/fs.js: zipping a TerraformAsset directory)",
+    why: "the tool declares no TerraformAsset; archiver and its dependencies are ~190 modules",
+  },
+  {
+    request: "./testing",
+    importer: /[\\/]node_modules[\\/]cdktf[\\/]lib[\\/]index\.js$/,
+    module: "cdktf/lib/testing (cdktf's Testing helpers)",
+    why: "for cdktf's own unit tests; the tool's tests run the unbundled sources",
+  },
+  {
+    request: "./testing/matchers",
+    importer: /[\\/]node_modules[\\/]cdktf[\\/]lib[\\/]index\.js$/,
+    module: "cdktf/lib/testing/matchers (cdktf's jest matchers)",
+    why: "for cdktf's own unit tests; the tool's tests run the unbundled sources",
+  },
+];
+
+/** Where a bundled run says what to do when it reaches a cut module. */
+export const CUT_ADVICE =
+  "Run the unbundled build instead (GITLAB_OIDC_UNBUNDLED=1 node dist/main.js) and report this: scripts/bundle.mjs cut a module the run needs.";
+
+/**
+ * The source of a cut module: every read of an export, call or `new` throws an Error naming it. Reading
+ * `__esModule` or a symbol (module interop helpers do) and listing the export names (`export *`) are
+ * allowed, so loading the module that requires it still works.
+ */
+export function cutModuleSource(module, exportNames) {
+  return `"use strict";
+const names = ${JSON.stringify(exportNames)};
+function reached(how) {
+  throw new Error(${JSON.stringify(`gitlab-oidc-aws: this run reached ${module}, which the bundle cut. `)} + how + ${JSON.stringify(`. ${CUT_ADVICE}`)});
+}
+const target = function cutModule() {};
+module.exports = new Proxy(target, {
+  get(t, key) {
+    if (typeof key === "symbol" || key === "__esModule") return undefined;
+    return reached("read of " + String(key));
+  },
+  apply: () => reached("call"),
+  construct: () => reached("new"),
+  set: (t, key) => reached("write of " + String(key)),
+  ownKeys: () => [...names, "prototype"],
+  getOwnPropertyDescriptor: (t, key) =>
+    key === "prototype"
+      ? Reflect.getOwnPropertyDescriptor(t, key)
+      : names.includes(key)
+        ? { value: undefined, writable: true, enumerable: true, configurable: true }
+        : undefined,
+});
+`;
+}
+
+/** `exports.Name = …` assignments of a CommonJS file: the names its module exports. */
+export function commonJsExportNames(source) {
+  return [...new Set([...source.matchAll(/^exports\.(\w+) = /gm)].map((match) => match[1]))].sort();
+}
+
+/** cdktf's `util.isArray` call (lib/terraform-output.js), as TypeScript compiled it. */
+const UTIL_IS_ARRAY_CALL = "(0, util_2.isArray)(";
+
+/**
+ * Bundles `entry` (relative to root) into `outfile`, with a linked source map; resolves to the list of
+ * input files (for the staleness check) and the esbuild metafile.
+ */
+export async function bundle(root, entry, outfile) {
+  const esbuild = await import("esbuild");
+  const cutPlugin = {
+    name: "cut-modules",
+    setup(build) {
+      for (const [index, cut] of CUT_MODULES.entries()) {
+        const filter = new RegExp(`^${cut.request.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}$`);
+        build.onResolve({ filter }, (args) => {
+          if (!cut.importer.test(args.importer)) return undefined;
+          return { path: String(index), namespace: "cut", pluginData: { resolveDir: args.resolveDir } };
+        });
+      }
+      build.onLoad({ filter: /.*/, namespace: "cut" }, (args) => {
+        const cut = CUT_MODULES[Number(args.path)];
+        const real = createRequire(
+          args.pluginData?.resolveDir ? join(args.pluginData.resolveDir, "x.js") : join(root, "x.js"),
+        );
+        const file = cut.request.startsWith(".") ? real.resolve(cut.request) : undefined;
+        const names = file ? commonJsExportNames(readFileSync(file, "utf8")) : [];
+        return { contents: cutModuleSource(cut.module, names), loader: "js" };
+      });
+      // cdktf's util.isArray → Array.isArray (see the top of this file).
+      build.onLoad({ filter: /[\\/]node_modules[\\/]cdktf[\\/]lib[\\/]terraform-output\.js$/ }, (args) => {
+        const source = readFileSync(args.path, "utf8");
+        const count = source.split(UTIL_IS_ARRAY_CALL).length - 1;
+        if (count !== 1) {
+          throw new Error(
+            `${args.path}: expected cdktf's util.isArray call ${UTIL_IS_ARRAY_CALL} once, found ${count} (a new cdktf version?)`,
+          );
+        }
+        return { contents: source.replace(UTIL_IS_ARRAY_CALL, "Array.isArray("), loader: "js" };
+      });
+    },
+  };
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    // Dependencies a run loads only on a rare path, from node_modules as before: swc compiles an
+    // extension (src/extension/load.ts), prettier formats the bench's table.
+    external: ["@swc/core", "esbuild", "prettier"],
+    // Lets src/extension/load.ts refuse to load an extension into a bundle (see the top of this file).
+    define: { "process.env.GITLAB_OIDC_AWS_BUNDLE": JSON.stringify(relative(root, outfile)) },
+    sourcemap: "linked",
+    sourcesContent: false,
+    metafile: true,
+    logLevel: "warning",
+    plugins: [cutPlugin],
+  });
+  // Every cut must have happened: a cut that no longer matches (cdktf moved a file) is a build error.
+  const missed = CUT_MODULES.filter((_, index) => !(`cut:${index}` in result.metafile.inputs));
+  if (missed.length > 0) {
+    throw new Error(
+      `scripts/bundle.mjs: not cut (no importer matched): ${missed.map((cut) => cut.module).join(", ")}`,
+    );
+  }
+  const inputs = Object.keys(result.metafile.inputs).filter((input) => !input.includes(":"));
+  return { inputs, metafile: result.metafile };
+}

@@ -54,7 +54,7 @@ export function cutModuleSource(module, exportNames) {
   return `"use strict";
 const names = ${JSON.stringify(exportNames)};
 function reached(how) {
-  throw new Error(${JSON.stringify(`gitlab-oidc-aws: this run reached ${module}, which the bundle cut. `)} + how + ${JSON.stringify(`. ${CUT_ADVICE}`)});
+  throw new Error(${JSON.stringify(`gitlab-oidc-aws: this run reached ${module}, which the bundle cut (`)} + how + ${JSON.stringify(`). ${CUT_ADVICE}`)});
 }
 const target = function cutModule() {};
 module.exports = new Proxy(target, {

@@ -1,0 +1,122 @@
+/**
+ * The main job's bundle (scripts/bundle.mjs, dist/bundle/main.js) against its per-file build
+ * (dist/main.unbundled.js, what `node dist/main.js` ran before bundling): the same exit code, messages
+ * and output, byte for byte, on the example and every config under test/fixtures/configs/, and on a
+ * config with problems. And dist/main.js really runs the bundle (one file, no cdktf module of its own),
+ * except for a config with an extension, which runs the per-file build. One build for all of them.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { filesUnder } from "../support/configs";
+import { exampleText } from "../support/example";
+import { run, runOk, type RunResult } from "../support/run";
+
+const ROOT = join(__dirname, "..", "..");
+const CONFIGS = join(ROOT, "test", "fixtures", "configs");
+const BUNDLE = join(ROOT, "dist", "bundle", "main.js");
+const UNBUNDLED = join(ROOT, "dist", "main.unbundled.js");
+const LAUNCHER = join(ROOT, "dist", "main.js");
+
+let scratch: string;
+beforeAll(() => {
+  runOk(process.execPath, [join(ROOT, "scripts", "build.mjs")], { timeoutMs: 60_000 });
+  scratch = mkdtempSync(join(tmpdir(), "gitlab-oidc-bundle-"));
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Runs one build of the main job on `config` into `<scratch>/<label>`; its result and output files. */
+function synth(script: string, config: string, label: string, env: NodeJS.ProcessEnv = {}) {
+  const outdir = join(scratch, label);
+  const result = run(process.execPath, [script], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_OPTIONS: "", GITLAB_OIDC_CONFIG: config, CDKTF_OUTDIR: outdir, ...env },
+    timeoutMs: 60_000,
+  });
+  let files: Record<string, string> = {};
+  try {
+    files = Object.fromEntries(filesUnder(outdir).map((f) => [f, readFileSync(join(outdir, f), "utf8")]));
+  } catch {
+    // nothing written
+  }
+  const text = (s: string) => s.split(outdir).join("<outdir>");
+  return { status: result.status, stdout: text(result.stdout), stderr: text(result.stderr), files };
+}
+
+const fixtureConfigs = readdirSync(CONFIGS)
+  .filter((name) => name.endsWith(".yaml") && !name.endsWith(".lock.yaml"))
+  .map((name) => [name, join(CONFIGS, name)]);
+
+test.each([
+  ["examples/basic (a fresh clone's npm run synth)", join(ROOT, "examples", "basic", "gitlab-oidc.yaml")],
+  ...fixtureConfigs,
+])("%s: the bundle writes byte for byte what the per-file build writes", (name, config) => {
+  // GIVEN a config WHEN both builds synthesize it
+  const label = name.replace(/\W+/g, "-");
+  const bundled = synth(BUNDLE, config, `${label}-bundle`);
+  const unbundled = synth(UNBUNDLED, config, `${label}-unbundled`);
+  // THEN they succeed alike, with the same files, contents and messages
+  expect(unbundled.status).toBe(0);
+  expect(Object.keys(bundled.files).length).toBeGreaterThan(3);
+  expect(bundled).toEqual(unbundled);
+});
+
+test("a config with problems: the same messages and exit code, nothing written", () => {
+  // GIVEN the example with a wildcard project and an unquoted account ID
+  const config = join(scratch, "bad.yaml");
+  writeFileSync(
+    config,
+    exampleText()
+      .replace("project: acme/web", "project: acme/*")
+      .replace('accountId: "222222222222"', "accountId: 222222222222"),
+  );
+  // WHEN both builds run on it THEN both refuse it alike
+  const bundled = synth(BUNDLE, config, "bad-bundle");
+  const unbundled = synth(UNBUNDLED, config, "bad-unbundled");
+  expect(bundled.status).toBe(1);
+  expect(bundled.stderr).toMatch(/2 problems in .*bad\.yaml; nothing was written/);
+  expect(bundled).toEqual(unbundled);
+});
+
+/** The modules a run of dist/main.js loaded, relative to the repository; its result. */
+function loadedBy(config: string, outdir: string): { result: RunResult; modules: string[] } {
+  const list = `${outdir}.modules.json`;
+  const script = `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(list)}, JSON.stringify(Object.keys(require.cache))));
+require(${JSON.stringify(LAUNCHER)});`;
+  const result = run(process.execPath, ["-e", script], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_OPTIONS: "", GITLAB_OIDC_CONFIG: config, CDKTF_OUTDIR: outdir },
+    timeoutMs: 60_000,
+  });
+  const modules = (JSON.parse(readFileSync(list, "utf8")) as string[]).map((m) => m.replace(`${ROOT}/`, ""));
+  return { result, modules };
+}
+
+test("node dist/main.js runs the bundle: a handful of files, none of cdktf's own", () => {
+  // GIVEN the example WHEN the launcher runs it
+  const { result, modules } = loadedBy(join(CONFIGS, "example.yaml"), join(scratch, "launched"));
+  // THEN it ran the bundle, whose modules are inside it: no node_modules, no per-file build
+  expect(result.status).toBe(0);
+  expect(modules).toContain("dist/bundle/main.js");
+  expect(modules.filter((m) => m.includes("node_modules"))).toEqual([]);
+  expect(modules).not.toContain("dist/main.unbundled.js");
+  expect(modules.length).toBeLessThan(15);
+});
+
+test("a config with an extension runs the per-file build, with the extension in the output", () => {
+  // GIVEN the extension fixture (its extension compiles to its mirror path under dist/)
+  const config = join(ROOT, "test", "fixtures", "extension", "gitlab-oidc.yaml");
+  // WHEN dist/main.js runs it
+  const { result, modules } = loadedBy(config, join(scratch, "extension"));
+  // THEN the per-file build ran, and said it used the extension
+  expect(result.stderr).toBe("");
+  expect(result.status).toBe(0);
+  expect(result.stdout).toMatch(/with .*gitlab-oidc\.extend\.ts/);
+  expect(modules).toContain("dist/main.unbundled.js");
+  expect(modules).not.toContain("dist/bundle/main.js");
+  // AND the bundle run directly refuses the extension instead of loading a second copy of the tool
+  const direct = synth(BUNDLE, config, "extension-direct");
+  expect(direct.status).toBe(1);
+  expect(direct.stderr).toMatch(/cannot load an extension/);
+  expect(direct.files).toEqual({});
+});

@@ -202,6 +202,11 @@ export async function repeat(
     }
     if (timed) samples.push(sample);
   }
+  return summarize(label, samples);
+}
+
+/** Medians (and the wall-time spread) of timed samples of one command. */
+export function summarize(label: string, samples: readonly Sample[]): Measurement {
   const walls = samples.map((s) => s.wallMs);
   const last = samples[samples.length - 1];
   return {

@@ -10,9 +10,10 @@ import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { lockPathFor } from "../src/gitlab/lock";
 import { generateConfig, generateLock } from "./generate";
-import { GNU_TIME, hasGnuTime, median, repeat, type Measurement } from "./measure";
+import { GNU_TIME, hasGnuTime, repeat, type Measurement } from "./measure";
 import { nodeVersionBinaries } from "./node-versions";
 import type { Phases } from "./phases";
+import { medianPhases, packageTable, startupRow, startupTable, type StartupRow } from "./startup";
 import { CDKTF_JSON, cdktfEnv, createFastProject, createStockProject } from "./stock";
 
 const root = resolve(__dirname, "../..");
@@ -36,8 +37,6 @@ const OUT = resolve(root, env.BENCH_OUT ?? "bench/results.md");
 
 const TARGETS = {
   mainWallMs: 600,
-  /** `node dist/main.js`, on the machine's Node and on each tested LTS line (issue 15). */
-  nodeMainWallMs: 300,
   stockRatio: 5,
   scaleWallMs: 15000,
   scaleRssKb: 1.5 * 1024 * 1024,
@@ -75,18 +74,40 @@ function hclBytes(outdir: string, stacks: string[]): number {
   return stacks.reduce((sum, stack) => sum + statSync(join(outdir, "stacks", stack, "cdk.tf")).size, 0);
 }
 
+/** bench/phases.ts as a profiling bundle (scripts/bundle.mjs), built once per bench run. */
+let phasesBundle: Promise<string> | undefined;
+function profilingBundle(): Promise<string> {
+  phasesBundle ??= (async () => {
+    const out = join(root, "dist", "bundle", "phases-profile.js");
+    const { bundle } = (await import(join(root, "scripts", "bundle.mjs"))) as {
+      bundle: (root: string, entry: string, out: string, options: { profile: boolean }) => Promise<unknown>;
+    };
+    await bundle(root, "bench/phases.ts", out, { profile: true });
+    return out;
+  })();
+  return phasesBundle;
+}
+
 async function phasesOf(config: string, scratch: string, runs: number): Promise<Phases> {
+  // Started like dist/main.js: the runtime entry (compile cache on) first, then the bundle.
+  const command = [
+    "node",
+    "--require",
+    join(root, "dist/src/runtime/entry.js"),
+    await profilingBundle(),
+    scratch,
+  ];
   const samples: Phases[] = [];
-  for (let i = 0; i < runs; i++) {
-    const m = await repeat("phases", ["node", join(root, "dist/bench/phases.js"), scratch], {
+  for (let i = 0; i < runs + 1; i++) {
+    const m = await repeat("phases", command, {
       cwd: root,
       env: { ...env, GITLAB_OIDC_CONFIG: config },
       runs: 1,
     });
-    samples.push(JSON.parse(m.last.stdout.trim().split("\n").pop()!) as Phases);
+    // The first run fills the compile cache for the profiling bundle.
+    if (i > 0) samples.push(JSON.parse(m.last.stdout.trim().split("\n").pop()!) as Phases);
   }
-  const keys = Object.keys(samples[0]) as (keyof Phases)[];
-  return Object.fromEntries(keys.map((k) => [k, median(samples.map((s) => s[k]))])) as unknown as Phases;
+  return medianPhases(samples);
 }
 
 async function main(): Promise<void> {
@@ -111,29 +132,22 @@ async function main(): Promise<void> {
       before,
     });
     const mainHcl = readFileSync(join(mainOut, "stacks/production/cdk.tf"), "utf8");
-    const nodeMain = await repeat("node dist/main.js", ["node", "dist/main.js"], {
-      cwd: root,
+    // `node dist/main.js` against a bare `node -e 0`, interleaved, on this Node and each tested LTS line
+    // (the compile cache on, and once off to show its effect).
+    const startup: StartupRow[] = [];
+    const startupOptions = {
+      root,
       env: synthEnv(exampleConfig, mainOut),
       runs: RUNS,
       warmup: WARMUP,
-      before,
-    });
-
-    // The same on each tested Node LTS line (compile cache on), and once with the cache off to show its effect.
-    const otherNodes: { label: string; m: Measurement; cached: boolean }[] = [];
+      outdir: mainOut,
+    };
+    startup.push(await startupRow(process.execPath, process.version, startupOptions));
     if (!flag("BENCH_SKIP_NODE_VERSIONS")) {
       try {
         for (const { version, binary } of nodeVersionBinaries(root)) {
-          for (const cached of [true, false]) {
-            const cacheEnv = cached ? {} : { NODE_DISABLE_COMPILE_CACHE: "1" };
-            const m = await repeat(`node ${version} dist/main.js`, [binary, "dist/main.js"], {
-              cwd: root,
-              env: { ...synthEnv(exampleConfig, mainOut), ...cacheEnv },
-              runs: RUNS,
-              warmup: WARMUP,
-              before,
-            });
-            otherNodes.push({ label: `v${version}`, m, cached });
+          for (const cacheOff of [false, true]) {
+            startup.push(await startupRow(binary, `v${version}`, startupOptions, cacheOff));
           }
         }
       } catch (error) {
@@ -267,22 +281,6 @@ async function main(): Promise<void> {
       "≤ 0.6 s",
       npmSynth.wallMs <= TARGETS.mainWallMs,
     );
-    row(
-      `\`node dist/main.js\` (same, without npm and the build check), Node ${process.version}`,
-      nodeMain,
-      "≤ 0.3 s",
-      nodeMain.wallMs <= TARGETS.nodeMainWallMs,
-      "no compile cache before Node 22",
-    );
-    for (const { label, m, cached } of otherNodes) {
-      row(
-        `\`node dist/main.js\`, Node ${label}${cached ? "" : ", compile cache off (`NODE_DISABLE_COMPILE_CACHE=1`)"}`,
-        m,
-        cached ? "≤ 0.3 s" : "–",
-        cached ? m.wallMs <= TARGETS.nodeMainWallMs : undefined,
-        cached ? "compile cache on (default)" : "for comparison",
-      );
-    }
     if (stock) {
       const ratio = stock.wallMs / npmSynth.wallMs;
       row(
@@ -368,6 +366,7 @@ async function main(): Promise<void> {
     );
     for (const r of rows) lines.push(`| ${r.join(" | ")} |`);
     lines.push("");
+    lines.push(...startupTable(startup, `load average ${load.toFixed(2)} at the start`));
 
     if (scale.length > 0) {
       lines.push(`## Scale: generated configs, ${ROLES} roles per account, \`npm run synth\``, "");
@@ -409,8 +408,8 @@ async function main(): Promise<void> {
       lines.push(
         "## Where the main job's time goes",
         "",
-        "The steps of `src/synth.ts` as `synthesize()` reports them, in a fresh process (bench/phases.ts; median of up to 3 runs). " +
-          "Node's own start-up (~0.05 s) is not included.",
+        "The steps of `src/synth.ts` as `synthesize()` reports them, in a fresh process started like `node dist/main.js` " +
+          "(bench/phases.ts as a profiling bundle, compile cache on; median of up to 3 runs), from the process's start.",
         "",
       );
       lines.push(`| Step | ${phases.map((p) => p.label).join(" | ")} |`);
@@ -420,7 +419,8 @@ async function main(): Promise<void> {
           `| ${label} | ${phases.map(({ p }) => `${seconds(pick(p))} (${Math.round((pick(p) / p.total) * 100)}%)`).join(" | ")} |`,
         );
       };
-      step("Load modules (config loader, cdktf, constructs, provider classes)", (p) => p.modules);
+      step("Node's own start-up (bootstrap, as in a bare `node -e 0`)", (p) => p.node);
+      step("Load modules (read and compile the bundle, run its modules: by package below)", (p) => p.modules);
       step("Read and validate the config (YAML, schema, rules)", (p) => p.loadValidate);
       step("Build the construct tree", (p) => p.construct);
       step("cdktf `App.synth()` (HCL text)", (p) => p.synth);
@@ -429,6 +429,7 @@ async function main(): Promise<void> {
       step("Generated files (src/generated-files.ts)", (p) => p.generated);
       step("Move into place", (p) => p.install);
       lines.push(`| Total | ${phases.map(({ p }) => seconds(p.total)).join(" | ")} |`, "");
+      lines.push(...packageTable(phases[0].p, phases[0].label));
     }
 
     lines.push("## Notes", "");

@@ -84,11 +84,67 @@ export function commonJsExportNames(source) {
 /** cdktf's `util.isArray` call (lib/terraform-output.js), as TypeScript compiled it. */
 const UTIL_IS_ARRAY_CALL = "(0, util_2.isArray)(";
 
+function withoutUtilIsArray(path, source) {
+  const count = source.split(UTIL_IS_ARRAY_CALL).length - 1;
+  if (count !== 1) {
+    throw new Error(
+      `${path}: expected cdktf's util.isArray call ${UTIL_IS_ARRAY_CALL} once, found ${count} (a new cdktf version?)`,
+    );
+  }
+  return source.replace(UTIL_IS_ARRAY_CALL, "Array.isArray(");
+}
+
+/**
+ * What the profile of module loading (bench/phases.ts) counts a file under: the innermost package in
+ * node_modules (`semver (cdktf's)` for a copy bundled inside another), or the tool's own top directory.
+ */
+export function packageOf(root, path) {
+  const rel = relative(root, path).split(/[\\/]/);
+  const at = rel.lastIndexOf("node_modules");
+  if (at === -1) return rel.length > 2 && rel[0] === "src" ? `tool: src/${rel[1]}` : `tool: ${rel[0]}`;
+  const name = rel[at + 1]?.startsWith("@") ? `${rel[at + 1]}/${rel[at + 2]}` : rel[at + 1];
+  const outer = rel.indexOf("node_modules");
+  if (outer === at) return name;
+  const owner = rel[outer + 1]?.startsWith("@") ? `${rel[outer + 1]}/${rel[outer + 2]}` : rel[outer + 1];
+  return `${name} (${owner}'s)`;
+}
+
+/**
+ * A profiling bundle's first lines: each module's top-level code runs between enter and leave; the time
+ * not spent in modules it requires is the module's own, summed per package in
+ * `globalThis.__gitlabOidcModuleTimes` (ms). A module that returns early (CommonJS allows it) is closed
+ * when its parent leaves.
+ */
+const PROFILER = `globalThis.__gitlabOidcModuleTimes = {};
+const __profileStack = [];
+const __profileNow = () => Number(process.hrtime.bigint()) / 1e6;
+function __profileEnter(pkg) { __profileStack.push({ pkg, start: __profileNow(), inner: 0 }); }
+function __profileLeave(pkg) {
+  const now = __profileNow();
+  for (;;) {
+    const frame = __profileStack.pop();
+    if (!frame) return;
+    const total = now - frame.start;
+    const times = globalThis.__gitlabOidcModuleTimes;
+    times[frame.pkg] = (times[frame.pkg] ?? 0) + total - frame.inner;
+    if (__profileStack.length > 0) __profileStack[__profileStack.length - 1].inner += total;
+    if (frame.pkg === pkg) return;
+  }
+}`;
+
+/** A module's source between __profileEnter and __profileLeave, after its "use strict" prologue. */
+function profiled(pkg, source) {
+  const prologue =
+    /^(?:\s*(?:\/\/[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*(["'])use strict\1;?/.exec(source)?.[0] ?? "";
+  const name = JSON.stringify(pkg);
+  return `${prologue}__profileEnter(${name});${source.slice(prologue.length)}\n;__profileLeave(${name});\n`;
+}
+
 /**
  * Bundles `entry` (relative to root) into `outfile`, with a linked source map; resolves to the list of
  * input files (for the staleness check) and the esbuild metafile.
  */
-export async function bundle(root, entry, outfile) {
+export async function bundle(root, entry, outfile, { profile = false } = {}) {
   const esbuild = await import("esbuild");
   const cutPlugin = {
     name: "cut-modules",
@@ -109,16 +165,13 @@ export async function bundle(root, entry, outfile) {
         const names = file ? commonJsExportNames(readFileSync(file, "utf8")) : [];
         return { contents: cutModuleSource(cut.module, names), loader: "js" };
       });
-      // cdktf's util.isArray → Array.isArray (see the top of this file).
-      build.onLoad({ filter: /[\\/]node_modules[\\/]cdktf[\\/]lib[\\/]terraform-output\.js$/ }, (args) => {
-        const source = readFileSync(args.path, "utf8");
-        const count = source.split(UTIL_IS_ARRAY_CALL).length - 1;
-        if (count !== 1) {
-          throw new Error(
-            `${args.path}: expected cdktf's util.isArray call ${UTIL_IS_ARRAY_CALL} once, found ${count} (a new cdktf version?)`,
-          );
-        }
-        return { contents: source.replace(UTIL_IS_ARRAY_CALL, "Array.isArray("), loader: "js" };
+      // cdktf's util.isArray → Array.isArray (see the top of this file); with `profile`, every module.
+      const patched = /[\\/]node_modules[\\/]cdktf[\\/]lib[\\/]terraform-output\.js$/;
+      build.onLoad({ filter: profile ? /\.[cm]?[jt]s$/ : patched }, (args) => {
+        let source = readFileSync(args.path, "utf8");
+        if (patched.test(args.path)) source = withoutUtilIsArray(args.path, source);
+        const loader = /\.[cm]?ts$/.test(args.path) ? "ts" : "js";
+        return { contents: profile ? profiled(packageOf(root, args.path), source) : source, loader };
       });
     },
   };
@@ -140,6 +193,7 @@ export async function bundle(root, entry, outfile) {
     metafile: true,
     logLevel: "warning",
     plugins: [cutPlugin],
+    ...(profile ? { banner: { js: PROFILER } } : {}),
   });
   // Every cut must have happened: a cut that no longer matches (cdktf moved a file) is a build error.
   const missed = CUT_MODULES.filter((_, index) => !(`cut:${index}` in result.metafile.inputs));

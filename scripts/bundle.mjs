@@ -137,7 +137,7 @@ function profiled(pkg, source) {
   const prologue =
     /^(?:\s*(?:\/\/[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*(["'])use strict\1;?/.exec(source)?.[0] ?? "";
   const name = JSON.stringify(pkg);
-  return `${prologue}__profileEnter(${name});${source.slice(prologue.length)}\n;__profileLeave(${name});\n`;
+  return `${prologue};__profileEnter(${name});${source.slice(prologue.length)}\n;__profileLeave(${name});\n`;
 }
 
 /**

@@ -31,7 +31,7 @@ const DEADLINE_MS = 120_000;
 const SHARED = { explain: join(ROOT, "test", "fixtures", "explain") };
 
 /** What a synth's output depends on, besides the fixture itself. */
-const INPUTS = ["main.ts", "src", "stacks", "package-lock.json", "scripts/build.mjs"];
+const INPUTS = ["main.ts", "src", "stacks", "package-lock.json", "scripts/build.mjs", "scripts/bundle.mjs"];
 
 function* files(path) {
   const stat = statSync(path, { throwIfNoEntry: false });

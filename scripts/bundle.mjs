@@ -13,7 +13,7 @@
 //   dist/main.js runs the unbundled build when the config has one (src/runtime/launch.ts).
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 
 /**
  * Modules cut from the bundles: `request` as required by a file matching `importer`; `why` a synth never
@@ -39,7 +39,37 @@ export const CUT_MODULES = [
     module: "cdktf/lib/testing/matchers (cdktf's jest matchers)",
     why: "for cdktf's own unit tests; the tool's tests run the unbundled sources",
   },
+  {
+    // An ES module: its locales are functions, each replaced by one that throws; `en` is kept.
+    request: "../locales/index.js",
+    importer: /[\\/]node_modules[\\/]zod[\\/]v4[\\/](classic|core)[\\/][^\\/]+\.js$/,
+    module: "zod/v4/locales (zod's error messages in other languages)",
+    why: "the tool's messages are its own and in English; the locales are 12% of the bundle",
+    keep: ["en"],
+  },
 ];
+
+/** The export names of an ES module that re-exports defaults: `export { default as ar } from "./ar.js"`. */
+export function reexportedNames(source) {
+  return [...source.matchAll(/export \{ default as (\w+) \} from "(\.\/[^"]+)"/g)].map((m) => ({
+    name: m[1],
+    from: m[2],
+  }));
+}
+
+/** An ES module cut but for `keep`: every other export is a function that throws naming it. */
+export function cutEsModuleSource(module, exports, keep) {
+  const lines = [
+    `function reached(name) {`,
+    `  throw new Error(${JSON.stringify(`gitlab-oidc-aws: this run reached ${module}, which the bundle cut (call of `)} + name + ${JSON.stringify(`). ${CUT_ADVICE}`)});`,
+    `}`,
+  ];
+  for (const { name, from } of exports) {
+    if (keep.includes(name)) lines.push(`export { default as ${name} } from ${JSON.stringify(from)};`);
+    else lines.push(`export function ${name}() { return reached(${JSON.stringify(name)}); }`);
+  }
+  return lines.join("\n") + "\n";
+}
 
 /** Where a bundled run says what to do when it reaches a cut module. */
 export const CUT_ADVICE =
@@ -93,6 +123,52 @@ function withoutUtilIsArray(path, source) {
   }
   return source.replace(UTIL_IS_ARRAY_CALL, "Array.isArray(");
 }
+
+/**
+ * `const name = require("module");` in a CommonJS file, made to load the module on first use: for
+ * modules a synth needs only on a rare path. Fails the build unless each is found exactly once.
+ */
+function withLazyRequires(path, source, modules) {
+  let result = source;
+  for (const module of modules) {
+    const pattern = new RegExp(`^const (\\w+) = require\\("${module}"\\);$`, "gm");
+    const found = [...source.matchAll(pattern)].length;
+    if (found !== 1)
+      throw new Error(`${path}: expected one \`const … = require("${module}")\`, found ${found}`);
+    result = result.replace(pattern, `const $1 = __lazyRequire(() => require("${module}"));`);
+  }
+  return `${LAZY_REQUIRE}\n${result}`;
+}
+
+/** A module loaded on first use of any of its properties, or of itself as a function. */
+const LAZY_REQUIRE = `function __lazyRequire(load) {
+  let loaded;
+  const real = () => (loaded ??= load());
+  return new Proxy(function lazyModule() {}, {
+    get: (_, key) => real()[key],
+    has: (_, key) => key in real(),
+    apply: (_, self, args) => Reflect.apply(real(), self, args),
+  });
+}`;
+
+/** What the bundles change in files of node_modules: the file (a path pattern) and the change. */
+const PATCHES = [
+  {
+    // See the top of this file.
+    file: /[\\/]node_modules[\\/]cdktf[\\/]lib[\\/]terraform-output\.js$/,
+    apply: withoutUtilIsArray,
+  },
+  {
+    // ValidateTerraformVersion runs `terraform version` only where an import block asks for Terraform ≥ 1.5.
+    file: /[\\/]node_modules[\\/]cdktf[\\/]lib[\\/]validations[\\/]validate-binary-version\.js$/,
+    apply: (path, source) => withLazyRequires(path, source, ["child_process", "semver"]),
+  },
+  {
+    // Copies and zips TerraformAsset directories, which the tool declares none of.
+    file: /[\\/]node_modules[\\/]cdktf[\\/]lib[\\/]private[\\/]fs\.js$/,
+    apply: (path, source) => withLazyRequires(path, source, ["child_process"]),
+  },
+];
 
 /**
  * What the profile of module loading (bench/phases.ts) counts a file under: the innermost package in
@@ -158,18 +234,28 @@ export async function bundle(root, entry, outfile, { profile = false } = {}) {
       }
       build.onLoad({ filter: /.*/, namespace: "cut" }, (args) => {
         const cut = CUT_MODULES[Number(args.path)];
-        const real = createRequire(
-          args.pluginData?.resolveDir ? join(args.pluginData.resolveDir, "x.js") : join(root, "x.js"),
-        );
-        const file = cut.request.startsWith(".") ? real.resolve(cut.request) : undefined;
-        const names = file ? commonJsExportNames(readFileSync(file, "utf8")) : [];
-        return { contents: cutModuleSource(cut.module, names), loader: "js" };
+        const { resolveDir } = args.pluginData;
+        const file = cut.request.startsWith(".")
+          ? createRequire(join(resolveDir, "x.js")).resolve(cut.request)
+          : undefined;
+        const source = file ? readFileSync(file, "utf8") : "";
+        if (cut.keep) {
+          const exports = reexportedNames(source);
+          const missing = cut.keep.filter((name) => !exports.some((e) => e.name === name));
+          if (missing.length > 0) throw new Error(`${file}: no export ${missing.join(", ")} to keep`);
+          return {
+            contents: cutEsModuleSource(cut.module, exports, cut.keep),
+            loader: "js",
+            resolveDir: dirname(file),
+          };
+        }
+        return { contents: cutModuleSource(cut.module, commonJsExportNames(source)), loader: "js" };
       });
-      // cdktf's util.isArray → Array.isArray (see the top of this file); with `profile`, every module.
-      const patched = /[\\/]node_modules[\\/]cdktf[\\/]lib[\\/]terraform-output\.js$/;
+      // The patches below; with `profile`, every module.
+      const patched = new RegExp(PATCHES.map((patch) => patch.file.source).join("|"));
       build.onLoad({ filter: profile ? /\.[cm]?[jt]s$/ : patched }, (args) => {
         let source = readFileSync(args.path, "utf8");
-        if (patched.test(args.path)) source = withoutUtilIsArray(args.path, source);
+        for (const patch of PATCHES) if (patch.file.test(args.path)) source = patch.apply(args.path, source);
         const loader = /\.[cm]?ts$/.test(args.path) ? "ts" : "js";
         return { contents: profile ? profiled(packageOf(root, args.path), source) : source, loader };
       });

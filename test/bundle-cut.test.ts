@@ -11,7 +11,7 @@ const BUNDLER = join(__dirname, "..", "scripts", "bundle.mjs");
 /** What happens to a cut module `cdktf/lib/testing (cut for the test)` exporting `Testing`. */
 function exercise(): Record<string, unknown> {
   const script = `
-import { CUT_MODULES, cutModuleSource } from ${JSON.stringify(BUNDLER)};
+import { CUT_MODULES, cutEsModuleSource, cutModuleSource } from ${JSON.stringify(BUNDLER)};
 const module = { exports: {} };
 new Function("module", cutModuleSource("cdktf/lib/testing (cut for the test)", ["Testing"]))(module);
 const m = module.exports;
@@ -25,6 +25,10 @@ for (const k in m) {
   }
   Object.defineProperty(o, k, desc);
 }
+// An ES module cut (zod's locales): the names stay, calling one throws
+const esm = await import("data:text/javascript," + encodeURIComponent(
+  cutEsModuleSource("zod/v4/locales (cut for the test)", [{ name: "ar", from: "./ar.js" }, { name: "az", from: "./az.js" }], []),
+));
 const attempt = (f) => { try { f(); return "no error"; } catch (e) { return e.message; } };
 process.stdout.write(JSON.stringify({
   listed: Object.keys(o),
@@ -34,6 +38,8 @@ process.stdout.write(JSON.stringify({
   construct: attempt(() => new m()),
   write: attempt(() => { m.Testing = 1; }),
   cuts: CUT_MODULES.map((cut) => cut.module),
+  esCall: attempt(() => esm.ar()),
+  esNames: Object.keys(esm),
 }));
 `;
   return JSON.parse(runOk(process.execPath, ["--input-type=module", "-e", script]).stdout);
@@ -51,10 +57,15 @@ test("a cut module loads and lists its names, and throws naming itself when reac
     );
   }
   expect(seen.read).toContain("read of Testing");
-  // AND what is cut is archiver (zipping assets) and cdktf's testing helpers, nothing else
+  expect(seen.esNames).toEqual(["ar", "az"]);
+  expect(seen.esCall).toMatch(
+    /^gitlab-oidc-aws: this run reached zod\/v4\/locales \(cut for the test\), which the bundle cut \(call of ar\)/,
+  );
+  // AND what is cut is archiver (zipping assets), cdktf's testing helpers and zod's locales, nothing else
   expect(seen.cuts).toEqual([
     expect.stringMatching(/^archiver /),
     expect.stringMatching(/^cdktf\/lib\/testing /),
     expect.stringMatching(/^cdktf\/lib\/testing\/matchers /),
+    expect.stringMatching(/^zod\/v4\/locales /),
   ]);
 });

@@ -5,7 +5,7 @@
  * config with problems. And dist/main.js really runs the bundle (one file, no cdktf module of its own),
  * except for a config with an extension, which runs the per-file build. One build for all of them.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { filesUnder } from "../support/configs";
@@ -75,6 +75,23 @@ test("a config with problems: the same messages and exit code, nothing written",
   const unbundled = synth(UNBUNDLED, config, "bad-unbundled");
   expect(bundled.status).toBe(1);
   expect(bundled.stderr).toMatch(/2 problems in .*bad\.yaml; nothing was written/);
+  expect(bundled).toEqual(unbundled);
+});
+
+test("an adopted account (import blocks: cdktf's Terraform version check, loaded lazily in the bundle): the same", () => {
+  // GIVEN the example with its production account adopted
+  const config = join(scratch, "adopted.yaml");
+  writeFileSync(
+    config,
+    exampleText().replace("    provider: create\n", "    provider: create\n    adopt: true\n"),
+  );
+  cpSync(join(CONFIGS, "example.lock.yaml"), join(scratch, "adopted.lock.yaml"));
+  expect(readFileSync(config, "utf8")).toContain("adopt: true");
+  // WHEN both builds synthesize it THEN they agree, and the HCL has the import blocks
+  const bundled = synth(BUNDLE, config, "adopted-bundle");
+  const unbundled = synth(UNBUNDLED, config, "adopted-unbundled");
+  expect(unbundled.status).toBe(0);
+  expect(bundled.files["stacks/production/cdk.tf"]).toMatch(/^import \{/m);
   expect(bundled).toEqual(unbundled);
 });
 

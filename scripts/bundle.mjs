@@ -141,7 +141,7 @@ function withLazyRequires(path, source, modules) {
 }
 
 /** A module loaded on first use of any of its properties, or of itself as a function. */
-const LAZY_REQUIRE = `function __lazyRequire(load) {
+export const LAZY_REQUIRE = `function __lazyRequire(load) {
   let loaded;
   const real = () => (loaded ??= load());
   return new Proxy(function lazyModule() {}, {
@@ -159,7 +159,8 @@ const PATCHES = [
     apply: withoutUtilIsArray,
   },
   {
-    // ValidateTerraformVersion runs `terraform version` only where an import block asks for Terraform ≥ 1.5.
+    // ValidateTerraformVersion (`terraform version` where an import block needs Terraform ≥ 1.5) runs only
+    // in cdktf's own validation of a stack, which App.synth() does not call.
     file: /[\\/]node_modules[\\/]cdktf[\\/]lib[\\/]validations[\\/]validate-binary-version\.js$/,
     apply: (path, source) => withLazyRequires(path, source, ["child_process", "semver"]),
   },

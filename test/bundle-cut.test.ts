@@ -11,7 +11,7 @@ const BUNDLER = join(__dirname, "..", "scripts", "bundle.mjs");
 /** What happens to a cut module `cdktf/lib/testing (cut for the test)` exporting `Testing`. */
 function exercise(): Record<string, unknown> {
   const script = `
-import { CUT_MODULES, cutEsModuleSource, cutModuleSource } from ${JSON.stringify(BUNDLER)};
+import { CUT_MODULES, LAZY_REQUIRE, cutEsModuleSource, cutModuleSource } from ${JSON.stringify(BUNDLER)};
 const module = { exports: {} };
 new Function("module", cutModuleSource("cdktf/lib/testing (cut for the test)", ["Testing"]))(module);
 const m = module.exports;
@@ -29,6 +29,13 @@ for (const k in m) {
 const esm = await import("data:text/javascript," + encodeURIComponent(
   cutEsModuleSource("zod/v4/locales (cut for the test)", [{ name: "ar", from: "./ar.js" }, { name: "az", from: "./az.js" }], []),
 ));
+// A lazy require: nothing loaded until first use, then properties and calls reach the module
+const lazy = [];
+const lazyRequire = new Function(LAZY_REQUIRE + "; return __lazyRequire;")();
+const fn = Object.assign((x) => "called " + x, { satisfies: (v) => "satisfies " + v });
+const lazyModule = lazyRequire(() => { lazy.push("loaded"); return fn; });
+lazy.push("created");
+lazy.push(lazyModule.satisfies("1.5.0"), lazyModule("x"), "satisfies" in lazyModule);
 const attempt = (f) => { try { f(); return "no error"; } catch (e) { return e.message; } };
 process.stdout.write(JSON.stringify({
   listed: Object.keys(o),
@@ -40,6 +47,7 @@ process.stdout.write(JSON.stringify({
   cuts: CUT_MODULES.map((cut) => cut.module),
   esCall: attempt(() => esm.ar()),
   esNames: Object.keys(esm),
+  lazy,
 }));
 `;
   return JSON.parse(runOk(process.execPath, ["--input-type=module", "-e", script]).stdout);
@@ -61,6 +69,8 @@ test("a cut module loads and lists its names, and throws naming itself when reac
   expect(seen.esCall).toMatch(
     /^gitlab-oidc-aws: this run reached zod\/v4\/locales \(cut for the test\), which the bundle cut \(call of ar\)/,
   );
+  // AND a module required lazily is loaded on first use, once, and works as the module
+  expect(seen.lazy).toEqual(["created", "loaded", "satisfies 1.5.0", "called x", true]);
   // AND what is cut is archiver (zipping assets), cdktf's testing helpers and zod's locales, nothing else
   expect(seen.cuts).toEqual([
     expect.stringMatching(/^archiver /),

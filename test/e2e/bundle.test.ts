@@ -78,7 +78,7 @@ test("a config with problems: the same messages and exit code, nothing written",
   expect(bundled).toEqual(unbundled);
 });
 
-test("an adopted account (import blocks: cdktf's Terraform version check, loaded lazily in the bundle): the same", () => {
+test("an adopted account (import blocks, cdktf's importable resources): the same", () => {
   // GIVEN the example with its production account adopted
   const config = join(scratch, "adopted.yaml");
   writeFileSync(

@@ -12,6 +12,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { chooseConfig, extensionFor } from "../layout";
+import { runBundle } from "./bundle-cache";
 
 /** The environment variable that makes dist/main.js run the per-file build. */
 export const UNBUNDLED_ENV = "GITLAB_OIDC_UNBUNDLED";
@@ -36,8 +37,10 @@ export function mainBuildFile(distDir: string, build: MainBuild): string {
   return join(distDir, build.build === "bundle" ? join("bundle", "main.js") : "main.unbundled.js");
 }
 
-/** Runs the main job from `distDir` (dist/). */
+/** Runs the main job from `distDir` (dist/): the bundle with its code cache (./bundle-cache.ts). */
 export function launchMain(distDir: string): void {
+  const build = mainBuild();
+  if (build.build === "bundle") runBundle(mainBuildFile(distDir, build));
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  require(mainBuildFile(distDir, mainBuild()));
+  else require(mainBuildFile(distDir, build));
 }

@@ -95,6 +95,31 @@ test("an adopted account (import blocks, cdktf's importable resources): the same
   expect(bundled).toEqual(unbundled);
 });
 
+test("the bundle holds none of the audit, resolve, explain or iam code, nor a cut module", () => {
+  // GIVEN the bundle's inputs as the build recorded them (dist/bundle/main.inputs.json)
+  const { inputs } = JSON.parse(readFileSync(join(ROOT, "dist", "bundle", "main.inputs.json"), "utf8")) as {
+    inputs: string[];
+  };
+  expect(inputs).toContain("src/synth.ts");
+  // THEN only what a synth runs: no other command's code (explain's subject parser writes ACCESS.md)
+  const otherCommands = inputs.filter(
+    (input) =>
+      /^src\/(audit|iam|init)\//.test(input) ||
+      /^src\/gitlab\/(?!lock\.ts$)/.test(input) ||
+      /^src\/explain\/(?!subject\.ts$)/.test(input) ||
+      /^src\/terraform\/synthesized-stacks\.ts$/.test(input),
+  );
+  expect(otherCommands).toEqual([]);
+  // AND nothing of what scripts/bundle.mjs cuts
+  expect(
+    inputs.filter((input) =>
+      /node_modules\/(cdktf\/node_modules\/archiver|zod\/v4\/locales\/(?!en\.js))|cdktf\/lib\/testing\//.test(
+        input,
+      ),
+    ),
+  ).toEqual([]);
+});
+
 /** The modules a run of dist/main.js loaded, relative to the repository; its result. */
 function loadedBy(config: string, outdir: string): { result: RunResult; modules: string[] } {
   const list = `${outdir}.modules.json`;

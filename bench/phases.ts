@@ -59,12 +59,12 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify(phases) + "\n");
 }
 
-if (require.main === module) {
-  main().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-      process.exit(1);
-    },
-  );
-}
+// An entry point only (bench/run.ts imports its type alone): run when loaded, as the main module or
+// from the launcher of its profiling bundle.
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exit(1);
+  },
+);

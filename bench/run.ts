@@ -74,29 +74,31 @@ function hclBytes(outdir: string, stacks: string[]): number {
   return stacks.reduce((sum, stack) => sum + statSync(join(outdir, "stacks", stack, "cdk.tf")).size, 0);
 }
 
-/** bench/phases.ts as a profiling bundle (scripts/bundle.mjs), built once per bench run. */
-let phasesBundle: Promise<string> | undefined;
-function profilingBundle(): Promise<string> {
-  phasesBundle ??= (async () => {
+/**
+ * bench/phases.ts as a profiling bundle (scripts/bundle.mjs), built once per bench run, with a launcher
+ * like dist/main.js's: the runtime entry (compile cache), then the bundle (src/runtime/bundle-cache.ts).
+ */
+let phasesLauncher: Promise<string> | undefined;
+function profilingLauncher(): Promise<string> {
+  phasesLauncher ??= (async () => {
     const out = join(root, "dist", "bundle", "phases-profile.js");
     const { bundle } = (await import(join(root, "scripts", "bundle.mjs"))) as {
       bundle: (root: string, entry: string, out: string, options: { profile: boolean }) => Promise<unknown>;
     };
     await bundle(root, "bench/phases.ts", out, { profile: true });
-    return out;
+    const launcher = join(root, "dist", "bundle", "phases-profile.launch.js");
+    writeFileSync(
+      launcher,
+      'require("../src/runtime/entry.js");\n' +
+        `require("../src/runtime/bundle-cache.js").runBundle(${JSON.stringify(out)}, module);\n`,
+    );
+    return launcher;
   })();
-  return phasesBundle;
+  return phasesLauncher;
 }
 
 async function phasesOf(config: string, scratch: string, runs: number): Promise<Phases> {
-  // Started like dist/main.js: the runtime entry (compile cache on) first, then the bundle.
-  const command = [
-    "node",
-    "--require",
-    join(root, "dist/src/runtime/entry.js"),
-    await profilingBundle(),
-    scratch,
-  ];
+  const command = ["node", await profilingLauncher(), scratch];
   const samples: Phases[] = [];
   for (let i = 0; i < runs + 1; i++) {
     const m = await repeat("phases", command, {
@@ -104,7 +106,7 @@ async function phasesOf(config: string, scratch: string, runs: number): Promise<
       env: { ...env, GITLAB_OIDC_CONFIG: config },
       runs: 1,
     });
-    // The first run fills the compile cache for the profiling bundle.
+    // The first run fills the compile cache (or the bundle's code cache) for the profiling bundle.
     if (i > 0) samples.push(JSON.parse(m.last.stdout.trim().split("\n").pop()!) as Phases);
   }
   return medianPhases(samples);
@@ -473,9 +475,11 @@ Settings (environment variables):
   BENCH_ROLES=50        roles per account
   BENCH_SKIP_TESTS=1    skip the test-suite rows      BENCH_SKIP_STOCK=1  skip the cdktf CLI rows
   BENCH_SKIP_PHASES=1   skip the per-step breakdown   BENCH_OUT=<file>    where to write the table
+  BENCH_SKIP_NODE_VERSIONS=1  start-up on this Node only (not also on Node 22 and 24)
   BENCH_KEEP=1          keep the temporary directory
 
 A quick look: BENCH_RUNS=1 BENCH_SKIP_TESTS=1 npm run bench
+Start-up only: BENCH_RUNS=3 BENCH_SKIP_TESTS=1 BENCH_SKIP_STOCK=1 BENCH_SCALES= npm run bench
 `;
 
 // Settings are environment variables; an argument is a request for help (or a mistake), never a run.

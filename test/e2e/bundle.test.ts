@@ -61,20 +61,21 @@ test.each([
   expect(bundled).toEqual(unbundled);
 });
 
-test("a config with problems: the same messages and exit code, nothing written", () => {
-  // GIVEN the example with a wildcard project and an unquoted account ID
-  const config = join(scratch, "bad.yaml");
-  writeFileSync(
-    config,
-    exampleText()
-      .replace("project: acme/web", "project: acme/*")
-      .replace('accountId: "222222222222"', "accountId: 222222222222"),
-  );
-  // WHEN both builds run on it THEN both refuse it alike
-  const bundled = synth(BUNDLE, config, "bad-bundle");
-  const unbundled = synth(UNBUNDLED, config, "bad-unbundled");
+test.each([
+  [
+    "a key the schema does not know",
+    (text: string) => text.replace("    provider: create\n", "    provider: create\n    colour: blue\n"),
+  ],
+  ["broken YAML", (text: string) => text.replace("accounts:\n", "accounts:\n  - name: [unclosed\n")],
+])("a config with %s: the same messages and exit code, nothing written", (label, breakIt) => {
+  // GIVEN the example, broken
+  const config = join(scratch, `bad-${label.replace(/\W+/g, "-")}.yaml`);
+  writeFileSync(config, breakIt(exampleText()));
+  // WHEN both builds run on it THEN both refuse it alike, naming the file
+  const bundled = synth(BUNDLE, config, `bad-${label}-bundle`);
+  const unbundled = synth(UNBUNDLED, config, `bad-${label}-unbundled`);
   expect(bundled.status).toBe(1);
-  expect(bundled.stderr).toMatch(/2 problems in .*bad\.yaml; nothing was written/);
+  expect(bundled.stderr).toMatch(/problems? in .*bad-.*\.yaml; nothing was written/);
   expect(bundled).toEqual(unbundled);
 });
 

@@ -52,9 +52,10 @@ process.stdout.write(how + "\\n");`;
   return { seen: JSON.parse(seen), compile };
 }
 
+/** The code caches in the cache directory (where Node has a compile cache, its own goes there too). */
 const cacheFiles = () => {
   try {
-    return readdirSync(cacheDir);
+    return readdirSync(cacheDir).filter((name) => name.endsWith(".v8cache"));
   } catch {
     return [];
   }

@@ -5,6 +5,13 @@ import { TIERS } from "./test/tiers.mjs";
 
 const root = dirname(fileURLToPath(import.meta.url));
 
+/**
+ * Whether a tier runs: the `byDefault` tiers always; the others when TEST_TIERS=all (scripts/test-all.mjs,
+ * CI) or when the command line names them (`--selectProjects slow`, a path under test/slow/).
+ */
+const runs = (tier) =>
+  tier.byDefault || process.env.TEST_TIERS === "all" || process.argv.some((arg) => arg.includes(tier.name));
+
 /** What every tier shares: Node, the SWC transform, the child deadlines and cdktf's matchers. */
 const shared = {
   testEnvironment: "node",
@@ -14,8 +21,9 @@ const shared = {
 
 /** @type {import('jest').Config} */
 export default {
-  // One project per tier (test/tiers.mjs): `jest --selectProjects unit e2e` picks tiers.
-  projects: TIERS.filter((tier) => existsSync(join(root, tier.dir))).map((tier) => ({
+  // One project per tier (test/tiers.mjs): `jest --selectProjects unit e2e` picks tiers; plain `jest`
+  // runs the fast ones (unit, e2e, team).
+  projects: TIERS.filter((tier) => existsSync(join(root, tier.dir)) && runs(tier)).map((tier) => ({
     ...shared,
     displayName: tier.name,
     roots: [`<rootDir>/${tier.dir}`],

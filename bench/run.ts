@@ -44,7 +44,7 @@ const TARGETS = {
   linearity: 2,
   /** `npm run test:unit` (issue 23). */
   unitMs: 10_000,
-  /** `npx jest`: every tier (test/tiers.mjs). */
+  /** `npx jest`: the fast tiers (test/tiers.mjs: unit, e2e, team; the slow tier runs in test:all). */
   jestMs: 60_000,
   /** `npm run test:all`, the README's test command: installer, static checks, every tier, Node 22/24. */
   testAllMs: 300_000,
@@ -319,7 +319,7 @@ async function main(): Promise<void> {
     }
     if (jest) {
       row(
-        "Whole jest suite: `npx jest` (every tier: unit, e2e, slow; two workers)",
+        "jest: `npx jest` (the fast tiers: unit, e2e, team; two workers)",
         jest,
         "≤ 60 s",
         jest.wallMs <= TARGETS.jestMs,

@@ -18,7 +18,8 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const scratch = mkdtempSync(join(tmpdir(), "test-all-"));
-const env = { ...process.env, TEST_ALL_PART: "1" };
+// TEST_TIERS=all: jest runs every tier, the slow one too (jest.config.mjs).
+const env = { ...process.env, TEST_ALL_PART: "1", TEST_TIERS: "all" };
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
 /**

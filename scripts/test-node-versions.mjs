@@ -146,7 +146,7 @@ function checkVersion(target) {
     throw new VersionFailure(`version mismatch: ${binary} reports ${reported || "nothing"}`);
   }
   // Its bin/ first on PATH, so whatever the tests spawn as `node` is this version too; cdktf's
-  // DEP0044 silenced in jest's processes as the entry points silence it (test/runtime-warnings.test.ts
+  // DEP0044 silenced in jest's processes as the entry points silence it (test/e2e/runtime-warnings.test.ts
   // checks the filter itself on every version).
   const nodeEnv = {
     ...env,

@@ -1,8 +1,4 @@
-import { Testing } from "cdktf";
 import { installChildDeadlines, takeDeadlineKills } from "./support/child-deadline";
-
-// cdktf's matchers: toHaveResource, toHaveResourceWithProperties, toHaveDataSourceWithProperties, …
-Testing.setupJest();
 
 // No child process outlives its test: see test/support/child-deadline.ts.
 installChildDeadlines();

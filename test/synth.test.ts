@@ -5,11 +5,11 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { DataTlsCertificate } from "@cdktf/provider-tls/lib/data-tls-certificate";
 import { Testing } from "cdktf";
-import "cdktf/lib/testing/adapters/jest"; // types of the matchers registered in test/setup.ts
+import "cdktf/lib/testing/adapters/jest"; // types of the matchers registered below
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfigFile } from "../src/config/load";
+import { loadConfigFile, sourceDigests } from "../src/config/load";
 import { ConfigError } from "../src/config/rules";
 import type { Config } from "../src/config/schema";
 import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
@@ -27,9 +27,13 @@ import {
   synthesizeToTemp,
   synthFilesUnder,
 } from "./support/configs";
-import { exampleConfig, synthesizedExample } from "./support/example";
+import { EXAMPLE_FIXTURE, exampleConfig, synthesizedExample } from "./support/example";
 import { runOk } from "./support/run";
 import { TERRAFORM, testWithTool } from "./support/tools";
+
+// cdktf's matchers (toHaveResource, toHaveResourceWithProperties, …): only this file uses them, so only
+// this file pays for loading them.
+Testing.setupJest();
 
 const ROOT = join(__dirname, "..");
 /** A self-managed instance can enforce protected refs only through the sub claim. */
@@ -81,8 +85,10 @@ describe("the synthesized HCL (the example's copy in test/fixtures)", () => {
     }
   });
 
-  test("is deterministic", async () => {
-    const again = await synthesizeToTemp(exampleConfig(), true);
+  test("is deterministic: the run's shared synth (node dist/main.js) and one in this process agree", async () => {
+    // GIVEN the example synthesized by the CLI (with its config's and lock's digests) WHEN it is synthesized
+    // again in this process with the same digests THEN every file is the same
+    const again = await synthesizeToTemp(exampleConfig(), true, sourceDigests(EXAMPLE_FIXTURE));
     try {
       for (const file of filesUnder(fresh.dir)) {
         expect(readFileSync(join(again.dir, file), "utf8")).toBe(readFileSync(join(fresh.dir, file), "utf8"));

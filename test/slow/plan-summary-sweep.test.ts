@@ -1,5 +1,5 @@
 /**
- * Breadth for src/pipeline/plan-summary.sh (the unit tests in test/pipeline-plan-summary.test.ts keep a
+ * Breadth for src/pipeline/plan-summary.sh (the unit tests in test/e2e/pipeline-plan-summary.test.ts keep a
  * representative few of each): all 80 seeded random plans against GitLab's jq program, every awk on
  * this machine, and a real terraform plan.
  */

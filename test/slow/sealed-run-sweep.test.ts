@@ -1,5 +1,5 @@
 /**
- * Breadth for the sealed launcher (the promises have fast tests in test/sealed-run.test.ts): every
+ * Breadth for the sealed launcher (the promises have fast tests in test/e2e/sealed-run.test.ts): every
  * steering variable, the issue's and more of the same kinds, set alone, under dash, BusyBox sh and
  * bash, in plan and deploy jobs: refused by name, and the step never starts.
  */

@@ -3,13 +3,12 @@
  * its lock), so the tool's tests never read the team's root files (gitlab-oidc.yaml, its lock,
  * terraform/) nor depend on upstream's examples/ staying as they are.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfigFile } from "../../src/config/load";
 import type { Config } from "../../src/config/schema";
 import { readLockFor, type GitLabLock } from "../../src/gitlab/lock";
-import { synthesize } from "../../src/synth";
 import { readSynthesizedStacks, type SynthesizedStack } from "../../src/terraform/synthesized-stacks";
 
 /** The repository root (the tool's files; never read the team's files from here in a tool test). */
@@ -33,10 +32,19 @@ afterAll(() => {
   synthesized = undefined;
 });
 
+/** The example's synth made once per run by jest's global set-up (test/support/global-setup.mjs), if any. */
+function sharedSynth(): string | undefined {
+  const synths = JSON.parse(process.env.GITLAB_OIDC_TEST_SYNTHS ?? "{}") as Record<string, string>;
+  return synths.example !== undefined && existsSync(synths.example) ? synths.example : undefined;
+}
+
 /**
- * The example synthesized to HCL once per test file (jest gives each file its own module registry) in a
- * temporary directory removed after the test file: its `terraform/` (stacks, ACCESS.md, pipeline jobs).
- * Read it, never write to it; copy it to change it.
+ * The example synthesized to HCL, copied once per test file (jest gives each file its own module
+ * registry) into a temporary directory removed after the test file: its `terraform/` (stacks,
+ * ACCESS.md, pipeline jobs). The copy comes from the run's shared synth (`node dist/main.js`, cached by
+ * a hash of its inputs); without one (a test file run outside jest's global set-up) it is synthesized
+ * here. The stacks are read back from the JSON synth when there is one: the WebAssembly HCL parser
+ * costs a second or more per process. Read it, never write to it; copy it to change it.
  */
 export function synthesizedExample(): Promise<{ dir: string; config: Config; stacks: SynthesizedStack[] }> {
   synthesized ??= (async () => {
@@ -44,6 +52,13 @@ export function synthesizedExample(): Promise<{ dir: string; config: Config; sta
     synthesizedRoot = root;
     const config = exampleConfig();
     const dir = join(root, "terraform");
+    const shared = sharedSynth();
+    if (shared) {
+      cpSync(join(shared, "terraform"), dir, { recursive: true });
+      return { dir, config, stacks: await readSynthesizedStacks(join(shared, "terraform-json")) };
+    }
+    // Loaded here only: cdktf and the provider classes cost a second or more per test file.
+    const { synthesize } = await import("../../src/synth");
     synthesize(config, { outdir: dir, hcl: true });
     return { dir, config, stacks: await readSynthesizedStacks(dir) };
   })();

@@ -27,8 +27,11 @@ const CACHE =
 /** A hung build or synth fails the run with its output instead of hanging it. */
 const DEADLINE_MS = 120_000;
 
-/** The shared synths: a fixture directory holding gitlab-oidc.yaml and its lock. */
-const SHARED = { explain: join(ROOT, "test", "fixtures", "explain") };
+/** The shared synths: each a config file whose lock lies beside it (src/gitlab/lock.ts names it). */
+const SHARED = {
+  explain: join(ROOT, "test", "fixtures", "explain", "gitlab-oidc.yaml"),
+  example: join(ROOT, "test", "fixtures", "configs", "example.yaml"),
+};
 
 /** What a synth's output depends on, besides the fixture itself. */
 const INPUTS = ["main.ts", "src", "stacks", "package-lock.json", "scripts/build.mjs", "scripts/bundle.mjs"];
@@ -40,10 +43,10 @@ function* files(path) {
   for (const entry of readdirSync(path).sort()) yield* files(join(path, entry));
 }
 
-/** sha256 over the relative paths and contents of the inputs and the fixture, in a fixed order. */
-function inputHash(fixtureDir) {
+/** sha256 over the relative paths and contents of the inputs and the fixture's directory, in a fixed order. */
+function inputHash(configFile) {
   const hash = createHash("sha256");
-  for (const input of [...INPUTS.map((p) => join(ROOT, p)), fixtureDir]) {
+  for (const input of [...INPUTS.map((p) => join(ROOT, p)), dirname(configFile)]) {
     for (const file of files(input)) hash.update(`${relative(ROOT, file)}\0`).update(readFileSync(file));
   }
   return hash.digest("hex").slice(0, 16);
@@ -53,14 +56,14 @@ function failure(what, status, output) {
   return new Error(`global set-up: ${what} exited ${status}; its output ends:\n${output.slice(-4000)}`);
 }
 
-/** `node dist/main.js` on the fixture into outdir, HCL or JSON; rejects with its output on failure. */
-function synth(fixtureDir, outdir, hcl) {
+/** `node dist/main.js` on the config into outdir, HCL or JSON; rejects with its output on failure. */
+function synth(configFile, outdir, hcl) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(ROOT, "dist", "main.js")], {
       cwd: ROOT,
       env: {
         ...process.env,
-        GITLAB_OIDC_CONFIG: join(fixtureDir, "gitlab-oidc.yaml"),
+        GITLAB_OIDC_CONFIG: configFile,
         CDKTF_OUTDIR: outdir,
         SYNTH_HCL_OUTPUT: String(hcl),
       },
@@ -73,22 +76,22 @@ function synth(fixtureDir, outdir, hcl) {
     child.on("error", reject);
     child.on("exit", (status) => {
       if (status === 0) resolve();
-      else reject(failure(`node dist/main.js (${fixtureDir}, ${hcl ? "HCL" : "JSON"})`, status, output));
+      else reject(failure(`node dist/main.js (${configFile}, ${hcl ? "HCL" : "JSON"})`, status, output));
     });
   });
 }
 
 /** The cached synth of one fixture (HCL in terraform/, JSON in terraform-json/), made if missing. */
-async function sharedSynth(name, fixtureDir) {
-  const hash = inputHash(fixtureDir);
+async function sharedSynth(name, configFile) {
+  const hash = inputHash(configFile);
   const dir = join(CACHE, `${name}-${hash}`);
   if (existsSync(dir)) return dir;
   mkdirSync(CACHE, { recursive: true });
   const staging = mkdtempSync(join(CACHE, `.${name}-`));
   try {
     await Promise.all([
-      synth(fixtureDir, join(staging, "terraform"), true),
-      synth(fixtureDir, join(staging, "terraform-json"), false),
+      synth(configFile, join(staging, "terraform"), true),
+      synth(configFile, join(staging, "terraform-json"), false),
     ]);
     // Older outputs of this fixture are stale: the inputs changed.
     // (Never the target itself: a parallel run may have made it meanwhile and be reading it.)
@@ -118,6 +121,7 @@ export default async function globalSetup() {
     throw failure("node scripts/build.mjs", build.status, `${build.stdout}${build.stderr}`);
   }
   const synths = {};
-  for (const [name, fixtureDir] of Object.entries(SHARED)) synths[name] = await sharedSynth(name, fixtureDir);
+  const made = await Promise.all(Object.entries(SHARED).map(([name, file]) => sharedSynth(name, file)));
+  Object.keys(SHARED).forEach((name, i) => (synths[name] = made[i]));
   process.env.GITLAB_OIDC_TEST_SYNTHS = JSON.stringify(synths);
 }

@@ -2,7 +2,7 @@
  * test/support/run.ts, the one way tests start children: a child that outlives its deadline is killed
  * and fails the test with the command and its output; a missing command names the installer.
  */
-import { CommandError, run, runAsync, runOk } from "./support/run";
+import { CommandError, run, runAsync, runOk } from "../support/run";
 
 const HANG = ["-c", "echo started; echo on-stderr >&2; sleep 30"];
 

@@ -6,10 +6,10 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { addTerraformWorkingFiles } from "./support/configs";
-import { synthesizedExample } from "./support/example";
-import { parseCiYaml, repoRoot } from "./support/pipeline-repo";
-import { run, runOk } from "./support/run";
+import { addTerraformWorkingFiles } from "../support/configs";
+import { synthesizedExample } from "../support/example";
+import { parseCiYaml, repoRoot } from "../support/pipeline-repo";
+import { run, runOk } from "../support/run";
 
 const GIT = ["-c", "user.email=t@example.com", "-c", "user.name=t", "-c", "init.defaultBranch=main"];
 

@@ -9,9 +9,9 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GitHttpServer } from "./support/git-http-server";
-import { repoRoot } from "./support/pipeline-repo";
-import { runAsync } from "./support/run";
+import { GitHttpServer } from "../support/git-http-server";
+import { repoRoot } from "../support/pipeline-repo";
+import { runAsync } from "../support/run";
 
 const requireHead = join(repoRoot, "src", "pipeline", "require-head.sh");
 const TOKEN = "job-token-0123456789";

@@ -6,9 +6,9 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { filesUnder } from "./support/configs";
-import { parseCiYaml, repoRoot } from "./support/pipeline-repo";
-import { run } from "./support/run";
+import { filesUnder } from "../support/configs";
+import { parseCiYaml, repoRoot } from "../support/pipeline-repo";
+import { run } from "../support/run";
 
 const INSTALLER = join(repoRoot, "scripts", "ensure-test-tools.sh");
 
@@ -25,7 +25,7 @@ function installerTools(): Map<string, string> {
 
 /**
  * What every Debian system has (Essential: yes: sh, bash, coreutils), npm (comes with Node), terraform
- * (optional, skipped loudly), and the name test/support-run.test.ts uses for a command that does not exist.
+ * (optional, skipped loudly), and the name test/e2e/support-run.test.ts uses for a command that does not exist.
  */
 const NOT_INSTALLED_BY_THE_INSTALLER = new Set([
   "sh",
@@ -124,6 +124,6 @@ describe("skips", () => {
           .filter(({ line }) => /\b(test|it|describe)\.(skip|todo)\b|\bx(it|test|describe)\(/.test(line)),
       );
     // THEN none skips a test without saying why (this file names the pattern only in the regex above)
-    expect(bare.filter(({ where }) => !where.startsWith("test/test-tools.test.ts"))).toEqual([]);
+    expect(bare.filter(({ where }) => !where.startsWith("test/e2e/test-tools.test.ts"))).toEqual([]);
   });
 });

@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { repoRoot } from "./support/pipeline-repo";
-import { run } from "./support/run";
-import { TERRAFORM, testWithTool } from "./support/tools";
+import { repoRoot } from "../support/pipeline-repo";
+import { run } from "../support/run";
+import { TERRAFORM, testWithTool } from "../support/tools";
 
 const planCheck = join(repoRoot, "src", "pipeline", "plan-check.sh");
 const deletionsCheck = join(repoRoot, "src", "pipeline", "deletions-check.sh");

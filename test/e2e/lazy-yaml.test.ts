@@ -8,7 +8,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const ROOT = join(__dirname, "..");
+const ROOT = join(__dirname, "..", "..");
 let dir: string;
 beforeAll(() => {
   execFileSync(process.execPath, [join(ROOT, "scripts", "build.mjs")], { cwd: ROOT });

@@ -8,7 +8,7 @@
  * The breadth (many more names, more shells' quirks) is in test/slow/sealed-run-sweep.test.ts.
  */
 import { rmSync } from "node:fs";
-import { deployAudience } from "../src/pipeline/stack-jobs";
+import { deployAudience } from "../../src/pipeline/stack-jobs";
 import {
   ACCOUNT,
   DEPLOYER_ROLE,
@@ -20,8 +20,8 @@ import {
   idToken,
   launchStub,
   sealedCheckout,
-} from "./support/sealed-checkout";
-import { OVERRIDES, STEERING } from "./support/sealed-hostile";
+} from "../support/sealed-checkout";
+import { OVERRIDES, STEERING } from "../support/sealed-hostile";
 
 let dir: string;
 beforeAll(() => {

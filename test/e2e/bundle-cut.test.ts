@@ -4,9 +4,9 @@
  * constructing it throws an error naming the module. The unit is a script, so it runs in a child.
  */
 import { join } from "node:path";
-import { runOk } from "./support/run";
+import { runOk } from "../support/run";
 
-const BUNDLER = join(__dirname, "..", "scripts", "bundle.mjs");
+const BUNDLER = join(__dirname, "..", "..", "scripts", "bundle.mjs");
 
 /** What happens to a cut module `cdktf/lib/testing (cut for the test)` exporting `Testing`. */
 function exercise(): Record<string, unknown> {

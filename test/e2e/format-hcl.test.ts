@@ -5,17 +5,17 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseConfig } from "../src/config/load";
-import type { Config } from "../src/config/schema";
-import { buildApp } from "../src/synth";
-import { formatHcl } from "../src/terraform/format-hcl";
-import { unwrapInterpolationOnlyStrings } from "../src/terraform/unwrap-interpolations";
-import { generateConfig, generateLock } from "../bench/generate";
-import { parseLock, readLockFor } from "../src/gitlab/lock";
-import { runOk } from "./support/run";
-import { TERRAFORM, testWithTool } from "./support/tools";
+import { parseConfig } from "../../src/config/load";
+import type { Config } from "../../src/config/schema";
+import { buildApp } from "../../src/synth";
+import { formatHcl } from "../../src/terraform/format-hcl";
+import { unwrapInterpolationOnlyStrings } from "../../src/terraform/unwrap-interpolations";
+import { generateConfig, generateLock } from "../../bench/generate";
+import { parseLock, readLockFor } from "../../src/gitlab/lock";
+import { runOk } from "../support/run";
+import { TERRAFORM, testWithTool } from "../support/tools";
 
-const ROOT = join(__dirname, "..");
+const ROOT = join(__dirname, "..", "..");
 const fixture = (name: string) =>
   parseConfig(readFileSync(join(ROOT, name), "utf8"), name, readLockFor(join(ROOT, name)));
 

@@ -5,8 +5,8 @@
  * plans, every awk and a real terraform plan in test/slow/plan-summary-sweep.test.ts.
  */
 import { readFileSync } from "node:fs";
-import { AWKS, bothSummaries, fixture, summarise, summariseWithOnly } from "./support/plan-summary";
-import { requireOnPath } from "./support/tools";
+import { AWKS, bothSummaries, fixture, summarise, summariseWithOnly } from "../support/plan-summary";
+import { requireOnPath } from "../support/tools";
 
 /** The seeds the unit tier checks: compact (odd) and indented (even) documents, decoys in each. */
 const REPRESENTATIVE_SEEDS = [1, 2, 3, 4];

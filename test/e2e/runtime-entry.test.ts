@@ -6,9 +6,9 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { COMPILE_CACHE_SUBDIR } from "../src/runtime/compile-cache";
+import { COMPILE_CACHE_SUBDIR } from "../../src/runtime/compile-cache";
 
-const ROOT = join(__dirname, "..");
+const ROOT = join(__dirname, "..", "..");
 const ENTRY_POINTS = [
   "main.ts",
   "src/explain/cli.ts",

@@ -5,8 +5,8 @@
 import { execFile, execFileSync, execSync, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { promisify } from "node:util";
-import { takeDeadlineKills } from "./support/child-deadline";
-import { asyncMargin } from "./support/run";
+import { takeDeadlineKills } from "../support/child-deadline";
+import { asyncMargin } from "../support/run";
 
 const HANG = ["-c", "echo started; exec sleep 6"];
 

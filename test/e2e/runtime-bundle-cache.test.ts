@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const ROOT = join(__dirname, "..");
+const ROOT = join(__dirname, "..", "..");
 const [major, minor] = process.versions.node.split(".").map(Number);
 const HAS_COMPILE_CACHE = major > 22 || (major === 22 && minor >= 1);
 

@@ -7,9 +7,9 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { COMPILE_CACHE_SUBDIR, nearestNodeModules } from "../src/runtime/compile-cache";
+import { COMPILE_CACHE_SUBDIR, nearestNodeModules } from "../../src/runtime/compile-cache";
 
-const ROOT = join(__dirname, "..");
+const ROOT = join(__dirname, "..", "..");
 const [major, minor] = process.versions.node.split(".").map(Number);
 const HAS_COMPILE_CACHE = major > 22 || (major === 22 && minor >= 1);
 

@@ -13,9 +13,9 @@ import {
   describeWarning,
   isCdktfIsArrayDeprecation,
   UTIL_IS_ARRAY_DEPRECATION,
-} from "../src/runtime/warnings";
+} from "../../src/runtime/warnings";
 
-const ROOT = join(__dirname, "..");
+const ROOT = join(__dirname, "..", "..");
 const NODE_MAJOR = Number(process.versions.node.split(".")[0]);
 
 const cdktfStack = [

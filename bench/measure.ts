@@ -205,7 +205,7 @@ export async function repeat(
   return summarize(label, samples);
 }
 
-/** Medians (and the wall-time range) of timed samples. */
+/** Medians (and the wall-time spread) of timed samples of one command. */
 export function summarize(label: string, samples: readonly Sample[]): Measurement {
   const walls = samples.map((s) => s.wallMs);
   const last = samples[samples.length - 1];

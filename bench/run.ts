@@ -19,9 +19,10 @@ import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { lockPathFor } from "../src/gitlab/lock";
 import { generateConfig, generateLock } from "./generate";
-import { GNU_TIME, hasGnuTime, median, repeat, summarize, type Measurement } from "./measure";
+import { GNU_TIME, hasGnuTime, repeat, type Measurement } from "./measure";
 import { nodeVersionBinaries } from "./node-versions";
 import type { Phases } from "./phases";
+import { medianPhases, packageTable, startupRow, startupTable, type StartupRow } from "./startup";
 import { CDKTF_JSON, cdktfEnv, createFastProject, createStockProject } from "./stock";
 
 const root = resolve(__dirname, "../..");
@@ -45,10 +46,6 @@ const OUT = resolve(root, env.BENCH_OUT ?? "bench/results.md");
 
 const TARGETS = {
   mainWallMs: 600,
-  /** `node dist/main.js`, on the machine's Node and on each tested LTS line (issue 15). */
-  nodeMainWallMs: 300,
-  /** `node dist/main.js` at most this multiple of a bare `node -e 0` in the same run (issue 25). */
-  nodeMainRatio: 3,
   stockRatio: 5,
   scaleWallMs: 5000,
   scaleRssKb: 1024 * 1024,
@@ -88,33 +85,6 @@ function synthEnv(config: string, outdir: string, incremental = false): NodeJS.P
   return result;
 }
 
-/**
- * `node dist/main.js` with `binary`, each run right after a bare `node -e 0` of the same binary (so
- * both see the same machine load): the main job's start-up as a multiple of Node's own.
- */
-async function withBareNode(
-  label: string,
-  binary: string,
-  options: Parameters<typeof repeat>[2],
-): Promise<{ main: Measurement; bare: Measurement }> {
-  const bare: Measurement[] = [];
-  const main: Measurement[] = [];
-  for (let i = 0; i < (options.warmup ?? 0) + options.runs; i++) {
-    const b = await repeat(`${label}: bare node -e 0`, [binary, "-e", "0"], {
-      ...options,
-      runs: 1,
-      warmup: 0,
-    });
-    const m = await repeat(label, [binary, "dist/main.js"], { ...options, runs: 1, warmup: 0 });
-    if (i >= (options.warmup ?? 0)) {
-      bare.push(b);
-      main.push(m);
-    }
-  }
-  const samples = (ms: Measurement[]) => ms.map((m) => m.last);
-  return { main: summarize(label, samples(main)), bare: summarize(`${label} (bare)`, samples(bare)) };
-}
-
 /** Path → bytes of every file below `dir`. */
 function treeOf(dir: string, base = dir): Map<string, Buffer> {
   const tree = new Map<string, Buffer>();
@@ -138,18 +108,42 @@ function hclBytes(outdir: string, stacks: string[]): number {
   return stacks.reduce((sum, stack) => sum + statSync(join(outdir, "stacks", stack, "cdk.tf")).size, 0);
 }
 
+/**
+ * bench/phases.ts as a profiling bundle (scripts/bundle.mjs), built once per bench run, with a launcher
+ * like dist/main.js's: the runtime entry (compile cache), then the bundle (src/runtime/bundle-cache.ts).
+ */
+let phasesLauncher: Promise<string> | undefined;
+function profilingLauncher(): Promise<string> {
+  phasesLauncher ??= (async () => {
+    const out = join(root, "dist", "bundle", "phases-profile.js");
+    const { bundle } = (await import(join(root, "scripts", "bundle.mjs"))) as {
+      bundle: (root: string, entry: string, out: string, options: { profile: boolean }) => Promise<unknown>;
+    };
+    await bundle(root, "bench/phases.ts", out, { profile: true });
+    const launcher = join(root, "dist", "bundle", "phases-profile.launch.js");
+    writeFileSync(
+      launcher,
+      'require("../src/runtime/entry.js");\n' +
+        `require("../src/runtime/bundle-cache.js").runBundle(${JSON.stringify(out)}, module);\n`,
+    );
+    return launcher;
+  })();
+  return phasesLauncher;
+}
+
 async function phasesOf(config: string, scratch: string, runs: number): Promise<Phases> {
+  const command = ["node", await profilingLauncher(), scratch];
   const samples: Phases[] = [];
-  for (let i = 0; i < runs; i++) {
-    const m = await repeat("phases", ["node", join(root, "dist/bench/phases.js"), scratch], {
+  for (let i = 0; i < runs + 1; i++) {
+    const m = await repeat("phases", command, {
       cwd: root,
       env: { ...env, GITLAB_OIDC_CONFIG: config },
       runs: 1,
     });
-    samples.push(JSON.parse(m.last.stdout.trim().split("\n").pop()!) as Phases);
+    // The first run fills the compile cache (or the bundle's code cache) for the profiling bundle.
+    if (i > 0) samples.push(JSON.parse(m.last.stdout.trim().split("\n").pop()!) as Phases);
   }
-  const keys = Object.keys(samples[0]) as (keyof Phases)[];
-  return Object.fromEntries(keys.map((k) => [k, median(samples.map((s) => s[k]))])) as unknown as Phases;
+  return medianPhases(samples);
 }
 
 interface Incremental {
@@ -225,35 +219,22 @@ async function main(): Promise<void> {
       before,
     });
     const mainHcl = readFileSync(join(mainOut, "stacks/production/cdk.tf"), "utf8");
-    const { main: nodeMain, bare: nodeBare } = await withBareNode("node dist/main.js", process.execPath, {
-      cwd: root,
+    // `node dist/main.js` against a bare `node -e 0`, interleaved, on this Node and each tested LTS line
+    // (the compile cache on, and once off to show its effect).
+    const startup: StartupRow[] = [];
+    const startupOptions = {
+      root,
       env: synthEnv(exampleConfig, mainOut),
       runs: RUNS,
       warmup: WARMUP,
-      before,
-    });
-
-    // The same on each tested Node LTS line (compile cache on), and once with the cache off to show its effect.
-    const otherNodes: { label: string; m: Measurement; bare?: Measurement; cached: boolean }[] = [];
+      outdir: mainOut,
+    };
+    startup.push(await startupRow(process.execPath, process.version, startupOptions));
     if (!flag("BENCH_SKIP_NODE_VERSIONS")) {
       try {
         for (const { version, binary } of nodeVersionBinaries(root)) {
-          for (const cached of [true, false]) {
-            const cacheEnv = cached ? {} : { NODE_DISABLE_COMPILE_CACHE: "1" };
-            const options = {
-              cwd: root,
-              env: { ...synthEnv(exampleConfig, mainOut), ...cacheEnv },
-              runs: RUNS,
-              warmup: WARMUP,
-              before,
-            };
-            if (cached) {
-              const { main: m, bare } = await withBareNode(`node ${version} dist/main.js`, binary, options);
-              otherNodes.push({ label: `v${version}`, m, bare, cached });
-            } else {
-              const m = await repeat(`node ${version} dist/main.js`, [binary, "dist/main.js"], options);
-              otherNodes.push({ label: `v${version}`, m, cached });
-            }
+          for (const cacheOff of [false, true]) {
+            startup.push(await startupRow(binary, `v${version}`, startupOptions, cacheOff));
           }
         }
       } catch (error) {
@@ -385,30 +366,12 @@ async function main(): Promise<void> {
         pass === undefined ? "–" : verdict(pass),
         extra,
       ]);
-    const ratioNote = (m: Measurement, bare: Measurement) =>
-      `${(m.wallMs / bare.wallMs).toFixed(1)}× bare \`node -e 0\` (${seconds(bare.wallMs)}, CPU ${cpu(bare)})`;
     row(
       "Main job: `npm run synth` (example, 2 stacks, 3 roles)",
       npmSynth,
       "≤ 0.6 s",
       npmSynth.wallMs <= TARGETS.mainWallMs,
     );
-    row(
-      `\`node dist/main.js\` (same, without npm and the build check; full synth), Node ${process.version}`,
-      nodeMain,
-      "≤ 3× bare node",
-      nodeMain.wallMs <= TARGETS.nodeMainRatio * nodeBare.wallMs,
-      `${ratioNote(nodeMain, nodeBare)}; no compile cache before Node 22`,
-    );
-    for (const { label, m, bare, cached } of otherNodes) {
-      row(
-        `\`node dist/main.js\`, Node ${label}${cached ? "" : ", compile cache off (`NODE_DISABLE_COMPILE_CACHE=1`)"}`,
-        m,
-        bare ? "≤ 3× bare node" : "–",
-        bare ? m.wallMs <= TARGETS.nodeMainRatio * bare.wallMs : undefined,
-        bare ? `${ratioNote(m, bare)}; compile cache on (default)` : "for comparison",
-      );
-    }
     if (stock) {
       const ratio = stock.wallMs / npmSynth.wallMs;
       row(
@@ -494,6 +457,7 @@ async function main(): Promise<void> {
     );
     for (const r of rows) lines.push(`| ${r.join(" | ")} |`);
     lines.push("");
+    lines.push(...startupTable(startup, `load average ${load.toFixed(2)} at the start`));
 
     if (scale.length > 0) {
       lines.push(`## Scale: generated configs, ${ROLES} roles per account, \`npm run synth\``, "");
@@ -546,8 +510,8 @@ async function main(): Promise<void> {
       lines.push(
         "## Where the main job's time goes",
         "",
-        "The steps of `src/synth.ts` as `synthesize()` reports them, in a fresh process (bench/phases.ts; median of up to 3 runs). " +
-          "Node's own start-up (~0.05 s) is not included.",
+        "The steps of `src/synth.ts` as `synthesize()` reports them, in a fresh process started like `node dist/main.js` " +
+          "(bench/phases.ts as a profiling bundle, compile cache on; median of up to 3 runs), from the process's start.",
         "",
       );
       lines.push(`| Step | ${phases.map((p) => p.label).join(" | ")} |`);
@@ -557,7 +521,8 @@ async function main(): Promise<void> {
           `| ${label} | ${phases.map(({ p }) => `${seconds(pick(p))} (${Math.round((pick(p) / p.total) * 100)}%)`).join(" | ")} |`,
         );
       };
-      step("Load modules (config loader, cdktf, constructs, provider classes)", (p) => p.modules);
+      step("Node's own start-up (bootstrap, as in a bare `node -e 0`)", (p) => p.node);
+      step("Load modules (read and compile the bundle, run its modules: by package below)", (p) => p.modules);
       step("Read and validate the config (YAML, schema, rules)", (p) => p.loadValidate);
       step("Build the construct tree", (p) => p.construct);
       step("cdktf `App.synth()` (HCL text)", (p) => p.synth);
@@ -566,6 +531,7 @@ async function main(): Promise<void> {
       step("Move into place", (p) => p.install);
       step("Reuse check and record (src/synth-cache.ts)", (p) => p.reuse + p.record);
       lines.push(`| Total | ${phases.map(({ p }) => seconds(p.total)).join(" | ")} |`, "");
+      lines.push(...packageTable(phases[0].p, phases[0].label));
     }
 
     lines.push("## Notes", "");
@@ -609,9 +575,11 @@ Settings (environment variables):
   BENCH_ROLES=50        roles per account
   BENCH_SKIP_TESTS=1    skip the test-suite rows      BENCH_SKIP_STOCK=1  skip the cdktf CLI rows
   BENCH_SKIP_PHASES=1   skip the per-step breakdown   BENCH_OUT=<file>    where to write the table
+  BENCH_SKIP_NODE_VERSIONS=1  start-up on this Node only (not also on Node 22 and 24)
   BENCH_KEEP=1          keep the temporary directory
 
 A quick look: BENCH_RUNS=1 BENCH_SKIP_TESTS=1 npm run bench
+Start-up only: BENCH_RUNS=3 BENCH_SKIP_TESTS=1 BENCH_SKIP_STOCK=1 BENCH_SCALES= npm run bench
 `;
 
 // Settings are environment variables; an argument is a request for help (or a mistake), never a run.

@@ -61,6 +61,8 @@ try {
       env: {
         ...process.env,
         CDKTN_MODULES: modules,
+        // The per-file build: the alias redirects require("cdktf"), which the bundle has inlined.
+        GITLAB_OIDC_UNBUNDLED: "1",
         GITLAB_OIDC_CONFIG: join(root, "examples/basic/gitlab-oidc.yaml"),
         CDKTF_OUTDIR: out,
         SYNTH_HCL_OUTPUT: "true",

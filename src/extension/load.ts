@@ -31,6 +31,15 @@ function compile(source: string, out: string): void {
 /** The extension in `file`, or undefined when there is no such file. */
 export function loadExtension(file: string): Extension | undefined {
   if (!existsSync(file)) return undefined;
+  // A bundle (scripts/bundle.mjs defines this) inlines the tool's modules and cdktf: the extension would
+  // get other instances of them. dist/main.js runs the per-file build for a config with an extension
+  // (src/runtime/launch.ts), so this is reached only by running a bundle directly.
+  const bundle = process.env.GITLAB_OIDC_AWS_BUNDLE;
+  if (bundle) {
+    throw new Error(
+      `${file}: ${bundle} cannot load an extension; run node dist/main.js, which runs the per-file build for it`,
+    );
+  }
   const root = toolRoot();
   const path = relative(root, resolve(file));
   if (path.startsWith("..") || isAbsolute(path)) {

@@ -34,7 +34,7 @@ const SHARED = {
 };
 
 /** What a synth's output depends on, besides the fixture itself. */
-const INPUTS = ["main.ts", "src", "stacks", "package-lock.json", "scripts/build.mjs"];
+const INPUTS = ["main.ts", "src", "stacks", "package-lock.json", "scripts/build.mjs", "scripts/bundle.mjs"];
 
 function* files(path) {
   const stat = statSync(path, { throwIfNoEntry: false });

@@ -1,0 +1,94 @@
+/**
+ * Runs a bundle (scripts/bundle.mjs) as a CommonJS module, like `require(file)`, but where Node has no
+ * compile cache (Node 20; ./compile-cache.ts) with V8's code cache kept beside Node's: compiling the
+ * 1.7 MB bundle is most of what a bundled start-up still spends on Node 20 (~0.15 s of CPU on a busy
+ * 2-core machine, < 1 ms from the cache). The cache is written once, at exit, after the run compiled
+ * the functions it used, and is keyed by the bundle's size and modification time and Node's version;
+ * V8 checks it again and ignores one that does not fit (a damaged file): the run then compiles as
+ * without a cache and writes a new one.
+ *
+ * Off, so plain `require`, where Node has its own compile cache (22.1+), with source maps on
+ * (`--enable-source-maps`: Node maps a required file's stack frames), with NODE_DISABLE_COMPILE_CACHE=1,
+ * or when there is no directory for it. NODE_COMPILE_CACHE=dir moves it, as it moves Node's.
+ */
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import * as nodeModule from "node:module";
+import { basename, dirname, join } from "node:path";
+import { Script } from "node:vm";
+import { COMPILE_CACHE_SUBDIR, nearestNodeModules } from "./compile-cache";
+
+/** The parts of Node's Module class (`require("node:module")`) a CommonJS load needs. */
+interface ModuleClass {
+  new (id: string, parent?: NodeModule): NodeModule & { paths: string[]; loaded: boolean };
+  wrap(source: string): string;
+  _nodeModulePaths(dir: string): string[];
+  createRequire(file: string): NodeJS.Require;
+}
+
+/** Where the code cache of `bundle` goes, or undefined when it is off (see the top of this file). */
+export function bundleCacheFile(bundle: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const hasCompileCache =
+    typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === "function";
+  const sourceMaps = (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true;
+  if (hasCompileCache || sourceMaps || env.NODE_DISABLE_COMPILE_CACHE) return undefined;
+  const nodeModules = nearestNodeModules(dirname(bundle));
+  const dir = env.NODE_COMPILE_CACHE || (nodeModules && join(nodeModules, COMPILE_CACHE_SUBDIR));
+  return dir ? join(dir, `${basename(bundle)}-${process.version}-${process.arch}.v8cache`) : undefined;
+}
+
+/** The key a cache file starts with (one line): what must not have changed since it was written. */
+function cacheKey(bundle: string): string {
+  const stat = statSync(bundle);
+  return `${bundle} ${stat.size} ${stat.mtimeMs} ${process.version}\n`;
+}
+
+/** The cached code in `file` if it was written for `key`. */
+function readCache(file: string, key: string): Buffer | undefined {
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  const keyBytes = Buffer.from(key);
+  return data.subarray(0, keyBytes.length).equals(keyBytes) ? data.subarray(keyBytes.length) : undefined;
+}
+
+/** How a bundle was compiled: without this cache, from it, or afresh (none yet, or V8 refused it). */
+export type BundleCompile = "off" | "cached" | "compiled" | "rejected";
+
+/** Runs `bundle` as the module `require(bundle)` would, with the code cache where it is on. */
+export function runBundle(bundle: string, parent: NodeModule | undefined = require.main): BundleCompile {
+  const cacheFile = bundleCacheFile(bundle);
+  if (!cacheFile) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require(bundle);
+    return "off";
+  }
+  // The class itself (`import * as` gives a copy of its properties, not something to construct).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Module = require("node:module") as ModuleClass;
+  const key = cacheKey(bundle);
+  const cachedData = readCache(cacheFile, key);
+  const script = new Script(Module.wrap(readFileSync(bundle, "utf8")), { filename: bundle, cachedData });
+  if (!cachedData || script.cachedDataRejected) {
+    process.once("exit", () => {
+      try {
+        mkdirSync(dirname(cacheFile), { recursive: true });
+        const temporary = `${cacheFile}.${process.pid}`;
+        writeFileSync(temporary, Buffer.concat([Buffer.from(key), script.createCachedData()]));
+        renameSync(temporary, cacheFile);
+      } catch {
+        // A read-only disk: the next run compiles again.
+      }
+    });
+  }
+  const module = new Module(bundle, parent);
+  module.filename = bundle;
+  module.paths = Module._nodeModulePaths(dirname(bundle));
+  require.cache[bundle] = module;
+  const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
+  wrapper.call(module.exports, module.exports, Module.createRequire(bundle), module, bundle, dirname(bundle));
+  module.loaded = true;
+  return !cachedData ? "compiled" : script.cachedDataRejected ? "rejected" : "cached";
+}

@@ -1,0 +1,81 @@
+/**
+ * A module the bundle cuts (scripts/bundle.mjs CUT_MODULES) fails loudly where a run reaches it: loading
+ * it and listing its export names (cdktf's `export *`) still work, but reading an export, calling or
+ * constructing it throws an error naming the module. The unit is a script, so it runs in a child.
+ */
+import { join } from "node:path";
+import { runOk } from "../support/run";
+
+const BUNDLER = join(__dirname, "..", "..", "scripts", "bundle.mjs");
+
+/** What happens to a cut module `cdktf/lib/testing (cut for the test)` exporting `Testing`. */
+function exercise(): Record<string, unknown> {
+  const script = `
+import { CUT_MODULES, LAZY_REQUIRE, cutEsModuleSource, cutModuleSource } from ${JSON.stringify(BUNDLER)};
+const module = { exports: {} };
+new Function("module", cutModuleSource("cdktf/lib/testing (cut for the test)", ["Testing"]))(module);
+const m = module.exports;
+// TypeScript's __exportStar/__createBinding, as cdktf/lib/index.js re-exports its modules
+const o = {};
+for (const k in m) {
+  if (k === "default" || Object.prototype.hasOwnProperty.call(o, k)) continue;
+  let desc = Object.getOwnPropertyDescriptor(m, k);
+  if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+    desc = { enumerable: true, get: () => m[k] };
+  }
+  Object.defineProperty(o, k, desc);
+}
+// An ES module cut (zod's locales): the names stay, calling one throws
+const esm = await import("data:text/javascript," + encodeURIComponent(
+  cutEsModuleSource("zod/v4/locales (cut for the test)", [{ name: "ar", from: "./ar.js" }, { name: "az", from: "./az.js" }], []),
+));
+// A lazy require: nothing loaded until first use, then properties and calls reach the module
+const lazy = [];
+const lazyRequire = new Function(LAZY_REQUIRE + "; return __lazyRequire;")();
+const fn = Object.assign((x) => "called " + x, { satisfies: (v) => "satisfies " + v });
+const lazyModule = lazyRequire(() => { lazy.push("loaded"); return fn; });
+lazy.push("created");
+lazy.push(lazyModule.satisfies("1.5.0"), lazyModule("x"), "satisfies" in lazyModule);
+const attempt = (f) => { try { f(); return "no error"; } catch (e) { return e.message; } };
+process.stdout.write(JSON.stringify({
+  listed: Object.keys(o),
+  esModule: m.__esModule ?? null,
+  read: attempt(() => o.Testing),
+  call: attempt(() => m("zip")),
+  construct: attempt(() => new m()),
+  write: attempt(() => { m.Testing = 1; }),
+  cuts: CUT_MODULES.map((cut) => cut.module),
+  esCall: attempt(() => esm.ar()),
+  esNames: Object.keys(esm),
+  lazy,
+}));
+`;
+  return JSON.parse(runOk(process.execPath, ["--input-type=module", "-e", script]).stdout);
+}
+
+test("a cut module loads and lists its names, and throws naming itself when reached", () => {
+  // GIVEN a cut module WHEN loaded, re-exported and then used
+  const seen = exercise();
+  // THEN loading and listing worked, and every use threw, naming the module and what to do
+  expect(seen.listed).toEqual(["Testing"]);
+  expect(seen.esModule).toBeNull();
+  for (const use of ["read", "call", "construct", "write"]) {
+    expect(seen[use]).toMatch(
+      /^gitlab-oidc-aws: this run reached cdktf\/lib\/testing \(cut for the test\), which the bundle cut \(.+\)\. Run the unbundled build instead \(GITLAB_OIDC_UNBUNDLED=1/,
+    );
+  }
+  expect(seen.read).toContain("read of Testing");
+  expect(seen.esNames).toEqual(["ar", "az"]);
+  expect(seen.esCall).toMatch(
+    /^gitlab-oidc-aws: this run reached zod\/v4\/locales \(cut for the test\), which the bundle cut \(call of ar\)/,
+  );
+  // AND a module required lazily is loaded on first use, once, and works as the module
+  expect(seen.lazy).toEqual(["created", "loaded", "satisfies 1.5.0", "called x", true]);
+  // AND what is cut is archiver (zipping assets), cdktf's testing helpers and zod's locales, nothing else
+  expect(seen.cuts).toEqual([
+    expect.stringMatching(/^archiver /),
+    expect.stringMatching(/^cdktf\/lib\/testing /),
+    expect.stringMatching(/^cdktf\/lib\/testing\/matchers /),
+    expect.stringMatching(/^zod\/v4\/locales /),
+  ]);
+});

@@ -1,0 +1,165 @@
+/**
+ * The main job's bundle (scripts/bundle.mjs, dist/bundle/main.js) against its per-file build
+ * (dist/main.unbundled.js, what `node dist/main.js` ran before bundling): the same exit code, messages
+ * and output, byte for byte, on the example and every config under test/fixtures/configs/, and on a
+ * config with problems. And dist/main.js really runs the bundle (one file, no cdktf module of its own),
+ * except for a config with an extension, which runs the per-file build. One build for all of them.
+ */
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { filesUnder } from "../support/configs";
+import { exampleText } from "../support/example";
+import { run, runOk, type RunResult } from "../support/run";
+
+const ROOT = join(__dirname, "..", "..");
+const CONFIGS = join(ROOT, "test", "fixtures", "configs");
+const BUNDLE = join(ROOT, "dist", "bundle", "main.js");
+const UNBUNDLED = join(ROOT, "dist", "main.unbundled.js");
+const LAUNCHER = join(ROOT, "dist", "main.js");
+
+let scratch: string;
+beforeAll(() => {
+  runOk(process.execPath, [join(ROOT, "scripts", "build.mjs")], { timeoutMs: 60_000 });
+  scratch = mkdtempSync(join(tmpdir(), "gitlab-oidc-bundle-"));
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Runs one build of the main job on `config` into `<scratch>/<label>`; its result and output files. */
+function synth(script: string, config: string, label: string, env: NodeJS.ProcessEnv = {}) {
+  const outdir = join(scratch, label);
+  const result = run(process.execPath, [script], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_OPTIONS: "", GITLAB_OIDC_CONFIG: config, CDKTF_OUTDIR: outdir, ...env },
+    timeoutMs: 60_000,
+  });
+  let files: Record<string, string> = {};
+  try {
+    files = Object.fromEntries(filesUnder(outdir).map((f) => [f, readFileSync(join(outdir, f), "utf8")]));
+  } catch {
+    // nothing written
+  }
+  const text = (s: string) => s.split(outdir).join("<outdir>");
+  return { status: result.status, stdout: text(result.stdout), stderr: text(result.stderr), files };
+}
+
+const fixtureConfigs = readdirSync(CONFIGS)
+  .filter((name) => name.endsWith(".yaml") && !name.endsWith(".lock.yaml"))
+  .map((name) => [name, join(CONFIGS, name)]);
+
+test.each([
+  ["examples/basic (a fresh clone's npm run synth)", join(ROOT, "examples", "basic", "gitlab-oidc.yaml")],
+  ...fixtureConfigs,
+])("%s: the bundle writes byte for byte what the per-file build writes", (name, config) => {
+  // GIVEN a config WHEN both builds synthesize it
+  const label = name.replace(/\W+/g, "-");
+  const bundled = synth(BUNDLE, config, `${label}-bundle`);
+  const unbundled = synth(UNBUNDLED, config, `${label}-unbundled`);
+  // THEN they succeed alike, with the same files, contents and messages
+  expect(unbundled.status).toBe(0);
+  expect(Object.keys(bundled.files).length).toBeGreaterThan(3);
+  expect(bundled).toEqual(unbundled);
+});
+
+test.each([
+  [
+    "a key the schema does not know",
+    (text: string) => text.replace("    provider: create\n", "    provider: create\n    colour: blue\n"),
+  ],
+  ["broken YAML", (text: string) => text.replace("accounts:\n", "accounts:\n  - name: [unclosed\n")],
+])("a config with %s: the same messages and exit code, nothing written", (label, breakIt) => {
+  // GIVEN the example, broken
+  const config = join(scratch, `bad-${label.replace(/\W+/g, "-")}.yaml`);
+  writeFileSync(config, breakIt(exampleText()));
+  // WHEN both builds run on it THEN both refuse it alike, naming the file
+  const bundled = synth(BUNDLE, config, `bad-${label}-bundle`);
+  const unbundled = synth(UNBUNDLED, config, `bad-${label}-unbundled`);
+  expect(bundled.status).toBe(1);
+  expect(bundled.stderr).toMatch(/problems? in .*bad-.*\.yaml; nothing was written/);
+  expect(bundled).toEqual(unbundled);
+});
+
+test("an adopted account (import blocks, cdktf's importable resources): the same", () => {
+  // GIVEN the example with its production account adopted
+  const config = join(scratch, "adopted.yaml");
+  writeFileSync(
+    config,
+    exampleText().replace("    provider: create\n", "    provider: create\n    adopt: true\n"),
+  );
+  cpSync(join(CONFIGS, "example.lock.yaml"), join(scratch, "adopted.lock.yaml"));
+  expect(readFileSync(config, "utf8")).toContain("adopt: true");
+  // WHEN both builds synthesize it THEN they agree, and the HCL has the import blocks
+  const bundled = synth(BUNDLE, config, "adopted-bundle");
+  const unbundled = synth(UNBUNDLED, config, "adopted-unbundled");
+  expect(unbundled.status).toBe(0);
+  expect(bundled.files["stacks/production/cdk.tf"]).toMatch(/^import \{/m);
+  expect(bundled).toEqual(unbundled);
+});
+
+test("the bundle holds none of the audit, resolve, explain or iam code, nor a cut module", () => {
+  // GIVEN the bundle's inputs as the build recorded them (dist/bundle/main.inputs.json)
+  const { inputs } = JSON.parse(readFileSync(join(ROOT, "dist", "bundle", "main.inputs.json"), "utf8")) as {
+    inputs: string[];
+  };
+  expect(inputs).toContain("src/synth.ts");
+  // THEN only what a synth runs: no other command's code (explain's subject parser writes ACCESS.md)
+  const otherCommands = inputs.filter(
+    (input) =>
+      /^src\/(audit|iam|init)\//.test(input) ||
+      /^src\/gitlab\/(?!lock\.ts$)/.test(input) ||
+      /^src\/explain\/(?!subject\.ts$)/.test(input) ||
+      /^src\/terraform\/synthesized-stacks\.ts$/.test(input),
+  );
+  expect(otherCommands).toEqual([]);
+  // AND nothing of what scripts/bundle.mjs cuts
+  expect(
+    inputs.filter((input) =>
+      /node_modules\/(cdktf\/node_modules\/archiver|zod\/v4\/locales\/(?!en\.js))|cdktf\/lib\/testing\//.test(
+        input,
+      ),
+    ),
+  ).toEqual([]);
+});
+
+/** The modules a run of dist/main.js loaded, relative to the repository; its result. */
+function loadedBy(config: string, outdir: string): { result: RunResult; modules: string[] } {
+  const list = `${outdir}.modules.json`;
+  const script = `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(list)}, JSON.stringify(Object.keys(require.cache))));
+require(${JSON.stringify(LAUNCHER)});`;
+  const result = run(process.execPath, ["-e", script], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_OPTIONS: "", GITLAB_OIDC_CONFIG: config, CDKTF_OUTDIR: outdir },
+    timeoutMs: 60_000,
+  });
+  const modules = (JSON.parse(readFileSync(list, "utf8")) as string[]).map((m) => m.replace(`${ROOT}/`, ""));
+  return { result, modules };
+}
+
+test("node dist/main.js runs the bundle: a handful of files, none of cdktf's own", () => {
+  // GIVEN the example WHEN the launcher runs it
+  const { result, modules } = loadedBy(join(CONFIGS, "example.yaml"), join(scratch, "launched"));
+  // THEN it ran the bundle, whose modules are inside it: no node_modules, no per-file build
+  expect(result.status).toBe(0);
+  expect(modules).toContain("dist/bundle/main.js");
+  expect(modules.filter((m) => m.includes("node_modules"))).toEqual([]);
+  expect(modules).not.toContain("dist/main.unbundled.js");
+  expect(modules.length).toBeLessThan(15);
+});
+
+test("a config with an extension runs the per-file build, with the extension in the output", () => {
+  // GIVEN the extension fixture (its extension compiles to its mirror path under dist/)
+  const config = join(ROOT, "test", "fixtures", "extension", "gitlab-oidc.yaml");
+  // WHEN dist/main.js runs it
+  const { result, modules } = loadedBy(config, join(scratch, "extension"));
+  // THEN the per-file build ran, and said it used the extension
+  expect(result.stderr).toBe("");
+  expect(result.status).toBe(0);
+  expect(result.stdout).toMatch(/with .*gitlab-oidc\.extend\.ts/);
+  expect(modules).toContain("dist/main.unbundled.js");
+  expect(modules).not.toContain("dist/bundle/main.js");
+  // AND the bundle run directly refuses the extension instead of loading a second copy of the tool
+  const direct = synth(BUNDLE, config, "extension-direct");
+  expect(direct.status).toBe(1);
+  expect(direct.stderr).toMatch(/cannot load an extension/);
+  expect(direct.files).toEqual({});
+});

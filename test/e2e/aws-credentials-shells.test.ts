@@ -137,9 +137,12 @@ describe("profiles are validated before anything is written", () => {
 });
 
 describe("the explain advice printed on AccessDenied is safe to paste", () => {
-  it.each(["dash", "bash"] as const)(
-    "pasted into %s, it runs nothing from the token's values",
-    async (pasteShell) => {
+  /** The component run once for both paste shells: the production role denies a token whose values are code. */
+  let denial:
+    | Promise<{ marker: string; branch: string; aud: string; stderr: string; outcomes: string[] }>
+    | undefined;
+  const deny = () =>
+    (denial ??= (async () => {
       // GIVEN a branch name and an audience that are shell code (both legal: git allows $ ( ) ` ' ; in refs)
       const marker = shells.tempDir("pwned-");
       const branch = `x'$(touch ${marker}/branch)'\`touch ${marker}/tick\`;touch${"${IFS}"}${marker}/semi`;
@@ -152,7 +155,16 @@ describe("the explain advice printed on AccessDenied is safe to paste", () => {
       const result = await shells.run("dash", {
         env: { ...stsEnv(), AWS_ID_TOKEN: token, AWS_CREDENTIALS_ROLE_ARN: PRODUCTION_ROLE },
       });
-      expect(sts.assumeCalls().map((c) => c.outcome)).toEqual(["AccessDenied"]);
+      const outcomes = sts.assumeCalls().map((c) => c.outcome);
+      return { marker, branch, aud, stderr: result.stderr, outcomes };
+    })());
+
+  it.each(["dash", "bash"] as const)(
+    "pasted into %s, it runs nothing from the token's values",
+    async (pasteShell) => {
+      const { marker, branch, aud, stderr, outcomes } = await deny();
+      const result = { stderr };
+      expect(outcomes).toEqual(["AccessDenied"]);
       const advice = /^aws-credentials: {3}(npm run explain -- .*)$/m.exec(result.stderr)?.[1];
       expect(advice).toBeDefined();
       // AND the advice is pasted into a shell where npm prints its arguments
@@ -191,13 +203,18 @@ describe("the explain advice printed on AccessDenied is safe to paste", () => {
       project_id: "42",
       namespace_id: "7",
     });
-    // (with BusyBox's awk decoding the token: the fallback for images without base64 or openssl)
+    // (with BusyBox's awk decoding the token: the fallback for images without base64 or openssl; and a
+    // fake CLI answering AccessDenied as STS does: the diagnosis is the point, not the CLI)
+    const deniedCli = shells.fakeBin({
+      aws: "echo 'An error occurred (AccessDenied) when calling the AssumeRoleWithWebIdentity operation: Not authorized' >&2; exit 254",
+    });
     const result = await shells.run("busybox", {
       env: {
         ...stsEnv(),
         AWS_ID_TOKEN: token,
         AWS_CREDENTIALS_ROLE_ARN: PRODUCTION_ROLE,
         AWS_CREDENTIALS_FORCE_AWK_BASE64: "1",
+        AWS_CREDENTIALS_AWS_CLI: join(deniedCli, "aws"),
       },
     });
     expect(result.status).toBe(1);

@@ -9,20 +9,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../support/ci-local";
-import { TAG_PIPELINE, VERSION } from "../support/component-release";
-import { copyRepository, listJobs, removeRepository, runGitlabCiLocal } from "../support/pipeline-repo";
+import { TAG_PIPELINE, useRepositoryCopy, VERSION } from "../support/component-release";
+import { listJobs, runGitlabCiLocal } from "../support/pipeline-repo";
 
 describe("the release job in this repository's pipeline", () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = copyRepository();
-  }, 120_000);
-  afterAll(() => removeRepository(dir));
+  const repository = useRepositoryCopy();
 
   test("a tag pipeline lists it; a branch pipeline does not", () => {
     // GIVEN the pipeline WHEN gitlab-ci-local lists the jobs of a tag pipeline and of a main pipeline
-    const tag = listJobs(dir, TAG_PIPELINE(VERSION));
-    const branch = listJobs(dir, {
+    const tag = listJobs(repository(), TAG_PIPELINE(VERSION));
+    const branch = listJobs(repository(), {
       CI_COMMIT_BRANCH: "main",
       CI_DEFAULT_BRANCH: "main",
       CI_PIPELINE_SOURCE: "push",
@@ -48,7 +44,11 @@ describe("the release job in this repository's pipeline", () => {
 
   test("a semantic-version tag with a CHANGELOG section passes and prints the notes", () => {
     // WHEN the release job runs for the template's version
-    const result = runGitlabCiLocal(dir, ["release", "--force-shell-executor"], TAG_PIPELINE(VERSION));
+    const result = runGitlabCiLocal(
+      repository(),
+      ["release", "--force-shell-executor"],
+      TAG_PIPELINE(VERSION),
+    );
     // THEN it passes, and its notes are the CHANGELOG section
     expect(result.output).toContain("A major release: the default audience, the region default and what");
     expect(result.status).toBe(0);

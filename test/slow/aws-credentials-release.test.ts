@@ -3,18 +3,18 @@
  * on a copy of the working tree) failing a tag, one run per tag. The e2e tier runs the passing tag
  * (test/e2e/aws-credentials-release.test.ts) and every refusal of scripts/release-notes.sh directly.
  */
-import { TAG_PIPELINE, VERSION } from "../support/component-release";
-import { copyRepository, removeRepository, runGitlabCiLocal } from "../support/pipeline-repo";
+import { TAG_PIPELINE, useRepositoryCopy, VERSION } from "../support/component-release";
+import { runGitlabCiLocal } from "../support/pipeline-repo";
 
 describe("the release job in this repository's pipeline", () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = copyRepository();
-  }, 120_000);
-  afterAll(() => removeRepository(dir));
+  const repository = useRepositoryCopy();
 
   test("a tag without a CHANGELOG section fails, saying what to add", () => {
-    const result = runGitlabCiLocal(dir, ["release", "--force-shell-executor"], TAG_PIPELINE("9.9.9"));
+    const result = runGitlabCiLocal(
+      repository(),
+      ["release", "--force-shell-executor"],
+      TAG_PIPELINE("9.9.9"),
+    );
     expect(result.status).not.toBe(0);
     expect(result.output).toContain(
       "CHANGELOG.md has no section for 9.9.9 (or it is empty): add '## [9.9.9] - YYYY-MM-DD'",
@@ -22,7 +22,11 @@ describe("the release job in this repository's pipeline", () => {
   }, 120_000);
 
   test("a tag that is not a semantic version fails, saying why", () => {
-    const result = runGitlabCiLocal(dir, ["release", "--force-shell-executor"], TAG_PIPELINE(`v${VERSION}`));
+    const result = runGitlabCiLocal(
+      repository(),
+      ["release", "--force-shell-executor"],
+      TAG_PIPELINE(`v${VERSION}`),
+    );
     expect(result.status).not.toBe(0);
     expect(result.output).toContain(`tag 'v${VERSION}' is not a semantic version: drop the v`);
   }, 120_000);

@@ -2,6 +2,7 @@
  * TEST SUPPORT ONLY: a tag pipeline of this repository, for the release job's tests (e2e and slow).
  */
 import { templateVersion } from "./component-project";
+import { copyRepository, removeRepository } from "./pipeline-repo";
 
 /** The component version the template declares (read from it, never pinned in a test). */
 export const VERSION = templateVersion();
@@ -14,3 +15,16 @@ export const TAG_PIPELINE = (tag: string): Record<string, string> => ({
   // Releases run for protected tags only (issue 18).
   CI_COMMIT_REF_PROTECTED: "true",
 });
+
+/**
+ * A copy of this repository for gitlab-ci-local, made before the calling describe's tests and removed
+ * after them; the returned function gives its directory.
+ */
+export function useRepositoryCopy(): () => string {
+  let dir: string;
+  beforeAll(() => {
+    dir = copyRepository();
+  }, 120_000);
+  afterAll(() => removeRepository(dir));
+  return () => dir;
+}

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ConsumerRepo } from "./ci-local";
+import { consumerJobEnv, type ConsumerRepo } from "./ci-local";
 import { runAsync } from "./run";
 
 const gitlabCiLocal = join(__dirname, "..", "..", "node_modules", ".bin", "gitlab-ci-local");
@@ -43,23 +43,7 @@ export async function runPipeline(
   const args = ["--home", home, "--no-color", "--concurrency", "1"];
   if (!validateSchema) args.push("--no-json-schema-validation");
   for (const [name, value] of Object.entries(variables)) args.push("--variable", `${name}=${value}`);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    // The real AWS CLI v2 (Debian awscli) first, ahead of e.g. a pyenv shim named aws.
-    PATH: `/usr/bin:/bin:${process.env.PATH ?? ""}`,
-    HOME: home,
-    AWS_CONFIG_FILE: "/dev/null",
-    AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-    AWS_EC2_METADATA_DISABLED: "true",
-  };
-  for (const key of Object.keys(env)) {
-    if (
-      /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE|ROLE_ARN|WEB_IDENTITY_TOKEN_FILE)$/.test(
-        key,
-      )
-    )
-      delete env[key];
-  }
+  const env = consumerJobEnv(home);
   const result = await runAsync(gitlabCiLocal, [...args, ...jobs], { cwd: repo.dir, env, timeoutMs });
   const output = result.stdout + result.stderr;
   return {

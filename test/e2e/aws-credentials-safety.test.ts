@@ -8,7 +8,8 @@
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { PRODUCTION_ROLE } from "../support/ci-local";
+import { PRODUCTION_ROLE, STAGING_SESSION } from "../support/ci-local";
+import { fakeStsCli } from "../support/component-shell-scenarios";
 import { ASSETS_BUCKET } from "../support/component-fixture";
 import { AWS_CLI, type ComponentShells } from "../support/component-shell";
 import {
@@ -34,10 +35,13 @@ describeRefusals(["dash"]);
 describeNoEffect(["dash"]);
 
 describe("region, account and expiry (dash)", () => {
+  /** A fake CLI answering with credentials of the staging role: the region and account are the point. */
+  const stagingCli = (): string => fakeStsCli(shells, `${STAGING_SESSION}gitlab-7-8-9`);
+
   it("says so when the region input replaces a different region the job set", async () => {
     const token = sts.mintToken({ sub: MAIN });
     const result = await shells.run("dash", {
-      env: { ...base(token), AWS_REGION: "eu-central-1" },
+      env: { ...base(token), AWS_REGION: "eu-central-1", AWS_CREDENTIALS_AWS_CLI: stagingCli() },
       after: 'echo "region=$AWS_REGION"',
     });
     expect(result.stderr).toContain(
@@ -49,7 +53,7 @@ describe("region, account and expiry (dash)", () => {
   it("exports the account ID and the expiry, and can mask the account in its own log", async () => {
     const token = sts.mintToken({ sub: MAIN });
     const result = await shells.run("dash", {
-      env: { ...base(token), AWS_CREDENTIALS_MASK_ACCOUNT_ID: "true" },
+      env: { ...base(token), AWS_CREDENTIALS_MASK_ACCOUNT_ID: "true", AWS_CREDENTIALS_AWS_CLI: stagingCli() },
       after:
         'echo "account=$AWS_CREDENTIALS_ACCOUNT_ID" | tr 0-9 a-j; echo "expires=$AWS_CREDENTIALS_EXPIRATION"',
     });

@@ -71,6 +71,16 @@ export function useShellHarness(): ShellHarness {
 export const expectNoSecrets = (log: string, token: string): void =>
   expectNoSecretsIn(log, token, sts.issued);
 
+/**
+ * A fake AWS CLI (an executable named aws, in a directory of `shellsOf`) that runs `check`, then answers
+ * assume-role-with-web-identity as STS does with credentials of `assumedRoleArn` (tab-separated, as the
+ * component's --query asks): for tests where the CLI is incidental. The real one runs in describeModes.
+ */
+export function fakeStsCli(shellsOf: ComponentShells, assumedRoleArn: string, check = ""): string {
+  const answer = `printf 'ASIAFAKE\\tsecret\\tsession\\t2030-01-01T00:00:00Z\\t%s\\n' '${assumedRoleArn}'`;
+  return join(shellsOf.fakeBin({ aws: `${check}\n${answer}` }), "aws");
+}
+
 /** The stand-in as the component's STS endpoint, and a region. */
 export const stsEnv = (): Record<string, string> => ({
   AWS_CREDENTIALS_STS_ENDPOINT: sts.url,
@@ -191,9 +201,10 @@ export function describeHardening(shellNames: readonly ShellName[]): void {
       // Only an executable named aws passes for the AWS CLI: each fake is one, in its own directory.
       const fakeCli = (body: string): string => join(shells.fakeBin({ aws: body }), "aws");
       // A CLI that answers as STS does, while the token file exists (it fails if it does not).
-      const workingCli = fakeCli(
-        'ls "$AWSCRED_TEST_DIR"/aws-credentials.*/web-identity-token >/dev/null || exit 9\n' +
-          `printf 'ASIAFAKE\\tsecret\\tsession\\t2030-01-01T00:00:00Z\\t${PRODUCTION}\\n'`,
+      const workingCli = fakeStsCli(
+        shells,
+        PRODUCTION,
+        'ls "$AWSCRED_TEST_DIR"/aws-credentials.*/web-identity-token >/dev/null || exit 9',
       );
       // A CLI that answers as STS does when the trust policy denies the token.
       const deniedCli = fakeCli(

@@ -1,8 +1,9 @@
 /**
  * End to end: the component as other projects include it, `include: component: <host>/<path>/aws-credentials@<version>`
  * (test/support/component-catalog.ts serves this repository with release tags over git smart HTTP): the
- * exact version (one run, a job per mode), MAJOR.MINOR, MAJOR and ~latest, a version that is not released,
- * one input refused by its regex and one by its options (the others: test/slow/aws-credentials-catalog.test.ts),
+ * exact version (one run, a job per mode), a partial version (MAJOR.MINOR), a version that is not
+ * released, one input refused by its regex and one by its options (MAJOR, ~latest and the other inputs:
+ * test/slow/aws-credentials-catalog.test.ts),
  * and the same-project form at the current SHA. One gitlab-ci-local run per version: two versions cannot
  * share a pipeline, since every include defines the same .aws-credentials-script and the last one wins.
  */
@@ -21,7 +22,6 @@ import {
   CATALOG_FIXTURE as fixture,
   CURRENT,
   describeInputRefusals,
-  describeLatest,
   INPUT_REFUSALS,
   LATER,
   MAJOR as major,
@@ -93,15 +93,6 @@ describe("include: component: from another project, over git smart HTTP", () => 
     expect(result.log).toContain(`caller=${STAGING}gitlab-`);
   });
 
-  it("by partial version MAJOR: the newest release of that major", async () => {
-    // GIVEN releases up to M+1.0.0 WHEN the consumer includes @M
-    const result = await h.consume(`${major}`, ["web-identity"]);
-    // THEN it ran M.m+1.1, the newest M.x.y, not M+1.0.0
-    expect(result.exitCode).toBe(0);
-    expect(result.log).toContain(`aws-credentials: version ${major}.${minor + 1}.1, mode web-identity`);
-    expect(result.log).toContain(`caller=${STAGING}gitlab-`);
-  });
-
   it("refuses a version that is not released, naming it", async () => {
     // GIVEN no 9.x release WHEN the consumer includes @9
     const result = await h.consume("9", ["exports"]);
@@ -112,8 +103,6 @@ describe("include: component: from another project, over git smart HTTP", () => 
   });
 });
 
-// ~latest with the web-identity job; with the profiles job (five AWS CLI starts) in the slow tier.
-describeLatest(h, "web-identity");
 describeInputRefusals(h, INPUT_REFUSALS.fast);
 
 describe("the same project at the current commit SHA (how the component project tests itself)", () => {

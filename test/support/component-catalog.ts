@@ -139,7 +139,7 @@ export function useCatalogHarness(): CatalogHarness {
 
 /**
  * ~latest resolves to the newest release, never a pre-release; `job` is the catalog consumer's job that
- * runs it (web-identity in the e2e tier; profiles, five AWS CLI starts, in the slow tier).
+ * runs it (profiles, five AWS CLI starts, in the slow tier; web-identity starts one).
  */
 export function describeLatest(harness: CatalogHarness, job: "web-identity" | "profiles"): void {
   it(`by ~latest: the newest release, never a pre-release (mode ${job})`, async () => {

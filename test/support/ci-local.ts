@@ -105,6 +105,31 @@ export interface JobRun {
   readonly durationMs: number;
 }
 
+/**
+ * The environment gitlab-ci-local runs consumer jobs in: the real AWS CLI v2 (Debian awscli) first on
+ * PATH, ahead of e.g. a pyenv shim named aws; a private HOME; no AWS config, credentials or metadata, and
+ * none of the runner's own AWS credentials or roles.
+ */
+export function consumerJobEnv(home: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `/usr/bin:/bin:${process.env.PATH ?? ""}`,
+    HOME: home,
+    AWS_CONFIG_FILE: "/dev/null",
+    AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+    AWS_EC2_METADATA_DISABLED: "true",
+  };
+  for (const key of Object.keys(env)) {
+    if (
+      /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE|ROLE_ARN|WEB_IDENTITY_TOKEN_FILE)$/.test(
+        key,
+      )
+    )
+      delete env[key];
+  }
+  return env;
+}
+
 /** Runs `jobs` with gitlab-ci-local; `variables` are passed as --variable (they override job variables). */
 export async function runJobs(
   repo: ConsumerRepo,
@@ -118,23 +143,7 @@ export async function runJobs(
   for (const [name, value] of Object.entries(variables)) args.push("--variable", `${name}=${value}`);
   args.push(...jobs);
   const started = Date.now();
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    // The real AWS CLI v2 (Debian awscli) first, ahead of e.g. a pyenv shim named aws.
-    PATH: `/usr/bin:/bin:${process.env.PATH ?? ""}`,
-    HOME: join(repo.dir, "..", "home"),
-    AWS_CONFIG_FILE: "/dev/null",
-    AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-    AWS_EC2_METADATA_DISABLED: "true",
-  };
-  for (const key of Object.keys(env)) {
-    if (
-      /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE|ROLE_ARN|WEB_IDENTITY_TOKEN_FILE)$/.test(
-        key,
-      )
-    )
-      delete env[key];
-  }
+  const env = consumerJobEnv(join(repo.dir, "..", "home"));
   mkdirSync(env.HOME!, { recursive: true });
   const child = spawn(gitlabCiLocal, args, { cwd: repo.dir, env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";

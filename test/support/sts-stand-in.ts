@@ -227,6 +227,8 @@ export class StsStandIn {
   readonly calls: StsCall[] = [];
   readonly issued: IssuedCredentials[] = [];
   private readonly injected: InjectedFailure[] = [];
+  /** Failures for one role session name: one pipeline's jobs, each with its own scenario. */
+  private readonly injectedFor = new Map<string, InjectedFailure[]>();
 
   private constructor(
     private readonly server: Server,
@@ -332,8 +334,19 @@ export class StsStandIn {
     for (let i = 0; i < count; i++) this.injected.push(failure);
   }
 
+  /**
+   * The next `count` AssumeRoleWithWebIdentity calls with role session name `sessionName` fail with
+   * `failure` (before any injectFailures): several jobs of one pipeline run, each its own scenario.
+   */
+  injectFailuresFor(sessionName: string, failure: InjectedFailure, count: number): void {
+    const queue = this.injectedFor.get(sessionName) ?? [];
+    for (let i = 0; i < count; i++) queue.push(failure);
+    this.injectedFor.set(sessionName, queue);
+  }
+
   clearInjectedFailures(): void {
     this.injected.length = 0;
+    this.injectedFor.clear();
   }
 
   assumeCalls(): StsCall[] {
@@ -373,7 +386,8 @@ export class StsStandIn {
     try {
       let body: string;
       if (action === "AssumeRoleWithWebIdentity") {
-        const failure = this.injected.shift();
+        const failure =
+          this.injectedFor.get(params.get("RoleSessionName") ?? "")?.shift() ?? this.injected.shift();
         if (failure === "drop") {
           record("drop");
           req.socket.destroy();

@@ -249,6 +249,7 @@ describe("this repository's pipeline", () => {
 
     test.each<[string, Vars]>([
       ["default branch", DEFAULT_BRANCH],
+      ["default branch with GITLAB_TOKEN", { ...DEFAULT_BRANCH, ...TOKEN }],
       ["unprotected tag", UNPROTECTED_TAG],
     ])(
       "gitlab-ci-local confirms the evaluation: %s",

@@ -2,7 +2,8 @@
  * State in S3, end to end: the staging stack's generated backend block, run by the real `terraform`
  * (init, plan, apply) against the S3 stand-in on 127.0.0.1, which enforces the generated bucket policy
  * and inline policies. The stack's resources are swapped for a `terraform_data` (no provider needed):
- * what is under test is who may read and write the state, not IAM's resources.
+ * what is under test is who may read and write the state, not IAM's resources. The plan of both stacks
+ * with the real AWS provider is in test/slow/s3-state-plan.test.ts (one offline plan: ~40 s).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,8 +13,7 @@ import { lockFor, parse, synthesizeToTemp, type RawConfig } from "../support/con
 import { runAsync } from "../support/run";
 import { startS3StandIn, type S3StandIn } from "../support/s3-stand-in";
 import { BUCKET_ACCOUNT, deployedStatePolicies, principals } from "../support/state-policies";
-import { TERRAFORM, testWithOfflineAwsProvider, testWithTool } from "../support/tools";
-import { awsProviderPlugin, planOffline } from "../support/offline-plan";
+import { TERRAFORM, testWithTool } from "../support/tools";
 
 const KEYS = {
   planner: { id: "AKIASTAGINGPLANNER01", arn: "arn:aws:iam::222222222222:role/gitlab/platform-planner" },
@@ -27,13 +27,11 @@ let root: string;
 let stack: string;
 let s3: S3StandIn;
 let backendBlock: string;
-let outdir: string;
 let cleanupOut: () => void;
 
 beforeAll(async () => {
   const raw = parseYaml(readFileSync("test/fixtures/state/s3-state.yaml", "utf8")) as RawConfig;
   const out = await synthesizeToTemp(parse(raw, lockFor(raw)));
-  outdir = out.dir;
   cleanupOut = out.cleanup;
   {
     const hcl = readFileSync(join(out.dir, "stacks", "staging", "cdk.tf"), "utf8");
@@ -177,30 +175,4 @@ testWithTool(
     expect(state.resources[0]!.instances[0]!.attributes.input.value).toBe("one");
   },
   240_000,
-);
-
-testWithOfflineAwsProvider(
-  "GIVEN state s3 WHEN the account stack and the bucket stack are planned with the real AWS provider THEN the state policies and the bucket's safeguards are in the plan",
-  async (pluginDir) => {
-    const plugin = awsProviderPlugin(pluginDir);
-    const staging = await planOffline(join(outdir, "stacks", "staging"), plugin);
-    const policies = (staging.json.resource_changes ?? []).filter((r) => r.type === "aws_iam_role_policy");
-    expect(policies.map((p) => (p.change.after as { name: string }).name).sort()).toEqual([
-      "gitlab-oidc-state-read",
-      "gitlab-oidc-state-write",
-    ]);
-    const bucket = await planOffline(join(outdir, "stacks", "gitlab-oidc-state"), plugin);
-    const types = (bucket.json.resource_changes ?? [])
-      .map((r) => `${r.type}:${r.change.actions.join(",")}`)
-      .sort();
-    expect(types).toEqual([
-      "aws_s3_bucket:create",
-      "aws_s3_bucket_ownership_controls:create",
-      "aws_s3_bucket_policy:create",
-      "aws_s3_bucket_public_access_block:create",
-      "aws_s3_bucket_server_side_encryption_configuration:create",
-      "aws_s3_bucket_versioning:create",
-    ]);
-  },
-  300_000,
 );

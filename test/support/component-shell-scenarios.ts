@@ -152,7 +152,9 @@ export function describeModes(shellNames: readonly ShellName[]): void {
       expect(result.log).toContain(`default=${PRODUCTION} profile=production`);
       expect(result.log).toMatch(/modes=600\/700 config=\/\S+\/project\.tmp\/aws-credentials\.\w+\/config/);
       expectNoSecrets(result.log, token);
-    });
+      // Five starts of the Python AWS CLI (two for the hop check, three by the job): ~2 s each on an idle
+      // machine, over 10 s each at load 11 (npm run test:load), beyond the file's 60 s.
+    }, 180_000);
   });
 }
 

@@ -10,6 +10,15 @@ export default tseslint.config(
     languageOptions: { globals: { process: "readonly", console: "readonly", module: "writable" } },
   },
   {
+    // The modules jest.config.mjs maps cut modules to: CommonJS, as the modules they stand for.
+    files: ["test/support/cut/*.cjs"],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { require: "readonly", module: "writable", exports: "writable" },
+    },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+  {
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
       // The provider package root loads every resource class (seconds and ~0.5–1.4 GB); deep imports only.

@@ -14,9 +14,15 @@ const runs = (tier) =>
   process.env.TEST_TIERS === "all" ||
   process.argv.some((arg) => arg.split("=").pop() === tier.name || arg.includes(`${tier.dir}/`));
 
-/** What every tier shares: Node, the SWC transform and the child deadlines (test/setup.ts). */
+/** What every tier shares: Node, the SWC transform, the cut modules and the child deadlines (test/setup.ts). */
 const shared = {
   testEnvironment: "node",
+  // Modules no test reaches, loaded with cdktf and zod by every test file that uses them; each throws
+  // when reached (test/support/cut/cut-module.cjs).
+  moduleNameMapper: {
+    "^archiver$": "<rootDir>/test/support/cut/archiver.cjs",
+    "^\\.\\./locales/index\\.cjs$": "<rootDir>/test/support/cut/zod-locales.cjs",
+  },
   setupFilesAfterEnv: ["<rootDir>/test/setup.ts"],
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022" } }] },
 };

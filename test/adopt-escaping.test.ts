@@ -6,45 +6,19 @@
  * stack describes.
  */
 import { parse as parseHcl } from "@cdktf/hcl2json";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Config } from "../src/config/schema";
 import { buildApp, synthesize } from "../src/synth";
 import { fromTemplate } from "../src/terraform/literal";
 import { readStackConfiguration } from "../src/terraform/synthesized-stacks";
 import { AccountStack } from "../stacks/account-stack";
-import { TERRAFORM, testWithTool } from "./support/tools";
-import { minimalConfig, parse } from "./support/configs";
+import { ADOPTED_ARN as ARN, ADOPTED_POLICY as POLICY, hostileAdoption } from "./support/hostile-writer";
 
 jest.mock("../src/config/rules", () => {
   const actual = jest.requireActual<typeof import("../src/config/rules")>("../src/config/rules");
   return { ...actual, checkRole: () => [], checkAccountFields: () => [], checkAudienceList: () => [] };
 });
-
-const ARN =
-  'arn:aws:iam::aws:policy/"\\${file("/etc/passwd")}%{ if true }x%{ endif }"\n}\nresource "x" "y" {/P';
-const POLICY = 'p"${x}\n}';
-
-function hostileAdoption(): Config {
-  const config = parse(minimalConfig());
-  const account = config.accounts[0];
-  const document = {
-    Version: "2012-10-17" as const,
-    Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }],
-  };
-  return {
-    ...config,
-    accounts: [
-      {
-        ...account,
-        adopt: true,
-        roles: [{ ...account.roles[0], managedPolicyArns: [ARN], inlinePolicies: { [POLICY]: document } }],
-      },
-    ],
-  };
-}
 
 type Block = Record<string, unknown>;
 
@@ -64,16 +38,8 @@ describe.each([
   let source: string;
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  if (hcl)
-    testWithTool(TERRAFORM, "terraform itself parses the file (terraform fmt -)", () => {
-      const result = spawnSync("terraform", ["fmt", "-"], {
-        input: source,
-        encoding: "utf8",
-        env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", CHECKPOINT_DISABLE: "1" },
-      });
-      expect(result.stderr).not.toMatch(/Error/);
-      expect(result.status).toBe(0);
-    });
+  // terraform itself reads the same file in test/e2e/terraform-reads-hostile.test.ts (HCL's own parser
+  // reads it above, in process).
 
   test("the import IDs are the literal values, and no block is added", () => {
     const ids = (tf.import as { id: string }[]).map((block) => fromTemplate(block.id)).sort();

@@ -5,17 +5,16 @@
  * attachments and inline policies are managed exclusively, adopted or not.
  */
 import { parse as parseHcl } from "@cdktf/hcl2json";
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildApp } from "../src/synth";
 import { readStackConfiguration } from "../src/terraform/synthesized-stacks";
 import { AccountStack } from "../stacks/account-stack";
-import { TERRAFORM, testWithTool } from "./support/tools";
 import { App, TerraformStack } from "cdktf";
 import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
 import { GitLabOidcRole } from "../src/constructs/gitlab-oidc-role";
 import { renderAccessReport } from "../src/report/access-report";
+import { adoptedWithPolicies, READ_ONLY, TEAM, ASSETS as inline } from "./support/hostile-writer";
 import {
   accountStackProps,
   minimalConfig,
@@ -24,12 +23,6 @@ import {
   synthesizeToTemp,
   type RawConfig,
 } from "./support/configs";
-
-const READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess";
-const TEAM = "arn:aws:iam::111111111111:policy/team/Deploy";
-const inline = {
-  assets: { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }] },
-};
 
 async function synthHcl(raw: RawConfig) {
   const written = await synthesizeToTemp(parse(raw));
@@ -47,10 +40,7 @@ type ImportBlock = { to: string; id: string };
 describe("adopt: true", () => {
   test("on the account: import blocks for the provider, the role, each attachment instance, inline policies and the exclusive resources", async () => {
     // GIVEN an adopted account whose role has two managed policies and an inline one
-    const raw = minimalConfig(
-      { managedPolicyArns: [READ_ONLY, TEAM], inlinePolicies: inline },
-      { adopt: true },
-    );
+    const raw = adoptedWithPolicies();
     // WHEN it is synthesized and the HCL parsed back
     const { tf, stacks } = await synthHcl(raw);
     // THEN the parsed HCL holds one import block per existing object, by its import ID
@@ -75,17 +65,13 @@ describe("adopt: true", () => {
     expect(stacks[0].roles[0].imports).toHaveLength(6);
   });
 
-  testWithTool(TERRAFORM, "the import blocks are formatted as terraform fmt formats them", async () => {
-    const { text } = await synthHcl(
-      minimalConfig({ managedPolicyArns: [READ_ONLY, TEAM], inlinePolicies: inline }, { adopt: true }),
-    );
-    const result = spawnSync("terraform", ["fmt", "-"], {
-      input: text,
-      encoding: "utf8",
-      env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", CHECKPOINT_DISABLE: "1" },
-    });
-    expect(result.status).toBe(0);
-    expect(result.stdout).toBe(text);
+  // terraform fmt itself checks the same file in test/e2e/terraform-reads-hostile.test.ts.
+  test("the import blocks are formatted as terraform fmt formats them (hclwrite via @cdktf/hcl-tools)", async () => {
+    // GIVEN the HCL of an adopted account with managed and inline policies
+    const { text } = await synthHcl(adoptedWithPolicies());
+    // WHEN terraform fmt's formatter formats it THEN nothing changes
+    const { format } = await import("@cdktf/hcl-tools");
+    expect(await format(text)).toBe(text);
   });
 
   test("on one role, the provider looked up: only that role is imported, not the provider or the other roles", async () => {
@@ -152,10 +138,7 @@ describe("drift control", () => {
   });
 
   test("the stacks' own description equals the HCL read back, imports and exclusive lists included", async () => {
-    const raw = minimalConfig(
-      { managedPolicyArns: [READ_ONLY, TEAM], inlinePolicies: inline },
-      { adopt: true },
-    );
+    const raw = adoptedWithPolicies();
     const config = parse(raw);
     const stacks = buildApp(config, "/tmp/unused-gitlab-oidc-adopt", true).node.children.filter(
       (child) => child instanceof AccountStack,

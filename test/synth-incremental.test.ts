@@ -34,19 +34,15 @@ import {
   generated,
   incrementalSynth,
   outputOf,
-  parsedOrUndefined,
   policyExtension,
-  EDIT_KINDS,
-  randomEdit,
-  randomStateEdit,
-  seeded,
-  STATE_EDIT_KINDS,
   treeOf,
   wholeAppStackTree,
-  withS3State,
 } from "./support/incremental";
-import type { Extension } from "../src/extension";
-import { STATE_STACK } from "../src/model/state-access";
+import {
+  everyEditKind,
+  perAccountAppsMatchOneApp,
+  stateEditsWithExtension,
+} from "./support/incremental-scenarios";
 import { parse, type RawConfig } from "./support/configs";
 
 let root: string;
@@ -59,37 +55,25 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-const stackFiles = (tree: Record<string, string>) =>
-  Object.fromEntries(
-    Object.entries(tree).filter(([file]) => file.startsWith("stacks/") || file === "manifest.json"),
-  );
-
+// The smallest configs that still exercise every kind of edit; test/slow/synth-incremental-sweep.test.ts
+// runs the same scenarios on larger ones, and many more random edits.
 describe("synthesizing each account on its own App", () => {
   test("writes the bytes of one App with every stack, generated files rendered afresh", () => {
-    // GIVEN a generated config of several accounts, with its lock
-    const { raw, lock } = generated(3, 8);
-    const config = parse(raw, lock);
-    // WHEN it is synthesized as the main job does, and the way it was before (one App, App.synth(),
-    // the generated files rendered from scratch)
-    const perAccount = fullSynthTree(config);
-    // THEN every stack file, the manifest and the generated files hold the same bytes
-    expect(stackFiles(perAccount)).toEqual(stackFiles(wholeAppStackTree(config)));
-    incrementalSynth(config, outdir, cacheDir);
-    expect(outputOf(outdir)).toEqual(wholeAppStackTree(config));
+    perAccountAppsMatchOneApp({ accounts: 2, roles: 3 }, outdir, cacheDir);
   });
 });
 
 describe("incremental synth", () => {
   test("a one-role edit re-synthesizes that account only, and writes what a full synth writes", () => {
     // GIVEN an output synthesized with a record
-    const { raw, lock } = generated(4, 5);
+    const { raw, lock } = generated(3, 2);
     expect(incrementalSynth(parse(raw, lock), outdir, cacheDir).reused).toEqual([]);
     // WHEN one role in the third account gains a branch
     const accounts = raw.accounts as { name: string; roles: { allow: { branches?: string[] }[] }[] }[];
     accounts[2].roles[1].allow[0].branches!.push("hotfix");
     const config = parse(raw, lock);
     const result = incrementalSynth(config, outdir, cacheDir);
-    // THEN the other three accounts are reused
+    // THEN the other accounts are reused
     expect(result.reused).toEqual(accounts.filter((_, i) => i !== 2).map((a) => a.name));
     // AND the output is byte-identical to a full synth, ACCESS.md and the pipeline's jobs included
     expect(treeOf(outdir)).toEqual(fullSynthTree(config));
@@ -111,83 +95,12 @@ describe("incremental synth", () => {
     expect(treeOf(outdir)).toEqual(before);
   });
 
-  test("random edits: after each, the output equals a full synth of the edited config", () => {
-    // GIVEN a generated config and a seeded sequence of edits (roles, tags, lock IDs, shared settings,
-    // renames, reordering, removals)
-    const { raw, lock } = generated(4, 4);
-    const random = seeded(25);
-    incrementalSynth(parse(raw, lock), outdir, cacheDir);
-    let checked = 0;
-    let reusedSome = 0;
-    // Every kind of edit once, then random ones, account removal (the last kind) last.
-    const kinds = [...Array.from({ length: EDIT_KINDS }, (_, kind) => kind), random(EDIT_KINDS - 1)];
-    for (const kind of kinds) {
-      const edit = randomEdit(raw, lock, random, kind);
-      const config = parsedOrUndefined(raw, lock);
-      if (config === undefined) throw new Error(`the edit "${edit.what}" made the config invalid`);
-      // WHEN the edited config is synthesized incrementally
-      const result = incrementalSynth(config, outdir, cacheDir);
-      // THEN the output is byte-identical to a full synth of it
-      expect({ edit: edit.what, tree: treeOf(outdir) }).toEqual({
-        edit: edit.what,
-        tree: fullSynthTree(config),
-      });
-      // AND an edit inside one account re-synthesized that account only
-      if (edit.touches !== undefined) {
-        const others = config.accounts.map((a) => a.name).filter((name) => name !== edit.touches);
-        expect({ edit: edit.what, reused: result.reused }).toEqual({ edit: edit.what, reused: others });
-        reusedSome++;
-      }
-      checked++;
-    }
-    expect(checked).toBe(kinds.length);
-    expect(reusedSome).toBeGreaterThanOrEqual(4);
+  test("every kind of edit: after each, the output equals a full synth of the edited config", () => {
+    everyEditKind({ accounts: 2, roles: 2 }, outdir, cacheDir);
   });
 
   test("state in S3 and an extension: after each edit the output equals a full synth of it", () => {
-    // GIVEN a generated config with its state in S3 (the bucket's stack names every account's pipeline
-    // roles), synthesized with a record
-    const { raw, lock } = generated(3, 4);
-    withS3State(raw);
-    const random = seeded(26);
-    incrementalSynth(parse(raw, lock), outdir, cacheDir);
-    // Every kind of state edit once, then the extension added, changed, edited under, and removed (the
-    // first run without it reuses nothing: the extension's runs dropped the records), then more edits.
-    const steps: { kind?: number; extension?: Extension; reuseNone?: boolean }[] = [
-      ...Array.from({ length: STATE_EDIT_KINDS }, (_, kind) => ({ kind })),
-      { kind: 0, extension: policyExtension("a"), reuseNone: true },
-      { extension: policyExtension("b"), reuseNone: true },
-      { kind: 1, extension: policyExtension("b"), reuseNone: true },
-      { kind: 0, reuseNone: true },
-      { kind: 0 },
-      { kind: random(STATE_EDIT_KINDS) },
-    ];
-    let confined = 0;
-    for (const step of steps) {
-      const edit =
-        step.kind === undefined ? { what: "the extension changed" } : randomStateEdit(raw, random, step.kind);
-      const what = `${edit.what}${step.extension ? " (with an extension)" : ""}`;
-      const config = parsedOrUndefined(raw, lock);
-      if (config === undefined) throw new Error(`the edit "${what}" made the config invalid`);
-      // WHEN the edited config is synthesized incrementally
-      const result = incrementalSynth(config, outdir, cacheDir, step.extension);
-      // THEN the output is byte-identical to a full synth of it
-      expect({ what, tree: treeOf(outdir) }).toEqual({
-        what,
-        tree: fullSynthTree(config, true, step.extension),
-      });
-      // AND with an extension nothing is reused; an edit confined to some stacks reused all the others
-      const stacks = [...config.accounts.map((a) => a.name), STATE_STACK];
-      if (step.reuseNone) expect({ what, reused: result.reused }).toEqual({ what, reused: [] });
-      else if ("stacks" in edit && edit.stacks !== undefined) {
-        const others = stacks.filter((name) => !edit.stacks!.includes(name));
-        expect({ what, reused: result.reused }).toEqual({ what, reused: others });
-        confined++;
-      }
-    }
-    expect(confined).toBeGreaterThanOrEqual(5);
-    // AND the last output is what one App with every stack writes, the generated files rendered afresh
-    expect(outputOf(outdir)).toEqual(wholeAppStackTree(parse(raw, lock)));
+    stateEditsWithExtension({ accounts: 2, roles: 3 }, outdir, cacheDir);
   });
 
   test("a run with an extension drops the records: the next run without it reuses nothing", () => {

@@ -28,8 +28,6 @@ import {
   synthFilesUnder,
 } from "./support/configs";
 import { EXAMPLE_FIXTURE, exampleConfig, synthesizedExample } from "./support/example";
-import { runOk } from "./support/run";
-import { TERRAFORM, testWithTool } from "./support/tools";
 
 // cdktf's matchers (toHaveResource, toHaveResourceWithProperties, …): only this file uses them, so only
 // this file pays for loading them.
@@ -147,13 +145,7 @@ describe("the synthesized HCL (the example's copy in test/fixtures)", () => {
     }
   });
 
-  testWithTool(TERRAFORM, "is formatted as terraform fmt formats it (the terraform binary)", () => {
-    // runOk: terraform fmt -check exits 3 and prints the diff when a file would change
-    const check = runOk("terraform", ["fmt", "-check", "-diff", "-recursive", fresh.dir], {
-      timeoutMs: 30_000,
-    });
-    expect(check.stdout).toBe("");
-  });
+  // terraform fmt itself checks the same synth in test/e2e/terraform-reads-hostile.test.ts.
 });
 
 describe("stack contents (cdktf Testing helpers)", () => {

@@ -6,82 +6,26 @@
  * Terraform reads a template (`$${` → `${`, `%%{` → `%{`), is the literal input.
  */
 import { parse as parseHcl } from "@cdktf/hcl2json";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Config } from "../src/config/schema";
 import { synthesize } from "../src/synth";
 import { fromTemplate, hclString } from "../src/terraform/literal";
 import { readJsonencode, readStackConfiguration } from "../src/terraform/synthesized-stacks";
-import { minimalConfig, parse } from "./support/configs";
-import { run } from "./support/run";
-import { TERRAFORM, testWithTool } from "./support/tools";
+import {
+  DIRECTIVE,
+  HOSTILE,
+  hostileConfig,
+  HCL_LITERALS,
+  ONLY_INTERPOLATION,
+  READ_ENV,
+} from "./support/hostile-writer";
 
 // A value that got past validation: the constructs' rules accept everything in this file.
 jest.mock("../src/config/rules", () => {
   const actual = jest.requireActual<typeof import("../src/config/rules")>("../src/config/rules");
   return { ...actual, checkRole: () => [], checkAccountFields: () => [], checkAudienceList: () => [] };
 });
-
-const INJECTED_BLOCK =
-  'x"\n}\nresource "aws_iam_role_policy_attachment" "pwn" {\n  role = "deploy"\n  policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"\n}\nlocals {\n  y = {\n"z';
-const READ_ENV = '${file("/proc/self/environ")}';
-const DIRECTIVE = "%{ if true }x%{ endif }";
-const ONLY_INTERPOLATION = "${aws_iam_role.deploy.arn}";
-const HEREDOC_END = 'line one\nEOF\nresource "null_resource" "n" {}\n<<EOF';
-
-const HOSTILE = {
-  tagKey: INJECTED_BLOCK,
-  tagValue: `${READ_ENV} ${DIRECTIVE}`,
-  description: `${READ_ENV}\n${HEREDOC_END} \\" \\ $\${already} $$\${x} %%{y} \${aws_iam_role.deploy.arn}`,
-  path: `/${READ_ENV}/${DIRECTIVE}/`,
-  permissionsBoundary: `arn:aws:iam::111111111111:policy/${READ_ENV}/b`,
-  managedPolicyArn: `arn:aws:iam::aws:policy/"\\${READ_ENV}${DIRECTIVE}/P`,
-  deployRoleArn: `arn:aws:iam::111111111111:role/${DIRECTIVE}"\\/r`,
-  audience: `${READ_ENV}"\\`,
-  accountTagKey: '"} ]\nresource "x" "y" {',
-  accountTagValue: "${jsonencode(data)}",
-  inlinePolicy: {
-    Version: "2012-10-17" as const,
-    Statement: [
-      {
-        Effect: "Allow",
-        Action: `s3:${DIRECTIVE}`,
-        Resource: `arn:aws:s3:::b/${READ_ENV}"\\\n$\${aws:username}`,
-      },
-      { [`${INJECTED_BLOCK}`]: "x", Sid: `" }) } resource "x" "y" { a = ({ "` },
-    ],
-  },
-};
-
-function hostileConfig(): Config {
-  const config = parse(minimalConfig());
-  const account = config.accounts[0];
-  return {
-    ...config,
-    gitlab: { ...config.gitlab, audience: [HOSTILE.audience, "https://gitlab.com"] },
-    accounts: [
-      {
-        ...account,
-        deployRoleArn: HOSTILE.deployRoleArn,
-        // A value that is one interpolation and nothing else is what the unwrap step turns into an
-        // expression; escaped, it must stay a string.
-        tags: { [HOSTILE.accountTagKey]: HOSTILE.accountTagValue, team: READ_ENV, ref: ONLY_INTERPOLATION },
-        roles: [
-          {
-            ...account.roles[0],
-            description: HOSTILE.description,
-            path: HOSTILE.path,
-            permissionsBoundary: HOSTILE.permissionsBoundary,
-            managedPolicyArns: [HOSTILE.managedPolicyArn],
-            tags: { [HOSTILE.tagKey]: HOSTILE.tagValue, plain: DIRECTIVE },
-            inlinePolicies: { p: HOSTILE.inlinePolicy },
-          },
-        ],
-      },
-    ],
-  };
-}
 
 type Block = Record<string, unknown>;
 const one = (value: unknown): Block => (Array.isArray(value) ? value[0] : value) as Block;
@@ -137,19 +81,8 @@ describe.each([
     if (hcl) expect(source).not.toMatch(/= <<-?EOF\n/);
   });
 
-  // terraform is not installed on a fresh machine: HCL's own parser reads the file above everywhere;
-  // terraform in addition where it is installed (skipped loudly elsewhere).
-  if (hcl)
-    testWithTool(TERRAFORM, "terraform itself parses the file (terraform fmt -)", () => {
-      const result = run("terraform", ["fmt", "-"], {
-        input: source,
-        env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", CHECKPOINT_DISABLE: "1" },
-        timeoutMs: 20_000,
-      });
-      console.log(`terraform fmt read the hostile cdk.tf (exit ${result.status})`);
-      expect(result.stderr).not.toMatch(/Error/);
-      expect(result.status).toBe(0);
-    });
+  // terraform itself reads the same file in test/e2e/terraform-reads-hostile.test.ts (HCL's own parser
+  // reads it above, in process).
 
   test("role tags: a key that tries to close the map and a template value are literal keys and values", () => {
     const role = one((tf.resource as Block).aws_iam_role as Block);
@@ -195,19 +128,7 @@ describe.each([
 });
 
 describe("hclString, the one escape for HCL literals", () => {
-  const values = [
-    READ_ENV,
-    DIRECTIVE,
-    "$${x}",
-    "$$${x}",
-    "%%{x}",
-    "$",
-    "%",
-    '"\\',
-    "a\nb\r\tc\u0001\u2028",
-    INJECTED_BLOCK,
-    "Grüße 👋",
-  ];
+  const values = HCL_LITERALS;
 
   test("is parsed by HCL back to the value", async () => {
     const text = values.map((value, i) => `v${i} = ${hclString(value)}`).join("\n");
@@ -215,25 +136,7 @@ describe("hclString, the one escape for HCL literals", () => {
     expect(values.map((_, i) => fromTemplate(parsed[`v${i}`]))).toEqual(values);
   });
 
-  // terraform is not installed on a fresh machine: HCL's parser checks this above everywhere; terraform
-  // in addition where it is installed (skipped loudly elsewhere).
-  testWithTool(TERRAFORM, "is read by terraform itself (terraform console) as the value", () => {
-    const dir = mkdtempSync(join(tmpdir(), "gitlab-oidc-console-"));
-    try {
-      writeFileSync(join(dir, "main.tf"), `locals {\n  values = [${values.map(hclString).join(", ")}]\n}\n`);
-      const result = run("terraform", ["console"], {
-        cwd: dir,
-        input: "jsonencode(local.values)\n",
-        env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", CHECKPOINT_DISABLE: "1" },
-        timeoutMs: 20_000,
-      });
-      console.log(`terraform console checked ${values.length} escaped literals (exit ${result.status})`);
-      expect(result.status).toBe(0);
-      expect(JSON.parse(JSON.parse(result.stdout.trim()) as string)).toEqual(values);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  // terraform console reads the same literals in test/e2e/terraform-reads-hostile.test.ts.
 });
 
 describe("reading an inline policy back", () => {

@@ -16,6 +16,11 @@ import {
   treeOf,
   withS3State,
 } from "../support/incremental";
+import {
+  everyEditKind,
+  perAccountAppsMatchOneApp,
+  stateEditsWithExtension,
+} from "../support/incremental-scenarios";
 
 /**
  * `steps` random edits of a generated config, each followed by an incremental synth held byte-identical
@@ -52,6 +57,25 @@ function sweep(
     rmSync(root, { recursive: true, force: true });
   }
 }
+
+// test/synth-incremental.test.ts's scenarios on larger configs (the unit tier runs them on the smallest).
+describe("incremental synth scenarios on larger configs", () => {
+  let root: string;
+  beforeEach(() => (root = realpathSync(mkdtempSync(join(tmpdir(), "gitlab-oidc-sweep-")))));
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  test("each account on its own App writes the bytes of one App with every stack (3 × 8)", () => {
+    perAccountAppsMatchOneApp({ accounts: 3, roles: 8 }, join(root, "out"), join(root, "cache"));
+  });
+
+  test("every kind of edit: after each, the output equals a full synth (4 × 4)", () => {
+    everyEditKind({ accounts: 4, roles: 4 }, join(root, "out"), join(root, "cache"));
+  });
+
+  test("state in S3 and an extension: after each edit the output equals a full synth (3 × 4)", () => {
+    stateEditsWithExtension({ accounts: 3, roles: 4 }, join(root, "out"), join(root, "cache"));
+  });
+});
 
 // The breadth behind test/synth-incremental.test.ts: many more random edits, several seeds.
 describe.each([1, 2, 3])("incremental synth, random edits (seed %i)", (seed) => {

@@ -8,7 +8,7 @@ import { ConfigError } from "../../src/config/rules";
 import type { Config } from "../../src/config/schema";
 import type { GitLabLock } from "../../src/gitlab/lock";
 import { deployAudience } from "../../src/pipeline/stack-jobs";
-import { readSynthesizedStacks, type SynthesizedStack } from "../../src/terraform/synthesized-stacks";
+import type { SynthesizedStack } from "../../src/terraform/synthesized-stacks";
 
 /** A plain-object config, as it would be written in YAML. */
 export type RawConfig = Record<string, unknown>;
@@ -136,8 +136,10 @@ export async function synthesizeToTemp(
 ): Promise<{ dir: string; stacks: SynthesizedStack[]; cleanup: () => void }> {
   const root = mkdtempSync(join(tmpdir(), "gitlab-oidc-test-"));
   const dir = join(root, "out");
-  // Loaded on first use: cdktf and the provider classes cost a second or more per test file.
+  // Loaded on first use: cdktf and the provider classes cost a second or more per test file (the stacks'
+  // reader too: it loads cdktf, through src/terraform/literal.ts).
   const { synthesize } = await import("../../src/synth");
+  const { readSynthesizedStacks } = await import("../../src/terraform/synthesized-stacks");
   synthesize(config, { outdir: dir, hcl, ...(sources ? { sources } : {}) });
   return {
     dir,

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { loadConfigFile } from "../../src/config/load";
 import type { Config } from "../../src/config/schema";
 import { readLockFor, type GitLabLock } from "../../src/gitlab/lock";
-import { readSynthesizedStacks, type SynthesizedStack } from "../../src/terraform/synthesized-stacks";
+import type { SynthesizedStack } from "../../src/terraform/synthesized-stacks";
 
 /** The repository root (the tool's files; never read the team's files from here in a tool test). */
 export const TOOL_ROOT = join(__dirname, "..", "..");
@@ -53,6 +53,8 @@ export function synthesizedExample(): Promise<{ dir: string; config: Config; sta
     const config = exampleConfig();
     const dir = join(root, "terraform");
     const shared = sharedSynth();
+    // The stacks' reader loads cdktf (through src/terraform/literal.ts): here, not for every importer.
+    const { readSynthesizedStacks } = await import("../../src/terraform/synthesized-stacks");
     if (shared) {
       cpSync(join(shared, "terraform"), dir, { recursive: true });
       return { dir, config, stacks: await readSynthesizedStacks(join(shared, "terraform-json")) };

@@ -82,6 +82,8 @@ export class GitLabApiStandIn {
   private readonly tokens = new Map<string, StandInToken>();
   /** Old project path (lower case) → project ID, after a rename or transfer. */
   private readonly redirects = new Map<string, number>();
+  /** Timers of delayed answers not yet sent (options.delayMs), cleared by close(). */
+  private readonly delays = new Set<NodeJS.Timeout>();
   private nextId = 1000;
   private throttled: { count: number; retryAfter: string } = { count: 0, retryAfter: "1" };
   private failing: { count: number; status: number } = { count: 0, status: 500 };
@@ -117,6 +119,10 @@ export class GitLabApiStandIn {
   }
 
   async close(): Promise<void> {
+    // A delayed answer (options.delayMs) still waiting is dropped: its timer would keep the test's
+    // process alive after the test (jest then reports a worker that "failed to exit gracefully").
+    for (const timer of this.delays) clearTimeout(timer);
+    this.delays.clear();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -220,7 +226,16 @@ export class GitLabApiStandIn {
     const header = request.headers["private-token"];
     const sent = typeof header === "string" ? header : undefined;
     this.requests.push({ url: request.url ?? "", token: sent });
-    if (this.options.delayMs) await new Promise((resolve) => setTimeout(resolve, this.options.delayMs));
+    if (this.options.delayMs) {
+      const delayMs = this.options.delayMs;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.delays.delete(timer);
+          resolve();
+        }, delayMs);
+        this.delays.add(timer);
+      });
+    }
     const echo = this.options.echoTokenInErrors && sent ? ` (token ${sent})` : "";
     const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       response.writeHead(status, { "content-type": "application/json", ...headers });

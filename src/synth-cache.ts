@@ -2,8 +2,9 @@
  * What lets a synth reuse an account's output: per stack, a SHA-256 of everything that shapes it (its
  * stack props — the account, the shared settings and its slice of the lock — and the tool's fingerprint:
  * its own code, the cdktf, constructs and provider versions, Node's version), recorded with the SHA-256
- * of each file it wrote, its cdktf manifest entry and its model (for the files that span accounts,
- * ACCESS.md and the pipeline's jobs, which are always regenerated).
+ * of each file it wrote, its cdktf manifest entry, what the files that span accounts read of it (its
+ * StackSummary: ACCESS.md's part, the pipeline jobs' name and region; those files are always
+ * regenerated) and whether its account passed the config's checks (so they need not run again).
  *
  * The record lives outside the committed output (`node_modules/.cache/gitlab-oidc-aws/synth/`, one file
  * per output directory), so `terraform/` stays exactly what a full synth writes, on any machine. A stack
@@ -36,11 +37,10 @@ import {
 } from "./model/state-access";
 import { isPlainRelativePath, isWithin, realLocation } from "./output-files";
 import { nearestNodeModules } from "./runtime/compile-cache";
-import type { AccessReportPart } from "./report/access-report";
-import type { SynthesizedStack } from "./terraform/synthesized-stacks";
+import type { StackSummary } from "./generated-files";
 
 /** The shape of the record; a record of any other format is ignored (a full synth). */
-const FORMAT = "gitlab-oidc-aws synth cache 1";
+const FORMAT = "gitlab-oidc-aws synth cache 2";
 
 /** Where the records go under the nearest `node_modules`, beside the compile cache. */
 export const SYNTH_CACHE_SUBDIR = join(".cache", "gitlab-oidc-aws", "synth");
@@ -56,10 +56,14 @@ export interface StackRecord {
   readonly files: Readonly<Record<string, string>>;
   /** Its entry in cdktf's manifest.json. */
   readonly manifest: unknown;
-  /** An account stack's: what it synthesizes, for the generated files (AccountStack.synthesized). */
-  readonly model?: SynthesizedStack;
-  /** An account stack's share of ACCESS.md (accessReportPart of its model and partition). */
-  readonly access?: AccessReportPart;
+  /** An account stack's: what the generated files read of it (summaryOf its model). */
+  readonly summary?: StackSummary;
+  /**
+   * An account stack's: whether its account passed the config's per-account checks (checkAccount in
+   * src/config/rules.ts) when it was synthesized. Those checks read nothing the input hash does not
+   * cover, so an account with the same input hash passes them again (checkedAccounts).
+   */
+  readonly checked?: boolean;
 }
 
 /** The default record directory: `node_modules/.cache/gitlab-oidc-aws/synth`, or none without node_modules. */
@@ -68,7 +72,7 @@ export function defaultSynthCacheDir(): string | undefined {
   return nodeModules && join(nodeModules, SYNTH_CACHE_SUBDIR);
 }
 
-export const sha256 = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");
+export const sha256 = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex");
 
 /**
  * A JSON-like text of a value that tells apart everything a stack could see: `undefined` from a missing
@@ -235,8 +239,18 @@ const isDigests = (value: unknown): value is Record<string, string> =>
 const isLines = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((line) => typeof line === "string");
 
-function isAccessPart(value: unknown): value is AccessReportPart {
-  return isObject(value) && isLines(value.summary) && isLines(value.section);
+/** A summary as recorded: its access part's section is the record's tail (readRecords). */
+type RecordedSummary = Omit<StackSummary, "access"> & { readonly access: { readonly summary: string[] } };
+
+function isRecordedSummary(value: unknown): value is RecordedSummary {
+  return (
+    isObject(value) &&
+    typeof value.name === "string" &&
+    (value.region === undefined || typeof value.region === "string") &&
+    isObject(value.access) &&
+    isLines(value.access.summary) &&
+    Object.keys(value.access).length === 1
+  );
 }
 
 function isStackRecord(value: unknown): value is StackRecord {
@@ -246,9 +260,8 @@ function isStackRecord(value: unknown): value is StackRecord {
     isDigests(value.files) &&
     Object.keys(value.files).every(isPlainRelativePath) &&
     isObject(value.manifest) &&
-    (value.model === undefined
-      ? value.access === undefined
-      : isObject(value.model) && isAccessPart(value.access))
+    (value.summary === undefined || isRecordedSummary(value.summary)) &&
+    (value.checked === undefined || typeof value.checked === "boolean")
   );
 }
 
@@ -284,28 +297,41 @@ function isRunRecord(value: unknown): value is RunRecord {
   );
 }
 
-/** A record file's JSON, or undefined when it is missing, damaged (checksum) or not valid JSON. */
-function readChecked(file: string): unknown {
-  let text: string;
+/**
+ * A record file's JSON and the bytes after it, or undefined when it is missing, damaged (checksum) or
+ * not valid JSON. The file is the SHA-256 of the rest, a newline, the JSON (JSON.stringify writes no
+ * raw newline), and optionally a newline and the tail (bytes kept as they are: ACCESS.md's part).
+ */
+function readChecked(file: string): { readonly json: unknown; readonly tail?: Buffer } | undefined {
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, "utf8");
+    bytes = readFileSync(file);
   } catch {
     return undefined;
   }
-  const newline = text.indexOf("\n");
-  const body = text.slice(newline + 1);
-  if (newline !== 64 || text.slice(0, 64) !== sha256(body)) return undefined;
+  const body = bytes.subarray(65);
+  if (bytes.length < 65 || bytes[64] !== 0x0a || bytes.toString("latin1", 0, 64) !== sha256(body)) {
+    return undefined;
+  }
+  const end = body.indexOf(0x0a);
   try {
-    return JSON.parse(body) as unknown;
+    const json = JSON.parse(body.toString("utf8", 0, end === -1 ? body.length : end)) as unknown;
+    return end === -1 ? { json } : { json, tail: body.subarray(end + 1) };
   } catch {
     return undefined;
   }
 }
 
-/** The record's content when it is of this format and for `outdir`. */
-function recordFor(file: string, outdir: string): Record<string, unknown> | undefined {
-  const parsed = readChecked(file);
-  return isObject(parsed) && parsed.format === FORMAT && parsed.outdir === outdir ? parsed : undefined;
+/** The record's content when it is of this format and for `outdir`, with its tail. */
+function recordFor(
+  file: string,
+  outdir: string,
+): { readonly value: Record<string, unknown>; readonly tail?: Buffer } | undefined {
+  const read = readChecked(file);
+  const value = read?.json;
+  return isObject(value) && value.format === FORMAT && value.outdir === outdir
+    ? { value, ...(read!.tail ? { tail: read!.tail } : {}) }
+    : undefined;
 }
 
 /**
@@ -315,8 +341,18 @@ function recordFor(file: string, outdir: string): Record<string, unknown> | unde
 export function readRecords(dir: string, outdir: string, names: readonly string[]): Map<string, StackRecord> {
   const stacks = new Map<string, StackRecord>();
   for (const name of names) {
-    const parsed = recordFor(stackRecordFile(dir, name), outdir);
-    if (parsed?.stack === name && isStackRecord(parsed.record)) stacks.set(name, parsed.record);
+    const read = recordFor(stackRecordFile(dir, name), outdir);
+    const record = read?.value.record;
+    if (read?.value.stack !== name || !isStackRecord(record)) continue;
+    // An account stack's record has its section of ACCESS.md as its tail; any other has no tail.
+    const summary = record.summary as RecordedSummary | undefined;
+    if ((summary === undefined) !== (read.tail === undefined)) continue;
+    stacks.set(
+      name,
+      summary && read.tail
+        ? { ...record, summary: { ...summary, access: { ...summary.access, section: read.tail } } }
+        : record,
+    );
   }
   return stacks;
 }
@@ -371,7 +407,7 @@ const statSignature = (stat: BigIntStats): string =>
 
 /** The run record of an output directory, if there is a valid one. */
 export function readRunRecord(dir: string, outdir: string): RunRecord | undefined {
-  const run = recordFor(runFileOf(dir), outdir)?.run;
+  const run = recordFor(runFileOf(dir), outdir)?.value.run;
   return isRunRecord(run) ? run : undefined;
 }
 
@@ -438,20 +474,32 @@ export function upToDate(
 /**
  * Whether a stack's recorded output can stand for a fresh synth: same inputs, only files the stack may
  * write (`expected`, its stack file among them), each still holding the recorded bytes (a hand-edited
- * or deleted file is synthesized again), and for an account stack (`withModel`) its model.
+ * or deleted file is synthesized again), and for an account stack (`withSummary`) its summary.
+ *
+ * A file is read only when its stat signature is not the one the last run record kept for the same
+ * bytes (`previousRun`: its signature stands for its digest there, which must be the record's); the
+ * signatures of files read here and settled are added to `settled`, for the next run record.
  */
 export function stillValid(
   record: StackRecord | undefined,
   input: string,
   outdir: string,
   expected: readonly string[],
-  withModel: boolean,
+  withSummary: boolean,
+  previousRun?: RunRecord,
+  settled: Record<string, string> = {},
+  settleMs = SETTLE_MS,
 ): boolean {
   if (record === undefined || record.input !== input) return false;
-  if ((record.model !== undefined) !== withModel) return false;
+  if ((record.summary !== undefined) !== withSummary) return false;
   const files = Object.keys(record.files);
   if (!files.includes(expected[0]!) || !files.every((file) => expected.includes(file))) return false;
-  return filesIntact(outdir, record.files);
+  const known: Record<string, string> = {};
+  for (const [file, digest] of Object.entries(record.files)) {
+    const signature = previousRun?.stats?.[file];
+    if (signature !== undefined && previousRun?.files[file] === digest) known[file] = signature;
+  }
+  return filesIntact(outdir, record.files, known, settled, settleMs);
 }
 
 /** Deletes the records of an output directory (an extension run: nothing may be reused after it). */
@@ -486,7 +534,17 @@ export function writeRecords(
   }
   for (const [stack, record] of stacks) {
     if (!fresh.has(stack)) continue;
-    if (!writeChecked(stackRecordFile(dir, stack), { format: FORMAT, outdir, stack, record })) return;
+    // ACCESS.md's section goes after the JSON as the bytes it is (readRecords puts it back).
+    const section = record.summary?.access.section;
+    const json = section
+      ? { ...record, summary: { ...record.summary, access: { summary: record.summary!.access.summary } } }
+      : record;
+    const written = writeChecked(
+      stackRecordFile(dir, stack),
+      { format: FORMAT, outdir, stack, record: json },
+      section,
+    );
+    if (!written) return;
   }
   if (run !== undefined) writeChecked(runFile, { format: FORMAT, outdir, run });
   try {
@@ -496,13 +554,14 @@ export function writeRecords(
   }
 }
 
-/** Writes a checksummed record atomically; false when it could not be written. */
-function writeChecked(file: string, value: unknown): boolean {
-  const body = JSON.stringify(value);
+/** Writes a checksummed record (with its tail, see readChecked) atomically; false when it could not be written. */
+function writeChecked(file: string, value: unknown, tail?: Uint8Array): boolean {
+  const json = Buffer.from(JSON.stringify(value));
+  const body = tail ? Buffer.concat([json, Buffer.from("\n"), tail]) : json;
   const temporary = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(temporary, `${sha256(body)}\n${body}`);
+    writeFileSync(temporary, Buffer.concat([Buffer.from(`${sha256(body)}\n`), body]));
     renameSync(temporary, file);
     return true;
   } catch {

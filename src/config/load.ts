@@ -23,7 +23,8 @@ import {
   type Problem,
 } from "./rules";
 import { adoptedPolicyProblems, UNKNOWN_POLICIES_ISSUE } from "./adoption";
-import { allowEntrySchema, configSchema, type Config } from "./schema";
+import { allowEntrySchema, configSchema, type AccountConfig, type Config } from "./schema";
+import { markChecked } from "./checked";
 import {
   readYaml,
   readYamlFast,
@@ -53,11 +54,22 @@ export function sourceDigests(configFile: string): Record<"config" | "lock", str
   return { config: digest(configFile), lock: digest(lockPathFor(configFile)) };
 }
 
+export interface LoadOptions {
+  /**
+   * Given the parsed config before its cross-field checks, the accounts that passed their own checks
+   * before on the same inputs (checkedAccounts in src/synth-plan.ts): those are not checked again. Only
+   * a config that passes is returned this way; one with any problem is read and checked again in full,
+   * for the report with lines.
+   * @default none: every account is checked
+   */
+  readonly checkedBefore?: (config: Config) => ReadonlySet<AccountConfig>;
+}
+
 /**
  * Reads, parses and validates a config file and the lock beside it (`gitlab-oidc.lock.yaml`, see
  * src/gitlab/lock.ts); throws ConfigError listing every problem, the lock's among them.
  */
-export function loadConfigFile(path: string): Config {
+export function loadConfigFile(path: string, options: LoadOptions = {}): Config {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -92,17 +104,24 @@ export function loadConfigFile(path: string): Config {
     }
     throw new ConfigError([...configProblems, ...lockProblems], source);
   }
-  return parseConfig(text, source, lock);
+  return parseConfig(text, source, lock, options);
 }
 
 /**
  * Parses and validates config text; `source` names the file in messages. `lock` holds the IDs behind
  * its paths (none: every grant that needs an ID is refused, naming `npm run resolve`).
  */
-export function parseConfig(text: string, source = DEFAULT_CONFIG_FILE, lock?: GitLabLock): Config {
+export function parseConfig(
+  text: string,
+  source = DEFAULT_CONFIG_FILE,
+  lock?: GitLabLock,
+  options: LoadOptions = {},
+): Config {
   const huge = sizeProblem(text);
   if (huge) throw new ConfigError([huge], source);
-  return parseValidConfigFast(text, source, lock) ?? parseConfigWithPositions(text, source, lock);
+  return (
+    parseValidConfigFast(text, source, lock, options) ?? parseConfigWithPositions(text, source, lock)
+  );
 }
 
 const withLock = (config: z.output<typeof configSchema>, lock: GitLabLock | undefined): Config =>
@@ -116,6 +135,7 @@ function parseValidConfigFast(
   text: string,
   source: string,
   lock: GitLabLock | undefined,
+  options: LoadOptions,
 ): Config | undefined {
   let data: unknown;
   try {
@@ -128,7 +148,7 @@ function parseValidConfigFast(
   const parsed = configSchema.safeParse(data);
   if (!parsed.success || adoptedPolicyProblems(data).length > 0) return undefined;
   const config = withLock(parsed.data, lock);
-  return checkConfig(config).length === 0 ? config : undefined;
+  return checkConfig(config, options.checkedBefore?.(config)).length === 0 ? markChecked(config) : undefined;
 }
 
 /** The authoritative read: every problem, with its line and column. */
@@ -167,7 +187,7 @@ export function parseConfigWithPositions(
   const config = withLock(parsed.data, lock);
   const problems = [...adoptedPolicyProblems(data), ...checkConfig(config)];
   if (problems.length > 0) throw located(problems);
-  return config;
+  return markChecked(config);
 }
 
 function standaloneGrantProblems(data: unknown): Problem[] {

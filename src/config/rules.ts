@@ -430,6 +430,10 @@ export function checkAccountFields(
   return problems;
 }
 
+/**
+ * An account's own problems. Reads the account, `config.gitlab`, `config.limits` and the lock entries
+ * its grants name, nothing else (the incremental synth relies on it: checkedAccounts).
+ */
 function checkAccount(account: AccountConfig, config: Config, path: (string | number)[]): Problem[] {
   const problems: Problem[] = [
     ...checkAccountFields(account, path),
@@ -549,9 +553,14 @@ function checkDeployAudiences(config: Config): Problem[] {
   });
 }
 
-/** Every cross-field problem in a config that already matches the schema. */
-export function checkConfig(config: Config): Problem[] {
-  return oncePerLockPath(checkConfigOnce(config));
+/**
+ * Every cross-field problem in a config that already matches the schema. The per-account checks
+ * (checkAccount: its fields, roles and grants, read with the shared settings and the lock) do not run
+ * for the accounts in `checkedBefore`, which passed them before on the same inputs (the incremental
+ * synth's records: checkedAccounts in src/synth-plan.ts); the checks across accounts always run.
+ */
+export function checkConfig(config: Config, checkedBefore?: ReadonlySet<AccountConfig>): Problem[] {
+  return oncePerLockPath(checkConfigOnce(config, checkedBefore));
 }
 
 /** A path missing from the lock is one problem (at its first grant), however many grants name it. */
@@ -575,7 +584,7 @@ function oncePerLockPath(problems: Problem[]): Problem[] {
   });
 }
 
-function checkConfigOnce(config: Config): Problem[] {
+function checkConfigOnce(config: Config, checkedBefore?: ReadonlySet<AccountConfig>): Problem[] {
   const problems: Problem[] = [
     ...checkAudiences(config),
     ...checkPinIds(config),
@@ -602,7 +611,7 @@ function checkConfigOnce(config: Config): Problem[] {
   });
   config.accounts.forEach((account, i) => {
     const path = ["accounts", i];
-    problems.push(...checkAccount(account, config, path));
+    if (!checkedBefore?.has(account)) problems.push(...checkAccount(account, config, path));
     // Case-insensitively, and with - and _ alike: the pipeline's CI/CD variables are named after it.
     const key = stackVariableSuffix(account.name);
     if (stackNames.has(key)) {

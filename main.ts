@@ -18,7 +18,7 @@ import { resolve } from "node:path";
 import { chooseConfig, extensionFor, lockPathFor, outdirFor } from "./src/layout";
 import { realLocation } from "./src/output-files";
 import { progressReporter } from "./src/runtime/progress";
-import { defaultSynthCacheDir, runKeyOf, upToDate } from "./src/synth-cache";
+import { defaultSynthCacheDir, readRawInputs, runKeyOf, upToDate } from "./src/synth-cache";
 
 const USAGE = `Usage: npm run synth [-- --out DIR]
 
@@ -71,7 +71,9 @@ async function main(argv: readonly string[]): Promise<number> {
   const full = process.env.GITLAB_OIDC_FULL_SYNTH === "1";
   const extended = existsSync(extensionFor(file));
   const cacheDir = defaultSynthCacheDir();
-  const runKey = cacheDir ? runKeyOf(resolve(file), lockPathFor(resolve(file)), hcl) : undefined;
+  // Read once: the run key, the source digests and the config all come from these bytes.
+  const inputs = readRawInputs(resolve(file), lockPathFor(resolve(file)));
+  const runKey = cacheDir ? runKeyOf(resolve(file), lockPathFor(resolve(file)), hcl, inputs) : undefined;
   if (cacheDir && runKey && !full && !extended) {
     const unchanged = upToDate(cacheDir, realLocation(resolve(outdir)), hcl, runKey);
     if (unchanged) {
@@ -95,12 +97,12 @@ async function main(argv: readonly string[]): Promise<number> {
   let config;
   let extension;
   try {
-    config = loadConfigFile(
-      file,
-      planning
+    config = loadConfigFile(file, {
+      ...(inputs ? { bytes: inputs.config } : {}),
+      ...(planning
         ? { checkedBefore: (parsed) => checkedAccounts((plan = planSynth(parsed, { outdir, hcl, cacheDir }))) }
-        : {},
-    );
+        : {}),
+    });
     extension = loadExtension(extensionFor(file));
   } catch (error) {
     if (!(error instanceof ConfigError || error instanceof ExtensionError)) throw error;
@@ -121,7 +123,7 @@ async function main(argv: readonly string[]): Promise<number> {
     result = synthesize(config, {
       outdir,
       hcl,
-      sources: sourceDigests(file),
+      sources: sourceDigests(file, inputs),
       ...(extension ? { extension } : {}),
       // Unchanged stacks are reused from the last synth into this outdir (src/synth-cache.ts).
       ...(cacheDir ? { cacheDir, reuse: !full } : {}),

@@ -424,12 +424,18 @@ export function keptStats(
   return kept.length > 0 ? Object.fromEntries(kept) : undefined;
 }
 
+/** The bytes of a config file and of its lock (absent: no lock). */
+export interface RawInputs {
+  readonly config: Buffer;
+  readonly lock?: Buffer;
+}
+
 /**
- * The key of a run's raw inputs: the tool (toolFingerprint), the output format, and the bytes of the
- * config file and of its lock (absent is not empty). Undefined when the config cannot be read (the
- * normal path then reports that).
+ * Reads a config file and its lock once: the main job derives the run key, the source digests and the
+ * config itself from the same bytes (fewer reads of a 3.6 MB file, and no edit between two reads
+ * recorded under the other's key). Undefined when the config cannot be read (the loader reports that).
  */
-export function runKeyOf(configFile: string, lockFile: string, hcl: boolean): string | undefined {
+export function readRawInputs(configFile: string, lockFile: string): RawInputs | undefined {
   const read = (file: string): Buffer | undefined => {
     try {
       return readFileSync(file);
@@ -440,6 +446,22 @@ export function runKeyOf(configFile: string, lockFile: string, hcl: boolean): st
   const config = read(configFile);
   if (config === undefined) return undefined;
   const lock = read(lockFile);
+  return lock === undefined ? { config } : { config, lock };
+}
+
+/**
+ * The key of a run's raw inputs: the tool (toolFingerprint), the output format, and the bytes of the
+ * config file and of its lock (absent is not empty). Undefined when the config cannot be read (the
+ * normal path then reports that).
+ */
+export function runKeyOf(
+  configFile: string,
+  lockFile: string,
+  hcl: boolean,
+  inputs = readRawInputs(configFile, lockFile),
+): string | undefined {
+  if (inputs === undefined) return undefined;
+  const { config, lock } = inputs;
   const hash = createHash("sha256").update(`${toolFingerprint()}\0${hcl}\0${configFile}\0`);
   hash.update(`${config.length}\0`).update(config);
   if (lock === undefined) hash.update("no lock");

@@ -48,9 +48,14 @@ export function configPath(env: NodeJS.ProcessEnv = process.env): string {
  * The digests of a config file and the lock beside it (`sha256:<hex>`, `absent` for no lock), as the
  * synth records them: explain compares them to tell an output synthesized from other inputs.
  */
-export function sourceDigests(configFile: string): Record<"config" | "lock", string> {
-  const digest = (file: string) =>
-    existsSync(file) ? `sha256:${createHash("sha256").update(readFileSync(file)).digest("hex")}` : "absent";
+export function sourceDigests(
+  configFile: string,
+  /** Their bytes, when the caller read them already (readRawInputs in src/synth-cache.ts). */
+  read?: { readonly config: Uint8Array; readonly lock?: Uint8Array },
+): Record<"config" | "lock", string> {
+  const of = (bytes: Uint8Array) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  if (read) return { config: of(read.config), lock: read.lock ? of(read.lock) : "absent" };
+  const digest = (file: string) => (existsSync(file) ? of(readFileSync(file)) : "absent");
   return { config: digest(configFile), lock: digest(lockPathFor(configFile)) };
 }
 
@@ -63,6 +68,11 @@ export interface LoadOptions {
    * @default none: every account is checked
    */
   readonly checkedBefore?: (config: Config) => ReadonlySet<AccountConfig>;
+  /**
+   * The config file's bytes, when the caller read them already (readRawInputs in src/synth-cache.ts).
+   * @default read from `path`
+   */
+  readonly bytes?: Uint8Array;
 }
 
 /**
@@ -72,7 +82,7 @@ export interface LoadOptions {
 export function loadConfigFile(path: string, options: LoadOptions = {}): Config {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = options.bytes ? Buffer.from(options.bytes).toString("utf8") : readFileSync(path, "utf8");
   } catch (error) {
     const reason =
       (error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (error as Error).message;

@@ -100,7 +100,9 @@ async function main(argv: readonly string[]): Promise<number> {
     config = loadConfigFile(file, {
       ...(inputs ? { bytes: inputs.config } : {}),
       ...(planning
-        ? { checkedBefore: (parsed) => checkedAccounts((plan = planSynth(parsed, { outdir, hcl, cacheDir }))) }
+        ? {
+            checkedBefore: (parsed) => checkedAccounts((plan = planSynth(parsed, { outdir, hcl, cacheDir }))),
+          }
         : {}),
     });
     extension = loadExtension(extensionFor(file));

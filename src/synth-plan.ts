@@ -91,7 +91,15 @@ export function planSynth(config: Config, options: PlanOptions): SynthPlan {
     const seen: Record<string, string> = {};
     const reused =
       recordDir !== undefined &&
-      stillValid(record, input, outdir, stackFilesOf(name, options.hcl), !isStateStack(props), previousRun, seen);
+      stillValid(
+        record,
+        input,
+        outdir,
+        stackFilesOf(name, options.hcl),
+        !isStateStack(props),
+        previousRun,
+        seen,
+      );
     // Only a reused stack's files keep the bytes they were checked for.
     if (reused) Object.assign(settled, seen);
     return { name, props, input, ...(record ? { record } : {}), reused };

@@ -298,7 +298,12 @@ function planOf(
 ): SynthPlan {
   const plan = options.plan;
   if (plan === undefined) return planSynth(config, options);
-  if (plan.config !== config || plan.outdir !== outdir || plan.hcl !== options.hcl || plan.recordDir !== recordDir)
+  if (
+    plan.config !== config ||
+    plan.outdir !== outdir ||
+    plan.hcl !== options.hcl ||
+    plan.recordDir !== recordDir
+  )
     throw new Error("synth: the plan was made for another config, output directory or format");
   return plan;
 }

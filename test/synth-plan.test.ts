@@ -3,7 +3,15 @@
  * stacks are reused, and when a reused stack's files are trusted by their stat signature. Every reuse
  * rule here has its fallback beside it: the answer on any doubt is the work a full synth does.
  */
-import { mkdtempSync, readFileSync, realpathSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -150,15 +158,19 @@ describe("reused files are trusted by their stat signature only for the bytes it
     writeFileSync(file, readFileSync(file, "utf8").replace("gitlab", "GITLAB"));
     utimesSync(file, before.atime, before.mtime);
     expect(statSync(file).size).toBe(before.size);
+    expect(statSync(file, { bigint: true }).mtimeNs).toBe(BigInt(before.mtime.getTime()) * 1_000_000n);
   };
   beforeEach(() => {
     const { raw, lock } = generated(2, 2);
     config = parse(raw, lock);
     const key = "key";
     synthesize(config, { outdir, hcl: true, cacheDir, runKey: key });
+    // The first stack's mtime on a whole second, so that an edit can set it back exactly.
+    file = join(outdir, "stacks", config.accounts[0].name, "cdk.tf");
+    const second = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    utimesSync(file, second, second);
     // Signatures of every file kept in the run record (settle time 0: all count as settled).
     expect(upToDate(cacheDir, outdir, true, key, 0)).toBeDefined();
-    file = join(outdir, "stacks", config.accounts[0].name, "cdk.tf");
     expect(readRunRecord(recordDirFor(cacheDir, outdir, true), outdir)?.stats).toHaveProperty([
       `stacks/${config.accounts[0].name}/cdk.tf`,
     ]);
@@ -237,7 +249,10 @@ describe("stack records", () => {
       const end = body.indexOf(0x0a);
       const section = body.subarray(end + 1).toString("utf8");
       expect(section).toContain("## acct-001");
-      return Buffer.concat([body.subarray(0, end + 1), Buffer.from(section.replace("## acct-001", "## ACCT"))]);
+      return Buffer.concat([
+        body.subarray(0, end + 1),
+        Buffer.from(section.replace("## acct-001", "## ACCT")),
+      ]);
     });
     // WHEN the config is synthesized again
     incrementalSynth(config, outdir, cacheDir);

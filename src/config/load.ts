@@ -129,9 +129,7 @@ export function parseConfig(
 ): Config {
   const huge = sizeProblem(text);
   if (huge) throw new ConfigError([huge], source);
-  return (
-    parseValidConfigFast(text, source, lock, options) ?? parseConfigWithPositions(text, source, lock)
-  );
+  return parseValidConfigFast(text, source, lock, options) ?? parseConfigWithPositions(text, source, lock);
 }
 
 const withLock = (config: z.output<typeof configSchema>, lock: GitLabLock | undefined): Config =>

@@ -5,7 +5,7 @@
  * the same checks on the same inputs is not checked again: checkedAccounts), uses it to read only the
  * changed stacks' earlier output (the audience-migration notices) and hands it to synthesize.
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { AccountConfig, Config } from "./config/schema";
 import {
   readRecords,
@@ -23,7 +23,6 @@ import {
 } from "./synth-cache";
 import { realLocation } from "./output-files";
 import { STATE_STACK } from "./model/state-access";
-import { resolve } from "node:path";
 
 /** One stack of the config, as the synth will write it. */
 export interface PlannedStack {

@@ -98,7 +98,7 @@ async function main(argv: readonly string[]): Promise<number> {
   let extension;
   try {
     config = loadConfigFile(file, {
-      ...(inputs ? { bytes: inputs.config } : {}),
+      ...(inputs ? { inputs } : {}),
       ...(planning
         ? {
             checkedBefore: (parsed) => checkedAccounts((plan = planSynth(parsed, { outdir, hcl, cacheDir }))),

@@ -41,6 +41,8 @@ export interface SynthPlan {
   /** The output directory's real location. */
   readonly outdir: string;
   readonly hcl: boolean;
+  /** Whether records were read (PlanOptions.reuse). */
+  readonly reuse: boolean;
   /** Where this output's records are (none: nothing is reused or recorded). */
   readonly recordDir?: string;
   /** In config order, the state bucket's last. */
@@ -107,6 +109,7 @@ export function planSynth(config: Config, options: PlanOptions): SynthPlan {
     config,
     outdir,
     hcl: options.hcl,
+    reuse: options.reuse !== false,
     ...(recordDir ? { recordDir } : {}),
     stacks,
     ...(previousRun ? { previousRun } : {}),

@@ -302,7 +302,8 @@ function planOf(
     plan.config !== config ||
     plan.outdir !== outdir ||
     plan.hcl !== options.hcl ||
-    plan.recordDir !== recordDir
+    plan.recordDir !== recordDir ||
+    plan.reuse !== (options.reuse !== false)
   )
     throw new Error("synth: the plan was made for another config, output directory or format");
   return plan;

@@ -136,7 +136,7 @@ describe("the config's checks, reused per account", () => {
       expect(runKeyOf(configFile, join(root, "gitlab-oidc.lock.yaml"), true, inputs)).toBe(
         runKeyOf(configFile, join(root, "gitlab-oidc.lock.yaml"), true),
       );
-      expect(loadConfigFile(configFile, { bytes: inputs.config })).toEqual(loadConfigFile(configFile));
+      expect(loadConfigFile(configFile, { inputs })).toEqual(loadConfigFile(configFile));
     });
   });
 

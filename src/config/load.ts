@@ -11,6 +11,7 @@ import {
   LOCK_FIX,
   LockFileError,
   lockPathFor,
+  parseLock,
   readLockFor,
   type GitLabLock,
 } from "../gitlab/lock";
@@ -69,10 +70,12 @@ export interface LoadOptions {
    */
   readonly checkedBefore?: (config: Config) => ReadonlySet<AccountConfig>;
   /**
-   * The config file's bytes, when the caller read them already (readRawInputs in src/synth-cache.ts).
-   * @default read from `path`
+   * The bytes of the config file and of its lock, when the caller read them already (readRawInputs in
+   * src/synth-cache.ts: the run key is of these bytes, so the config must be too). A lock the caller
+   * could not read is read here, for the loader's own report of what is wrong with it.
+   * @default read from `path` and the lock beside it
    */
-  readonly bytes?: Uint8Array;
+  readonly inputs?: { readonly config: Uint8Array; readonly lock?: Uint8Array };
 }
 
 /**
@@ -82,7 +85,8 @@ export interface LoadOptions {
 export function loadConfigFile(path: string, options: LoadOptions = {}): Config {
   let text: string;
   try {
-    text = options.bytes ? Buffer.from(options.bytes).toString("utf8") : readFileSync(path, "utf8");
+    const bytes = options.inputs?.config;
+    text = bytes ? Buffer.from(bytes).toString("utf8") : readFileSync(path, "utf8");
   } catch (error) {
     const reason =
       (error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (error as Error).message;
@@ -95,7 +99,10 @@ export function loadConfigFile(path: string, options: LoadOptions = {}): Config 
   const source = shown && !shown.startsWith("..") ? shown : path;
   let lock: GitLabLock | undefined;
   try {
-    lock = readLockFor(path);
+    const lockBytes = options.inputs?.lock;
+    lock = lockBytes
+      ? parseLock(Buffer.from(lockBytes).toString("utf8"), lockPathFor(path))
+      : readLockFor(path);
   } catch (error) {
     if (!(error instanceof LockFileError)) throw error;
     // One report: the lock's problems and the config's, but not the config's "not in the lock", which

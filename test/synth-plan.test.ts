@@ -140,12 +140,17 @@ describe("the config's checks, reused per account", () => {
     });
   });
 
-  test("a plan made for another config is refused by the synth", () => {
+  test("a plan made for another config, or with records read for a synth that reuses none, is refused", () => {
     const { raw, lock } = generated(1, 1);
-    const planned = plan(parse(raw, lock));
+    const config = parse(raw, lock);
+    const planned = plan(config);
     expect(() => synthesize(parse(raw, lock), { outdir, hcl: true, cacheDir, plan: planned })).toThrow(
       /plan was made for another config/,
     );
+    expect(() => synthesize(config, { outdir, hcl: true, cacheDir, reuse: false, plan: planned })).toThrow(
+      /plan was made for another config/,
+    );
+    expect(synthesize(config, { outdir, hcl: true, cacheDir, plan: planned }).stacks).toHaveLength(1);
   });
 });
 

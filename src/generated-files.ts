@@ -4,8 +4,15 @@
  */
 import type { Config } from "./config/schema";
 import { renderStackJobs, renderStackManifests } from "./pipeline/stack-jobs";
-import { accessReportPart, assembleAccessReport, type AccessReportPart } from "./report/access-report";
+import { accessReportChunks, accessReportPart, type AccessReportPart } from "./report/access-report";
 import type { SynthesizedStack } from "./terraform/synthesized-stacks";
+
+/** A generated file's content: text, or (ACCESS.md) chunks of bytes to be written one after another. */
+export type GeneratedContent = string | readonly Uint8Array[];
+
+/** A generated file's content as text. */
+export const textOf = (content: GeneratedContent): string =>
+  typeof content === "string" ? content : Buffer.concat(content).toString("utf8");
 
 /**
  * What the generated files read of one account's stack: its name and region (the pipeline's jobs) and
@@ -34,25 +41,20 @@ export function generatedFiles(config: Config, stacks: readonly SynthesizedStack
     config,
     stacks.map((stack) => summaryOf(stack, partitionOf.get(stack.name) ?? "aws")),
   );
-  return Object.fromEntries(
-    Object.entries(files).map(([file, content]) => [
-      file,
-      typeof content === "string" ? content : Buffer.from(content).toString("utf8"),
-    ]),
-  );
+  return Object.fromEntries(Object.entries(files).map(([file, content]) => [file, textOf(content)]));
 }
 
 /**
- * Relative path in the output directory → content (ACCESS.md as UTF-8 bytes), from the account stacks'
- * summaries.
+ * Relative path in the output directory → content (ACCESS.md as chunks of UTF-8 bytes), from the
+ * account stacks' summaries.
  */
 export function generatedFilesOf(
   config: Config,
   stacks: readonly StackSummary[],
-): Record<string, string | Uint8Array> {
+): Record<string, GeneratedContent> {
   return {
     "stacks.gitlab-ci.yml": renderStackJobs(config, stacks),
-    "ACCESS.md": assembleAccessReport(
+    "ACCESS.md": accessReportChunks(
       config,
       stacks.map((stack) => stack.access),
     ),

@@ -7,21 +7,25 @@
  */
 import { App } from "cdktf";
 import type { Manifest } from "cdktf/lib/manifest";
+import { createHash } from "node:crypto";
 import {
+  closeSync,
   existsSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmdirSync,
   rmSync,
   writeFileSync,
+  writeSync,
 } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import type { Config } from "./config/schema";
-import { generatedFilesOf, summaryOf, type StackSummary } from "./generated-files";
+import { generatedFilesOf, summaryOf, type GeneratedContent, type StackSummary } from "./generated-files";
 import {
   filesOfManifest,
   readWrittenRecord,
@@ -253,7 +257,7 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
     );
     for (const [file, content] of Object.entries(extra)) {
       mkdirSync(dirname(join(scratch, file)), { recursive: true });
-      writeFileSync(join(scratch, file), content);
+      writeGenerated(join(scratch, file), content);
     }
     lap("generated");
     const files = install(
@@ -271,7 +275,7 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
       const digests: Record<string, string> = Object.fromEntries(
         [...records.values()].flatMap((record) => Object.entries(record.files)),
       );
-      for (const [file, content] of Object.entries(extra)) digests[file] = sha256(content);
+      for (const [file, content] of Object.entries(extra)) digests[file] = digestOf(content);
       for (const file of ["manifest.json", WRITTEN_FILES_RECORD])
         digests[file] = sha256(readFileSync(join(outdir, file)));
       const fresh = new Set(stacks.filter((name) => !reused.includes(name)));
@@ -287,6 +291,30 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** Writes a generated file: its text, or its chunks one after another (never joined in memory). */
+function writeGenerated(path: string, content: GeneratedContent): void {
+  if (typeof content === "string") {
+    writeFileSync(path, content);
+    return;
+  }
+  const fd = openSync(path, "w");
+  try {
+    for (const chunk of content) {
+      for (let at = 0; at < chunk.length; ) at += writeSync(fd, chunk, at, chunk.length - at);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** SHA-256 of a generated file's bytes. */
+function digestOf(content: GeneratedContent): string {
+  if (typeof content === "string") return sha256(content);
+  const hash = createHash("sha256");
+  for (const chunk of content) hash.update(chunk);
+  return hash.digest("hex");
 }
 
 /** The plan the caller made (checked to be for this run), or a new one. */

@@ -420,6 +420,14 @@ export function renderAccessReport(config: Config, stacks: readonly SynthesizedS
  * them): every line joined by "\n", and a final one.
  */
 export function assembleAccessReport(config: Config, parts: readonly AccessReportPart[]): Buffer {
+  return Buffer.concat(accessReportChunks(config, parts));
+}
+
+/**
+ * The report as chunks of bytes to be written one after another (assembleAccessReport joins them): the
+ * synth writes and hashes them as they are, with no copy of the whole ~10 MB.
+ */
+export function accessReportChunks(config: Config, parts: readonly AccessReportPart[]): Uint8Array[] {
   const lines: string[] = [
     "# Access report",
     "",
@@ -453,5 +461,5 @@ export function assembleAccessReport(config: Config, parts: readonly AccessRepor
   const state = stateReportLines(config);
   if (state.length > 0) chunks.push(newline, Buffer.from(state.join("\n")));
   chunks.push(newline);
-  return Buffer.concat(chunks);
+  return chunks;
 }

@@ -105,10 +105,8 @@ function isJsonText(root: unknown): boolean {
     if (typeof value !== "object") return false; // undefined, a function, a symbol, a bigint
     if (Array.isArray(value)) {
       if (Object.getPrototypeOf(value) !== Array.prototype) return false;
-      for (let i = 0; i < value.length; i++) {
-        if (!(i in value)) return false; // a hole
-        stack.push(value[i]);
-      }
+      // A hole reads as undefined, refused below.
+      for (const item of value as unknown[]) stack.push(item);
       continue;
     }
     const prototype = Object.getPrototypeOf(value) as unknown;

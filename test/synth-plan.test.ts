@@ -30,7 +30,7 @@ import {
   upToDate,
 } from "../src/synth-cache";
 import { changedStacks, checkedAccounts, planSynth } from "../src/synth-plan";
-import { fullSynthTree, generated, incrementalSynth, treeOf } from "./support/incremental";
+import { fullSynthTree, generated, incrementalSynth, treeOf, withS3State } from "./support/incremental";
 import { parse, type RawConfig } from "./support/configs";
 
 let root: string;
@@ -86,7 +86,7 @@ describe("the config's checks, reused per account", () => {
     const config = parse(raw, lock);
     const clash = { ...config, accounts: [config.accounts[0], { ...config.accounts[1], name: "acct-001" }] };
     // WHEN it is checked with both accounts known to pass their own checks
-    const problems = checkConfig(clash, new Set(clash.accounts));
+    const problems = checkConfig(clash, () => new Set(clash.accounts));
     // THEN the clash is still found
     expect(problems.map((p) => p.message).join("\n")).toMatch(/stack name "acct-001" is already used/);
   });
@@ -118,6 +118,17 @@ describe("the config's checks, reused per account", () => {
       // THEN the problem is reported, as without records
       expect(load).toThrow(ConfigError);
       expect(load).toThrow(/acme\/not-locked.*is not in the lock file/);
+    });
+
+    test("a config whose accounts do not fit together is refused as the loader says, not planned", () => {
+      // GIVEN state in S3 in an account the config does not have (the plan could not be made of it)
+      withS3State(raw);
+      (raw.state as Record<string, unknown>).account = "no-such-account";
+      writeFileSync(configFile, stringify(raw));
+      // WHEN the main job loads it with the records' plan
+      // THEN the loader's problem is reported (a ConfigError, not the plan's failure)
+      expect(load).toThrow(ConfigError);
+      expect(load).toThrow(/"no-such-account" is not an account of this config/);
     });
 
     test("the loaded config is the one the plan was made for, and its checks vouch for the next run", () => {

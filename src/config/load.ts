@@ -62,10 +62,10 @@ export function sourceDigests(
 
 export interface LoadOptions {
   /**
-   * Given the parsed config before its cross-field checks, the accounts that passed their own checks
-   * before on the same inputs (checkedAccounts in src/synth-plan.ts): those are not checked again. Only
-   * a config that passes is returned this way; one with any problem is read and checked again in full,
-   * for the report with lines.
+   * Given the parsed config once its checks across accounts pass, the accounts that passed their own
+   * checks before on the same inputs (checkedAccounts in src/synth-plan.ts): those are not checked
+   * again. Only a config that passes is returned this way; one with any problem is read and checked
+   * again in full, for the report with lines.
    * @default none: every account is checked
    */
   readonly checkedBefore?: (config: Config) => ReadonlySet<AccountConfig>;
@@ -163,7 +163,9 @@ function parseValidConfigFast(
   const parsed = configSchema.safeParse(data);
   if (!parsed.success || adoptedPolicyProblems(data).length > 0) return undefined;
   const config = withLock(parsed.data, lock);
-  return checkConfig(config, options.checkedBefore?.(config)).length === 0 ? markChecked(config) : undefined;
+  const checkedBefore = options.checkedBefore;
+  const problems = checkConfig(config, checkedBefore && (() => checkedBefore(config)));
+  return problems.length === 0 ? markChecked(config) : undefined;
 }
 
 /** The authoritative read: every problem, with its line and column. */

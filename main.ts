@@ -18,7 +18,7 @@ import { resolve } from "node:path";
 import { chooseConfig, extensionFor, lockPathFor, outdirFor } from "./src/layout";
 import { realLocation } from "./src/output-files";
 import { progressReporter } from "./src/runtime/progress";
-import { defaultSynthCacheDir, runKeyOf, upToDate } from "./src/synth-cache";
+import { defaultSynthCacheDir, readRawInputs, runKeyOf, upToDate } from "./src/synth-cache";
 
 const USAGE = `Usage: npm run synth [-- --out DIR]
 
@@ -71,7 +71,9 @@ async function main(argv: readonly string[]): Promise<number> {
   const full = process.env.GITLAB_OIDC_FULL_SYNTH === "1";
   const extended = existsSync(extensionFor(file));
   const cacheDir = defaultSynthCacheDir();
-  const runKey = cacheDir ? runKeyOf(resolve(file), lockPathFor(resolve(file)), hcl) : undefined;
+  // Read once: the run key, the source digests and the config all come from these bytes.
+  const inputs = readRawInputs(resolve(file), lockPathFor(resolve(file)));
+  const runKey = cacheDir ? runKeyOf(resolve(file), lockPathFor(resolve(file)), hcl, inputs) : undefined;
   if (cacheDir && runKey && !full && !extended) {
     const unchanged = upToDate(cacheDir, realLocation(resolve(outdir)), hcl, runKey);
     if (unchanged) {
@@ -86,11 +88,23 @@ async function main(argv: readonly string[]): Promise<number> {
   const { audienceMigrationNotices, previousClientIds } = await import("./src/config/audience-migration");
   const { ExtensionError, loadExtension } = await import("./src/extension/load");
   const { OutputFilesError, synthesize } = await import("./src/synth");
+  const { changedStacks, checkedAccounts, planSynth } = await import("./src/synth-plan");
   const { terminalSafe } = await import("./src/terminal-text");
+  // The plan reads the last synth's records once, while the config is checked: an account whose record
+  // says it passed the same checks on the same inputs is not checked again (src/synth-plan.ts).
+  let plan: import("./src/synth-plan").SynthPlan | undefined;
+  const planning = cacheDir && !full && !extended;
   let config;
   let extension;
   try {
-    config = loadConfigFile(file);
+    config = loadConfigFile(file, {
+      ...(inputs ? { inputs } : {}),
+      ...(planning
+        ? {
+            checkedBefore: (parsed) => checkedAccounts((plan = planSynth(parsed, { outdir, hcl, cacheDir }))),
+          }
+        : {}),
+    });
     extension = loadExtension(extensionFor(file));
   } catch (error) {
     if (!(error instanceof ConfigError || error instanceof ExtensionError)) throw error;
@@ -99,7 +113,10 @@ async function main(argv: readonly string[]): Promise<number> {
     console.error(`${count} problem${count === 1 ? "" : "s"} in ${file}; nothing was written.`);
     return 1;
   }
-  const stackNames = config.accounts.map((account) => account.name);
+  // The plan of the config that passed (the careful reader makes another object when it had to read).
+  if (plan?.config !== config) plan = undefined;
+  // A reused stack's files stay as they are, so only the others can stop accepting an audience.
+  const stackNames = plan ? changedStacks(plan) : config.accounts.map((account) => account.name);
   const notices = audienceMigrationNotices(config, previousClientIds(outdir, stackNames));
   const roles = config.accounts.reduce((sum, account) => sum + account.roles.length, 0);
   const progress = progressReporter(process.stderr, roles);
@@ -108,10 +125,11 @@ async function main(argv: readonly string[]): Promise<number> {
     result = synthesize(config, {
       outdir,
       hcl,
-      sources: sourceDigests(file),
+      sources: sourceDigests(file, inputs),
       ...(extension ? { extension } : {}),
       // Unchanged stacks are reused from the last synth into this outdir (src/synth-cache.ts).
       ...(cacheDir ? { cacheDir, reuse: !full } : {}),
+      ...(plan ? { plan } : {}),
       ...(runKey ? { runKey } : {}),
       ...(progress ? { onProgress: progress.update } : {}),
     });

@@ -2,8 +2,9 @@
  * What lets a synth reuse an account's output: per stack, a SHA-256 of everything that shapes it (its
  * stack props — the account, the shared settings and its slice of the lock — and the tool's fingerprint:
  * its own code, the cdktf, constructs and provider versions, Node's version), recorded with the SHA-256
- * of each file it wrote, its cdktf manifest entry and its model (for the files that span accounts,
- * ACCESS.md and the pipeline's jobs, which are always regenerated).
+ * of each file it wrote, its cdktf manifest entry, what the files that span accounts read of it (its
+ * StackSummary: ACCESS.md's part, the pipeline jobs' name and region; those files are always
+ * regenerated) and whether its account passed the config's checks (so they need not run again).
  *
  * The record lives outside the committed output (`node_modules/.cache/gitlab-oidc-aws/synth/`, one file
  * per output directory), so `terraform/` stays exactly what a full synth writes, on any machine. A stack
@@ -36,11 +37,10 @@ import {
 } from "./model/state-access";
 import { isPlainRelativePath, isWithin, realLocation } from "./output-files";
 import { nearestNodeModules } from "./runtime/compile-cache";
-import type { AccessReportPart } from "./report/access-report";
-import type { SynthesizedStack } from "./terraform/synthesized-stacks";
+import type { StackSummary } from "./generated-files";
 
 /** The shape of the record; a record of any other format is ignored (a full synth). */
-const FORMAT = "gitlab-oidc-aws synth cache 1";
+const FORMAT = "gitlab-oidc-aws synth cache 2";
 
 /** Where the records go under the nearest `node_modules`, beside the compile cache. */
 export const SYNTH_CACHE_SUBDIR = join(".cache", "gitlab-oidc-aws", "synth");
@@ -56,10 +56,14 @@ export interface StackRecord {
   readonly files: Readonly<Record<string, string>>;
   /** Its entry in cdktf's manifest.json. */
   readonly manifest: unknown;
-  /** An account stack's: what it synthesizes, for the generated files (AccountStack.synthesized). */
-  readonly model?: SynthesizedStack;
-  /** An account stack's share of ACCESS.md (accessReportPart of its model and partition). */
-  readonly access?: AccessReportPart;
+  /** An account stack's: what the generated files read of it (summaryOf its model). */
+  readonly summary?: StackSummary;
+  /**
+   * An account stack's: whether its account passed the config's per-account checks (checkAccount in
+   * src/config/rules.ts) when it was synthesized. Those checks read nothing the input hash does not
+   * cover, so an account with the same input hash passes them again (checkedAccounts).
+   */
+  readonly checked?: boolean;
 }
 
 /** The default record directory: `node_modules/.cache/gitlab-oidc-aws/synth`, or none without node_modules. */
@@ -68,7 +72,7 @@ export function defaultSynthCacheDir(): string | undefined {
   return nodeModules && join(nodeModules, SYNTH_CACHE_SUBDIR);
 }
 
-export const sha256 = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");
+export const sha256 = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex");
 
 /**
  * A JSON-like text of a value that tells apart everything a stack could see: `undefined` from a missing
@@ -76,21 +80,72 @@ export const sha256 = (data: string | Buffer): string => createHash("sha256").up
  * rather than hashing as `{}` and letting a changed input look unchanged.
  */
 export function canonicalText(value: unknown): string {
-  if (value === undefined) return "u";
-  if (value === null || typeof value === "boolean" || typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number") return Object.is(value, -0) ? "-0" : JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalText).join(",")}]`;
-  if (typeof value === "object") {
+  // Plain data without undefined, -0 or non-finite numbers (a parsed config) has the same text as
+  // JSON.stringify, which is native: a 5,000-role config is ~4 MB of text, hashed on every run.
+  if (isJsonText(value)) return JSON.stringify(value);
+  const parts: string[] = [];
+  writeCanonical(value, parts);
+  return parts.join("");
+}
+
+/**
+ * Whether JSON.stringify(value) is canonicalText's text: only null, booleans, strings, finite numbers
+ * other than -0, arrays without holes or undefined, and objects whose prototype is Object's or none,
+ * without undefined values and without a toJSON (all of it checked iteratively, nothing rendered).
+ */
+function isJsonText(root: unknown): boolean {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (value === null || typeof value === "boolean" || typeof value === "string") continue;
+    if (typeof value === "number") {
+      if (!Number.isFinite(value) || Object.is(value, -0)) return false;
+      continue;
+    }
+    if (typeof value !== "object") return false; // undefined, a function, a symbol, a bigint
+    if (Array.isArray(value)) {
+      if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+      // A hole reads as undefined, refused below.
+      for (const item of value as unknown[]) stack.push(item);
+      continue;
+    }
+    const prototype = Object.getPrototypeOf(value) as unknown;
+    if (prototype !== Object.prototype && prototype !== null) return false;
+    if ("toJSON" in value) return false;
+    for (const key of Object.keys(value)) stack.push((value as Record<string, unknown>)[key]);
+  }
+  return true;
+}
+
+function writeCanonical(value: unknown, parts: string[]): void {
+  if (value === undefined) parts.push("u");
+  else if (value === null || typeof value === "boolean" || typeof value === "string") {
+    parts.push(JSON.stringify(value));
+  } else if (typeof value === "number") {
+    // JSON has no -0, NaN or Infinity (it writes 0 and null): their own texts, unlike any other value's.
+    parts.push(Object.is(value, -0) ? "-0" : Number.isFinite(value) ? JSON.stringify(value) : String(value));
+  } else if (Array.isArray(value)) {
+    parts.push("[");
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) parts.push(",");
+      writeCanonical(value[i], parts);
+    }
+    parts.push("]");
+  } else if (typeof value === "object") {
     const prototype = Object.getPrototypeOf(value) as unknown;
     if (prototype !== Object.prototype && prototype !== null) {
       throw new Error(`synth cache: cannot hash a ${value.constructor?.name ?? "non-plain"} object`);
     }
-    const entries = Object.keys(value).map(
-      (key) => `${JSON.stringify(key)}:${canonicalText((value as Record<string, unknown>)[key])}`,
-    );
-    return `{${entries.join(",")}}`;
-  }
-  throw new Error(`synth cache: cannot hash a ${typeof value}`);
+    parts.push("{");
+    let first = true;
+    for (const key of Object.keys(value)) {
+      if (!first) parts.push(",");
+      first = false;
+      parts.push(JSON.stringify(key), ":");
+      writeCanonical((value as Record<string, unknown>)[key], parts);
+    }
+    parts.push("}");
+  } else throw new Error(`synth cache: cannot hash a ${typeof value}`);
 }
 
 /**
@@ -235,8 +290,18 @@ const isDigests = (value: unknown): value is Record<string, string> =>
 const isLines = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((line) => typeof line === "string");
 
-function isAccessPart(value: unknown): value is AccessReportPart {
-  return isObject(value) && isLines(value.summary) && isLines(value.section);
+/** A summary as recorded: its access part's section is the record's tail (readRecords). */
+type RecordedSummary = Omit<StackSummary, "access"> & { readonly access: { readonly summary: string[] } };
+
+function isRecordedSummary(value: unknown): value is RecordedSummary {
+  return (
+    isObject(value) &&
+    typeof value.name === "string" &&
+    (value.region === undefined || typeof value.region === "string") &&
+    isObject(value.access) &&
+    isLines(value.access.summary) &&
+    Object.keys(value.access).length === 1
+  );
 }
 
 function isStackRecord(value: unknown): value is StackRecord {
@@ -246,9 +311,8 @@ function isStackRecord(value: unknown): value is StackRecord {
     isDigests(value.files) &&
     Object.keys(value.files).every(isPlainRelativePath) &&
     isObject(value.manifest) &&
-    (value.model === undefined
-      ? value.access === undefined
-      : isObject(value.model) && isAccessPart(value.access))
+    (value.summary === undefined || isRecordedSummary(value.summary)) &&
+    (value.checked === undefined || typeof value.checked === "boolean")
   );
 }
 
@@ -284,28 +348,41 @@ function isRunRecord(value: unknown): value is RunRecord {
   );
 }
 
-/** A record file's JSON, or undefined when it is missing, damaged (checksum) or not valid JSON. */
-function readChecked(file: string): unknown {
-  let text: string;
+/**
+ * A record file's JSON and the bytes after it, or undefined when it is missing, damaged (checksum) or
+ * not valid JSON. The file is the SHA-256 of the rest, a newline, the JSON (JSON.stringify writes no
+ * raw newline), and optionally a newline and the tail (bytes kept as they are: ACCESS.md's part).
+ */
+function readChecked(file: string): { readonly json: unknown; readonly tail?: Buffer } | undefined {
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, "utf8");
+    bytes = readFileSync(file);
   } catch {
     return undefined;
   }
-  const newline = text.indexOf("\n");
-  const body = text.slice(newline + 1);
-  if (newline !== 64 || text.slice(0, 64) !== sha256(body)) return undefined;
+  const body = bytes.subarray(65);
+  if (bytes.length < 65 || bytes[64] !== 0x0a || bytes.toString("latin1", 0, 64) !== sha256(body)) {
+    return undefined;
+  }
+  const end = body.indexOf(0x0a);
   try {
-    return JSON.parse(body) as unknown;
+    const json = JSON.parse(body.toString("utf8", 0, end === -1 ? body.length : end)) as unknown;
+    return end === -1 ? { json } : { json, tail: body.subarray(end + 1) };
   } catch {
     return undefined;
   }
 }
 
-/** The record's content when it is of this format and for `outdir`. */
-function recordFor(file: string, outdir: string): Record<string, unknown> | undefined {
-  const parsed = readChecked(file);
-  return isObject(parsed) && parsed.format === FORMAT && parsed.outdir === outdir ? parsed : undefined;
+/** The record's content when it is of this format and for `outdir`, with its tail. */
+function recordFor(
+  file: string,
+  outdir: string,
+): { readonly value: Record<string, unknown>; readonly tail?: Buffer } | undefined {
+  const read = readChecked(file);
+  const value = read?.json;
+  return isObject(value) && value.format === FORMAT && value.outdir === outdir
+    ? { value, ...(read!.tail ? { tail: read!.tail } : {}) }
+    : undefined;
 }
 
 /**
@@ -315,8 +392,18 @@ function recordFor(file: string, outdir: string): Record<string, unknown> | unde
 export function readRecords(dir: string, outdir: string, names: readonly string[]): Map<string, StackRecord> {
   const stacks = new Map<string, StackRecord>();
   for (const name of names) {
-    const parsed = recordFor(stackRecordFile(dir, name), outdir);
-    if (parsed?.stack === name && isStackRecord(parsed.record)) stacks.set(name, parsed.record);
+    const read = recordFor(stackRecordFile(dir, name), outdir);
+    const record = read?.value.record;
+    if (read?.value.stack !== name || !isStackRecord(record)) continue;
+    // An account stack's record has its section of ACCESS.md as its tail; any other has no tail.
+    const summary = record.summary as RecordedSummary | undefined;
+    if ((summary === undefined) !== (read.tail === undefined)) continue;
+    stacks.set(
+      name,
+      summary && read.tail
+        ? { ...record, summary: { ...summary, access: { ...summary.access, section: read.tail } } }
+        : record,
+    );
   }
   return stacks;
 }
@@ -371,7 +458,7 @@ const statSignature = (stat: BigIntStats): string =>
 
 /** The run record of an output directory, if there is a valid one. */
 export function readRunRecord(dir: string, outdir: string): RunRecord | undefined {
-  const run = recordFor(runFileOf(dir), outdir)?.run;
+  const run = recordFor(runFileOf(dir), outdir)?.value.run;
   return isRunRecord(run) ? run : undefined;
 }
 
@@ -388,12 +475,18 @@ export function keptStats(
   return kept.length > 0 ? Object.fromEntries(kept) : undefined;
 }
 
+/** The bytes of a config file and of its lock (absent: no lock). */
+export interface RawInputs {
+  readonly config: Buffer;
+  readonly lock?: Buffer;
+}
+
 /**
- * The key of a run's raw inputs: the tool (toolFingerprint), the output format, and the bytes of the
- * config file and of its lock (absent is not empty). Undefined when the config cannot be read (the
- * normal path then reports that).
+ * Reads a config file and its lock once: the main job derives the run key, the source digests and the
+ * config itself from the same bytes (fewer reads of a 3.6 MB file, and no edit between two reads
+ * recorded under the other's key). Undefined when the config cannot be read (the loader reports that).
  */
-export function runKeyOf(configFile: string, lockFile: string, hcl: boolean): string | undefined {
+export function readRawInputs(configFile: string, lockFile: string): RawInputs | undefined {
   const read = (file: string): Buffer | undefined => {
     try {
       return readFileSync(file);
@@ -404,6 +497,22 @@ export function runKeyOf(configFile: string, lockFile: string, hcl: boolean): st
   const config = read(configFile);
   if (config === undefined) return undefined;
   const lock = read(lockFile);
+  return lock === undefined ? { config } : { config, lock };
+}
+
+/**
+ * The key of a run's raw inputs: the tool (toolFingerprint), the output format, and the bytes of the
+ * config file and of its lock (absent is not empty). Undefined when the config cannot be read (the
+ * normal path then reports that).
+ */
+export function runKeyOf(
+  configFile: string,
+  lockFile: string,
+  hcl: boolean,
+  inputs = readRawInputs(configFile, lockFile),
+): string | undefined {
+  if (inputs === undefined) return undefined;
+  const { config, lock } = inputs;
   const hash = createHash("sha256").update(`${toolFingerprint()}\0${hcl}\0${configFile}\0`);
   hash.update(`${config.length}\0`).update(config);
   if (lock === undefined) hash.update("no lock");
@@ -438,20 +547,32 @@ export function upToDate(
 /**
  * Whether a stack's recorded output can stand for a fresh synth: same inputs, only files the stack may
  * write (`expected`, its stack file among them), each still holding the recorded bytes (a hand-edited
- * or deleted file is synthesized again), and for an account stack (`withModel`) its model.
+ * or deleted file is synthesized again), and for an account stack (`withSummary`) its summary.
+ *
+ * A file is read only when its stat signature is not the one the last run record kept for the same
+ * bytes (`previousRun`: its signature stands for its digest there, which must be the record's); the
+ * signatures of files read here and settled are added to `settled`, for the next run record.
  */
 export function stillValid(
   record: StackRecord | undefined,
   input: string,
   outdir: string,
   expected: readonly string[],
-  withModel: boolean,
+  withSummary: boolean,
+  previousRun?: RunRecord,
+  settled: Record<string, string> = {},
+  settleMs = SETTLE_MS,
 ): boolean {
   if (record === undefined || record.input !== input) return false;
-  if ((record.model !== undefined) !== withModel) return false;
+  if ((record.summary !== undefined) !== withSummary) return false;
   const files = Object.keys(record.files);
   if (!files.includes(expected[0]!) || !files.every((file) => expected.includes(file))) return false;
-  return filesIntact(outdir, record.files);
+  const known: Record<string, string> = {};
+  for (const [file, digest] of Object.entries(record.files)) {
+    const signature = previousRun?.stats?.[file];
+    if (signature !== undefined && previousRun?.files[file] === digest) known[file] = signature;
+  }
+  return filesIntact(outdir, record.files, known, settled, settleMs);
 }
 
 /** Deletes the records of an output directory (an extension run: nothing may be reused after it). */
@@ -486,7 +607,17 @@ export function writeRecords(
   }
   for (const [stack, record] of stacks) {
     if (!fresh.has(stack)) continue;
-    if (!writeChecked(stackRecordFile(dir, stack), { format: FORMAT, outdir, stack, record })) return;
+    // ACCESS.md's section goes after the JSON as the bytes it is (readRecords puts it back).
+    const section = record.summary?.access.section;
+    const json = section
+      ? { ...record, summary: { ...record.summary, access: { summary: record.summary!.access.summary } } }
+      : record;
+    const written = writeChecked(
+      stackRecordFile(dir, stack),
+      { format: FORMAT, outdir, stack, record: json },
+      section,
+    );
+    if (!written) return;
   }
   if (run !== undefined) writeChecked(runFile, { format: FORMAT, outdir, run });
   try {
@@ -496,13 +627,14 @@ export function writeRecords(
   }
 }
 
-/** Writes a checksummed record atomically; false when it could not be written. */
-function writeChecked(file: string, value: unknown): boolean {
-  const body = JSON.stringify(value);
+/** Writes a checksummed record (with its tail, see readChecked) atomically; false when it could not be written. */
+function writeChecked(file: string, value: unknown, tail?: Uint8Array): boolean {
+  const json = Buffer.from(JSON.stringify(value));
+  const body = tail ? Buffer.concat([json, Buffer.from("\n"), tail]) : json;
   const temporary = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(temporary, `${sha256(body)}\n${body}`);
+    writeFileSync(temporary, Buffer.concat([Buffer.from(`${sha256(body)}\n`), body]));
     renameSync(temporary, file);
     return true;
   } catch {

@@ -7,22 +7,25 @@
  */
 import { App } from "cdktf";
 import type { Manifest } from "cdktf/lib/manifest";
+import { createHash } from "node:crypto";
 import {
+  closeSync,
   existsSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmdirSync,
   rmSync,
   writeFileSync,
+  writeSync,
 } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import type { Config } from "./config/schema";
-import { generatedFiles } from "./generated-files";
-import { accessReportPart, type AccessReportPart } from "./report/access-report";
+import { generatedFilesOf, summaryOf, type GeneratedContent, type StackSummary } from "./generated-files";
 import {
   filesOfManifest,
   readWrittenRecord,
@@ -34,22 +37,18 @@ import {
 import {
   forgetRecords,
   keptStats,
-  readRunRecord,
-  readRecords,
   recordDirFor,
   sha256,
-  stackInputHash,
   stackInputs,
   stateStackInputs,
-  stillValid,
-  toolFingerprint,
   writeRecords,
   type RunRecord,
   type StackInputs,
   type StackRecord,
   type StateStackInputs,
 } from "./synth-cache";
-import type { SynthesizedStack } from "./terraform/synthesized-stacks";
+import { isStateStack, planSynth, stackFilesOf, type SynthPlan } from "./synth-plan";
+import { passedChecks } from "./config/checked";
 import { withFastCdktf } from "./terraform/cdktf-hooks";
 import { formatHcl } from "./terraform/format-hcl";
 import { unwrapInterpolationOnlyStrings } from "./terraform/unwrap-interpolations";
@@ -114,6 +113,12 @@ export interface SynthOptions {
    * @default none recorded
    */
   readonly sources?: Readonly<Record<string, string>>;
+  /**
+   * The plan of this run (planSynth in src/synth-plan.ts), when the caller made it already (the main
+   * job, while checking the config): for this config object, outdir, format, cacheDir and reuse.
+   * @default made here
+   */
+  readonly plan?: SynthPlan;
 }
 
 /**
@@ -149,8 +154,6 @@ type StackProps =
   | (StackInputs & { readonly extension?: { hook: Extension; config: Config } })
   | StateStackInputs;
 
-const isStateStack = (props: StackProps): props is StateStackInputs => "bucketPolicy" in props;
-
 const stackName = (props: StackProps): string => (isStateStack(props) ? STATE_STACK : props.account.name);
 
 function buildStacks(stacks: readonly StackProps[], outdir: string, hcl: boolean): App {
@@ -176,10 +179,8 @@ function buildStacks(stacks: readonly StackProps[], outdir: string, hcl: boolean
 /** What a synthesized (or reused) stack contributes to the whole output. */
 interface StackOutput {
   readonly manifest: unknown;
-  /** Account stacks only: what it deploys, for the generated files. */
-  readonly model?: SynthesizedStack;
-  /** Account stacks only: its share of ACCESS.md, when already rendered. */
-  readonly access?: AccessReportPart;
+  /** Account stacks only: what the generated files read of it. */
+  readonly summary?: StackSummary;
 }
 
 /**
@@ -220,37 +221,26 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
     const records = new Map<string, StackRecord>();
     const reused: string[] = [];
     const inPlace = new Set<string>();
-    let previousRun: RunRecord | undefined;
+    let plan: SynthPlan | undefined;
     let outputs: StackOutput[];
     if (options.extension) {
       outputs = synthesizeAll(config, options.extension, scratch, options.hcl, stackFile, lap);
       options.onProgress?.(stacks.length, stacks.length);
     } else {
-      const previous =
-        recordDir && options.reuse !== false
-          ? readRecords(recordDir, outdir, stacks)
-          : new Map<string, StackRecord>();
-      previousRun = recordDir && options.reuse !== false ? readRunRecord(recordDir, outdir) : undefined;
-      const fingerprint = recordDir ? toolFingerprint() : "";
+      plan = planOf(config, options, outdir, recordDir);
       lap("reuse");
-      const all: StackProps[] = config.accounts.map((account) => stackInputs(config, account));
-      const state = stateStackInputs(config);
-      if (state) all.push(state);
-      for (const props of all) {
-        const name = stackName(props);
-        const input = recordDir ? stackInputHash(fingerprint, options.hcl, props) : "";
-        const record = previous.get(name);
-        const expected = stackFilesOf(name, stackFile);
-        if (recordDir && stillValid(record, input, outdir, expected, !isStateStack(props))) {
+      const checked = passedChecks(config);
+      for (const stack of plan.stacks) {
+        if (stack.reused) {
           // The recorded files are on disk with the recorded bytes: they stay where they are.
-          for (const file of Object.keys(record!.files)) inPlace.add(file);
-          records.set(name, record!);
-          reused.push(name);
-          lap("reuse");
+          for (const file of Object.keys(stack.record!.files)) inPlace.add(file);
+          records.set(stack.name, stack.record!);
+          reused.push(stack.name);
         } else {
-          records.set(name, synthesizeStack(props, scratch, options.hcl, stackFile, input, lap));
+          const record = synthesizeStack(stack.props, scratch, options.hcl, stack.input, lap);
+          records.set(stack.name, record.summary ? { ...record, checked } : record);
         }
-        options.onProgress?.(records.size, all.length);
+        options.onProgress?.(records.size, plan.stacks.length);
       }
       outputs = [...records.values()];
     }
@@ -259,25 +249,21 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
       options.hcl,
       outputs.map((output) => output.manifest),
     );
-    const models = outputs.flatMap((output) => (output.model ? [output.model] : []));
-    // A stack's share of ACCESS.md depends on its model and partition only: kept with its record.
-    const parts = new Map(
-      outputs.flatMap((output) => (output.model && output.access ? [[output.model, output.access]] : [])),
-    );
-    const extra = generatedFiles(
+    // A reused stack's summary (its share of ACCESS.md among it) is its record's: its model and
+    // partition, all it depends on, are unchanged.
+    const extra = generatedFilesOf(
       config,
-      models,
-      (model, partition) => parts.get(model) ?? accessReportPart(model, partition),
+      outputs.flatMap((output) => (output.summary ? [output.summary] : [])),
     );
     for (const [file, content] of Object.entries(extra)) {
       mkdirSync(dirname(join(scratch, file)), { recursive: true });
-      writeFileSync(join(scratch, file), content);
+      writeGenerated(join(scratch, file), content);
     }
     lap("generated");
     const files = install(
       scratch,
       outdir,
-      stacks.flatMap((stack) => stackFilesOf(stack, stackFile)),
+      stacks.flatMap((stack) => stackFilesOf(stack, options.hcl)),
       [...Object.keys(extra), "manifest.json"],
       options.sources,
       inPlace,
@@ -289,13 +275,15 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
       const digests: Record<string, string> = Object.fromEntries(
         [...records.values()].flatMap((record) => Object.entries(record.files)),
       );
-      for (const [file, content] of Object.entries(extra)) digests[file] = sha256(content);
+      for (const [file, content] of Object.entries(extra)) digests[file] = digestOf(content);
       for (const file of ["manifest.json", WRITTEN_FILES_RECORD])
         digests[file] = sha256(readFileSync(join(outdir, file)));
       const fresh = new Set(stacks.filter((name) => !reused.includes(name)));
       const run = runRecord(config, files, digests, options.runKey);
-      const stats = keptStats(previousRun, run?.files ?? {});
-      writeRecords(recordDir, outdir, records, fresh, run && stats ? { ...run, stats } : run);
+      // The signatures kept from the last run, and those of the reused stacks' files just checked.
+      const stats = { ...keptStats(plan?.previousRun, run?.files ?? {}), ...plan?.settled };
+      const withStats = run && Object.keys(stats).length > 0 ? { ...run, stats } : run;
+      writeRecords(recordDir, outdir, records, fresh, withStats);
     }
     lap("record");
     options.onStepTimes?.(times);
@@ -305,9 +293,48 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
   }
 }
 
-/** The files a stack may write: its stack file and (HCL output only) metadata.json. */
-function stackFilesOf(stack: string, stackFile: string): string[] {
-  return [stackFile, "metadata.json"].map((file) => join("stacks", stack, file));
+/** Writes a generated file: its text, or its chunks one after another (never joined in memory). */
+function writeGenerated(path: string, content: GeneratedContent): void {
+  if (typeof content === "string") {
+    writeFileSync(path, content);
+    return;
+  }
+  const fd = openSync(path, "w");
+  try {
+    for (const chunk of content) {
+      for (let at = 0; at < chunk.length; ) at += writeSync(fd, chunk, at, chunk.length - at);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** SHA-256 of a generated file's bytes. */
+function digestOf(content: GeneratedContent): string {
+  if (typeof content === "string") return sha256(content);
+  const hash = createHash("sha256");
+  for (const chunk of content) hash.update(chunk);
+  return hash.digest("hex");
+}
+
+/** The plan the caller made (checked to be for this run), or a new one. */
+function planOf(
+  config: Config,
+  options: SynthOptions,
+  outdir: string,
+  recordDir: string | undefined,
+): SynthPlan {
+  const plan = options.plan;
+  if (plan === undefined) return planSynth(config, options);
+  if (
+    plan.config !== config ||
+    plan.outdir !== outdir ||
+    plan.hcl !== options.hcl ||
+    plan.recordDir !== recordDir ||
+    plan.reuse !== (options.reuse !== false)
+  )
+    throw new Error("synth: the plan was made for another config, output directory or format");
+  return plan;
 }
 
 /** Formats a synthesized stack file in place (HCL) and returns its content. */
@@ -324,7 +351,6 @@ function synthesizeStack(
   props: StackProps,
   scratch: string,
   hcl: boolean,
-  stackFile: string,
   input: string,
   lap: (step: SynthStep) => void,
 ): StackRecord {
@@ -335,7 +361,7 @@ function synthesizeStack(
   lap("synth");
   const name = stackName(props);
   const files: Record<string, string> = {};
-  for (const file of stackFilesOf(name, stackFile).filter((f) => existsSync(join(scratch, f)))) {
+  for (const file of stackFilesOf(name, hcl).filter((f) => existsSync(join(scratch, f)))) {
     files[file] = sha256(finishStackFile(join(scratch, file), hcl));
   }
   lap("format");
@@ -343,12 +369,9 @@ function synthesizeStack(
     input,
     files,
     manifest: app.manifest.stacks[name],
-    // What will be deployed, for the generated files (equal to the HCL parsed back, as the tests check).
+    // From what will be deployed (equal to the HCL parsed back, as the tests check).
     ...(stack instanceof AccountStack
-      ? {
-          model: stack.synthesized,
-          access: accessReportPart(stack.synthesized, stack.account.partition),
-        }
+      ? { summary: summaryOf(stack.synthesized, stack.account.partition) }
       : {}),
   };
 }
@@ -379,7 +402,9 @@ function synthesizeAll(
       ? [
           {
             manifest: app.manifest.stacks[child.node.id],
-            ...(child instanceof AccountStack ? { model: child.synthesized } : {}),
+            ...(child instanceof AccountStack
+              ? { summary: summaryOf(child.synthesized, child.account.partition) }
+              : {}),
           },
         ]
       : [],

@@ -10,7 +10,7 @@ import { stringify } from "yaml";
 import { loadConfigFile } from "../src/config/load";
 import { ConfigError } from "../src/config/rules";
 import { YAML_LIMITS } from "../src/config/yaml-document";
-import { LockFileError, parseLock, readLockFor } from "../src/gitlab/lock";
+import { LockFileError, lockSchema, parseLock, readLockFor } from "../src/gitlab/lock";
 import { minimalConfig } from "./support/configs";
 
 let root: string;
@@ -126,5 +126,37 @@ describe("one pass: the config's problems and the lock's in one report, each onc
     expect(report).toMatch(
       /allow\[0\]\.project: project acme\/web is not in the lock file.*npm run resolve.*\(5 more grants name it\)/,
     );
+  });
+});
+
+describe("the common entries are read without zod, to the same result", () => {
+  test("every entry reads as zod reads it, in the same key order; anything else is zod's to refuse", () => {
+    // GIVEN entries of the common shape (any key order) and entries only zod may judge
+    const valid = {
+      projects: { "a/b": { namespaceId: 2, id: 1 }, "a/c": { id: 3, namespaceId: 4 } },
+      groups: { a: { id: 5 }, "a/d": { descendantIds: [6, 7], id: 8 }, "a/e": { id: 9, descendantIds: [] } },
+    };
+    // WHEN the lock is read
+    const read = parseLock(stringify(valid), "lock.yaml");
+    // THEN it is what zod makes of it, key order included (the stacks' input hash sees the order)
+    expect(JSON.stringify(read)).toBe(JSON.stringify(lockSchema.parse(valid)));
+    // AND entries off the common shape are refused with zod's reasons
+    for (const entry of [
+      { id: 1, namespaceId: 2, extra: 3 },
+      { id: 0, namespaceId: 2 },
+      { id: 1.5, namespaceId: 2 },
+      { id: "1", namespaceId: 2 },
+      { id: 1 },
+      { id: 2 ** 53, namespaceId: 2 },
+    ]) {
+      expect(() => parseLock(stringify({ projects: { "a/b": entry } }), "lock.yaml")).toThrow(LockFileError);
+    }
+    for (const entry of [
+      { id: 1, descendantIds: [0] },
+      { id: 1, descendantIds: 2 },
+      { id: 1, other: [] },
+    ]) {
+      expect(() => parseLock(stringify({ groups: { a: entry } }), "lock.yaml")).toThrow(LockFileError);
+    }
   });
 });

@@ -256,6 +256,29 @@ describe("a stack's inputs", () => {
     expect(() => canonicalText({ a: new Map([["k", 1]]) })).toThrow(/cannot hash a Map/);
     expect(canonicalText({ a: undefined })).not.toBe(canonicalText({}));
   });
+
+  test("hashing tells apart what JSON would not, though plain data is hashed as its JSON", () => {
+    // GIVEN values JSON.stringify renders alike (the hash takes JSON's text for plain data only)
+    const alike: [unknown, unknown][] = [
+      [[undefined], [null]],
+      [
+        // eslint-disable-next-line no-sparse-arrays
+        [1, , 2],
+        [1, null, 2],
+      ],
+      [{ a: -0 }, { a: 0 }],
+      [{ a: NaN }, { a: null }],
+      [{ a: Infinity }, { a: null }],
+    ];
+    // THEN each pair hashes apart, and plain data's text is its JSON
+    for (const [a, b] of alike) expect(canonicalText(a)).not.toBe(canonicalText(b));
+    expect(() => canonicalText({ a: { toJSON: () => 1 } })).toThrow(/cannot hash a function/);
+    const plain = {
+      b: [1, "x\u2028", { c: null, d: true }],
+      a: Object.assign(Object.create(null), { e: 2 }),
+    };
+    expect(canonicalText(plain)).toBe(JSON.stringify(plain));
+  });
 });
 
 describe("a run whose raw inputs are unchanged (the main job's up-to-date check)", () => {

@@ -11,6 +11,7 @@ import {
   LOCK_FIX,
   LockFileError,
   lockPathFor,
+  parseLock,
   readLockFor,
   type GitLabLock,
 } from "../gitlab/lock";
@@ -23,7 +24,8 @@ import {
   type Problem,
 } from "./rules";
 import { adoptedPolicyProblems, UNKNOWN_POLICIES_ISSUE } from "./adoption";
-import { allowEntrySchema, configSchema, type Config } from "./schema";
+import { allowEntrySchema, configSchema, type AccountConfig, type Config } from "./schema";
+import { markChecked } from "./checked";
 import {
   readYaml,
   readYamlFast,
@@ -47,20 +49,44 @@ export function configPath(env: NodeJS.ProcessEnv = process.env): string {
  * The digests of a config file and the lock beside it (`sha256:<hex>`, `absent` for no lock), as the
  * synth records them: explain compares them to tell an output synthesized from other inputs.
  */
-export function sourceDigests(configFile: string): Record<"config" | "lock", string> {
-  const digest = (file: string) =>
-    existsSync(file) ? `sha256:${createHash("sha256").update(readFileSync(file)).digest("hex")}` : "absent";
+export function sourceDigests(
+  configFile: string,
+  /** Their bytes, when the caller read them already (readRawInputs in src/synth-cache.ts). */
+  read?: { readonly config: Uint8Array; readonly lock?: Uint8Array },
+): Record<"config" | "lock", string> {
+  const of = (bytes: Uint8Array) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  if (read) return { config: of(read.config), lock: read.lock ? of(read.lock) : "absent" };
+  const digest = (file: string) => (existsSync(file) ? of(readFileSync(file)) : "absent");
   return { config: digest(configFile), lock: digest(lockPathFor(configFile)) };
+}
+
+export interface LoadOptions {
+  /**
+   * Given the parsed config once its checks across accounts pass, the accounts that passed their own
+   * checks before on the same inputs (checkedAccounts in src/synth-plan.ts): those are not checked
+   * again. Only a config that passes is returned this way; one with any problem is read and checked
+   * again in full, for the report with lines.
+   * @default none: every account is checked
+   */
+  readonly checkedBefore?: (config: Config) => ReadonlySet<AccountConfig>;
+  /**
+   * The bytes of the config file and of its lock, when the caller read them already (readRawInputs in
+   * src/synth-cache.ts: the run key is of these bytes, so the config must be too). A lock the caller
+   * could not read is read here, for the loader's own report of what is wrong with it.
+   * @default read from `path` and the lock beside it
+   */
+  readonly inputs?: { readonly config: Uint8Array; readonly lock?: Uint8Array };
 }
 
 /**
  * Reads, parses and validates a config file and the lock beside it (`gitlab-oidc.lock.yaml`, see
  * src/gitlab/lock.ts); throws ConfigError listing every problem, the lock's among them.
  */
-export function loadConfigFile(path: string): Config {
+export function loadConfigFile(path: string, options: LoadOptions = {}): Config {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    const bytes = options.inputs?.config;
+    text = bytes ? Buffer.from(bytes).toString("utf8") : readFileSync(path, "utf8");
   } catch (error) {
     const reason =
       (error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (error as Error).message;
@@ -73,7 +99,10 @@ export function loadConfigFile(path: string): Config {
   const source = shown && !shown.startsWith("..") ? shown : path;
   let lock: GitLabLock | undefined;
   try {
-    lock = readLockFor(path);
+    const lockBytes = options.inputs?.lock;
+    lock = lockBytes
+      ? parseLock(Buffer.from(lockBytes).toString("utf8"), lockPathFor(path))
+      : readLockFor(path);
   } catch (error) {
     if (!(error instanceof LockFileError)) throw error;
     // One report: the lock's problems and the config's, but not the config's "not in the lock", which
@@ -92,17 +121,22 @@ export function loadConfigFile(path: string): Config {
     }
     throw new ConfigError([...configProblems, ...lockProblems], source);
   }
-  return parseConfig(text, source, lock);
+  return parseConfig(text, source, lock, options);
 }
 
 /**
  * Parses and validates config text; `source` names the file in messages. `lock` holds the IDs behind
  * its paths (none: every grant that needs an ID is refused, naming `npm run resolve`).
  */
-export function parseConfig(text: string, source = DEFAULT_CONFIG_FILE, lock?: GitLabLock): Config {
+export function parseConfig(
+  text: string,
+  source = DEFAULT_CONFIG_FILE,
+  lock?: GitLabLock,
+  options: LoadOptions = {},
+): Config {
   const huge = sizeProblem(text);
   if (huge) throw new ConfigError([huge], source);
-  return parseValidConfigFast(text, source, lock) ?? parseConfigWithPositions(text, source, lock);
+  return parseValidConfigFast(text, source, lock, options) ?? parseConfigWithPositions(text, source, lock);
 }
 
 const withLock = (config: z.output<typeof configSchema>, lock: GitLabLock | undefined): Config =>
@@ -116,6 +150,7 @@ function parseValidConfigFast(
   text: string,
   source: string,
   lock: GitLabLock | undefined,
+  options: LoadOptions,
 ): Config | undefined {
   let data: unknown;
   try {
@@ -128,7 +163,9 @@ function parseValidConfigFast(
   const parsed = configSchema.safeParse(data);
   if (!parsed.success || adoptedPolicyProblems(data).length > 0) return undefined;
   const config = withLock(parsed.data, lock);
-  return checkConfig(config).length === 0 ? config : undefined;
+  const checkedBefore = options.checkedBefore;
+  const problems = checkConfig(config, checkedBefore && (() => checkedBefore(config)));
+  return problems.length === 0 ? markChecked(config) : undefined;
 }
 
 /** The authoritative read: every problem, with its line and column. */
@@ -167,7 +204,7 @@ export function parseConfigWithPositions(
   const config = withLock(parsed.data, lock);
   const problems = [...adoptedPolicyProblems(data), ...checkConfig(config)];
   if (problems.length > 0) throw located(problems);
-  return config;
+  return markChecked(config);
 }
 
 function standaloneGrantProblems(data: unknown): Problem[] {

@@ -430,6 +430,10 @@ export function checkAccountFields(
   return problems;
 }
 
+/**
+ * An account's own problems. Reads the account, `config.gitlab`, `config.limits` and the lock entries
+ * its grants name, nothing else (the incremental synth relies on it: checkedAccounts).
+ */
 function checkAccount(account: AccountConfig, config: Config, path: (string | number)[]): Problem[] {
   const problems: Problem[] = [
     ...checkAccountFields(account, path),
@@ -549,9 +553,15 @@ function checkDeployAudiences(config: Config): Problem[] {
   });
 }
 
-/** Every cross-field problem in a config that already matches the schema. */
-export function checkConfig(config: Config): Problem[] {
-  return oncePerLockPath(checkConfigOnce(config));
+/**
+ * Every cross-field problem in a config that already matches the schema. The per-account checks
+ * (checkAccount: its fields, roles and grants, read with the shared settings and the lock) do not run
+ * for the accounts `checkedBefore` returns, which passed them before on the same inputs (the incremental
+ * synth's records: checkedAccounts in src/synth-plan.ts). The checks across accounts always run, first:
+ * `checkedBefore` is asked only when they pass.
+ */
+export function checkConfig(config: Config, checkedBefore?: () => ReadonlySet<AccountConfig>): Problem[] {
+  return oncePerLockPath(checkConfigOnce(config, checkedBefore));
 }
 
 /** A path missing from the lock is one problem (at its first grant), however many grants name it. */
@@ -575,7 +585,7 @@ function oncePerLockPath(problems: Problem[]): Problem[] {
   });
 }
 
-function checkConfigOnce(config: Config): Problem[] {
+function checkConfigOnce(config: Config, checkedBefore?: () => ReadonlySet<AccountConfig>): Problem[] {
   const problems: Problem[] = [
     ...checkAudiences(config),
     ...checkPinIds(config),
@@ -600,13 +610,14 @@ function checkConfigOnce(config: Config): Problem[] {
       }
     });
   });
+  // The checks across accounts first; each account's own problems are put in their place after.
+  const across: Problem[][] = config.accounts.map(() => []);
   config.accounts.forEach((account, i) => {
     const path = ["accounts", i];
-    problems.push(...checkAccount(account, config, path));
     // Case-insensitively, and with - and _ alike: the pipeline's CI/CD variables are named after it.
     const key = stackVariableSuffix(account.name);
     if (stackNames.has(key)) {
-      problems.push({
+      across[i]!.push({
         path: [...path, "name"],
         message: `stack name "${account.name}" is already used by accounts[${stackNames.get(key)}] (names are compared ignoring case and -/_, as they name the pipeline's CI/CD variables); stack and state names must be unique`,
       });
@@ -616,7 +627,7 @@ function checkConfigOnce(config: Config): Problem[] {
     if (account.provider === "create") {
       const first = providerCreatedBy.get(account.accountId);
       if (first !== undefined) {
-        problems.push({
+        across[i]!.push({
           path: [...path, "provider"],
           message: `accounts[${first}] already creates the GitLab OIDC provider in account ${account.accountId} (one per URL per account); use provider: existing here`,
         });
@@ -625,7 +636,16 @@ function checkConfigOnce(config: Config): Problem[] {
       }
     }
   });
-  problems.push(...checkAudiencesOfSharedProviders(config, providerCreatedBy));
+  const shared = checkAudiencesOfSharedProviders(config, providerCreatedBy);
+  // Only a config whose accounts fit together is planned (the records read, the stacks' inputs hashed):
+  // it is what the plan needs, and a config that fails here is checked again in full anyway.
+  const clean = problems.length === 0 && shared.length === 0 && across.every((found) => found.length === 0);
+  const skipped = clean && checkedBefore ? checkedBefore() : undefined;
+  config.accounts.forEach((account, i) => {
+    if (!skipped?.has(account)) problems.push(...checkAccount(account, config, ["accounts", i]));
+    problems.push(...across[i]!);
+  });
+  problems.push(...shared);
   return problems;
 }
 

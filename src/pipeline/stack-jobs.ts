@@ -129,7 +129,10 @@ interface StackJobFacts {
   readonly deployRunnerTags?: readonly string[];
 }
 
-function stackFacts(config: Config, stacks: readonly SynthesizedStack[]): StackJobFacts[] {
+/** What the jobs read of a synthesized stack: its name and region. */
+export type StackIdentity = Pick<SynthesizedStack, "name" | "region">;
+
+function stackFacts(config: Config, stacks: readonly StackIdentity[]): StackJobFacts[] {
   const suffixes = new Map<string, string>();
   for (const stack of stacks) {
     const suffix = stackVariableSuffix(stack.name);
@@ -156,7 +159,7 @@ function stackFacts(config: Config, stacks: readonly SynthesizedStack[]): StackJ
 }
 
 /** The YAML of \`terraform/stacks.gitlab-ci.yml\`: a plan and a deploy job per stack, in config order. */
-export function renderStackJobs(config: Config, stacks: readonly SynthesizedStack[]): string {
+export function renderStackJobs(config: Config, stacks: readonly StackIdentity[]): string {
   const facts = stackFacts(config, stacks);
   if (!generatesDeployJobs(config.state)) {
     return HEADER + NO_JOBS + JSON.stringify(stacks.map((s) => s.name).join(" ")) + "\n";
@@ -205,7 +208,7 @@ export function renderStackJobs(config: Config, stacks: readonly SynthesizedStac
  */
 export function renderStackManifests(
   config: Config,
-  stacks: readonly SynthesizedStack[],
+  stacks: readonly StackIdentity[],
 ): Record<string, string> {
   const state = config.state;
   if (!generatesDeployJobs(state)) return {};

@@ -106,6 +106,26 @@ describe("npm run synth (node dist/main.js)", () => {
       });
     }
     expect(readFileSync(join(outdir, "stacks/acct-002/cdk.tf"), "utf8")).toContain("(edited)");
+    // WHEN the first stack's provider lists the GitLab URL as a client ID (as outputs did before the
+    // audience default moved; edited here) and a role of the second account changes again
+    const firstStack = join(outdir, "stacks/acct-001/cdk.tf");
+    writeFileSync(
+      firstStack,
+      readFileSync(firstStack, "utf8").replace(
+        '"sts.amazonaws.com"\n',
+        '"sts.amazonaws.com",\n    "https://gitlab.com"\n',
+      ),
+    );
+    writeFileSync(config, readFileSync(config, "utf8").replace("(edited)", "(edited again)"));
+    // THEN the first stack is synthesized again (its file changed), and the main job warns that its
+    // provider would stop accepting that audience: the earlier client IDs of every stack not reused
+    // are read
+    const warned = synth(outdir);
+    expect(warned.stdout).toMatch(/; 1 unchanged stack\(s\) reused\n$/);
+    expect(warned.stderr).toMatch(
+      /^WARNING: gitlab\.audience now defaults to sts\.amazonaws\.com .* stack acct-001 /,
+    );
+    expect(warned.stderr).not.toMatch(/acct-00[23]/);
   }, 240_000);
 
   test("honours CDKTF_OUTDIR and SYNTH_HCL_OUTPUT", () => {

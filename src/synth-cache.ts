@@ -643,9 +643,12 @@ function writeChecked(file: string, value: unknown, tail?: Uint8Array): boolean 
   }
 }
 
+/** A record directory's name (recordDirFor): anything else in the cache directory is not ours to prune. */
+const RECORD_DIR_NAME = /^[0-9a-f]{32}$/;
+
 function pruneRecords(cacheDir: string): void {
   const dirs = readdirSync(cacheDir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory())
+    .filter((entry) => entry.isDirectory() && RECORD_DIR_NAME.test(entry.name))
     .map((entry) => ({
       path: join(cacheDir, entry.name),
       mtime: statSync(join(cacheDir, entry.name)).mtimeMs,

@@ -1,5 +1,7 @@
 import {
+  existsSync,
   lstatSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -225,10 +227,13 @@ describe("incremental synth", () => {
 
   test("the record directory keeps a bounded number of records", () => {
     // GIVEN more output directories synthesized with the same record directory than it keeps records
+    // AND a directory of something else in it (the tests' shared synths once lived there)
     const config = parse(generated(1, 1).raw, generated(1, 1).lock);
+    mkdirSync(join(cacheDir, "example-0123"), { recursive: true });
     for (let i = 0; i < KEPT_RECORDS + 3; i++) incrementalSynth(config, join(root, `out-${i}`), cacheDir);
-    // THEN only the newest are kept
-    expect(readdirSync(cacheDir).length).toBe(KEPT_RECORDS);
+    // THEN only the newest records are kept, and the other directory is left alone
+    expect(readdirSync(cacheDir).filter((name) => name !== "example-0123").length).toBe(KEPT_RECORDS);
+    expect(existsSync(join(cacheDir, "example-0123"))).toBe(true);
   });
 });
 

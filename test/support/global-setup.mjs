@@ -21,9 +21,12 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-/** Where shared synths are kept; TEST_SYNTH_CACHE moves it (scripts/mutations.mjs: a copy's own). */
+/**
+ * Where shared synths are kept; TEST_SYNTH_CACHE moves it (scripts/mutations.mjs: a copy's own). Not the
+ * main job's record directory (node_modules/.cache/gitlab-oidc-aws/synth), which it prunes.
+ */
 const CACHE =
-  process.env.TEST_SYNTH_CACHE || join(ROOT, "node_modules", ".cache", "gitlab-oidc-aws", "synth");
+  process.env.TEST_SYNTH_CACHE || join(ROOT, "node_modules", ".cache", "gitlab-oidc-aws", "test-synths");
 /** A hung build or synth fails the run with its output instead of hanging it. */
 const DEADLINE_MS = 120_000;
 

@@ -235,14 +235,19 @@ function filesUnder(dir: string): string[] {
 }
 
 /** The version in the nearest package.json at or above the file `require.resolve(name)` names. */
-function packageVersion(name: string): string {
-  for (let dir = dirname(require.resolve(name)); dirname(dir) !== dir; dir = dirname(dir)) {
+/**
+ * `name@version` of the package `request` resolves to: the nearest package.json above it that has a name.
+ * Not necessarily `request`'s own name: a loader may map it to another package (scripts/cdktn-alias.cjs
+ * maps cdktf to CDK Terrain's cdktn), and that package is what shapes the output.
+ */
+function resolvedPackage(request: string): string {
+  for (let dir = dirname(require.resolve(request)); dirname(dir) !== dir; dir = dirname(dir)) {
     const file = join(dir, "package.json");
     if (!existsSync(file)) continue;
     const manifest = JSON.parse(readFileSync(file, "utf8")) as { name?: string; version?: string };
-    if (manifest.name === name) return String(manifest.version);
+    if (typeof manifest.name === "string") return `${manifest.name}@${String(manifest.version)}`;
   }
-  throw new Error(`synth cache: no package.json found for ${name}`);
+  throw new Error(`synth cache: no package.json found for ${request}`);
 }
 
 let fingerprint: string | undefined;
@@ -258,7 +263,7 @@ export function toolFingerprint(): string {
   const hash = createHash("sha256");
   hash.update(`${FORMAT}\0${process.version}\0${process.env.CDKTF_CONTEXT_JSON ?? ""}\0`);
   for (const name of ["cdktf", "constructs", "@cdktf/provider-aws", "@cdktf/provider-tls"]) {
-    hash.update(`${name}@${packageVersion(name)}\0`);
+    hash.update(`${name}=${resolvedPackage(name)}\0`);
   }
   for (const file of [...filesUnder(join(root, "src")), ...filesUnder(join(root, "stacks"))]) {
     hash.update(`${file.slice(root.length)}\0`).update(readFileSync(file));

@@ -394,7 +394,7 @@ async function main(): Promise<void> {
     }
     /** The closing line of a test run: jest's (`jest: …`) or test:all's (`test:all: …`). */
     const closing = (m: Measurement) =>
-      /^(?:jest|test:all): (\d+ passed, \d+ failed, \d+ skipped)$/m.exec(m.last.stdout)?.[1] ??
+      /^(?:jest|test:all): (\d+ passed, \d+ failed, \d+ skipped)(?: \(.*\))?$/m.exec(m.last.stdout)?.[1] ??
       "no closing line";
     const outcome = (m: Measurement) => `${m.code ? `exit ${m.code}` : "passed"}: ${closing(m)}`;
     if (unit) {

@@ -292,6 +292,10 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 const isDigests = (value: unknown): value is Record<string, string> =>
   isObject(value) && Object.values(value).every((digest) => typeof digest === "string");
 
+/** Output files (plain relative paths, never `..` or absolute) → SHA-256, as records hold them. */
+const isFileDigests = (value: unknown): value is Record<string, string> =>
+  isDigests(value) && Object.keys(value).every(isPlainRelativePath);
+
 const isLines = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((line) => typeof line === "string");
 
@@ -313,8 +317,7 @@ function isStackRecord(value: unknown): value is StackRecord {
   return (
     isObject(value) &&
     typeof value.input === "string" &&
-    isDigests(value.files) &&
-    Object.keys(value.files).every(isPlainRelativePath) &&
+    isFileDigests(value.files) &&
     isObject(value.manifest) &&
     (value.summary === undefined || isRecordedSummary(value.summary)) &&
     (value.checked === undefined || typeof value.checked === "boolean")
@@ -344,10 +347,8 @@ function isRunRecord(value: unknown): value is RunRecord {
   return (
     isObject(value) &&
     typeof value.key === "string" &&
-    isDigests(value.files) &&
-    Object.keys(value.files).every(isPlainRelativePath) &&
-    Array.isArray(value.stacks) &&
-    value.stacks.every((name) => typeof name === "string") &&
+    isFileDigests(value.files) &&
+    isLines(value.stacks) &&
     typeof value.roles === "number" &&
     (value.stats === undefined || isDigests(value.stats))
   );

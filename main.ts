@@ -15,6 +15,7 @@
 import "./src/runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { isMainThread } from "node:worker_threads";
 import { chooseConfig, extensionFor, lockPathFor, outdirFor } from "./src/layout";
 import { realLocation } from "./src/output-files";
 import { progressReporter } from "./src/runtime/progress";
@@ -26,6 +27,8 @@ Validates the config and writes its Terraform stacks, ACCESS.md and pipeline job
   config   $GITLAB_OIDC_CONFIG, else gitlab-oidc.yaml, else the example (examples/basic/)
   --out    output directory (also $CDKTF_OUTDIR); default beside the config: terraform/ for
            gitlab-oidc.yaml, <name>.terraform/ for <name>.yaml
+  $GITLAB_OIDC_SYNTH_WORKERS  worker threads beside the main one for a large config (default: one
+           per 400 roles to synthesize, up to the cores less one; 0: one thread)
 `;
 
 function outOption(argv: readonly string[]): string | undefined | Error {
@@ -87,7 +90,15 @@ async function main(argv: readonly string[]): Promise<number> {
   const { ConfigError } = await import("./src/config/rules");
   const { audienceMigrationNotices, previousClientIds } = await import("./src/config/audience-migration");
   const { ExtensionError, loadExtension } = await import("./src/extension/load");
-  const { OutputFilesError, synthesize } = await import("./src/synth");
+  const { OutputFilesError, synthesizeInParallel } = await import("./src/synth");
+  const { workersFromEnv } = await import("./src/synth-workers");
+  let workers: number | undefined;
+  try {
+    workers = workersFromEnv();
+  } catch (error) {
+    console.error((error as Error).message);
+    return 2;
+  }
   const { changedStacks, checkedAccounts, planSynth } = await import("./src/synth-plan");
   const { terminalSafe } = await import("./src/terminal-text");
   // The plan reads the last synth's records once, while the config is checked: an account whose record
@@ -122,7 +133,10 @@ async function main(argv: readonly string[]): Promise<number> {
   const progress = progressReporter(process.stderr, roles);
   let result;
   try {
-    result = synthesize(config, {
+    // A large config's stacks are shared with worker threads running this script (src/synth-workers.ts).
+    result = await synthesizeInParallel(config, {
+      workerScript: process.argv[1]!,
+      ...(workers !== undefined ? { workers } : {}),
       outdir,
       hcl,
       sources: sourceDigests(file, inputs),
@@ -161,10 +175,15 @@ async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exit(1);
-  },
-);
+if (isMainThread) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+      process.exit(1);
+    },
+  );
+} else {
+  // A worker thread this script started to synthesize some of a large config's stacks.
+  void import("./src/synth-workers").then(({ serveSynthWorker }) => serveSynthWorker());
+}

@@ -39,19 +39,21 @@ import {
   keptStats,
   recordDirFor,
   sha256,
-  stackInputs,
-  stateStackInputs,
   writeRecords,
   type RunRecord,
-  type StackInputs,
   type StackRecord,
-  type StateStackInputs,
 } from "./synth-cache";
-import { isStateStack, planSynth, stackFilesOf, type SynthPlan } from "./synth-plan";
+import { planSynth, stackFilesOf, type SynthPlan } from "./synth-plan";
 import { passedChecks } from "./config/checked";
+import {
+  buildApp,
+  finishStackFile,
+  synthesizeStack,
+  withoutTokenCreationStacks,
+  type SynthStep,
+} from "./synth-stack";
+import { synthesizeStacks, synthWorkerCount, type ParallelOptions } from "./synth-workers";
 import { withFastCdktf } from "./terraform/cdktf-hooks";
-import { formatHcl } from "./terraform/format-hcl";
-import { unwrapInterpolationOnlyStrings } from "./terraform/unwrap-interpolations";
 import { AccountStack } from "../stacks/account-stack";
 import { StateBucketStack } from "../stacks/state-bucket-stack";
 import { STATE_STACK } from "./model/state-access";
@@ -121,12 +123,8 @@ export interface SynthOptions {
   readonly plan?: SynthPlan;
 }
 
-/**
- * The steps of a synth: per stack `reuse` (hashing its inputs, checking its recorded files),
- * `construct`, `synth` (cdktf's App.synth()), `format`; then `generated` (files spanning accounts, and
- * manifest.json), `install` (the move into place) and `record` (the reuse record).
- */
-export type SynthStep = "reuse" | "construct" | "synth" | "format" | "generated" | "install" | "record";
+export { buildApp, withoutTokenCreationStacks, type SynthStep } from "./synth-stack";
+export type { ParallelOptions } from "./synth-workers";
 
 export interface SynthResult {
   /** Stack names, in config order (the state bucket's last). */
@@ -137,50 +135,27 @@ export interface SynthResult {
   readonly reused: string[];
 }
 
-/** Builds the construct tree: one stack per account (and the state bucket's), writing HCL or JSON. */
-export function buildApp(config: Config, outdir: string, hcl: boolean, extension?: Extension): App {
-  const stacks: StackProps[] = config.accounts.map((account) => ({
-    ...stackInputs(config, account),
-    ...(extension ? { extension: { hook: extension, config } } : {}),
-  }));
-  const state = stateStackInputs(config);
-  return withoutTokenCreationStacks(() =>
-    withFastCdktf(() => buildStacks(state ? [...stacks, state] : stacks, outdir, hcl)),
-  );
-}
-
-/** The props of one stack: an account's (with the extension, if any) or the state bucket's. */
-type StackProps =
-  | (StackInputs & { readonly extension?: { hook: Extension; config: Config } })
-  | StateStackInputs;
-
-const stackName = (props: StackProps): string => (isStateStack(props) ? STATE_STACK : props.account.name);
-
-function buildStacks(stacks: readonly StackProps[], outdir: string, hcl: boolean): App {
-  // cdktf 0.21's App and stacks read HCL-or-JSON from this variable as they are constructed (App's
-  // hclOutput only names the file; an empty value would mean JSON to App), so it is set for exactly
-  // that moment.
-  const previous = process.env.SYNTH_HCL_OUTPUT;
-  process.env.SYNTH_HCL_OUTPUT = String(hcl);
-  let app: App;
-  try {
-    app = new App({ outdir, hclOutput: hcl, stackTraces: false });
-    for (const props of stacks) {
-      if (isStateStack(props)) new StateBucketStack(app, props);
-      else new AccountStack(app, props);
-    }
-  } finally {
-    if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
-    else process.env.SYNTH_HCL_OUTPUT = previous;
-  }
-  return app;
-}
-
 /** What a synthesized (or reused) stack contributes to the whole output. */
 interface StackOutput {
   readonly manifest: unknown;
   /** Account stacks only: what the generated files read of it. */
   readonly summary?: StackSummary;
+}
+
+/** A synth under way: the scratch directory its files go to, its plan, and what is done so far. */
+interface SynthRun {
+  /** The output directory's real location. */
+  readonly outdir: string;
+  readonly scratch: string;
+  readonly stackFile: string;
+  /** Where this output's records go (none: nothing is recorded). */
+  readonly recordDir?: string;
+  /** Undefined with an extension (every stack on one App). */
+  readonly plan?: SynthPlan;
+  /** Stack names, in config order. */
+  readonly stacks: string[];
+  readonly times: Record<SynthStep, number>;
+  readonly lap: (step: SynthStep) => void;
 }
 
 /**
@@ -189,8 +164,75 @@ interface StackOutput {
  * reused from the previous synth when its inputs and files are unchanged (src/synth-cache.ts);
  * manifest.json, ACCESS.md and the pipeline's jobs always come fresh from every stack's model. The
  * result is byte-identical to a full synth. With an extension, everything is synthesized on one App.
+ * In this thread only: synthesizeInParallel also uses workers for a large config.
  */
 export function synthesize(config: Config, options: SynthOptions): SynthResult {
+  const run = startRun(config, options);
+  try {
+    if (!run.plan) {
+      const outputs = synthesizeAll(
+        config,
+        options.extension!,
+        run.scratch,
+        options.hcl,
+        run.stackFile,
+        run.lap,
+      );
+      options.onProgress?.(run.stacks.length, run.stacks.length);
+      return finishRun(config, options, run, outputs);
+    }
+    const records = new Map<string, StackRecord>();
+    const plan = run.plan;
+    const reused = plan.stacks.filter((stack) => stack.reused).length;
+    for (const stack of plan.stacks) {
+      if (stack.reused) continue;
+      records.set(stack.name, synthesizeStack(stack.props, run.scratch, options.hcl, stack.input, run.lap));
+      options.onProgress?.(reused + records.size, plan.stacks.length);
+    }
+    if (reused === plan.stacks.length) options.onProgress?.(reused, plan.stacks.length);
+    return finishRun(config, options, run, [], records);
+  } finally {
+    rmSync(run.scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * synthesize, with the stacks to synthesize shared between this thread and `workers` worker threads
+ * (./synth-workers.ts) that run `workerScript`: for a config with thousands of roles on a machine with
+ * cores to spare (synthWorkerCount decides). Writes the same bytes as synthesize. With an extension, or
+ * no worker, it is synthesize.
+ */
+export async function synthesizeInParallel(
+  config: Config,
+  options: SynthOptions & ParallelOptions,
+): Promise<SynthResult> {
+  if (options.extension) return synthesize(config, options);
+  const run = startRun(config, options);
+  try {
+    const plan = run.plan!;
+    const todo = plan.stacks.filter((stack) => !stack.reused);
+    const workers = options.workers ?? synthWorkerCount(todo);
+    const reused = plan.stacks.length - todo.length;
+    const records = await synthesizeStacks(todo, {
+      scratch: run.scratch,
+      hcl: options.hcl,
+      workers,
+      workerScript: options.workerScript,
+      ...(options.inThisThread !== undefined ? { inThisThread: options.inThisThread } : {}),
+      lap: run.lap,
+      ...(options.onProgress
+        ? { onProgress: (done: number) => options.onProgress!(reused + done, plan.stacks.length) }
+        : {}),
+    });
+    if (todo.length === 0) options.onProgress?.(reused, plan.stacks.length);
+    return finishRun(config, options, run, [], records);
+  } finally {
+    rmSync(run.scratch, { recursive: true, force: true });
+  }
+}
+
+/** The scratch directory beside the output, the record directory and the plan: all a synth starts from. */
+function startRun(config: Config, options: SynthOptions): SynthRun {
   const times: Record<SynthStep, number> = {
     reuse: 0,
     construct: 0,
@@ -208,89 +250,104 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
   };
   const outdir = realLocation(resolve(options.outdir));
   mkdirSync(dirname(outdir), { recursive: true });
-  const scratch = mkdtempSync(join(dirname(outdir), `.${basename(outdir)}.synth-`));
-  try {
-    const stackFile = options.hcl ? "cdk.tf" : "cdk.tf.json";
-    let recordDir = options.cacheDir && recordDirFor(options.cacheDir, outdir, options.hcl);
-    if (recordDir && options.extension) {
-      // Records from before the extension must not outlive it: a later run without it starts afresh.
-      forgetRecords(recordDir);
-      recordDir = undefined;
-    }
-    const stacks = stackNamesOf(config);
-    const records = new Map<string, StackRecord>();
-    const reused: string[] = [];
-    const inPlace = new Set<string>();
-    let plan: SynthPlan | undefined;
-    let outputs: StackOutput[];
-    if (options.extension) {
-      outputs = synthesizeAll(config, options.extension, scratch, options.hcl, stackFile, lap);
-      options.onProgress?.(stacks.length, stacks.length);
-    } else {
-      plan = planOf(config, options, outdir, recordDir);
-      lap("reuse");
-      const checked = passedChecks(config);
-      for (const stack of plan.stacks) {
-        if (stack.reused) {
-          // The recorded files are on disk with the recorded bytes: they stay where they are.
-          for (const file of Object.keys(stack.record!.files)) inPlace.add(file);
-          records.set(stack.name, stack.record!);
-          reused.push(stack.name);
-        } else {
-          const record = synthesizeStack(stack.props, scratch, options.hcl, stack.input, lap);
-          records.set(stack.name, record.summary ? { ...record, checked } : record);
-        }
-        options.onProgress?.(records.size, plan.stacks.length);
-      }
-      outputs = [...records.values()];
-    }
-    writeManifest(
-      scratch,
-      options.hcl,
-      outputs.map((output) => output.manifest),
-    );
-    // A reused stack's summary (its share of ACCESS.md among it) is its record's: its model and
-    // partition, all it depends on, are unchanged.
-    const extra = generatedFilesOf(
-      config,
-      outputs.flatMap((output) => (output.summary ? [output.summary] : [])),
-    );
-    for (const [file, content] of Object.entries(extra)) {
-      mkdirSync(dirname(join(scratch, file)), { recursive: true });
-      writeGenerated(join(scratch, file), content);
-    }
-    lap("generated");
-    const files = install(
-      scratch,
-      outdir,
-      stacks.flatMap((stack) => stackFilesOf(stack, options.hcl)),
-      [...Object.keys(extra), "manifest.json"],
-      options.sources,
-      inPlace,
-    );
-    lap("install");
-    if (recordDir) {
-      // Every file's digest is known (the stacks' from their records, the rest from what was written)
-      // but the record of written files and the manifest, which are small.
-      const digests: Record<string, string> = Object.fromEntries(
-        [...records.values()].flatMap((record) => Object.entries(record.files)),
-      );
-      for (const [file, content] of Object.entries(extra)) digests[file] = digestOf(content);
-      for (const file of ["manifest.json", WRITTEN_FILES_RECORD])
-        digests[file] = sha256(readFileSync(join(outdir, file)));
-      const fresh = new Set(stacks.filter((name) => !reused.includes(name)));
-      const run = runRecord(config, files, digests, options.runKey);
-      // The signatures kept from the last run, and those of the reused stacks' files just checked.
-      const stats = { ...keptStats(plan?.previousRun, run?.files ?? {}), ...plan?.settled };
-      const withStats = run && Object.keys(stats).length > 0 ? { ...run, stats } : run;
-      writeRecords(recordDir, outdir, records, fresh, withStats);
-    }
-    lap("record");
-    options.onStepTimes?.(times);
-    return { stacks, files, reused };
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
+  let recordDir = options.cacheDir && recordDirFor(options.cacheDir, outdir, options.hcl);
+  if (recordDir && options.extension) {
+    // Records from before the extension must not outlive it: a later run without it starts afresh.
+    forgetRecords(recordDir);
+    recordDir = undefined;
   }
+  const plan = options.extension ? undefined : planOf(config, options, outdir, recordDir);
+  lap("reuse");
+  const scratch = mkdtempSync(join(dirname(outdir), `.${basename(outdir)}.synth-`));
+  return {
+    outdir,
+    scratch,
+    stackFile: options.hcl ? "cdk.tf" : "cdk.tf.json",
+    ...(recordDir ? { recordDir } : {}),
+    ...(plan ? { plan } : {}),
+    stacks: stackNamesOf(config),
+    times,
+    lap,
+  };
+}
+
+/**
+ * The rest of a synth once its stacks are written to the scratch directory (`synthesized`: the
+ * records of those synthesized, by name; `outputs` instead with an extension): manifest.json and the
+ * generated files, the move into place, and the records.
+ */
+function finishRun(
+  config: Config,
+  options: SynthOptions,
+  run: SynthRun,
+  allOutputs: StackOutput[],
+  synthesized?: ReadonlyMap<string, StackRecord>,
+): SynthResult {
+  const { outdir, scratch, stacks, plan, lap } = run;
+  const records = new Map<string, StackRecord>();
+  const reused: string[] = [];
+  const inPlace = new Set<string>();
+  let outputs = allOutputs;
+  if (plan && synthesized) {
+    const checked = passedChecks(config);
+    for (const stack of plan.stacks) {
+      if (stack.reused) {
+        // The recorded files are on disk with the recorded bytes: they stay where they are.
+        for (const file of Object.keys(stack.record!.files)) inPlace.add(file);
+        records.set(stack.name, stack.record!);
+        reused.push(stack.name);
+      } else {
+        const record = synthesized.get(stack.name);
+        if (!record) throw new Error(`synth: stack ${stack.name} was not synthesized`);
+        records.set(stack.name, record.summary ? { ...record, checked } : record);
+      }
+    }
+    outputs = [...records.values()];
+  }
+  writeManifest(
+    scratch,
+    options.hcl,
+    outputs.map((output) => output.manifest),
+  );
+  // A reused stack's summary (its share of ACCESS.md among it) is its record's: its model and
+  // partition, all it depends on, are unchanged.
+  const extra = generatedFilesOf(
+    config,
+    outputs.flatMap((output) => (output.summary ? [output.summary] : [])),
+  );
+  for (const [file, content] of Object.entries(extra)) {
+    mkdirSync(dirname(join(scratch, file)), { recursive: true });
+    writeGenerated(join(scratch, file), content);
+  }
+  lap("generated");
+  const files = install(
+    scratch,
+    outdir,
+    stacks.flatMap((stack) => stackFilesOf(stack, options.hcl)),
+    [...Object.keys(extra), "manifest.json"],
+    options.sources,
+    inPlace,
+  );
+  lap("install");
+  if (run.recordDir) {
+    // Every file's digest is known (the stacks' from their records, the rest from what was written)
+    // but the record of written files and the manifest, which are small.
+    const digests: Record<string, string> = Object.fromEntries(
+      [...records.values()].flatMap((record) => Object.entries(record.files)),
+    );
+    for (const [file, content] of Object.entries(extra)) digests[file] = digestOf(content);
+    for (const file of ["manifest.json", WRITTEN_FILES_RECORD])
+      digests[file] = sha256(readFileSync(join(outdir, file)));
+    const fresh = new Set(stacks.filter((name) => !reused.includes(name)));
+    const runRec = runRecord(config, files, digests, options.runKey);
+    // The signatures kept from the last run, and those of the reused stacks' files just checked.
+    const stats = { ...keptStats(plan?.previousRun, runRec?.files ?? {}), ...plan?.settled };
+    const withStats = runRec && Object.keys(stats).length > 0 ? { ...runRec, stats } : runRec;
+    writeRecords(run.recordDir, outdir, records, fresh, withStats);
+  }
+  lap("record");
+  options.onStepTimes?.(run.times);
+  return { stacks, files, reused };
 }
 
 /** Writes a generated file: its text, or its chunks one after another (never joined in memory). */
@@ -335,45 +392,6 @@ function planOf(
   )
     throw new Error("synth: the plan was made for another config, output directory or format");
   return plan;
-}
-
-/** Formats a synthesized stack file in place (HCL) and returns its content. */
-function finishStackFile(path: string, hcl: boolean): string {
-  const content = readFileSync(path, "utf8");
-  if (!hcl || !path.endsWith(".tf")) return content;
-  const formatted = formatHcl(unwrapInterpolationOnlyStrings(content));
-  writeFileSync(path, formatted);
-  return formatted;
-}
-
-/** Synthesizes one stack into `scratch` (formatted, for HCL) and returns its record. */
-function synthesizeStack(
-  props: StackProps,
-  scratch: string,
-  hcl: boolean,
-  input: string,
-  lap: (step: SynthStep) => void,
-): StackRecord {
-  const app = withoutTokenCreationStacks(() => withFastCdktf(() => buildStacks([props], scratch, hcl)));
-  const stack = app.node.children[0];
-  lap("construct");
-  withoutTokenCreationStacks(() => withFastCdktf(() => app.synth()));
-  lap("synth");
-  const name = stackName(props);
-  const files: Record<string, string> = {};
-  for (const file of stackFilesOf(name, hcl).filter((f) => existsSync(join(scratch, f)))) {
-    files[file] = sha256(finishStackFile(join(scratch, file), hcl));
-  }
-  lap("format");
-  return {
-    input,
-    files,
-    manifest: app.manifest.stacks[name],
-    // From what will be deployed (equal to the HCL parsed back, as the tests check).
-    ...(stack instanceof AccountStack
-      ? { summary: summaryOf(stack.synthesized, stack.account.partition) }
-      : {}),
-  };
 }
 
 /**
@@ -441,29 +459,6 @@ function writeManifest(scratch: string, hcl: boolean, entries: readonly unknown[
     manifest.stacks[stack.name] = stack;
   }
   manifest.writeToFile();
-}
-
-/**
- * Runs `work` with cdktf's token creation stacks left empty. cdktf 0.21 records a full-depth stack trace
- * for every token it makes (each attribute reference, function call, lazy value, block list), into a plain
- * object, and formats it at once: at thousands of roles that is seconds of the synth and much garbage.
- * It reads them only to decorate its own errors about unresolvable tokens (the App is built with
- * `stackTraces: false` anyway). So while `work` runs, a stack captured into anything that is not an Error
- * formats as "" (cdktf then records no frames); an Error's stack is formatted as before.
- */
-export function withoutTokenCreationStacks<T>(work: () => T): T {
-  const previous = Error.prepareStackTrace;
-  Error.prepareStackTrace = (error: unknown, frames: NodeJS.CallSite[]): unknown => {
-    if (!(error instanceof Error)) return "";
-    if (previous) return previous(error, frames);
-    // Node's own format, which assigning Error.prepareStackTrace replaces.
-    return [String(error), ...frames.map((frame) => `    at ${String(frame)}`)].join("\n");
-  };
-  try {
-    return work();
-  } finally {
-    Error.prepareStackTrace = previous;
-  }
 }
 
 /**

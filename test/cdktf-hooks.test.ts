@@ -92,18 +92,30 @@ describe("fastResolve: what cdktf's resolve returns, cdktf resolving every token
     ["a function call token", () => ({ j: Fn.jsonencode({ a: "b", c: ["d"] }) })],
     ["a string the number-token pattern matches", () => ({ s: "1e5 and 2e-3" })],
     ["a map token value", () => ({ s: [Token.STRING_MAP_TOKEN_VALUE] })],
+    ["the any-map token value", () => ({ s: Token.ANY_MAP_TOKEN_VALUE })],
+    [
+      "a number token inside a string",
+      () => ({ s: `n-${Token.asNumber(Lazy.numberValue({ produce: () => 7 }))}` }),
+    ],
+    [
+      "a list token among strings",
+      () => ({ l: ["a", Token.asList(Lazy.anyValue({ produce: () => ["b"] }))[0]] }),
+    ],
+    ["an object with a resolve method", () => ({ r: { resolve: () => "resolved", other: "x" } })],
   ])("GIVEN %s THEN the result is cdktf's", (_, make) => {
     const options = resolveOptions();
+    // One input for both: each token made has its own number.
+    const input = make();
     const stock = (() => {
       try {
-        return { value: cdktfOwnResolve(make(), options) };
+        return { value: cdktfOwnResolve(input, options) };
       } catch (error) {
         return { error: (error as Error).message };
       }
     })();
     const fast = (() => {
       try {
-        return { value: fastResolve(make(), options) };
+        return { value: fastResolve(input, options) };
       } catch (error) {
         return { error: (error as Error).message };
       }

@@ -75,19 +75,49 @@ export function fastResolve(value: unknown, options: ResolveOptions): unknown {
 }
 
 /**
+ * cdktf's map token values and token patterns, read once: these checks run for every string of every
+ * stack, and in the bundle each read of a cdktf export is a getter call (esbuild's interop) while
+ * `TokenString.forX(s)` makes an object per call. The patterns are cdktf's own RegExp objects (a
+ * TokenString's private `re`), used as its `test()` uses them, so every answer is cdktf's.
+ */
+const TOKENS = (() => {
+  const patternOf = (tokenString: TokenString): RegExp => {
+    const re = (tokenString as unknown as { re?: unknown }).re;
+    if (!(re instanceof RegExp)) {
+      throw new Error("fast-resolve: cdktf's TokenString has no pattern (`re`); the cdktf version changed");
+    }
+    return re;
+  };
+  return {
+    stringMapValue: Token.STRING_MAP_TOKEN_VALUE,
+    anyMapValue: Token.ANY_MAP_TOKEN_VALUE,
+    list: patternOf(TokenString.forListToken("")),
+    string: patternOf(TokenString.forString("")),
+    map: patternOf(TokenString.forMapToken("")),
+    numbers: patternOf(TokenString.forNumbers("")),
+  };
+})();
+
+/** `TokenString#test()`: from the string's start (the patterns are global, so lastIndex is reset). */
+function matches(pattern: RegExp, value: string): boolean {
+  pattern.lastIndex = 0;
+  return pattern.test(value);
+}
+
+/**
  * A string cdktf's resolve returns unchanged: no string, list or map token marker, none of the map
  * token values, nothing its number-token pattern matches (cdktf's own tests, in the order it runs them).
  */
 function isPlainString(value: string): boolean {
-  if (value === Token.STRING_MAP_TOKEN_VALUE || value === Token.ANY_MAP_TOKEN_VALUE) return false;
-  // Every marker cdktf encodes a string, list or map token with contains "TfToken["; a number token
-  // encoded into a string contains an exponent ("e").
-  if (!value.includes("TfToken[") && !value.includes("e")) return true;
+  if (value === TOKENS.stringMapValue || value === TOKENS.anyMapValue) return false;
+  // Every marker cdktf encodes a string, list or map token with contains "TfToken[" (its patterns
+  // cannot match without it); a number token encoded into a string contains an exponent ("e").
+  if (!value.includes("TfToken[")) return !value.includes("e") || !matches(TOKENS.numbers, value);
   return !(
-    TokenString.forListToken(value).test() ||
-    TokenString.forString(value).test() ||
-    TokenString.forMapToken(value).test() ||
-    TokenString.forNumbers(value).test()
+    matches(TOKENS.list, value) ||
+    matches(TOKENS.string, value) ||
+    matches(TOKENS.map, value) ||
+    matches(TOKENS.numbers, value)
   );
 }
 
@@ -95,14 +125,16 @@ function isPlainString(value: string): boolean {
 function isPlainArray(value: readonly unknown[]): boolean {
   for (const element of value) {
     if (typeof element === "number") return false;
-    if (typeof element === "string" && TokenString.forListToken(element).test()) return false;
+    if (typeof element === "string" && element.includes("TfToken[") && matches(TOKENS.list, element))
+      return false;
   }
   return true;
 }
 
 /** An object cdktf's resolve walks key by key, keys unchanged: not a token, no token in any key. */
 function isPlainObject(value: object, keys: readonly string[]): boolean {
-  if (Tokenization.isResolvable(value)) return false;
+  // Tokenization.isResolvable, as cdktf 0.21 writes it.
+  if (typeof (value as { resolve?: unknown }).resolve === "function") return false;
   // A construct is refused by cdktf's resolve, with its own error.
   if ("_children" in value || "_metadata" in value) return false;
   for (const key of keys) if (!isPlainString(key)) return false;

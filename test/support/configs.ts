@@ -77,7 +77,8 @@ export function lockFor(raw: RawConfig, descendants: Record<string, number[]> = 
     if (typeof entry.group === "string") {
       lock.groups[entry.group] = {
         id: fakeId(entry.group, 1),
-        descendantIds: descendants[entry.group] ?? [],
+        // Own keys only: a group may be named `constructor` or `toString`.
+        descendantIds: Object.hasOwn(descendants, entry.group) ? descendants[entry.group]! : [],
       };
     }
   }

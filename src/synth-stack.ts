@@ -1,0 +1,137 @@
+/**
+ * One stack, from its props to its files: the construct tree (an account's stack or the state bucket's),
+ * cdktf's synth of it, and the formatted stack file with its digest, manifest entry and summary (a
+ * StackRecord, src/synth-cache.ts). synthesize (./synth.ts) runs this for each stack that is not
+ * reused, in this thread or, for large configs, also in a worker (./synth-workers.ts): the same function
+ * on the same props writes the same bytes wherever it runs.
+ */
+import { App } from "cdktf";
+import { readFileSync, existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Config } from "./config/schema";
+import { summaryOf } from "./generated-files";
+import {
+  sha256,
+  stackInputs,
+  stateStackInputs,
+  type StackInputs,
+  type StackRecord,
+  type StateStackInputs,
+} from "./synth-cache";
+import { isStateStack, stackFilesOf } from "./synth-plan";
+import { withFastCdktf } from "./terraform/cdktf-hooks";
+import { formatHcl } from "./terraform/format-hcl";
+import { unwrapInterpolationOnlyStrings } from "./terraform/unwrap-interpolations";
+import { AccountStack } from "../stacks/account-stack";
+import { StateBucketStack } from "../stacks/state-bucket-stack";
+import { STATE_STACK } from "./model/state-access";
+import type { Extension } from "./extension";
+
+/**
+ * The steps of a synth: per stack `reuse` (hashing its inputs, checking its recorded files),
+ * `construct`, `synth` (cdktf's App.synth()), `format`; then `generated` (files spanning accounts, and
+ * manifest.json), `install` (the move into place) and `record` (the reuse record).
+ */
+export type SynthStep = "reuse" | "construct" | "synth" | "format" | "generated" | "install" | "record";
+
+/** Builds the construct tree: one stack per account (and the state bucket's), writing HCL or JSON. */
+export function buildApp(config: Config, outdir: string, hcl: boolean, extension?: Extension): App {
+  const stacks: StackProps[] = config.accounts.map((account) => ({
+    ...stackInputs(config, account),
+    ...(extension ? { extension: { hook: extension, config } } : {}),
+  }));
+  const state = stateStackInputs(config);
+  return withoutTokenCreationStacks(() =>
+    withFastCdktf(() => buildStacks(state ? [...stacks, state] : stacks, outdir, hcl)),
+  );
+}
+
+/** The props of one stack: an account's (with the extension, if any) or the state bucket's. */
+export type StackProps =
+  | (StackInputs & { readonly extension?: { hook: Extension; config: Config } })
+  | StateStackInputs;
+
+export const stackName = (props: StackProps): string =>
+  isStateStack(props) ? STATE_STACK : props.account.name;
+
+export function buildStacks(stacks: readonly StackProps[], outdir: string, hcl: boolean): App {
+  // cdktf 0.21's App and stacks read HCL-or-JSON from this variable as they are constructed (App's
+  // hclOutput only names the file; an empty value would mean JSON to App), so it is set for exactly
+  // that moment.
+  const previous = process.env.SYNTH_HCL_OUTPUT;
+  process.env.SYNTH_HCL_OUTPUT = String(hcl);
+  let app: App;
+  try {
+    app = new App({ outdir, hclOutput: hcl, stackTraces: false });
+    for (const props of stacks) {
+      if (isStateStack(props)) new StateBucketStack(app, props);
+      else new AccountStack(app, props);
+    }
+  } finally {
+    if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
+    else process.env.SYNTH_HCL_OUTPUT = previous;
+  }
+  return app;
+}
+
+/** Formats a synthesized stack file in place (HCL) and returns its content. */
+export function finishStackFile(path: string, hcl: boolean): string {
+  const content = readFileSync(path, "utf8");
+  if (!hcl || !path.endsWith(".tf")) return content;
+  const formatted = formatHcl(unwrapInterpolationOnlyStrings(content));
+  writeFileSync(path, formatted);
+  return formatted;
+}
+
+/** Synthesizes one stack into `scratch` (formatted, for HCL) and returns its record. */
+export function synthesizeStack(
+  props: StackProps,
+  scratch: string,
+  hcl: boolean,
+  input: string,
+  lap: (step: SynthStep) => void,
+): StackRecord {
+  const app = withoutTokenCreationStacks(() => withFastCdktf(() => buildStacks([props], scratch, hcl)));
+  const stack = app.node.children[0];
+  lap("construct");
+  withoutTokenCreationStacks(() => withFastCdktf(() => app.synth()));
+  lap("synth");
+  const name = stackName(props);
+  const files: Record<string, string> = {};
+  for (const file of stackFilesOf(name, hcl).filter((f) => existsSync(join(scratch, f)))) {
+    files[file] = sha256(finishStackFile(join(scratch, file), hcl));
+  }
+  lap("format");
+  return {
+    input,
+    files,
+    manifest: app.manifest.stacks[name],
+    // From what will be deployed (equal to the HCL parsed back, as the tests check).
+    ...(stack instanceof AccountStack
+      ? { summary: summaryOf(stack.synthesized, stack.account.partition) }
+      : {}),
+  };
+}
+
+/**
+ * Runs `work` with cdktf's token creation stacks left empty. cdktf 0.21 records a full-depth stack trace
+ * for every token it makes (each attribute reference, function call, lazy value, block list), into a plain
+ * object, and formats it at once: at thousands of roles that is seconds of the synth and much garbage.
+ * It reads them only to decorate its own errors about unresolvable tokens (the App is built with
+ * `stackTraces: false` anyway). So while `work` runs, a stack captured into anything that is not an Error
+ * formats as "" (cdktf then records no frames); an Error's stack is formatted as before.
+ */
+export function withoutTokenCreationStacks<T>(work: () => T): T {
+  const previous = Error.prepareStackTrace;
+  Error.prepareStackTrace = (error: unknown, frames: NodeJS.CallSite[]): unknown => {
+    if (!(error instanceof Error)) return "";
+    if (previous) return previous(error, frames);
+    // Node's own format, which assigning Error.prepareStackTrace replaces.
+    return [String(error), ...frames.map((frame) => `    at ${String(frame)}`)].join("\n");
+  };
+  try {
+    return work();
+  } finally {
+    Error.prepareStackTrace = previous;
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * The stacks to synthesize, shared between this thread and worker threads: a config with thousands of
+ * roles synthesizes one stack after another on one core, ~1.3 ms a role, while a second core idles.
+ *
+ * Each thread takes the next stack from one shared counter (Atomics), so a worker that starts late or a
+ * stack that takes long never leaves a thread idle while stacks wait. Every thread runs the same
+ * synthesizeStack (./synth-stack.ts) on the same props into the same scratch directory (each stack its
+ * own files), so where a stack ran changes no byte of the output; the records come back to this thread,
+ * which writes everything that spans stacks (./synth.ts). A worker runs the main job's own script
+ * (main.ts calls serveSynthWorker when it is not the main thread), from the same build.
+ */
+import { availableParallelism } from "node:os";
+import { parentPort, Worker, workerData } from "node:worker_threads";
+import type { GitLabLock } from "./gitlab/lock";
+import type { StackInputs, StackRecord, StateStackInputs } from "./synth-cache";
+import { isStateStack, type PlannedStack } from "./synth-plan";
+import { synthesizeStack, type SynthStep } from "./synth-stack";
+
+/**
+ * Roles to synthesize per worker before one pays: a worker costs ~0.2 s of start-up (loading the main
+ * job's bundle) and copying its stacks' props, a role ~1.3 ms to synthesize (docs/performance.md).
+ */
+export const ROLES_PER_WORKER = 400;
+
+/** The environment variable that sets the number of workers (0: synthesize in one thread). */
+export const WORKERS_ENV = "GITLAB_OIDC_SYNTH_WORKERS";
+
+/** Most workers a run starts, whatever the machine: beyond this, writing files and memory dominate. */
+const MAX_WORKERS = 7;
+
+export interface ParallelOptions {
+  /**
+   * The script a worker runs: one that calls serveSynthWorker() when it is not the main thread (the
+   * main job's own, `process.argv[1]`: main.ts).
+   */
+  readonly workerScript: string;
+  /**
+   * How many worker threads to start beside this one.
+   * @default synthWorkerCount(the stacks to synthesize)
+   */
+  readonly workers?: number;
+  /**
+   * Whether this thread synthesizes stacks too; false leaves every stack to the workers (how the
+   * tests prove what a worker writes: on a small config this thread would take them all first).
+   * @default true
+   */
+  readonly inThisThread?: boolean;
+}
+
+const rolesOf = (stack: Pick<PlannedStack, "props">): number =>
+  isStateStack(stack.props) ? 1 : stack.props.account.roles.length;
+
+/**
+ * How many workers pay for `todo` (the stacks to synthesize) with `cores` cores: one per
+ * ROLES_PER_WORKER roles, at most one fewer than the cores and the stacks (this thread works too).
+ */
+export function synthWorkerCount(
+  todo: readonly Pick<PlannedStack, "props">[],
+  cores: number = availableParallelism(),
+): number {
+  const roles = todo.reduce((sum, stack) => sum + rolesOf(stack), 0);
+  return Math.max(0, Math.min(MAX_WORKERS, cores - 1, todo.length - 1, Math.floor(roles / ROLES_PER_WORKER)));
+}
+
+/** The number of workers `GITLAB_OIDC_SYNTH_WORKERS` asks for, undefined when unset (the default). */
+export function workersFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const value = env[WORKERS_ENV];
+  if (value === undefined || value === "") return undefined;
+  if (!/^\d{1,2}$/.test(value) || Number(value) > 64) {
+    throw new Error(
+      `${WORKERS_ENV}=${JSON.stringify(value)}: expected a whole number of worker threads from 0 (one thread) to 64`,
+    );
+  }
+  return Number(value);
+}
+
+/** One stack as a worker gets it. */
+interface WorkerStack {
+  readonly name: string;
+  readonly props: StackInputs | StateStackInputs;
+  readonly input: string;
+}
+
+/** What a worker gets at its start (workerData). */
+interface WorkerInput {
+  readonly kind: typeof WORKER_KIND;
+  readonly scratch: string;
+  readonly hcl: boolean;
+  readonly stacks: readonly WorkerStack[];
+  /** [NEXT, DONE] over a SharedArrayBuffer: the next stack to take, and how many are done. */
+  readonly counters: Int32Array;
+}
+
+/** What a worker sends back once: the records of the stacks it synthesized, or why it stopped. */
+type WorkerOutput =
+  | { readonly records: readonly (readonly [number, StackRecord])[] }
+  | { readonly error: { readonly message: string; readonly stack?: string } };
+
+const WORKER_KIND = "gitlab-oidc-aws synth worker";
+const NEXT = 0;
+const DONE = 1;
+
+export interface StacksOptions {
+  readonly scratch: string;
+  readonly hcl: boolean;
+  /** Worker threads beside this one (0: this thread only). */
+  readonly workers: number;
+  readonly workerScript?: string;
+  /** @default true (ParallelOptions.inThisThread) */
+  readonly inThisThread?: boolean;
+  readonly lap: (step: SynthStep) => void;
+  /** After each stack (in any thread) that this thread sees done: how many are done. */
+  readonly onProgress?: (done: number) => void;
+}
+
+/**
+ * Synthesizes `todo` into `options.scratch`, in this thread and `options.workers` workers; resolves to
+ * each stack's record by name. A stack that fails fails the whole: its error is thrown here.
+ */
+export async function synthesizeStacks(
+  todo: readonly PlannedStack[],
+  options: StacksOptions,
+): Promise<Map<string, StackRecord>> {
+  const counters = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+  const workers: Promise<WorkerOutput>[] = [];
+  const started: Worker[] = [];
+  if (options.workers > 0) {
+    if (!options.workerScript) throw new Error("synth: workers need a worker script");
+    const input: WorkerInput = {
+      kind: WORKER_KIND,
+      scratch: options.scratch,
+      hcl: options.hcl,
+      stacks: todo.map(({ name, props, input }) => ({ name, props, input })),
+      counters,
+    };
+    for (let i = 0; i < options.workers; i++) {
+      const worker = new Worker(options.workerScript, { workerData: input });
+      started.push(worker);
+      workers.push(outputOf(worker));
+    }
+  }
+  const records = new Map<string, StackRecord>();
+  const here = options.inThisThread !== false || workers.length === 0;
+  try {
+    for (let i = take(here, counters, todo.length); i < todo.length; i = Atomics.add(counters, NEXT, 1)) {
+      const stack = todo[i]!;
+      records.set(
+        stack.name,
+        synthesizeStack(stack.props, options.scratch, options.hcl, stack.input, options.lap),
+      );
+      options.onProgress?.(Atomics.add(counters, DONE, 1) + 1);
+    }
+  } catch (error) {
+    Atomics.store(counters, NEXT, todo.length);
+    await Promise.all(started.map((worker) => worker.terminate()));
+    throw error;
+  }
+  for (const output of await Promise.all(workers)) {
+    if ("error" in output) {
+      const error = new Error(output.error.message);
+      if (output.error.stack) error.stack = output.error.stack;
+      throw error;
+    }
+    // Structured clone delivers the ACCESS.md section, a Buffer, as a Uint8Array: all its readers take.
+    for (const [index, record] of output.records) records.set(todo[index]!.name, record);
+    options.onProgress?.(Atomics.load(counters, DONE));
+  }
+  const missing = todo.filter((stack) => !records.has(stack.name));
+  if (missing.length > 0) {
+    throw new Error(`synth: no worker returned stack(s) ${missing.map((stack) => stack.name).join(", ")}`);
+  }
+  return records;
+}
+
+/** The first stack this thread takes: none (past the end) when it leaves them all to the workers. */
+function take(here: boolean, counters: Int32Array, total: number): number {
+  return here ? Atomics.add(counters, NEXT, 1) : total;
+}
+
+/** A worker's one message, or a failure naming why it stopped without one. */
+function outputOf(worker: Worker): Promise<WorkerOutput> {
+  return new Promise((resolve) => {
+    const stopped = (why: string): void =>
+      resolve({
+        error: {
+          message: `synth: a worker thread stopped before it finished (${why}); ${WORKERS_ENV}=0 synthesizes in one thread`,
+        },
+      });
+    worker.once("message", (output: WorkerOutput) => resolve(output));
+    // An error from another realm (the worker's, or a test's) is no `instanceof Error` here.
+    worker.once("error", (error: unknown) => {
+      const message = (error as { message?: unknown } | null)?.message;
+      stopped(typeof message === "string" ? message : String(error));
+    });
+    worker.once("exit", (code) => stopped(`exit code ${code}`));
+  });
+}
+
+/**
+ * The lock slice as the stack needs it: its maps keyed by GitLab path have no prototype (a group may be
+ * named `constructor`), which structured clone does not keep.
+ */
+function withPrototypelessLock<T extends StackInputs | StateStackInputs>(props: T): T {
+  if (isStateStack(props) || !props.lock) return props;
+  const lock: GitLabLock = {
+    projects: Object.assign(Object.create(null) as GitLabLock["projects"], props.lock.projects),
+    groups: Object.assign(Object.create(null) as GitLabLock["groups"], props.lock.groups),
+  };
+  return { ...props, lock };
+}
+
+/** Whether this thread is a synth worker (started by synthesizeStacks). */
+export function isSynthWorker(): boolean {
+  return parentPort !== null && (workerData as Partial<WorkerInput> | null)?.kind === WORKER_KIND;
+}
+
+/** A worker's whole life: take stacks until none is left, then send their records. */
+export function serveSynthWorker(): void {
+  const port = parentPort;
+  if (!port || !isSynthWorker()) throw new Error("serveSynthWorker: not a synth worker thread");
+  const { scratch, hcl, stacks, counters } = workerData as WorkerInput;
+  const records: (readonly [number, StackRecord])[] = [];
+  const lap = (): void => {};
+  try {
+    for (let i = Atomics.add(counters, NEXT, 1); i < stacks.length; i = Atomics.add(counters, NEXT, 1)) {
+      const stack = stacks[i]!;
+      records.push([i, synthesizeStack(withPrototypelessLock(stack.props), scratch, hcl, stack.input, lap)]);
+      Atomics.add(counters, DONE, 1);
+    }
+  } catch (error) {
+    // No thread takes another stack: the run fails with this error.
+    Atomics.store(counters, NEXT, stacks.length);
+    const failure = error instanceof Error ? error : new Error(String(error));
+    port.postMessage({
+      error: { message: failure.message, ...(failure.stack ? { stack: failure.stack } : {}) },
+    } satisfies WorkerOutput);
+    return;
+  }
+  port.postMessage({ records } satisfies WorkerOutput);
+}

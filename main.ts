@@ -14,10 +14,10 @@
  */
 import "./src/runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { isMainThread } from "node:worker_threads";
 import { chooseConfig, extensionFor, lockPathFor, outdirFor } from "./src/layout";
-import { realLocation } from "./src/output-files";
+import { realLocation, WRITTEN_FILES_RECORD } from "./src/output-files";
 import { progressReporter } from "./src/runtime/progress";
 import { defaultSynthCacheDir, readRawInputs, runKeyOf, upToDate } from "./src/synth-cache";
 
@@ -91,7 +91,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const { audienceMigrationNotices, previousClientIds } = await import("./src/config/audience-migration");
   const { ExtensionError, loadExtension } = await import("./src/extension/load");
   const { OutputFilesError, synthesizeInParallel } = await import("./src/synth");
-  const { workersFromEnv } = await import("./src/synth-workers");
+  const { SynthWorkers, workersForConfig, workersFromEnv } = await import("./src/synth-workers");
   let workers: number | undefined;
   try {
     workers = workersFromEnv();
@@ -99,6 +99,11 @@ async function main(argv: readonly string[]): Promise<number> {
     console.error((error as Error).message);
     return 2;
   }
+  // When every stack will be synthesized (a full synth, or an output never written), the workers for a
+  // large config start now and load the code while this thread reads the config (src/synth-workers.ts).
+  const everyStack = full || !existsSync(join(outdir, WRITTEN_FILES_RECORD));
+  const early = !extended && everyStack && inputs ? (workers ?? workersForConfig(inputs.config.length)) : 0;
+  const started = early > 0 ? new SynthWorkers(early, process.argv[1]!) : undefined;
   const { changedStacks, checkedAccounts, planSynth } = await import("./src/synth-plan");
   const { terminalSafe } = await import("./src/terminal-text");
   // The plan reads the last synth's records once, while the config is checked: an account whose record
@@ -136,7 +141,7 @@ async function main(argv: readonly string[]): Promise<number> {
     // A large config's stacks are shared with worker threads running this script (src/synth-workers.ts).
     result = await synthesizeInParallel(config, {
       workerScript: process.argv[1]!,
-      ...(workers !== undefined ? { workers } : {}),
+      ...(started ? { workers: started } : workers !== undefined ? { workers } : {}),
       outdir,
       hcl,
       sources: sourceDigests(file, inputs),

@@ -35,10 +35,10 @@ export interface ParallelOptions {
    */
   readonly workerScript: string;
   /**
-   * How many worker threads to start beside this one.
+   * How many worker threads to start beside this one, or workers started already (SynthWorkers).
    * @default synthWorkerCount(the stacks to synthesize)
    */
-  readonly workers?: number;
+  readonly workers?: number | SynthWorkers;
   /**
    * Whether this thread synthesizes stacks too; false leaves every stack to the workers (how the
    * tests prove what a worker writes: on a small config this thread would take them all first).
@@ -62,6 +62,18 @@ export function synthWorkerCount(
   return Math.max(0, Math.min(MAX_WORKERS, cores - 1, todo.length - 1, Math.floor(roles / ROLES_PER_WORKER)));
 }
 
+/**
+ * Bytes of config a role takes, for a guess at the roles before the config is read (workersForConfig):
+ * the benchmark's configs hold ~715 a role. A terser config gets fewer workers from the guess.
+ */
+const CONFIG_BYTES_PER_ROLE = 700;
+
+/** synthWorkerCount for a config of `bytes` all of whose stacks will be synthesized, before it is read. */
+export function workersForConfig(bytes: number, cores: number = availableParallelism()): number {
+  const roles = Math.floor(bytes / CONFIG_BYTES_PER_ROLE);
+  return Math.max(0, Math.min(MAX_WORKERS, cores - 1, Math.floor(roles / ROLES_PER_WORKER)));
+}
+
 /** The number of workers `GITLAB_OIDC_SYNTH_WORKERS` asks for, undefined when unset (the default). */
 export function workersFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
   const value = env[WORKERS_ENV];
@@ -82,13 +94,17 @@ interface WorkerStack {
 }
 
 /** What a worker gets at its start (workerData). */
-interface WorkerInput {
+interface WorkerStart {
   readonly kind: typeof WORKER_KIND;
+  /** [NEXT, DONE] over a SharedArrayBuffer: the next stack to take, and how many are done. */
+  readonly counters: Int32Array;
+}
+
+/** The work, in the one message a worker waits for (no stacks: nothing to do, it ends). */
+interface WorkerJob {
   readonly scratch: string;
   readonly hcl: boolean;
   readonly stacks: readonly WorkerStack[];
-  /** [NEXT, DONE] over a SharedArrayBuffer: the next stack to take, and how many are done. */
-  readonly counters: Int32Array;
 }
 
 /** What a worker sends back once: the records of the stacks it synthesized, or why it stopped. */
@@ -100,11 +116,56 @@ const WORKER_KIND = "gitlab-oidc-aws synth worker";
 const NEXT = 0;
 const DONE = 1;
 
+/**
+ * Worker threads started and waiting for their stacks. The main job starts them before it reads the
+ * config when it knows every stack will be synthesized (GITLAB_OIDC_FULL_SYNTH, or an output never
+ * synthesized): loading the main job's code in a worker (~0.3 s) then overlaps reading the config.
+ */
+export class SynthWorkers {
+  /** [NEXT, DONE]: shared by this thread and every worker of the pool. */
+  readonly counters = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+  private readonly workers: Worker[] = [];
+  private readonly outputs: Promise<WorkerOutput>[] = [];
+  private used = false;
+
+  /** Starts `count` workers running `script` (one that calls serveSynthWorker off the main thread). */
+  constructor(count: number, script: string) {
+    const start: WorkerStart = { kind: WORKER_KIND, counters: this.counters };
+    for (let i = 0; i < count; i++) {
+      const worker = new Worker(script, { workerData: start });
+      this.workers.push(worker);
+      this.outputs.push(outputOf(worker));
+    }
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Sends the job to every worker (once); they take stacks from the shared counter. */
+  assign(job: WorkerJob): void {
+    if (this.used) throw new Error("synth: a pool of synth workers runs one job");
+    this.used = true;
+    for (const worker of this.workers) worker.postMessage(job);
+  }
+
+  /** Every worker's one message, in the order they were started. */
+  results(): Promise<WorkerOutput[]> {
+    return Promise.all(this.outputs);
+  }
+
+  /** Stops the workers: unused (they get no stacks and end), or after a failure here. */
+  async close(): Promise<void> {
+    Atomics.store(this.counters, NEXT, 2 ** 30); // past any job's last stack
+    await Promise.all(this.workers.map((worker) => worker.terminate()));
+  }
+}
+
 export interface StacksOptions {
   readonly scratch: string;
   readonly hcl: boolean;
-  /** Worker threads beside this one (0: this thread only). */
-  readonly workers: number;
+  /** Workers beside this one (0: this thread only), or a pool started already. */
+  readonly workers: number | SynthWorkers;
   readonly workerScript?: string;
   /** @default true (ParallelOptions.inThisThread) */
   readonly inThisThread?: boolean;
@@ -114,33 +175,27 @@ export interface StacksOptions {
 }
 
 /**
- * Synthesizes `todo` into `options.scratch`, in this thread and `options.workers` workers; resolves to
- * each stack's record by name. A stack that fails fails the whole: its error is thrown here.
+ * Synthesizes `todo` into `options.scratch`, in this thread and the workers; resolves to each stack's
+ * record by name. A stack that fails fails the whole: its error is thrown here.
  */
 export async function synthesizeStacks(
   todo: readonly PlannedStack[],
   options: StacksOptions,
 ): Promise<Map<string, StackRecord>> {
-  const counters = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
-  const workers: Promise<WorkerOutput>[] = [];
-  const started: Worker[] = [];
-  if (options.workers > 0) {
+  let pool: SynthWorkers | undefined;
+  if (options.workers instanceof SynthWorkers) pool = options.workers;
+  else if (options.workers > 0) {
     if (!options.workerScript) throw new Error("synth: workers need a worker script");
-    const input: WorkerInput = {
-      kind: WORKER_KIND,
-      scratch: options.scratch,
-      hcl: options.hcl,
-      stacks: todo.map(({ name, props, input }) => ({ name, props, input })),
-      counters,
-    };
-    for (let i = 0; i < options.workers; i++) {
-      const worker = new Worker(options.workerScript, { workerData: input });
-      started.push(worker);
-      workers.push(outputOf(worker));
-    }
+    pool = new SynthWorkers(options.workers, options.workerScript);
   }
+  const counters = pool?.counters ?? new Int32Array(2);
+  pool?.assign({
+    scratch: options.scratch,
+    hcl: options.hcl,
+    stacks: todo.map(({ name, props, input }) => ({ name, props, input })),
+  });
   const records = new Map<string, StackRecord>();
-  const here = options.inThisThread !== false || workers.length === 0;
+  const here = options.inThisThread !== false || pool === undefined || pool.size === 0;
   try {
     for (let i = take(here, counters, todo.length); i < todo.length; i = Atomics.add(counters, NEXT, 1)) {
       const stack = todo[i]!;
@@ -151,11 +206,10 @@ export async function synthesizeStacks(
       options.onProgress?.(Atomics.add(counters, DONE, 1) + 1);
     }
   } catch (error) {
-    Atomics.store(counters, NEXT, todo.length);
-    await Promise.all(started.map((worker) => worker.terminate()));
+    await pool?.close();
     throw error;
   }
-  for (const output of await Promise.all(workers)) {
+  for (const output of pool ? await pool.results() : []) {
     if ("error" in output) {
       const error = new Error(output.error.message);
       if (output.error.stack) error.stack = output.error.stack;
@@ -209,32 +263,37 @@ function withPrototypelessLock<T extends StackInputs | StateStackInputs>(props: 
   return { ...props, lock };
 }
 
-/** Whether this thread is a synth worker (started by synthesizeStacks). */
+/** Whether this thread is a synth worker (started by SynthWorkers). */
 export function isSynthWorker(): boolean {
-  return parentPort !== null && (workerData as Partial<WorkerInput> | null)?.kind === WORKER_KIND;
+  return parentPort !== null && (workerData as Partial<WorkerStart> | null)?.kind === WORKER_KIND;
 }
 
-/** A worker's whole life: take stacks until none is left, then send their records. */
+/** A worker's whole life: wait for the job, take stacks until none is left, then send their records. */
 export function serveSynthWorker(): void {
   const port = parentPort;
   if (!port || !isSynthWorker()) throw new Error("serveSynthWorker: not a synth worker thread");
-  const { scratch, hcl, stacks, counters } = workerData as WorkerInput;
-  const records: (readonly [number, StackRecord])[] = [];
-  const lap = (): void => {};
-  try {
-    for (let i = Atomics.add(counters, NEXT, 1); i < stacks.length; i = Atomics.add(counters, NEXT, 1)) {
-      const stack = stacks[i]!;
-      records.push([i, synthesizeStack(withPrototypelessLock(stack.props), scratch, hcl, stack.input, lap)]);
-      Atomics.add(counters, DONE, 1);
+  const { counters } = workerData as WorkerStart;
+  port.once("message", ({ scratch, hcl, stacks }: WorkerJob) => {
+    const records: (readonly [number, StackRecord])[] = [];
+    const lap = (): void => {};
+    try {
+      for (let i = Atomics.add(counters, NEXT, 1); i < stacks.length; i = Atomics.add(counters, NEXT, 1)) {
+        const stack = stacks[i]!;
+        records.push([
+          i,
+          synthesizeStack(withPrototypelessLock(stack.props), scratch, hcl, stack.input, lap),
+        ]);
+        Atomics.add(counters, DONE, 1);
+      }
+    } catch (error) {
+      // No thread takes another stack: the run fails with this error.
+      Atomics.store(counters, NEXT, stacks.length);
+      const failure = error instanceof Error ? error : new Error(String(error));
+      port.postMessage({
+        error: { message: failure.message, ...(failure.stack ? { stack: failure.stack } : {}) },
+      } satisfies WorkerOutput);
+      return;
     }
-  } catch (error) {
-    // No thread takes another stack: the run fails with this error.
-    Atomics.store(counters, NEXT, stacks.length);
-    const failure = error instanceof Error ? error : new Error(String(error));
-    port.postMessage({
-      error: { message: failure.message, ...(failure.stack ? { stack: failure.stack } : {}) },
-    } satisfies WorkerOutput);
-    return;
-  }
-  port.postMessage({ records } satisfies WorkerOutput);
+    port.postMessage({ records } satisfies WorkerOutput);
+  });
 }

@@ -52,7 +52,7 @@ import {
   withoutTokenCreationStacks,
   type SynthStep,
 } from "./synth-stack";
-import { synthesizeStacks, synthWorkerCount, type ParallelOptions } from "./synth-workers";
+import { synthesizeStacks, SynthWorkers, synthWorkerCount, type ParallelOptions } from "./synth-workers";
 import { withFastCdktf } from "./terraform/cdktf-hooks";
 import { AccountStack } from "../stacks/account-stack";
 import { StateBucketStack } from "../stacks/state-bucket-stack";
@@ -206,8 +206,17 @@ export async function synthesizeInParallel(
   config: Config,
   options: SynthOptions & ParallelOptions,
 ): Promise<SynthResult> {
-  if (options.extension) return synthesize(config, options);
-  const run = startRun(config, options);
+  if (options.extension) {
+    if (options.workers instanceof SynthWorkers) await options.workers.close();
+    return synthesize(config, options);
+  }
+  let run: SynthRun;
+  try {
+    run = startRun(config, options);
+  } catch (error) {
+    if (options.workers instanceof SynthWorkers) await options.workers.close();
+    throw error;
+  }
   try {
     const plan = run.plan!;
     const todo = plan.stacks.filter((stack) => !stack.reused);

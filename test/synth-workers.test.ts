@@ -4,7 +4,13 @@
  * What workers write is tested end to end (test/e2e/synth-workers.test.ts).
  */
 import type { PlannedStack } from "../src/synth-plan";
-import { ROLES_PER_WORKER, synthWorkerCount, workersFromEnv, WORKERS_ENV } from "../src/synth-workers";
+import {
+  ROLES_PER_WORKER,
+  synthWorkerCount,
+  workersForConfig,
+  workersFromEnv,
+  WORKERS_ENV,
+} from "../src/synth-workers";
 
 /** Stacks of accounts with these role counts (only `props` matters to the count). */
 function stacks(...roleCounts: number[]): Pick<PlannedStack, "props">[] {
@@ -30,6 +36,16 @@ describe("synthWorkerCount", () => {
   test("GIVEN one core, or one stack however large THEN no worker (a stack is never split)", () => {
     expect(synthWorkerCount(stacks(5000, 5000), 1)).toBe(0);
     expect(synthWorkerCount(stacks(5000), 8)).toBe(0);
+  });
+});
+
+describe("workersForConfig: the workers started before the config is read", () => {
+  test("GIVEN the bytes of a config THEN a guess at its roles decides, as synthWorkerCount would", () => {
+    // The benchmark's 5,000-role config is 3.6 MB; the example, 2 KB.
+    expect(workersForConfig(3_651_238, 2)).toBe(1);
+    expect(workersForConfig(3_651_238, 4)).toBe(3);
+    expect(workersForConfig(2_000, 8)).toBe(0);
+    expect(workersForConfig(3_651_238, 1)).toBe(0);
   });
 });
 

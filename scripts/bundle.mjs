@@ -275,6 +275,10 @@ export async function bundle(root, entry, outfile, { profile = false } = {}) {
     external: ["@swc/core", "esbuild", "prettier"],
     // Lets src/extension/load.ts refuse to load an extension into a bundle (see the top of this file).
     define: { "process.env.GITLAB_OIDC_AWS_BUNDLE": JSON.stringify(relative(root, outfile)) },
+    // Whitespace and syntax only (a third smaller: less to read and check at every start, ~8% of the
+    // main job's CPU on the example); names stay, so stack traces and errors read as the sources do.
+    minifyWhitespace: true,
+    minifySyntax: true,
     sourcemap: "linked",
     sourcesContent: false,
     metafile: true,

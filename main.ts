@@ -15,7 +15,6 @@
 import "./src/runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { isMainThread } from "node:worker_threads";
 import { chooseConfig, extensionFor, lockPathFor, outdirFor } from "./src/layout";
 import { realLocation, WRITTEN_FILES_RECORD } from "./src/output-files";
 import { progressReporter } from "./src/runtime/progress";
@@ -180,7 +179,17 @@ async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-if (isMainThread) {
+// The argument src/synth-workers.ts starts a worker thread with (SYNTH_WORKER_ARG), spelled out here so
+// a run that is no worker loads nothing to tell.
+if (process.argv.includes("--gitlab-oidc-synth-worker")) {
+  // A worker thread this script started to synthesize some of a large config's stacks.
+  import("./src/synth-workers")
+    .then(({ serveSynthWorker }) => serveSynthWorker())
+    .catch((error: unknown) => {
+      console.error(error instanceof Error ? error.message : error);
+      process.exit(2);
+    });
+} else {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (error: unknown) => {
@@ -188,7 +197,4 @@ if (isMainThread) {
       process.exit(1);
     },
   );
-} else {
-  // A worker thread this script started to synthesize some of a large config's stacks.
-  void import("./src/synth-workers").then(({ serveSynthWorker }) => serveSynthWorker());
 }

@@ -10,7 +10,7 @@
  * (main.ts calls serveSynthWorker when it is not the main thread), from the same build.
  */
 import { availableParallelism } from "node:os";
-import { parentPort, Worker, workerData } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import type { GitLabLock } from "./gitlab/lock";
 import type { StackInputs, StackRecord, StateStackInputs } from "./synth-cache";
 import { isStateStack, type PlannedStack } from "./synth-plan";
@@ -61,6 +61,21 @@ export function synthWorkerCount(
   const roles = todo.reduce((sum, stack) => sum + rolesOf(stack), 0);
   return Math.max(0, Math.min(MAX_WORKERS, cores - 1, todo.length - 1, Math.floor(roles / ROLES_PER_WORKER)));
 }
+
+/**
+ * `node:worker_threads`, loaded when workers are started or served: ~2-4 ms that a run synthesizing
+ * in one thread (the example, every incremental run of a few stacks) does without.
+ */
+function workerThreads(): typeof import("node:worker_threads") {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require("node:worker_threads") as typeof import("node:worker_threads");
+}
+
+/**
+ * The argument a synth worker is started with, which the main job's script checks (main.ts) before it
+ * loads anything else.
+ */
+export const SYNTH_WORKER_ARG = "--gitlab-oidc-synth-worker";
 
 /**
  * Bytes of config a role takes, for a guess at the roles before the config is read (workersForConfig):
@@ -132,7 +147,7 @@ export class SynthWorkers {
   constructor(count: number, script: string) {
     const start: WorkerStart = { kind: WORKER_KIND, counters: this.counters };
     for (let i = 0; i < count; i++) {
-      const worker = new Worker(script, { workerData: start });
+      const worker = new (workerThreads().Worker)(script, { workerData: start, argv: [SYNTH_WORKER_ARG] });
       this.workers.push(worker);
       this.outputs.push(outputOf(worker));
     }
@@ -265,13 +280,14 @@ function withPrototypelessLock<T extends StackInputs | StateStackInputs>(props: 
 
 /** Whether this thread is a synth worker (started by SynthWorkers). */
 export function isSynthWorker(): boolean {
+  const { parentPort, workerData } = workerThreads();
   return parentPort !== null && (workerData as Partial<WorkerStart> | null)?.kind === WORKER_KIND;
 }
 
 /** A worker's whole life: wait for the job, take stacks until none is left, then send their records. */
 export function serveSynthWorker(): void {
-  const port = parentPort;
-  if (!port || !isSynthWorker()) throw new Error("serveSynthWorker: not a synth worker thread");
+  const { parentPort: port, workerData } = workerThreads();
+  if (!port || !isSynthWorker()) throw new Error(`${SYNTH_WORKER_ARG}: not a synth worker thread`);
   const { counters } = workerData as WorkerStart;
   port.once("message", ({ scratch, hcl, stacks }: WorkerJob) => {
     const records: (readonly [number, StackRecord])[] = [];

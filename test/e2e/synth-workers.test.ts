@@ -12,6 +12,7 @@ import { loadConfigFile } from "../../src/config/load";
 import type { Config } from "../../src/config/schema";
 import { serializeLock } from "../../src/gitlab/lock";
 import { synthesize, synthesizeInParallel, type SynthOptions } from "../../src/synth";
+import { SYNTH_WORKER_ARG } from "../../src/synth-workers";
 import { filesUnder, lockFor, minimalConfig, parse, type RawConfig } from "../support/configs";
 import { run, runOk } from "../support/run";
 
@@ -175,6 +176,12 @@ describe("the main job (node dist/main.js)", () => {
     expect(parallel.stdout.split(two).join("<out>")).toBe(single.stdout.split(one).join("<out>"));
     expect(parallel.stderr).toBe(single.stderr);
     expect(tree(two)).toStrictEqual(tree(one));
+  });
+
+  test("GIVEN the workers' own argument on the main thread THEN exit 2 saying it is no worker thread", () => {
+    const result = run(process.execPath, [LAUNCHER, SYNTH_WORKER_ARG], { cwd: ROOT, timeoutMs: 60_000 });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe(`${SYNTH_WORKER_ARG}: not a synth worker thread\n`);
   });
 
   test("GIVEN GITLAB_OIDC_SYNTH_WORKERS=many THEN exit 2 naming the setting, nothing written", () => {

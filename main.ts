@@ -27,7 +27,7 @@ Validates the config and writes its Terraform stacks, ACCESS.md and pipeline job
   --out    output directory (also $CDKTF_OUTDIR); default beside the config: terraform/ for
            gitlab-oidc.yaml, <name>.terraform/ for <name>.yaml
   $GITLAB_OIDC_SYNTH_WORKERS  worker threads beside the main one for a large config (default: one
-           per 400 roles to synthesize, up to the cores less one; 0: one thread)
+           per 1,500 roles to synthesize, up to the cores less one; 0: one thread)
 `;
 
 function outOption(argv: readonly string[]): string | undefined | Error {

@@ -29,7 +29,8 @@ describe("synthWorkerCount", () => {
     const hundredAccounts = stacks(...Array.from({ length: 100 }, () => 50));
     expect(synthWorkerCount(hundredAccounts, 2)).toBe(1);
     expect(synthWorkerCount(hundredAccounts, 4)).toBe(3);
-    expect(synthWorkerCount(hundredAccounts, 64)).toBe(7); // beyond that, files and memory dominate
+    const huge = stacks(...Array.from({ length: 100 }, () => 150));
+    expect(synthWorkerCount(huge, 64)).toBe(7); // beyond that, files and memory dominate
     expect(synthWorkerCount(stacks(...Array.from({ length: 10 }, () => ROLES_PER_WORKER / 5)), 8)).toBe(2);
   });
 

@@ -3,9 +3,11 @@
 //
 //   test:all: N passed, N failed, N skipped
 //
-// Parts: the static checks side by side (scripts/static-checks.mjs, each check one test); every jest
-// tier (test/tiers.mjs: unit, e2e, slow, …) in one run sharing two workers; then Node 22 and 24 side by
-// side (scripts/test-node-versions.mjs: the main job and a slice of the tests on each, one worker each).
+// Parts: the static checks (scripts/static-checks.mjs, each check one test) beside every jest tier
+// (test/tiers.mjs: unit, e2e, slow, …) in one run sharing two workers (the checks write nothing jest
+// reads: type-check, lint and format check only; jest's workers often wait on a child, and the checks
+// fill that time); then Node 22 and 24 side by side (scripts/test-node-versions.mjs: the main job and a
+// slice of the tests on each, one worker each), after jest: both build dist/, which jest's set-up does too.
 // Each part's own output is shown; no part prints a line of the closing line's format, so nothing can
 // contradict it. Exit status 1 when anything failed, or a part ended without reporting its counts.
 // Arguments are passed to jest (`npm run test:all -- --selectProjects unit`); TEST_NODE_VERSIONS=none
@@ -54,42 +56,41 @@ const readJson = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, "ut
 
 const results = [];
 try {
-  // 1. Static checks (three processes side by side, cached).
+  // 1. Static checks (three processes side by side, cached; shown whole when they end), beside
   const staticJson = join(scratch, "static.json");
-  results.push(
-    await part("static checks", [join(root, "scripts/static-checks.mjs"), "--json", staticJson], {
-      counts: () => readJson(staticJson),
-    }),
+  const staticChecks = part(
+    "static checks",
+    [join(root, "scripts/static-checks.mjs"), "--json", staticJson],
+    { buffered: true, counts: () => readJson(staticJson) },
   );
 
-  // 2. Every jest tier in one run: the tiers share the two workers, so e2e and slow files fill the
+  // 2. every jest tier in one run: the tiers share the two workers, so e2e and slow files fill the
   //    time a worker would otherwise spend waiting on a child.
   const jestJson = join(scratch, "jest.json");
-  results.push(
-    await part(
-      "jest, every tier",
-      [
-        join(root, "node_modules/jest/bin/jest.js"),
-        "--ci",
-        "--json",
-        "--outputFile",
-        jestJson,
-        ...process.argv.slice(2),
-      ],
-      {
-        counts: () => {
-          const jest = readJson(jestJson);
-          return (
-            jest && {
-              passed: jest.numPassedTests,
-              failed: jest.numFailedTests + (jest.numRuntimeErrorTestSuites ?? 0),
-              skipped: jest.numPendingTests + jest.numTodoTests,
-            }
-          );
-        },
+  const jestTiers = part(
+    "jest, every tier",
+    [
+      join(root, "node_modules/jest/bin/jest.js"),
+      "--ci",
+      "--json",
+      "--outputFile",
+      jestJson,
+      ...process.argv.slice(2),
+    ],
+    {
+      counts: () => {
+        const jest = readJson(jestJson);
+        return (
+          jest && {
+            passed: jest.numPassedTests,
+            failed: jest.numFailedTests + (jest.numRuntimeErrorTestSuites ?? 0),
+            skipped: jest.numPendingTests + jest.numTodoTests,
+          }
+        );
       },
-    ),
+    },
   );
+  results.push(await staticChecks, await jestTiers);
 
   // 3. Node 22 and 24 side by side, one jest worker each.
   const versions = (process.env.TEST_NODE_VERSIONS ?? "22,24")

@@ -9,7 +9,6 @@
  * profiles the aws-credentials component writes (`mode: profiles`). The plan job's chain ends in the
  * read-only planner; only the deploy job's chain reaches the deployer and, through it, `deployRoleArn`.
  */
-import { stringify } from "yaml";
 import { audiencesOf } from "../config/rules";
 import type { Config } from "../config/schema";
 import type { SynthesizedStack } from "../terraform/synthesized-stacks";
@@ -158,6 +157,16 @@ function stackFacts(config: Config, stacks: readonly StackIdentity[]): StackJobF
   });
 }
 
+/**
+ * `yaml`, required on first use: only a config with deploy jobs writes them, and in the main job's
+ * bundle an import would run its 72 modules at every start (~10 ms; the per-file build is lazy anyway,
+ * scripts/build.mjs).
+ */
+function yaml(): typeof import("yaml") {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require("yaml") as typeof import("yaml");
+}
+
 /** The YAML of \`terraform/stacks.gitlab-ci.yml\`: a plan and a deploy job per stack, in config order. */
 export function renderStackJobs(config: Config, stacks: readonly StackIdentity[]): string {
   const facts = stackFacts(config, stacks);
@@ -196,7 +205,7 @@ export function renderStackJobs(config: Config, stacks: readonly StackIdentity[]
   return (
     HEADER +
     Object.entries(jobs)
-      .map(([name, job]) => "\n" + stringify({ [name]: job }, { lineWidth: 0 }))
+      .map(([name, job]) => "\n" + yaml().stringify({ [name]: job }, { lineWidth: 0 }))
       .join("")
   );
 }

@@ -18,9 +18,11 @@ export const PARTITIONS = ["aws", "aws-cn", "aws-us-gov"] as const;
 /** IAM's name character class `[\w+=,.@-]`, shared by role, inline policy and session names. */
 export const IAM_NAME = /^[\w+=,.@-]+$/;
 
-/** Code points, not UTF-16 units: IAM counts characters. */
+const SURROGATE = /[\ud800-\udfff]/;
+
+/** Code points, not UTF-16 units: IAM counts characters. (Without a surrogate, one per unit.) */
 function characters(value: string): number {
-  return [...value].length;
+  return SURROGATE.test(value) ? [...value].length : value.length;
 }
 
 /** `U+200B`: how a message shows a character a reviewer may not see. */
@@ -28,7 +30,24 @@ export function codePoint(char: string): string {
   return `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
 }
 
+/** `/^[…]$/` (one character) → `/^[…]*$/`: every character of a string in the class, in one match. */
+const everyCharacter = new WeakMap<RegExp, RegExp>();
+
+/**
+ * The first character (code point) of `value` that `allowed`, a one-character pattern `/^[…]$/`, does
+ * not match. Checked first in one match of the whole string (these run for every role of a config); a
+ * string that passes it has no character the scan would find: with the `u` flag both go by code point,
+ * and without it a class of single units matches no surrogate, so a string with one fails the match.
+ */
 function firstOutside(value: string, allowed: RegExp): string | undefined {
+  let all = everyCharacter.get(allowed);
+  if (all === undefined) {
+    const one = /^\^(\[.*\])\$$/.exec(allowed.source);
+    if (!one) throw new Error(`firstOutside: ${String(allowed)} is not a one-character class /^[…]$/`);
+    all = new RegExp(`^${one[1]}*$`, allowed.flags);
+    everyCharacter.set(allowed, all);
+  }
+  if (all.test(value)) return undefined;
   return [...value].find((char) => !allowed.test(char));
 }
 

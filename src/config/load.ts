@@ -80,9 +80,9 @@ export interface LoadOptions {
    */
   readonly inputs?: { readonly config: Uint8Array; readonly lock?: Uint8Array };
   /**
-   * Where the parsed data of the config's `accounts:` items is kept between runs, so that only the items
-   * whose bytes changed are parsed again (readYamlFastCached, src/config/parse-cache.ts). The main job's
-   * option: the data is the same either way.
+   * Where each `accounts:` item's schema output is kept between runs, so that only the items whose
+   * bytes changed are parsed and validated again (parseConfigCached in src/config/cached-config.ts). The
+   * main job's option: the config is the same either way.
    * @default none: the whole text is parsed
    */
   readonly parseCache?: ParseCacheOptions;

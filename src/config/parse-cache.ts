@@ -1,14 +1,16 @@
 /**
- * The parsed data of each `accounts:` item of the last config read, kept so that a run reparses only
- * the items whose bytes changed (issue 25: one role changed in 5,000 should not cost a 3.6 MB YAML read).
- * Only the main job uses it (LoadOptions.parseCache); every other caller reads the whole text.
+ * The store behind the config parse cache: what the readers made of each `accounts:` item of the last
+ * config read (src/config/cached-config.ts keeps each account's schema output), so that a run parses
+ * only the items whose bytes changed (issue 25: one role changed in 5,000 should not cost a 3.6 MB YAML
+ * read). Only the main job uses it (LoadOptions.parseCache); every other caller reads the whole text.
  *
  * One file per config path under `node_modules/.cache/gitlab-oidc-aws/config/` (beside the synth
- * records), the newest KEPT_PARSE_CACHES kept. An entry's key is the SHA-256 of the cache's salt (the
- * tool's fingerprint, which the caller passes, and js-yaml's version), the reader's options and the
- * item's bytes. The file is the SHA-256 of the rest, a newline, then FORMAT, the salt's hash and the
- * entries; a file that is damaged, truncated, of another format or salt counts as empty (every item is
- * parsed), and it is replaced atomically (a temporary file renamed over it).
+ * records), the newest KEPT_PARSE_CACHES kept, holding only the entries the last read used. An entry's
+ * key is the SHA-256 of the salt's digest (the tool's fingerprint, which the caller passes, the readers'
+ * versions and what an entry holds) and the item's bytes. The file is the SHA-256 of the rest, a
+ * newline, then FORMAT, the salt's hash and the entries; a file that is damaged, truncated, of another
+ * format or salt counts as empty (every item is parsed), and it is replaced atomically (a temporary
+ * file renamed over it).
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";

@@ -13,11 +13,21 @@
  * file renamed over it).
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { deserialize, serialize } from "node:v8";
 
-const FORMAT = "gitlab-oidc-aws parsed config 1\n";
+const FORMAT = "gitlab-oidc-aws parsed config 2\n";
 
 /** How many config files' caches are kept; older ones are deleted as new ones are written. */
 export const KEPT_PARSE_CACHES = 24;
@@ -154,11 +164,21 @@ export function writeParseCache(file: string, salt: string, entries: ReadonlyMap
     head.writeUInt32BE(item.bytes.length, 33);
     parts.push(head, item.bytes);
   }
-  const body = Buffer.concat(parts);
+  // Hashed and written part by part: copying ~3 MB into one buffer first cost more than the write.
+  const checksum = createHash("sha256");
+  for (const part of parts) checksum.update(part);
+  parts.unshift(Buffer.from(`${checksum.digest("hex")}\n`, "latin1"));
   const temporary = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(temporary, Buffer.concat([Buffer.from(`${sha256(body)}\n`, "latin1"), body]));
+    const fd = openSync(temporary, "w");
+    try {
+      for (const part of parts) {
+        for (let done = 0; done < part.length; ) done += writeSync(fd, part, done);
+      }
+    } finally {
+      closeSync(fd);
+    }
     renameSync(temporary, file);
     pruneParseCaches(dirname(file));
   } catch {
@@ -187,14 +207,22 @@ export function cachedItem(data: unknown): CachedItem | undefined {
   const plain = plainness(data);
   if (plain === "other") return undefined;
   return plain === "json"
-    ? { kind: "j", bytes: Buffer.from(JSON.stringify(data)) }
+    ? { kind: "j", bytes: Buffer.from(asciiJson(data), "latin1") }
     : { kind: "v", bytes: serialize(data) };
+}
+
+/** JSON with every character past ASCII escaped (`\u00fc`): read back as latin1, faster than UTF-8. */
+function asciiJson(data: unknown): string {
+  return JSON.stringify(data).replace(
+    /[\u007f-\uffff]/g,
+    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /** The data of a cached item. */
 export function itemData(item: CachedItem): unknown {
   return item.kind === "j"
-    ? JSON.parse(Buffer.from(item.bytes.buffer, item.bytes.byteOffset, item.bytes.length).toString("utf8"))
+    ? JSON.parse(Buffer.from(item.bytes.buffer, item.bytes.byteOffset, item.bytes.length).toString("latin1"))
     : deserialize(item.bytes);
 }
 

@@ -36,8 +36,15 @@ export interface AccountChunks {
 /**
  * What a split does not handle: a tab (indentation), a carriage return or a byte-order mark (line
  * ends and starts), a directive (`%`) or a document marker (`---`, `...`) at the start of a line.
+ * Searched for by `includes`, not one regular expression: V8 interprets a regular expression's first
+ * run, ~12 ms over 3.6 MB, against ~1 ms for these.
  */
-const UNSPLITTABLE = /[\t\r\uFEFF]|^(?:%|---|\.\.\.)/m;
+function unsplittable(text: string): boolean {
+  return (
+    ["\t", "\r", "\uFEFF", "\n%", "\n---", "\n..."].some((mark) => text.includes(mark)) ||
+    ["%", "---", "..."].some((mark) => text.startsWith(mark))
+  );
+}
 
 /** The `accounts:` key with nothing after it but spaces and a comment. */
 const ACCOUNTS_KEY = /^accounts: *(?: #.*)?$/;
@@ -45,10 +52,10 @@ const ACCOUNTS_KEY = /^accounts: *(?: #.*)?$/;
 /**
  * The items of the column-0 `accounts:` block sequence of `text`, or undefined when the text is not
  * split exactly that way (flow style, no items, a second line at column 0 that mentions accounts,
- * odd indentation, tabs, markers: see UNSPLITTABLE).
+ * odd indentation, tabs, markers: see unsplittable).
  */
 export function splitAccounts(text: string): AccountChunks | undefined {
-  if (UNSPLITTABLE.test(text)) return undefined;
+  if (unsplittable(text)) return undefined;
   const length = text.length;
   let keyLine = -1; // where the `accounts:` line starts
   let headEnd = -1; // where the first item starts

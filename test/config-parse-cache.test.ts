@@ -23,7 +23,7 @@ import {
   type ParseCacheRead,
 } from "../src/config/parse-cache";
 import { ConfigError } from "../src/config/rules";
-import type { Config } from "../src/config/schema";
+import { accountSchema, type Config } from "../src/config/schema";
 import { splitAccounts } from "../src/config/yaml-chunks";
 import {
   fastReadable,
@@ -222,15 +222,22 @@ describe("the config parse cache", () => {
     const text = generateConfig(ACCOUNTS, ROLES);
     outcome(text, cache);
     expect(cache.reads.at(-1)).toEqual({ parsed: ACCOUNTS, reused: 0 });
-    // WHEN it is read again unchanged, then with one role's description changed
+    // WHEN it is read again unchanged, then with one role's description changed (accountSchema's
+    // parse watched: it runs on each item that is parsed)
+    const accountParses = jest.spyOn(accountSchema, "safeParse");
     outcome(text, cache);
+    const unchanged = accountParses.mock.calls.length;
     const edited = text.replace("description: Deploys ", "description: Deploys (edited) ");
     const config = outcome(edited, cache) as { config: { accounts: { roles: { description: string }[] }[] } };
+    const changed = accountParses.mock.calls.length - unchanged;
+    accountParses.mockRestore();
     // THEN only the changed account's item is parsed, and the edit is seen
     expect(cache.reads.slice(1)).toEqual([
       { parsed: 0, reused: ACCOUNTS },
       { parsed: 1, reused: ACCOUNTS - 1 },
     ]);
+    // AND zod's account schema ran on no item, then on that one item only
+    expect([unchanged, changed]).toEqual([0, 1]);
     expect(config.config.accounts[0]!.roles[0]!.description).toMatch(/^Deploys \(edited\) /);
   });
 

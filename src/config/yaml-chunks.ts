@@ -36,8 +36,8 @@ export interface AccountChunks {
 /**
  * What a split does not handle: a tab (indentation), a carriage return or a byte-order mark (line
  * ends and starts), a directive (`%`) or a document marker (`---`, `...`) at the start of a line.
- * Searched for by `includes`, not one regular expression: V8 interprets a regular expression's first
- * run, ~12 ms over 3.6 MB, against ~1 ms for these.
+ * Searched for by `includes` (plainer than one multiline regular expression, and no slower: ~2 ms
+ * over 3.6 MB).
  */
 function unsplittable(text: string): boolean {
   return (

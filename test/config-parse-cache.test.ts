@@ -316,12 +316,59 @@ describe("the config parse cache", () => {
     if (cache.reads.length > 1) expect(last?.whole).toEqual(expect.any(String));
   });
 
-  test("the items around the sentinel must be accounts' value", () => {
-    // GIVEN a text whose items stand inside a quoted scalar of a root flow map
-    const text = '{ x: "\naccounts:\n  - a\n",\n  accounts: }\n';
+  test("random damage to the YAML never makes the split's parts read other than the whole text", () => {
+    // GIVEN a small config, and a seeded stream of characters YAML gives a meaning
+    const text = generateConfig(3, 1).replace(/^accounts:\n/m, "accounts:\n  # first\n");
+    const random = seeded(27);
+    const marks = [
+      '"',
+      "'",
+      "[",
+      "]",
+      "{",
+      "}",
+      "|",
+      ">",
+      "|+",
+      "- ",
+      ": ",
+      "#",
+      " ",
+      "\n",
+      "\n  ",
+      "\n- ",
+      "\\",
+      "?",
+    ];
+    let split = 0;
+    for (let round = 0; round < 1000; round++) {
+      // WHEN one to three of them are inserted, or characters deleted, at random places
+      let damaged = text;
+      for (let edit = 0; edit <= random(3); edit++) {
+        const at = random(damaged.length);
+        damaged =
+          random(3) === 0
+            ? damaged.slice(0, at) + damaged.slice(at + 1 + random(3))
+            : damaged.slice(0, at) + marks[random(marks.length)]! + damaged.slice(at);
+      }
+      // THEN whenever the split vouches for the parts, they are the whole text's data (expectSoundSplit)
+      expectSoundSplit(damaged);
+      const read = readOutsideFast(damaged);
+      if (read && read.items.every((item) => readItemFast(item) !== undefined)) split++;
+    }
+    // AND most damaged texts were still split (the check above was not vacuous)
+    expect(split).toBeGreaterThan(250);
+  });
+
+  test.each([
+    ["accounts empty", '{ x: "\naccounts:\n  - a\n",\n  accounts: }\n'],
+    ["accounts a list of its own", '{ x: "\naccounts:\n  - a\n",\n  accounts: [b] }\n'],
+  ])("the items must be accounts' value, not text inside a scalar (%s)", (_, text) => {
+    // GIVEN a text whose items stand inside a quoted scalar of a root map
     // WHEN it is split, THEN the split itself is possible, but the text around it does not read so
     expect(splitAccounts(text)).toBeDefined();
     expect(readOutsideFast(text)).toBeUndefined();
+    expectSoundSplit(text);
   });
 
   test("block scalars kept to an item's end, and nesting at the depth limit, read as in the whole text", () => {

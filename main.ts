@@ -14,11 +14,11 @@
  */
 import "./src/runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { chooseConfig, extensionFor, lockPathFor, outdirFor } from "./src/layout";
 import { realLocation, WRITTEN_FILES_RECORD } from "./src/output-files";
 import { progressReporter } from "./src/runtime/progress";
-import { defaultSynthCacheDir, readRawInputs, runKeyOf, upToDate } from "./src/synth-cache";
+import { defaultSynthCacheDir, readRawInputs, runKeyOf, toolFingerprint, upToDate } from "./src/synth-cache";
 
 const USAGE = `Usage: npm run synth [-- --out DIR]
 
@@ -86,6 +86,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
   // Loaded only when there is work: cdktf and the provider classes are most of the start-up.
   const { loadConfigFile, sourceDigests } = await import("./src/config/load");
+  const { PARSE_CACHE_SUBDIR, parseCacheFile } = await import("./src/config/parse-cache");
   const { ConfigError } = await import("./src/config/rules");
   const { audienceMigrationNotices, previousClientIds } = await import("./src/config/audience-migration");
   const { ExtensionError, loadExtension } = await import("./src/extension/load");
@@ -109,11 +110,21 @@ async function main(argv: readonly string[]): Promise<number> {
   // says it passed the same checks on the same inputs is not checked again (src/synth-plan.ts).
   let plan: import("./src/synth-plan").SynthPlan | undefined;
   const planning = cacheDir && !full && !extended;
+  // Unchanged accounts' items are not parsed again: their data is kept beside the records, keyed by
+  // their bytes and the tool (src/config/parse-cache.ts). A full synth trusts no cache.
+  const parseCache =
+    cacheDir && !full
+      ? {
+          file: parseCacheFile(join(dirname(cacheDir), PARSE_CACHE_SUBDIR), resolve(file)),
+          salt: toolFingerprint(),
+        }
+      : undefined;
   let config;
   let extension;
   try {
     config = loadConfigFile(file, {
       ...(inputs ? { inputs } : {}),
+      ...(parseCache ? { parseCache } : {}),
       ...(planning
         ? {
             checkedBefore: (parsed) => checkedAccounts((plan = planSynth(parsed, { outdir, hcl, cacheDir }))),

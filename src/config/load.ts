@@ -26,9 +26,12 @@ import {
 import { adoptedPolicyProblems, UNKNOWN_POLICIES_ISSUE } from "./adoption";
 import { allowEntrySchema, configSchema, type AccountConfig, type Config } from "./schema";
 import { markChecked } from "./checked";
+import type { ParseCacheOptions } from "./parse-cache";
+import { parseConfigCached } from "./cached-config";
 import {
   readYaml,
   readYamlFast,
+  fastReadable,
   sizeProblem,
   YAML_LIMITS,
   YamlProblemsError,
@@ -76,6 +79,13 @@ export interface LoadOptions {
    * @default read from `path` and the lock beside it
    */
   readonly inputs?: { readonly config: Uint8Array; readonly lock?: Uint8Array };
+  /**
+   * Where each `accounts:` item's schema output is kept between runs, so that only the items whose
+   * bytes changed are parsed and validated again (parseConfigCached in src/config/cached-config.ts). The
+   * main job's option: the config is the same either way.
+   * @default none: the whole text is parsed
+   */
+  readonly parseCache?: ParseCacheOptions;
 }
 
 /**
@@ -152,6 +162,11 @@ function parseValidConfigFast(
   lock: GitLabLock | undefined,
   options: LoadOptions,
 ): Config | undefined {
+  if (options.parseCache) {
+    if (!fastReadable(text)) return undefined;
+    const cached = parseConfigCached(text, options.parseCache);
+    if (cached) return checkedConfig(withLock(cached, lock), options);
+  }
   let data: unknown;
   try {
     data = readYamlFast(text);
@@ -162,7 +177,11 @@ function parseValidConfigFast(
   if (data === undefined) return undefined;
   const parsed = configSchema.safeParse(data);
   if (!parsed.success || adoptedPolicyProblems(data).length > 0) return undefined;
-  const config = withLock(parsed.data, lock);
+  return checkedConfig(withLock(parsed.data, lock), options);
+}
+
+/** The config when it passes checkConfig (marked as checked: src/config/checked.ts), else undefined. */
+function checkedConfig(config: Config, options: LoadOptions): Config | undefined {
   const checkedBefore = options.checkedBefore;
   const problems = checkConfig(config, checkedBefore && (() => checkedBefore(config)));
   return problems.length === 0 ? markChecked(config) : undefined;

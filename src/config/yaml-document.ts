@@ -18,6 +18,7 @@ import {
   type YAMLMap,
 } from "yaml";
 import { FORBIDDEN_KEYS, forbiddenKeyMessage, hasForbiddenKey } from "./forbidden-keys";
+import { holdsSentinel, splitAccounts } from "./yaml-chunks";
 import type { Problem } from "./rules";
 
 /**
@@ -96,6 +97,66 @@ export function readYamlFast(text: string): unknown {
     return undefined;
   }
   return hasForbiddenKey(data) ? undefined : data;
+}
+
+/**
+ * An item read alone is one level shallower than in the document (its sequence is the root, not the
+ * value of the root's `accounts`): one less level keeps the depth limit where the document has it.
+ */
+const ITEM_OPTIONS: LoadOptions & { maxDepth: number } = {
+  ...JS_YAML_OPTIONS,
+  maxDepth: YAML_LIMITS.maxDepth - 1,
+};
+
+/** A text read around its `accounts:` items (readOutsideFast), the items left to read one by one. */
+export interface OutsideRead {
+  /** The data of everything but the items (`accounts` holds a placeholder item). */
+  readonly outside: Record<string, unknown>;
+  /** Each item's text, in order (readItemFast reads one). */
+  readonly items: readonly string[];
+}
+
+/**
+ * The fast reader's data of `text` without its `accounts:` items, and their texts (src/config/yaml-
+ * chunks.ts says why each item then reads alike alone and in the document). Undefined when the text
+ * does not split so, or the text around the items does not read as a map whose `accounts` is the
+ * sentinel item, or it holds a forbidden key: the caller reads the whole text instead (readYamlFast),
+ * so that nothing this cannot vouch for is read differently. Call only on texts readYamlFast would
+ * read (not over the size limit, no CAREFUL_SYNTAX: fastReadable).
+ */
+export function readOutsideFast(text: string): OutsideRead | undefined {
+  const split = splitAccounts(text);
+  if (!split) return undefined;
+  let outside: unknown;
+  try {
+    outside = loadYaml(split.outside, JS_YAML_OPTIONS);
+  } catch {
+    return undefined;
+  }
+  if (!holdsSentinel(outside, split.sentinel) || hasForbiddenKey(outside)) return undefined;
+  return { outside, items: split.items };
+}
+
+/** Whether readYamlFast would read `text` at all (the others go to the careful reader). */
+export function fastReadable(text: string): boolean {
+  return !sizeProblem(text) && !CAREFUL_SYNTAX.test(text);
+}
+
+/**
+ * One `accounts:` item's data, read alone (one level shallower: ITEM_OPTIONS); undefined when it does
+ * not read as exactly one entry without a forbidden key, or js-yaml refuses it (the caller then reads
+ * the whole text, which reports what is wrong where it is).
+ */
+export function readItemFast(item: string): unknown {
+  let read: unknown;
+  try {
+    read = loadYaml(item, ITEM_OPTIONS);
+  } catch {
+    return undefined;
+  }
+  return Array.isArray(read) && read.length === 1 && !hasForbiddenKey(read)
+    ? (read[0] as unknown)
+    : undefined;
 }
 
 function refuseTooDeep(error: unknown): void {

@@ -14,9 +14,11 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { stringify } from "yaml";
 import { generateConfig, generateLock } from "../../bench/generate";
+import { PARSE_CACHE_SUBDIR, parseCacheFile } from "../../src/config/parse-cache";
+import { defaultSynthCacheDir } from "../../src/synth-cache";
 import { filesUnder, minimalConfig } from "../support/configs";
 import { run, runOk } from "../support/run";
 import { EXAMPLE_FIXTURE, exampleText, synthesizedExample } from "../support/example";
@@ -83,6 +85,9 @@ describe("npm run synth (node dist/main.js)", () => {
       /^Synthesized 3 stack\(s\), 102 role\(s\) from .* \(acct-001, acct-002, acct-003\)\n$/,
     );
     expect(first.stderr).toBe("");
+    // AND it kept each account's parsed item for the next run (src/config/parse-cache.ts)
+    const parseCache = parseCacheFile(join(dirname(defaultSynthCacheDir()!), PARSE_CACHE_SUBDIR), config);
+    expect(existsSync(parseCache)).toBe(true);
     // WHEN it runs again on the same config
     // THEN it says the output is unchanged
     expect(synth(outdir).stdout).toMatch(/; unchanged since the last synth\n$/);
@@ -126,6 +131,7 @@ describe("npm run synth (node dist/main.js)", () => {
       /^WARNING: gitlab\.audience now defaults to sts\.amazonaws\.com .* stack acct-001 /,
     );
     expect(warned.stderr).not.toMatch(/acct-00[23]/);
+    rmSync(parseCache, { force: true });
   }, 240_000);
 
   test("honours CDKTF_OUTDIR and SYNTH_HCL_OUTPUT", () => {

@@ -4,22 +4,20 @@
  * set a key twice, keys JavaScript gives a meaning, judged on the parsed key whatever its spelling).
  */
 import { CORE_SCHEMA, load as loadYaml, YAMLException, type LoadOptions } from "js-yaml";
-import {
-  isAlias,
-  isCollection,
-  isMap,
-  isPair,
-  isScalar,
-  isSeq,
-  LineCounter,
-  parseDocument,
-  type Document,
-  type Node,
-  type YAMLMap,
-} from "yaml";
+import type { Document, LineCounter, Node, YAMLMap } from "yaml";
 import { FORBIDDEN_KEYS, forbiddenKeyMessage, hasForbiddenKey } from "./forbidden-keys";
 import { holdsSentinel, splitAccounts } from "./yaml-chunks";
 import type { Problem } from "./rules";
+
+/**
+ * `yaml`, required when the careful reader first runs: a valid config never needs it, and in the main
+ * job's bundle an import would run its 72 modules at every start (~10 ms; the per-file build makes it
+ * lazy anyway, scripts/build.mjs).
+ */
+function yaml(): typeof import("yaml") {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require("yaml") as typeof import("yaml");
+}
 
 /**
  * Limits that refuse a hostile document before it costs time or memory. A 5,000-role config is ~3.6 MB
@@ -169,6 +167,7 @@ function refuseTooDeep(error: unknown): void {
 
 /** Reads `text` with every limit and structure check; throws YamlProblemsError listing what is wrong. */
 export function readYaml(text: string, options: ReadYamlOptions = {}, what?: string): YamlRead {
+  const { LineCounter, parseDocument } = yaml();
   const huge = sizeProblem(text, what);
   if (huge) throw new YamlProblemsError([huge]);
   try {
@@ -227,6 +226,7 @@ function structureProblems(
   document: Document,
   nameKeysUnder: readonly string[],
 ): { message: string; position: number }[] {
+  const { isAlias, isCollection, isMap, isPair, isScalar } = yaml();
   const problems: { message: string; position: number }[] = [];
   let aliases = 0;
   const stack: { node: unknown; path: string }[] = [{ node: document.contents, path: "" }];
@@ -270,7 +270,7 @@ function structureProblems(
 
 /** `<<` read as a merge key (a quoted "<<" is an ordinary key). */
 function isMergeKey(key: unknown): boolean {
-  return isScalar(key) && typeof key.value === "symbol";
+  return yaml().isScalar(key) && typeof key.value === "symbol";
 }
 
 /**
@@ -278,6 +278,7 @@ function isMergeKey(key: unknown): boolean {
  * later one win silently; a config says each key once, as the duplicate-key rule wants.
  */
 function mergeProblems(map: YAMLMap, document: Document): { message: string; position: number }[] {
+  const { isAlias, isMap, isScalar, isSeq } = yaml();
   const merges = map.items.filter((pair) => isMergeKey(pair.key));
   if (merges.length === 0) return [];
   const problems: { message: string; position: number }[] = [];
@@ -317,6 +318,7 @@ function mergeProblems(map: YAMLMap, document: Document): { message: string; pos
 
 /** The keys a map sets, its own merges included. */
 function keysOf(map: YAMLMap, document: Document, seen: Set<unknown>): string[] {
+  const { isAlias, isMap, isScalar, isSeq } = yaml();
   if (seen.has(map)) return [];
   seen.add(map);
   return map.items.flatMap((pair) => {
@@ -334,6 +336,7 @@ function locate(
   lineCounter: LineCounter,
   path: readonly (string | number)[],
 ): { line?: number; col?: number } {
+  const { isMap, isScalar, isSeq } = yaml();
   let node: unknown = document.contents;
   let position: number | undefined = (document.contents as Node | null)?.range?.[0];
   for (const segment of path) {

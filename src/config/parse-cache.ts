@@ -25,7 +25,15 @@ import {
   writeSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
-import { deserialize, serialize } from "node:v8";
+
+/**
+ * `node:v8`, required when an entry needs it (YAML's `.inf`, `.nan`, `-0`): loading it brings in
+ * `net` and the heap utilities, a few ms of every start-up that a config of plain values does without.
+ */
+function v8(): typeof import("node:v8") {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require("node:v8") as typeof import("node:v8");
+}
 
 const FORMAT = "gitlab-oidc-aws parsed config 2\n";
 
@@ -208,7 +216,7 @@ export function cachedItem(data: unknown): CachedItem | undefined {
   if (plain === "other") return undefined;
   return plain === "json"
     ? { kind: "j", bytes: Buffer.from(asciiJson(data), "latin1") }
-    : { kind: "v", bytes: serialize(data) };
+    : { kind: "v", bytes: v8().serialize(data) };
 }
 
 /** JSON with every character past ASCII escaped (`\u00fc`): read back as latin1, faster than UTF-8. */
@@ -223,7 +231,7 @@ function asciiJson(data: unknown): string {
 export function itemData(item: CachedItem): unknown {
   return item.kind === "j"
     ? JSON.parse(Buffer.from(item.bytes.buffer, item.bytes.byteOffset, item.bytes.length).toString("latin1"))
-    : deserialize(item.bytes);
+    : v8().deserialize(item.bytes);
 }
 
 /**

@@ -53,6 +53,7 @@ export const NODE_VERSION_SLICE = [
   { file: "test/e2e/child-deadline.test.ts", why: "the child_process wrappers (failed on Node 24 once)" },
   { file: "test/explain.test.ts", why: "the explain CLI in process, HCL read back" },
   { file: "test/e2e/quiet-runs.test.ts", why: "every command's normal run prints no warning" },
+  { file: "test/e2e/synth-workers.test.ts", why: "worker threads, structured clone and Atomics on this V8" },
 ];
 
 /** The tiers `npm run test:fast` (and the mutation script) run: quick enough to run on every change. */

@@ -3,19 +3,18 @@
 //
 //   test:all: N passed, N failed, N skipped
 //
-// Parts, side by side once dist/ is built (every part's own build then finds it fresh and writes
-// nothing): the static checks (scripts/static-checks.mjs, each check one test: type-check, lint and
-// format check, which write nothing the others read); every jest tier (test/tiers.mjs: unit, e2e, slow,
-// …) in one run sharing two workers; Node 22 and 24 (scripts/test-node-versions.mjs: the main job and a
-// slice of the tests on each, one worker each), at a lower CPU priority. jest's workers often wait on a
-// child; the other parts fill that time instead of running after it (369 s one after another, 2 cores).
+// Parts: the static checks (scripts/static-checks.mjs, each check one test) beside every jest tier
+// (test/tiers.mjs: unit, e2e, slow, …) in one run sharing two workers (the checks write nothing jest
+// reads: type-check, lint and format check only; jest's workers often wait on a child, and the checks
+// fill that time); then Node 22 and 24 side by side (scripts/test-node-versions.mjs: the main job and a
+// slice of the tests on each, one worker each), after jest: both build dist/, which jest's set-up does too.
 // Each part's own output is shown; no part prints a line of the closing line's format, so nothing can
 // contradict it. Exit status 1 when anything failed, or a part ended without reporting its counts.
 // Arguments are passed to jest (`npm run test:all -- --selectProjects unit`); TEST_NODE_VERSIONS=none
 // leaves out the Node 22/24 part.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { setPriority, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -29,7 +28,7 @@ const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
  * Runs one part; `counts(status)` reads what it reported. Output is streamed (inherit) or, for parts
  * that run side by side, kept and printed whole when the part ends, so the parts do not interleave.
  */
-function part(label, args, { partEnv = {}, buffered = false, priority = 0, counts }) {
+function part(label, args, { partEnv = {}, buffered = false, counts }) {
   const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, {
@@ -37,14 +36,6 @@ function part(label, args, { partEnv = {}, buffered = false, priority = 0, count
       env: { ...env, ...partEnv },
       stdio: buffered ? ["ignore", "pipe", "pipe"] : "inherit",
     });
-    // A niceness the part's children inherit (where the system allows it; else the part runs as is).
-    if (priority !== 0 && child.pid !== undefined) {
-      try {
-        setPriority(child.pid, priority);
-      } catch {
-        // not permitted here: same priority as the rest
-      }
-    }
     let output = "";
     if (buffered) {
       child.stdout.on("data", (d) => (output += d));
@@ -65,66 +56,59 @@ const readJson = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, "ut
 
 const results = [];
 try {
-  // 0. The build every part runs first (jest's global set-up, the Node parts' main job): once, before
-  //    they start side by side, so that no two of them write dist/ at once.
-  const build = spawnSync(process.execPath, [join(root, "scripts", "build.mjs")], {
-    cwd: root,
-    stdio: "inherit",
-  });
-  if (build.status !== 0) {
-    // Every part would fail on it: one failure, said once.
-    results.push({ label: "build (dist/)", passed: 0, failed: 1, skipped: 0, ms: 0 });
-  } else {
-    // 1. Static checks (three processes side by side, cached; shown whole when they end), beside
-    const staticJson = join(scratch, "static.json");
-    const staticChecks = part(
-      "static checks",
-      [join(root, "scripts/static-checks.mjs"), "--json", staticJson],
-      { buffered: true, counts: () => readJson(staticJson) },
-    );
+  // 1. Static checks (three processes side by side, cached; shown whole when they end), beside
+  const staticJson = join(scratch, "static.json");
+  const staticChecks = part(
+    "static checks",
+    [join(root, "scripts/static-checks.mjs"), "--json", staticJson],
+    { buffered: true, counts: () => readJson(staticJson) },
+  );
 
-    // 2. every jest tier in one run: the tiers share the two workers, so e2e and slow files fill the
-    //    time a worker would otherwise spend waiting on a child.
-    const jestJson = join(scratch, "jest.json");
-    const jestTiers = part(
-      "jest, every tier",
-      [
-        join(root, "node_modules/jest/bin/jest.js"),
-        "--ci",
-        "--json",
-        "--outputFile",
-        jestJson,
-        ...process.argv.slice(2),
-      ],
-      {
-        counts: () => {
-          const jest = readJson(jestJson);
-          return (
-            jest && {
-              passed: jest.numPassedTests,
-              failed: jest.numFailedTests + (jest.numRuntimeErrorTestSuites ?? 0),
-              skipped: jest.numPendingTests + jest.numTodoTests,
-            }
-          );
-        },
+  // 2. every jest tier in one run: the tiers share the two workers, so e2e and slow files fill the
+  //    time a worker would otherwise spend waiting on a child.
+  const jestJson = join(scratch, "jest.json");
+  const jestTiers = part(
+    "jest, every tier",
+    [
+      join(root, "node_modules/jest/bin/jest.js"),
+      "--ci",
+      "--json",
+      "--outputFile",
+      jestJson,
+      ...process.argv.slice(2),
+    ],
+    {
+      counts: () => {
+        const jest = readJson(jestJson);
+        return (
+          jest && {
+            passed: jest.numPassedTests,
+            failed: jest.numFailedTests + (jest.numRuntimeErrorTestSuites ?? 0),
+            skipped: jest.numPendingTests + jest.numTodoTests,
+          }
+        );
       },
-    );
-    // 3. Node 22 and 24, one jest worker each, below jest's priority: they take what jest leaves idle.
-    const versions = (process.env.TEST_NODE_VERSIONS ?? "22,24")
-      .split(",")
-      .map((line) => line.trim())
-      .filter((line) => line !== "" && line !== "none");
-    const nodeVersions = versions.map((line) => {
-      const json = join(scratch, `node-${line}.json`);
-      return part(`Node ${line}`, [join(root, "scripts/test-node-versions.mjs"), "--json", json], {
-        partEnv: { TEST_NODE_VERSIONS: line, JEST_WORKERS: "1" },
-        buffered: true,
-        priority: 10,
-        counts: () => readJson(json),
-      });
-    });
-    results.push(await staticChecks, await jestTiers, ...(await Promise.all(nodeVersions)));
-  }
+    },
+  );
+  results.push(await staticChecks, await jestTiers);
+
+  // 3. Node 22 and 24 side by side, one jest worker each.
+  const versions = (process.env.TEST_NODE_VERSIONS ?? "22,24")
+    .split(",")
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && line !== "none");
+  results.push(
+    ...(await Promise.all(
+      versions.map((line) => {
+        const json = join(scratch, `node-${line}.json`);
+        return part(`Node ${line}`, [join(root, "scripts/test-node-versions.mjs"), "--json", json], {
+          partEnv: { TEST_NODE_VERSIONS: line, JEST_WORKERS: "1" },
+          buffered: true,
+          counts: () => readJson(json),
+        });
+      }),
+    )),
+  );
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

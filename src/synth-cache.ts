@@ -17,13 +17,10 @@ import {
   type BigIntStats,
   existsSync,
   lstatSync,
-  mkdirSync,
   readdirSync,
   readFileSync,
-  renameSync,
   rmSync,
   statSync,
-  writeFileSync,
 } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import type { AccountConfig, Config } from "./config/schema";
@@ -35,6 +32,7 @@ import {
   type S3StateConfig,
   type StackStateAccess,
 } from "./model/state-access";
+import { readChecksummed, writeChecksummed } from "./checksummed-file";
 import { isPlainRelativePath, isWithin, realLocation } from "./output-files";
 import { nearestNodeModules } from "./runtime/compile-cache";
 import type { StackSummary } from "./generated-files";
@@ -378,16 +376,8 @@ function isRunRecord(value: unknown): value is RunRecord {
  * raw newline), and optionally a newline and the tail (bytes kept as they are: ACCESS.md's part).
  */
 function readChecked(file: string): { readonly json: unknown; readonly tail?: Buffer } | undefined {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch {
-    return undefined;
-  }
-  const body = bytes.subarray(65);
-  if (bytes.length < 65 || bytes[64] !== 0x0a || bytes.toString("latin1", 0, 64) !== sha256(body)) {
-    return undefined;
-  }
+  const body = readChecksummed(file);
+  if (body === undefined) return undefined;
   const end = body.indexOf(0x0a);
   try {
     const json = JSON.parse(body.toString("utf8", 0, end === -1 ? body.length : end)) as unknown;
@@ -654,17 +644,7 @@ export function writeRecords(
 /** Writes a checksummed record (with its tail, see readChecked) atomically; false when it could not be written. */
 function writeChecked(file: string, value: unknown, tail?: Uint8Array): boolean {
   const json = Buffer.from(JSON.stringify(value));
-  const body = tail ? Buffer.concat([json, Buffer.from("\n"), tail]) : json;
-  const temporary = `${file}.${process.pid}.tmp`;
-  try {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(temporary, Buffer.concat([Buffer.from(`${sha256(body)}\n`), body]));
-    renameSync(temporary, file);
-    return true;
-  } catch {
-    rmSync(temporary, { force: true });
-    return false;
-  }
+  return writeChecksummed(file, tail ? [json, Buffer.from("\n"), tail] : [json]);
 }
 
 /** A record directory's name (recordDirFor): anything else in the cache directory is not ours to prune. */

@@ -33,6 +33,7 @@ import {
   YAML_LIMITS,
 } from "../src/config/yaml-document";
 import { parseLock, type GitLabLock } from "../src/gitlab/lock";
+import { seeded } from "./support/seeded";
 import { defaultSynthCacheDir } from "../src/synth-cache";
 
 let root: string;
@@ -44,18 +45,6 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 const ACCOUNTS = 6;
 const ROLES = 2;
 const LOCK: GitLabLock = parseLock(generateLock(ACCOUNTS, ROLES), "gitlab-oidc.lock.yaml");
-
-/** mulberry32: the same seed gives the same edits on every run. */
-function seeded(seed: number): (n: number) => number {
-  let state = seed >>> 0;
-  return (n) => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
 
 /** A cache in the test's directory that records each read's counts. */
 function cacheIn(dir: string, salt = "tool"): ParseCacheOptions & { reads: ParseCacheRead[] } {

@@ -13,18 +13,9 @@
  * file renamed over it).
  */
 import { createHash } from "node:crypto";
-import {
-  closeSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from "node:fs";
+import { readdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { readChecksummed, writeChecksummed } from "../checksummed-file";
 
 /**
  * `node:v8`, required when an entry needs it (YAML's `.inf`, `.nan`, `-0`): loading it brings in
@@ -133,16 +124,8 @@ export interface CachedItem {
  */
 export function readParseCache(file: string, salt: string): Map<string, CachedItem> {
   const entries = new Map<string, CachedItem>();
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch {
-    return entries;
-  }
-  const body = bytes.subarray(65);
-  if (bytes.length < 65 || bytes[64] !== 0x0a || bytes.toString("latin1", 0, 64) !== sha256(body)) {
-    return entries;
-  }
+  const body = readChecksummed(file);
+  if (body === undefined) return entries;
   const header = `${FORMAT}${sha256(salt)}\n`;
   if (body.toString("latin1", 0, header.length) !== header) return entries;
   // Entries: a 32-byte key, the kind (one byte), the length (4 bytes, big-endian) and the bytes.
@@ -173,24 +156,11 @@ export function writeParseCache(file: string, salt: string, entries: ReadonlyMap
     parts.push(head, item.bytes);
   }
   // Hashed and written part by part: copying ~3 MB into one buffer first cost more than the write.
-  const checksum = createHash("sha256");
-  for (const part of parts) checksum.update(part);
-  parts.unshift(Buffer.from(`${checksum.digest("hex")}\n`, "latin1"));
-  const temporary = `${file}.${process.pid}.tmp`;
+  if (!writeChecksummed(file, parts)) return;
   try {
-    mkdirSync(dirname(file), { recursive: true });
-    const fd = openSync(temporary, "w");
-    try {
-      for (const part of parts) {
-        for (let done = 0; done < part.length; ) done += writeSync(fd, part, done);
-      }
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, file);
     pruneParseCaches(dirname(file));
   } catch {
-    rmSync(temporary, { force: true });
+    // another run pruning at the same time
   }
 }
 

@@ -29,17 +29,8 @@ export function generated(accounts: number, roles: number): { raw: RawConfig; lo
   };
 }
 
-/** A seeded pseudo-random generator (mulberry32): the same seed gives the same edits on every run. */
-export function seeded(seed: number): (n: number) => number {
-  let state = seed >>> 0;
-  return (n) => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
+/** The same seed gives the same edits on every run (./seeded.ts). */
+export { seeded } from "./seeded";
 
 interface Account {
   name: string;

@@ -1,13 +1,14 @@
 /**
  * The stacks to synthesize, shared between this thread and worker threads: a config with thousands of
- * roles synthesizes one stack after another on one core, ~1.3 ms a role, while a second core idles.
+ * roles synthesizes one stack after another on one core, ~1.3 ms a role, while the other cores have
+ * little to do (one thread keeps a second core about half busy with its garbage collection).
  *
  * Each thread takes the next stack from one shared counter (Atomics), so a worker that starts late or a
  * stack that takes long never leaves a thread idle while stacks wait. Every thread runs the same
  * synthesizeStack (./synth-stack.ts) on the same props into the same scratch directory (each stack its
  * own files), so where a stack ran changes no byte of the output; the records come back to this thread,
- * which writes everything that spans stacks (./synth.ts). A worker runs the main job's own script
- * (main.ts calls serveSynthWorker when it is not the main thread), from the same build.
+ * which writes everything that spans stacks (./synth.ts). A worker runs the main job's own script, from
+ * the same build (main.ts calls serveSynthWorker when started with SYNTH_WORKER_ARG).
  */
 import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
@@ -26,7 +27,10 @@ export const ROLES_PER_WORKER = 1500;
 /** The environment variable that sets the number of workers (0: synthesize in one thread). */
 export const WORKERS_ENV = "GITLAB_OIDC_SYNTH_WORKERS";
 
-/** Most workers a run starts, whatever the machine: beyond this, writing files and memory dominate. */
+/**
+ * Most workers a run starts, whatever the machine: each holds a heap of its own (peak RSS 291 → 397 MiB
+ * with one worker at 5,000 roles), and the main thread still writes every file alone.
+ */
 const MAX_WORKERS = 7;
 
 export interface ParallelOptions {

@@ -214,17 +214,10 @@ export async function synthesizeStacks(
     hcl: options.hcl,
     stacks: todo.map(({ name, props, input }) => ({ name, props, input })),
   });
-  const records = new Map<string, StackRecord>();
   const here = options.inThisThread !== false || pool === undefined || pool.size === 0;
+  let records: Map<string, StackRecord>;
   try {
-    for (let i = take(here, counters, todo.length); i < todo.length; i = Atomics.add(counters, NEXT, 1)) {
-      const stack = todo[i]!;
-      records.set(
-        stack.name,
-        synthesizeStack(stack.props, options.scratch, options.hcl, stack.input, options.lap),
-      );
-      options.onProgress?.(Atomics.add(counters, DONE, 1) + 1);
-    }
+    records = here ? synthesizeHere(todo, options, counters) : new Map();
   } catch (error) {
     await pool?.close();
     throw error;
@@ -246,9 +239,25 @@ export async function synthesizeStacks(
   return records;
 }
 
-/** The first stack this thread takes: none (past the end) when it leaves them all to the workers. */
-function take(here: boolean, counters: Int32Array, total: number): number {
-  return here ? Atomics.add(counters, NEXT, 1) : total;
+/**
+ * This thread's share of `todo`: the stacks it takes from `counters` (the pool's, shared with the
+ * workers; by default its own, so every stack) until none is left, each synthesized and counted done.
+ */
+export function synthesizeHere(
+  todo: readonly PlannedStack[],
+  options: Pick<StacksOptions, "scratch" | "hcl" | "lap" | "onProgress">,
+  counters: Int32Array = new Int32Array(2),
+): Map<string, StackRecord> {
+  const records = new Map<string, StackRecord>();
+  for (let i = Atomics.add(counters, NEXT, 1); i < todo.length; i = Atomics.add(counters, NEXT, 1)) {
+    const stack = todo[i]!;
+    records.set(
+      stack.name,
+      synthesizeStack(stack.props, options.scratch, options.hcl, stack.input, options.lap),
+    );
+    options.onProgress?.(Atomics.add(counters, DONE, 1) + 1);
+  }
+  return records;
 }
 
 /** A worker's one message, or a failure naming why it stopped without one. */

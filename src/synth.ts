@@ -45,14 +45,15 @@ import {
 } from "./synth-cache";
 import { planSynth, stackFilesOf, type SynthPlan } from "./synth-plan";
 import { passedChecks } from "./config/checked";
+import { buildApp, finishStackFile, withoutTokenCreationStacks, type SynthStep } from "./synth-stack";
 import {
-  buildApp,
-  finishStackFile,
-  synthesizeStack,
-  withoutTokenCreationStacks,
-  type SynthStep,
-} from "./synth-stack";
-import { synthesizeStacks, SynthWorkers, synthWorkerCount, type ParallelOptions } from "./synth-workers";
+  synthesizeHere,
+  synthesizeStacks,
+  SynthWorkers,
+  synthWorkerCount,
+  type ParallelOptions,
+  type StacksOptions,
+} from "./synth-workers";
 import { withFastCdktf } from "./terraform/cdktf-hooks";
 import { AccountStack } from "../stacks/account-stack";
 import { StateBucketStack } from "../stacks/state-bucket-stack";
@@ -181,15 +182,10 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
       options.onProgress?.(run.stacks.length, run.stacks.length);
       return finishRun(config, options, run, outputs);
     }
-    const records = new Map<string, StackRecord>();
     const plan = run.plan;
-    const reused = plan.stacks.filter((stack) => stack.reused).length;
-    for (const stack of plan.stacks) {
-      if (stack.reused) continue;
-      records.set(stack.name, synthesizeStack(stack.props, run.scratch, options.hcl, stack.input, run.lap));
-      options.onProgress?.(reused + records.size, plan.stacks.length);
-    }
-    if (reused === plan.stacks.length) options.onProgress?.(reused, plan.stacks.length);
+    const todo = plan.stacks.filter((stack) => !stack.reused);
+    const records = synthesizeHere(todo, stacksOptions(run, options, todo.length));
+    if (todo.length === 0) options.onProgress?.(plan.stacks.length, plan.stacks.length);
     return finishRun(config, options, run, [], records);
   } finally {
     rmSync(run.scratch, { recursive: true, force: true });
@@ -220,24 +216,34 @@ export async function synthesizeInParallel(
   try {
     const plan = run.plan!;
     const todo = plan.stacks.filter((stack) => !stack.reused);
-    const workers = options.workers ?? synthWorkerCount(todo);
-    const reused = plan.stacks.length - todo.length;
     const records = await synthesizeStacks(todo, {
-      scratch: run.scratch,
-      hcl: options.hcl,
-      workers,
+      ...stacksOptions(run, options, todo.length),
+      workers: options.workers ?? synthWorkerCount(todo),
       workerScript: options.workerScript,
       ...(options.inThisThread !== undefined ? { inThisThread: options.inThisThread } : {}),
-      lap: run.lap,
-      ...(options.onProgress
-        ? { onProgress: (done: number) => options.onProgress!(reused + done, plan.stacks.length) }
-        : {}),
     });
-    if (todo.length === 0) options.onProgress?.(reused, plan.stacks.length);
+    if (todo.length === 0) options.onProgress?.(plan.stacks.length, plan.stacks.length);
     return finishRun(config, options, run, [], records);
   } finally {
     rmSync(run.scratch, { recursive: true, force: true });
   }
+}
+
+/** Where a run's stacks are written and how progress counts them (reused stacks are done already). */
+function stacksOptions(
+  run: SynthRun,
+  options: SynthOptions,
+  synthesizing: number,
+): Pick<StacksOptions, "scratch" | "hcl" | "lap" | "onProgress"> {
+  const onProgress = options.onProgress;
+  const total = run.plan!.stacks.length;
+  const reused = total - synthesizing;
+  return {
+    scratch: run.scratch,
+    hcl: options.hcl,
+    lap: run.lap,
+    ...(onProgress ? { onProgress: (done: number) => onProgress(reused + done, total) } : {}),
+  };
 }
 
 /** The scratch directory beside the output, the record directory and the plan: all a synth starts from. */

@@ -525,8 +525,8 @@ async function main(): Promise<void> {
       step("Load modules (read and compile the bundle, run its modules: by package below)", (p) => p.modules);
       step("Read and validate the config (YAML, schema, rules)", (p) => p.loadValidate);
       step("Build the construct tree", (p) => p.construct);
-      step("cdktf `App.synth()` (HCL text)", (p) => p.synth);
-      step("Format HCL (src/terraform/format-hcl.ts)", (p) => p.format);
+      step("cdktf `App.synth()`, HCL formatted as rendered (src/terraform/formatted-hcl.ts)", (p) => p.synth);
+      step("Stack files' digests", (p) => p.format);
       step("Generated files (src/generated-files.ts) and manifest.json", (p) => p.generated);
       step("Move into place", (p) => p.install);
       step("Reuse check and record (src/synth-cache.ts)", (p) => p.reuse + p.record);

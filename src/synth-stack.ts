@@ -6,7 +6,7 @@
  * on the same props writes the same bytes wherever it runs.
  */
 import { App } from "cdktf";
-import { readFileSync, existsSync, writeFileSync } from "node:fs";
+import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "./config/schema";
 import { summaryOf } from "./generated-files";
@@ -20,8 +20,7 @@ import {
 } from "./synth-cache";
 import { isStateStack, stackFilesOf } from "./synth-plan";
 import { withFastCdktf } from "./terraform/cdktf-hooks";
-import { formatHcl } from "./terraform/format-hcl";
-import { unwrapInterpolationOnlyStrings } from "./terraform/unwrap-interpolations";
+import { withFormattedHcl } from "./terraform/formatted-hcl";
 import { AccountStack } from "../stacks/account-stack";
 import { StateBucketStack } from "../stacks/state-bucket-stack";
 import { STATE_STACK } from "./model/state-access";
@@ -29,8 +28,9 @@ import type { Extension } from "./extension";
 
 /**
  * The steps of a synth: per stack `reuse` (hashing its inputs, checking its recorded files),
- * `construct`, `synth` (cdktf's App.synth()), `format`; then `generated` (files spanning accounts, and
- * manifest.json), `install` (the move into place) and `record` (the reuse record).
+ * `construct`, `synth` (cdktf's App.synth(), HCL formatted as it is rendered), `format` (the files'
+ * digests); then `generated` (files spanning accounts, and manifest.json), `install` (the move into
+ * place) and `record` (the reuse record).
  */
 export type SynthStep = "reuse" | "construct" | "synth" | "format" | "generated" | "install" | "record";
 
@@ -74,13 +74,20 @@ export function buildStacks(stacks: readonly StackProps[], outdir: string, hcl: 
   return app;
 }
 
-/** Formats a synthesized stack file in place (HCL) and returns its content. */
-export function finishStackFile(path: string, hcl: boolean): string {
-  const content = readFileSync(path, "utf8");
-  if (!hcl || !path.endsWith(".tf")) return content;
-  const formatted = formatHcl(unwrapInterpolationOnlyStrings(content));
-  writeFileSync(path, formatted);
-  return formatted;
+/**
+ * Runs `app.synth()` with cdktf's hooks (./terraform/cdktf-hooks.ts), every stack file written in its
+ * committed form (HCL formatted as it is rendered: ./terraform/formatted-hcl.ts); returns the HCL text
+ * of each stack by name (none for JSON).
+ */
+export function synthApp(app: App): ReadonlyMap<string, string> {
+  const written = new Map<string, string>();
+  withoutTokenCreationStacks(() =>
+    withFormattedHcl(
+      (stack, hcl) => written.set(stack, hcl),
+      () => withFastCdktf(() => app.synth()),
+    ),
+  );
+  return written;
 }
 
 /** Synthesizes one stack into `scratch` (formatted, for HCL) and returns its record. */
@@ -94,12 +101,14 @@ export function synthesizeStack(
   const app = withoutTokenCreationStacks(() => withFastCdktf(() => buildStacks([props], scratch, hcl)));
   const stack = app.node.children[0];
   lap("construct");
-  withoutTokenCreationStacks(() => withFastCdktf(() => app.synth()));
+  const written = synthApp(app);
   lap("synth");
   const name = stackName(props);
   const files: Record<string, string> = {};
   for (const file of stackFilesOf(name, hcl).filter((f) => existsSync(join(scratch, f)))) {
-    files[file] = sha256(finishStackFile(join(scratch, file), hcl));
+    // The stack file's text as it was written (formatted as it was rendered); the others from disk.
+    const text = hcl && file.endsWith(".tf") ? written.get(name) : undefined;
+    files[file] = sha256(text ?? readFileSync(join(scratch, file), "utf8"));
   }
   lap("format");
   return {

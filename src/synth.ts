@@ -45,7 +45,7 @@ import {
 } from "./synth-cache";
 import { planSynth, stackFilesOf, type SynthPlan } from "./synth-plan";
 import { passedChecks } from "./config/checked";
-import { buildApp, finishStackFile, withoutTokenCreationStacks, type SynthStep } from "./synth-stack";
+import { buildApp, synthApp, type SynthStep } from "./synth-stack";
 import {
   synthesizeHere,
   synthesizeStacks,
@@ -54,7 +54,6 @@ import {
   type ParallelOptions,
   type StacksOptions,
 } from "./synth-workers";
-import { withFastCdktf } from "./terraform/cdktf-hooks";
 import { AccountStack } from "../stacks/account-stack";
 import { StateBucketStack } from "../stacks/state-bucket-stack";
 import { STATE_STACK } from "./model/state-access";
@@ -148,7 +147,6 @@ interface SynthRun {
   /** The output directory's real location. */
   readonly outdir: string;
   readonly scratch: string;
-  readonly stackFile: string;
   /** Where this output's records go (none: nothing is recorded). */
   readonly recordDir?: string;
   /** Undefined with an extension (every stack on one App). */
@@ -171,14 +169,7 @@ export function synthesize(config: Config, options: SynthOptions): SynthResult {
   const run = startRun(config, options);
   try {
     if (!run.plan) {
-      const outputs = synthesizeAll(
-        config,
-        options.extension!,
-        run.scratch,
-        options.hcl,
-        run.stackFile,
-        run.lap,
-      );
+      const outputs = synthesizeAll(config, options.extension!, run.scratch, options.hcl, run.lap);
       options.onProgress?.(run.stacks.length, run.stacks.length);
       return finishRun(config, options, run, outputs);
     }
@@ -220,7 +211,6 @@ export async function synthesizeInParallel(
       ...stacksOptions(run, options, todo.length),
       workers: options.workers ?? synthWorkerCount(todo),
       workerScript: options.workerScript,
-      ...(options.inThisThread !== undefined ? { inThisThread: options.inThisThread } : {}),
     });
     if (todo.length === 0) options.onProgress?.(plan.stacks.length, plan.stacks.length);
     return finishRun(config, options, run, [], records);
@@ -279,7 +269,6 @@ function startRun(config: Config, options: SynthOptions): SynthRun {
   return {
     outdir,
     scratch,
-    stackFile: options.hcl ? "cdk.tf" : "cdk.tf.json",
     ...(recordDir ? { recordDir } : {}),
     ...(plan ? { plan } : {}),
     stacks: stackNamesOf(config),
@@ -420,17 +409,12 @@ function synthesizeAll(
   extension: Extension,
   scratch: string,
   hcl: boolean,
-  stackFile: string,
   lap: (step: SynthStep) => void,
 ): StackOutput[] {
   const app = buildApp(config, scratch, hcl, extension);
   lap("construct");
-  withoutTokenCreationStacks(() => withFastCdktf(() => app.synth()));
+  synthApp(app);
   lap("synth");
-  for (const stack of stackNamesOf(config)) {
-    const file = join(scratch, "stacks", stack, stackFile);
-    if (existsSync(file)) finishStackFile(file, hcl);
-  }
   lap("format");
   return app.node.children.flatMap((child) =>
     child instanceof AccountStack || child instanceof StateBucketStack

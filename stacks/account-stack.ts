@@ -10,13 +10,8 @@ import {
   roleAudiences,
   type RoleContext,
 } from "../src/config/rules";
-import {
-  roleSchema,
-  type AccountConfig,
-  type Config,
-  type PolicyDocument,
-  type RoleConfig,
-} from "../src/config/schema";
+import { configSchemas } from "../src/config/lazy-schema";
+import type { AccountConfig, Config, PolicyDocument, RoleConfig, roleSchema } from "../src/config/schema";
 import type { z } from "zod";
 import { providerAdoptionProblems } from "../src/config/adoption";
 import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
@@ -233,7 +228,7 @@ export class AccountStack extends TerraformStack {
    * extension hook (src/extension).
    */
   addRole(role: RoleInput): GitLabOidcRole {
-    const parsed = roleSchema.safeParse(role);
+    const parsed = configSchemas().roleSchema.safeParse(role);
     const at = ["accounts", this.account.name, "roles", String((role as { name?: unknown }).name ?? "?")];
     if (!parsed.success) {
       throw new ConfigError(

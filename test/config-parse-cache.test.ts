@@ -23,7 +23,7 @@ import {
   type ParseCacheRead,
 } from "../src/config/parse-cache";
 import { ConfigError } from "../src/config/rules";
-import { accountSchema, type Config } from "../src/config/schema";
+import { accountSchema, configSchema, type Config } from "../src/config/schema";
 import { splitAccounts } from "../src/config/yaml-chunks";
 import {
   fastReadable,
@@ -210,7 +210,7 @@ describe("the config parse cache", () => {
     const cache = cacheIn(root);
     const text = generateConfig(ACCOUNTS, ROLES);
     outcome(text, cache);
-    expect(cache.reads.at(-1)).toEqual({ parsed: ACCOUNTS, reused: 0 });
+    expect(cache.reads.at(-1)).toEqual({ parsed: ACCOUNTS, reused: 0, settings: "parsed" });
     // WHEN it is read again unchanged, then with one role's description changed (accountSchema's
     // parse watched: it runs on each item that is parsed)
     const accountParses = jest.spyOn(accountSchema, "safeParse");
@@ -222,12 +222,36 @@ describe("the config parse cache", () => {
     accountParses.mockRestore();
     // THEN only the changed account's item is parsed, and the edit is seen
     expect(cache.reads.slice(1)).toEqual([
-      { parsed: 0, reused: ACCOUNTS },
-      { parsed: 1, reused: ACCOUNTS - 1 },
+      { parsed: 0, reused: ACCOUNTS, settings: "reused" },
+      { parsed: 1, reused: ACCOUNTS - 1, settings: "reused" },
     ]);
     // AND zod's account schema ran on no item, then on that one item only
     expect([unchanged, changed]).toEqual([0, 1]);
     expect(config.config.accounts[0]!.roles[0]!.description).toMatch(/^Deploys \(edited\) /);
+  });
+
+  test("the settings around the accounts are parsed once: read again unchanged, the schema is not used", () => {
+    // GIVEN a config read once with the cache
+    const cache = cacheIn(root);
+    const text = generateConfig(ACCOUNTS, ROLES);
+    outcome(text, cache);
+    // WHEN it is read again unchanged (zod's config schema watched), then with a setting changed
+    const schemaParses = jest.spyOn(configSchema, "safeParse");
+    const extensions = jest.spyOn(configSchema, "extend");
+    const again = outcome(text, cache);
+    const unchanged = schemaParses.mock.calls.length + extensions.mock.calls.length;
+    const edited = text.replace("\naccounts:", "\nlimits:\n  trustPolicyLength: 4096\naccounts:");
+    expect(edited).not.toBe(text);
+    const changed = outcome(edited, cache) as { config: Config };
+    schemaParses.mockRestore();
+    extensions.mockRestore();
+    // THEN the unchanged read took its settings from the cache, ran no schema and equals the first
+    expect(cache.reads.slice(1).map((read) => read.settings)).toEqual(["reused", "parsed"]);
+    expect(unchanged).toBe(0);
+    expect(again).toStrictEqual(outcome(text));
+    // AND the changed setting is seen, as the uncached read sees it
+    expect(changed.config.limits.trustPolicyLength).toBe(4096);
+    expect(changed).toStrictEqual(outcome(edited));
   });
 
   test("another tool (salt) parses every item again", () => {
@@ -238,7 +262,7 @@ describe("the config parse cache", () => {
     const other = cacheIn(root, "tool-2");
     outcome(text, other);
     // THEN nothing is taken from the first tool's entries
-    expect(other.reads).toEqual([{ parsed: ACCOUNTS, reused: 0 }]);
+    expect(other.reads).toEqual([{ parsed: ACCOUNTS, reused: 0, settings: "parsed" }]);
   });
 
   test.each([
@@ -271,9 +295,9 @@ describe("the config parse cache", () => {
     writeFileSync(cache.file, damage(readFileSync(cache.file)));
     // THEN the next read parses every item, equals the uncached read and repairs the cache
     expectSameAsUncached(text, cache);
-    expect(cache.reads.at(-1)).toEqual({ parsed: ACCOUNTS, reused: 0 });
+    expect(cache.reads.at(-1)).toEqual({ parsed: ACCOUNTS, reused: 0, settings: "parsed" });
     outcome(text, cache);
-    expect(cache.reads.at(-1)).toEqual({ parsed: 0, reused: ACCOUNTS });
+    expect(cache.reads.at(-1)).toEqual({ parsed: 0, reused: ACCOUNTS, settings: "reused" });
   });
 
   const base = generateConfig(3, 1);
@@ -387,8 +411,8 @@ describe("the config parse cache", () => {
     expectSameAsUncached(text, cache);
     // THEN both reads equal the uncached read, and the second took every item from the cache
     expect(cache.reads).toEqual([
-      { parsed: ACCOUNTS, reused: 0 },
-      { parsed: 0, reused: ACCOUNTS },
+      { parsed: ACCOUNTS, reused: 0, settings: "parsed" },
+      { parsed: 0, reused: ACCOUNTS, settings: "reused" },
     ]);
     const config = (outcome(text, cache) as { config: Config }).config;
     const statement = config.accounts[0]!.roles[1]!.inlinePolicies["deploy-assets"]!.Statement;

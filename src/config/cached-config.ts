@@ -5,22 +5,40 @@
  * whole text's data (test/config-parse-cache.test.ts), or undefined: the caller reads the whole text.
  */
 import { version as JS_YAML_VERSION } from "js-yaml/package.json";
-import { z } from "zod";
+import type { z } from "zod";
 import { version as ZOD_VERSION } from "zod/package.json";
 import { adoptedPolicyProblems } from "./adoption";
+import { configSchemas } from "./lazy-schema";
 import { ParseCacheSession, type ParseCacheOptions } from "./parse-cache";
-import { accountSchema, configSchema, type ConfigFile } from "./schema";
+import type { ConfigFile } from "./schema";
 import { readItemFast, readOutsideFast } from "./yaml-document";
 
 /**
  * configSchema with the accounts passed through: they are parsed one by one with accountSchema, which
  * configSchema applies to each element of `accounts` and to nothing else (no refinement of configSchema
- * reads across accounts; those checks are checkConfig's). `min(1)` as configSchema's.
+ * reads across accounts; those checks are checkConfig's). `min(1)` as configSchema's. Made on first use,
+ * as the schema is (./lazy-schema.ts).
  */
-const outerSchema = configSchema.extend({ accounts: z.array(z.unknown()).min(1) });
+let outerSchema: z.ZodType<Omit<ConfigFile, "accounts"> & { accounts: unknown[] }> | undefined;
+function outerSchemaOf(): NonNullable<typeof outerSchema> {
+  if (!outerSchema) {
+    const { configSchema } = configSchemas();
+    // The zod that built the schema (the bundle's own), for the array the accounts are passed through.
+    const { z: zod } = require("./zod") as typeof import("./zod"); // eslint-disable-line @typescript-eslint/no-require-imports
+    outerSchema = configSchema.extend({ accounts: zod.array(zod.unknown()).min(1) });
+  }
+  return outerSchema;
+}
 
 /** What an item's key covers besides its bytes and the salt: the reader's kind and its output. */
 const ITEM_KIND = "account item: js-yaml alone (maxDepth - 1), accountSchema, no adopted-policy problem";
+
+/**
+ * What the settings' key covers besides their data and the salt: the settings around the accounts (all
+ * but `accounts:`, as js-yaml read them) through outerSchema. Keyed by their data as JSON (js-yaml's
+ * output is JSON data), `accounts` by how many items it has (the split marks each with a random word).
+ */
+const OUTSIDE_KIND = "settings around the accounts: js-yaml, outerSchema";
 
 /**
  * The schema output of a config text that the fast reader reads (fastReadable), from the cache where
@@ -35,18 +53,29 @@ export function parseConfigCached(text: string, options: ParseCacheOptions): Con
   };
   const read = readOutsideFast(text);
   if (!read) return whole("the text does not split into accounts' items that read alone");
-  const outer = outerSchema.safeParse(read.outside);
-  if (!outer.success) return whole("the settings around the accounts do not validate");
   // The versions of the two readers whose output is kept: the bundle carries its own js-yaml and zod,
   // which the tool's fingerprint (the bytes of its `src/`) does not cover.
   const cache = new ParseCacheSession(
     options,
     `${options.salt}\0js-yaml@${JS_YAML_VERSION}\0zod@${ZOD_VERSION}\0${ITEM_KIND}`,
   );
+  // Items and settings are keyed apart ("item\0", "settings\0"): no text can stand for the other.
+  const settingsData = { ...read.outside, accounts: read.items.length };
+  const outsideKey = cache.keyOf(`settings\0${OUTSIDE_KIND}\0${JSON.stringify(settingsData)}`);
+  let outside = cache.get(outsideKey) as Omit<ConfigFile, "accounts"> | undefined;
+  const settings = outside === undefined ? "parsed" : "reused";
+  if (outside === undefined) {
+    const outer = outerSchemaOf().safeParse(read.outside);
+    if (!outer.success) return whole("the settings around the accounts do not validate");
+    const parsedSettings: Partial<typeof outer.data> = { ...outer.data };
+    delete parsedSettings.accounts; // the items', read below
+    outside = parsedSettings as Omit<ConfigFile, "accounts">;
+    cache.set(outsideKey, outside);
+  }
   const accounts: unknown[] = [];
   let parsed = 0;
   for (const item of read.items) {
-    const key = cache.keyOf(item);
+    const key = cache.keyOf(`item\0${item}`);
     const known = cache.get(key);
     if (known !== undefined) {
       accounts.push(known);
@@ -54,7 +83,7 @@ export function parseConfigCached(text: string, options: ParseCacheOptions): Con
     }
     const data = readItemFast(item);
     if (data === undefined) return whole("an item does not read alone as one entry");
-    const account = accountSchema.safeParse(data);
+    const account = configSchemas().accountSchema.safeParse(data);
     if (!account.success) return whole("an account does not validate");
     // adoptedPolicyProblems reads each account alone (its roles and its own `adopt`).
     if (adoptedPolicyProblems({ accounts: [data] }).length > 0) return whole("an adopted role's policies");
@@ -63,6 +92,6 @@ export function parseConfigCached(text: string, options: ParseCacheOptions): Con
     cache.set(key, account.data);
   }
   cache.commit();
-  options.onRead?.({ parsed, reused: read.items.length - parsed });
-  return { ...outer.data, accounts: accounts as ConfigFile["accounts"] };
+  options.onRead?.({ parsed, reused: read.items.length - parsed, settings });
+  return { ...outside, accounts: accounts as ConfigFile["accounts"] } as ConfigFile;
 }

@@ -6,7 +6,7 @@
  */
 import "../runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
 import { writeFileSync } from "node:fs";
-import { z } from "zod";
+import { z } from "./zod";
 import { configSchema } from "./schema";
 
 export const JSON_SCHEMA_FILE = "schema/gitlab-oidc.schema.json";

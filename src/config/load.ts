@@ -24,7 +24,8 @@ import {
   type Problem,
 } from "./rules";
 import { adoptedPolicyProblems, UNKNOWN_POLICIES_ISSUE } from "./adoption";
-import { allowEntrySchema, configSchema, type AccountConfig, type Config } from "./schema";
+import { configSchemas } from "./lazy-schema";
+import type { AccountConfig, Config, ConfigFile } from "./schema";
 import { markChecked } from "./checked";
 import type { ParseCacheOptions } from "./parse-cache";
 import { parseConfigCached } from "./cached-config";
@@ -149,7 +150,7 @@ export function parseConfig(
   return parseValidConfigFast(text, source, lock, options) ?? parseConfigWithPositions(text, source, lock);
 }
 
-const withLock = (config: z.output<typeof configSchema>, lock: GitLabLock | undefined): Config =>
+const withLock = (config: ConfigFile, lock: GitLabLock | undefined): Config =>
   lock ? { ...config, lock } : config;
 
 /**
@@ -175,7 +176,7 @@ function parseValidConfigFast(
     throw error;
   }
   if (data === undefined) return undefined;
-  const parsed = configSchema.safeParse(data);
+  const parsed = configSchemas().configSchema.safeParse(data);
   if (!parsed.success || adoptedPolicyProblems(data).length > 0) return undefined;
   return checkedConfig(withLock(parsed.data, lock), options);
 }
@@ -208,7 +209,7 @@ export function parseConfigWithPositions(
         .sort((a, b) => (a.line ?? 0) - (b.line ?? 0)),
       source,
     );
-  const parsed = configSchema.safeParse(data, { reportInput: true });
+  const parsed = configSchemas().configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
     // The cross-field rules need a well-formed config, but grants stand alone: check those that parse,
     // so the most common mistakes are reported in the same run as the shape errors.
@@ -231,7 +232,7 @@ function standaloneGrantProblems(data: unknown): Problem[] {
   return list((data as { accounts?: unknown }).accounts).flatMap((account, a) =>
     list((account as { roles?: unknown })?.roles).flatMap((role, r) =>
       list((role as { allow?: unknown })?.allow).flatMap((entry, e) => {
-        const grant = allowEntrySchema.safeParse(entry);
+        const grant = configSchemas().allowEntrySchema.safeParse(entry);
         return grant.success ? checkAllowEntry(grant.data, ["accounts", a, "roles", r, "allow", e]) : [];
       }),
     ),
@@ -261,7 +262,7 @@ function isScalarValue(value: unknown): value is string | number | boolean {
 
 /** The keys the schema allows at `path`, for "did you mean" suggestions. */
 function knownKeysAt(path: readonly PropertyKey[]): string[] {
-  let schemas: unknown[] = [configSchema];
+  let schemas: unknown[] = [configSchemas().configSchema];
   for (const segment of path) {
     schemas = schemas.flatMap(unwrap).flatMap((schema) => {
       const def = (schema as { _zod: { def: Record<string, unknown> } })._zod.def;
@@ -294,7 +295,7 @@ function unwrap(schema: unknown): unknown[] {
 export function loadConfigWithoutLock(path: string): Config {
   const data = readDataWithinLimits(path);
   if (data !== undefined) {
-    const parsed = configSchema.safeParse(data);
+    const parsed = configSchemas().configSchema.safeParse(data);
     if (parsed.success && standaloneGrantProblems(data).length === 0) return parsed.data;
   }
   return loadConfigFile(path);

@@ -53,6 +53,11 @@ export interface ParseCacheRead {
   readonly parsed: number;
   /** Items taken from the cache. */
   readonly reused: number;
+  /**
+   * The settings around the accounts: parsed (with the schema, built for it), or taken from the cache
+   * (when they read as before); absent when the whole text was read.
+   */
+  readonly settings?: "parsed" | "reused";
   /** Why the whole text was read instead (the split or an item was not certain), if it was. */
   readonly whole?: string;
 }

@@ -5,14 +5,8 @@
  * built from code gets the same protection as one built from the YAML.
  */
 import { providerAdoptionProblems } from "./adoption";
-import {
-  CLAIM_LIKE_KEYS,
-  type AccountConfig,
-  type AllowEntry,
-  type Config,
-  type PolicyDocument,
-  type RoleConfig,
-} from "./schema";
+import { CLAIM_LIKE_KEYS } from "./claim-like-keys";
+import type { AccountConfig, AllowEntry, Config, PolicyDocument, RoleConfig } from "./schema";
 import type { GitLabLock } from "../gitlab/lock";
 import { GITLAB_COM_CLAIM_KEYS, GITLAB_COM_ISSUER_HOST, isSuppliedClaim } from "../model/claims";
 import { grantIssues, NOT_IN_LOCK, type TrustSettings } from "../model/grants";

@@ -6,7 +6,7 @@
  * use to validate and autocomplete the file. Rules that span several fields (duplicates, quotas, the
  * trust policy's size) live in `rules.ts`.
  */
-import { z } from "zod";
+import { z } from "./zod";
 import type { GitLabLock } from "../gitlab/lock";
 import { UNKNOWN_POLICIES, UNKNOWN_POLICIES_ISSUE, type AdoptedPolicyKey } from "./adoption";
 import {
@@ -58,37 +58,7 @@ function httpsUrl(what: string) {
   return z.string().superRefine(checkedBy((value) => httpsUrlProblem(what, value)));
 }
 
-/**
- * ID-token claims people write as grant keys. Some have a typed option here (see CLAIM_OPTIONS in
- * rules.ts); for the others AWS supplies no condition key for the issuer (see src/model/claims.ts),
- * so a condition on them would find the key missing and deny every job.
- */
-export const CLAIM_LIKE_KEYS = [
-  "environment",
-  "environment_protected",
-  "deployment_tier",
-  "deployment_action",
-  "ref_protected",
-  "pipeline_source",
-  "namespace_id",
-  "namespace_path",
-  "project_id",
-  "project_path",
-  "user_id",
-  "user_login",
-  "user_email",
-  "user_access_level",
-  "runner_id",
-  "runner_environment",
-  "sha",
-  "ci_config_ref_uri",
-  "ci_config_sha",
-  "job_id",
-  "pipeline_id",
-  "ref_path",
-] as const;
-/** @deprecated the old name of CLAIM_LIKE_KEYS (AWS does evaluate some of them on gitlab.com). */
-export const UNEVALUATED_CLAIMS = CLAIM_LIKE_KEYS;
+export { CLAIM_LIKE_KEYS, UNEVALUATED_CLAIMS } from "./claim-like-keys";
 
 export { PIPELINE_SOURCES, RUNNER_ENVIRONMENTS } from "../model/claims";
 

@@ -11,7 +11,7 @@
  * ```
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { z } from "zod";
+import { z } from "../config/zod";
 import { readYaml, readYamlFast, YamlProblemsError } from "../config/yaml-document";
 import { lockPathFor } from "../layout";
 

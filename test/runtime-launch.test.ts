@@ -5,6 +5,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { bundleSource } from "../src/runtime/bundle-cache";
 import { mainBuild, mainBuildFile } from "../src/runtime/launch";
 
 let cwd: string;
@@ -44,4 +45,19 @@ test.each([
   ["", "bundle"],
 ])("GITLAB_OIDC_UNBUNDLED=%j runs the %s build", (setting, build) => {
   expect(mainBuild({ GITLAB_OIDC_UNBUNDLED: setting }, cwd).build).toBe(build);
+});
+
+describe("bundleSource: a bundle's text", () => {
+  test("GIVEN an ASCII file (as esbuild writes) or one with other characters THEN the text UTF-8 decoding gives", () => {
+    const dir = mkdtempSync(join(tmpdir(), "gitlab-oidc-bundle-source-"));
+    try {
+      for (const text of ['module.exports = "a\\u00e9";\n', 'module.exports = "aé → ✓ \u{1F600}";\n', ""]) {
+        const file = join(dir, "bundle.js");
+        writeFileSync(file, text, "utf8");
+        expect(bundleSource(file)).toBe(text);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

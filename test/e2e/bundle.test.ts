@@ -5,6 +5,7 @@
  * config with problems. And dist/main.js really runs the bundle (one file, no cdktf module of its own),
  * except for a config with an extension, which runs the per-file build. One build for all of them.
  */
+import { isAscii } from "node:buffer";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -94,6 +95,10 @@ test("an adopted account (import blocks, cdktf's importable resources): the same
   expect(unbundled.status).toBe(0);
   expect(bundled.files["stacks/production/cdk.tf"]).toMatch(/^import \{/m);
   expect(bundled).toEqual(unbundled);
+});
+
+test("the bundle is ASCII, so the launcher reads it on the fast path (src/runtime/bundle-cache.ts)", () => {
+  expect(isAscii(readFileSync(BUNDLE))).toBe(true);
 });
 
 test("the bundle holds none of the audit, resolve, explain or iam code, nor a cut module", () => {

@@ -21,9 +21,11 @@ import type { Config } from "../src/config/schema";
 import { lockPathFor } from "../src/gitlab/lock";
 import { buildApp } from "../src/synth";
 import { SkippedPrepareError, withFastCdktf } from "../src/terraform/cdktf-hooks";
+import { isPlainArgument } from "../src/terraform/fast-expression-args";
 import { cdktfOwnResolve, fastResolve, withFastResolve } from "../src/terraform/fast-resolve";
 import { withoutStackCapture } from "../src/terraform/stack-capture";
 import { filesUnder } from "./support/configs";
+import { seeded } from "./support/seeded";
 
 const FIXTURES = join(__dirname, "fixtures", "configs");
 
@@ -268,4 +270,92 @@ describe("withFastCdktf around app.synth(): byte-identical to stock cdktf", () =
       }
     },
   );
+});
+
+describe("withFastExpressionArgs: a function call's plain arguments rendered as cdktf renders them", () => {
+  const pieces = [
+    "a",
+    "",
+    " ",
+    '"',
+    "\\",
+    "${x}",
+    "$${y}",
+    "%{if}",
+    "%%{z}",
+    "\n",
+    "é",
+    "→",
+    "1e5",
+    "0",
+    "true",
+  ];
+  const pieces2 = [...pieces, "TfToken", "}", "{", "]", "[", "=", ",", "\u2028", "\u{1F600}"];
+
+  /** A random plain argument: strings of awkward pieces, booleans, arrays and objects of those. */
+  function plainArgument(random: (n: number) => number, depth: number): unknown {
+    const kind = random(depth > 0 ? 5 : 2);
+    if (kind === 0) {
+      return Array.from({ length: random(4) }, () => pieces2[random(pieces2.length)]).join("");
+    }
+    if (kind === 1) return random(2) === 0;
+    if (kind === 2 || kind === 3) {
+      return Array.from({ length: random(4) }, () => plainArgument(random, depth - 1));
+    }
+    return Object.fromEntries(
+      Array.from({ length: random(4) }, () => [
+        Array.from({ length: 1 + random(3) }, () => pieces[random(pieces.length)]).join(""),
+        plainArgument(random, depth - 1),
+      ]),
+    );
+  }
+
+  test.each([true, false])(
+    "GIVEN 300 random plain arguments to jsonencode, toset and join WHEN synthesized (hcl: %s) THEN stock cdktf's bytes",
+    (hcl) => {
+      const random = seeded(2026);
+      const args = Array.from({ length: 300 }, () => plainArgument(random, 3));
+      const synthesized = (fast: boolean): Record<string, string> => {
+        const dir = mkdtempSync(join(scratch, `args-${hcl}-${fast}-`));
+        const previous = process.env.SYNTH_HCL_OUTPUT;
+        process.env.SYNTH_HCL_OUTPUT = String(hcl);
+        try {
+          const app = new App({ outdir: dir, hclOutput: hcl });
+          const stack = new TerraformStack(app, "calls");
+          new AwsProvider(stack, "aws", { region: "eu-west-1" });
+          args.forEach((arg, i) => {
+            new TerraformOutput(stack, `json-${i}`, { value: Fn.jsonencode(arg) });
+            if (Array.isArray(arg) && arg.every((item) => typeof item === "string")) {
+              new TerraformOutput(stack, `set-${i}`, { value: Fn.toset(arg) });
+              new TerraformOutput(stack, `join-${i}`, { value: Fn.join(",", arg as string[]) });
+            }
+          });
+          if (fast) withFastCdktf(() => app.synth());
+          else app.synth();
+        } finally {
+          if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
+          else process.env.SYNTH_HCL_OUTPUT = previous;
+        }
+        return written(dir);
+      };
+      const stock = synthesized(false);
+      expect(Object.values(stock).join("")).toContain("jsonencode(");
+      expect(synthesized(true)).toEqual(stock);
+    },
+  );
+
+  test("GIVEN an argument with a token, a number, null or a hole THEN it is not plain (cdktf renders it)", () => {
+    expect(isPlainArgument({ a: ["x", { b: true }] })).toBe(true);
+    for (const value of [
+      { a: Token.asString(Lazy.stringValue({ produce: () => "x" })) },
+      ["x", 1],
+      { a: null },
+      { a: undefined },
+      // eslint-disable-next-line no-sparse-arrays
+      ["x", , "y"],
+      new (class Thing {})(),
+    ]) {
+      expect(isPlainArgument(value)).toBe(false);
+    }
+  });
 });

@@ -8,9 +8,12 @@
  * - `withoutStackCapture` (stack-capture.ts): no stack trace captured for each token made.
  * - `withFastResolve` (fast-resolve.ts): the token-free parts of a stack skip cdktf's resolver; every
  *   token still goes through it.
+ * - `withFastExpressionArgs` (fast-expression-args.ts): a function call's plain-data arguments (the
+ *   documents of `jsonencode`, the lists of `toset`) rendered without cdktf's repeated resolves.
  * - `withoutPrepareResolve` (skip-prepare.ts): no throw-away resolve of every stack before rendering;
  *   a cross-stack reference, or a construct added while resolving, throws `SkippedPrepareError`.
  */
+import { withFastExpressionArgs } from "./fast-expression-args";
 import { withFastResolve } from "./fast-resolve";
 import { withoutPrepareResolve } from "./skip-prepare";
 import { withoutStackCapture } from "./stack-capture";
@@ -18,5 +21,7 @@ import { withoutStackCapture } from "./stack-capture";
 export { SkippedPrepareError } from "./skip-prepare";
 
 export function withFastCdktf<T>(work: () => T): T {
-  return withoutStackCapture(() => withFastResolve(() => withoutPrepareResolve(work)));
+  return withoutStackCapture(() =>
+    withFastResolve(() => withFastExpressionArgs(() => withoutPrepareResolve(work))),
+  );
 }

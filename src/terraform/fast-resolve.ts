@@ -121,6 +121,9 @@ function isPlainString(value: string): boolean {
   );
 }
 
+/** isPlainString, for other hooks (./fast-expression-args.ts): a key or string cdktf leaves as it is. */
+export const isPlainKeyOrString = (value: string): boolean => isPlainString(value);
+
 /** An array cdktf's resolve maps element by element: no list token, no number at all (number tokens). */
 function isPlainArray(value: readonly unknown[]): boolean {
   for (const element of value) {

@@ -8,59 +8,186 @@
  * that formatter and against `terraform fmt` itself.
  */
 
-interface Line {
-  readonly text: string;
-  readonly depth: number;
-  /**
-   * Width of the attribute name before ` = `, for one-line attributes that take part in alignment; -1
-   * for any other line (one shape for every line: this loop runs for every line of 20 MB at 5,000 roles).
-   */
-  readonly keyWidth: number;
-}
-
 /** Indentation by depth, made once. */
 const indents: string[] = [""];
 const indent = (depth: number): string => (indents[depth] ??= "  ".repeat(depth));
 
+/**
+ * One pass over the lines (this runs over every line of 20 MB at 5,000 roles: no object per line, and
+ * one scan per line, in `balance`), then one over the runs of attributes.
+ */
 export function formatHcl(raw: string): string {
-  const lines: Line[] = [];
+  const texts = raw.split("\n");
+  const count = texts.length;
+  const depths = new Int32Array(count);
+  /**
+   * Width of the attribute name before ` = `, for one-line attributes that take part in alignment; -1
+   * for any other line.
+   */
+  const keyWidths = new Int32Array(count);
   let depth = 0;
-  for (const rawLine of raw.split("\n")) {
-    const text = spaceOneLineBraces(rawLine.trim());
-    const { leadingClosers, net } = bracketBalance(text, lineCode(text));
-    const lineDepth = Math.max(0, depth - leadingClosers);
-    depth = Math.max(0, depth + net);
-    const key = net === 0 ? attributeKey(text) : undefined;
-    lines.push({ text, depth: lineDepth, keyWidth: key === undefined ? -1 : key.length });
+  for (let i = 0; i < count; i++) {
+    const text = spaceOneLineBraces(texts[i]!.trim());
+    texts[i] = text;
+    balance(text);
+    const lineDepth = depth - leadingClosers;
+    depths[i] = lineDepth > 0 ? lineDepth : 0;
+    depth = depth + net > 0 ? depth + net : 0;
+    keyWidths[i] = net === 0 ? attributeKeyWidth(text) : -1;
   }
 
   const out: string[] = [];
-  for (let i = 0; i < lines.length; ) {
+  for (let i = 0; i < count; ) {
     // A run of one-line attributes at one depth shares the column of its `=`.
     let end = i;
     let width = 0;
-    while (end < lines.length && lines[end].keyWidth >= 0 && lines[end].depth === lines[i].depth) {
-      width = Math.max(width, lines[end].keyWidth);
+    while (end < count && keyWidths[end]! >= 0 && depths[end] === depths[i]) {
+      if (keyWidths[end]! > width) width = keyWidths[end]!;
       end++;
     }
     if (end > i) {
       for (let j = i; j < end; j++) {
-        const line = lines[j];
-        const key = line.text.slice(0, line.keyWidth);
-        const value = line.text.slice(line.keyWidth).replace(/^\s*=\s*/, "");
-        out.push(`${indent(line.depth)}${key.padEnd(width)} = ${value}`);
+        const text = texts[j]!;
+        const keyWidth = keyWidths[j]!;
+        out.push(`${indent(depths[j]!)}${text.slice(0, keyWidth).padEnd(width)} = ${valueAfterEquals(text, keyWidth)}`);
       }
       i = end;
     } else {
-      const line = lines[i++];
-      out.push(line.text === "" ? "" : `${indent(line.depth)}${line.text}`);
+      const text = texts[i]!;
+      out.push(text === "" ? "" : `${indent(depths[i]!)}${text}`);
+      i++;
     }
   }
   const text = out.join("\n").replace(/\n{3,}/g, "\n\n");
   let end = text.length;
-  while (end > 0 && text[end - 1] === "\n") end--;
+  while (end > 0 && text.charCodeAt(end - 1) === 10) end--;
   return `${text.slice(0, end)}\n`;
 }
+
+/** `balance`'s results for the line it last scanned (module state: no object per line). */
+let leadingClosers = 0;
+let net = 0;
+
+/**
+ * The line's closers before anything else (before its first opener and its first character outside
+ * strings that is neither a bracket nor a space), and its net change in open brackets; brackets inside
+ * string literals (outside their interpolations) do not count. One scan, as lineCode reads the line.
+ */
+function balance(text: string): void {
+  leadingClosers = 0;
+  net = 0;
+  let leading = true; // no opener and no other character seen yet
+  let inString = false;
+  let interpolationDepth = 0;
+  let openInterpolations = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+      else if ((c === DOLLAR || c === PERCENT) && text.charCodeAt(i + 1) === OPEN_BRACE) {
+        if (text.charCodeAt(i - 1) === c) continue; // $${ and %%{ are literals
+        openInterpolations++;
+        interpolationDepth = 0;
+        inString = false;
+        i++;
+      }
+      continue;
+    }
+    if (c === QUOTE) {
+      inString = true;
+      continue;
+    }
+    if (openInterpolations > 0) {
+      if (c === OPEN_BRACE) interpolationDepth++;
+      else if (c === CLOSE_BRACE && interpolationDepth-- === 0) {
+        openInterpolations--;
+        inString = true;
+        interpolationDepth = 0;
+        continue;
+      }
+    }
+    if (c === OPEN_BRACE || c === OPEN_BRACKET || c === OPEN_PAREN) {
+      net++;
+      leading = false;
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET || c === CLOSE_PAREN) {
+      net--;
+      if (leading) leadingClosers++;
+    } else if (c !== SPACE) {
+      leading = false;
+    }
+  }
+}
+
+const BACKSLASH = 92;
+const QUOTE = 34;
+const DOLLAR = 36;
+const PERCENT = 37;
+const SPACE = 32;
+const OPEN_BRACE = 123;
+const CLOSE_BRACE = 125;
+const OPEN_BRACKET = 91;
+const CLOSE_BRACKET = 93;
+const OPEN_PAREN = 40;
+const CLOSE_PAREN = 41;
+
+/**
+ * The width of the attribute name of a `name = value` line (`name`, or a quoted name), -1 for anything
+ * else: what /^("(?:[^"\\]|\\.)*"|[A-Za-z_][A-Za-z0-9_-]*)\s*=(?!=)/ matches as its first group.
+ */
+function attributeKeyWidth(text: string): number {
+  let i: number;
+  const first = text.charCodeAt(0);
+  if (first === QUOTE) {
+    i = 1;
+    for (;;) {
+      if (i >= text.length) return -1;
+      const c = text.charCodeAt(i);
+      if (c === BACKSLASH) {
+        // `\\.`: any character but a line terminator follows
+        if (i + 1 >= text.length || isLineTerminator(text.charCodeAt(i + 1))) return -1;
+        i += 2;
+      } else if (c === QUOTE) {
+        i++;
+        break;
+      } else i++;
+    }
+  } else if (isIdentifierStart(first)) {
+    i = 1;
+    while (i < text.length && isIdentifierPart(text.charCodeAt(i))) i++;
+  } else return -1;
+  const width = i;
+  while (i < text.length && isRegExpSpace(text.charCodeAt(i))) i++;
+  if (text.charCodeAt(i) !== 61 /* = */ || text.charCodeAt(i + 1) === 61) return -1;
+  return width;
+}
+
+/** The value of `name = value`: after the `=` that follows the name, and the spaces around it. */
+function valueAfterEquals(text: string, keyWidth: number): string {
+  let i = keyWidth;
+  while (isRegExpSpace(text.charCodeAt(i))) i++;
+  i++; // the `=`
+  while (i < text.length && isRegExpSpace(text.charCodeAt(i))) i++;
+  return text.slice(i);
+}
+
+const isIdentifierStart = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+const isIdentifierPart = (c: number): boolean =>
+  isIdentifierStart(c) || (c >= 48 && c <= 57) || c === 45;
+const isLineTerminator = (c: number): boolean => c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
+/** RegExp's `\s`: what `.trim()` also removes. */
+const isRegExpSpace = (c: number): boolean =>
+  c === 32 ||
+  (c >= 9 && c <= 13) ||
+  c === 0xa0 ||
+  c === 0x1680 ||
+  (c >= 0x2000 && c <= 0x200a) ||
+  c === 0x2028 ||
+  c === 0x2029 ||
+  c === 0x202f ||
+  c === 0x205f ||
+  c === 0x3000 ||
+  c === 0xfeff;
 
 /** The code of one line: its brackets outside string literals, and where its first other character is. */
 interface LineCode {
@@ -111,30 +238,6 @@ function lineCode(text: string): LineCode {
     else if (firstOther === -1 && c !== " ") firstOther = i;
   }
   return { brackets, firstOther };
-}
-
-/** Closers at the start of the line, and the line's net change in open brackets. */
-function bracketBalance(text: string, code: LineCode): { leadingClosers: number; net: number } {
-  let net = 0;
-  let leadingClosers = 0;
-  let seenOpener = false;
-  for (const index of code.brackets) {
-    const c = text[index];
-    if (c === "{" || c === "[" || c === "(") {
-      net++;
-      seenOpener = true;
-    } else {
-      net--;
-      if (!seenOpener && (code.firstOther === -1 || index < code.firstOther)) leadingClosers++;
-    }
-  }
-  return { leadingClosers, net };
-}
-
-/** `name = value` → `name` (or a quoted name); undefined for anything else. */
-function attributeKey(text: string): string | undefined {
-  const match = /^("(?:[^"\\]|\\.)*"|[A-Za-z_][A-Za-z0-9_-]*)\s*=(?!=)/.exec(text);
-  return match?.[1];
 }
 
 /** `({"a" = 1})` → `({ "a" = 1 })`, for braces opened and closed on the same line. */

@@ -1,3 +1,8 @@
+import {
+  DataAwsIamPolicyDocument,
+  type DataAwsIamPolicyDocumentStatement,
+} from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
@@ -21,6 +26,7 @@ import type { Config } from "../src/config/schema";
 import { lockPathFor } from "../src/gitlab/lock";
 import { buildApp } from "../src/synth";
 import { SkippedPrepareError, withFastCdktf } from "../src/terraform/cdktf-hooks";
+import { DirectPolicyDocument } from "../src/terraform/direct-policy-document";
 import { isPlainArgument } from "../src/terraform/fast-expression-args";
 import { cdktfOwnResolve, fastResolve, withFastResolve } from "../src/terraform/fast-resolve";
 import { withoutStackCapture } from "../src/terraform/stack-capture";
@@ -357,5 +363,115 @@ describe("withFastExpressionArgs: a function call's plain arguments rendered as 
     ]) {
       expect(isPlainArgument(value)).toBe(false);
     }
+  });
+});
+
+describe("DirectPolicyDocument: its HCL written directly, byte for byte cdktf's", () => {
+  const pieces = [
+    '"',
+    "\\",
+    "${x}",
+    "$${y}",
+    "%{z}",
+    "\n",
+    "\r\n",
+    "é",
+    "\u2028",
+    " ",
+    "",
+    "a",
+    "*",
+    ":",
+    "TfToken",
+  ];
+
+  /** A random string of awkward pieces (as the constructs' literals or raw). */
+  function text(random: (n: number) => number): string {
+    return Array.from({ length: random(5) }, () => pieces[random(pieces.length)]).join("");
+  }
+
+  /** Random statements of the shapes the direct body covers, some with keys it does not (fallback). */
+  function statements(random: (n: number) => number, provider: string): DataAwsIamPolicyDocumentStatement[] {
+    return Array.from({ length: random(4) }, () => ({
+      ...(random(4) > 0 ? { actions: Array.from({ length: random(3) }, () => text(random)) } : {}),
+      ...(random(4) > 0 ? { effect: text(random) } : {}),
+      sid: random(3) === 0 ? undefined : text(random),
+      ...(random(5) > 0
+        ? {
+            condition: Array.from({ length: random(4) }, () => ({
+              test: text(random),
+              variable: text(random),
+              values: Array.from({ length: random(3) }, () => text(random)),
+            })),
+          }
+        : {}),
+      ...(random(5) > 0
+        ? {
+            principals: Array.from({ length: random(3) }, () => ({
+              type: text(random),
+              identifiers: random(2) === 0 ? [provider] : [provider, text(random)],
+            })),
+          }
+        : {}),
+      ...(random(12) === 0 ? { resources: ["*"] } : {}),
+    }));
+  }
+
+  test.each([true, false])(
+    "GIVEN 200 documents of random statements (hostile strings, references) WHEN synthesized (hcl: %s) THEN stock cdktf's files",
+    (hcl) => {
+      const synthesized = (fast: boolean): Record<string, string> => {
+        const random = seeded(25);
+        const dir = mkdtempSync(join(scratch, `direct-${hcl}-${fast}-`));
+        const previous = process.env.SYNTH_HCL_OUTPUT;
+        process.env.SYNTH_HCL_OUTPUT = String(hcl);
+        try {
+          const app = new App({ outdir: dir, hclOutput: hcl });
+          const stack = new TerraformStack(app, "documents");
+          new AwsProvider(stack, "aws", { region: "eu-west-1" });
+          const provider = new IamOpenidConnectProvider(stack, "gitlab", {
+            url: "https://gitlab.com",
+            clientIdList: ["sts.amazonaws.com"],
+          });
+          for (let i = 0; i < 200; i++) {
+            const document = new DirectPolicyDocument(stack, `doc-${i}`, {
+              statement: statements(random, provider.arn),
+            });
+            new IamRole(stack, `role-${i}`, { name: `r${i}`, assumeRolePolicy: document.json });
+          }
+          if (fast) withFastCdktf(() => app.synth());
+          else app.synth();
+        } finally {
+          if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
+          else process.env.SYNTH_HCL_OUTPUT = previous;
+        }
+        return written(dir);
+      };
+      const stock = synthesized(false);
+      expect(Object.values(stock).join("")).toContain("aws_iam_openid_connect_provider.gitlab.arn");
+      expect(synthesized(true)).toEqual(stock);
+    },
+  );
+
+  test("GIVEN the main job's hooks THEN a trust document's body is written directly, not through cdktf's renderer", () => {
+    const app = new App({ outdir: mkdtempSync(join(scratch, "direct-used-")), hclOutput: true });
+    const stack = new TerraformStack(app, "s");
+    new AwsProvider(stack, "aws", { region: "eu-west-1" });
+    const document = new DirectPolicyDocument(stack, "d", {
+      statement: [{ actions: ["sts:AssumeRoleWithWebIdentity"], effect: "Allow" }],
+    });
+    const stockBody = jest.spyOn(DataAwsIamPolicyDocument.prototype, "toHclTerraform");
+    const fragment = withFastCdktf(() => document.toHclTerraform()) as {
+      data: Record<string, Record<string, Record<string, unknown>>>;
+    };
+    expect(stockBody).not.toHaveBeenCalled();
+    expect(Object.keys(fragment.data.aws_iam_policy_document!.d!)).toEqual([
+      "gitlab_oidc_direct_hcl_body",
+      "//",
+    ]);
+    // AND outside the hooks, cdktf's own
+    document.toHclTerraform();
+    expect(stockBody).toHaveBeenCalledTimes(1);
+    stockBody.mockRestore();
   });
 });

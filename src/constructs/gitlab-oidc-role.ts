@@ -1,4 +1,3 @@
-import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePoliciesExclusive } from "@cdktf/provider-aws/lib/iam-role-policies-exclusive";
@@ -18,6 +17,7 @@ import { ADOPTED_POLICY_KEYS } from "../config/adoption";
 import type { AllowEntry, PolicyDocument } from "../config/schema";
 import { compareCodeUnits, terraformName } from "../model/names";
 import { trustPolicyFor, type IamPolicyDocument } from "../model/trust-policy";
+import { DirectPolicyDocument } from "../terraform/direct-policy-document";
 import { expressionLiteral, expressionLiterals, literalFor, literalMap } from "../terraform/literal";
 import type { SynthesizedImport, SynthesizedRole } from "../terraform/synthesized-stacks";
 import type { GitLabOidcProvider } from "./gitlab-oidc-provider";
@@ -200,7 +200,8 @@ export class GitLabOidcRole extends Construct {
       audiences,
       allow: props.allow,
     });
-    const trust = new DataAwsIamPolicyDocument(this, "trust", {
+    // cdktf's data source, its HCL written directly in the main job's synth (most of a stack's text).
+    const trust = new DirectPolicyDocument(this, "trust", {
       statement: this.trustPolicy.Statement.map((statement) => ({
         sid: statement.Sid && literal(statement.Sid),
         effect: statement.Effect,

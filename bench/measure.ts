@@ -195,6 +195,14 @@ export async function repeat(
         (sample.code !== 0 ? ` (exit ${sample.code})` : "") +
         "\n",
     );
+    if (sample.code !== 0 && options.allowFailure) {
+      // Reported in the table as failed; which tests failed is said here (jest's ✕ and ● lines).
+      const failures = `${sample.stdout}\n${sample.stderr}`
+        .split("\n")
+        .filter((line) => /^\s*(✕|●(?! Console))/.test(line))
+        .slice(0, 20);
+      if (failures.length > 0) process.stderr.write(`${failures.join("\n")}\n`);
+    }
     if (sample.code !== 0 && !options.allowFailure) {
       throw new Error(
         `${label}: \`${command.join(" ")}\` exited with ${sample.code}\n${tail(sample.stderr)}\n${tail(sample.stdout)}`,

@@ -45,7 +45,8 @@ export function rewriteImports(
         .map((name) => name.trim())
         .filter(Boolean)
         .map((name) => {
-          const [imported, local = imported] = name.split(/\s+as\s+/);
+          // A `type X` specifier: the alias below names the type as well.
+          const [imported, local = imported] = name.replace(/^type\s+/, "").split(/\s+as\s+/);
           // `import X = ns.member` is both the value and the type, like the named import it replaces.
           return `import ${local} = ${pkg}Provider.${namespace}.${imported};`;
         })

@@ -275,7 +275,14 @@ export function toolFingerprint(): string {
   if (bundle !== undefined) {
     // One file holds the tool's code with cdktf's, the providers' and every other module it runs:
     // its bytes are the code (hashing dist/src instead read ~140 files on every run, ~15 ms).
-    fingerprint = hash.update(`bundle\0`).update(readFileSync(bundle)).digest("hex");
+    // The bytes the launcher read to run it, when it did (src/runtime/bundle-cache.ts).
+    const launched = (globalThis as Record<symbol, unknown>)[
+      Symbol.for("gitlab-oidc-aws.launched-bundles")
+    ] as Map<string, Buffer> | undefined;
+    fingerprint = hash
+      .update(`bundle\0`)
+      .update(launched?.get(bundle) ?? readFileSync(bundle))
+      .digest("hex");
     return fingerprint;
   }
   for (const name of ["cdktf", "constructs", "@cdktf/provider-aws", "@cdktf/provider-tls"]) {

@@ -35,10 +35,23 @@ const ITEM_KIND = "account item: js-yaml alone (maxDepth - 1), accountSchema, no
 
 /**
  * What the settings' key covers besides their data and the salt: the settings around the accounts (all
- * but `accounts:`, as js-yaml read them) through outerSchema. Keyed by their data as JSON (js-yaml's
- * output is JSON data), `accounts` by how many items it has (the split marks each with a random word).
+ * but `accounts:`, as js-yaml read them) through outerSchema. Keyed by their data (exactJson),
+ * `accounts` by how many items it has (the split marks each with a random word).
  */
 const OUTSIDE_KIND = "settings around the accounts: js-yaml, outerSchema";
+
+/**
+ * js-yaml's data as text that tells every value apart: JSON, with each number and string tagged, so
+ * `.nan` and `.inf` (which JSON writes as null), `-0` (as 0) and a string spelled like a number differ.
+ */
+const exactJson = (data: unknown): string =>
+  JSON.stringify(data, (_key, value: unknown) =>
+    typeof value === "number"
+      ? `${Object.is(value, -0) ? "-0" : String(value)}#n`
+      : typeof value === "string"
+        ? `${value}#s`
+        : value,
+  );
 
 /**
  * The schema output of a config text that the fast reader reads (fastReadable), from the cache where
@@ -61,7 +74,7 @@ export function parseConfigCached(text: string, options: ParseCacheOptions): Con
   );
   // Items and settings are keyed apart ("item\0", "settings\0"): no text can stand for the other.
   const settingsData = { ...read.outside, accounts: read.items.length };
-  const outsideKey = cache.keyOf(`settings\0${OUTSIDE_KIND}\0${JSON.stringify(settingsData)}`);
+  const outsideKey = cache.keyOf(`settings\0${OUTSIDE_KIND}\0${exactJson(settingsData)}`);
   let outside = cache.get(outsideKey) as Omit<ConfigFile, "accounts"> | undefined;
   const settings = outside === undefined ? "parsed" : "reused";
   if (outside === undefined) {

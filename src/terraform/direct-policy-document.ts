@@ -98,7 +98,7 @@ export class DirectPolicyDocument extends DataAwsIamPolicyDocument {
       if (!Array.isArray(identifiers) || !identifiers.every((id) => typeof id === "string")) {
         return resolveInStack(stack, identifiers);
       }
-      const key = identifiers.join("\0");
+      const key = JSON.stringify(identifiers);
       if (!resolved.has(key)) resolved.set(key, resolveInStack(stack, identifiers));
       return resolved.get(key);
     };
@@ -108,7 +108,7 @@ export class DirectPolicyDocument extends DataAwsIamPolicyDocument {
       if (rendered === undefined) return undefined;
       lines.push(`statement {\n${rendered}\n}`);
     }
-    // renderAttributes of { statement: [] } writes `statement` as an empty line.
+    // No statement: "" (cdktf's renderAttributes gives "" for an empty block list, and writes no line).
     return lines.join("\n");
   }
 }

@@ -173,6 +173,34 @@ function written(dir: string): Record<string, string> {
   return Object.fromEntries(filesUnder(dir).map((file) => [file, readFileSync(join(dir, file), "utf8")]));
 }
 
+/**
+ * The files of one stack (with an AWS provider) that `build` fills, synthesized by stock cdktf or, with
+ * `fast`, under the main job's hooks (withFastCdktf), in HCL or JSON.
+ */
+function oneStackFiles(
+  label: string,
+  hcl: boolean,
+  fast: boolean,
+  build: (stack: TerraformStack) => void,
+): Record<string, string> {
+  const dir = mkdtempSync(join(scratch, `${label}-${fast}-`));
+  // cdktf's App and stacks read the format from this variable while they are constructed.
+  const previous = process.env.SYNTH_HCL_OUTPUT;
+  process.env.SYNTH_HCL_OUTPUT = String(hcl);
+  try {
+    const app = new App({ outdir: dir, hclOutput: hcl });
+    const stack = new TerraformStack(app, "stack");
+    new AwsProvider(stack, "aws", { region: "eu-west-1" });
+    build(stack);
+    if (fast) withFastCdktf(() => app.synth());
+    else app.synth();
+  } finally {
+    if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
+    else process.env.SYNTH_HCL_OUTPUT = previous;
+  }
+  return written(dir);
+}
+
 /** Two stacks, the second referring to a resource of the first: a cross-stack reference. */
 function crossStackApp(outdir: string): App {
   const app = new App({ outdir, stackTraces: false });
@@ -321,14 +349,8 @@ describe("withFastExpressionArgs: a function call's plain arguments rendered as 
     (hcl) => {
       const random = seeded(2026);
       const args = Array.from({ length: 300 }, () => plainArgument(random, 3));
-      const synthesized = (fast: boolean): Record<string, string> => {
-        const dir = mkdtempSync(join(scratch, `args-${hcl}-${fast}-`));
-        const previous = process.env.SYNTH_HCL_OUTPUT;
-        process.env.SYNTH_HCL_OUTPUT = String(hcl);
-        try {
-          const app = new App({ outdir: dir, hclOutput: hcl });
-          const stack = new TerraformStack(app, "calls");
-          new AwsProvider(stack, "aws", { region: "eu-west-1" });
+      const synthesized = (fast: boolean) =>
+        oneStackFiles(`args-${hcl}`, hcl, fast, (stack) => {
           args.forEach((arg, i) => {
             new TerraformOutput(stack, `json-${i}`, { value: Fn.jsonencode(arg) });
             if (Array.isArray(arg) && arg.every((item) => typeof item === "string")) {
@@ -336,14 +358,7 @@ describe("withFastExpressionArgs: a function call's plain arguments rendered as 
               new TerraformOutput(stack, `join-${i}`, { value: Fn.join(",", arg as string[]) });
             }
           });
-          if (fast) withFastCdktf(() => app.synth());
-          else app.synth();
-        } finally {
-          if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
-          else process.env.SYNTH_HCL_OUTPUT = previous;
-        }
-        return written(dir);
-      };
+        });
       const stock = synthesized(false);
       expect(Object.values(stock).join("")).toContain("jsonencode(");
       expect(synthesized(true)).toEqual(stock);
@@ -420,15 +435,9 @@ describe("DirectPolicyDocument: its HCL written directly, byte for byte cdktf's"
   test.each([true, false])(
     "GIVEN 200 documents of random statements (hostile strings, references) WHEN synthesized (hcl: %s) THEN stock cdktf's files",
     (hcl) => {
-      const synthesized = (fast: boolean): Record<string, string> => {
-        const random = seeded(25);
-        const dir = mkdtempSync(join(scratch, `direct-${hcl}-${fast}-`));
-        const previous = process.env.SYNTH_HCL_OUTPUT;
-        process.env.SYNTH_HCL_OUTPUT = String(hcl);
-        try {
-          const app = new App({ outdir: dir, hclOutput: hcl });
-          const stack = new TerraformStack(app, "documents");
-          new AwsProvider(stack, "aws", { region: "eu-west-1" });
+      const synthesized = (fast: boolean) =>
+        oneStackFiles(`direct-${hcl}`, hcl, fast, (stack) => {
+          const random = seeded(25);
           const provider = new IamOpenidConnectProvider(stack, "gitlab", {
             url: "https://gitlab.com",
             clientIdList: ["sts.amazonaws.com"],
@@ -439,16 +448,26 @@ describe("DirectPolicyDocument: its HCL written directly, byte for byte cdktf's"
             });
             new IamRole(stack, `role-${i}`, { name: `r${i}`, assumeRolePolicy: document.json });
           }
-          if (fast) withFastCdktf(() => app.synth());
-          else app.synth();
-        } finally {
-          if (previous === undefined) delete process.env.SYNTH_HCL_OUTPUT;
-          else process.env.SYNTH_HCL_OUTPUT = previous;
-        }
-        return written(dir);
-      };
+        });
       const stock = synthesized(false);
       expect(Object.values(stock).join("")).toContain("aws_iam_openid_connect_provider.gitlab.arn");
+      expect(synthesized(true)).toEqual(stock);
+    },
+  );
+
+  test.each([true, false])(
+    "GIVEN a statement string holding a number token WHEN synthesized (hcl: %s) THEN cdktf resolves it, as stock",
+    (hcl) => {
+      const number = String(Lazy.numberValue({ produce: () => 42 }));
+      const synthesized = (fast: boolean) =>
+        oneStackFiles(`number-token-${hcl}`, hcl, fast, (stack) => {
+          const document = new DirectPolicyDocument(stack, "d", {
+            statement: [{ actions: ["sts:AssumeRoleWithWebIdentity"], effect: "Allow", sid: `Sid${number}` }],
+          });
+          new IamRole(stack, "role", { name: "r", assumeRolePolicy: document.json });
+        });
+      const stock = synthesized(false);
+      expect(Object.values(stock).join("")).toContain("Sid42");
       expect(synthesized(true)).toEqual(stock);
     },
   );

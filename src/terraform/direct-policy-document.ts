@@ -36,6 +36,8 @@ import { resolve as resolveInStack } from "cdktf/lib/_tokens";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 import render = require("cdktf/lib/hcl/render");
 import type { Construct } from "constructs";
+// A string cdktf's resolve returns as it is: no string, list or map token, no number token (its tests).
+import { isPlainKeyOrString } from "./fast-resolve";
 import { withReplaced } from "./scoped-patch";
 
 /** The key of the direct body in the data source's fragment: no provider attribute is named so. */
@@ -121,18 +123,16 @@ function renderStrings(values: unknown): string | undefined {
   if (!Array.isArray(values) || Tokenization.isResolvable(values)) return undefined;
   const items: string[] = [];
   for (const value of values) {
-    if (typeof value !== "string" || !isPlain(value)) return undefined;
+    if (typeof value !== "string" || !isPlainKeyOrString(value)) return undefined;
     items.push(renderString(value));
   }
   return `[\n${items.join(",\n")}\n]`;
 }
 
-/** A string with no token in it (cdktf's own test), which cdktf's resolve returns as it is. */
-const isPlain = (value: string): boolean => !Tokenization.isResolvable(value) && !value.includes("TfToken[");
 
 /** `name = "value"` for a plain string, undefined otherwise. */
 function stringAttribute(name: string, value: unknown): string | undefined {
-  return typeof value === "string" && isPlain(value) ? `${name} = ${renderString(value)}` : undefined;
+  return typeof value === "string" && isPlainKeyOrString(value) ? `${name} = ${renderString(value)}` : undefined;
 }
 
 /**

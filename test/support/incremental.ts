@@ -10,8 +10,7 @@ import { generateConfig, generateLock } from "../../bench/generate";
 import { ConfigError } from "../../src/config/rules";
 import type { Config } from "../../src/config/schema";
 import { parseLock, type GitLabLock } from "../../src/gitlab/lock";
-import { formatHcl } from "../../src/terraform/format-hcl";
-import { unwrapInterpolationOnlyStrings } from "../../src/terraform/unwrap-interpolations";
+import { committedHcl } from "../../src/terraform/formatted-hcl";
 import { IamPolicy } from "@cdktf/provider-aws/lib/iam-policy";
 import { defineExtension, type Extension } from "../../src/extension";
 import { STATE_STACK } from "../../src/model/state-access";
@@ -153,7 +152,7 @@ export function wholeAppStackTree(config: Config, extension?: Extension): Record
     app.synth();
     const tree = treeOf(root);
     for (const file of Object.keys(tree).filter((f) => f.endsWith("cdk.tf"))) {
-      tree[file] = formatHcl(unwrapInterpolationOnlyStrings(tree[file]));
+      tree[file] = committedHcl(tree[file]);
       writeFileSync(join(root, file), tree[file]);
     }
     const models = app.node.children.flatMap((child) =>

@@ -38,6 +38,9 @@ import render = require("cdktf/lib/hcl/render");
 import type { Construct } from "constructs";
 // A string cdktf's resolve returns as it is: no string, list or map token, no number token (its tests).
 import { isPlainKeyOrString } from "./fast-resolve";
+import { isInertValue } from "./format-hcl";
+import { committedRegion, committedRegionsOpen } from "./formatted-hcl";
+import { isOneStringLiteral, unwrapInterpolationOnlyStrings } from "./unwrap-interpolations";
 import { withReplaced } from "./scoped-patch";
 
 /** The key of the direct body in the data source's fragment: no provider attribute is named so. */
@@ -104,92 +107,154 @@ export class DirectPolicyDocument extends DataAwsIamPolicyDocument {
       if (!resolved.has(key)) resolved.set(key, resolveInStack(stack, identifiers));
       return resolved.get(key);
     };
-    const lines: string[] = [];
-    for (const statement of this.statements) {
-      const rendered = renderStatement(statement, resolveIdentifiers);
-      if (rendered === undefined) return undefined;
-      lines.push(`statement {\n${rendered}\n}`);
+    // In its committed form where every value allows (no formatting or unwrapping after), else as
+    // cdktf renders it (formatted with the rest of the stack), else cdktf's own path.
+    for (const form of committedRegionsOpen(stack) ? [COMMITTED, RAW] : [RAW]) {
+      const lines: string[] = [];
+      let complete = true;
+      for (const statement of this.statements) {
+        if (!renderStatement(statement, resolveIdentifiers, form, lines)) {
+          complete = false;
+          break;
+        }
+      }
+      if (!complete) continue;
+      // No statement: "" (cdktf's renderAttributes gives "" for an empty block list, and writes no line).
+      if (lines.length === 0) return "";
+      const body = lines.join("\n");
+      return form === COMMITTED ? committedRegion(stack, body)! : body;
     }
-    // No statement: "" (cdktf's renderAttributes gives "" for an empty block list, and writes no line).
-    return lines.join("\n");
+    return undefined;
   }
 }
 
 /** A string as cdktf renders a string list's element (its renderString: quotes, heredocs). */
 const renderString = (value: string): string => render.renderListValue(value, "stringList") as string;
 
-/** `[\n"a",\n"b"\n]`: a string list as cdktf renders it; undefined for anything but strings. */
-function renderStrings(values: unknown): string | undefined {
-  if (!Array.isArray(values) || Tokenization.isResolvable(values)) return undefined;
-  const items: string[] = [];
-  for (const value of values) {
-    if (typeof value !== "string" || !isPlainKeyOrString(value)) return undefined;
-    items.push(renderString(value));
-  }
-  return `[\n${items.join(",\n")}\n]`;
+/**
+ * How a body's lines are written: as cdktf renders them (no indentation, no alignment; formatHcl lays
+ * them out with the rest of the stack), or in their committed form (formatHcl's layout, references
+ * unwrapped), which takes only values that formatHcl would leave as they are.
+ */
+interface BodyForm {
+  /** A string value as it is written, or undefined where this form cannot write it. */
+  value(text: string): string | undefined;
+  /** The indentation of a line at `depth` (the body's own lines are at depth 1). */
+  indent(depth: number): string;
+  /** Whether the `=` of a run of one-line attributes is aligned (formatHcl's layout). */
+  readonly aligned: boolean;
 }
 
+const RAW: BodyForm = {
+  value: (text) => (isPlainKeyOrString(text) ? renderString(text) : undefined),
+  indent: () => "",
+  aligned: false,
+};
 
-/** `name = "value"` for a plain string, undefined otherwise. */
-function stringAttribute(name: string, value: unknown): string | undefined {
-  return typeof value === "string" && isPlainKeyOrString(value) ? `${name} = ${renderString(value)}` : undefined;
+/** Committed values by their text, while withDirectPolicyDocuments runs (null: not inert). */
+let committedValues = new Map<string, string | null>();
+
+const INDENTS = ["", "  ", "    ", "      ", "        "];
+
+const COMMITTED: BodyForm = {
+  value: (text) => {
+    let written = committedValues.get(text);
+    if (written === undefined) {
+      const rendered = isPlainKeyOrString(text) ? renderString(text) : "";
+      const unwrapped = isOneStringLiteral(rendered) ? unwrapInterpolationOnlyStrings(rendered) : "";
+      written = isInertValue(unwrapped) ? unwrapped : null;
+      committedValues.set(text, written);
+    }
+    return written ?? undefined;
+  },
+  indent: (depth) => INDENTS[depth]!,
+  aligned: true,
+};
+
+/** `[`, the elements at depth + 1, `]` at depth: a string list as `form` writes it; false for anything but strings. */
+function pushStrings(values: unknown, form: BodyForm, depth: number, head: string, lines: string[]): boolean {
+  if (!Array.isArray(values) || Tokenization.isResolvable(values)) return false;
+  const items: string[] = [];
+  const indent = form.indent(depth + 1);
+  for (const value of values) {
+    if (typeof value !== "string") return false;
+    const written = form.value(value);
+    if (written === undefined) return false;
+    items.push(indent + written);
+  }
+  // No element: an empty line between the brackets, as cdktf renders it.
+  lines.push(`${head}[`, items.join(",\n"), `${form.indent(depth)}]`);
+  return true;
 }
 
 /**
- * One statement's attributes as cdktf renders them (actions, effect, sid, condition blocks, principals
- * blocks, in the provider's order), or undefined where the direct body does not apply.
+ * Writes one statement's lines (actions, effect, sid, condition blocks, principals blocks, in the
+ * provider's order) at depth 1 in `form`; false where the direct body does not apply.
  */
 function renderStatement(
   statement: DataAwsIamPolicyDocumentStatement,
   resolveIdentifiers: (identifiers: unknown) => unknown,
-): string | undefined {
+  form: BodyForm,
+  lines: string[],
+): boolean {
   if (Tokenization.isResolvable(statement) || Object.getPrototypeOf(statement) !== Object.prototype) {
-    return undefined;
+    return false;
   }
   for (const [key, value] of Object.entries(statement)) {
-    if (value !== undefined && !STATEMENT_KEYS.has(key)) return undefined;
+    if (value !== undefined && !STATEMENT_KEYS.has(key)) return false;
   }
-  const attributes: string[] = [];
+  const at1 = form.indent(1);
+  const at2 = form.indent(2);
+  const at3 = form.indent(3);
+  lines.push(`${at1}statement {`);
+  const first = lines.length;
   if (statement.actions !== undefined) {
-    const actions = renderStrings(statement.actions);
-    if (actions === undefined) return undefined;
-    attributes.push(`actions = ${actions}`);
+    if (!pushStrings(statement.actions, form, 2, `${at2}actions = `, lines)) return false;
   }
+  // effect and sid: one run of one-line attributes, `=` aligned in the committed form.
+  const width = form.aligned ? (statement.effect !== undefined ? 6 : 3) : 0;
   for (const [name, value] of [
     ["effect", statement.effect],
     ["sid", statement.sid],
   ] as const) {
     if (value === undefined) continue;
-    const attribute = stringAttribute(name, value);
-    if (attribute === undefined) return undefined;
-    attributes.push(attribute);
+    const written = typeof value === "string" ? form.value(value) : undefined;
+    if (written === undefined) return false;
+    lines.push(`${at2}${name.padEnd(width)} = ${written}`);
   }
   if (statement.condition !== undefined) {
-    const blocks = renderBlocks<Condition>("condition", statement.condition, (condition) => {
+    const ok = eachBlock<Condition>(statement.condition, form, lines, (condition) => {
       const keys = Object.keys(condition);
-      if (keys.some((key) => !["test", "values", "variable"].includes(key))) return undefined;
-      const test = stringAttribute("test", condition.test);
-      const values = renderStrings(condition.values);
-      const variable = stringAttribute("variable", condition.variable);
-      if (test === undefined || values === undefined || variable === undefined) return undefined;
-      return `${test}\nvalues = ${values}\n${variable}`;
+      if (keys.some((key) => !["test", "values", "variable"].includes(key))) return false;
+      const test = typeof condition.test === "string" ? form.value(condition.test) : undefined;
+      const variable = typeof condition.variable === "string" ? form.value(condition.variable) : undefined;
+      if (test === undefined || variable === undefined) return false;
+      lines.push(`${at2}condition {`, `${at3}test = ${test}`);
+      if (!pushStrings(condition.values, form, 3, `${at3}values = `, lines)) return false;
+      lines.push(`${at3}variable = ${variable}`, `${at2}}`);
+      return true;
     });
-    if (blocks === undefined) return undefined;
-    attributes.push(blocks);
+    if (!ok) return false;
   }
   if (statement.principals !== undefined) {
-    const blocks = renderBlocks<Principals>("principals", statement.principals, (principals) => {
+    const ok = eachBlock<Principals>(statement.principals, form, lines, (principals) => {
       const keys = Object.keys(principals);
-      if (keys.some((key) => !["identifiers", "type"].includes(key))) return undefined;
-      const identifiers = renderStrings(resolveIdentifiers(principals.identifiers));
-      const type = stringAttribute("type", principals.type);
-      if (identifiers === undefined || type === undefined) return undefined;
-      return `identifiers = ${identifiers}\n${type}`;
+      if (keys.some((key) => !["identifiers", "type"].includes(key))) return false;
+      const type = typeof principals.type === "string" ? form.value(principals.type) : undefined;
+      if (type === undefined) return false;
+      lines.push(`${at2}principals {`);
+      if (!pushStrings(resolveIdentifiers(principals.identifiers), form, 3, `${at3}identifiers = `, lines)) {
+        return false;
+      }
+      lines.push(`${at3}type = ${type}`, `${at2}}`);
+      return true;
     });
-    if (blocks === undefined) return undefined;
-    attributes.push(blocks);
+    if (!ok) return false;
   }
-  return attributes.join("\n");
+  // No attribute: an empty line in the block, as cdktf renders it.
+  if (lines.length === first) lines.push("");
+  lines.push(`${at1}}`);
+  return true;
 }
 
 interface Condition {
@@ -203,14 +268,23 @@ interface Principals {
   readonly type?: unknown;
 }
 
-/** `name {\n…\n}` per element, joined by newlines (cdktf's renderList of a block list). */
-function renderBlocks<T extends object>(
-  name: string,
+/**
+ * Calls `write` for each element of a block list (cdktf's renderList); false if any is not a plain
+ * object or `write` refuses it. An empty list is an empty line, as cdktf renders it; the committed
+ * form refuses it (two in a row would be one blank line after formatHcl).
+ */
+function eachBlock<T extends object>(
   elements: unknown,
-  renderElement: (element: T) => string | undefined,
-): string | undefined {
-  if (!Array.isArray(elements) || Tokenization.isResolvable(elements)) return undefined;
-  const blocks: string[] = [];
+  form: BodyForm,
+  lines: string[],
+  write: (element: T) => boolean,
+): boolean {
+  if (!Array.isArray(elements) || Tokenization.isResolvable(elements)) return false;
+  if (elements.length === 0) {
+    if (form.aligned) return false;
+    lines.push("");
+    return true;
+  }
   for (const element of elements as unknown[]) {
     if (
       typeof element !== "object" ||
@@ -218,13 +292,11 @@ function renderBlocks<T extends object>(
       Tokenization.isResolvable(element) ||
       Object.getPrototypeOf(element) !== Object.prototype
     ) {
-      return undefined;
+      return false;
     }
-    const rendered = renderElement(element as T);
-    if (rendered === undefined) return undefined;
-    blocks.push(`${name} {\n${rendered}\n}`);
+    if (!write(element as T)) return false;
   }
-  return blocks.join("\n");
+  return true;
 }
 
 type RenderDatasource = typeof render.renderDatasource;
@@ -251,6 +323,9 @@ export function withDirectPolicyDocuments<T>(work: () => T): T {
     return withReplaced(render as { renderDatasource: RenderDatasource }, "renderDatasource", renderDatasource, work);
   } finally {
     direct = previous;
-    if (!previous) resolvedIdentifiers = new WeakMap();
+    if (!previous) {
+      resolvedIdentifiers = new WeakMap();
+      committedValues = new Map();
+    }
   }
 }

@@ -64,6 +64,22 @@ export function formatHcl(raw: string): string {
   return `${text.slice(0, end)}\n`;
 }
 
+/**
+ * Whether formatHcl writes a line made of `value` (a one-line attribute's value after `name = `, or a
+ * list element before its `,`) with `value` exactly as it is: one line with nothing for `trim` to
+ * remove, no bracket outside its strings that would move a depth, no one-line braces to space, and no
+ * `name =` of its own to align. How a writer that lays out its own lines (./direct-policy-document.ts)
+ * knows its layout is formatHcl's; anything else goes through formatHcl.
+ */
+export function isInertValue(value: string): boolean {
+  if (value.length === 0 || value.trim() !== value) return false;
+  for (let i = 0; i < value.length; i++) if (isLineTerminator(value.charCodeAt(i))) return false;
+  balance(value);
+  return (
+    net === 0 && leadingClosers === 0 && spaceOneLineBraces(value) === value && attributeKeyWidth(value) === -1
+  );
+}
+
 /** `balance`'s results for the line it last scanned (module state: no object per line). */
 let leadingClosers = 0;
 let net = 0;

@@ -7,21 +7,37 @@
  * (`"${jsonencode({ "a" = "b" })}"`), `$${` is a literal, and heredocs are not produced by cdktf.
  */
 export function unwrapInterpolationOnlyStrings(hcl: string): string {
+  return unwrap(hcl, undefined)!;
+}
+
+/**
+ * unwrapInterpolationOnlyStrings, or undefined when the scan reads `marker` inside a string literal or a
+ * comment: a placeholder line (./formatted-hcl.ts) the scan must reach as code, as it would reach the
+ * text the placeholder stands for.
+ */
+export function unwrapKeepingInCode(hcl: string, marker: string): string | undefined {
+  return unwrap(hcl, marker);
+}
+
+function unwrap(hcl: string, marker: string | undefined): string | undefined {
   let out = "";
   let i = 0;
   while (i < hcl.length) {
     if (hcl[i] === "#" || (hcl[i] === "/" && hcl[i + 1] === "/")) {
       const end = hcl.indexOf("\n", i);
       const stop = end === -1 ? hcl.length : end;
-      out += hcl.slice(i, stop);
+      const comment = hcl.slice(i, stop);
+      if (marker !== undefined && comment.includes(marker)) return undefined;
+      out += comment;
       i = stop;
     } else if (hcl[i] === '"') {
       const end = endOfString(hcl, i);
       const literal = hcl.slice(i, end);
+      if (marker !== undefined && literal.includes(marker)) return undefined;
       const inner = literal.slice(3, -2);
       const onlyInterpolation =
         literal.startsWith('"${') && literal.endsWith('}"') && endOfInterpolation(literal, 1) === literal.length - 1;
-      out += onlyInterpolation ? unwrapInterpolationOnlyStrings(inner) : literal;
+      out += onlyInterpolation ? unwrap(inner, undefined)! : literal;
       i = end;
     } else {
       // Up to the next character that may start a comment or a string, in one piece.
@@ -32,6 +48,20 @@ export function unwrapInterpolationOnlyStrings(hcl: string): string {
     }
   }
   return out;
+}
+
+/**
+ * Whether `text` is one whole string literal to this scanner (it ends at `text`'s last character), so
+ * unwrapping it alone gives what unwrapping it within a stack's text does: how a writer that unwraps
+ * its own values (./direct-policy-document.ts) knows its result is this scanner's.
+ */
+export function isOneStringLiteral(text: string): boolean {
+  if (text.charCodeAt(0) !== 34 /* " */) return false;
+  try {
+    return endOfString(text, 0) === text.length;
+  } catch {
+    return false;
+  }
 }
 
 /** Index just past the string literal that opens at `start` (a `"`). */

@@ -5,6 +5,8 @@
  * the literal import IDs and instance key, in HCL and in JSON, and the model read back equals what the
  * stack describes.
  */
+import type { RoleContext } from "../src/config/rules";
+import type { RoleConfig } from "../src/config/schema";
 import { parse as parseHcl } from "@cdktf/hcl2json";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,7 +19,17 @@ import { ADOPTED_ARN as ARN, ADOPTED_POLICY as POLICY, hostileAdoption } from ".
 
 jest.mock("../src/config/rules", () => {
   const actual = jest.requireActual<typeof import("../src/config/rules")>("../src/config/rules");
-  return { ...actual, checkRole: () => [], checkAccountFields: () => [], checkAudienceList: () => [] };
+  return {
+    ...actual,
+    checkRole: () => [],
+    // No problem found, and the trust policy built as the unmocked check builds it.
+    checkRoleAndTrust: (role: RoleConfig, context: RoleContext) => ({
+      problems: [],
+      trustPolicy: actual.roleTrustPolicy(role, context),
+    }),
+    checkAccountFields: () => [],
+    checkAudienceList: () => [],
+  };
 });
 
 type Block = Record<string, unknown>;

@@ -13,7 +13,13 @@ import {
   type SubClaimComponent,
 } from "../src/model/claims";
 import { formatSubject, operatorFor } from "../src/model/subjects";
-import { policyLength, trustPolicyFor, type IamPolicyDocument } from "../src/model/trust-policy";
+import {
+  policyLength,
+  policyLengthOfJson,
+  trustPolicyFor,
+  withProviderArn,
+  type IamPolicyDocument,
+} from "../src/model/trust-policy";
 import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
 import {
   lockFor,
@@ -24,6 +30,7 @@ import {
   type RawConfig,
 } from "./support/configs";
 import { synthesizedExample } from "./support/example";
+import { seeded } from "./support/seeded";
 
 /** The default audience (gitlab.audience unset): the component's default aud. */
 const AUD = "sts.amazonaws.com";
@@ -162,6 +169,35 @@ describe("trust policy structure", () => {
       expect(subValues.length).toBeGreaterThan(0);
       for (const value of statement.Condition.StringEquals["gitlab.com:sub"] ?? [])
         expect(value).not.toMatch(/[*?]/);
+    }
+  });
+
+  test("withProviderArn: the policy for one provider ARN, moved to another, is the policy built for that one", () => {
+    // GIVEN grants under each setting that shapes a statement (IDs pinned or not, a custom sub claim)
+    const web = { project: "acme/web", branches: ["main", "release/*"] };
+    const platform = { group: "acme/platform", tags: ["v*"] };
+    const cases = [
+      { issuerHost: "gitlab.com", pinIds: true, lock, allow: [web, platform] },
+      { issuerHost: "gitlab.com", pinIds: false, allow: [web, platform] },
+      {
+        issuerHost: "gitlab.example.com",
+        lock,
+        subClaim: ["project_id", "ref_type", "ref", "ref_protected"] as SubClaimComponent[],
+        allow: [web],
+      },
+    ];
+    for (const props of cases) {
+      const audiences = [AUD, OLD_AUD];
+      const literal = trustPolicyFor({
+        ...props,
+        audiences,
+        providerArn: "arn:aws:iam::111111111111:oidc-provider/gitlab.com",
+      });
+      const reference = "${aws_iam_openid_connect_provider.gitlab.arn}";
+      // WHEN the checked policy is moved to the stack's reference THEN it is the one built for the reference
+      expect(withProviderArn(literal, reference)).toEqual(
+        trustPolicyFor({ ...props, audiences, providerArn: reference }),
+      );
     }
   });
 
@@ -734,6 +770,57 @@ describe("trust policy length", () => {
       (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
     );
   }
+
+  test("GIVEN 2,000 random documents WHEN measured THEN policyLength is the length of their rendering", () => {
+    // Strings with what the count treats specially (escapes, pairs, lone surrogates, quotes, controls);
+    // values of every JSON kind, one-element lists, undefined members, and a few non-plain values.
+    const random = seeded(2048);
+    const pieces = [
+      "a",
+      "<",
+      ">",
+      "&",
+      "\u2028",
+      "\u2029",
+      "😀",
+      "\uD83D",
+      "\uDE00",
+      '"',
+      "\\",
+      "\n",
+      "\u0001",
+      "é",
+      "",
+    ];
+    const text = () => Array.from({ length: random(4) }, () => pieces[random(pieces.length)]).join("");
+    const value = (depth: number): unknown => {
+      const kind = random(depth > 3 ? 6 : 10);
+      if (kind < 3) return text();
+      if (kind === 3) return [0, -0, 1.5, -7e-9, 1e21][random(5)];
+      if (kind === 4) return [true, false, null][random(3)];
+      if (kind === 5) return random(40) === 0 ? [NaN, undefined, new Date(0)][random(3)] : text();
+      if (kind < 8) return Array.from({ length: random(4) }, () => value(depth + 1));
+      return Object.fromEntries(
+        Array.from({ length: random(4) }, () => [text(), random(8) === 0 ? undefined : value(depth + 1)]),
+      );
+    };
+    /** A length, or the error measuring threw (a document that renders to nothing throws in both). */
+    const outcome = (measure: (document: unknown) => number, document: unknown) => {
+      try {
+        return measure(document);
+      } catch (error) {
+        return String(error);
+      }
+    };
+    let measured = 0;
+    for (let i = 0; i < 2000; i++) {
+      const document = value(0);
+      const length = outcome(policyLength, document);
+      if (typeof length === "number") measured++;
+      expect({ document, length }).toEqual({ document, length: outcome(policyLengthOfJson, document) });
+    }
+    expect(measured).toBeGreaterThan(1900);
+  });
 
   test("policyLength counts code points: a surrogate pair is one character, a lone surrogate one", () => {
     // GIVEN documents with a character outside the BMP (two UTF-16 units) and lone surrogates

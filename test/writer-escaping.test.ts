@@ -5,6 +5,8 @@
  * @cdktf/hcl2json: no block appears that the constructs did not make, and every value, read as
  * Terraform reads a template (`$${` → `${`, `%%{` → `%{`), is the literal input.
  */
+import type { RoleContext } from "../src/config/rules";
+import type { RoleConfig } from "../src/config/schema";
 import { parse as parseHcl } from "@cdktf/hcl2json";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,7 +26,17 @@ import {
 // A value that got past validation: the constructs' rules accept everything in this file.
 jest.mock("../src/config/rules", () => {
   const actual = jest.requireActual<typeof import("../src/config/rules")>("../src/config/rules");
-  return { ...actual, checkRole: () => [], checkAccountFields: () => [], checkAudienceList: () => [] };
+  return {
+    ...actual,
+    checkRole: () => [],
+    // No problem found, and the trust policy built as the unmocked check builds it.
+    checkRoleAndTrust: (role: RoleConfig, context: RoleContext) => ({
+      problems: [],
+      trustPolicy: actual.roleTrustPolicy(role, context),
+    }),
+    checkAccountFields: () => [],
+    checkAudienceList: () => [],
+  };
 });
 
 type Block = Record<string, unknown>;

@@ -12,7 +12,13 @@ import { GITLAB_COM_CLAIM_KEYS, GITLAB_COM_ISSUER_HOST, isSuppliedClaim } from "
 import { grantIssues, NOT_IN_LOCK, type TrustSettings } from "../model/grants";
 
 export { NOT_IN_LOCK } from "../model/grants";
-import { issuerHost, oidcProviderArn, policyLength, trustPolicyFor } from "../model/trust-policy";
+import {
+  issuerHost,
+  oidcProviderArn,
+  policyLength,
+  trustPolicyFor,
+  type IamPolicyDocument,
+} from "../model/trust-policy";
 import { terraformName } from "../model/names";
 import {
   audienceProblem,
@@ -275,6 +281,19 @@ export function checkRole(
   context: RoleContext,
   path: readonly (string | number)[],
 ): Problem[] {
+  return checkRoleAndTrust(role, context, path).problems;
+}
+
+/**
+ * checkRole, and the trust policy it measured (trusting the account's provider ARN as a literal) when
+ * it found no problem: the construct writes that policy, with its own reference to the provider
+ * (withProviderArn), instead of building it a second time.
+ */
+export function checkRoleAndTrust(
+  role: RoleConfig,
+  context: RoleContext,
+  path: readonly (string | number)[],
+): { readonly problems: Problem[]; readonly trustPolicy?: IamPolicyDocument } {
   const problems: Problem[] = [];
   const at = (suffix: (string | number)[], message: string) =>
     problems.push({ path: [...path, ...suffix], message });
@@ -365,13 +384,9 @@ export function checkRole(
     );
   }
 
-  if (problems.length === 0) {
-    const trustPolicy = trustPolicyFor({
-      ...settings,
-      providerArn: oidcProviderArn(context.partition, context.accountId, providerUrlOf(context.gitlab)),
-      audiences: roleAudiences(context.gitlab, role),
-      allow: role.allow,
-    });
+  if (problems.length > 0) return { problems };
+  {
+    const trustPolicy = roleTrustPolicy(role, context);
     const length = policyLength(trustPolicy);
     const quota = context.limits.trustPolicyLength;
     if (length > quota) {
@@ -382,8 +397,18 @@ export function checkRole(
           (quota < 8192 ? ", or raise the quota and set limits.trustPolicyLength" : ""),
       );
     }
+    return problems.length > 0 ? { problems } : { problems, trustPolicy };
   }
-  return problems;
+}
+
+/** The role's trust policy under `context`, trusting the account's provider by its ARN (a literal). */
+export function roleTrustPolicy(role: RoleConfig, context: RoleContext): IamPolicyDocument {
+  return trustPolicyFor({
+    ...trustSettingsOf(context.gitlab, context.lock, role),
+    providerArn: oidcProviderArn(context.partition, context.accountId, providerUrlOf(context.gitlab)),
+    audiences: roleAudiences(context.gitlab, role),
+    allow: role.allow,
+  });
 }
 
 /** An identity policy names no principal: IAM refuses `Principal`/`NotPrincipal` there at apply. */

@@ -6,17 +6,16 @@ import { IamRolePolicyAttachmentsExclusive } from "@cdktf/provider-aws/lib/iam-r
 import { Fn, TerraformIterator } from "cdktf";
 import { Construct } from "constructs";
 import {
-  checkRole,
+  checkRoleAndTrust,
   ConfigError,
   providerUrlOf,
   roleAudiences,
-  trustSettingsOf,
   type RoleContext,
 } from "../config/rules";
 import { ADOPTED_POLICY_KEYS } from "../config/adoption";
 import type { AllowEntry, PolicyDocument } from "../config/schema";
 import { compareCodeUnits, terraformName } from "../model/names";
-import { trustPolicyFor, type IamPolicyDocument } from "../model/trust-policy";
+import { withProviderArn, type IamPolicyDocument } from "../model/trust-policy";
 import { DirectPolicyDocument } from "../terraform/direct-policy-document";
 import { expressionLiteral, expressionLiterals, literalFor, literalMap } from "../terraform/literal";
 import type { SynthesizedImport, SynthesizedRole } from "../terraform/synthesized-stacks";
@@ -141,7 +140,7 @@ export class GitLabOidcRole extends Construct {
     const maxSessionDuration = props.maxSessionDuration ?? 3600;
     const audience =
       typeof props.audience === "string" ? props.audience : props.audience && [...props.audience];
-    const problems = checkRole(
+    const { problems, trustPolicy: checkedTrustPolicy } = checkRoleAndTrust(
       {
         name: props.name,
         ...(audience !== undefined ? { audience } : {}),
@@ -193,13 +192,9 @@ export class GitLabOidcRole extends Construct {
     const name = terraformName(props.name);
     // Every value from the config reaches cdktf through this escape, so it stays a literal in Terraform.
     const literal = literalFor(this);
-    this.trustPolicy = trustPolicyFor({
-      ...trustSettingsOf(props.context.gitlab, props.context.lock, props),
-      issuerHost: props.provider.issuerHost,
-      providerArn: props.provider.arn,
-      audiences,
-      allow: props.allow,
-    });
+    // The policy checkRole measured (the same settings, audiences and grants, for the same issuer: checked
+    // above), trusting this provider's ARN reference.
+    this.trustPolicy = withProviderArn(checkedTrustPolicy!, props.provider.arn);
     // cdktf's data source, its HCL written directly in the main job's synth (most of a stack's text).
     const trust = new DirectPolicyDocument(this, "trust", {
       statement: this.trustPolicy.Statement.map((statement) => ({

@@ -69,6 +69,20 @@ function statementSid(
   return operator === "StringEquals" ? EXACT_SUBJECTS_SID : WILDCARD_SUBJECTS_SID;
 }
 
+/**
+ * `policy` (trustPolicyFor's) trusting `providerArn` instead: trustPolicyFor writes the provider's ARN
+ * only as each statement's federated principal, so this equals trustPolicyFor with that ARN.
+ */
+export function withProviderArn(policy: IamPolicyDocument, providerArn: string): IamPolicyDocument {
+  return {
+    ...policy,
+    Statement: policy.Statement.map((statement) => ({
+      ...statement,
+      Principal: { Federated: [providerArn] },
+    })),
+  };
+}
+
 export function trustPolicyFor(props: TrustPolicyProps): IamPolicyDocument {
   const audKey = `${props.issuerHost}:aud`;
   const subKey = `${props.issuerHost}:sub`;
@@ -121,6 +135,15 @@ export function trustPolicyFor(props: TrustPolicyProps): IamPolicyDocument {
  * characters are counted as code points.
  */
 export function policyLength(document: unknown): number {
+  // Summed over the document, without building the compacted copy and its JSON: it runs for every
+  // role's trust policy and inline policies, twice per synth. Anything but plain JSON data is measured
+  // by its rendering (policyLengthOfJson).
+  const length = plainLength(document, 0);
+  return length >= 0 ? length : policyLengthOfJson(document);
+}
+
+/** policyLength by rendering the compacted document: the definition, for what plainLength does not take. */
+export function policyLengthOfJson(document: unknown): number {
   const compact = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.length === 1 ? compact(value[0]) : value.map(compact);
     if (value && typeof value === "object") {
@@ -135,4 +158,64 @@ export function policyLength(document: unknown): number {
   // Code points: UTF-16 units less one per surrogate pair (a lone surrogate is one, as in `[...json]`),
   // without building an array of every character.
   return json.length - (json.match(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g)?.length ?? 0);
+}
+
+/** Deeper than any policy: a cycle or a pathological document goes to policyLengthOfJson (its error). */
+const MAX_PLAIN_DEPTH = 64;
+
+/**
+ * policyLength of plain JSON data (strings, finite numbers, booleans, null, arrays, objects of the
+ * Object prototype with such values), -1 for anything else. An array of one element counts as that
+ * element; an object's undefined values are left out, as JSON.stringify leaves them.
+ */
+function plainLength(value: unknown, depth: number): number {
+  if (typeof value === "string") return stringLength(value);
+  if (typeof value === "boolean") return value ? 4 : 5;
+  if (typeof value === "number") return Number.isFinite(value) ? JSON.stringify(value).length : -1;
+  if (value === null) return 4;
+  if (typeof value !== "object" || depth > MAX_PLAIN_DEPTH) return -1;
+  if (Array.isArray(value)) {
+    if (value.length === 1) return plainLength(value[0], depth + 1);
+    let length = value.length > 0 ? value.length + 1 : 2; // brackets and commas
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) return -1;
+      const element = plainLength(value[i], depth + 1);
+      if (element < 0) return -1;
+      length += element;
+    }
+    return length;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return -1;
+  let length = 2;
+  let members = 0;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const member = (value as Record<string, unknown>)[key];
+    if (member === undefined) continue;
+    const inner = plainLength(member, depth + 1);
+    if (inner < 0) return -1;
+    length += stringLength(key) + 1 + inner;
+    members++;
+  }
+  return members > 0 ? length + members - 1 : length;
+}
+
+/** A string's JSON length in code points, `<>&` U+2028 U+2029 as six-character escapes. */
+function stringLength(text: string): number {
+  const length = JSON.stringify(text).length;
+  if (!/[<>&\u2028\u2029\uD800-\uDFFF]/.test(text)) return length;
+  let extra = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 60 || c === 62 || c === 38 || c === 0x2028 || c === 0x2029) extra += 5;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      // A pair is one code point; JSON.stringify escapes a lone surrogate (six characters, counted).
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        extra -= 1;
+        i++;
+      }
+    }
+  }
+  return length + extra;
 }

@@ -789,6 +789,9 @@ describe("trust policy length", () => {
       "\\",
       "\n",
       "\u0001",
+      "\t",
+      "\u007f",
+      "\u001f",
       "é",
       "",
     ];

@@ -200,22 +200,31 @@ function plainLength(value: unknown, depth: number): number {
   return members > 0 ? length + members - 1 : length;
 }
 
-/** A string's JSON length in code points, `<>&` U+2028 U+2029 as six-character escapes. */
+/**
+ * A string's JSON length in code points: JSON.stringify's escapes (`\"`, `\\`, `\n`-style, `\u00XX`
+ * for other controls, `\uDXXX` for a lone surrogate), Go's six-character escapes of `<>&` U+2028
+ * U+2029, and a surrogate pair as one code point. One pass, no string made.
+ */
 function stringLength(text: string): number {
-  const length = JSON.stringify(text).length;
-  if (!/[<>&\u2028\u2029\uD800-\uDFFF]/.test(text)) return length;
-  let extra = 0;
+  let length = text.length + 2;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 60 || c === 62 || c === 38 || c === 0x2028 || c === 0x2029) extra += 5;
-    else if (c >= 0xd800 && c <= 0xdbff) {
+    if (c >= 0x20 && c < 0x7f) {
+      if (c === 34 || c === 92) length += 1;
+      else if (c === 60 || c === 62 || c === 38) length += 5;
+    } else if (c < 0x20) {
+      length += c === 8 || c === 9 || c === 10 || c === 12 || c === 13 ? 1 : 5;
+    } else if (c === 0x2028 || c === 0x2029) {
+      length += 5;
+    } else if (c >= 0xd800 && c <= 0xdfff) {
       const next = text.charCodeAt(i + 1);
-      // A pair is one code point; JSON.stringify escapes a lone surrogate (six characters, counted).
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        extra -= 1;
+      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        length -= 1; // a pair: one code point
         i++;
+      } else {
+        length += 5; // a lone surrogate: JSON.stringify writes \uDXXX
       }
     }
   }
-  return length + extra;
+  return length;
 }

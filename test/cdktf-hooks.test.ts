@@ -26,6 +26,10 @@ import type { Config } from "../src/config/schema";
 import { lockPathFor } from "../src/gitlab/lock";
 import { buildApp } from "../src/synth";
 import { SkippedPrepareError, withFastCdktf } from "../src/terraform/cdktf-hooks";
+import {
+  DirectRolePoliciesExclusive,
+  DirectRolePolicyAttachmentsExclusive,
+} from "../src/terraform/direct-exclusive";
 import { DirectPolicyDocument } from "../src/terraform/direct-policy-document";
 import { isPlainArgument } from "../src/terraform/fast-expression-args";
 import { cdktfOwnResolve, fastResolve, withFastResolve } from "../src/terraform/fast-resolve";
@@ -513,6 +517,57 @@ describe("DirectPolicyDocument: its HCL written directly, byte for byte cdktf's"
       /2 committed regions were rendered for stack stack, 1 found in its HCL/,
     );
   });
+
+  test.each([
+    ["committed", "well-formed"],
+    ["committed", "hostile"],
+    [false, "hostile"],
+  ] as const)(
+    "GIVEN 100 roles' exclusive resources with random names, some with meta-arguments or overrides WHEN synthesized (hcl: %s, names: %s) THEN stock cdktf's files",
+    (format, mix) => {
+      const regions: number[] = [];
+      const tame = ["a", "*", ":", " ", "é", "$${y}", "%%{z}", "${x}", "[]", "=", "/", "-"];
+      const synthesized = (fast: boolean) =>
+        oneStackFiles(
+          `exclusive-${format}-${mix}`,
+          format,
+          fast,
+          (stack) => {
+            const random = seeded(31);
+            const names = () =>
+              Array.from({ length: random(4) }, () =>
+                Array.from({ length: random(5) }, () =>
+                  mix === "hostile" && random(10) === 0
+                    ? pieces[random(pieces.length)]
+                    : tame[random(tame.length)],
+                ).join(""),
+              );
+            for (let i = 0; i < 100; i++) {
+              const role = new IamRole(stack, `role-${i}`, { name: `r${i}`, assumeRolePolicy: "{}" });
+              const attachments = new DirectRolePolicyAttachmentsExclusive(stack, `managed-${i}`, {
+                roleName: role.name,
+                names: names(),
+              });
+              const policies = new DirectRolePoliciesExclusive(stack, `inline-${i}`, {
+                roleName: role.name,
+                names: names(),
+              });
+              // Now and then what the direct body does not write: cdktf's own path for that one.
+              if (random(20) === 0) attachments.count = 1;
+              if (random(20) === 0) policies.addOverride("lifecycle.prevent_destroy", true);
+              if (random(20) === 0) policies.policyNames = ["set-later"];
+            }
+          },
+          regions,
+        );
+      const stock = synthesized(false);
+      expect(Object.values(stock).join("")).toContain("aws_iam_role_policies_exclusive");
+      expect(synthesized(true)).toEqual(stock);
+      // AND in the main job's synth most well-formed ones are committed regions (a hostile name sends
+      // its resource through cdktf, or, where it puts the unwrapping out of step, the whole stack)
+      if (format === "committed" && mix === "well-formed") expect(regions[0]).toBeGreaterThan(150);
+    },
+  );
 
   test.each([true, false])(
     "GIVEN a statement string holding a number token WHEN synthesized (hcl: %s) THEN cdktf resolves it, as stock",

@@ -1,8 +1,6 @@
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
-import { IamRolePoliciesExclusive } from "@cdktf/provider-aws/lib/iam-role-policies-exclusive";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
-import { IamRolePolicyAttachmentsExclusive } from "@cdktf/provider-aws/lib/iam-role-policy-attachments-exclusive";
 import { Fn, TerraformIterator } from "cdktf";
 import { Construct } from "constructs";
 import {
@@ -16,6 +14,10 @@ import { ADOPTED_POLICY_KEYS } from "../config/adoption";
 import type { AllowEntry, PolicyDocument } from "../config/schema";
 import { compareCodeUnits, terraformName } from "../model/names";
 import { withProviderArn, type IamPolicyDocument } from "../model/trust-policy";
+import {
+  DirectRolePoliciesExclusive,
+  DirectRolePolicyAttachmentsExclusive,
+} from "../terraform/direct-exclusive";
 import { DirectPolicyDocument } from "../terraform/direct-policy-document";
 import { expressionLiteral, expressionLiterals, literalFor, literalMap } from "../terraform/literal";
 import type { SynthesizedImport, SynthesizedRole } from "../terraform/synthesized-stacks";
@@ -260,14 +262,15 @@ export class GitLabOidcRole extends Construct {
 
     // Exclusive ownership: an attachment or inline policy added outside Terraform shows up in the next
     // plan and is removed by apply. Lists in code-unit order, so the HCL does not follow config order.
-    const attachmentsExclusive = new IamRolePolicyAttachmentsExclusive(this, "managed-exclusive", {
+    // cdktf's resources, their HCL written directly in the main job's synth (two in every role).
+    const attachmentsExclusive = new DirectRolePolicyAttachmentsExclusive(this, "managed-exclusive", {
       roleName,
-      policyArns: exclusivePolicyArns.map(literal),
+      names: exclusivePolicyArns.map(literal),
     });
     attachmentsExclusive.overrideLogicalId(name);
-    const policiesExclusive = new IamRolePoliciesExclusive(this, "inline-exclusive", {
+    const policiesExclusive = new DirectRolePoliciesExclusive(this, "inline-exclusive", {
       roleName,
-      policyNames: exclusiveInlinePolicyNames.map(literal),
+      names: exclusiveInlinePolicyNames.map(literal),
     });
     policiesExclusive.overrideLogicalId(name);
 

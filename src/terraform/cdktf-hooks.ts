@@ -10,12 +10,12 @@
  *   token still goes through it.
  * - `withFastExpressionArgs` (fast-expression-args.ts): a function call's plain-data arguments (the
  *   documents of `jsonencode`, the lists of `toset`) rendered without cdktf's repeated resolves.
- * - `withDirectPolicyDocuments` (direct-policy-document.ts): the trust policies' data sources hand cdktf
- *   their HCL body, written directly.
+ * - `withDirectBodies` (direct-bodies.ts): the trust policies' data sources and the roles' exclusive
+ *   resources hand cdktf their HCL body, written directly (direct-policy-document.ts, direct-exclusive.ts).
  * - `withoutPrepareResolve` (skip-prepare.ts): no throw-away resolve of every stack before rendering;
  *   a cross-stack reference, or a construct added while resolving, throws `SkippedPrepareError`.
  */
-import { withDirectPolicyDocuments } from "./direct-policy-document";
+import { withDirectBodies } from "./direct-bodies";
 import { withFastExpressionArgs } from "./fast-expression-args";
 import { withFastResolve } from "./fast-resolve";
 import { withoutPrepareResolve } from "./skip-prepare";
@@ -26,7 +26,7 @@ export { SkippedPrepareError } from "./skip-prepare";
 export function withFastCdktf<T>(work: () => T): T {
   return withoutStackCapture(() =>
     withFastResolve(() =>
-      withFastExpressionArgs(() => withDirectPolicyDocuments(() => withoutPrepareResolve(work))),
+      withFastExpressionArgs(() => withDirectBodies(() => withoutPrepareResolve(work))),
     ),
   );
 }

@@ -18,8 +18,8 @@
  *     }
  *
  * `DirectPolicyDocument` is cdktf's DataAwsIamPolicyDocument (the same construct, JSON and metadata) that,
- * while `withDirectPolicyDocuments` runs (the main job's synth, ./cdktf-hooks.ts), hands cdktf its HCL
- * body as one string: each string through cdktf's own `renderListValue` (its quoting), the attributes in
+ * while `withDirectBodies` runs (./direct-bodies.ts: the main job's synth), hands cdktf its HCL body as
+ * one string: each string through cdktf's own `renderListValue` (its quoting), the attributes in
  * the provider's order, the identifiers resolved by cdktf in the stack; cdktf's `renderDatasource` is
  * told to write that body as it is. Anything the direct body does not cover (another attribute, a
  * meta-argument, an override, a token or anything but a string where a string goes, a statement key
@@ -31,29 +31,20 @@ import {
   type DataAwsIamPolicyDocumentStatement,
 } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { TerraformStack, Tokenization } from "cdktf";
-import { resolve as resolveInStack } from "cdktf/lib/_tokens";
-// The module object itself, which cdktf's stack calls `renderDatasource` through.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-import render = require("cdktf/lib/hcl/render");
 import type { Construct } from "constructs";
 // A string cdktf's resolve returns as it is: no string, list or map token, no number token (its tests).
+import {
+  committedValue,
+  DIRECT_BODY,
+  directBodiesActive,
+  renderString,
+  resolveOnce,
+} from "./direct-bodies";
 import { isPlainKeyOrString } from "./fast-resolve";
-import { isInertValue } from "./format-hcl";
 import { committedRegion, committedRegionsOpen } from "./formatted-hcl";
-import { isOneStringLiteral, unwrapInterpolationOnlyStrings } from "./unwrap-interpolations";
-import { withReplaced } from "./scoped-patch";
 
-/** The key of the direct body in the data source's fragment: no provider attribute is named so. */
-const DIRECT_BODY = "gitlab_oidc_direct_hcl_body";
 
-/** Whether toHclTerraform hands cdktf the direct body (withDirectPolicyDocuments is running). */
-let direct = false;
 
-/**
- * The identifiers lists resolved in each stack while withDirectPolicyDocuments runs, by their strings:
- * cdktf resolves a token to the same text wherever it stands in one stack's attributes.
- */
-let resolvedIdentifiers = new WeakMap<TerraformStack, Map<string, unknown>>();
 
 /** The statement keys the direct body writes, in the provider's attribute order. */
 const STATEMENT_KEYS = new Set(["actions", "effect", "sid", "condition", "principals"]);
@@ -73,7 +64,7 @@ export class DirectPolicyDocument extends DataAwsIamPolicyDocument {
   }
 
   public override toHclTerraform(): Record<string, unknown> {
-    const body = direct ? this.directBody() : undefined;
+    const body = directBodiesActive() ? this.directBody() : undefined;
     if (body === undefined) return super.toHclTerraform();
     return {
       data: {
@@ -97,16 +88,7 @@ export class DirectPolicyDocument extends DataAwsIamPolicyDocument {
     if (Object.values(meta).some((value) => value !== undefined)) return undefined;
     const stack = TerraformStack.of(this);
     // Every statement names the same provider: its ARN (a reference) is resolved once per stack.
-    let resolved = resolvedIdentifiers.get(stack);
-    if (!resolved) resolvedIdentifiers.set(stack, (resolved = new Map()));
-    const resolveIdentifiers = (identifiers: unknown): unknown => {
-      if (!Array.isArray(identifiers) || !identifiers.every((id) => typeof id === "string")) {
-        return resolveInStack(stack, identifiers);
-      }
-      const key = JSON.stringify(identifiers);
-      if (!resolved.has(key)) resolved.set(key, resolveInStack(stack, identifiers));
-      return resolved.get(key);
-    };
+    const resolveIdentifiers = (identifiers: unknown): unknown => resolveOnce(stack, identifiers);
     // In its committed form where every value allows (no formatting or unwrapping after), else as
     // cdktf renders it (formatted with the rest of the stack), else cdktf's own path.
     for (const form of committedRegionsOpen(stack) ? [COMMITTED, RAW] : [RAW]) {
@@ -128,8 +110,6 @@ export class DirectPolicyDocument extends DataAwsIamPolicyDocument {
   }
 }
 
-/** A string as cdktf renders a string list's element (its renderString: quotes, heredocs). */
-const renderString = (value: string): string => render.renderListValue(value, "stringList") as string;
 
 /**
  * How a body's lines are written: as cdktf renders them (no indentation, no alignment; formatHcl lays
@@ -151,22 +131,11 @@ const RAW: BodyForm = {
   aligned: false,
 };
 
-/** Committed values by their text, while withDirectPolicyDocuments runs (null: not inert). */
-let committedValues = new Map<string, string | null>();
 
 const INDENTS = ["", "  ", "    ", "      ", "        "];
 
 const COMMITTED: BodyForm = {
-  value: (text) => {
-    let written = committedValues.get(text);
-    if (written === undefined) {
-      const rendered = isPlainKeyOrString(text) ? renderString(text) : "";
-      const unwrapped = isOneStringLiteral(rendered) ? unwrapInterpolationOnlyStrings(rendered) : "";
-      written = isInertValue(unwrapped) ? unwrapped : null;
-      committedValues.set(text, written);
-    }
-    return written ?? undefined;
-  },
+  value: committedValue,
   indent: (depth) => INDENTS[depth]!,
   aligned: true,
 };
@@ -297,35 +266,4 @@ function eachBlock<T extends object>(
     if (!write(element as T)) return false;
   }
   return true;
-}
-
-type RenderDatasource = typeof render.renderDatasource;
-
-/**
- * Runs `work` with DirectPolicyDocuments handing cdktf their direct body, and cdktf's renderDatasource
- * writing a body it is handed as it is; restored when `work` returns or throws.
- */
-export function withDirectPolicyDocuments<T>(work: () => T): T {
-  const stock = render.renderDatasource;
-  const renderDatasource: RenderDatasource = (dataSource) => {
-    const [type, byName] = Object.entries(dataSource as Record<string, Record<string, unknown>>)[0]!;
-    const [name, attributes] = Object.entries(byName)[0]! as [string, Record<string, unknown>];
-    const body = attributes[DIRECT_BODY];
-    if (typeof body !== "string") return stock(dataSource);
-    return {
-      hcl: [`data "${type}" "${name}" {`, ...(body ? [body] : []), "}"].join("\n"),
-      metadata: { data: { [type]: { [name]: { "//": attributes["//"] } } } },
-    };
-  };
-  const previous = direct;
-  direct = true;
-  try {
-    return withReplaced(render as { renderDatasource: RenderDatasource }, "renderDatasource", renderDatasource, work);
-  } finally {
-    direct = previous;
-    if (!previous) {
-      resolvedIdentifiers = new WeakMap();
-      committedValues = new Map();
-    }
-  }
 }

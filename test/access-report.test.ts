@@ -5,9 +5,17 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { generatedFiles } from "../src/generated-files";
-import { adminPolicyRisk, grantRisks, renderAccessReport, statementFacts } from "../src/report/access-report";
+import {
+  adminPolicyRisk,
+  code,
+  fencedCode,
+  grantRisks,
+  renderAccessReport,
+  statementFacts,
+} from "../src/report/access-report";
 import { parseSubjectGrant } from "../src/explain/subject";
 import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
+import { seeded } from "./support/seeded";
 import { EXPLAIN_CONFIG, synthesizeFixture, type ExplainFixture } from "./support/explain-fixture";
 
 let fixture: ExplainFixture;
@@ -259,4 +267,41 @@ describe("generated with the synth", () => {
     expect(generatedFiles(fixture.config, fixture.stacks)["ACCESS.md"]).toBe(report);
     expect(readFileSync(join(fixture.outdir, "ACCESS.md"), "utf8")).toBe(report);
   });
+});
+
+test("GIVEN 5,000 random values WHEN written as inline code THEN the plain-value shortcut writes what the fenced form does", () => {
+  const random = seeded(7);
+  const pieces = [
+    "a",
+    "Z",
+    "0",
+    " ",
+    "/",
+    ":",
+    "*",
+    "-",
+    "_",
+    "~",
+    "[",
+    "]",
+    "{",
+    "}",
+    "^",
+    "`",
+    "``",
+    "|",
+    "\\",
+    "é",
+    "\n",
+    "\u0000",
+    "😀",
+    "\u007f",
+  ];
+  let plain = 0;
+  for (let i = 0; i < 5000; i++) {
+    const value = Array.from({ length: random(6) }, () => pieces[random(pieces.length)]).join("");
+    if (!/[`|\\]|[^\x20-\x7e]/.test(value)) plain++;
+    expect({ value, code: code(value) }).toEqual({ value, code: fencedCode(value) });
+  }
+  expect(plain).toBeGreaterThan(500);
 });

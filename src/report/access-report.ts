@@ -221,8 +221,17 @@ function audiencesOfRole(stack: SynthesizedStack, role: SynthesizedRole): string
   return [...new Set(values)];
 }
 
+/** Printable ASCII without `\\`, `|` or a backtick: what `code` writes between single backticks as it is. */
+const PLAIN_CODE = /^[\x20-\x5b\x5d-\x5f\x61-\x7b\x7d\x7e]*$/;
+
 /** Inline code that survives any character, and `|` inside a table cell. */
 export function code(value: string): string {
+  // Most values (names, ARNs, refs): nothing to escape, no backtick to out-fence (the report's hot path).
+  return PLAIN_CODE.test(value) ? `\`${value}\`` : fencedCode(value);
+}
+
+/** `code` for any value: invisible characters and `\\` made visible, `|` escaped, a fence longer than any backtick run. */
+export function fencedCode(value: string): string {
   const escaped = visible(value).replace(/\|/g, "\\|");
   // A fence longer than any run of backticks inside, so the value cannot close it.
   const longest = Math.max(0, ...(escaped.match(/`+/g) ?? []).map((run) => run.length));

@@ -12,7 +12,14 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { synthesize } from "../src/synth";
-import { fromTemplate, hclString } from "../src/terraform/literal";
+import {
+  escapeTemplate,
+  fromTemplate,
+  hclString,
+  hclStringBody,
+  hclStringBodyEscaped,
+} from "../src/terraform/literal";
+import { seeded } from "./support/seeded";
 import { readJsonencode, readStackConfiguration } from "../src/terraform/synthesized-stacks";
 import {
   DIRECTIVE,
@@ -164,4 +171,40 @@ describe("reading an inline policy back", () => {
     ).toEqual(document);
     expect(readJsonencode(JSON.stringify(document).replace("${", "$${"))).toEqual(document);
   });
+});
+
+test("GIVEN 5,000 random values WHEN escaped as literals THEN each shortcut returns what the escapes return", () => {
+  const random = seeded(11);
+  const pieces = [
+    "a",
+    " ",
+    "{",
+    "}",
+    "${",
+    "%{",
+    "$${",
+    "\\",
+    '"',
+    "\n",
+    "\r",
+    "\t",
+    "\u0000",
+    "\u007f",
+    "\u2028",
+    "é",
+    "😀",
+    "$",
+    "%",
+  ];
+  const templateEscaped = (value: string) => value.replace(/\$\{/g, "$$$${").replace(/%\{/g, "%%{");
+  const templateRead = (value: string) => value.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
+  let unchanged = 0;
+  for (let i = 0; i < 5000; i++) {
+    const value = Array.from({ length: random(5) }, () => pieces[random(pieces.length)]).join("");
+    if (hclStringBody(value) === value) unchanged++;
+    expect({ value, body: hclStringBody(value) }).toEqual({ value, body: hclStringBodyEscaped(value) });
+    expect({ value, template: escapeTemplate(value) }).toEqual({ value, template: templateEscaped(value) });
+    expect({ value, read: fromTemplate(value) }).toEqual({ value, read: templateRead(value) });
+  }
+  expect(unchanged).toBeGreaterThan(200);
 });

@@ -15,11 +15,14 @@ import type { IConstruct } from "constructs";
 
 /** `${` → `$${`, `%{` → `%%{`: the template escapes, the same in HCL and in Terraform's JSON syntax. */
 export function escapeTemplate(value: string): string {
+  // No `{`, nothing to escape: most values, and this runs for every literal of a synth.
+  if (!value.includes("{")) return value;
   return value.replace(/\$\{/g, "$$$${").replace(/%\{/g, "%%{");
 }
 
 /** What Terraform makes of a literal template string: `$${` → `${`, `%%{` → `%{`. */
 export function fromTemplate(value: string): string {
+  if (!value.includes("{")) return value;
   return value.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
 }
 
@@ -28,6 +31,15 @@ export function fromTemplate(value: string): string {
  * escaped, templates escaped, nothing that ends the string or starts an expression.
  */
 export function hclStringBody(value: string): string {
+  // Nothing hclStringBodyEscaped would change (no character it escapes, no `{`): the value itself.
+  return NEEDS_ESCAPE.test(value) ? hclStringBodyEscaped(value) : value;
+}
+
+// eslint-disable-next-line no-control-regex -- control characters are what hclStringBody escapes
+const NEEDS_ESCAPE = /[\\"\u0000-\u001f\u007f\u2028\u2029{]/;
+
+/** hclStringBody for a value that may hold a character to escape. */
+export function hclStringBodyEscaped(value: string): string {
   // eslint-disable-next-line no-control-regex -- control characters are what it escapes
   const escaped = value.replace(/[\\"\u0000-\u001f\u007f\u2028\u2029]/g, (char) => {
     switch (char) {

@@ -5,8 +5,6 @@
  * the literal import IDs and instance key, in HCL and in JSON, and the model read back equals what the
  * stack describes.
  */
-import type { RoleContext } from "../src/config/rules";
-import type { RoleConfig } from "../src/config/schema";
 import { parse as parseHcl } from "@cdktf/hcl2json";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,20 +15,11 @@ import { readStackConfiguration } from "../src/terraform/synthesized-stacks";
 import { AccountStack } from "../stacks/account-stack";
 import { ADOPTED_ARN as ARN, ADOPTED_POLICY as POLICY, hostileAdoption } from "./support/hostile-writer";
 
-jest.mock("../src/config/rules", () => {
-  const actual = jest.requireActual<typeof import("../src/config/rules")>("../src/config/rules");
-  return {
-    ...actual,
-    checkRole: () => [],
-    // No problem found, and the trust policy built as the unmocked check builds it.
-    checkRoleAndTrust: (role: RoleConfig, context: RoleContext) => ({
-      problems: [],
-      trustPolicy: actual.roleTrustPolicy(role, context),
-    }),
-    checkAccountFields: () => [],
-    checkAudienceList: () => [],
-  };
-});
+jest.mock("../src/config/rules", () =>
+  (
+    jest.requireActual("./support/unchecked-rules") as typeof import("./support/unchecked-rules")
+  ).uncheckedRules(),
+);
 
 type Block = Record<string, unknown>;
 

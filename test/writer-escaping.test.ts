@@ -5,8 +5,6 @@
  * @cdktf/hcl2json: no block appears that the constructs did not make, and every value, read as
  * Terraform reads a template (`$${` → `${`, `%%{` → `%{`), is the literal input.
  */
-import type { RoleContext } from "../src/config/rules";
-import type { RoleConfig } from "../src/config/schema";
 import { parse as parseHcl } from "@cdktf/hcl2json";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,20 +29,11 @@ import {
 } from "./support/hostile-writer";
 
 // A value that got past validation: the constructs' rules accept everything in this file.
-jest.mock("../src/config/rules", () => {
-  const actual = jest.requireActual<typeof import("../src/config/rules")>("../src/config/rules");
-  return {
-    ...actual,
-    checkRole: () => [],
-    // No problem found, and the trust policy built as the unmocked check builds it.
-    checkRoleAndTrust: (role: RoleConfig, context: RoleContext) => ({
-      problems: [],
-      trustPolicy: actual.roleTrustPolicy(role, context),
-    }),
-    checkAccountFields: () => [],
-    checkAudienceList: () => [],
-  };
-});
+jest.mock("../src/config/rules", () =>
+  (
+    jest.requireActual("./support/unchecked-rules") as typeof import("./support/unchecked-rules")
+  ).uncheckedRules(),
+);
 
 type Block = Record<string, unknown>;
 const one = (value: unknown): Block => (Array.isArray(value) ? value[0] : value) as Block;

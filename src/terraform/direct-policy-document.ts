@@ -32,7 +32,6 @@ import {
 } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { TerraformStack, Tokenization } from "cdktf";
 import type { Construct } from "constructs";
-// A string cdktf's resolve returns as it is: no string, list or map token, no number token (its tests).
 import {
   committedValue,
   DIRECT_BODY,
@@ -40,11 +39,9 @@ import {
   renderString,
   resolveOnce,
 } from "./direct-bodies";
+// A string cdktf's resolve returns as it is: no string, list or map token, no number token (its tests).
 import { isPlainKeyOrString } from "./fast-resolve";
 import { committedRegion, committedRegionsOpen } from "./formatted-hcl";
-
-
-
 
 /** The statement keys the direct body writes, in the provider's attribute order. */
 const STATEMENT_KEYS = new Set(["actions", "effect", "sid", "condition", "principals"]);
@@ -110,7 +107,6 @@ export class DirectPolicyDocument extends DataAwsIamPolicyDocument {
   }
 }
 
-
 /**
  * How a body's lines are written: as cdktf renders them (no indentation, no alignment; formatHcl lays
  * them out with the rest of the stack), or in their committed form (formatHcl's layout, references
@@ -130,7 +126,6 @@ const RAW: BodyForm = {
   indent: () => "",
   aligned: false,
 };
-
 
 const INDENTS = ["", "  ", "    ", "      ", "        "];
 

@@ -385,20 +385,18 @@ export function checkRoleAndTrust(
   }
 
   if (problems.length > 0) return { problems };
-  {
-    const trustPolicy = roleTrustPolicy(role, context);
-    const length = policyLength(trustPolicy);
-    const quota = context.limits.trustPolicyLength;
-    if (length > quota) {
-      at(
-        ["allow"],
-        `the trust policy would be ${length} characters, over the ${quota}-character quota (ACLSizePerRole): ` +
-          "grant groups instead of many projects, use ref patterns, split the role" +
-          (quota < 8192 ? ", or raise the quota and set limits.trustPolicyLength" : ""),
-      );
-    }
-    return problems.length > 0 ? { problems } : { problems, trustPolicy };
+  const trustPolicy = roleTrustPolicy(role, context);
+  const length = policyLength(trustPolicy);
+  const quota = context.limits.trustPolicyLength;
+  if (length > quota) {
+    at(
+      ["allow"],
+      `the trust policy would be ${length} characters, over the ${quota}-character quota (ACLSizePerRole): ` +
+        "grant groups instead of many projects, use ref patterns, split the role" +
+        (quota < 8192 ? ", or raise the quota and set limits.trustPolicyLength" : ""),
+    );
   }
+  return problems.length > 0 ? { problems } : { problems, trustPolicy };
 }
 
 /** The role's trust policy under `context`, trusting the account's provider by its ARN (a literal). */

@@ -10,7 +10,9 @@
  * which writes everything that spans stacks (./synth.ts). A worker runs the main job's own script, from
  * the same build (main.ts calls serveSynthWorker when started with SYNTH_WORKER_ARG).
  */
+import { mkdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import type { GitLabLock } from "./gitlab/lock";
 import type { StackInputs, StackRecord, StateStackInputs } from "./synth-cache";
@@ -208,6 +210,9 @@ export async function synthesizeStacks(
     if (!options.workerScript) throw new Error("synth: workers need a worker script");
     pool = new SynthWorkers(options.workers, options.workerScript);
   }
+  // cdktf's App makes `stacks/` in its outdir when it is missing (Manifest: exists, then mkdir): threads
+  // building their first App at once would race for it, and one would fail with EEXIST.
+  mkdirSync(join(options.scratch, "stacks"), { recursive: true });
   const counters = pool?.counters ?? new Int32Array(2);
   pool?.assign({
     scratch: options.scratch,

@@ -211,6 +211,7 @@ export async function synthesizeInParallel(
       ...stacksOptions(run, options, todo.length),
       workers: options.workers ?? synthWorkerCount(todo),
       workerScript: options.workerScript,
+      ...(options.inThisThread !== undefined ? { inThisThread: options.inThisThread } : {}),
     });
     if (todo.length === 0) options.onProgress?.(plan.stacks.length, plan.stacks.length);
     return finishRun(config, options, run, [], records);

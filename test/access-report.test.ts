@@ -15,7 +15,7 @@ import {
 } from "../src/report/access-report";
 import { parseSubjectGrant } from "../src/explain/subject";
 import type { SynthesizedStack } from "../src/terraform/synthesized-stacks";
-import { seeded } from "./support/seeded";
+import { randomText, seeded } from "./support/seeded";
 import { EXPLAIN_CONFIG, synthesizeFixture, type ExplainFixture } from "./support/explain-fixture";
 
 let fixture: ExplainFixture;
@@ -299,7 +299,7 @@ test("GIVEN 5,000 random values WHEN written as inline code THEN the plain-value
   ];
   let plain = 0;
   for (let i = 0; i < 5000; i++) {
-    const value = Array.from({ length: random(6) }, () => pieces[random(pieces.length)]).join("");
+    const value = randomText(random, pieces, 6);
     if (!/[`|\\]|[^\x20-\x7e]/.test(value)) plain++;
     expect({ value, code: code(value) }).toEqual({ value, code: fencedCode(value) });
   }

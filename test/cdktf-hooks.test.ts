@@ -36,7 +36,7 @@ import { cdktfOwnResolve, fastResolve, withFastResolve } from "../src/terraform/
 import { committedHcl, withFormattedHcl } from "../src/terraform/formatted-hcl";
 import { withoutStackCapture } from "../src/terraform/stack-capture";
 import { filesUnder } from "./support/configs";
-import { seeded } from "./support/seeded";
+import { randomText, seeded } from "./support/seeded";
 
 const FIXTURES = join(__dirname, "fixtures", "configs");
 
@@ -357,7 +357,7 @@ describe("withFastExpressionArgs: a function call's plain arguments rendered as 
   function plainArgument(random: (n: number) => number, depth: number): unknown {
     const kind = random(depth > 0 ? 5 : 2);
     if (kind === 0) {
-      return Array.from({ length: random(4) }, () => pieces2[random(pieces2.length)]).join("");
+      return randomText(random, pieces2, 4);
     }
     if (kind === 1) return random(2) === 0;
     if (kind === 2 || kind === 3) {
@@ -448,7 +448,7 @@ describe("DirectPolicyDocument: its HCL written directly, byte for byte cdktf's"
     provider: string,
     from: readonly string[],
   ): DataAwsIamPolicyDocumentStatement[] {
-    const text = () => Array.from({ length: random(5) }, () => from[random(from.length)]).join("");
+    const text = () => randomText(random, from, 5);
     return Array.from({ length: random(4) }, () => ({
       ...(random(4) > 0 ? { actions: Array.from({ length: random(3) }, () => text()) } : {}),
       ...(random(4) > 0 ? { effect: text() } : {}),

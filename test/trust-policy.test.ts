@@ -30,7 +30,7 @@ import {
   type RawConfig,
 } from "./support/configs";
 import { synthesizedExample } from "./support/example";
-import { seeded } from "./support/seeded";
+import { randomText, seeded } from "./support/seeded";
 
 /** The default audience (gitlab.audience unset): the component's default aud. */
 const AUD = "sts.amazonaws.com";
@@ -795,7 +795,7 @@ describe("trust policy length", () => {
       "é",
       "",
     ];
-    const text = () => Array.from({ length: random(4) }, () => pieces[random(pieces.length)]).join("");
+    const text = () => randomText(random, pieces, 4);
     const value = (depth: number): unknown => {
       const kind = random(depth > 3 ? 6 : 10);
       if (kind < 3) return text();

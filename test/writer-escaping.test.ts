@@ -17,7 +17,7 @@ import {
   hclStringBody,
   hclStringBodyEscaped,
 } from "../src/terraform/literal";
-import { seeded } from "./support/seeded";
+import { randomText, seeded } from "./support/seeded";
 import { readJsonencode, readStackConfiguration } from "../src/terraform/synthesized-stacks";
 import {
   DIRECTIVE,
@@ -189,7 +189,7 @@ test("GIVEN 5,000 random values WHEN escaped as literals THEN each shortcut retu
   const templateRead = (value: string) => value.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
   let unchanged = 0;
   for (let i = 0; i < 5000; i++) {
-    const value = Array.from({ length: random(5) }, () => pieces[random(pieces.length)]).join("");
+    const value = randomText(random, pieces, 5);
     if (hclStringBody(value) === value) unchanged++;
     expect({ value, body: hclStringBody(value) }).toEqual({ value, body: hclStringBodyEscaped(value) });
     expect({ value, template: escapeTemplate(value) }).toEqual({ value, template: templateEscaped(value) });

@@ -12,3 +12,8 @@ export function seeded(seed: number): (n: number) => number {
     return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
   };
 }
+
+/** A random string: fewer than `most` of `pieces`, each picked by `random`, joined. */
+export function randomText(random: (n: number) => number, pieces: readonly string[], most: number): string {
+  return Array.from({ length: random(most) }, () => pieces[random(pieces.length)]).join("");
+}

@@ -26,12 +26,13 @@ interface HclStack {
 }
 
 /**
- * While withFormattedHcl runs: the committed regions handed out for each stack, in order, and the
- * placeholders' random part (no config text can guess it, so no line of theirs is taken for one).
+ * While withFormattedHcl runs: the committed regions handed out for each stack, in order, and what every
+ * placeholder starts with (a random part in it: no config text can guess it, so no line of theirs is
+ * taken for one).
  */
 let regions:
   | {
-      readonly nonce: string;
+      readonly placeholderPrefix: string;
       readonly byStack: WeakMap<TerraformStack, string[]>;
       /** Stacks rendered again without regions: text before a placeholder put the unwrapping out of step. */
       readonly refused: WeakSet<TerraformStack>;
@@ -55,7 +56,7 @@ export function committedRegion(stack: TerraformStack, committed: string): strin
   let list = regions.byStack.get(stack);
   if (!list) regions.byStack.set(stack, (list = []));
   list.push(committed);
-  return `gitlab_oidc_committed_${regions.nonce}_${list.length - 1}`;
+  return `${regions.placeholderPrefix}${list.length - 1}`;
 }
 
 /**
@@ -67,12 +68,12 @@ function committedWithRegions(stack: TerraformStack, raw: string): string | unde
   const list = regions?.byStack.get(stack);
   if (!list) return committedHcl(raw);
   regions!.byStack.delete(stack);
-  const unwrapped = unwrapKeepingInCode(raw, `gitlab_oidc_committed_${regions!.nonce}_`);
+  const prefix = regions!.placeholderPrefix;
+  const unwrapped = unwrapKeepingInCode(raw, prefix);
   if (unwrapped === undefined) return undefined;
   const formatted = formatHcl(unwrapped);
   // Each placeholder is found by its text (no regular expression over the whole stack), then checked to
   // be alone on its line at the indentation it was rendered for.
-  const prefix = `gitlab_oidc_committed_${regions!.nonce}_`;
   const parts: string[] = [];
   const filled = new Set<number>();
   let from = 0;
@@ -119,7 +120,11 @@ export function withFormattedHcl<T>(
   const prototype = TerraformStack.prototype as unknown as HclStack;
   const render = prototype.toHclTerraform;
   const previous = regions;
-  regions = { nonce: randomBytes(8).toString("hex"), byStack: new WeakMap(), refused: new WeakSet() };
+  regions = {
+    placeholderPrefix: `gitlab_oidc_committed_${randomBytes(8).toString("hex")}_`,
+    byStack: new WeakMap(),
+    refused: new WeakSet(),
+  };
   try {
     return withReplaced(
       prototype,

@@ -385,7 +385,7 @@ export function checkRoleAndTrust(
   }
 
   if (problems.length > 0) return { problems };
-  const trustPolicy = roleTrustPolicy(role, context);
+  const trustPolicy = roleTrustPolicy(role, context, settings);
   const length = policyLength(trustPolicy);
   const quota = context.limits.trustPolicyLength;
   if (length > quota) {
@@ -399,10 +399,17 @@ export function checkRoleAndTrust(
   return problems.length > 0 ? { problems } : { problems, trustPolicy };
 }
 
-/** The role's trust policy under `context`, trusting the account's provider by its ARN (a literal). */
-export function roleTrustPolicy(role: RoleConfig, context: RoleContext): IamPolicyDocument {
+/**
+ * The role's trust policy under `context`, trusting the account's provider by its ARN (a literal);
+ * `settings` are trustSettingsOf the same, when the caller has them.
+ */
+export function roleTrustPolicy(
+  role: RoleConfig,
+  context: RoleContext,
+  settings: TrustSettings = trustSettingsOf(context.gitlab, context.lock, role),
+): IamPolicyDocument {
   return trustPolicyFor({
-    ...trustSettingsOf(context.gitlab, context.lock, role),
+    ...settings,
     providerArn: oidcProviderArn(context.partition, context.accountId, providerUrlOf(context.gitlab)),
     audiences: roleAudiences(context.gitlab, role),
     allow: role.allow,

@@ -15,8 +15,11 @@
 import { createHash } from "node:crypto";
 import {
   type BigIntStats,
+  closeSync,
   existsSync,
+  fstatSync,
   lstatSync,
+  openSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -438,9 +441,57 @@ const runFileOf = (dir: string) => join(dir, "run.json");
  */
 export const SETTLE_MS = 2000;
 
+/** The clock that stamps a filesystem's ctimes, read at one moment (filesystemInstant). */
+export interface FilesystemInstant {
+  /** The device the probe file was on: the instant says nothing about files on another. */
+  readonly dev: bigint;
+  /** The probe file's ctime. */
+  readonly ctimeNs: bigint;
+}
+
+/**
+ * The ctime clock of `dir`'s filesystem now: the ctime of a file created there and deleted at once, or
+ * undefined when none can be created. A file on that device whose ctime is earlier than this was last
+ * changed in an earlier tick of the same clock, so any change after this moment gives it another ctime,
+ * whatever the clock's granularity (git's "racily clean" rule). It spares a run that follows a synth
+ * within SETTLE_MS from reading every file again on each run until they settle.
+ */
+export function filesystemInstant(dir: string): FilesystemInstant | undefined {
+  const probe = join(dir, `clock.${process.pid}.probe`);
+  try {
+    const fd = openSync(probe, "wx");
+    try {
+      const stat = fstatSync(fd, { bigint: true });
+      return { dev: stat.dev, ctimeNs: stat.ctimeNs };
+    } finally {
+      closeSync(fd);
+      rmSync(probe, { force: true });
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a file's stat signature may stand for the bytes read after that stat: its ctime is older than
+ * SETTLE_MS (`settledBeforeNs`), or earlier than an instant of its own filesystem's clock read *before*
+ * the stat (a change after the stat, even within the stat's tick, could not keep that ctime).
+ */
+export function settles(
+  stat: Pick<BigIntStats, "dev" | "ctimeNs">,
+  settledBeforeNs: bigint,
+  instant?: FilesystemInstant,
+): boolean {
+  return (
+    stat.ctimeNs < settledBeforeNs ||
+    (instant !== undefined && stat.dev === instant.dev && stat.ctimeNs < instant.ctimeNs)
+  );
+}
+
 /**
  * Whether every file is a regular file (not a symlink, which a synth would replace) inside `outdir`
- * holding the recorded bytes; a file whose stat signature is among `known` is not read again.
+ * holding the recorded bytes; a file whose stat signature is among `known` is not read again. The
+ * signatures of files that settle (settles; `instant` read before this call) are added to `settled`.
  */
 function filesIntact(
   outdir: string,
@@ -448,6 +499,7 @@ function filesIntact(
   known: Readonly<Record<string, string>> = {},
   settled: Record<string, string> = {},
   settleMs = SETTLE_MS,
+  instant?: FilesystemInstant,
 ): boolean {
   const entries = Object.entries(files);
   const settledBefore = BigInt(Date.now() - settleMs) * 1_000_000n;
@@ -460,8 +512,10 @@ function filesIntact(
         const stat = lstatSync(path, { bigint: true });
         if (!stat.isFile() || !isWithin(outdir, realLocation(dirname(path)))) return false;
         const signature = statSignature(stat);
-        if (known[file] !== signature && sha256(readFileSync(path)) !== digest) return false;
-        if (stat.ctimeNs < settledBefore) settled[file] = signature;
+        const wasSettled = known[file] === signature;
+        if (!wasSettled && sha256(readFileSync(path)) !== digest) return false;
+        // A signature settled before stays settled (the same ctime): it is not dropped while recent.
+        if (wasSettled || settles(stat, settledBefore, instant)) settled[file] = signature;
         return true;
       } catch {
         return false;
@@ -469,6 +523,10 @@ function filesIntact(
     })
   );
 }
+
+/** Whether some of the run's files have no settled signature (the next check reads them). */
+export const hasUnsettledFiles = (run: RunRecord | undefined): boolean =>
+  run !== undefined && Object.keys(run.files).some((file) => run.stats?.[file] === undefined);
 
 /**
  * Size, inode, mtime and ctime (ns): any write, rename or replacement of the file changes its ctime,
@@ -554,10 +612,11 @@ export function upToDate(
 ): { readonly stacks: readonly string[]; readonly roles: number } | undefined {
   const dir = recordDirFor(cacheDir, outdir, hcl);
   const run = readRunRecord(dir, outdir);
+  if (run === undefined || run.key !== key) return undefined;
+  // Read before any file's stat (settles); only when some file will be read anyway.
+  const instant = hasUnsettledFiles(run) ? filesystemInstant(dir) : undefined;
   const settled: Record<string, string> = {};
-  if (run === undefined || run.key !== key || !filesIntact(outdir, run.files, run.stats, settled, settleMs)) {
-    return undefined;
-  }
+  if (!filesIntact(outdir, run.files, run.stats, settled, settleMs, instant)) return undefined;
   // The signatures of the files just read: the next check need not read them.
   if (canonicalText(settled) !== canonicalText(run.stats ?? {})) {
     writeChecked(runFileOf(dir), { format: FORMAT, outdir, run: { ...run, stats: settled } });
@@ -583,6 +642,7 @@ export function stillValid(
   previousRun?: RunRecord,
   settled: Record<string, string> = {},
   settleMs = SETTLE_MS,
+  instant?: FilesystemInstant,
 ): boolean {
   if (record === undefined || record.input !== input) return false;
   if ((record.summary !== undefined) !== withSummary) return false;
@@ -593,7 +653,7 @@ export function stillValid(
     const signature = previousRun?.stats?.[file];
     if (signature !== undefined && previousRun?.files[file] === digest) known[file] = signature;
   }
-  return filesIntact(outdir, record.files, known, settled, settleMs);
+  return filesIntact(outdir, record.files, known, settled, settleMs, instant);
 }
 
 /** Deletes the records of an output directory (an extension run: nothing may be reused after it). */

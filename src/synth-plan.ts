@@ -8,11 +8,14 @@
 import { join, resolve } from "node:path";
 import type { AccountConfig, Config } from "./config/schema";
 import {
+  filesystemInstant,
+  hasUnsettledFiles,
   readRecords,
   readRunRecord,
   recordDirFor,
   stackInputHash,
   stackInputs,
+  SETTLE_MS,
   stateStackInputs,
   stillValid,
   toolFingerprint,
@@ -84,6 +87,14 @@ export function planSynth(config: Config, options: PlanOptions): SynthPlan {
   const previous = reading ? readRecords(recordDir, outdir, names) : new Map<string, StackRecord>();
   const previousRun = reading ? readRunRecord(recordDir, outdir) : undefined;
   const fingerprint = recordDir ? toolFingerprint() : "";
+  // The filesystem's clock, read before any file's stat, when some recorded file has no settled signature
+  // (written by the last run, or never checked): those read now settle at once (filesystemInstant).
+  const instant =
+    recordDir !== undefined &&
+    previous.size > 0 &&
+    (previousRun === undefined || hasUnsettledFiles(previousRun))
+      ? filesystemInstant(recordDir)
+      : undefined;
   const settled: Record<string, string> = {};
   const stacks = all.map((props, i): PlannedStack => {
     const name = names[i]!;
@@ -100,6 +111,8 @@ export function planSynth(config: Config, options: PlanOptions): SynthPlan {
         !isStateStack(props),
         previousRun,
         seen,
+        SETTLE_MS,
+        instant,
       );
     // Only a reused stack's files keep the bytes they were checked for.
     if (reused) Object.assign(settled, seen);

@@ -22,6 +22,8 @@ import { parseLock } from "../src/gitlab/lock";
 import { synthesize } from "../src/synth";
 import {
   canonicalText,
+  filesystemInstant,
+  settles,
   KEPT_RECORDS,
   recordDirFor,
   readRunRecord,
@@ -367,10 +369,59 @@ describe("a run whose raw inputs are unchanged (the main job's up-to-date check)
     expect(check(0)).toBeDefined();
   });
 
+  test("files written just before a check settle at once by the filesystem's clock, not after 2 s", () => {
+    // GIVEN a synth that has just written every file (their ctimes are well within SETTLE_MS)
+    // WHEN the up-to-date check runs with the default settle time
+    expect(check()).toBeDefined();
+    // THEN it kept the signature of every file it read: a probe of the filesystem's clock, read before
+    // the files' stats, was later than each file's ctime
+    const run = readRunRecord(recordDirFor(cacheDir, outdir, true), outdir)!;
+    expect(Object.keys(run.stats ?? {}).sort()).toEqual(Object.keys(run.files).sort());
+    // AND the next check keeps them (settled signatures of recent files are not dropped) without
+    // writing the run record again
+    const runFile = join(recordDirFor(cacheDir, outdir, true), "run.json");
+    const written = statSync(runFile, { bigint: true }).ctimeNs;
+    expect(check()).toBeDefined();
+    expect(readRunRecord(recordDirFor(cacheDir, outdir, true), outdir)!.stats).toEqual(run.stats);
+    expect(statSync(runFile, { bigint: true }).ctimeNs).toBe(written);
+    // AND the probe file is gone
+    expect(
+      readdirSync(recordDirFor(cacheDir, outdir, true)).filter((name) => name.includes("probe")),
+    ).toEqual([]);
+  });
+
   test("is not up to date after a synth without a key (a run that read its config otherwise)", () => {
     // GIVEN the same output synthesized again without a run key
     synthesize(parse(generated(2, 3).raw, generated(2, 3).lock), { outdir, hcl: true, cacheDir });
     // THEN the next run with a key is not skipped
     expect(check()).toBeUndefined();
+  });
+});
+
+describe("when a stat signature may stand for the bytes read after it (settles)", () => {
+  const instant = { dev: 7n, ctimeNs: 5_000_000_000n };
+  test("a ctime older than the settle time settles, on any device", () => {
+    expect(settles({ dev: 9n, ctimeNs: 999n }, 1000n)).toBe(true);
+    expect(settles({ dev: 9n, ctimeNs: 1000n }, 1000n)).toBe(false);
+  });
+  test("a ctime strictly earlier than the probe's on the same device settles", () => {
+    expect(settles({ dev: 7n, ctimeNs: 4_999_999_999n }, 0n, instant)).toBe(true);
+  });
+  test("a ctime in the probe's tick, or on another device, does not", () => {
+    // The same tick: a later change could keep that ctime.
+    expect(settles({ dev: 7n, ctimeNs: 5_000_000_000n }, 0n, instant)).toBe(false);
+    // Another filesystem has another clock (and maybe another granularity).
+    expect(settles({ dev: 8n, ctimeNs: 1n }, 0n, instant)).toBe(false);
+  });
+  test("the probe reads the clock of the directory's filesystem and leaves nothing behind", () => {
+    const dir = mkdtempSync(join(tmpdir(), "probe-"));
+    const before = statSync(dir, { bigint: true });
+    const probed = filesystemInstant(dir)!;
+    expect(probed.dev).toBe(before.dev);
+    expect(probed.ctimeNs).toBeGreaterThanOrEqual(before.ctimeNs);
+    expect(readdirSync(dir)).toEqual([]);
+    // A directory that does not exist has no clock to read.
+    expect(filesystemInstant(join(dir, "missing"))).toBeUndefined();
+    rmSync(dir, { recursive: true, force: true });
   });
 });

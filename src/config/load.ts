@@ -89,6 +89,10 @@ export interface LoadOptions {
   readonly parseCache?: ParseCacheOptions;
 }
 
+/** Bytes decoded as UTF-8 in place (`Buffer.from(bytes)` would first copy a 3.6 MB config). */
+const utf8Of = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+
 /**
  * Reads, parses and validates a config file and the lock beside it (`gitlab-oidc.lock.yaml`, see
  * src/gitlab/lock.ts); throws ConfigError listing every problem, the lock's among them.
@@ -97,7 +101,7 @@ export function loadConfigFile(path: string, options: LoadOptions = {}): Config 
   let text: string;
   try {
     const bytes = options.inputs?.config;
-    text = bytes ? Buffer.from(bytes).toString("utf8") : readFileSync(path, "utf8");
+    text = bytes ? utf8Of(bytes) : readFileSync(path, "utf8");
   } catch (error) {
     const reason =
       (error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (error as Error).message;
@@ -112,7 +116,7 @@ export function loadConfigFile(path: string, options: LoadOptions = {}): Config 
   try {
     const lockBytes = options.inputs?.lock;
     lock = lockBytes
-      ? parseLock(Buffer.from(lockBytes).toString("utf8"), lockPathFor(path))
+      ? parseLock(utf8Of(lockBytes), lockPathFor(path))
       : readLockFor(path);
   } catch (error) {
     if (!(error instanceof LockFileError)) throw error;

@@ -115,9 +115,7 @@ export function loadConfigFile(path: string, options: LoadOptions = {}): Config 
   let lock: GitLabLock | undefined;
   try {
     const lockBytes = options.inputs?.lock;
-    lock = lockBytes
-      ? parseLock(utf8Of(lockBytes), lockPathFor(path))
-      : readLockFor(path);
+    lock = lockBytes ? parseLock(utf8Of(lockBytes), lockPathFor(path)) : readLockFor(path);
   } catch (error) {
     if (!(error instanceof LockFileError)) throw error;
     // One report: the lock's problems and the config's, but not the config's "not in the lock", which

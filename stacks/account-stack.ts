@@ -26,7 +26,8 @@ import {
   type StackStateAccess,
 } from "../src/model/state-access";
 import { oidcProviderArn } from "../src/model/trust-policy";
-import { expressionLiterals, literalFor, literalMap } from "../src/terraform/literal";
+import { expressionLiterals } from "../src/terraform/literal";
+import { literalFor, literalMap } from "../src/terraform/literal-for";
 import type { SynthesizedRole, SynthesizedStack } from "../src/terraform/synthesized-stacks";
 import type { Extension } from "../src/extension";
 

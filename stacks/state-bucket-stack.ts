@@ -9,7 +9,8 @@ import { Fn, S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { AccountConfig } from "../src/config/schema";
 import { STATE_STACK, type IamDocument, type S3StateConfig } from "../src/model/state-access";
-import { expressionLiterals, literalFor, literalMap } from "../src/terraform/literal";
+import { expressionLiterals } from "../src/terraform/literal";
+import { literalFor, literalMap } from "../src/terraform/literal-for";
 import { MANAGED_BY_TAG, s3BackendProps } from "./account-stack";
 
 export interface StateBucketStackProps {

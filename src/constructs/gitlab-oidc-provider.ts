@@ -6,7 +6,7 @@ import { Construct } from "constructs";
 import { checkAudienceList, ConfigError, type Problem } from "../config/rules";
 import { httpsUrlProblem } from "../config/validators";
 import { issuerHost } from "../model/trust-policy";
-import { literalFor } from "../terraform/literal";
+import { literalFor } from "../terraform/literal-for";
 import { importExisting } from "./import-block";
 
 export interface GitLabOidcProviderProps {

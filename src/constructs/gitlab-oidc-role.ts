@@ -19,7 +19,8 @@ import {
   DirectRolePolicyAttachmentsExclusive,
 } from "../terraform/direct-exclusive";
 import { DirectPolicyDocument } from "../terraform/direct-policy-document";
-import { expressionLiteral, expressionLiterals, literalFor, literalMap } from "../terraform/literal";
+import { expressionLiteral, expressionLiterals } from "../terraform/literal";
+import { literalFor, literalMap } from "../terraform/literal-for";
 import type { SynthesizedImport, SynthesizedRole } from "../terraform/synthesized-stacks";
 import type { GitLabOidcProvider } from "./gitlab-oidc-provider";
 import { ImportBlock, importExisting, staticHclString } from "./import-block";

@@ -5,13 +5,13 @@
  * cdktf 0.21's HCL renderer (`cdktf/lib/hcl/render.js`) escapes neither, leaves `"` unescaped in any
  * string that contains `${`, never escapes `\`, writes a string with a newline as a heredoc
  * (`<<EOF`, which a line `EOF` ends), and writes map keys between quotes without escaping them. So the
- * constructs hand cdktf every literal through `literalFor(scope)`, already escaped for the format the
- * stack is written in; the reader (`synthesized-stacks.ts`) undoes it with `fromTemplate`. Map keys too:
- * Terraform reads an object key in `cdk.tf.json` as a template as well (`{"$${x}": 1}` is `{"${x}": 1}`
- * in `terraform console`).
+ * constructs hand cdktf every literal through `literalFor(scope)` (`./literal-for.ts`), already escaped
+ * for the format the stack is written in; the reader (`synthesized-stacks.ts`) undoes it with
+ * `fromTemplate`. Map keys too: Terraform reads an object key in `cdk.tf.json` as a template as well
+ * (`{"$${x}": 1}` is `{"${x}": 1}` in `terraform console`).
+ *
+ * Plain string functions only, no cdktf: the reader, and with it `explain` and the report, load none.
  */
-import { TerraformStack } from "cdktf";
-import type { IConstruct } from "constructs";
 
 /** `${` → `$${`, `%{` → `%%{`: the template escapes, the same in HCL and in Terraform's JSON syntax. */
 export function escapeTemplate(value: string): string {
@@ -83,23 +83,4 @@ export function expressionLiterals(value: unknown): unknown {
 /** `value` as an HCL quoted string literal. */
 export function hclString(value: string): string {
   return `"${hclStringBody(value)}"`;
-}
-
-/**
- * The escape for literals in `scope`'s stack: for HCL the body of a quoted string (cdktf adds the quotes
- * and, every `"` being escaped already, adds nothing else); for JSON the template escape (JSON.stringify
- * does the rest). Map keys go through it too: cdktf quotes a key that is not an identifier, and an
- * identifier key is a literal.
- */
-export function literalFor(scope: IConstruct): (value: string) => string {
-  const synthesizer = TerraformStack.of(scope).synthesizer as { hclOutput?: boolean };
-  return synthesizer.hclOutput === true ? hclStringBody : escapeTemplate;
-}
-
-/** Every key and value of a string map through `literal`. */
-export function literalMap(
-  map: Readonly<Record<string, string>>,
-  literal: (value: string) => string,
-): Record<string, string> {
-  return Object.fromEntries(Object.entries(map).map(([key, value]) => [literal(key), literal(value)]));
 }

@@ -2,7 +2,7 @@
  * The default audience moved from the GitLab URL to sts.amazonaws.com (component 2.0.0): an old config
  * that relied on the default is told, at synth time, what to do before its jobs' tokens are refused.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { audienceMigrationNotices, previousClientIds } from "../src/config/audience-migration";
@@ -72,5 +72,33 @@ describe("the sts.amazonaws.com default audience", () => {
     expect(problemsOf(raw).join("\n")).toContain(
       "gitlab.audience: [sts.amazonaws.com, https://gitlab.com] while the jobs that send it move to sts.amazonaws.com",
     );
+  });
+});
+
+describe("reading an earlier output's client IDs (previousClientIds)", () => {
+  /** A stack file of `text` under a fresh output directory. */
+  function outputWith(text: string): string {
+    const outdir = mkdtempSync(join(tmpdir(), "client-ids-"));
+    dirs.push(outdir);
+    mkdirSync(join(outdir, "stacks", "s"), { recursive: true });
+    writeFileSync(join(outdir, "stacks", "s", "cdk.tf"), text);
+    return outdir;
+  }
+  const list = 'client_id_list = ["a", "b"]\n';
+
+  test.each([
+    ["within the first bytes read", `${list}${"#".repeat(200)}\n`],
+    ["after them (the whole file is read)", `${"#".repeat(200)}\n${list}`],
+    ["across their end", `${"#".repeat(40)}\n${list}${"#".repeat(200)}\n`],
+    ["in a file shorter than them", list],
+  ])("the first list is found %s", (_, text) => {
+    // GIVEN a stack file WHEN read 64 bytes first THEN the list is the whole file's first one
+    expect(previousClientIds(outputWith(text), ["s"], 64).get("s")).toEqual(["a", "b"]);
+  });
+
+  test("a later list does not stand in for the first, and a file without one has none", () => {
+    const first = `${"#".repeat(30)}\nclient_id_list = ["first",\n${"#".repeat(100)}\n"x"]\nclient_id_list = ["second"]\n`;
+    expect(previousClientIds(outputWith(first), ["s"], 64).get("s")).toEqual(["first", "x"]);
+    expect(previousClientIds(outputWith("#".repeat(500)), ["s"], 64).has("s")).toBe(false);
   });
 });

@@ -525,8 +525,8 @@ function filesIntact(
 }
 
 /** Whether some of the run's files have no settled signature (the next check reads them). */
-export const hasUnsettledFiles = (run: RunRecord | undefined): boolean =>
-  run !== undefined && Object.keys(run.files).some((file) => run.stats?.[file] === undefined);
+export const hasUnsettledFiles = (run: RunRecord): boolean =>
+  Object.keys(run.files).some((file) => run.stats?.[file] === undefined);
 
 /**
  * Size, inode, mtime and ctime (ns): any write, rename or replacement of the file changes its ctime,

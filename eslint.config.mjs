@@ -10,8 +10,9 @@ export default tseslint.config(
     languageOptions: { globals: { process: "readonly", console: "readonly", module: "writable" } },
   },
   {
-    // The modules jest.config.mjs maps cut modules to: CommonJS, as the modules they stand for.
-    files: ["test/support/cut/*.cjs"],
+    // The modules jest.config.mjs maps cut modules to: CommonJS, as the modules they stand for; and the
+    // runtime it loads (jest requires it).
+    files: ["test/support/cut/*.cjs", "test/support/code-cache-runtime.cjs"],
     languageOptions: {
       sourceType: "commonjs",
       globals: { require: "readonly", module: "writable", exports: "writable" },

@@ -25,6 +25,8 @@ const shared = {
   },
   setupFilesAfterEnv: ["<rootDir>/test/setup.ts"],
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022" } }] },
+  // V8 code cache per worker across test files (test/support/code-cache-runtime.cjs).
+  runtime: "<rootDir>/test/support/code-cache-runtime.cjs",
 };
 
 /** @type {import('jest').Config} */

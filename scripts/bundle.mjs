@@ -42,7 +42,7 @@ export const CUT_MODULES = [
   {
     // An ES module: its locales are functions, each replaced by one that throws; `en` is kept.
     request: "../locales/index.js",
-    importer: /[\\/]node_modules[\\/]zod[\\/]v4[\\/](classic|core)[\\/][^\\/]+\.js$/,
+    importer: /[\\/]node_modules[\\/]zod[\\/]v4[\\/](classic|core|mini)[\\/][^\\/]+\.js$/,
     module: "zod/v4/locales (zod's error messages in other languages)",
     why: "the tool's messages are its own and in English; the locales are 12% of the bundle",
     keep: ["en"],

@@ -12,7 +12,7 @@ import {
 } from "../src/config/rules";
 import { configSchemas } from "../src/config/lazy-schema";
 import type { AccountConfig, Config, PolicyDocument, RoleConfig, roleSchema } from "../src/config/schema";
-import type { z } from "zod";
+import type { z } from "zod/mini";
 import { providerAdoptionProblems } from "../src/config/adoption";
 import { GitLabOidcProvider } from "../src/constructs/gitlab-oidc-provider";
 import { GitLabOidcRole } from "../src/constructs/gitlab-oidc-role";

@@ -22,6 +22,7 @@ import {
   type ParseCacheOptions,
   type ParseCacheRead,
 } from "../src/config/parse-cache";
+import { outerSchemaOf } from "../src/config/cached-config";
 import { ConfigError } from "../src/config/rules";
 import { accountSchema, configSchema, type Config } from "../src/config/schema";
 import { splitAccounts } from "../src/config/yaml-chunks";
@@ -238,14 +239,14 @@ describe("the config parse cache", () => {
     outcome(text, cache);
     // WHEN it is read again unchanged (zod's config schema watched), then with a setting changed
     const schemaParses = jest.spyOn(configSchema, "safeParse");
-    const extensions = jest.spyOn(configSchema, "extend");
+    const settingsParses = jest.spyOn(outerSchemaOf(), "safeParse");
     const again = outcome(text, cache);
-    const unchanged = schemaParses.mock.calls.length + extensions.mock.calls.length;
+    const unchanged = schemaParses.mock.calls.length + settingsParses.mock.calls.length;
     const edited = text.replace("\naccounts:", "\nlimits:\n  trustPolicyLength: 4096\naccounts:");
     expect(edited).not.toBe(text);
     const changed = outcome(edited, cache) as { config: Config };
     schemaParses.mockRestore();
-    extensions.mockRestore();
+    settingsParses.mockRestore();
     // THEN the unchanged read took its settings from the cache, ran no schema and equals the first
     expect(cache.reads.slice(1).map((read) => read.settings)).toEqual(["reused", "parsed"]);
     expect(unchanged).toBe(0);

@@ -5,7 +5,7 @@
  * whole text's data (test/config-parse-cache.test.ts), or undefined: the caller reads the whole text.
  */
 import { version as JS_YAML_VERSION } from "js-yaml/package.json";
-import type { z } from "zod";
+import type { z } from "zod/mini";
 import { version as ZOD_VERSION } from "zod/package.json";
 import { adoptedPolicyProblems } from "./adoption";
 import { configSchemas } from "./lazy-schema";
@@ -19,13 +19,13 @@ import { readItemFast, readOutsideFast } from "./yaml-document";
  * reads across accounts; those checks are checkConfig's). `min(1)` as configSchema's. Made on first use,
  * as the schema is (./lazy-schema.ts).
  */
-let outerSchema: z.ZodType<Omit<ConfigFile, "accounts"> & { accounts: unknown[] }> | undefined;
-function outerSchemaOf(): NonNullable<typeof outerSchema> {
+let outerSchema: z.ZodMiniType<Omit<ConfigFile, "accounts"> & { accounts: unknown[] }> | undefined;
+export function outerSchemaOf(): NonNullable<typeof outerSchema> {
   if (!outerSchema) {
     const { configSchema } = configSchemas();
     // The zod that built the schema (the bundle's own), for the array the accounts are passed through.
     const { z: zod } = require("./zod") as typeof import("./zod"); // eslint-disable-line @typescript-eslint/no-require-imports
-    outerSchema = configSchema.extend({ accounts: zod.array(zod.unknown()).min(1) });
+    outerSchema = zod.extend(configSchema, { accounts: zod.array(zod.unknown()).check(zod.minLength(1)) });
   }
   return outerSchema;
 }

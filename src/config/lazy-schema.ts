@@ -1,6 +1,6 @@
 /**
- * The config's schema (./schema.ts), built on first use. Building its zod schemas is ~15 ms of every
- * start-up (most of the tool's own module loading), and a run whose config the parse cache has read
+ * The config's schema (./schema.ts), built on first use. Building its zod schemas is 3–5 ms of every
+ * start-up (8–10 ms before zod/mini: ./zod.ts), and a run whose config the parse cache has read
  * before (./cached-config.ts: every account item and the settings around them) parses nothing with it.
  * Modules on the main job's path take the schema from here; their type imports of ./schema cost nothing.
  */

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { relative } from "node:path";
-import type { z } from "zod";
+import type { z } from "zod/mini";
 import {
   EMPTY_LOCK,
   LOCK_FIX,

@@ -1,11 +1,29 @@
 /**
- * zod as the tool uses it: without its JIT. zod compiles an object schema's parser with `new Function`
- * on the schema's first parse, which pays off only over many parses of one schema; a run parses the
- * config and the lock once (measured: ~5 ms less start-up on the example, no change reading 5,000 roles).
- * Same results either way (zod's own option, `jitless`).
+ * zod as the tool uses it: zod/mini, with English messages and without zod's JIT.
+ *
+ * - zod/mini: the same checks, parsers, messages and JSON schema as classic zod, but a schema object
+ *   carries ~10 methods instead of ~80 closures, so building the config's schema (every run that parses
+ *   a config, and every test file) costs about a quarter (docs/performance.md). Classic's chains become
+ *   functions: `z.optional(s)`, `z._default(s, v)`, `s.check(z.minLength(1), z.regex(re))`, and
+ *   `meta(s, m)` below for classic's `.meta(m)`.
+ * - English messages: classic zod loads them by itself, mini does not.
+ * - No JIT: zod compiles an object schema's parser with `new Function` on the schema's first parse,
+ *   which pays off only over many parses of one schema; a run parses the config and the lock once
+ *   (measured: ~5 ms less start-up on the example, no change reading 5,000 roles). Same results.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 
+z.config(z.locales.en());
 z.config({ jitless: true });
+
+/**
+ * Classic zod's `schema.meta(metadata)`: a copy of `schema` carrying `metadata` for the JSON schema
+ * (src/config/json-schema.ts), made exactly as classic makes it, so the published schema is unchanged.
+ */
+export function meta<T extends z.ZodMiniType>(schema: T, metadata: z.core.GlobalMeta): T {
+  const copy = schema.clone();
+  z.globalRegistry.add(copy, metadata);
+  return copy;
+}
 
 export { z };

@@ -15,14 +15,14 @@ import { z } from "../config/zod";
 import { readYaml, readYamlFast, YamlProblemsError } from "../config/yaml-document";
 import { lockPathFor } from "../layout";
 
-const gitlabId = z.number().int().positive();
+const gitlabId = z.number().check(z.int(), z.positive());
 
 const projectEntry = z.strictObject({ id: gitlabId, namespaceId: gitlabId });
-const groupEntry = z.strictObject({ id: gitlabId, descendantIds: z.array(gitlabId).default([]) });
+const groupEntry = z.strictObject({ id: gitlabId, descendantIds: z._default(z.array(gitlabId), []) });
 
 export const lockSchema = z.strictObject({
-  projects: z.record(z.string(), projectEntry).default({}),
-  groups: z.record(z.string(), groupEntry).default({}),
+  projects: z._default(z.record(z.string(), projectEntry), {}),
+  groups: z._default(z.record(z.string(), groupEntry), {}),
 });
 
 /** Project and group IDs by path, as GitLab's REST API reported them when `npm run resolve` ran. */
@@ -132,7 +132,7 @@ const ENTRY_EXAMPLE = {
  */
 function ownEntries<T>(
   section: unknown,
-  entry: z.ZodType<T>,
+  entry: z.ZodMiniType<T>,
   name: "projects" | "groups",
   problems: LockProblem[],
 ): Record<string, T> {

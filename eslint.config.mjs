@@ -11,11 +11,11 @@ export default tseslint.config(
   },
   {
     // The modules jest.config.mjs maps cut modules to: CommonJS, as the modules they stand for; and the
-    // runtime it loads (jest requires it).
-    files: ["test/support/cut/*.cjs", "test/support/code-cache-runtime.cjs"],
+    // test harness's CommonJS modules (jest requires the runtime; tests require the scratch directory's).
+    files: ["test/support/cut/*.cjs", "test/support/*.cjs"],
     languageOptions: {
       sourceType: "commonjs",
-      globals: { require: "readonly", module: "writable", exports: "writable" },
+      globals: { require: "readonly", module: "writable", exports: "writable", process: "readonly" },
     },
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },

@@ -42,6 +42,8 @@ export default {
   // dist/ built and the shared fixture synthesized once per run, cached by a hash of its inputs
   // (test/support/global-setup.mjs).
   globalSetup: "<rootDir>/test/support/global-setup.mjs",
+  // Removes the run's temporary directory (TMPDIR, made by the set-up: test/support/scratch-dir.cjs).
+  globalTeardown: "<rootDir>/test/support/global-teardown.mjs",
   reporters: ["default", "<rootDir>/test/support/summary-reporter.js"],
   // Two workers match the 2-core machines; the tiers share them.
   maxWorkers: 2,

@@ -1,3 +1,7 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { createContext } from "node:vm";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the CommonJS module jest itself loads
@@ -58,10 +62,55 @@ describe("stack traces under jest (test/setup.ts)", () => {
 
   test("GIVEN an error and a plain object made on one line THEN only the error's frame is mapped to the source", () => {
     const plain = { stack: "" };
-    const error = [new Error("here"), Error.captureStackTrace(plain)][0] as Error; // line 61 of this file
+    const error = [new Error("here"), Error.captureStackTrace(plain)][0] as Error; // both made here
+    const line = readFileSync(__filename, "utf8")
+      .split("\n")
+      .findIndex((text) => text.endsWith("// both made here"));
     const frameLine = (stack: string) => /jest-harness\.test\.ts:(\d+):/.exec(stack.split("\n")[1]!)?.[1];
-    expect(frameLine(error.stack!)).toBe("61");
+    expect(frameLine(error.stack!)).toBe(String(line + 1));
     // The compiled line: what an unmapped frame says (swc's output has other line numbers).
-    expect(frameLine(plain.stack)).not.toBe("61");
+    expect(frameLine(plain.stack)).not.toBe(String(line + 1));
+  });
+});
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the CommonJS module the global set-up imports
+const scratch = require("./support/scratch-dir.cjs") as {
+  MIN_FREE_BYTES: number;
+  scratchParent(env: Record<string, string | undefined>, ramDirs: string[], minFree: number): string;
+  pruneStaleScratch(parent: string): void;
+  makeScratch(parent: string): string;
+};
+
+describe("the run's temporary directory (test/support/scratch-dir.cjs)", () => {
+  let parent: string;
+  beforeEach(() => (parent = mkdtempSync(join(tmpdir(), "scratch-test-"))));
+  afterEach(() => rmSync(parent, { recursive: true, force: true }));
+
+  test("GIVEN this test run THEN TMPDIR is the run's own directory, which the teardown removes", () => {
+    expect(process.env.GITLAB_OIDC_TEST_SCRATCH).toBeDefined();
+    expect(tmpdir()).toBe(process.env.GITLAB_OIDC_TEST_SCRATCH);
+    expect(basename(tmpdir())).toMatch(/^gitlab-oidc-aws-jest-\d+-/);
+  });
+
+  test("GIVEN GITLAB_OIDC_TEST_TMPDIR THEN it is the parent; else a RAM directory only with room, else the system's", () => {
+    expect(scratch.scratchParent({ GITLAB_OIDC_TEST_TMPDIR: "/chosen" }, [parent], 0)).toBe("/chosen");
+    expect(scratch.scratchParent({}, [parent], 0)).toBe(parent);
+    expect(scratch.scratchParent({}, [parent], Number.MAX_SAFE_INTEGER)).toBe(tmpdir());
+    expect(scratch.scratchParent({}, [join(parent, "missing")], 0)).toBe(tmpdir());
+    expect(scratch.MIN_FREE_BYTES).toBeGreaterThanOrEqual(1024 ** 3);
+  });
+
+  test("GIVEN directories of earlier runs WHEN pruned THEN those whose jest is gone go, the rest stay", () => {
+    // GIVEN a run of this (live) process, one of a process that has exited, and someone else's directory
+    const live = scratch.makeScratch(parent);
+    const gone = spawnSync(process.execPath, ["-e", "0"]).pid!;
+    const stale = join(parent, `gitlab-oidc-aws-jest-${gone}-abc123`);
+    mkdirSync(join(stale, "cdktf.outdir.x"), { recursive: true });
+    const foreign = join(parent, "someone-elses");
+    mkdirSync(foreign);
+    // WHEN pruned
+    scratch.pruneStaleScratch(parent);
+    // THEN only the exited run's directory is removed
+    expect(readdirSync(parent).sort()).toEqual([basename(live), "someone-elses"].sort());
   });
 });

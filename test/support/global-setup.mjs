@@ -4,6 +4,7 @@
  * of everything the output depends on (the fixture, the sources, the locked dependencies). Test files
  * copy the cached output (test/support/explain-fixture.ts) instead of synthesizing the same config
  * again; workers find it through GITLAB_OIDC_TEST_SYNTHS ({"name": "<dir>"}, inherited from here).
+ * First, it gives the run its own temporary directory (TMPDIR, ./scratch-dir.cjs).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -19,6 +20,7 @@ import {
 } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { makeScratch, pruneStaleScratch, scratchParent } from "./scratch-dir.cjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 /**
@@ -114,6 +116,13 @@ async function sharedSynth(name, configFile) {
 }
 
 export default async function globalSetup() {
+  // This run's temporary directory, for every test file and the tools they start (./scratch-dir.cjs);
+  // chosen before anything below starts a child, so that they use it too.
+  const parent = scratchParent();
+  pruneStaleScratch(parent);
+  const scratch = makeScratch(parent);
+  process.env.GITLAB_OIDC_TEST_SCRATCH = scratch;
+  process.env.TMPDIR = scratch;
   const build = spawnSync(process.execPath, [join(ROOT, "scripts", "build.mjs")], {
     cwd: ROOT,
     encoding: "utf8",

@@ -76,7 +76,13 @@ describe("stack traces under jest (test/setup.ts)", () => {
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the CommonJS module the global set-up imports
 const scratch = require("./support/scratch-dir.cjs") as {
   MIN_FREE_BYTES: number;
-  scratchParent(env: Record<string, string | undefined>, ramDirs: string[], minFree: number): string;
+  scratchParent(
+    env: Record<string, string | undefined>,
+    ramDirs: string[],
+    minFree: number,
+    mounted?: (dir: string) => boolean,
+  ): string;
+  isMountPoint(dir: string): boolean;
   pruneStaleScratch(parent: string): void;
   makeScratch(parent: string): string;
 };
@@ -92,12 +98,23 @@ describe("the run's temporary directory (test/support/scratch-dir.cjs)", () => {
     expect(basename(tmpdir())).toMatch(/^gitlab-oidc-aws-jest-\d+-/);
   });
 
-  test("GIVEN GITLAB_OIDC_TEST_TMPDIR THEN it is the parent; else a RAM directory only with room, else the system's", () => {
-    expect(scratch.scratchParent({ GITLAB_OIDC_TEST_TMPDIR: "/chosen" }, [parent], 0)).toBe("/chosen");
-    expect(scratch.scratchParent({}, [parent], 0)).toBe(parent);
-    expect(scratch.scratchParent({}, [parent], Number.MAX_SAFE_INTEGER)).toBe(tmpdir());
-    expect(scratch.scratchParent({}, [join(parent, "missing")], 0)).toBe(tmpdir());
+  test("GIVEN GITLAB_OIDC_TEST_TMPDIR THEN it is the parent; else a mounted RAM directory only with room, else the system's", () => {
+    const mounted = () => true;
+    expect(scratch.scratchParent({ GITLAB_OIDC_TEST_TMPDIR: "/chosen" }, [parent], 0, mounted)).toBe(
+      "/chosen",
+    );
+    expect(scratch.scratchParent({}, [parent], 0, mounted)).toBe(parent);
+    expect(scratch.scratchParent({}, [parent], Number.MAX_SAFE_INTEGER, mounted)).toBe(tmpdir());
+    expect(scratch.scratchParent({}, [join(parent, "missing")], 0, mounted)).toBe(tmpdir());
+    // A plain directory where a tmpfs is expected (/dev/shm in a chroot that bound /dev alone)
+    expect(scratch.scratchParent({}, [parent], 0)).toBe(tmpdir());
     expect(scratch.MIN_FREE_BYTES).toBeGreaterThanOrEqual(1024 ** 3);
+  });
+
+  test("GIVEN a file system's root THEN it is a mount point; a directory inside it is not", () => {
+    expect(scratch.isMountPoint("/")).toBe(false); // its parent is itself
+    expect(scratch.isMountPoint("/proc")).toBe(true);
+    expect(scratch.isMountPoint(parent)).toBe(false);
   });
 
   test("GIVEN directories of earlier runs WHEN pruned THEN those whose jest is gone go, the rest stay", () => {

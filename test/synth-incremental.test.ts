@@ -48,6 +48,7 @@ import {
   stateEditsWithExtension,
 } from "./support/incremental-scenarios";
 import { parse, type RawConfig } from "./support/configs";
+import { waitForFilesystemTick } from "./support/filesystem-clock";
 
 let root: string;
 let outdir: string;
@@ -369,8 +370,14 @@ describe("a run whose raw inputs are unchanged (the main job's up-to-date check)
     expect(check(0)).toBeDefined();
   });
 
-  test("files written just before a check settle at once by the filesystem's clock, not after 2 s", () => {
-    // GIVEN a synth that has just written every file (their ctimes are well within SETTLE_MS)
+  test("files written just before a check settle by the filesystem's clock, a tick later, not after 2 s", () => {
+    // GIVEN a synth that has just written every file (their ctimes are well within SETTLE_MS), and the
+    // filesystem's clock one tick past them (a coarse clock's tick is a few milliseconds)
+    const synthesized = readRunRecord(recordDirFor(cacheDir, outdir, true), outdir)!;
+    waitForFilesystemTick(
+      recordDirFor(cacheDir, outdir, true),
+      Object.keys(synthesized.files).map((file) => join(outdir, file)),
+    );
     // WHEN the up-to-date check runs with the default settle time
     expect(check()).toBeDefined();
     // THEN it kept the signature of every file it read: a probe of the filesystem's clock, read before

@@ -14,7 +14,7 @@ import {
 } from "node:fs";
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { stringify } from "yaml";
 import { loadConfigFile, sourceDigests } from "../src/config/load";
 import { checkConfig, ConfigError } from "../src/config/rules";
@@ -32,6 +32,7 @@ import {
 import { changedStacks, checkedAccounts, planSynth } from "../src/synth-plan";
 import { fullSynthTree, generated, incrementalSynth, treeOf, withS3State } from "./support/incremental";
 import { parse, type RawConfig } from "./support/configs";
+import { waitForFilesystemTick } from "./support/filesystem-clock";
 
 let root: string;
 let outdir: string;
@@ -170,6 +171,9 @@ describe("reused files are trusted by their stat signature only for the bytes it
   let file: string;
   /** The first stack's cdk.tf, rewritten in place with other bytes of the same length, mtime kept. */
   const editKeepingSizeAndMtime = () => {
+    // After the filesystem's clock moved past the file, so that the edit moves its ctime even where
+    // that clock is coarse (test/support/filesystem-clock.ts).
+    waitForFilesystemTick(dirname(outdir), [file]);
     const before = statSync(file);
     writeFileSync(file, readFileSync(file, "utf8").replace("gitlab", "GITLAB"));
     utimesSync(file, before.atime, before.mtime);

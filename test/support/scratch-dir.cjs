@@ -14,9 +14,9 @@
  * the next run removes every one whose jest process is gone.
  */
 "use strict";
-const { mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync } = require("node:fs");
+const { mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, statSync } = require("node:fs");
 const { tmpdir } = require("node:os");
-const { join } = require("node:path");
+const { dirname, join } = require("node:path");
 
 /** The prefix of a run's directory; the jest process's PID follows it. */
 const PREFIX = "gitlab-oidc-aws-jest-";
@@ -35,10 +35,30 @@ function freeBytes(dir) {
   }
 }
 
-/** The parent of this run's directory: GITLAB_OIDC_TEST_TMPDIR, a roomy tmpfs, else the system's. */
-function scratchParent(env = process.env, ramDirs = RAM_DIRS, minFree = MIN_FREE_BYTES) {
+/**
+ * Whether `dir` is a file system's root (its device differs from its parent's): /dev/shm in a chroot
+ * that bound /dev alone is a plain directory of the host's devtmpfs, with a coarse clock, not a tmpfs.
+ */
+function isMountPoint(dir) {
+  try {
+    return statSync(dir).dev !== statSync(dirname(dir)).dev;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The parent of this run's directory: GITLAB_OIDC_TEST_TMPDIR, else a RAM file system mounted at one
+ * of `ramDirs` with `minFree` bytes free, else the system's temporary directory.
+ */
+function scratchParent(
+  env = process.env,
+  ramDirs = RAM_DIRS,
+  minFree = MIN_FREE_BYTES,
+  mounted = isMountPoint,
+) {
   if (env.GITLAB_OIDC_TEST_TMPDIR) return env.GITLAB_OIDC_TEST_TMPDIR;
-  return ramDirs.find((dir) => freeBytes(dir) >= minFree) ?? tmpdir();
+  return ramDirs.find((dir) => mounted(dir) && freeBytes(dir) >= minFree) ?? tmpdir();
 }
 
 /** Whether process `pid` is alive (a process of another user counts as alive). */
@@ -74,4 +94,4 @@ function makeScratch(parent) {
   return mkdtempSync(join(parent, `${PREFIX}${process.pid}-`));
 }
 
-module.exports = { MIN_FREE_BYTES, makeScratch, pruneStaleScratch, scratchParent };
+module.exports = { MIN_FREE_BYTES, isMountPoint, makeScratch, pruneStaleScratch, scratchParent };

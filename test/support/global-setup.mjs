@@ -118,6 +118,8 @@ async function sharedSynth(name, configFile) {
 export default async function globalSetup() {
   // This run's temporary directory, for every test file and the tools they start (./scratch-dir.cjs);
   // chosen before anything below starts a child, so that they use it too.
+  // (The TMPDIR before it is kept for the teardown to put back: jest --watch runs this again.)
+  process.env.GITLAB_OIDC_TEST_TMPDIR_BEFORE = process.env.TMPDIR ?? "";
   const parent = scratchParent();
   pruneStaleScratch(parent);
   const scratch = makeScratch(parent);

@@ -53,6 +53,13 @@ function checkedBy(problem: (value: string) => string | undefined) {
   };
 }
 
+/** A whole number from `min` to `max` (an IAM quota's range), each bound refused with its own message. */
+function integerIn(min: number, max: number, messages: { below: string; above: string }) {
+  return z
+    .number()
+    .check(z.int(), z.gte(min, { error: messages.below }), z.lte(max, { error: messages.above }));
+}
+
 /** An `https://` URL with a host, an optional port and path, and no trailing slash or query. */
 function httpsUrl(what: string) {
   return z.string().check(z.superRefine(checkedBy((value) => httpsUrlProblem(what, value))));
@@ -301,13 +308,10 @@ export const roleSchema = z.strictObject({
   ),
   maxSessionDuration: meta(
     z._default(
-      z
-        .number()
-        .check(
-          z.int(),
-          z.gte(3600, { error: "maxSessionDuration must be at least 3600 seconds (IAM's minimum)" }),
-          z.lte(43200, { error: "maxSessionDuration can be at most 43200 seconds (12 hours)" }),
-        ),
+      integerIn(3600, 43200, {
+        below: "maxSessionDuration must be at least 3600 seconds (IAM's minimum)",
+        above: "maxSessionDuration can be at most 43200 seconds (12 hours)",
+      }),
       3600,
     ),
     { description: "Longest session, in seconds (3600–43200)." },
@@ -591,26 +595,20 @@ export const configSchema = meta(
         z.strictObject({
           trustPolicyLength: meta(
             z._default(
-              z
-                .number()
-                .check(
-                  z.int(),
-                  z.gte(2048, { error: "trustPolicyLength cannot be below IAM's default of 2048" }),
-                  z.lte(8192, { error: "trustPolicyLength can be at most 8192" }),
-                ),
+              integerIn(2048, 8192, {
+                below: "trustPolicyLength cannot be below IAM's default of 2048",
+                above: "trustPolicyLength can be at most 8192",
+              }),
               2048,
             ),
             { description: "Your account's role trust policy quota (ACLSizePerRole), if raised." },
           ),
           managedPoliciesPerRole: meta(
             z._default(
-              z
-                .number()
-                .check(
-                  z.int(),
-                  z.gte(10, { error: "managedPoliciesPerRole cannot be below IAM's default of 10" }),
-                  z.lte(20, { error: "managedPoliciesPerRole can be at most 20 (IAM's hard limit)" }),
-                ),
+              integerIn(10, 20, {
+                below: "managedPoliciesPerRole cannot be below IAM's default of 10",
+                above: "managedPoliciesPerRole can be at most 20 (IAM's hard limit)",
+              }),
               10,
             ),
             {

@@ -137,8 +137,35 @@ function withLazyRequires(path, source, modules) {
       throw new Error(`${path}: expected one \`const … = require("${module}")\`, found ${found}`);
     result = result.replace(pattern, `const $1 = __lazyRequire(() => require("${module}"));`);
   }
-  return `${LAZY_REQUIRE}\n${result}`;
+  return withLeadingCode(result, LAZY_REQUIRE);
 }
+
+/**
+ * `const name = require("assert");` in a CommonJS file that calls only `name(…)` and `name.ok(…)`, made to
+ * load node:assert only when a check fails (then it throws what node:assert throws). Fails the build on
+ * any other use.
+ */
+export function withAssertLoadedOnFailure(path, source) {
+  const pattern = /^const (\w+) = require\("assert"\);$/gm;
+  const found = [...source.matchAll(pattern)];
+  if (found.length !== 1)
+    throw new Error(`${path}: expected one \`const … = require("assert")\`, found ${found.length}`);
+  const name = found[0][1];
+  const uses = [...source.replace(pattern, "").matchAll(new RegExp(`\\b${name}\\b(.{0,4})`, "g"))];
+  const other = uses.find((use) => !use[1].startsWith("(") && !use[1].startsWith(".ok)"));
+  if (other)
+    throw new Error(`${path}: ${name} is used other than as ${name}(…) or ${name}.ok(…): ${other[0]}`);
+  return withLeadingCode(
+    source.replace(pattern, `const $1 = __assertLoadedOnFailure;`),
+    ASSERT_LOADED_ON_FAILURE,
+  );
+}
+
+/** node:assert's `assert(value, message)` and `assert.ok`, loading node:assert when `value` is falsy. */
+export const ASSERT_LOADED_ON_FAILURE = `function __assertLoadedOnFailure(value, message) {
+  if (!value) require("assert").ok(value, message);
+}
+__assertLoadedOnFailure.ok = __assertLoadedOnFailure;`;
 
 /** A module loaded on first use of any of its properties, or of itself as a function. */
 export const LAZY_REQUIRE = `function __lazyRequire(load) {
@@ -163,6 +190,12 @@ const PATCHES = [
     // in cdktf's own validation of a stack, which App.synth() does not call.
     file: /[\\/]node_modules[\\/]cdktf[\\/]lib[\\/]validations[\\/]validate-binary-version\.js$/,
     apply: (path, source) => withLazyRequires(path, source, ["child_process", "semver"]),
+  },
+  {
+    // Loading node:assert is ~1–2 ms of every start-up on Node 22/24, for checks that pass in every
+    // synth: node:assert is loaded when one fails, to throw as it would have.
+    file: /[\\/]node_modules[\\/]cdktf[\\/]lib[\\/]terraform-(element|resource|data-source)\.js$/,
+    apply: withAssertLoadedOnFailure,
   },
   {
     // Copies and zips TerraformAsset directories, which the tool declares none of.
@@ -209,23 +242,35 @@ function __profileLeave(pkg) {
   }
 }`;
 
+/** A module's leading comments and "use strict" directive, if it has one ("" if not). */
+export function prologueOf(source) {
+  return /^(?:\s*(?:\/\/[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*(["'])use strict\1;?/.exec(source)?.[0] ?? "";
+}
+
+/** `code` put first in a module's source, after its prologue: a file that was strict stays strict. */
+export function withLeadingCode(source, code) {
+  const prologue = prologueOf(source);
+  return `${prologue}\n${code}\n${source.slice(prologue.length)}`;
+}
+
 /** A module's source between __profileEnter and __profileLeave, after its "use strict" prologue. */
 function profiled(pkg, source) {
-  const prologue =
-    /^(?:\s*(?:\/\/[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*(["'])use strict\1;?/.exec(source)?.[0] ?? "";
+  const prologue = prologueOf(source);
   const name = JSON.stringify(pkg);
   return `${prologue};__profileEnter(${name});${source.slice(prologue.length)}\n;__profileLeave(${name});\n`;
 }
 
 /**
  * Bundles `entry` (relative to root) into `outfile`, with a linked source map; resolves to the list of
- * input files (for the staleness check) and the esbuild metafile.
+ * input files (for the staleness check) and the esbuild metafile. `kind`: "main" for a command's code
+ * (with the cuts and patches above), "launcher" for the small file that runs it (no cdktf, nothing cut).
  */
-export async function bundle(root, entry, outfile, { profile = false } = {}) {
+export async function bundle(root, entry, outfile, { profile = false, kind = "main" } = {}) {
   const esbuild = await import("esbuild");
   const cutPlugin = {
     name: "cut-modules",
     setup(build) {
+      if (kind === "launcher") return;
       for (const [index, cut] of CUT_MODULES.entries()) {
         const filter = new RegExp(`^${cut.request.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}$`);
         build.onResolve({ filter }, (args) => {
@@ -287,7 +332,8 @@ export async function bundle(root, entry, outfile, { profile = false } = {}) {
     ...(profile ? { banner: { js: PROFILER } } : {}),
   });
   // Every cut must have happened: a cut that no longer matches (cdktf moved a file) is a build error.
-  const missed = CUT_MODULES.filter((_, index) => !(`cut:${index}` in result.metafile.inputs));
+  const missed =
+    kind === "launcher" ? [] : CUT_MODULES.filter((_, index) => !(`cut:${index}` in result.metafile.inputs));
   if (missed.length > 0) {
     throw new Error(
       `scripts/bundle.mjs: not cut (no importer matched): ${missed.map((cut) => cut.module).join(", ")}`,

@@ -79,3 +79,42 @@ test("a cut module loads and lists its names, and throws naming itself when reac
     expect.stringMatching(/^zod\/v4\/locales /),
   ]);
 });
+
+test("cdktf's asserts load node:assert only when one fails, and then throw what node:assert throws", () => {
+  // GIVEN cdktf's terraform-resource.js as the bundle patches it, and a module that uses assert otherwise
+  const script = `
+import { withAssertLoadedOnFailure } from ${JSON.stringify(BUNDLER)};
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+const require = createRequire(${JSON.stringify(join(__dirname, "..", "..", "package.json"))});
+const file = require.resolve("cdktf/lib/terraform-resource.js");
+const patched = withAssertLoadedOnFailure(file, readFileSync(file, "utf8"));
+// The patched module's assert, as its code sees it, with the module's require watched
+const loads = [];
+const watched = (name) => { loads.push(name); return require(name); };
+const declared = "const assert = __assertLoadedOnFailure;";
+const helper = patched.slice(0, patched.indexOf("var _a;"));
+const check = new Function("require", helper + declared + " return assert;")(watched);
+const declaredOnce = patched.split(declared).length === 2;
+const attempt = (f) => { try { f(); return "passed"; } catch (e) { return e.name + " " + e.code + ": " + e.message; } };
+const results = [attempt(() => check(true, "never")), attempt(() => check.ok(1, "never")), loads.length];
+results.push(attempt(() => check(false, "forEach and count are both set")), attempt(() => check.ok(0, "m")), loads);
+const refused = attempt(() => withAssertLoadedOnFailure("x.js", 'const a = require("assert");\\na.deepEqual(1, 2);\\n'));
+process.stdout.write(JSON.stringify({ strict: patched.startsWith('"use strict";'), declaredOnce, results, refused }));
+`;
+  // WHEN its checks pass and fail
+  const seen = JSON.parse(runOk(process.execPath, ["--input-type=module", "-e", script]).stdout);
+  // THEN passing checks loaded nothing, a failing one threw node:assert's AssertionError with cdktf's message
+  expect(seen.results).toEqual([
+    "passed",
+    "passed",
+    0,
+    "AssertionError ERR_ASSERTION: forEach and count are both set",
+    "AssertionError ERR_ASSERTION: m",
+    ["assert", "assert"],
+  ]);
+  // AND the file stays strict, and any other use of assert fails the build
+  expect(seen.strict).toBe(true);
+  expect(seen.declaredOnce).toBe(true);
+  expect(seen.refused).toMatch(/x\.js: a is used other than as a\(…\) or a\.ok\(…\): a\.dee/);
+});

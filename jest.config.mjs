@@ -16,7 +16,8 @@ const runs = (tier) =>
 
 /** What every tier shares: Node, the SWC transform, the cut modules and the child deadlines (test/setup.ts). */
 const shared = {
-  testEnvironment: "node",
+  // One context per project per worker, shared by its test files (test/support/shared-environment.cjs).
+  testEnvironment: "<rootDir>/test/support/shared-environment.cjs",
   // Modules no test reaches, loaded with cdktf and zod by every test file that uses them; each throws
   // when reached (test/support/cut/cut-module.cjs).
   moduleNameMapper: {
@@ -25,8 +26,8 @@ const shared = {
   },
   setupFilesAfterEnv: ["<rootDir>/test/setup.ts"],
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022" } }] },
-  // V8 code cache per worker across test files (test/support/code-cache-runtime.cjs).
-  runtime: "<rootDir>/test/support/code-cache-runtime.cjs",
+  // Modules outside test/ evaluated once per worker, with V8's code cache (test/support/shared-modules-runtime.cjs).
+  runtime: "<rootDir>/test/support/shared-modules-runtime.cjs",
 };
 
 /** @type {import('jest').Config} */

@@ -1,4 +1,5 @@
 /** TEST SUPPORT for explain and the access report: one config, synthesized to HCL and read back. */
+import { generateKeyPairSync, sign } from "node:crypto";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +9,7 @@ import { lockPathFor, serializeLock } from "../../src/gitlab/lock";
 import { lockFor } from "./configs";
 import type { Config } from "../../src/config/schema";
 import { readSynthesizedStacks, type SynthesizedStack } from "../../src/terraform/synthesized-stacks";
-import { run, runOk } from "./run";
+import { run } from "./run";
 
 /** The fixture's directory: gitlab-oidc.yaml and the lock `npm run resolve` would write (fake IDs). */
 export const EXPLAIN_FIXTURE_DIR = join(__dirname, "..", "fixtures", "explain");
@@ -92,22 +93,18 @@ const REPO = join(__dirname, "..", "..");
 /** The compiled CLI, as `npm run explain` starts it. */
 export const EXPLAIN_CLI = join(REPO, "dist", "src", "explain", "cli.js");
 
-/** JWTs signed with a throwaway RS256 key by jose (ESM-only, so in one child Node process). */
+/**
+ * JWTs as GitLab issues them (RS256, a `kid`, `iat` now and `exp` in 5 minutes) for these claims, signed
+ * with a throwaway key. In process: a JWT is two base64url JSON parts and an RSA-SHA256 signature.
+ */
 export function makeTokens(claimSets: Record<string, unknown>[]): string[] {
-  const script = `
-    import { SignJWT, generateKeyPair } from "jose";
-    const { privateKey } = await generateKeyPair("RS256");
-    const tokens = [];
-    for (const claims of JSON.parse(process.argv[1])) {
-      tokens.push(await new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid: "k" })
-        .setIssuedAt().setExpirationTime("5m").sign(privateKey));
-    }
-    process.stdout.write(JSON.stringify(tokens));`;
-  const out = runOk(process.execPath, ["--input-type=module", "-e", script, JSON.stringify(claimSets)], {
-    cwd: REPO,
-    timeoutMs: 30_000,
+  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const issuedAt = Math.floor(Date.now() / 1000);
+  return claimSets.map((claims) => {
+    const signed = `${part({ alg: "RS256", kid: "k" })}.${part({ ...claims, iat: issuedAt, exp: issuedAt + 300 })}`;
+    return `${signed}.${sign("sha256", Buffer.from(signed), privateKey).toString("base64url")}`;
   });
-  return JSON.parse(out.stdout) as string[];
 }
 
 export function runCli(

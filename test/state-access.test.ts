@@ -154,25 +154,37 @@ describe("state in S3: the config's rules", () => {
   });
 
   test("GIVEN as many accounts as the bucket policy's 20 KB allows WHEN one more is added THEN the config says so", () => {
-    const raw = rawFixture();
-    const template = accounts(raw)[1]!;
-    const lengths: number[] = [];
-    let refused: string[] = [];
-    for (let n = 2; n < 40 && refused.length === 0; n++) {
-      const name = `extra${n}`;
-      // Each stack's deployer accepts its own deploy jobs' audience (gitlab-oidc-aws-deploy-<stack>).
-      const roles = (template.roles as Record<string, unknown>[]).map((role) =>
-        role.audience ? { ...role, audience: `gitlab-oidc-aws-deploy-${name}` } : role,
-      );
-      accounts(raw).push({ ...template, name, accountId: String(300000000000 + n), roles });
-      refused = problemsOf(raw);
-      if (refused.length === 0) {
-        const config = parse(raw);
-        lengths.push(policyLength(stateBucketPolicy(config, config.state as S3StateConfig)));
+    /** The fixture with `count` more accounts like its second one, each with its own deploy audience. */
+    const withMoreAccounts = (count: number) => {
+      const raw = rawFixture();
+      const template = accounts(raw)[1]!;
+      for (let n = 2; n < 2 + count; n++) {
+        const name = `extra${n}`;
+        // Each stack's deployer accepts its own deploy jobs' audience (gitlab-oidc-aws-deploy-<stack>).
+        const roles = (template.roles as Record<string, unknown>[]).map((role) =>
+          role.audience ? { ...role, audience: `gitlab-oidc-aws-deploy-${name}` } : role,
+        );
+        accounts(raw).push({ ...template, name, accountId: String(300000000000 + n), roles });
       }
+      return raw;
+    };
+    // The policy grows with every account, so the most accounts accepted is found by halving: `accepted`
+    // more accounts are accepted, `refused` more are not.
+    let accepted = 0;
+    let refused = 38;
+    expect(problemsOf(withMoreAccounts(accepted))).toEqual([]);
+    expect(problemsOf(withMoreAccounts(refused))).not.toEqual([]);
+    while (refused - accepted > 1) {
+      const middle = Math.floor((accepted + refused) / 2);
+      if (problemsOf(withMoreAccounts(middle)).length === 0) accepted = middle;
+      else refused = middle;
     }
-    expect(refused.join("\n")).toContain("over S3's 20480");
-    expect(Math.max(...lengths)).toBeLessThanOrEqual(20_480);
+    // THEN the largest accepted policy fits in 20 KB, and one more account is refused for its size
+    const config = parse(withMoreAccounts(accepted));
+    expect(policyLength(stateBucketPolicy(config, config.state as S3StateConfig))).toBeLessThanOrEqual(
+      20_480,
+    );
+    expect(problemsOf(withMoreAccounts(accepted + 1)).join("\n")).toContain("over S3's 20480");
   });
 
   test("GIVEN state s3 WHEN synthesized THEN each stack's backend is S3 with encryption and S3-native locking, and the bucket has its own stack", async () => {

@@ -105,16 +105,18 @@ class SplitMap {
 class SharedModulesRuntime extends CodeCacheRuntime {
   constructor(config, environment, resolver, transformer, cacheFS, coverageOptions, testPath, globalConfig) {
     super(config, environment, resolver, transformer, cacheFS, coverageOptions, testPath, globalConfig);
-    const source = this.readFile(testPath);
-    const sharing = environment.sharedAcrossFiles === true ? sharingOf(source) : "none";
-    this._sharing = sharing !== "none";
-    if (!this._sharing) return;
+    if (environment.sharedAcrossFiles !== true) return;
     let project = projects.get(config.id);
     if (!project) {
       project = { registry: new Map(), internal: new Map(), sourceMaps: new Map(), current: this };
       projects.set(config.id, project);
     }
+    // Even a file that shares nothing is the one running now: a shared module a global still reaches
+    // (cdktf's token map) requires through it.
     project.current = this;
+    const sharing = sharingOf(this.readFile(testPath));
+    this._sharing = sharing !== "none";
+    if (!this._sharing) return;
     this._project = project;
     const testDir = `${config.rootDir}${sep}test${sep}`;
     const dependency = `${sep}node_modules${sep}`;

@@ -2,7 +2,8 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, relative, sep } from "node:path";
-import { parse as parseYaml, stringify } from "yaml";
+import { load as loadYaml } from "js-yaml";
+import { stringify } from "yaml";
 import { parseConfig } from "../../src/config/load";
 import { ConfigError } from "../../src/config/rules";
 import type { Config } from "../../src/config/schema";
@@ -87,7 +88,9 @@ export function lockFor(raw: RawConfig, descendants: Record<string, number[]> = 
 
 function rawOfYaml(text: string): RawConfig {
   try {
-    const raw: unknown = parseYaml(text);
+    // For the lock only (the paths it must resolve): js-yaml reads the tests' configs as yaml does, in a
+    // fraction of the time on the hostile ones (50,000 brackets), and refuses those alike.
+    const raw: unknown = loadYaml(text);
     return raw && typeof raw === "object" ? (raw as RawConfig) : {};
   } catch {
     return {};

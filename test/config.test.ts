@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { generateConfig, generateLock } from "../bench/generate";
+import { parse as parseYaml } from "yaml";
+import { generateConfig, generatedConfigData, generateLock } from "../bench/generate";
 import { loadConfigFile, parseConfig, parseConfigWithPositions } from "../src/config/load";
 import { parseLock, readLockFor, type GitLabLock } from "../src/gitlab/lock";
 import { minimalConfig, parse, problemsOf, type RawConfig } from "./support/configs";
@@ -505,5 +506,17 @@ describe("the two YAML readers", () => {
     expect(asJson(parseConfig(text, "test.yaml", lock))).toEqual(
       asJson(parseConfigWithPositions(text, "test.yaml", lock)),
     );
+  });
+});
+
+describe("the generated scale configs (bench/generate.ts)", () => {
+  test("their data is what their YAML reads back to, so tests that take the data test the bench's configs", () => {
+    for (const [accounts, roles] of [
+      [1, 1],
+      [3, 2],
+      [2, 7],
+    ]) {
+      expect(generatedConfigData(accounts, roles)).toEqual(parseYaml(generateConfig(accounts, roles)));
+    }
   });
 });

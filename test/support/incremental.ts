@@ -5,8 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parse as parseYaml } from "yaml";
-import { generateConfig, generateLock } from "../../bench/generate";
+import { generatedConfigData, generateLock } from "../../bench/generate";
 import { ConfigError } from "../../src/config/rules";
 import type { Config } from "../../src/config/schema";
 import { parseLock, type GitLabLock } from "../../src/gitlab/lock";
@@ -23,7 +22,7 @@ import { filesUnder, parse, type RawConfig } from "./configs";
 /** A generated config (bench/generate.ts) as raw data, and its lock. */
 export function generated(accounts: number, roles: number): { raw: RawConfig; lock: GitLabLock } {
   return {
-    raw: parseYaml(generateConfig(accounts, roles)) as RawConfig,
+    raw: generatedConfigData(accounts, roles) as RawConfig,
     lock: parseLock(generateLock(accounts, roles), "generated.lock.yaml"),
   };
 }

@@ -76,6 +76,12 @@ if (stale.length > 0) {
 }
 if (process.env.BUILD_VERBOSE) console.error(`build: compiled ${stale.length} file(s) to dist/`);
 
+// The bundler's version and code are part of every bundle's identity.
+const identity = JSON.stringify({
+  esbuild: JSON.parse(readFileSync(join(root, "node_modules", "esbuild", "package.json"), "utf8")).version,
+  bundler: readFileSync(join(root, "scripts", "bundle.mjs"), "utf8"),
+});
+
 /**
  * Bundles `entry` into `out` (relative to dist/) unless the bundle is fresh: built after every one of its
  * inputs (recorded beside it, `<name>.inputs.json`), by the same bundler and settings, and still the
@@ -84,11 +90,6 @@ if (process.env.BUILD_VERBOSE) console.error(`build: compiled ${stale.length} fi
 async function bundleUnlessFresh(entry, out, kind) {
   const outfile = join(outRoot, out);
   const recordFile = outfile.replace(/\.js$/, ".inputs.json");
-  // The bundler's version and code are part of every bundle's identity.
-  const identity = JSON.stringify({
-    esbuild: JSON.parse(readFileSync(join(root, "node_modules", "esbuild", "package.json"), "utf8")).version,
-    bundler: readFileSync(join(root, "scripts", "bundle.mjs"), "utf8"),
-  });
   const record = existsSync(recordFile) ? JSON.parse(readFileSync(recordFile, "utf8")) : undefined;
   const built = statSync(outfile, { throwIfNoEntry: false });
   const builtAt = built?.mtimeMs;

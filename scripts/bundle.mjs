@@ -267,11 +267,11 @@ function profiled(pkg, source) {
  */
 export async function bundle(root, entry, outfile, { profile = false, kind = "main" } = {}) {
   const esbuild = await import("esbuild");
+  const cuts = kind === "launcher" ? [] : CUT_MODULES;
   const cutPlugin = {
     name: "cut-modules",
     setup(build) {
-      if (kind === "launcher") return;
-      for (const [index, cut] of CUT_MODULES.entries()) {
+      for (const [index, cut] of cuts.entries()) {
         const filter = new RegExp(`^${cut.request.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}$`);
         build.onResolve({ filter }, (args) => {
           if (!cut.importer.test(args.importer)) return undefined;
@@ -279,7 +279,7 @@ export async function bundle(root, entry, outfile, { profile = false, kind = "ma
         });
       }
       build.onLoad({ filter: /.*/, namespace: "cut" }, (args) => {
-        const cut = CUT_MODULES[Number(args.path)];
+        const cut = cuts[Number(args.path)];
         const { resolveDir } = args.pluginData;
         const file = cut.request.startsWith(".")
           ? createRequire(join(resolveDir, "x.js")).resolve(cut.request)
@@ -332,8 +332,7 @@ export async function bundle(root, entry, outfile, { profile = false, kind = "ma
     ...(profile ? { banner: { js: PROFILER } } : {}),
   });
   // Every cut must have happened: a cut that no longer matches (cdktf moved a file) is a build error.
-  const missed =
-    kind === "launcher" ? [] : CUT_MODULES.filter((_, index) => !(`cut:${index}` in result.metafile.inputs));
+  const missed = cuts.filter((_, index) => !(`cut:${index}` in result.metafile.inputs));
   if (missed.length > 0) {
     throw new Error(
       `scripts/bundle.mjs: not cut (no importer matched): ${missed.map((cut) => cut.module).join(", ")}`,

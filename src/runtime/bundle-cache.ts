@@ -27,13 +27,20 @@ interface ModuleClass {
   createRequire(file: string): NodeJS.Require;
 }
 
-/** Where the code cache of `bundle` goes, or undefined when it is off (see the top of this file). */
-export function bundleCacheFile(bundle: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+/**
+ * Where the code cache of `bundle` goes for Node `version` (this process's by default: the bench names
+ * other versions' caches), or undefined when it is off (see the top of this file).
+ */
+export function bundleCacheFile(
+  bundle: string,
+  env: NodeJS.ProcessEnv = process.env,
+  version: string = process.version,
+): string | undefined {
   const sourceMaps = (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true;
   if (sourceMaps || env.NODE_DISABLE_COMPILE_CACHE) return undefined;
   const nodeModules = nearestNodeModules(dirname(bundle));
   const dir = env.NODE_COMPILE_CACHE || (nodeModules && join(nodeModules, COMPILE_CACHE_SUBDIR));
-  return dir ? join(dir, `${basename(bundle)}-${process.version}-${process.arch}.v8cache`) : undefined;
+  return dir ? join(dir, `${basename(bundle)}-${version}-${process.arch}.v8cache`) : undefined;
 }
 
 /** The key a cache file starts with (one line): what must not have changed since it was written. */

@@ -45,18 +45,20 @@ const STATELESS_JEST_DEPENDENCIES = new Set([
   ...["jest-message-util", "co", "dedent", "is-generator-fn", "buffer-from", "yocto-queue", "p-limit"],
 ]);
 
+const NODE_MODULES = `${sep}node_modules${sep}`;
+
 /** The package a file in node_modules belongs to (the innermost), else undefined. */
 function packageOf(path) {
-  const at = path.lastIndexOf(`${sep}node_modules${sep}`);
+  const at = path.lastIndexOf(NODE_MODULES);
   if (at === -1) return undefined;
-  const [first, second] = path.slice(at + 14).split(sep);
+  const [first, second] = path.slice(at + NODE_MODULES.length).split(sep);
   return first.startsWith("@") ? `${first}/${second}` : first;
 }
 
 /** Per project: the shared registries and source maps, and the runtime of the file running now. */
 const projects = new Map();
 
-/** A Map whose keys outside `test/` live in `shared`, the rest in a map of its own; `clear` clears only those. */
+/** A Map whose keys `isShared` accepts live in `shared`, the rest in a map of its own; `clear` clears only those. */
 class SplitMap {
   constructor(shared, isShared) {
     this.shared = shared;
@@ -119,8 +121,8 @@ class SharedModulesRuntime extends CodeCacheRuntime {
     if (!this._sharing) return;
     this._project = project;
     const testDir = `${config.rootDir}${sep}test${sep}`;
-    const dependency = `${sep}node_modules${sep}`;
-    const isShared = (path) => !path.startsWith(testDir) && (sharing === "all" || path.includes(dependency));
+    const isShared = (path) =>
+      !path.startsWith(testDir) && (sharing === "all" || path.includes(NODE_MODULES));
     this._moduleRegistry = new SplitMap(project.registry, isShared);
     this._sourceMapRegistry = new SplitMap(project.sourceMaps, isShared);
     this._isSharedPath = isShared;

@@ -14,6 +14,7 @@ import { parseConfig } from "../src/config/load";
 import { roleAudiences, trustSettingsOf } from "../src/config/rules";
 import { evaluateTrustPolicy } from "../src/iam/evaluate";
 import { trustPolicyFor, type IamPolicyDocument } from "../src/model/trust-policy";
+import { ASSETS, converted, fixture, POWER_USER } from "./support/adopt-plan";
 
 const FIXTURES = join(__dirname, "fixtures", "audit");
 
@@ -268,5 +269,38 @@ describe("--to-config round trips, held to the evaluator", () => {
     expect(reasons["gitlab-equals-wildcard"]).toMatch(/no GitLab job can assume it today/);
     expect(output.yaml).toContain("# not converted: gitlab_action_oidc_aws: ");
     expect(output.yaml).not.toMatch(/ec2-instance-role|github-actions-deploy/);
+  });
+});
+
+/** What adoption starts from (planned with the real provider: test/slow/adopt-plan.test.ts). */
+describe("--to-config of a hand-made role, for adoption", () => {
+  test("from get-role alone the policies are unknown: --to-config says so and the synth refuses the role", () => {
+    // GIVEN get-role output (which lists no policies), converted
+    const result = auditText(fixture("get-role-production-deploy.json"), "role.json");
+    const output = toConfig(result, "role.json");
+    // THEN the output writes unknown for both, and the loader refuses it naming the role and what to run
+    expect(output.yaml).toMatch(/^ +managedPolicyArns: unknown$/m);
+    expect(output.yaml).toMatch(/^ +inlinePolicies: unknown$/m);
+    expect(output.unknownPolicies).toEqual(["production-deploy"]);
+    expect(() => parseConfig(output.yaml, "role.yaml", output.lock)).toThrow(
+      /managedPolicyArns: unknown: .*"production-deploy".*list-attached-role-policies --role-name production-deploy/,
+    );
+  });
+
+  test("from get-role with --policies beside it: the same role as from the authorization details", () => {
+    // GIVEN get-role output and, beside it, what list-attached-role-policies, list-role-policies and
+    // get-role-policy print; WHEN converted; THEN the role equals the one the authorization details give
+    // (get-role also shows the description), so its plan is the one above
+    const { config } = converted("get-role-production-deploy.json", [
+      "list-attached-role-policies-production-deploy.json",
+      "list-role-policies-production-deploy.json",
+      "get-role-policy-production-deploy-assets.json",
+    ]);
+    const fromDetails = converted("account-production-deploy.json").config;
+    const { description, ...role } = config.accounts[0].roles[0];
+    expect(description).toBe("Made by hand in the console");
+    expect(role).toEqual(fromDetails.accounts[0].roles[0]);
+    expect(role.managedPolicyArns).toEqual([POWER_USER]);
+    expect(role.inlinePolicies).toEqual({ assets: ASSETS });
   });
 });

@@ -1,8 +1,8 @@
 /**
  * End to end: the component as other projects include it, `include: component: <host>/<path>/aws-credentials@<version>`
  * (test/support/component-catalog.ts serves this repository with release tags over git smart HTTP): the
- * exact version (one run, a job per mode), a partial version (MAJOR.MINOR), a version that is not
- * released, one input refused by its regex and one by its options (MAJOR, ~latest and the other inputs:
+ * exact version (one run, a job per mode), a version that is not released, one input refused by its regex
+ * and one by its options (partial versions MAJOR.MINOR and MAJOR, ~latest and the other inputs:
  * test/slow/aws-credentials-catalog.test.ts),
  * and the same-project form at the current SHA. One gitlab-ci-local run per version: two versions cannot
  * share a pipeline, since every include defines the same .aws-credentials-script and the last one wins.
@@ -24,8 +24,6 @@ import {
   describeInputRefusals,
   INPUT_REFUSALS,
   LATER,
-  MAJOR as major,
-  MINOR as minor,
   PROJECT,
   useCatalogHarness,
 } from "../support/component-catalog";
@@ -82,15 +80,6 @@ describe("include: component: from another project, over git smart HTTP", () => 
     ]);
     expect(result.log).toMatch(/AccessDenied.*sts:AssumeRole/);
     expectNoSecrets(result.log);
-  });
-
-  it("by partial version MAJOR.MINOR: the newest patch of that minor", async () => {
-    // GIVEN releases CURRENT, M.m+1.0 and M.m+1.1 WHEN the consumer includes @M.m+1
-    const result = await h.consume(`${major}.${minor + 1}`, ["exports"]);
-    // THEN it ran M.m+1.1 and got credentials
-    expect(result.exitCode).toBe(0);
-    expect(result.log).toContain(`aws-credentials: version ${major}.${minor + 1}.1, mode exports`);
-    expect(result.log).toContain(`caller=${STAGING}gitlab-`);
   });
 
   it("refuses a version that is not released, naming it", async () => {

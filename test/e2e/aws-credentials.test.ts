@@ -7,39 +7,10 @@
  * job's role session name.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { StsStandIn, type TokenClaims } from "../support/sts-stand-in";
-import {
-  componentScript,
-  consumerFixture,
-  createConsumerRepo,
-  expectNoSecrets as expectNoSecretsIn,
-  missingPrerequisites,
-  PRODUCTION_ROLE,
-  STAGING_ROLE,
-} from "../support/ci-local";
-import { stsRuleSetDataPath } from "../support/component-shell";
-import { runPipeline, type JobOutcome, type PipelineRun } from "../support/consumer-pipeline";
-import { exampleLock, synthesizedExample } from "../support/example";
-
-const sub = (project: string, ref: string, refType = "branch"): string =>
-  `project_path:${project}:ref_type:${refType}:ref:${ref}`;
-/** Small retry delays so retry scenarios stay fast. */
-const FAST_RETRIES = { AWS_CREDENTIALS_RETRY_BASE_DELAY: "0.05", AWS_CREDENTIALS_RETRY_MAX_DELAY: "0.2" };
-
-/** A job of the consumer pipeline for one scenario. */
-interface Scenario {
-  /** The fixture's job it extends. */
-  readonly extends: string;
-  /** The ID token's claims; none: AWS_ID_TOKEN is empty. */
-  readonly token?: TokenClaims;
-  /** Its own variables (over the component's). */
-  readonly variables?: Record<string, string>;
-  /** Its role session name is the job's name (for injected failures and its STS calls); else derived. */
-  readonly namedSession?: boolean;
-}
+import { existsSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { componentScript, PRODUCTION_ROLE, STAGING_ROLE } from "../support/ci-local";
+import { FAST_RETRIES, sub, useScenarioRun, type Scenario } from "../support/consumer-scenarios";
 
 const SCENARIOS: Record<string, Scenario> = {
   "feature-branch": { extends: "staging-exports", token: { sub: sub("acme/web", "feature/login") } },
@@ -54,23 +25,6 @@ const SCENARIOS: Record<string, Scenario> = {
     extends: "production-exports",
     token: { sub: sub("acme/web", "main") },
     variables: FAST_RETRIES,
-    namedSession: true,
-  },
-  "attempt-bound": {
-    extends: "staging-credentials-only",
-    token: { sub: sub("acme/web", "main") },
-    variables: { ...FAST_RETRIES, AWS_CREDENTIALS_MAX_ATTEMPTS: "2" },
-    namedSession: true,
-  },
-  "time-bound": {
-    extends: "staging-credentials-only",
-    token: { sub: sub("acme/web", "main") },
-    // Many attempts allowed, but a total time bound smaller than the first delay.
-    variables: {
-      AWS_CREDENTIALS_RETRY_BASE_DELAY: "4",
-      AWS_CREDENTIALS_MAX_ATTEMPTS: "10",
-      AWS_CREDENTIALS_RETRY_MAX_TIME: "1",
-    },
     namedSession: true,
   },
   "expired-token": {
@@ -106,77 +60,11 @@ const SCENARIOS: Record<string, Scenario> = {
   },
 };
 
-let sts: StsStandIn;
-let pipeline: PipelineRun;
-const tokens: Record<string, string> = {};
-const tempDirs: string[] = [];
-/** A temporary directory removed after the run. */
-const tempDir = (prefix: string): string => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.push(dir);
-  return dir;
-};
-
-/** The fixture pipeline and one job per scenario, each with its token and variables. */
-function scenarioPipeline(): string {
-  const jobs = Object.entries(SCENARIOS).map(([name, scenario]) => {
-    const variables: Record<string, string> = {
-      AWS_ID_TOKEN: tokens[name] ?? "",
-      ...(scenario.namedSession ? { AWS_CREDENTIALS_SESSION_NAME: name } : {}),
-      ...scenario.variables,
-    };
-    const lines = Object.entries(variables).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`);
-    return `${name}:\n  extends: ${scenario.extends}\n  variables:\n${lines.join("\n")}\n`;
-  });
-  return `${readFileSync(consumerFixture, "utf8")}\n${jobs.join("\n")}`;
-}
-
-beforeAll(async () => {
-  const missing = missingPrerequisites();
-  if (missing.length > 0) {
-    throw new Error(`the aws-credentials e2e tests need: ${missing.join(", ")} (.ci/run installs them)`);
-  }
-  // The example (its copy in test/fixtures), synthesized: never the team's terraform/.
-  sts = await StsStandIn.start((await synthesizedExample()).dir, exampleLock());
-  for (const [name, scenario] of Object.entries(SCENARIOS)) {
-    if (scenario.token) tokens[name] = sts.mintToken(scenario.token);
-  }
+const run = useScenarioRun(SCENARIOS, (sts) => {
   sts.injectFailuresFor("transient-errors", "IDPCommunicationError", 1);
   sts.injectFailuresFor("transient-errors", "ServiceUnavailable", 1);
-  sts.injectFailuresFor("attempt-bound", "Throttling", 50);
-  sts.injectFailuresFor("time-bound", "drop", 50);
-  const repo = createConsumerRepo({ projectPath: "acme/web", branch: "main", pipeline: scenarioPipeline() });
-  tempDirs.push(dirname(repo.dir));
-  pipeline = await runPipeline(
-    repo,
-    Object.keys(SCENARIOS),
-    { STS_ENDPOINT: sts.url, STS_DATA_PATH: stsRuleSetDataPath(tempDir("aws-data-"), sts.url) },
-    // gitlab-ci-local's own schema check, once for the whole pipeline.
-    { validateSchema: true, timeoutMs: 240_000 },
-  );
-  if (process.env.E2E_LOGS) console.log(pipeline.output);
-}, 300_000);
-
-afterAll(async () => {
-  await sts?.close();
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
-
-/**
- * The job's outcome and log, and its AssumeRoleWithWebIdentity calls: by its role session name, the job's
- * name or, when derived, the one its log names ("as session <name> (…", or its script's " session=<name> ").
- */
-function scenario(name: string): JobOutcome & { calls: ReturnType<StsStandIn["assumeCalls"]> } {
-  const job = pipeline.job(name);
-  const session = SCENARIOS[name]!.namedSession
-    ? name
-    : /(?:as session | session=)([\w+=,.@-]+) /.exec(job.log)?.[1];
-  return { ...job, calls: sts.assumeCalls().filter((c) => c.roleSessionName === session) };
-}
-
-/** Nothing secret this run handed out appears in the job's log: its token, any key or session token. */
-const expectNoSecrets = (job: string): void =>
-  expectNoSecretsIn(pipeline.job(job).log, tokens[job]!, sts.issued);
+const { scenario, expectNoSecrets, tempDir, mintToken } = run;
 
 describe("exports mode", () => {
   it("gives a job on an allowed branch working credentials for the role", () => {
@@ -235,25 +123,6 @@ describe("exports mode", () => {
     expectNoSecrets("transient-errors");
   });
 
-  it("stops retrying at the attempt bound and fails the job", () => {
-    // GIVEN STS that keeps throttling, and at most 2 attempts WHEN the job runs
-    const result = scenario("attempt-bound");
-    // THEN exactly 2 calls were made and the job failed saying so; the script after it never ran
-    expect(result.status).toBe("failed");
-    expect(result.calls.map((c) => c.outcome)).toEqual(["Throttling", "Throttling"]);
-    expect(result.log).toContain("gave up after 2 attempts (Throttling)");
-    expect(result.log).not.toContain("credentials exported");
-  });
-
-  it("stops retrying when the next delay would exceed the total time bound", () => {
-    // GIVEN dropped connections, a 4 s base delay and AWS_CREDENTIALS_RETRY_MAX_TIME=1 WHEN the job runs
-    const result = scenario("time-bound");
-    // THEN it gave up after the first attempt, naming the time bound
-    expect(result.status).toBe("failed");
-    expect(result.calls.map((c) => c.outcome)).toEqual(["drop"]);
-    expect(result.log).toContain("would exceed AWS_CREDENTIALS_RETRY_MAX_TIME=1s");
-  });
-
   it("does not retry an expired token and says what it means", () => {
     // GIVEN an expired token WHEN the job runs
     const result = scenario("expired-token");
@@ -301,8 +170,8 @@ describe("exports mode", () => {
   });
 
   it("every scenario ran in the one gitlab-ci-local run, and the pipeline failed for the failing ones", () => {
-    for (const name of Object.keys(SCENARIOS)) expect(pipeline.job(name).log).not.toBe("");
-    expect(pipeline.exitCode).not.toBe(0);
+    for (const name of Object.keys(SCENARIOS)) expect(run.pipeline.job(name).log).not.toBe("");
+    expect(run.pipeline.exitCode).not.toBe(0);
   });
 });
 
@@ -349,7 +218,7 @@ describe("web-identity mode", () => {
       const found = ["/usr/bin", "/bin"].map((d) => join(d, tool)).find((p) => existsSync(p));
       if (found) symlinkSync(found, join(bin, tool));
     }
-    const token = sts.mintToken({ sub: sub("acme/web", "main") });
+    const token = mintToken({ sub: sub("acme/web", "main") });
     const home = tempDir("aws-credentials-home-");
 
     // WHEN dash runs it in web-identity mode, then prints what it exported

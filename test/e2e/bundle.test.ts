@@ -1,100 +1,57 @@
 /**
  * The main job's bundle (scripts/bundle.mjs, dist/bundle/main.js) against its per-file build
  * (dist/main.unbundled.js, what `node dist/main.js` ran before bundling): the same exit code, messages
- * and output, byte for byte, on the example and every config under test/fixtures/configs/, and on a
- * config with problems. And dist/main.js really runs the bundle (one file, no cdktf module of its own),
- * except for a config with an extension, which runs the per-file build. One build for all of them.
+ * and output, byte for byte, on the example, the kitchen sink, an adopted account and broken YAML (every
+ * other config under test/fixtures/configs/ and problem: test/slow/bundle-breadth.test.ts). And
+ * dist/main.js really runs the bundle (one file, no cdktf module of its own), except for a config with an
+ * extension, which runs the per-file build. One build for all of them.
  */
 import { isAscii } from "node:buffer";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { filesUnder } from "../support/configs";
+import {
+  BUNDLE,
+  CONFIGS,
+  expectSameRefusal,
+  expectSameSynth,
+  ROOT,
+  synth,
+  useBuiltScratch,
+} from "../support/bundle-compare";
 import { exampleText } from "../support/example";
-import { run, runOk, type RunResult } from "../support/run";
+import { run, type RunResult } from "../support/run";
 
-const ROOT = join(__dirname, "..", "..");
-const CONFIGS = join(ROOT, "test", "fixtures", "configs");
-const BUNDLE = join(ROOT, "dist", "bundle", "main.js");
-const UNBUNDLED = join(ROOT, "dist", "main.unbundled.js");
 const LAUNCHER = join(ROOT, "dist", "main.js");
-
-let scratch: string;
-beforeAll(() => {
-  runOk(process.execPath, [join(ROOT, "scripts", "build.mjs")], { timeoutMs: 60_000 });
-  scratch = mkdtempSync(join(tmpdir(), "gitlab-oidc-bundle-"));
-});
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-/** Runs one build of the main job on `config` into `<scratch>/<label>`; its result and output files. */
-function synth(script: string, config: string, label: string, env: NodeJS.ProcessEnv = {}) {
-  const outdir = join(scratch, label);
-  const result = run(process.execPath, [script], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_OPTIONS: "", GITLAB_OIDC_CONFIG: config, CDKTF_OUTDIR: outdir, ...env },
-    timeoutMs: 60_000,
-  });
-  let files: Record<string, string> = {};
-  try {
-    files = Object.fromEntries(filesUnder(outdir).map((f) => [f, readFileSync(join(outdir, f), "utf8")]));
-  } catch {
-    // nothing written
-  }
-  const text = (s: string) => s.split(outdir).join("<outdir>");
-  return { status: result.status, stdout: text(result.stdout), stderr: text(result.stderr), files };
-}
-
-const fixtureConfigs = readdirSync(CONFIGS)
-  .filter((name) => name.endsWith(".yaml") && !name.endsWith(".lock.yaml"))
-  .map((name) => [name, join(CONFIGS, name)]);
+const scratch = useBuiltScratch();
 
 test.each([
   ["examples/basic (a fresh clone's npm run synth)", join(ROOT, "examples", "basic", "gitlab-oidc.yaml")],
-  ...fixtureConfigs,
+  ["kitchen-sink.yaml (every setting)", join(CONFIGS, "kitchen-sink.yaml")],
 ])("%s: the bundle writes byte for byte what the per-file build writes", (name, config) => {
-  // GIVEN a config WHEN both builds synthesize it
-  const label = name.replace(/\W+/g, "-");
-  const bundled = synth(BUNDLE, config, `${label}-bundle`);
-  const unbundled = synth(UNBUNDLED, config, `${label}-unbundled`);
-  // THEN they succeed alike, with the same files, contents and messages
-  expect(unbundled.status).toBe(0);
-  expect(Object.keys(bundled.files).length).toBeGreaterThan(3);
-  expect(bundled).toEqual(unbundled);
+  // GIVEN a config WHEN both builds synthesize it THEN they succeed alike, with the same files and messages
+  expectSameSynth(scratch.dir, config, name);
 });
 
-test.each([
-  [
-    "a key the schema does not know",
-    (text: string) => text.replace("    provider: create\n", "    provider: create\n    colour: blue\n"),
-  ],
-  ["broken YAML", (text: string) => text.replace("accounts:\n", "accounts:\n  - name: [unclosed\n")],
-])("a config with %s: the same messages and exit code, nothing written", (label, breakIt) => {
+test("a config with broken YAML: the same messages and exit code, nothing written", () => {
   // GIVEN the example, broken
-  const config = join(scratch, `bad-${label.replace(/\W+/g, "-")}.yaml`);
-  writeFileSync(config, breakIt(exampleText()));
+  const config = join(scratch.dir, "bad-broken-yaml.yaml");
+  writeFileSync(config, exampleText().replace("accounts:\n", "accounts:\n  - name: [unclosed\n"));
   // WHEN both builds run on it THEN both refuse it alike, naming the file
-  const bundled = synth(BUNDLE, config, `bad-${label}-bundle`);
-  const unbundled = synth(UNBUNDLED, config, `bad-${label}-unbundled`);
-  expect(bundled.status).toBe(1);
-  expect(bundled.stderr).toMatch(/problems? in .*bad-.*\.yaml; nothing was written/);
-  expect(bundled).toEqual(unbundled);
+  expectSameRefusal(scratch.dir, config, "broken YAML");
 });
 
 test("an adopted account (import blocks, cdktf's importable resources): the same", () => {
   // GIVEN the example with its production account adopted
-  const config = join(scratch, "adopted.yaml");
+  const config = join(scratch.dir, "adopted.yaml");
   writeFileSync(
     config,
     exampleText().replace("    provider: create\n", "    provider: create\n    adopt: true\n"),
   );
-  cpSync(join(CONFIGS, "example.lock.yaml"), join(scratch, "adopted.lock.yaml"));
+  cpSync(join(CONFIGS, "example.lock.yaml"), join(scratch.dir, "adopted.lock.yaml"));
   expect(readFileSync(config, "utf8")).toContain("adopt: true");
   // WHEN both builds synthesize it THEN they agree, and the HCL has the import blocks
-  const bundled = synth(BUNDLE, config, "adopted-bundle");
-  const unbundled = synth(UNBUNDLED, config, "adopted-unbundled");
-  expect(unbundled.status).toBe(0);
+  const bundled = expectSameSynth(scratch.dir, config, "adopted");
   expect(bundled.files["stacks/production/cdk.tf"]).toMatch(/^import \{/m);
-  expect(bundled).toEqual(unbundled);
 });
 
 test("the bundle is ASCII, so the launcher reads it on the fast path (src/runtime/bundle-cache.ts)", () => {
@@ -142,7 +99,7 @@ require(${JSON.stringify(LAUNCHER)});`;
 
 test("node dist/main.js runs the bundle: two files, the launcher and the bundle", () => {
   // GIVEN the example WHEN the launcher runs it
-  const { result, modules } = loadedBy(join(CONFIGS, "example.yaml"), join(scratch, "launched"));
+  const { result, modules } = loadedBy(join(CONFIGS, "example.yaml"), join(scratch.dir, "launched"));
   // THEN it ran the bundle, whose modules are inside it, from the launcher, whose modules are inside it
   // (src/runtime/main-launcher.ts): no node_modules, no per-file build
   expect(result.status).toBe(0);
@@ -153,7 +110,7 @@ test("a config with an extension runs the per-file build, with the extension in 
   // GIVEN the extension fixture (its extension compiles to its mirror path under dist/)
   const config = join(ROOT, "test", "fixtures", "extension", "gitlab-oidc.yaml");
   // WHEN dist/main.js runs it
-  const { result, modules } = loadedBy(config, join(scratch, "extension"));
+  const { result, modules } = loadedBy(config, join(scratch.dir, "extension"));
   // THEN the per-file build ran, and said it used the extension
   expect(result.stderr).toBe("");
   expect(result.status).toBe(0);
@@ -161,7 +118,7 @@ test("a config with an extension runs the per-file build, with the extension in 
   expect(modules).toContain("dist/main.unbundled.js");
   expect(modules).not.toContain("dist/bundle/main.js");
   // AND the bundle run directly refuses the extension instead of loading a second copy of the tool
-  const direct = synth(BUNDLE, config, "extension-direct");
+  const direct = synth(scratch.dir, BUNDLE, config, "extension-direct");
   expect(direct.status).toBe(1);
   expect(direct.stderr).toMatch(/cannot load an extension/);
   expect(direct.files).toEqual({});

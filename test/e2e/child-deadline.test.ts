@@ -11,34 +11,34 @@ import { asyncMargin } from "../support/run";
 const HANG = ["-c", "echo started; exec sleep 6"];
 
 describe("children without a timeout of their own", () => {
-  test("a spawnSync that blocks past the test's 1 s timeout is killed and fails the test", () => {
-    // GIVEN a test with a 1 s timeout (jest cannot interrupt it while spawnSync blocks)
+  test("a spawnSync that blocks past the test's 0.5 s timeout is killed and fails the test", () => {
+    // GIVEN a test with a 0.5 s timeout (jest cannot interrupt it while spawnSync blocks)
     const started = Date.now();
     // WHEN it starts a child that hangs for 6 s
-    // THEN the child is killed at 1 s and the call throws with the command and its output
+    // THEN the child is killed at 0.5 s and the call throws with the command and its output
     expect(() => spawnSync("sh", HANG, { encoding: "utf8" })).toThrow(
-      /`sh -c 'echo started; exec sleep 6'` did not finish within 1 s \(its test's timeout\) and was killed; its output ends:\nstarted/,
+      /`sh -c 'echo started; exec sleep 6'` did not finish within 0.5 s \(its test's timeout\) and was killed; its output ends:\nstarted/,
     );
     expect(Date.now() - started).toBeLessThan(5_000);
-  }, 1_000);
+  }, 500);
 
   test("execFileSync and execSync too", () => {
-    expect(() => execFileSync("sh", HANG)).toThrow(/did not finish within 1 s[\s\S]*started/);
+    expect(() => execFileSync("sh", HANG)).toThrow(/did not finish within 0.5 s[\s\S]*started/);
     expect(() => execSync("echo started; sleep 6")).toThrow(/`sh -c 'echo started; sleep 6'` did not finish/);
-  }, 1_000);
+  }, 500);
 
   test("an asynchronous child is killed well before jest's timeout and reported with its output", async () => {
-    // GIVEN a test with a 4 s timeout WHEN an asynchronous child hangs
+    // GIVEN a test with a 2 s timeout WHEN an asynchronous child hangs
     const child = spawn("sh", HANG);
     const [, signal] = (await once(child, "exit")) as [number | null, NodeJS.Signals | null];
-    // THEN it was killed at 2 s, half of the short timeout (two seconds left for jest even on a loaded
+    // THEN it was killed at 1 s, half of the short timeout (a second left for jest even on a loaded
     // machine), and the failure names the command and output (taken here, so that this test does not
     // fail on it as any other test would)
     expect(signal).toBe("SIGKILL");
     expect(takeDeadlineKills()).toEqual([
-      expect.stringMatching(/within 2 s .*killed; its output ends:\nstarted/s),
+      expect.stringMatching(/within 1 s .*killed; its output ends:\nstarted/s),
     ]);
-  }, 4_000);
+  }, 2_000);
 
   test.each([
     [2_000, 1_000],
@@ -57,8 +57,8 @@ describe("children without a timeout of their own", () => {
   });
 
   test("a call with its own timeout keeps it and its own handling", () => {
-    // (1 s: time enough for sh to print first on a loaded machine; 0.2 s was not)
-    const result = spawnSync("sh", HANG, { timeout: 1_000, encoding: "utf8" });
+    // (0.5 s: time enough for sh to print first on a loaded machine; 0.2 s was not)
+    const result = spawnSync("sh", HANG, { timeout: 500, encoding: "utf8" });
     expect((result.error as NodeJS.ErrnoException).code).toBe("ETIMEDOUT");
     expect(result.stdout).toBe("started\n");
   });

@@ -10,17 +10,17 @@ describe("run (synchronous)", () => {
   test("kills a child that outlives its timeout and fails with the command and its output", () => {
     // GIVEN a child that prints and then hangs for 30 s
     const started = Date.now();
-    // WHEN it is run with a 1 s timeout (time enough, even on a loaded machine, to print first)
+    // WHEN it is run with a 0.5 s timeout (time enough, even on a loaded machine, to print first)
     // THEN it is killed promptly and the error names the command and ends with its output
-    expect(() => run("sh", HANG, { timeoutMs: 1_000 })).toThrow(
-      /`sh -c 'echo started; echo on-stderr >&2; sleep 30'` did not finish within 1 s and was killed; its output ends:\nstarted\non-stderr/,
+    expect(() => run("sh", HANG, { timeoutMs: 500 })).toThrow(
+      /`sh -c 'echo started; echo on-stderr >&2; sleep 30'` did not finish within 0.5 s and was killed; its output ends:\nstarted\non-stderr/,
     );
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   test("without timeoutMs, the deadline is the running test's timeout", () => {
-    expect(() => run("sh", HANG)).toThrow(/did not finish within 1 s and was killed/);
-  }, 1_000);
+    expect(() => run("sh", HANG)).toThrow(/did not finish within 0.5 s and was killed/);
+  }, 500);
 
   test("returns status and output of a child that finishes", () => {
     const result = run("sh", ["-c", "echo out; echo err >&2; exit 3"]);
@@ -44,10 +44,10 @@ describe("runAsync", () => {
   test("kills the child and its children at the deadline and rejects with the command and output", async () => {
     // GIVEN a child that hangs (its sleep is a grandchild)
     const started = Date.now();
-    // WHEN it runs with a 1 s timeout THEN the promise rejects promptly with the output
-    const error = await runAsync("sh", HANG, { timeoutMs: 1_000 }).catch((e: unknown) => e);
+    // WHEN it runs with a 0.5 s timeout THEN the promise rejects promptly with the output
+    const error = await runAsync("sh", HANG, { timeoutMs: 500 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CommandError);
-    expect((error as Error).message).toMatch(/did not finish within 1 s and was killed;[\s\S]*started/);
+    expect((error as Error).message).toMatch(/did not finish within 0.5 s and was killed;[\s\S]*started/);
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 

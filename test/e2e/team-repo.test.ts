@@ -3,6 +3,7 @@
  * git repositories made from the tool's files: upstream's fresh clone runs on its example; the team's
  * copy starts its config with `npm run init`, adds its extension, commits its output; a scratch run
  * never touches terraform/; and version N+1 of the tool merges without conflicts and stays current.
+ * The extension's stack planned with the real AWS provider: test/slow/extension-plan.test.ts.
  */
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -15,7 +16,6 @@ import { filesUnder } from "../support/configs";
 import { TOOL_ROOT } from "../support/example";
 import { run, runOk } from "../support/run";
 import { freshSynth, lockGaps, outputDifferences } from "../support/team-checks";
-import { testWithOfflineAwsProvider } from "../support/tools";
 
 const GIT = ["-c", "user.email=team@example.com", "-c", "user.name=team", "-c", "init.defaultBranch=main"];
 const FIXTURE = join(TOOL_ROOT, "test", "fixtures", "extension");
@@ -143,44 +143,6 @@ describe("the team's copy", () => {
     expect(snapshot(join(team, "terraform"))).toEqual(before);
     rmSync(join(team, "scratch"), { recursive: true, force: true });
   });
-
-  testWithOfflineAwsProvider(
-    "the team's stack with the extension's resources plans offline with the real AWS provider",
-    (pluginDir) => {
-      // GIVEN a copy of the production stack with an override for an offline plan (FACTS.md: local
-      // backend, no credential or account checks, the plugin directory's provider version)
-      const dir = join(base, "plan");
-      cpSync(join(team, "terraform", "stacks", "production"), dir, { recursive: true });
-      const available = runOk("ls", [
-        join(pluginDir, "registry.terraform.io", "hashicorp", "aws"),
-      ]).stdout.split("\n")[0]!;
-      writeFileSync(
-        join(dir, "zz_override.tf"),
-        `terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws", version = "${available}" }\n  }\n  backend "local" {}\n}\n` +
-          `provider "aws" {\n  skip_credentials_validation = true\n  skip_requesting_account_id = true\n  skip_metadata_api_check = true\n  allowed_account_ids = null\n  access_key = "AKIAEXAMPLE"\n  secret_key = "example"\n}\n`,
-      );
-      const env = { ...process.env, TF_IN_AUTOMATION: "1" };
-      // WHEN terraform plans it
-      runOk("terraform", ["init", "-input=false", `-plugin-dir=${pluginDir}`], {
-        cwd: dir,
-        env,
-        timeoutMs: 60_000,
-      });
-      const plan = runOk(
-        "terraform",
-        ["plan", "-input=false", "-refresh=false", "-lock=false", "-no-color"],
-        {
-          cwd: dir,
-          env,
-          timeoutMs: 90_000,
-        },
-      );
-      // THEN the extension's policy and role are among what it would create
-      expect(plan.stdout).toContain("aws_iam_policy.gitlab-boundary will be created");
-      expect(plan.stdout).toContain("aws_iam_role.gitlab-bounded-assets will be created");
-    },
-    180_000,
-  );
 
   test("takes version N+1 with git merge: no conflict in its files, and its output stays current", () => {
     // GIVEN upstream's N+1: a changed tool file, version and changelog, and a changed example with its

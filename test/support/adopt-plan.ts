@@ -1,6 +1,6 @@
 /**
- * TEST SUPPORT for adoption planned with the real AWS provider (test/e2e/adopt-plan.test.ts, the breadth in
- * test/slow/adopt-plan-recipes.test.ts): the live account's hand-made role, `--to-config` conversion read
+ * TEST SUPPORT for adoption planned with the real AWS provider (test/slow/adopt-plan.test.ts; the conversion
+ * alone: test/audit-to-config.test.ts): the live account's hand-made role, `--to-config` conversion read
  * by the loader, and one terraform working directory per test file (init once: the provider is large)
  * planning each config offline against the IAM stand-in (test/support/iam-stand-in.ts).
  */

@@ -1,7 +1,15 @@
 /**
- * Breadth for adoption planned with the real AWS provider (the promise's fast test is
- * test/e2e/adopt-plan.test.ts): policies emptied on purpose show as deletes in the plan summary, and the
- * single-role (provider looked up) and mixed (adopted + new roles) recipes plan as docs/adopting.md says.
+ * Adoption planned with the real AWS provider against an IAM stand-in holding the live role
+ * (test/support/iam-stand-in.ts): a hand-made role (a managed policy and an inline one) converted by
+ * `npm run audit -- --to-config`, synthesized and planned offline; the plan is parsed: every object is
+ * imported, nothing the role had is detached or deleted, the only changes are the trust policy and tags.
+ * Then the breadth: policies emptied on purpose show as deletes in the plan summary, and the single-role
+ * (provider looked up) and mixed (adopted + new roles) recipes plan as docs/adopting.md says.
+ *
+ * A plan takes ~10 s of the machine (terraform and the provider, 9 s of CPU), so these are the slow tier's.
+ * The promise's fast tests hold the HCL a plan acts on: test/adopt.test.ts (an import block for the role,
+ * each attachment and inline policy, and exclusive lists equal to the live role's policies), with the
+ * mutations adopt-attachment-not-imported and adopt-exclusive-not-imported (test/mutations/).
  *
  * Needs terraform and the AWS provider 5.100.0 in a plugin directory; skipped loudly where either is missing.
  */
@@ -23,7 +31,30 @@ import {
 
 afterAll(closeWorkspace);
 
-describe("adoption recipes, planned with the real AWS provider against an IAM stand-in", () => {
+describe("adoption planned with the real AWS provider against an IAM stand-in", () => {
+  testWithPlan(
+    "from get-account-authorization-details: imports plus trust and tag changes only; nothing detached or deleted",
+    async () => {
+      // GIVEN the account's authorization details, converted
+      const { config } = converted("account-production-deploy.json");
+      // WHEN planned against the live account
+      const { changes, summary } = await plan(config);
+      // THEN every object is imported; the provider and policies are untouched; the role is updated in place
+      expectNothingRemoved(changes, [...ADOPTED_ROLE, "aws_iam_openid_connect_provider.gitlab"]);
+      const actions = Object.fromEntries(changes.map((c) => [c.address, c.change.actions.join()]));
+      expect(actions).toEqual({
+        "aws_iam_openid_connect_provider.gitlab": "update", // the managed-by tag
+        "aws_iam_role.production-deploy": "update", // the trust policy (and the managed-by tag)
+        'aws_iam_role_policy_attachment.production-deploy["arn:aws:iam::aws:policy/PowerUserAccess"]':
+          "no-op",
+        "aws_iam_role_policy.production-deploy_assets": "no-op",
+        "aws_iam_role_policy_attachments_exclusive.production-deploy": "no-op",
+        "aws_iam_role_policies_exclusive.production-deploy": "no-op",
+      });
+      expect(summary).toEqual({ create: 0, update: 2, delete: 0 });
+    },
+  );
+
   testWithPlan(
     "managedPolicyArns: [] and inlinePolicies: {} on purpose: the plan detaches and deletes, and the summary counts deletes",
     async () => {

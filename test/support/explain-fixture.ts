@@ -1,5 +1,5 @@
 /** TEST SUPPORT for explain and the access report: one config, synthesized to HCL and read back. */
-import { generateKeyPairSync, sign } from "node:crypto";
+import { sign } from "node:crypto";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +10,7 @@ import { lockFor } from "./configs";
 import type { Config } from "../../src/config/schema";
 import { readSynthesizedStacks, type SynthesizedStack } from "../../src/terraform/synthesized-stacks";
 import { run } from "./run";
+import { testKeyPair } from "./test-key";
 
 /** The fixture's directory: gitlab-oidc.yaml and the lock `npm run resolve` would write (fake IDs). */
 export const EXPLAIN_FIXTURE_DIR = join(__dirname, "..", "fixtures", "explain");
@@ -98,7 +99,7 @@ export const EXPLAIN_CLI = join(REPO, "dist", "src", "explain", "cli.js");
  * with a throwaway key. In process: a JWT is two base64url JSON parts and an RSA-SHA256 signature.
  */
 export function makeTokens(claimSets: Record<string, unknown>[]): string[] {
-  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const { privateKey } = testKeyPair();
   const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
   const issuedAt = Math.floor(Date.now() / 1000);
   return claimSets.map((claims) => {

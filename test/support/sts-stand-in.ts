@@ -18,7 +18,7 @@
  * - can inject transient failures (IDPCommunicationError, Throttling, 5xx, dropped connections).
  * Formats follow STS's query protocol (form-encoded POST in, XML out; errors as ErrorResponse).
  */
-import { generateKeyPairSync, randomBytes, randomUUID, sign, verify, type KeyObject } from "node:crypto";
+import { randomBytes, randomUUID, sign, verify, type KeyObject } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -32,6 +32,7 @@ import {
   type SubClaimComponent,
 } from "../../src/model/claims";
 import { EMPTY_LOCK, readLockFor, type GitLabLock } from "../../src/gitlab/lock";
+import { testKeyPair } from "./test-key";
 import {
   readSynthesizedStacks,
   type SynthesizedRole,
@@ -251,7 +252,7 @@ export class StsStandIn {
     { externalRoles = [] }: StandInOptions = {},
   ): Promise<StsStandIn> {
     const stacks = await readSynthesizedStacks(terraformDir);
-    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const { privateKey, publicKey } = testKeyPair();
     const ready: { standIn?: StsStandIn } = {};
     const server = createServer((req, res) => void ready.standIn!.handle(req, res));
     await new Promise<void>((resolve, reject) => {

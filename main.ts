@@ -145,7 +145,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const stackNames = plan ? changedStacks(plan) : config.accounts.map((account) => account.name);
   const notices = audienceMigrationNotices(config, previousClientIds(outdir, stackNames));
   const roles = config.accounts.reduce((sum, account) => sum + account.roles.length, 0);
-  const progress = progressReporter(process.stderr, roles);
+  const progress = progressReporter(() => process.stderr, roles);
   let result;
   try {
     // A large config's stacks are shared with worker threads running this script (src/synth-workers.ts).

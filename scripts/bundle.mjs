@@ -14,6 +14,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /**
  * Modules cut from the bundles: `request` as required by a file matching `importer`; `why` a synth never
@@ -140,6 +141,26 @@ function withLazyRequires(path, source, modules) {
   return withLeadingCode(result, LAZY_REQUIRE);
 }
 
+/** The tool's json-stable-stringify (src/terraform/stable-json.ts), by absolute path for esbuild. */
+const STABLE_JSON = join(dirname(fileURLToPath(import.meta.url)), "..", "src", "terraform", "stable-json.ts");
+
+/**
+ * `const stringify = require("json-stable-stringify");` in a cdktf file, made the tool's stableStringify
+ * (same bytes for `{ space: 2 }`, and a loud failure for other options). Fails the build unless found once.
+ */
+function withToolStableJson(path, source) {
+  const pattern = /^const stringify = require\("json-stable-stringify"\);$/gm;
+  const found = [...source.matchAll(pattern)].length;
+  if (found !== 1)
+    throw new Error(
+      `${path}: expected one \`const stringify = require("json-stable-stringify")\`, found ${found}`,
+    );
+  return source.replace(
+    pattern,
+    `const stringify = require(${JSON.stringify(STABLE_JSON)}).stableStringify;`,
+  );
+}
+
 /**
  * `const name = require("assert");` in a CommonJS file that calls only `name(…)` and `name.ok(…)`, made to
  * load node:assert only when a check fails (then it throws what node:assert throws). Fails the build on
@@ -196,6 +217,13 @@ const PATCHES = [
     // synth: node:assert is loaded when one fails, to throw as it would have.
     file: /[\\/]node_modules[\\/]cdktf[\\/]lib[\\/]terraform-(element|resource|data-source)\.js$/,
     apply: withAssertLoadedOnFailure,
+  },
+  {
+    // cdktf's sorted JSON (manifest.json, metadata.json, cdk.tf.json) written by the tool's copy of it in
+    // the same bytes (src/terraform/stable-json.ts): json-stable-stringify and its ten dependencies
+    // (get-intrinsic, call-bind, …) took ~0.6–0.9 ms of every start-up to load.
+    file: /[\\/]node_modules[\\/]cdktf[\\/]lib[\\/](manifest|synthesize[\\/]synthesizer)\.js$/,
+    apply: withToolStableJson,
   },
   {
     // Copies and zips TerraformAsset directories, which the tool declares none of.

@@ -23,7 +23,7 @@ import { withFastCdktf } from "./terraform/cdktf-hooks";
 import { withFormattedHcl } from "./terraform/formatted-hcl";
 import { withReplaced } from "./terraform/scoped-patch";
 import { AccountStack } from "../stacks/account-stack";
-import { StateBucketStack } from "../stacks/state-bucket-stack";
+import type * as StateBucketStackModule from "../stacks/state-bucket-stack";
 import { STATE_STACK } from "./model/state-access";
 import type { Extension } from "./extension";
 
@@ -52,6 +52,19 @@ export type StackProps =
   | (StackInputs & { readonly extension?: { hook: Extension; config: Config } })
   | StateStackInputs;
 
+/**
+ * stacks/state-bucket-stack, loaded for a config with state in S3 only: it brings the S3 resources'
+ * provider classes (~140 KB), whose module code every other synth would run at start-up for nothing.
+ */
+let stateBucketModule: typeof StateBucketStackModule | undefined;
+const stateBucketStackModule = (): typeof StateBucketStackModule =>
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (stateBucketModule ??= require("../stacks/state-bucket-stack") as typeof StateBucketStackModule);
+
+/** Whether `construct` is the state bucket's stack (none exists before a state-in-S3 synth loads it). */
+export const isStateBucketStack = (construct: unknown): boolean =>
+  stateBucketModule !== undefined && construct instanceof stateBucketModule.StateBucketStack;
+
 export const stackName = (props: StackProps): string =>
   isStateStack(props) ? STATE_STACK : props.account.name;
 
@@ -65,7 +78,7 @@ export function buildStacks(stacks: readonly StackProps[], outdir: string, hcl: 
   try {
     app = new App({ outdir, hclOutput: hcl, stackTraces: false });
     for (const props of stacks) {
-      if (isStateStack(props)) new StateBucketStack(app, props);
+      if (isStateStack(props)) new (stateBucketStackModule().StateBucketStack)(app, props);
       else new AccountStack(app, props);
     }
   } finally {

@@ -45,7 +45,7 @@ import {
 } from "./synth-cache";
 import { planSynth, stackFilesOf, type SynthPlan } from "./synth-plan";
 import { passedChecks } from "./config/checked";
-import { buildApp, synthApp, type SynthStep } from "./synth-stack";
+import { buildApp, isStateBucketStack, synthApp, type SynthStep } from "./synth-stack";
 import {
   synthesizeHere,
   synthesizeStacks,
@@ -55,7 +55,6 @@ import {
   type StacksOptions,
 } from "./synth-workers";
 import { AccountStack } from "../stacks/account-stack";
-import { StateBucketStack } from "../stacks/state-bucket-stack";
 import { STATE_STACK } from "./model/state-access";
 import type { Extension } from "./extension";
 
@@ -418,7 +417,7 @@ function synthesizeAll(
   lap("synth");
   lap("format");
   return app.node.children.flatMap((child) =>
-    child instanceof AccountStack || child instanceof StateBucketStack
+    child instanceof AccountStack || isStateBucketStack(child)
       ? [
           {
             manifest: app.manifest.stacks[child.node.id],

@@ -10,7 +10,7 @@ describe("synth progress", () => {
   test("on a terminal, a config with hundreds of roles shows stacks done / total on one line, then clears it", () => {
     // GIVEN stderr is a terminal and the config has 300 roles
     const terminal = stream(true);
-    const progress = progressReporter(terminal, 300)!;
+    const progress = progressReporter(() => terminal, 300)!;
     // WHEN two of three stacks are done, then the synth ends
     progress.update(1, 3);
     progress.update(2, 3);
@@ -24,17 +24,20 @@ describe("synth progress", () => {
   });
 
   test("prints nothing when stderr is not a terminal (CI logs, pipes), whatever the size", () => {
-    expect(progressReporter(stream(false), 5000)).toBeUndefined();
+    expect(progressReporter(() => stream(false), 5000)).toBeUndefined();
   });
 
   test("prints nothing for a small config, even on a terminal", () => {
-    expect(progressReporter(stream(true), PROGRESS_MIN_ROLES - 1)).toBeUndefined();
-    expect(progressReporter(stream(true), PROGRESS_MIN_ROLES)).toBeDefined();
+    const open = jest.fn(() => stream(true));
+    expect(progressReporter(open, PROGRESS_MIN_ROLES - 1)).toBeUndefined();
+    // AND the stream is not even made (process.stderr costs start-up time to create)
+    expect(open).not.toHaveBeenCalled();
+    expect(progressReporter(open, PROGRESS_MIN_ROLES)).toBeDefined();
   });
 
   test("ending without any update writes nothing", () => {
     const terminal = stream(true);
-    progressReporter(terminal, 500)!.end();
+    progressReporter(() => terminal, 500)!.end();
     expect(terminal.written).toEqual([]);
   });
 });

@@ -34,12 +34,18 @@ export function useBuiltScratch(): { readonly dir: string } {
   return scratch;
 }
 
-/** Runs one build of the main job (`script`) on `config` into `<scratch>/<label>`. */
-export function synth(scratch: string, script: string, config: string, label: string): BuildRun {
+/** Runs one build of the main job (`script`) on `config` into `<scratch>/<label>`, with `env` added. */
+export function synth(
+  scratch: string,
+  script: string,
+  config: string,
+  label: string,
+  env: NodeJS.ProcessEnv = {},
+): BuildRun {
   const outdir = join(scratch, label);
   const result = run(process.execPath, [script], {
     cwd: ROOT,
-    env: { ...process.env, NODE_OPTIONS: "", GITLAB_OIDC_CONFIG: config, CDKTF_OUTDIR: outdir },
+    env: { ...process.env, NODE_OPTIONS: "", GITLAB_OIDC_CONFIG: config, CDKTF_OUTDIR: outdir, ...env },
     timeoutMs: 60_000,
   });
   let files: Record<string, string> = {};
@@ -53,17 +59,27 @@ export function synth(scratch: string, script: string, config: string, label: st
 }
 
 /** Both builds on `config`, labelled `label`: the bundle's run and the per-file build's. */
-export function bothBuilds(scratch: string, config: string, label: string): [BuildRun, BuildRun] {
+export function bothBuilds(
+  scratch: string,
+  config: string,
+  label: string,
+  env: NodeJS.ProcessEnv = {},
+): [BuildRun, BuildRun] {
   const name = label.replace(/\W+/g, "-");
   return [
-    synth(scratch, BUNDLE, config, `${name}-bundle`),
-    synth(scratch, UNBUNDLED, config, `${name}-unbundled`),
+    synth(scratch, BUNDLE, config, `${name}-bundle`, env),
+    synth(scratch, UNBUNDLED, config, `${name}-unbundled`, env),
   ];
 }
 
 /** A config that synthesizes: both builds succeed alike, with the same files, contents and messages. */
-export function expectSameSynth(scratch: string, config: string, label: string): BuildRun {
-  const [bundled, unbundled] = bothBuilds(scratch, config, label);
+export function expectSameSynth(
+  scratch: string,
+  config: string,
+  label: string,
+  env: NodeJS.ProcessEnv = {},
+): BuildRun {
+  const [bundled, unbundled] = bothBuilds(scratch, config, label, env);
   expect(unbundled.status).toBe(0);
   expect(Object.keys(bundled.files).length).toBeGreaterThan(3);
   expect(bundled).toEqual(unbundled);

@@ -38,6 +38,9 @@ const STOCK_RUNS = int("BENCH_STOCK_RUNS", RUNS);
 // A start-up run takes ~0.1 s and its ratio moves by ±0.2 between medians of 5: more runs, steadier ratio.
 const STARTUP_RUNS = int("BENCH_STARTUP_RUNS", Math.max(RUNS, 21));
 const TEST_RUNS = int("BENCH_TEST_RUNS", 1);
+// The unit tier takes ~10 s and moves by ±0.3 s from one run to the next on this machine: its row is the
+// median of three (the slower test commands run once).
+const UNIT_RUNS = int("BENCH_UNIT_RUNS", Math.max(TEST_RUNS, 3));
 const WARMUP = env.BENCH_WARMUP === "0" ? 0 : int("BENCH_WARMUP", 1);
 const SCALES = (env.BENCH_SCALES ?? "1,10,20,100")
   .split(",")
@@ -337,7 +340,7 @@ async function main(): Promise<void> {
       unit = await repeat("npm run test:unit", ["npm", "run", "-s", "test:unit"], {
         cwd: root,
         env,
-        runs: TEST_RUNS,
+        runs: UNIT_RUNS,
         allowFailure: true,
       });
       jest = await repeat("npx jest", ["npx", "jest", "--ci"], {
@@ -451,7 +454,7 @@ async function main(): Promise<void> {
       `| Peak memory | ${hasGnuTime() ? `largest process: \`${GNU_TIME} -f %M\`` : "largest process: /proc sampling"}; tree: /proc sampling |`,
     );
     lines.push(
-      `| Runs | synth ${RUNS} (+${WARMUP} warm-up), start-up ${STARTUP_RUNS}, stock ${STOCK_RUNS}, tests ${TEST_RUNS} |`,
+      `| Runs | synth ${RUNS} (+${WARMUP} warm-up), start-up ${STARTUP_RUNS}, stock ${STOCK_RUNS}, unit tests ${UNIT_RUNS}, other tests ${TEST_RUNS} |`,
       "",
     );
 
@@ -575,7 +578,8 @@ Settings (environment variables):
   BENCH_RUNS=5          timed runs per synth row (medians are reported)
   BENCH_STOCK_RUNS      timed runs of stock \`cdktf synth\` (default: BENCH_RUNS)
   BENCH_STARTUP_RUNS    timed runs of each start-up row (default: BENCH_RUNS, at least 21)
-  BENCH_TEST_RUNS=1     timed runs of \`npm run test:unit\`, \`npx jest\` and \`npm run test:all\`
+  BENCH_TEST_RUNS=1     timed runs of \`npx jest\` and \`npm run test:all\`
+  BENCH_UNIT_RUNS       timed runs of \`npm run test:unit\` (default: BENCH_TEST_RUNS, at least 3)
   BENCH_WARMUP=1        untimed runs before each synth row
   BENCH_SCALES=1,10,100 accounts per scale config
   BENCH_ROLES=50        roles per account

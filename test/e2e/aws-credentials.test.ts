@@ -3,8 +3,9 @@
  * with the real AWS CLI v2 against a local STS stand-in that evaluates the trust policies this project
  * synthesized (the example's copy in test/fixtures). One consumer repository and ONE gitlab-ci-local run
  * for every scenario: each is a job of the consumer pipeline (test/fixtures/consumer/.gitlab-ci.yml) with
- * its own token and variables, read back from its own log; STS failures are injected per job by the
- * job's role session name.
+ * its own token and variables, read back from its own log (test/support/consumer-scenarios.ts); STS
+ * failures are injected per job by the job's role session name. The retry bounds with the real CLI (STS
+ * that keeps throttling, dropped connections) are the slow tier's: test/slow/aws-credentials-retries.test.ts.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, symlinkSync } from "node:fs";

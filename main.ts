@@ -17,6 +17,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { chooseConfig, extensionFor, lockPathFor, outdirFor } from "./src/layout";
 import { realLocation, WRITTEN_FILES_RECORD } from "./src/output-files";
+import { printLine } from "./src/runtime/print-line";
 import { progressReporter } from "./src/runtime/progress";
 import { defaultSynthCacheDir, readRawInputs, runKeyOf, toolFingerprint, upToDate } from "./src/synth-cache";
 
@@ -58,13 +59,15 @@ async function main(argv: readonly string[]): Promise<number> {
     hclSetting === undefined || hclSetting === "" ? true : hclSetting === "true" || hclSetting === "1";
   const report = (stacks: readonly string[], roles: number, extended: boolean, note: string) => {
     const names = stacks.slice(0, 10).join(", ") + (stacks.length > 10 ? ", …" : "");
-    console.log(
+    // An extension is code that may have written through process.stdout: this line goes after it.
+    const print = extended ? (line: string) => console.log(line) : printLine;
+    print(
       `Synthesized ${stacks.length} stack(s), ${roles} role(s) from ${file} into ${outdir}/stacks/ (${names})` +
         (extended ? ` with ${extensionFor(file)}` : "") +
         note,
     );
     if (source === "example") {
-      console.log(
+      print(
         "There is no gitlab-oidc.yaml yet, so this was upstream's example. Start your own: npm run init (docs/layout.md).",
       );
     }

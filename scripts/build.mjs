@@ -7,6 +7,7 @@
 // file instead of ~530 modules (src/runtime/launch.ts); main.ts itself compiles to dist/main.unbundled.js,
 // the per-file build that a config with an extension runs (and GITLAB_OIDC_UNBUNDLED=1). A bundle is
 // rebuilt only when one of its inputs is newer than it, or the bundler or its settings changed.
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -83,6 +84,27 @@ const identity = JSON.stringify({
 });
 
 /**
+ * Records a bundle's SHA-256 with its size and mtime beside it (`main.js` → `main.digest.json`), unless
+ * the record there already describes the file: the tool fingerprint takes the digest from it while the
+ * file keeps that size and mtime (src/runtime/bundle-digest.ts), instead of hashing 1.2 MB every run.
+ * Nothing is recorded if the file changed while it was read.
+ */
+function recordDigestUnlessCurrent(outfile) {
+  const digestFile = outfile.replace(/\.js$/, ".digest.json");
+  const before = statSync(outfile);
+  try {
+    const record = JSON.parse(readFileSync(digestFile, "utf8"));
+    if (record.size === before.size && record.mtimeMs === before.mtimeMs) return;
+  } catch {
+    // No record yet, or a damaged one: written below.
+  }
+  const sha256 = createHash("sha256").update(readFileSync(outfile)).digest("hex");
+  const after = statSync(outfile);
+  if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) return;
+  writeFileSync(digestFile, JSON.stringify({ sha256, size: after.size, mtimeMs: after.mtimeMs }) + "\n");
+}
+
+/**
  * Bundles `entry` into `out` (relative to dist/) unless the bundle is fresh: built after every one of its
  * inputs (recorded beside it, `<name>.inputs.json`), by the same bundler and settings, and still the
  * file that build wrote (its size and mtime: another build, say of another branch, may have replaced it).
@@ -101,11 +123,15 @@ async function bundleUnlessFresh(entry, out, kind) {
     record.inputs.every(
       (input) => (statSync(join(root, input), { throwIfNoEntry: false })?.mtimeMs ?? Infinity) <= builtAt,
     );
-  if (fresh) return;
+  if (fresh) {
+    if (kind === "main") recordDigestUnlessCurrent(outfile);
+    return;
+  }
   const { bundle } = await import("./bundle.mjs");
   const { inputs } = await bundle(root, entry, outfile, { kind });
   const { size, mtimeMs } = statSync(outfile);
   writeFileSync(recordFile, JSON.stringify({ identity, inputs, output: { size, mtimeMs } }));
+  if (kind === "main") recordDigestUnlessCurrent(outfile);
   if (process.env.BUILD_VERBOSE)
     console.error(`build: bundled ${entry} (${inputs.length} modules) into ${relative(root, outfile)}`);
 }

@@ -141,6 +141,43 @@ function withLazyRequires(path, source, modules) {
   return withLeadingCode(result, LAZY_REQUIRE);
 }
 
+/** `__exportStar(require("./x"), exports);`: TypeScript's `export * from "./x"` in CommonJS. */
+const EXPORT_STAR = /^__exportStar\(require\("(\.[^"]+)"\), exports\);$/gm;
+
+/**
+ * Each `export * from "./x"` of a CommonJS index made a getter per name that loads "./x" when the name is
+ * first read. The names are read from the modules at build time, in TypeScript's __exportStar order with
+ * its rule (the first module to export a name keeps it). Fails the build unless the index's own names
+ * are then exactly the names the real index exports.
+ */
+export function withLazyReexports(path, source) {
+  const requireHere = createRequire(path);
+  const names = new Set();
+  const replaced = source.replace(EXPORT_STAR, (_, request) => {
+    const own = Object.keys(requireHere(request)).filter((name) => name !== "default" && !names.has(name));
+    for (const name of own) names.add(name);
+    return `__lazyExportStar(() => require(${JSON.stringify(request)}), ${JSON.stringify(own)}, exports);`;
+  });
+  const direct = [...source.matchAll(/^exports\.(\w+) = /gm)].map((match) => match[1]);
+  const listed = [...new Set([...names, ...direct])].sort();
+  const real = Object.keys(requireHere(path))
+    .filter((name) => name !== "__esModule")
+    .sort();
+  if (names.size === 0 || JSON.stringify(listed) !== JSON.stringify(real)) {
+    throw new Error(`${path}: the lazy re-exports would not list the index's exports (a new cdktf version?)`);
+  }
+  return withLeadingCode(replaced, LAZY_EXPORT_STAR);
+}
+
+/** TypeScript's __exportStar, each binding a getter that loads its module when first read. */
+export const LAZY_EXPORT_STAR = `function __lazyExportStar(load, names, exports) {
+  let loaded;
+  for (const name of names) {
+    if (Object.prototype.hasOwnProperty.call(exports, name)) continue;
+    Object.defineProperty(exports, name, { enumerable: true, get: () => (loaded ??= load())[name] });
+  }
+}`;
+
 /** The tool's json-stable-stringify (src/terraform/stable-json.ts), by absolute path for esbuild. */
 const STABLE_JSON = join(dirname(fileURLToPath(import.meta.url)), "..", "src", "terraform", "stable-json.ts");
 
@@ -224,6 +261,12 @@ const PATCHES = [
     // (get-intrinsic, call-bind, …) took ~0.6–0.9 ms of every start-up to load.
     file: /[\\/]node_modules[\\/]cdktf[\\/]lib[\\/](manifest|synthesize[\\/]synthesizer)\.js$/,
     apply: withToolStableJson,
+  },
+  {
+    // cdktf's index loads every one of cdktf's modules; those a synth never reads (its backends but the
+    // local one, Fn and its ~300 functions, operators, iterators, …) now load when first read.
+    file: /[\\/]node_modules[\\/]cdktf[\\/]lib[\\/]index\.js$/,
+    apply: withLazyReexports,
   },
   {
     // Copies and zips TerraformAsset directories, which the tool declares none of.

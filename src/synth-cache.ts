@@ -37,6 +37,7 @@ import {
 } from "./model/state-access";
 import { readChecksummed, writeChecksummed } from "./checksummed-file";
 import { isPlainRelativePath, isWithin, realLocation } from "./output-files";
+import { bundleDigest } from "./runtime/bundle-digest";
 import { nearestNodeModules } from "./runtime/compile-cache";
 import type { StackSummary } from "./generated-files";
 
@@ -277,15 +278,12 @@ export function toolFingerprint(): string {
   const bundle = runningBundle();
   if (bundle !== undefined) {
     // One file holds the tool's code with cdktf's, the providers' and every other module it runs:
-    // its bytes are the code (hashing dist/src instead read ~140 files on every run, ~15 ms).
-    // The bytes the launcher read to run it, when it did (src/runtime/bundle-cache.ts).
+    // its bytes are the code (hashing dist/src instead read ~140 files on every run, ~15 ms). Their
+    // digest as the build recorded it, or of the bytes the launcher read to run it, when it did.
     const launched = (globalThis as Record<symbol, unknown>)[
       Symbol.for("gitlab-oidc-aws.launched-bundles")
     ] as Map<string, Buffer> | undefined;
-    fingerprint = hash
-      .update(`bundle\0`)
-      .update(launched?.get(bundle) ?? readFileSync(bundle))
-      .digest("hex");
+    fingerprint = hash.update(`bundle\0${bundleDigest(bundle, launched?.get(bundle))}`).digest("hex");
     return fingerprint;
   }
   for (const name of ["cdktf", "constructs", "@cdktf/provider-aws", "@cdktf/provider-tls"]) {

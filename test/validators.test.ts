@@ -95,6 +95,21 @@ test("GIVEN strings of every kind of character THEN the rules name the first cha
   expect(seenBad).toBeGreaterThan(1000); // the strings reach the refusing side too
 });
 
+test("GIVEN each ASCII character in a tag THEN the verdict is IAM's Unicode class's", () => {
+  // The tag rules try an ASCII-only pattern before the Unicode class: it may only let through what the
+  // class allows, and everything else still goes to the class.
+  const differing: string[] = [];
+  for (let code = 0; code < 128; code++) {
+    const char = String.fromCharCode(code);
+    const allowed = TAG.test(char);
+    if ((tagValueProblem(`a${char}b`) === undefined) !== allowed) differing.push(`value ${codeOf(code)}`);
+    if ((tagKeyProblem(`k${char}`) === undefined) !== allowed) differing.push(`key ${codeOf(code)}`);
+  }
+  expect(differing).toEqual([]);
+});
+
+const codeOf = (code: number) => `U+${code.toString(16).padStart(4, "0")}`;
+
 test("GIVEN characters beyond the BMP THEN lengths count code points, as IAM does", () => {
   expect(descriptionProblem("é".repeat(1000))).toBeUndefined();
   expect(descriptionProblem("é".repeat(1001))).toMatch(/at most 1000 characters \(IAM\), got 1001/);

@@ -7,6 +7,11 @@
 
 /** IAM's tag character class (TagKey / TagValue in the IAM API): letters, spaces, digits and `_.:/=+-@`. */
 const TAG_CHARACTER = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]$/u;
+/**
+ * Tags in ASCII letters, digits, spaces and `_.:/=+-@` only, which TAG_CHARACTER allows: checked first,
+ * because compiling TAG_CHARACTER's Unicode classes takes ~0.5 ms, which most configs' tags never need.
+ */
+const TAG_ASCII = /^[\w .:/=+@-]*$/;
 /** IAM's role description pattern (CreateRole `Description`: `[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*`). */
 const DESCRIPTION_CHARACTER = /^[\t\n\r\x20-\x7e\xa1-\xff]$/;
 /** IAM's path pattern (CreateRole `Path`). */
@@ -38,8 +43,10 @@ const everyCharacter = new WeakMap<RegExp, RegExp>();
  * not match. Checked first in one match of the whole string (these run for every role of a config); a
  * string that passes it has no character the scan would find: with the `u` flag both go by code point,
  * and without it a class of single units matches no surrogate, so a string with one fails the match.
+ * `commonOnly`, a whole-string pattern of characters `allowed` matches, is tried before both.
  */
-function firstOutside(value: string, allowed: RegExp): string | undefined {
+function firstOutside(value: string, allowed: RegExp, commonOnly?: RegExp): string | undefined {
+  if (commonOnly?.test(value)) return undefined;
   let all = everyCharacter.get(allowed);
   if (all === undefined) {
     const one = /^\^(\[.*\])\$$/.exec(allowed.source);
@@ -61,7 +68,7 @@ export function tagKeyProblem(key: string): string | undefined {
   const length = characters(key);
   if (length < 1 || length > 128) return `a tag key is 1–128 characters (IAM), got ${length}`;
   if (key.toLowerCase().startsWith("aws:")) return `tag keys cannot start with "aws:" (reserved for AWS)`;
-  const bad = firstOutside(key, TAG_CHARACTER);
+  const bad = firstOutside(key, TAG_CHARACTER, TAG_ASCII);
   if (bad !== undefined) return `tag key contains ${describe(bad)}; ${TAG_RULE}`;
   return undefined;
 }
@@ -69,7 +76,7 @@ export function tagKeyProblem(key: string): string | undefined {
 export function tagValueProblem(value: string): string | undefined {
   const length = characters(value);
   if (length > 256) return `a tag value is at most 256 characters (IAM), got ${length}`;
-  const bad = firstOutside(value, TAG_CHARACTER);
+  const bad = firstOutside(value, TAG_CHARACTER, TAG_ASCII);
   if (bad !== undefined) return `tag value contains ${describe(bad)}; ${TAG_RULE}`;
   return undefined;
 }

@@ -41,13 +41,27 @@ function unwrap(hcl: string, marker: string | undefined): string | undefined {
       i = end;
     } else {
       // Up to the next character that may start a comment or a string, in one piece.
-      let next = i + 1;
-      while (next < hcl.length && hcl[next] !== '"' && hcl[next] !== "#" && hcl[next] !== "/") next++;
+      const next = nextOf(CODE_STOP, hcl, i + 1);
       out += hcl.slice(i, next);
       i = next;
     }
   }
   return out;
+}
+
+// The characters at which the scan can change state: found by a regular expression rather than
+// character by character in JavaScript, which on a cold start (the main job's) ran ~1 ms a run.
+/** Outside strings: what may start a comment or a string. */
+const CODE_STOP = /["#/]/g;
+/** Inside a string: an escape, its end, or what may start a template sequence. */
+const STRING_STOP = /[\\"$%]/g;
+/** Inside an interpolation: a string, or a brace. */
+const INTERPOLATION_STOP = /["{}]/g;
+
+/** Index of the first character `stops` matches in `text` at or after `from`; text.length if none. */
+function nextOf(stops: RegExp, text: string, from: number): number {
+  stops.lastIndex = from;
+  return stops.exec(text)?.index ?? text.length;
 }
 
 /**
@@ -66,13 +80,14 @@ export function isOneStringLiteral(text: string): boolean {
 
 /** Index just past the string literal that opens at `start` (a `"`). */
 function endOfString(text: string, start: number): number {
-  let i = start + 1;
+  let i = nextOf(STRING_STOP, text, start + 1);
   while (i < text.length) {
     if (text[i] === "\\") i += 2;
     else if (text[i] === '"') return i + 1;
     else if (text.startsWith("$${", i) || text.startsWith("%%{", i)) i += 3;
     else if (text.startsWith("${", i) || text.startsWith("%{", i)) i = endOfInterpolation(text, i);
     else i++;
+    i = nextOf(STRING_STOP, text, i);
   }
   throw new Error(`unterminated string in synthesized HCL at offset ${start}`);
 }
@@ -80,16 +95,16 @@ function endOfString(text: string, start: number): number {
 /** Index just past the `}` that closes the interpolation opening at `start` (`${` or `%{`). */
 function endOfInterpolation(text: string, start: number): number {
   let depth = 0;
-  let i = start + 1;
+  let i = nextOf(INTERPOLATION_STOP, text, start + 1);
   while (i < text.length) {
     const c = text[i];
     if (c === '"') {
-      i = endOfString(text, i);
+      i = nextOf(INTERPOLATION_STOP, text, endOfString(text, i));
       continue;
     }
     if (c === "{") depth++;
-    else if (c === "}" && --depth === 0) return i + 1;
-    i++;
+    else if (--depth === 0) return i + 1;
+    i = nextOf(INTERPOLATION_STOP, text, i + 1);
   }
   throw new Error(`unterminated interpolation in synthesized HCL at offset ${start}`);
 }

@@ -118,3 +118,44 @@ process.stdout.write(JSON.stringify({ strict: patched.startsWith('"use strict";'
   expect(seen.declaredOnce).toBe(true);
   expect(seen.refused).toMatch(/x\.js: a is used other than as a\(…\) or a\.ok\(…\): a\.dee/);
 });
+
+test("cdktf's index loads a module when one of its names is first read, and lists every name as before", () => {
+  // GIVEN cdktf/lib/index.js as the bundle patches it, run with its require watched
+  const script = `
+import { withLazyReexports } from ${JSON.stringify(BUNDLER)};
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+const file = createRequire(${JSON.stringify(join(__dirname, "..", "..", "package.json"))}).resolve("cdktf/lib/index.js");
+const requireCdktf = createRequire(file);
+const real = requireCdktf("./index.js");
+const loads = [];
+const watched = (request) => { loads.push(request); return requireCdktf(request); };
+const module = { exports: {} };
+new Function("exports", "require", "module", withLazyReexports(file, readFileSync(file, "utf8")))(module.exports, watched, module);
+const lazy = module.exports;
+const atLoad = [...loads];
+const stack = lazy.TerraformStack;
+const afterRead = loads.slice(atLoad.length);
+const names = Object.keys(real).filter((name) => name !== "testingMatchers");
+const differing = names.filter((name) => !/^(Testing|testingMatchers)$/.test(name) && lazy[name] !== real[name]);
+const attempt = (f) => { try { f(); return "no error"; } catch (e) { return e.message; } };
+process.stdout.write(JSON.stringify({
+  atLoad, afterRead, same: stack === real.TerraformStack, keys: Object.keys(lazy), realKeys: Object.keys(real), differing,
+  refused: attempt(() => withLazyReexports(file, readFileSync(file, "utf8").replace('__exportStar(require("./aspect"), exports);', ""))),
+}));
+`;
+  // WHEN it is loaded, one name is read, and then every name
+  const seen = JSON.parse(runOk(process.execPath, ["--input-type=module", "-e", script]).stdout);
+  // THEN loading it ran only its environment check and the eager testing matchers
+  expect(seen.atLoad).toEqual(["./validateEnvironment", "./testing/matchers"]);
+  // AND reading TerraformStack loaded its module alone, the very class the real index exports
+  expect(seen.afterRead).toEqual(["./terraform-stack"]);
+  expect(seen.same).toBe(true);
+  // AND the names are the real index's, in its order, each the same value
+  expect(seen.keys).toEqual(seen.realKeys);
+  expect(seen.differing).toEqual([]);
+  // AND an index whose names the patch would not list fails the build
+  expect(seen.refused).toMatch(
+    /cdktf[\\/]lib[\\/]index\.js: the lazy re-exports would not list the index's exports/,
+  );
+});

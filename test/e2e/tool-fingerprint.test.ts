@@ -4,9 +4,11 @@
  * build — the next run synthesizes every stack again, and an unchanged one reuses them. On a copy of
  * dist/, so the project's own build is never touched.
  */
-import { appendFileSync, cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { bundleDigestFile } from "../../src/runtime/bundle-digest";
 import { run, runOk } from "../support/run";
 
 const ROOT = join(__dirname, "..", "..");
@@ -16,7 +18,8 @@ let copy: string;
 beforeAll(() => {
   runOk(process.execPath, [join(ROOT, "scripts", "build.mjs")], { timeoutMs: 60_000 });
   copy = mkdtempSync(join(tmpdir(), "gitlab-oidc-fingerprint-"));
-  cpSync(join(ROOT, "dist"), join(copy, "dist"), { recursive: true });
+  // Timestamps kept: the copy's bundle is still the one the build recorded (src/runtime/bundle-digest.ts).
+  cpSync(join(ROOT, "dist"), join(copy, "dist"), { recursive: true, preserveTimestamps: true });
   symlinkSync(join(ROOT, "node_modules"), join(copy, "node_modules"));
 });
 afterAll(() => rmSync(copy, { recursive: true, force: true }));
@@ -49,4 +52,17 @@ test.each([
   expect(line).toMatch(/^Synthesized 2 stack\(s\), 3 role\(s\) from /);
   // AND the run after it reuses them again
   expect(synth(outdir, env)).toMatch(/; unchanged since the last synth$/);
+});
+
+test("GIVEN a build THEN its record of the bundle's digest is the bundle's SHA-256, size and mtime", () => {
+  // The fingerprint takes the digest from this record while the bundle keeps that size and mtime
+  // (src/runtime/bundle-digest.ts), so the record must be the bundle's.
+  const bundle = join(ROOT, "dist", "bundle", "main.js");
+  const record = JSON.parse(readFileSync(bundleDigestFile(bundle), "utf8"));
+  const { size, mtimeMs } = statSync(bundle);
+  expect(record).toEqual({
+    sha256: createHash("sha256").update(readFileSync(bundle)).digest("hex"),
+    size,
+    mtimeMs,
+  });
 });

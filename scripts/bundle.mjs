@@ -271,7 +271,14 @@ const PATCHES = [
   {
     // Copies and zips TerraformAsset directories, which the tool declares none of.
     file: /[\\/]node_modules[\\/]cdktf[\\/]lib[\\/]private[\\/]fs\.js$/,
-    apply: (path, source) => withLazyRequires(path, source, ["child_process"]),
+    apply: (path, source) => withLazyRequires(path, source, ["child_process", "crypto"]),
+  },
+  {
+    // node:crypto (and Node's streams with it) took 3–6 ms of every start-up, for hashes these modules
+    // compute only for long construct paths (cdktf's makeUniqueId and its id-upgrade aspect) and for
+    // construct addresses (constructs' addressOf); the tool hashes without it (src/runtime/sha256.ts).
+    file: /[\\/]node_modules[\\/](cdktf[\\/]lib[\\/](private[\\/]unique|upgrade-id-aspect)|constructs[\\/]lib[\\/]private[\\/]uniqueid)\.js$/,
+    apply: (path, source) => withLazyRequires(path, source, ["crypto"]),
   },
 ];
 
@@ -389,8 +396,13 @@ export async function bundle(root, entry, outfile, { profile = false, kind = "ma
     // Dependencies a run loads only on a rare path, from node_modules as before: swc compiles an
     // extension (src/extension/load.ts), prettier formats the bench's table.
     external: ["@swc/core", "esbuild", "prettier"],
-    // Lets src/extension/load.ts refuse to load an extension into a bundle (see the top of this file).
-    define: { "process.env.GITLAB_OIDC_AWS_BUNDLE": JSON.stringify(relative(root, outfile)) },
+    // Lets src/extension/load.ts refuse to load an extension into a bundle (see the top of this file), and
+    // src/runtime/compile-cache.ts leave Node's compile cache off in one. Not in the launcher, which turns
+    // that cache on for the per-file build.
+    define:
+      kind === "launcher"
+        ? {}
+        : { "process.env.GITLAB_OIDC_AWS_BUNDLE": JSON.stringify(relative(root, outfile)) },
     // Whitespace and syntax only (a third smaller: less to read and check at every start, ~8% of the
     // main job's CPU on the example); names stay, so stack traces and errors read as the sources do.
     minifyWhitespace: true,

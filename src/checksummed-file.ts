@@ -4,7 +4,7 @@
  * missing, cut short or changed in any byte reads as absent, never as data; one is written to a
  * temporary name beside it and renamed into place, so a reader never sees half of it.
  */
-import { createHash } from "node:crypto";
+import { createSha256 } from "./runtime/sha256";
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 
@@ -21,7 +21,7 @@ export function readChecksummed(file: string): Buffer | undefined {
   }
   if (bytes.length < HEADER || bytes[HEADER - 1] !== 0x0a) return undefined;
   const body = bytes.subarray(HEADER);
-  const digest = createHash("sha256").update(body).digest("hex");
+  const digest = createSha256().update(body).digest("hex");
   return bytes.toString("latin1", 0, HEADER - 1) === digest ? body : undefined;
 }
 
@@ -30,7 +30,7 @@ export function readChecksummed(file: string): Buffer | undefined {
  * part: no copy of a large body into one buffer); false when it could not be written (a read-only disk).
  */
 export function writeChecksummed(file: string, parts: readonly Uint8Array[]): boolean {
-  const checksum = createHash("sha256");
+  const checksum = createSha256();
   for (const part of parts) checksum.update(part);
   const all = [Buffer.from(`${checksum.digest("hex")}\n`, "latin1"), ...parts];
   const temporary = `${file}.${process.pid}.tmp`;

@@ -12,7 +12,7 @@
  * recorded bytes; a record that is damaged (its checksum line), of another format, or for another
  * output directory counts as absent: that run is a full synth, never stale output.
  */
-import { createHash } from "node:crypto";
+import { createSha256 } from "./runtime/sha256";
 import {
   type BigIntStats,
   closeSync,
@@ -74,7 +74,7 @@ export function defaultSynthCacheDir(): string | undefined {
   return nodeModules && join(nodeModules, SYNTH_CACHE_SUBDIR);
 }
 
-export const sha256 = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex");
+export const sha256 = (data: string | Uint8Array): string => createSha256().update(data).digest("hex");
 
 /**
  * A JSON-like text of a value that tells apart everything a stack could see: `undefined` from a missing
@@ -273,7 +273,7 @@ function runningBundle(): string | undefined {
 export function toolFingerprint(): string {
   if (fingerprint !== undefined) return fingerprint;
   const root = join(__dirname, "..");
-  const hash = createHash("sha256");
+  const hash = createSha256();
   hash.update(`${FORMAT}\0${process.version}\0${process.env.CDKTF_CONTEXT_JSON ?? ""}\0`);
   const bundle = runningBundle();
   if (bundle !== undefined) {
@@ -590,7 +590,7 @@ export function runKeyOf(
 ): string | undefined {
   if (inputs === undefined) return undefined;
   const { config, lock } = inputs;
-  const hash = createHash("sha256").update(`${toolFingerprint()}\0${hcl}\0${configFile}\0`);
+  const hash = createSha256().update(`${toolFingerprint()}\0${hcl}\0${configFile}\0`);
   hash.update(`${config.length}\0`).update(config);
   if (lock === undefined) hash.update("no lock");
   else hash.update(`${lock.length}\0`).update(lock);

@@ -7,7 +7,7 @@
  */
 import { App } from "cdktf";
 import type { Manifest } from "cdktf/lib/manifest";
-import { createHash } from "node:crypto";
+import { createSha256 } from "./runtime/sha256";
 import {
   closeSync,
   existsSync,
@@ -375,7 +375,7 @@ function writeGenerated(path: string, content: GeneratedContent): void {
 /** SHA-256 of a generated file's bytes. */
 function digestOf(content: GeneratedContent): string {
   if (typeof content === "string") return sha256(content);
-  const hash = createHash("sha256");
+  const hash = createSha256();
   for (const chunk of content) hash.update(chunk);
   return hash.digest("hex");
 }

@@ -47,6 +47,7 @@ export const NODE_VERSION_SLICE = [
   { file: "test/e2e/runtime-compile-cache.test.ts", why: "module.enableCompileCache differs by version" },
   { file: "test/e2e/runtime-bundle-cache.test.ts", why: "the bundle's own code cache is only for Node 20" },
   { file: "test/e2e/lazy-yaml.test.ts", why: "the lazy require of the built entry points" },
+  { file: "test/e2e/startup-modules.test.ts", why: "which built-in modules a start-up loads" },
   { file: "test/synth-token-stacks.test.ts", why: "the synth's token-stack hook on this V8" },
   { file: "test/synth.test.ts", why: "cdktf and the provider classes, the HCL WebAssembly modules" },
   { file: "test/gitlab-api.test.ts", why: "fetch (undici) and its errors differ by version" },

@@ -12,7 +12,7 @@
  * format or salt counts as empty (every item is parsed), and it is replaced atomically (a temporary
  * file renamed over it).
  */
-import { createHash } from "node:crypto";
+import { createSha256 } from "../runtime/sha256";
 import { readdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { readChecksummed, writeChecksummed } from "../checksummed-file";
@@ -67,7 +67,7 @@ export function parseCacheFile(dir: string, configFile: string): string {
   return join(dir, `${sha256(configFile).slice(0, 32)}.bin`);
 }
 
-const sha256 = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex");
+const sha256 = (data: string | Uint8Array): string => createSha256().update(data).digest("hex");
 
 /**
  * One run's use of a cache file: the entries read from it, the entries this run used or added (the next
@@ -84,13 +84,13 @@ export class ParseCacheSession {
     readonly options: ParseCacheOptions,
     private readonly salt: string,
   ) {
-    this.saltDigest = createHash("sha256").update(salt).digest();
+    this.saltDigest = createSha256().update(salt).digest();
     this.previous = readParseCache(options.file, salt);
   }
 
   /** The key of what the salt's readers make of `text`: SHA-256 of the salt's digest and the text. */
   keyOf(text: string): string {
-    return createHash("sha256").update(this.saltDigest).update(text).digest("hex");
+    return createSha256().update(this.saltDigest).update(text).digest("hex");
   }
 
   /** The data kept under `key`, if any (a fresh copy each time). */

@@ -13,7 +13,7 @@
  * indentation n starts with `-`. Anything this module is not sure about returns undefined: the caller
  * reads the whole text, as before.
  */
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../runtime/random-hex";
 
 /** A text split around the items of its top-level `accounts:` sequence. */
 export interface AccountChunks {
@@ -110,7 +110,7 @@ export function splitAccounts(text: string): AccountChunks | undefined {
   const items = starts.map((start, i) => text.slice(start, starts[i + 1] ?? tailStart));
   const head = text.slice(0, headEnd);
   const tail = text.slice(tailStart);
-  const sentinel = `split-${randomBytes(12).toString("hex")}`;
+  const sentinel = `split-${randomHex(12)}`;
   const outside = `${head}${" ".repeat(indent)}- ${sentinel}\n${tail}`;
   return { head, items, tail, outside, sentinel };
 }

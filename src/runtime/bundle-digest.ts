@@ -2,7 +2,7 @@
  * A bundle's SHA-256, part of the tool fingerprint (src/synth-cache.ts): the build records it beside the
  * bundle (scripts/build.mjs), so a run need not hash the 1.2 MB it runs (~1.2 ms of every start-up).
  */
-import { createHash } from "node:crypto";
+import { createSha256 } from "./sha256";
 import { readFileSync, statSync } from "node:fs";
 
 /** Where the build records a bundle's SHA-256 (scripts/build.mjs): `main.js` → `main.digest.json`. */
@@ -29,7 +29,7 @@ export function bundleDigest(bundle: string, bytes?: Uint8Array): string {
     const stat = statSync(bundle, { throwIfNoEntry: false });
     if (stat && stat.size === record.size && stat.mtimeMs === record.mtimeMs) return record.sha256;
   }
-  return createHash("sha256")
+  return createSha256()
     .update(bytes ?? readFileSync(bundle))
     .digest("hex");
 }

@@ -1,6 +1,6 @@
 /**
- * What `node dist/main.js` runs (the launcher scripts/build.mjs writes, after src/runtime/entry has turned
- * on the compile cache): the main job's bundle, `dist/bundle/main.js` (scripts/bundle.mjs), one file
+ * What `node dist/main.js` runs (the launcher scripts/build.mjs writes, ./main-launcher.ts): the main
+ * job's bundle, `dist/bundle/main.js` (scripts/bundle.mjs), one file
  * instead of ~530 modules; or the per-file build, `dist/main.unbundled.js`, when
  *
  * - the config has an extension (`<name>.extend.ts`, src/extension): it imports the tool's modules and
@@ -13,6 +13,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { chooseConfig, extensionFor } from "../layout";
 import { runBundle } from "./bundle-cache";
+import { enableCompileCache } from "./compile-cache";
 
 /** The environment variable that makes dist/main.js run the per-file build. */
 export const UNBUNDLED_ENV = "GITLAB_OIDC_UNBUNDLED";
@@ -37,10 +38,17 @@ export function mainBuildFile(distDir: string, build: MainBuild): string {
   return join(distDir, build.build === "bundle" ? join("bundle", "main.js") : "main.unbundled.js");
 }
 
-/** Runs the main job from `distDir` (dist/): the bundle with its code cache (./bundle-cache.ts). */
+/**
+ * Runs the main job from `distDir` (dist/): the bundle with its code cache (./bundle-cache.ts), or the
+ * per-file build with Node's compile cache on (./compile-cache.ts).
+ */
 export function launchMain(distDir: string): void {
   const build = mainBuild();
-  if (build.build === "bundle") runBundle(mainBuildFile(distDir, build));
+  if (build.build === "bundle") {
+    runBundle(mainBuildFile(distDir, build));
+    return;
+  }
+  enableCompileCache();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  else require(mainBuildFile(distDir, build));
+  require(mainBuildFile(distDir, build));
 }

@@ -12,7 +12,7 @@
  * of a stack's lines) is handed to cdktf as one placeholder line (`committedRegion`) and put in place
  * of that line after the rest is formatted, so neither formatting nor unwrapping reads it again.
  */
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../runtime/random-hex";
 import { TerraformStack } from "cdktf";
 import { formatHcl } from "./format-hcl";
 import { withReplaced } from "./scoped-patch";
@@ -121,7 +121,7 @@ export function withFormattedHcl<T>(
   const render = prototype.toHclTerraform;
   const previous = regions;
   regions = {
-    placeholderPrefix: `gitlab_oidc_committed_${randomBytes(8).toString("hex")}_`,
+    placeholderPrefix: `gitlab_oidc_committed_${randomHex(8)}_`,
     byStack: new WeakMap(),
     refused: new WeakSet(),
   };

@@ -3,8 +3,9 @@
  * silenced and the compile cache is on before cdktf and the rest load. A command added later (resolve,
  * audit) adds its file here and a row to test/e2e/quiet-runs.test.ts.
  */
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { COMPILE_CACHE_SUBDIR } from "../../src/runtime/compile-cache";
 
@@ -56,4 +57,43 @@ test(`the entry import turns the compile cache on where Node has one (Node ${pro
   // THEN it is under node_modules/.cache (Node 20 has none)
   if (CAN_ASK_CACHE_DIR) expect(dir).toContain(COMPILE_CACHE_SUBDIR);
   else expect(dir).toBe("no compile cache");
+});
+
+test(`dist/main.js turns the compile cache on for the per-file build only (Node ${process.version})`, () => {
+  // GIVEN the main job on the example, with a preload that reports where Node's compile cache is at exit
+  execFileSync(process.execPath, [join(ROOT, "scripts", "build.mjs")], { cwd: ROOT });
+  const outdir = mkdtempSync(join(tmpdir(), "gitlab-oidc-cache-dir-"));
+  const report = join(outdir, "report.cjs");
+  writeFileSync(
+    report,
+    'process.on("exit", () => process.stderr.write("cache: " + (require("node:module").getCompileCacheDir?.() ?? "none") + "\\n"));',
+  );
+  const cacheDirOf = (extra: NodeJS.ProcessEnv) => {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      NODE_OPTIONS: "",
+      CDKTF_OUTDIR: join(outdir, "out"),
+      ...extra,
+    };
+    env.GITLAB_OIDC_CONFIG = join(ROOT, "examples", "basic", "gitlab-oidc.yaml");
+    delete env.NODE_COMPILE_CACHE;
+    delete env.NODE_DISABLE_COMPILE_CACHE;
+    const result = spawnSync(process.execPath, ["--require", report, join(ROOT, "dist", "main.js")], {
+      cwd: ROOT,
+      env,
+      encoding: "utf8",
+    });
+    expect(result.status).toBe(0);
+    return /cache: (.*)/.exec(result.stderr)?.[1];
+  };
+  try {
+    // WHEN it runs the bundle, and then the per-file build
+    const bundled = cacheDirOf({});
+    const unbundled = cacheDirOf({ GITLAB_OIDC_UNBUNDLED: "1" });
+    // THEN the bundle left Node's compile cache off (it has its own), the per-file build turned it on
+    expect(bundled).toBe("none");
+    if (CAN_ASK_CACHE_DIR) expect(unbundled).toContain(COMPILE_CACHE_SUBDIR);
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
 });

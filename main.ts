@@ -19,6 +19,7 @@ import { chooseConfig, extensionFor, lockPathFor, outdirFor } from "./src/layout
 import { realLocation, WRITTEN_FILES_RECORD } from "./src/output-files";
 import { printLine } from "./src/runtime/print-line";
 import { progressReporter } from "./src/runtime/progress";
+import { withoutTokenCreationStacksUntil } from "./src/runtime/token-stacks";
 import { defaultSynthCacheDir, readRawInputs, runKeyOf, toolFingerprint, upToDate } from "./src/synth-cache";
 
 const USAGE = `Usage: npm run synth [-- --out DIR]
@@ -87,14 +88,31 @@ async function main(argv: readonly string[]): Promise<number> {
     }
   }
 
-  // Loaded only when there is work: cdktf and the provider classes are most of the start-up.
-  const { loadConfigFile, sourceDigests } = await import("./src/config/load");
-  const { PARSE_CACHE_SUBDIR, parseCacheFile } = await import("./src/config/parse-cache");
-  const { ConfigError } = await import("./src/config/rules");
-  const { audienceMigrationNotices, previousClientIds } = await import("./src/config/audience-migration");
-  const { ExtensionError, loadExtension } = await import("./src/extension/load");
-  const { OutputFilesError, synthesizeInParallel } = await import("./src/synth");
-  const { SynthWorkers, workersForConfig, workersFromEnv } = await import("./src/synth-workers");
+  // Loaded only when there is work: cdktf and the provider classes are most of the start-up. cdktf's
+  // modules make tokens as they load, without recording where (src/runtime/token-stacks.ts).
+  const [
+    { loadConfigFile, sourceDigests },
+    { PARSE_CACHE_SUBDIR, parseCacheFile },
+    { ConfigError },
+    { audienceMigrationNotices, previousClientIds },
+    { ExtensionError, loadExtension },
+    { OutputFilesError, synthesizeInParallel },
+    { SynthWorkers, workersForConfig, workersFromEnv },
+    { changedStacks, checkedAccounts, planSynth },
+    { terminalSafe },
+  ] = await withoutTokenCreationStacksUntil(() =>
+    Promise.all([
+      import("./src/config/load"),
+      import("./src/config/parse-cache"),
+      import("./src/config/rules"),
+      import("./src/config/audience-migration"),
+      import("./src/extension/load"),
+      import("./src/synth"),
+      import("./src/synth-workers"),
+      import("./src/synth-plan"),
+      import("./src/terminal-text"),
+    ]),
+  );
   let workers: number | undefined;
   try {
     workers = workersFromEnv();
@@ -107,8 +125,6 @@ async function main(argv: readonly string[]): Promise<number> {
   const everyStack = full || !existsSync(join(outdir, WRITTEN_FILES_RECORD));
   const early = !extended && everyStack && inputs ? (workers ?? workersForConfig(inputs.config.length)) : 0;
   const started = early > 0 ? new SynthWorkers(early, process.argv[1]!) : undefined;
-  const { changedStacks, checkedAccounts, planSynth } = await import("./src/synth-plan");
-  const { terminalSafe } = await import("./src/terminal-text");
   // The plan reads the last synth's records once, while the config is checked: an account whose record
   // says it passed the same checks on the same inputs is not checked again (src/synth-plan.ts).
   let plan: import("./src/synth-plan").SynthPlan | undefined;
@@ -197,7 +213,7 @@ async function main(argv: readonly string[]): Promise<number> {
 // a run that is no worker loads nothing to tell.
 if (process.argv.includes("--gitlab-oidc-synth-worker")) {
   // A worker thread this script started to synthesize some of a large config's stacks.
-  import("./src/synth-workers")
+  withoutTokenCreationStacksUntil(() => import("./src/synth-workers"))
     .then(({ serveSynthWorker }) => serveSynthWorker())
     .catch((error: unknown) => {
       console.error(error instanceof Error ? error.message : error);

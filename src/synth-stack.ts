@@ -6,6 +6,7 @@
  * on the same props writes the same bytes wherever it runs.
  */
 import { App, Manifest } from "cdktf";
+import { withoutTokenCreationStacks } from "./runtime/token-stacks";
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "./config/schema";
@@ -144,27 +145,4 @@ export function synthesizeStack(
       ? { summary: summaryOf(stack.synthesized, stack.account.partition) }
       : {}),
   };
-}
-
-/**
- * Runs `work` with cdktf's token creation stacks left empty. cdktf 0.21 records a full-depth stack trace
- * for every token it makes (each attribute reference, function call, lazy value, block list), into a plain
- * object, and formats it at once: at thousands of roles that is seconds of the synth and much garbage.
- * It reads them only to decorate its own errors about unresolvable tokens (the App is built with
- * `stackTraces: false` anyway). So while `work` runs, a stack captured into anything that is not an Error
- * formats as "" (cdktf then records no frames); an Error's stack is formatted as before.
- */
-export function withoutTokenCreationStacks<T>(work: () => T): T {
-  const previous = Error.prepareStackTrace;
-  Error.prepareStackTrace = (error: unknown, frames: NodeJS.CallSite[]): unknown => {
-    if (!(error instanceof Error)) return "";
-    if (previous) return previous(error, frames);
-    // Node's own format, which assigning Error.prepareStackTrace replaces.
-    return [String(error), ...frames.map((frame) => `    at ${String(frame)}`)].join("\n");
-  };
-  try {
-    return work();
-  } finally {
-    Error.prepareStackTrace = previous;
-  }
 }

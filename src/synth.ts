@@ -122,7 +122,8 @@ export interface SynthOptions {
   readonly plan?: SynthPlan;
 }
 
-export { buildApp, withoutTokenCreationStacks, type SynthStep } from "./synth-stack";
+export { buildApp, type SynthStep } from "./synth-stack";
+export { withoutTokenCreationStacks } from "./runtime/token-stacks";
 export type { ParallelOptions } from "./synth-workers";
 
 export interface SynthResult {

@@ -1,4 +1,5 @@
 import { Lazy } from "cdktf";
+import { withoutTokenCreationStacksUntil } from "../src/runtime/token-stacks";
 import { withoutTokenCreationStacks } from "../src/synth";
 
 describe("withoutTokenCreationStacks", () => {
@@ -23,6 +24,25 @@ describe("withoutTokenCreationStacks", () => {
         throw new Error("inside");
       }),
     ).toThrow("inside");
+    expect(Error.prepareStackTrace).toBe(before);
+  });
+
+  test("GIVEN async work (loading modules) WHEN tokens are made before it settles THEN their stacks are empty", async () => {
+    const before = Error.prepareStackTrace;
+    // WHEN a token is made after an await inside the work, and another once it has settled
+    const inside = await withoutTokenCreationStacksUntil(async () => {
+      await Promise.resolve();
+      return Lazy.anyValue({ produce: () => "x" });
+    });
+    const after = Lazy.anyValue({ produce: () => "x" });
+    // THEN the first recorded no frames, the second did, and Error.prepareStackTrace is as it was
+    expect(inside.creationStack).toEqual([]);
+    expect(after.creationStack.length).toBeGreaterThan(0);
+    expect(Error.prepareStackTrace).toBe(before);
+    // AND a rejected load leaves it restored too
+    await expect(
+      withoutTokenCreationStacksUntil(() => Promise.reject(new Error("load failed"))),
+    ).rejects.toThrow("load failed");
     expect(Error.prepareStackTrace).toBe(before);
   });
 });

@@ -2,7 +2,7 @@
  * cdktf 0.21 records where each token was made (`Intrinsic`, `Lazy`, dynamic blocks, computed lists:
  * `creationStack`) by capturing a full-depth stack trace (`Error.stackTraceLimit` raised to
  * `Number.MAX_SAFE_INTEGER`) in `cdktf/lib/tokens/private/stack-trace.js`. It reads them only to decorate
- * its errors about unresolvable tokens. src/synth.ts's `withoutTokenCreationStacks` already makes them
+ * its errors about unresolvable tokens. src/runtime/token-stacks.ts's `withoutTokenCreationStacks` already makes them
  * format as "" (so cdktf records `[]`), but V8 still walks and records every frame of every capture.
  *
  * `withoutStackCapture` replaces that module's `captureStackTrace` (cdktf's modules call it through the

@@ -5,9 +5,17 @@
  */
 import { createHash } from "node:crypto";
 import { createSha256, NATIVE_FROM, sha256Hex } from "../src/runtime/sha256";
+import { INPUT_AT, sha256CompressionModule } from "../src/runtime/sha256-module";
+import { SHA256_MODULE_BASE64 } from "../src/runtime/sha256-module-bytes";
 import { seeded } from "./support/seeded";
 
 const reference = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
+
+test("GIVEN the module's generator THEN the bytes a run decodes are its output", () => {
+  // When this fails, ./src/runtime/sha256-module.ts changed: run `node scripts/sha256-module.mjs`.
+  expect(SHA256_MODULE_BASE64).toBe(Buffer.from(sha256CompressionModule()).toString("base64"));
+  expect(INPUT_AT % 64).toBe(0);
+});
 
 test("GIVEN FIPS 180-4's examples THEN the digests are the standard's", () => {
   expect(sha256Hex("")).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
@@ -40,7 +48,17 @@ test("GIVEN inputs across the WebAssembly page and the switch to node:crypto THE
   const all = new Uint8Array(600_000);
   for (let i = 0, state = 4; i < all.length; i++)
     all[i] = (state = (Math.imul(state, 1103515245) + 12345) >>> 0) >>> 24;
-  const sizes = [64511, 64512, 64513, 64512 * 2 + 55, 64512 * 3 + 56, NATIVE_FROM, NATIVE_FROM + 1, 600_000];
+  const page = 65536 - INPUT_AT; // the module's input area
+  const sizes = [
+    page - 1,
+    page,
+    page + 1,
+    page * 2 + 55,
+    page * 3 + 56,
+    NATIVE_FROM,
+    NATIVE_FROM + 1,
+    600_000,
+  ];
   for (const size of sizes) {
     const bytes = all.subarray(0, size);
     // Whole, and in two pieces across the switch

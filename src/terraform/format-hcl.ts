@@ -72,6 +72,18 @@ export function formatHcl(raw: string): string {
  * knows its layout is formatHcl's; anything else goes through formatHcl.
  */
 export function isInertValue(value: string): boolean {
+  return PLAIN_VALUE.test(value) || isInertValueByScan(value);
+}
+
+/**
+ * Values every check of isInertValueByScan passes at a glance: a string literal with nothing in it that
+ * a scan looks at (no escape, template sequence, bracket or line terminator), or a plain reference. One
+ * match instead of four character loops, which on a cold start took ~1.5 ms of the example's synth.
+ */
+const PLAIN_VALUE = /^(?:"[^"\\$%{}[\]()\n\r\u2028\u2029]*"|[A-Za-z_][A-Za-z0-9_.-]*)$/;
+
+/** isInertValue by its definition (above), character by character. */
+export function isInertValueByScan(value: string): boolean {
   if (value.length === 0 || value.trim() !== value) return false;
   for (let i = 0; i < value.length; i++) if (isLineTerminator(value.charCodeAt(i))) return false;
   balance(value);

@@ -109,8 +109,16 @@ function balance(text: string): void {
   let interpolationDepth = 0;
   let openInterpolations = 0;
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+    let c = text.charCodeAt(i);
     if (inString) {
+      if (c !== BACKSLASH && c !== QUOTE && c !== DOLLAR && c !== PERCENT) {
+        // To the next character that matters in a string, in one search (most of a line is strings).
+        STRING_STOP.lastIndex = i + 1;
+        const next = STRING_STOP.exec(text);
+        if (next === null) break;
+        i = next.index;
+        c = text.charCodeAt(i);
+      }
       if (c === BACKSLASH) i++;
       else if (c === QUOTE) inString = false;
       else if ((c === DOLLAR || c === PERCENT) && text.charCodeAt(i + 1) === OPEN_BRACE) {
@@ -145,6 +153,15 @@ function balance(text: string): void {
       leading = false;
     }
   }
+}
+
+/** Inside a string literal, the characters `balance` acts on. */
+const STRING_STOP = /[\\"$%]/g;
+
+/** `balance` of one line, as an object: for tests. */
+export function balanceOf(text: string): { leadingClosers: number; net: number } {
+  balance(text);
+  return { leadingClosers, net };
 }
 
 const BACKSLASH = 92;

@@ -30,11 +30,11 @@ const PIECES = [
   "arn:aws:iam::1:role/x",
 ];
 
-test("GIVEN 5,000 random values THEN isInertValue says what its scans say", () => {
+test("GIVEN 2,500 random values THEN isInertValue says what its scans say", () => {
   const random = seeded(74);
   const differing: string[] = [];
   let inert = 0;
-  for (let n = 0; n < 5000; n++) {
+  for (let n = 0; n < 2500; n++) {
     // Half of them quoted, so that string literals (the pattern's first branch) are common
     const body = randomText(random, PIECES, 8);
     const value = random(2) === 0 ? `"${body}"` : body;
@@ -43,7 +43,7 @@ test("GIVEN 5,000 random values THEN isInertValue says what its scans say", () =
     if (scanned) inert++;
   }
   expect(differing).toEqual([]);
-  expect(inert).toBeGreaterThan(500); // the values reach the pattern's side too
+  expect(inert).toBeGreaterThan(250); // the values reach the pattern's side too
 });
 
 test("GIVEN the values a synth writes THEN strings and references are inert, the rest as scanned", () => {
@@ -103,11 +103,11 @@ function balanceByCharacter(text: string): { leadingClosers: number; net: number
   return { leadingClosers, net };
 }
 
-test("GIVEN 5,000 random lines THEN the line balance formatHcl uses is the character-by-character one", () => {
+test("GIVEN 2,500 random lines THEN the line balance formatHcl uses is the character-by-character one", () => {
   const random = seeded(19);
   const pieces = ['"', "${", "%{", "$${", "\\", "{", "}", "[", "]", "(", ")", " ", "a", "= ", "$", "%"];
   const differing: string[] = [];
-  for (let n = 0; n < 5000; n++) {
+  for (let n = 0; n < 2500; n++) {
     const line = randomText(random, pieces, 12);
     if (JSON.stringify(balanceOf(line)) !== JSON.stringify(balanceByCharacter(line))) differing.push(line);
   }

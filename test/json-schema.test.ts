@@ -60,3 +60,19 @@ describe("the published JSON schema", () => {
     expect(undocumented).toEqual([]);
   });
 });
+
+describe("the schema's metadata", () => {
+  test("GIVEN a schema built without it WHEN the JSON schema's metadata is asked for THEN that fails, naming what to do", () => {
+    // GIVEN a fresh set of modules in which the config schema was built first (as the main job builds it)
+    jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require("../src/config/schema");
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { keepSchemaMetadata } = require("../src/config/zod") as typeof import("../src/config/zod");
+      // WHEN the metadata is asked for THEN it fails loudly instead of writing a schema without descriptions
+      expect(() => keepSchemaMetadata()).toThrow(
+        /import src\/config\/schema-metadata\.ts .* before src\/config\/schema\.ts/,
+      );
+    });
+  });
+});

@@ -6,6 +6,7 @@
  */
 import "../runtime/entry"; // first: silences cdktf's DEP0044, enables the compile cache
 import { writeFileSync } from "node:fs";
+import "./schema-metadata"; // before ./schema: the schema's descriptions are for this file
 import { z } from "./zod";
 import { configSchema } from "./schema";
 

@@ -82,3 +82,20 @@ test("GIVEN strings, a reused buffer and a raw digest THEN each is as with node:
   // digest() without an encoding is the 32 bytes
   expect(createSha256().update("abc").digest()).toEqual(createHash("sha256").update("abc").digest());
 });
+
+test("GIVEN a process without WebAssembly (node --jitless) THEN node:crypto computes every digest", () => {
+  const wasm = globalThis.WebAssembly;
+  // GIVEN the module loaded where WebAssembly is undefined, as under --jitless
+  Reflect.deleteProperty(globalThis, "WebAssembly");
+  try {
+    jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const fresh = require("../src/runtime/sha256") as typeof import("../src/runtime/sha256");
+      // WHEN digests are asked for THEN they are SHA-256's
+      expect(fresh.sha256Hex("abc")).toBe(reference("abc"));
+      expect(fresh.createSha256().update("a").update(Buffer.from("bc")).digest("hex")).toBe(reference("abc"));
+    });
+  } finally {
+    globalThis.WebAssembly = wasm;
+  }
+});

@@ -1,9 +1,10 @@
 /**
  * SHA-256 without loading `node:crypto` for small inputs. Loading that module (and Node's streams, which
  * it loads) took 3–6 ms of every start-up on Node 22 and 24, ~7% of the main job on the example, which
- * hashes ~40 KB (docs/performance.md). Small inputs go through a WebAssembly compression function built
- * here; an input past NATIVE_FROM bytes, and every input once the process has hashed NATIVE_AFTER bytes
- * this way, goes to `node:crypto`, which is faster on megabytes. Both compute the same SHA-256 (FIPS
+ * hashes ~40 KB (docs/performance.md). Small inputs go through a WebAssembly compression function
+ * (./sha256-module.ts); an input past NATIVE_FROM bytes, every input once the process has hashed
+ * NATIVE_AFTER bytes this way, and every input where WebAssembly is off (`node --jitless`) go to
+ * `node:crypto`, which is faster on megabytes. Both compute the same SHA-256 (FIPS
  * 180-4): test/sha256.test.ts holds this one to `node:crypto` and to the standard's test vectors. The
  * module itself is made by ./sha256-module.ts and kept as bytes in ./sha256-module-bytes.ts.
  */
@@ -25,9 +26,12 @@ export interface Sha256 {
   digest(encoding: "hex"): string;
 }
 
+/** Whether this process runs WebAssembly: `node --jitless` turns it off (`WebAssembly` is then undefined). */
+const WASM = typeof WebAssembly === "object";
+
 /** A new SHA-256. */
 export function createSha256(): Sha256 {
-  return hashedInWasm < NATIVE_AFTER ? new SmallInputSha256() : nativeSha256();
+  return WASM && hashedInWasm < NATIVE_AFTER ? new SmallInputSha256() : nativeSha256();
 }
 
 /** SHA-256 of `data` (a string as UTF-8), in hex. */

@@ -50,3 +50,10 @@ test("GIVEN a closed pipe (EPIPE) WHEN a line is printed THEN nothing throws, as
   expect(() => printLine("Synthesized", output)).not.toThrow();
   expect(stream).toEqual([]);
 });
+
+test("GIVEN a descriptor that takes nothing and says nothing THEN the rest goes through the stream", () => {
+  const { descriptor, stream, output } = fakeOutput([2, 0]);
+  printLine("Synthesized", output);
+  expect(descriptor).toEqual(["Sy", ""]);
+  expect(stream).toEqual(["nthesized\n"]);
+});

@@ -32,7 +32,12 @@ export function printLine(text: string, output: LineOutput = {}): void {
   const bytes = Buffer.from(`${text}\n`);
   let written = 0;
   try {
-    while (written < bytes.length) written += write(bytes, written);
+    while (written < bytes.length) {
+      const taken = write(bytes, written);
+      // Nothing taken and no error: as full as EAGAIN says (and no endless loop).
+      if (taken <= 0) throw Object.assign(new Error("descriptor took nothing"), { code: "EAGAIN" });
+      written += taken;
+    }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EAGAIN") return;
     (output.stream ?? (() => process.stdout))().write(bytes.subarray(written));

@@ -1,6 +1,6 @@
 // One file per entry point (esbuild), for start-up: `node dist/main.js` spent most of its time loading
 // ~530 modules one by one (resolving, reading and compiling each), ~200 of them cdktf's and never used by
-// a synth. A bundle is one read and one compile, cached by Node's compile cache (src/runtime/entry.ts).
+// a synth. A bundle is one read and one compile, cached by its own code cache (src/runtime/bundle-cache.ts).
 // scripts/build.mjs calls this only when a bundle is stale; docs/performance.md has the numbers.
 //
 // What a bundle changes, and the guard for each:
@@ -11,6 +11,10 @@
 //   The build fails if that call is not found exactly once.
 // - The tool's own modules are inlined, so an extension (src/extension/load.ts) could not share them:
 //   dist/main.js runs the unbundled build when the config has one (src/runtime/launch.ts).
+// - Some of cdktf's and constructs' requires wait for first use (PATCHES below: node:assert, node:crypto,
+//   child_process, semver, and the modules behind cdktf's index); each patch fails the build unless the
+//   code it rewrites is found as expected, and the bundle's output is tested against the per-file
+//   build's (test/e2e/bundle.test.ts).
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";

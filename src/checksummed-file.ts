@@ -4,7 +4,7 @@
  * missing, cut short or changed in any byte reads as absent, never as data; one is written to a
  * temporary name beside it and renamed into place, so a reader never sees half of it.
  */
-import { createSha256 } from "./runtime/sha256";
+import { createSha256, sha256Hex } from "./runtime/sha256";
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 
@@ -21,7 +21,7 @@ export function readChecksummed(file: string): Buffer | undefined {
   }
   if (bytes.length < HEADER || bytes[HEADER - 1] !== 0x0a) return undefined;
   const body = bytes.subarray(HEADER);
-  const digest = createSha256().update(body).digest("hex");
+  const digest = sha256Hex(body);
   return bytes.toString("latin1", 0, HEADER - 1) === digest ? body : undefined;
 }
 

@@ -12,7 +12,7 @@
  * recorded bytes; a record that is damaged (its checksum line), of another format, or for another
  * output directory counts as absent: that run is a full synth, never stale output.
  */
-import { createSha256 } from "./runtime/sha256";
+import { createSha256, sha256Hex } from "./runtime/sha256";
 import {
   type BigIntStats,
   closeSync,
@@ -73,8 +73,6 @@ export function defaultSynthCacheDir(): string | undefined {
   const nodeModules = nearestNodeModules(__dirname);
   return nodeModules && join(nodeModules, SYNTH_CACHE_SUBDIR);
 }
-
-export const sha256 = (data: string | Uint8Array): string => createSha256().update(data).digest("hex");
 
 /**
  * A JSON-like text of a value that tells apart everything a stack could see: `undefined` from a missing
@@ -223,7 +221,7 @@ export function stackInputHash(
   hcl: boolean,
   inputs: StackInputs | StateStackInputs,
 ): string {
-  return sha256(canonicalText({ fingerprint, hcl, inputs }));
+  return sha256Hex(canonicalText({ fingerprint, hcl, inputs }));
 }
 
 /** Files under `dir`, recursively, sorted: the tool's own code. */
@@ -301,12 +299,12 @@ export function toolFingerprint(): string {
  * (stackRecordFile), so a run rewrites only the records of the stacks it synthesized, and `run.json`.
  */
 export function recordDirFor(cacheDir: string, outdir: string, hcl: boolean): string {
-  return join(cacheDir, sha256(`${outdir}\0${hcl}`).slice(0, 32));
+  return join(cacheDir, sha256Hex(`${outdir}\0${hcl}`).slice(0, 32));
 }
 
 /** A stack's record file in a record directory (named by a hash: a stack name is not a file name). */
 export function stackRecordFile(dir: string, stack: string): string {
-  return join(dir, `stack-${sha256(stack).slice(0, 32)}.json`);
+  return join(dir, `stack-${sha256Hex(stack).slice(0, 32)}.json`);
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -511,7 +509,7 @@ function filesIntact(
         if (!stat.isFile() || !isWithin(outdir, realLocation(dirname(path)))) return false;
         const signature = statSignature(stat);
         const wasSettled = known[file] === signature;
-        if (!wasSettled && sha256(readFileSync(path)) !== digest) return false;
+        if (!wasSettled && sha256Hex(readFileSync(path)) !== digest) return false;
         // A signature settled before stays settled (the same ctime): it is not dropped while recent.
         if (wasSettled || settles(stat, settledBefore, instant)) settled[file] = signature;
         return true;

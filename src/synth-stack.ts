@@ -12,13 +12,13 @@ import { join } from "node:path";
 import type { Config } from "./config/schema";
 import { summaryOf } from "./generated-files";
 import {
-  sha256,
   stackInputs,
   stateStackInputs,
   type StackInputs,
   type StackRecord,
   type StateStackInputs,
 } from "./synth-cache";
+import { sha256Hex } from "./runtime/sha256";
 import { isStateStack, stackFilesOf } from "./synth-plan";
 import { withFastCdktf } from "./terraform/cdktf-hooks";
 import { withFormattedHcl } from "./terraform/formatted-hcl";
@@ -133,7 +133,7 @@ export function synthesizeStack(
   for (const file of stackFilesOf(name, hcl).filter((f) => existsSync(join(scratch, f)))) {
     // The stack file's text as it was written (formatted as it was rendered); the others from disk.
     const text = hcl && file.endsWith(".tf") ? written.get(name) : undefined;
-    files[file] = sha256(text ?? readFileSync(join(scratch, file), "utf8"));
+    files[file] = sha256Hex(text ?? readFileSync(join(scratch, file), "utf8"));
   }
   lap("format");
   return {

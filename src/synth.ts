@@ -7,7 +7,7 @@
  */
 import { App } from "cdktf";
 import type { Manifest } from "cdktf/lib/manifest";
-import { createSha256 } from "./runtime/sha256";
+import { createSha256, sha256Hex } from "./runtime/sha256";
 import {
   closeSync,
   existsSync,
@@ -38,7 +38,6 @@ import {
   forgetRecords,
   keptStats,
   recordDirFor,
-  sha256,
   writeRecords,
   type RunRecord,
   type StackRecord,
@@ -344,7 +343,7 @@ function finishRun(
     );
     for (const [file, content] of Object.entries(extra)) digests[file] = digestOf(content);
     for (const file of ["manifest.json", WRITTEN_FILES_RECORD])
-      digests[file] = sha256(readFileSync(join(outdir, file)));
+      digests[file] = sha256Hex(readFileSync(join(outdir, file)));
     const fresh = new Set(stacks.filter((name) => !reused.includes(name)));
     const runRec = runRecord(config, files, digests, options.runKey);
     // The signatures kept from the last run, and those of the reused stacks' files just checked.
@@ -375,7 +374,7 @@ function writeGenerated(path: string, content: GeneratedContent): void {
 
 /** SHA-256 of a generated file's bytes. */
 function digestOf(content: GeneratedContent): string {
-  if (typeof content === "string") return sha256(content);
+  if (typeof content === "string") return sha256Hex(content);
   const hash = createSha256();
   for (const chunk of content) hash.update(chunk);
   return hash.digest("hex");

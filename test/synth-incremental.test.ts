@@ -28,11 +28,11 @@ import {
   recordDirFor,
   readRunRecord,
   runKeyOf,
-  sha256,
   stackInputs,
   stackRecordFile,
   upToDate,
 } from "../src/synth-cache";
+import { sha256Hex } from "../src/runtime/sha256";
 import {
   fullSynthTree,
   generated,
@@ -205,7 +205,7 @@ describe("incremental synth", () => {
       // GIVEN the record of the first stack listing, with its true digest, a file outside its folder in
       // place of its metadata.json (checksum made valid)
       const name = config.accounts[0].name;
-      const access = sha256(readFileSync(join(outdir, "ACCESS.md")));
+      const access = sha256Hex(readFileSync(join(outdir, "ACCESS.md")));
       rewrite(recordFile, (body) =>
         body.replace(new RegExp(`"stacks/${name}/metadata.json":"[0-9a-f]{64}"`), `"ACCESS.md":"${access}"`),
       );

@@ -2,7 +2,7 @@
  * Reading `gitlab-oidc.yaml`: YAML → schema → cross-field rules, collecting every problem with the
  * field path and the line it is on. Nothing is synthesized unless this returns a config.
  */
-import { createSha256 } from "../runtime/sha256";
+import { sha256Hex } from "../runtime/sha256";
 import { existsSync, readFileSync } from "node:fs";
 import { relative } from "node:path";
 import type { z } from "zod/mini";
@@ -58,7 +58,7 @@ export function sourceDigests(
   /** Their bytes, when the caller read them already (readRawInputs in src/synth-cache.ts). */
   read?: { readonly config: Uint8Array; readonly lock?: Uint8Array },
 ): Record<"config" | "lock", string> {
-  const of = (bytes: Uint8Array) => `sha256:${createSha256().update(bytes).digest("hex")}`;
+  const of = (bytes: Uint8Array) => `sha256:${sha256Hex(bytes)}`;
   if (read) return { config: of(read.config), lock: read.lock ? of(read.lock) : "absent" };
   const digest = (file: string) => (existsSync(file) ? of(readFileSync(file)) : "absent");
   return { config: digest(configFile), lock: digest(lockPathFor(configFile)) };

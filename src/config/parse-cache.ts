@@ -12,7 +12,7 @@
  * format or salt counts as empty (every item is parsed), and it is replaced atomically (a temporary
  * file renamed over it).
  */
-import { createSha256 } from "../runtime/sha256";
+import { createSha256, sha256Hex } from "../runtime/sha256";
 import { readdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { readChecksummed, writeChecksummed } from "../checksummed-file";
@@ -64,10 +64,8 @@ export interface ParseCacheRead {
 
 /** The cache file of a config file (its absolute path) under `dir`. */
 export function parseCacheFile(dir: string, configFile: string): string {
-  return join(dir, `${sha256(configFile).slice(0, 32)}.bin`);
+  return join(dir, `${sha256Hex(configFile).slice(0, 32)}.bin`);
 }
-
-const sha256 = (data: string | Uint8Array): string => createSha256().update(data).digest("hex");
 
 /**
  * One run's use of a cache file: the entries read from it, the entries this run used or added (the next
@@ -131,7 +129,7 @@ export function readParseCache(file: string, salt: string): Map<string, CachedIt
   const entries = new Map<string, CachedItem>();
   const body = readChecksummed(file);
   if (body === undefined) return entries;
-  const header = `${FORMAT}${sha256(salt)}\n`;
+  const header = `${FORMAT}${sha256Hex(salt)}\n`;
   if (body.toString("latin1", 0, header.length) !== header) return entries;
   // Entries: a 32-byte key, the kind (one byte), the length (4 bytes, big-endian) and the bytes.
   let at = header.length;
@@ -152,7 +150,7 @@ export function readParseCache(file: string, salt: string): Map<string, CachedIt
  * directory. A cache that cannot be written only costs the next run its speed: failures are ignored.
  */
 export function writeParseCache(file: string, salt: string, entries: ReadonlyMap<string, CachedItem>): void {
-  const parts: Uint8Array[] = [Buffer.from(`${FORMAT}${sha256(salt)}\n`, "latin1")];
+  const parts: Uint8Array[] = [Buffer.from(`${FORMAT}${sha256Hex(salt)}\n`, "latin1")];
   for (const [key, item] of entries) {
     const head = Buffer.alloc(37);
     head.write(key, 0, 32, "hex");
